@@ -1,0 +1,34 @@
+export {
+  CurateError,
+  type CurateErrorOptions,
+  type ErrorCategory,
+  exitCodeFor,
+  InputError,
+  RecipeError,
+  UsageError,
+  withFile,
+} from './errors.js';
+export { fnv1a32, Rng } from './rng.js';
+export { type DropStage, dropReason, reasonKey, type SourceCounters, Stats } from './stats.js';
+export {
+  type Logger,
+  type ProgressEvent,
+  type ProgressListener,
+  pipe,
+  type Step,
+  type StepContext,
+  silentLogger,
+} from './step.js';
+export { loadTokenizer, TOKENIZER_NAMES, type Tokenizer, type TokenizerName } from './tokenizers.js';
+export {
+  type Batch,
+  batchRows,
+  collect,
+  type DocumentColumns,
+  KINDS,
+  type Kind,
+  makeBatch,
+  type Row,
+  rowsToBatch,
+  selectRows,
+} from './types.js';

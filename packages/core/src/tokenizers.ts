@@ -1,0 +1,97 @@
+/**
+ * Tokenizers behind one interface. `cl100k_base` and `o200k_base` use
+ * gpt-tokenizer (pure JS BPE that ships its ranks: no download at run time;
+ * measured 3-6x faster than js-tiktoken with identical counts, see README).
+ * `words` counts maximal runs of non-white-space characters; `bytes` counts
+ * UTF-8 bytes.
+ *
+ * Raw training text is counted as plain text: special-token strings such as
+ * `<|endoftext|>` inside a document are encoded as ordinary characters, never
+ * rejected.
+ */
+export type TokenizerName = 'cl100k_base' | 'o200k_base' | 'words' | 'bytes';
+export const TOKENIZER_NAMES: readonly TokenizerName[] = ['cl100k_base', 'o200k_base', 'words', 'bytes'];
+
+export interface Tokenizer {
+  readonly name: TokenizerName;
+  /** Number of tokens in `text`. */
+  count(text: string): number;
+}
+
+const wordsTokenizer: Tokenizer = {
+  name: 'words',
+  count(text: string): number {
+    let n = 0;
+    let inWord = false;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      const space =
+        c === 32 ||
+        (c >= 9 && c <= 13) ||
+        c === 0xa0 ||
+        c === 0x3000 ||
+        (c >= 0x2000 && c <= 0x200a) ||
+        c === 0x2028 ||
+        c === 0x2029 ||
+        c === 0x1680 ||
+        c === 0x202f ||
+        c === 0x205f ||
+        c === 0x85;
+      if (space) inWord = false;
+      else if (!inWord) {
+        inWord = true;
+        n++;
+      }
+    }
+    return n;
+  },
+};
+
+const bytesTokenizer: Tokenizer = {
+  name: 'bytes',
+  count(text: string): number {
+    return Buffer.byteLength(text, 'utf8');
+  },
+};
+
+const cache = new Map<TokenizerName, Promise<Tokenizer>>();
+
+interface BpeModule {
+  encode(text: string, options?: { disallowedSpecial?: Set<string>; allowedSpecial?: Set<string> }): number[];
+  countTokens?(text: string, options?: unknown): number;
+}
+
+async function loadBpe(name: 'cl100k_base' | 'o200k_base'): Promise<Tokenizer> {
+  const mod = (name === 'cl100k_base'
+    ? await import('gpt-tokenizer/encoding/cl100k_base')
+    : await import('gpt-tokenizer/encoding/o200k_base')) as unknown as BpeModule;
+  // Special tokens are plain text in training data: disallow nothing, allow nothing.
+  const opts = { disallowedSpecial: new Set<string>(), allowedSpecial: new Set<string>() };
+  return {
+    name,
+    count(text: string): number {
+      return mod.countTokens ? mod.countTokens(text, opts) : mod.encode(text, opts).length;
+    },
+  };
+}
+
+/** Load a tokenizer by name (BPE ranks are loaded once per process, lazily). */
+export function loadTokenizer(name: TokenizerName): Promise<Tokenizer> {
+  switch (name) {
+    case 'words':
+      return Promise.resolve(wordsTokenizer);
+    case 'bytes':
+      return Promise.resolve(bytesTokenizer);
+    case 'cl100k_base':
+    case 'o200k_base': {
+      let p = cache.get(name);
+      if (!p) {
+        p = loadBpe(name);
+        cache.set(name, p);
+      }
+      return p;
+    }
+    default:
+      throw new RangeError(`unknown tokenizer "${String(name)}" (expected one of ${TOKENIZER_NAMES.join(', ')})`);
+  }
+}
