@@ -103,7 +103,7 @@ const KIND_LIST: readonly Kind[] = ['real', 'synthetic'];
 
 /** floor() that forgives float error such as 2.3 * 100 = 229.99999999999997. */
 function floorTolerant(x: number): number {
-  return Math.floor(x + Math.abs(x) * 1e-12);
+  return Math.floor(x + Math.abs(x) * 1e-14);
 }
 
 function fmtEpochs(x: number): string {
