@@ -1,1 +1,26 @@
-export {};
+export { ExactDeduper, type ExactDeduperOptions, type ExactRemoval, exactKey, hash64 } from './exact.js';
+export { compareForKeep, type DocMeta, type Prefer, sizeHistogram } from './keep.js';
+export {
+  type BandChoice,
+  type BandWeights,
+  bandKey,
+  LSHIndex,
+  type LSHIndexOptions,
+  lshProbability,
+  optimalBands,
+} from './lsh.js';
+export {
+  estimateJaccard,
+  MinHasher,
+  type MinHashOptions,
+  type ShingleKind,
+  type Signature,
+} from './minhash.js';
+export {
+  NearDedupIndex,
+  type NearDedupOptions,
+  type NearDedupResult,
+  type NearRemoval,
+  resolveNearOptions,
+} from './near.js';
+export { type NormalizeOptions, normalizeText } from './normalize.js';

@@ -1,0 +1,154 @@
+/**
+ * MinHash signatures over word or character n-gram shingles.
+ *
+ * Kernel: every shingle is hashed once to 32 bits (words hashed while
+ * scanning, n words combined, then MurmurHash3's finaliser), and each of the
+ * `numPerm` permutations is the bijection `x -> fmix-lite(a_i * x + b_i)` on
+ * 32-bit integers (odd `a_i`), all in int32 arithmetic so V8 keeps it in
+ * registers. A signature holds, per permutation, the minimum in signed int32
+ * order (any fixed total order gives a valid MinHash).
+ */
+import { UsageError } from '@curate/core';
+import { fmix32, splitmix32 } from './hash.js';
+import { normalizeText, prepareWords, wordHashes } from './normalize.js';
+
+/** One MinHash signature: `numPerm` int32 minima. */
+export type Signature = Int32Array;
+
+export type ShingleKind = 'word' | 'char';
+
+export interface MinHashOptions {
+  /** Permutations (signature length). Default 128. */
+  numPerm?: number;
+  /** Shingle size in words (or characters for `shingle: 'char'`). Default 5. */
+  ngram?: number;
+  /** Word n-grams (default) or character n-grams of the normalised text. */
+  shingle?: ShingleKind;
+  /** Seed of the permutations; signatures are comparable only with the same seed, numPerm, ngram and shingle. */
+  seed?: number;
+}
+
+export interface ResolvedMinHashOptions {
+  numPerm: number;
+  ngram: number;
+  shingle: ShingleKind;
+  seed: number;
+}
+
+export function resolveMinHashOptions(o: MinHashOptions = {}): ResolvedMinHashOptions {
+  const numPerm = o.numPerm ?? 128;
+  const ngram = o.ngram ?? 5;
+  if (!Number.isInteger(numPerm) || numPerm < 2 || numPerm > 4096) {
+    throw new UsageError(`num_perm must be an integer in [2, 4096], got ${numPerm}`, { code: 'E_DEDUP_NUM_PERM' });
+  }
+  if (!Number.isInteger(ngram) || ngram < 1 || ngram > 64) {
+    throw new UsageError(`ngram must be an integer in [1, 64], got ${ngram}`, { code: 'E_DEDUP_NGRAM' });
+  }
+  const shingle = o.shingle ?? 'word';
+  if (shingle !== 'word' && shingle !== 'char') {
+    throw new UsageError(`shingle must be "word" or "char", got ${String(shingle)}`, { code: 'E_DEDUP_SHINGLE' });
+  }
+  return { numPerm, ngram, shingle, seed: (o.seed ?? 1) >>> 0 };
+}
+
+export class MinHasher {
+  readonly options: ResolvedMinHashOptions;
+  private readonly a: Int32Array;
+  private readonly b: Int32Array;
+  private words: Uint32Array = new Uint32Array(1024);
+  private shingles: Int32Array = new Int32Array(1024);
+
+  constructor(options: MinHashOptions = {}) {
+    this.options = resolveMinHashOptions(options);
+    const next = splitmix32(this.options.seed ^ 0x6d696e68);
+    const k = this.options.numPerm;
+    this.a = new Int32Array(k);
+    this.b = new Int32Array(k);
+    for (let i = 0; i < k; i++) {
+      this.a[i] = next() | 1;
+      this.b[i] = next() | 0;
+    }
+  }
+
+  get numPerm(): number {
+    return this.options.numPerm;
+  }
+
+  /**
+   * Shingle hashes of a text (32-bit). A text with at least one word but fewer
+   * than `ngram` words is one shingle of all its words; a text without words
+   * has none.
+   */
+  shingleHashes(text: string): { hashes: Int32Array; count: number } {
+    const n = this.options.ngram;
+    if (this.options.shingle === 'char') return this.charShingles(normalizeText(text));
+    const w = wordHashes(prepareWords(text), this.words);
+    this.words = w.hashes;
+    const words = w.hashes;
+    const count = w.count;
+    if (count === 0) return { hashes: this.shingles, count: 0 };
+    const m = count < n ? 1 : count - n + 1;
+    const span = Math.min(count, n);
+    if (this.shingles.length < m) this.shingles = new Int32Array(Math.max(m, this.shingles.length * 2));
+    const out = this.shingles;
+    for (let i = 0; i < m; i++) {
+      let h = 0x9747b28c ^ span;
+      for (let j = 0; j < span; j++) {
+        h = Math.imul(h ^ words[i + j], 0x9e3779b1);
+        h = (h << 15) | (h >>> 17);
+      }
+      out[i] = fmix32(h) | 0;
+    }
+    return { hashes: out, count: m };
+  }
+
+  private charShingles(t: string): { hashes: Int32Array; count: number } {
+    const n = this.options.ngram;
+    const len = t.length;
+    if (len === 0) return { hashes: this.shingles, count: 0 };
+    const m = len < n ? 1 : len - n + 1;
+    const span = Math.min(len, n);
+    if (this.shingles.length < m) this.shingles = new Int32Array(Math.max(m, this.shingles.length * 2));
+    const out = this.shingles;
+    for (let i = 0; i < m; i++) {
+      let h = 0x3c6ef372 ^ span;
+      for (let j = 0; j < span; j++) h = Math.imul(h ^ t.charCodeAt(i + j), 0x01000193);
+      out[i] = fmix32(h) | 0;
+    }
+    return { hashes: out, count: m };
+  }
+
+  /** The signature of `text`, or null when it has no shingle (no word at all). */
+  signature(text: string, into?: Signature): Signature | null {
+    const { hashes, count } = this.shingleHashes(text);
+    if (count === 0) return null;
+    return this.signatureOfShingles(hashes, count, into);
+  }
+
+  /** The signature of a set of 32-bit shingle hashes (first `count` entries). */
+  signatureOfShingles(hashes: Int32Array, count: number, into?: Signature): Signature {
+    const k = this.options.numPerm;
+    const sig = into ?? new Int32Array(k);
+    sig.fill(0x7fffffff);
+    const a = this.a;
+    const b = this.b;
+    for (let s = 0; s < count; s++) {
+      const x = hashes[s];
+      for (let i = 0; i < k; i++) {
+        let v = (Math.imul(x, a[i]) + b[i]) | 0;
+        v ^= v >>> 15;
+        if (v < sig[i]) sig[i] = v;
+      }
+    }
+    return sig;
+  }
+}
+
+/** Jaccard similarity estimated from two signatures (share of equal minima). */
+export function estimateJaccard(a: Signature, b: Signature): number {
+  const k = a.length;
+  if (b.length !== k) throw new RangeError(`signature lengths differ: ${k} vs ${b.length}`);
+  let eq = 0;
+  for (let i = 0; i < k; i++) if (a[i] === b[i]) eq++;
+  return eq / k;
+}

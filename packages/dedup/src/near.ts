@@ -1,0 +1,316 @@
+/**
+ * Near dedup as data: add signatures with their global order index and
+ * metadata, then `resolve()` into clusters and a removal map.
+ *
+ * Candidate rule (identical in-process and in the rank stages): bands are
+ * processed one at a time over documents in docIndex order. Within a bucket
+ * (equal band values), a document is compared with the bucket's
+ * representatives in order; it joins the first one whose signature estimate
+ * of Jaccard is >= the verification bar (an edge), else it becomes a new
+ * representative. Edges are merged by union-find; connectivity does not
+ * depend on the order edges arrive, so ranks and workers agree exactly.
+ */
+import { UsageError } from '@curate/core';
+import { compareForKeep, type DocMeta, kindCode, type Prefer, scoreValue, sizeHistogram } from './keep.js';
+import { type BandWeights, bandEqual, bandKey, resolveBands } from './lsh.js';
+import type { Signature } from './minhash.js';
+
+export interface NearDedupOptions {
+  numPerm?: number;
+  /** Jaccard threshold. Default 0.8. */
+  threshold?: number;
+  /** Explicit banding (both or neither); default derived from the threshold (see `optimalBands`). */
+  bands?: number;
+  rows?: number;
+  bandWeights?: BandWeights;
+  /** Verify candidates by the signature estimate of Jaccard. Default true. */
+  verify?: boolean;
+  /** Verification bar on the estimate. Default: the threshold. */
+  verifyThreshold?: number;
+  /** Which document a cluster keeps first. Default 'real'. */
+  prefer?: Prefer;
+}
+
+export interface ResolvedNearOptions {
+  numPerm: number;
+  threshold: number;
+  bands: number;
+  rows: number;
+  verify: boolean;
+  verifyThreshold: number;
+  prefer: Prefer;
+}
+
+export function resolveNearOptions(o: NearDedupOptions = {}): ResolvedNearOptions {
+  const numPerm = o.numPerm ?? 128;
+  const threshold = o.threshold ?? 0.8;
+  if (!(threshold > 0 && threshold < 1)) {
+    throw new UsageError(`threshold must be in (0, 1), got ${threshold}`, { code: 'E_DEDUP_THRESHOLD' });
+  }
+  const { bands, rows } = resolveBands(numPerm, threshold, o.bands, o.rows, o.bandWeights);
+  const prefer = o.prefer ?? 'real';
+  if (prefer !== 'real' && prefer !== 'none') {
+    throw new UsageError(`prefer must be "real" or "none", got ${String(prefer)}`, { code: 'E_DEDUP_PREFER' });
+  }
+  return {
+    numPerm,
+    threshold,
+    bands,
+    rows,
+    verify: o.verify ?? true,
+    verifyThreshold: o.verifyThreshold ?? threshold,
+    prefer,
+  };
+}
+
+/** Why a document is removed by near dedup. */
+export interface NearRemoval {
+  /** Cluster number: clusters are numbered 0.. in order of their first document. */
+  cluster: number;
+  keptIndex: number;
+  keptId: string;
+}
+
+export interface NearDedupResult {
+  removed: Map<number, NearRemoval>;
+  /** Clusters of two or more documents. */
+  clusters: number;
+  /** Cluster sizes (see `sizeHistogram`). */
+  sizeHistogram: Record<string, number>;
+  /** Verified candidate edges found (before union-find). */
+  edges: number;
+}
+
+/** Signatures in chunks of fixed-size slots. */
+export class SignatureStore {
+  private readonly chunks: Int32Array[] = [];
+  private n = 0;
+  private static readonly CHUNK = 8192;
+  constructor(readonly numPerm: number) {}
+  get length(): number {
+    return this.n;
+  }
+  push(sig: Signature): number {
+    if (sig.length !== this.numPerm)
+      throw new RangeError(`signature has ${sig.length} values, expected ${this.numPerm}`);
+    const slot = this.n++;
+    const c = Math.floor(slot / SignatureStore.CHUNK);
+    if (c === this.chunks.length) this.chunks.push(new Int32Array(SignatureStore.CHUNK * this.numPerm));
+    this.chunks[c].set(sig, (slot % SignatureStore.CHUNK) * this.numPerm);
+    return slot;
+  }
+  get(slot: number): Signature {
+    const c = this.chunks[Math.floor(slot / SignatureStore.CHUNK)];
+    const o = (slot % SignatureStore.CHUNK) * this.numPerm;
+    return c.subarray(o, o + this.numPerm);
+  }
+  get bytes(): number {
+    return this.chunks.length * SignatureStore.CHUNK * this.numPerm * 4;
+  }
+}
+
+/**
+ * Candidate edges of bands [bandFrom, bandTo) (step `bandStep`) over slots
+ * given in docIndex order. Calls `edge(a, b)` for every verified pair.
+ */
+export function bandEdges(
+  getSig: (slot: number) => Signature,
+  order: ArrayLike<number>,
+  opts: ResolvedNearOptions,
+  bandsToDo: Iterable<number>,
+  edge: (a: number, b: number) => void,
+): number {
+  let edges = 0;
+  const rows = opts.rows;
+  for (const band of bandsToDo) {
+    const buckets = new Map<number, number | number[]>();
+    for (let i = 0; i < order.length; i++) {
+      const slot = order[i];
+      const sig = getSig(slot);
+      const key = bandKey(sig, band, rows);
+      const reps = buckets.get(key);
+      if (reps === undefined) {
+        buckets.set(key, slot);
+        continue;
+      }
+      const list = typeof reps === 'number' ? [reps] : reps;
+      let joined = false;
+      for (const rep of list) {
+        const other = getSig(rep);
+        if (!bandEqual(sig, other, band, rows)) continue;
+        if (opts.verify && estimate(sig, other) < opts.verifyThreshold) continue;
+        edge(rep, slot);
+        edges++;
+        joined = true;
+        break;
+      }
+      if (!joined) {
+        if (typeof reps === 'number') buckets.set(key, [reps, slot]);
+        else reps.push(slot);
+      }
+    }
+  }
+  return edges;
+}
+
+function estimate(a: Signature, b: Signature): number {
+  let eq = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) eq++;
+  return eq / a.length;
+}
+
+/** Union-find with path halving and union by index (deterministic roots). */
+export class UnionFind {
+  readonly parent: Int32Array;
+  constructor(n: number) {
+    this.parent = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.parent[i] = i;
+  }
+  find(x: number): number {
+    const p = this.parent;
+    while (p[x] !== x) {
+      p[x] = p[p[x]];
+      x = p[x];
+    }
+    return x;
+  }
+  union(a: number, b: number): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra === rb) return;
+    if (ra < rb) this.parent[rb] = ra;
+    else this.parent[ra] = rb;
+  }
+}
+
+export interface ClusterInput {
+  /** Number of documents (positions 0..n-1, in docIndex order). */
+  n: number;
+  docIndex: (pos: number) => number;
+  kind: (pos: number) => number;
+  score: (pos: number) => number;
+  id: (pos: number) => string;
+}
+
+/**
+ * From a union-find over positions (in docIndex order), pick the kept document
+ * per cluster and number clusters in order of their first document.
+ */
+export function decideClusters(
+  uf: UnionFind,
+  docs: ClusterInput,
+  prefer: Prefer,
+): { removed: Map<number, NearRemoval>; clusters: number; sizes: number[] } {
+  const n = docs.n;
+  const size = new Int32Array(n);
+  const best = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const r = uf.find(i);
+    size[r]++;
+    const b = best[r];
+    if (
+      b < 0 ||
+      compareForKeep(
+        prefer,
+        docs.docIndex(i),
+        docs.kind(i),
+        docs.score(i),
+        docs.docIndex(b),
+        docs.kind(b),
+        docs.score(b),
+      ) < 0
+    ) {
+      best[r] = i;
+    }
+  }
+  // Roots are the smallest position of their set (union by index), so scanning
+  // positions in order meets clusters in order of their first document.
+  const clusterNo = new Int32Array(n).fill(-1);
+  const sizes: number[] = [];
+  let clusters = 0;
+  for (let i = 0; i < n; i++) {
+    if (uf.parent[i] === i && size[i] > 1) {
+      clusterNo[i] = clusters++;
+      sizes.push(size[i]);
+    }
+  }
+  const removed = new Map<number, NearRemoval>();
+  for (let i = 0; i < n; i++) {
+    const r = uf.find(i);
+    if (size[r] < 2 || best[r] === i) continue;
+    const k = best[r];
+    removed.set(docs.docIndex(i), { cluster: clusterNo[r], keptIndex: docs.docIndex(k), keptId: docs.id(k) });
+  }
+  return { removed, clusters, sizes };
+}
+
+/**
+ * In-memory near dedup index. `add` in any order; `resolve` sorts by
+ * docIndex, so the result depends only on the documents, never on the order
+ * or batches they arrived in.
+ */
+export class NearDedupIndex {
+  readonly options: ResolvedNearOptions;
+  private readonly store: SignatureStore;
+  private docIndexes: number[] = [];
+  private kinds: number[] = [];
+  private scores: number[] = [];
+  private ids: string[] = [];
+
+  constructor(options: NearDedupOptions = {}) {
+    this.options = resolveNearOptions(options);
+    this.store = new SignatureStore(this.options.numPerm);
+  }
+
+  get size(): number {
+    return this.store.length;
+  }
+
+  /** Memory held per document by the index (signature + metadata arrays, excluding id strings). */
+  get bytesPerDocument(): number {
+    return this.options.numPerm * 4 + 8 + 8 + 8 + 8;
+  }
+
+  add(docIndex: number, signature: Signature, meta: DocMeta): void {
+    if (!Number.isSafeInteger(docIndex) || docIndex < 0) throw new RangeError(`docIndex must be a safe integer >= 0`);
+    this.store.push(signature);
+    this.docIndexes.push(docIndex);
+    this.kinds.push(kindCode(meta.kind));
+    this.scores.push(scoreValue(meta.score));
+    this.ids.push(meta.id);
+  }
+
+  resolve(): NearDedupResult {
+    const n = this.store.length;
+    const order = Int32Array.from({ length: n }, (_, i) => i);
+    const di = this.docIndexes;
+    order.sort((a, b) => di[a] - di[b]);
+    for (let i = 1; i < n; i++) {
+      if (di[order[i]] === di[order[i - 1]]) throw new RangeError(`docIndex ${di[order[i]]} added twice`);
+    }
+    // positions: pos -> slot via order; union-find over positions
+    const posOfSlot = new Int32Array(n);
+    for (let p = 0; p < n; p++) posOfSlot[order[p]] = p;
+    const uf = new UnionFind(n);
+    const bands = Array.from({ length: this.options.bands }, (_, b) => b);
+    const edges = bandEdges(
+      (slot) => this.store.get(slot),
+      order,
+      this.options,
+      bands,
+      (a, b) => uf.union(posOfSlot[a], posOfSlot[b]),
+    );
+    const d = decideClusters(
+      uf,
+      {
+        n,
+        docIndex: (p) => di[order[p]],
+        kind: (p) => this.kinds[order[p]],
+        score: (p) => this.scores[order[p]],
+        id: (p) => this.ids[order[p]],
+      },
+      this.options.prefer,
+    );
+    return { removed: d.removed, clusters: d.clusters, sizeHistogram: sizeHistogram(d.sizes), edges };
+  }
+}

@@ -1,0 +1,67 @@
+import { createReadStream, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Rng } from '@curate/core';
+import { exactKey } from '../src/exact.js';
+
+/** Rows of a JSONL file (tests only). */
+export async function readJsonl(path: string): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  const rl = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of rl) if (line.trim()) out.push(JSON.parse(line));
+  return out;
+}
+
+export function readJsonlSync(path: string): Record<string, unknown>[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
+}
+
+/**
+ * Distinct documents of about `words` words cut from the middle 80% of real
+ * books (licence boilerplate excluded; byte-identical books taken once).
+ */
+export function bookChunks(books: { text: string }[], perBook: number, words: number): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const b of books) {
+    const k = exactKey(b.text);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    const w = b.text.split(/\s+/).filter(Boolean);
+    const from = Math.floor(w.length * 0.1);
+    const to = Math.floor(w.length * 0.9) - words;
+    if (to - from < perBook * words) continue;
+    const step = Math.floor((to - from) / perBook);
+    for (let i = 0; i < perBook; i++) {
+      const chunk = w.slice(from + i * step, from + i * step + words).join(' ');
+      if (!/gutenberg|copyright/i.test(chunk)) out.push(chunk); // licence text repeats across books
+    }
+  }
+  return out;
+}
+
+/** Edit a text's words at `rate`: each word is, with probability rate, replaced, deleted, or followed by an insert. */
+export function editWords(text: string, rate: number, rng: Rng, vocab: string[]): string {
+  const w = text.split(' ');
+  const out: string[] = [];
+  for (const word of w) {
+    if (rng.float() >= rate) {
+      out.push(word);
+      continue;
+    }
+    const op = rng.int(3);
+    if (op === 0) out.push(vocab[rng.int(vocab.length)]);
+    else if (op === 2) out.push(word, vocab[rng.int(vocab.length)]);
+  }
+  return out.join(' ');
+}
+
+/** Exact Jaccard of two sets of numbers. */
+export function jaccard(a: Set<number>, b: Set<number>): number {
+  let inter = 0;
+  for (const x of a) if (b.has(x)) inter++;
+  const union = a.size + b.size - inter;
+  return union === 0 ? 1 : inter / union;
+}
