@@ -1,0 +1,176 @@
+/**
+ * Parquet reader: hyparquet (+ hyparquet-compressors for zstd/brotli/lz4/gzip),
+ * one row group at a time, columnar batches that never span row groups.
+ *
+ * Values:
+ * - UTF8/STRING/ENUM/JSON-annotated BYTE_ARRAY -> string (JSON -> parsed value);
+ *   BYTE_ARRAY without annotation -> Uint8Array, as DuckDB does (lossless),
+ *   unless `binaryAsString` is set.
+ * - INT64 -> number when |v| <= 2^53-1, else bigint (per value).
+ * - Lists, maps and structs -> JS arrays/objects (same number rule inside);
+ *   a bare REPEATED field with no values -> [] (not null).
+ * - Timestamps -> Date, as hyparquet does.
+ */
+import type { Batch } from '@curate/core';
+import { InputError } from '@curate/core';
+import { type ColumnData, type DecodedArray, parquetRead, parquetSchema, type SchemaTree } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import type { FormatReader, InputFile, ReadOptions } from '../types.js';
+import { openParquet } from './source.js';
+
+export interface ParquetReaderOptions {
+  /** Decode BYTE_ARRAY columns without a string annotation as UTF-8 text (default false: Uint8Array). */
+  binaryAsString?: boolean;
+}
+
+const DEFAULT_BATCH = 2048;
+
+/** bigint -> number when exact. */
+function toSafe(v: bigint): number | bigint {
+  return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
+}
+
+/** Deep conversion of nested values: bigints to numbers when safe. */
+function normalizeDeep(v: unknown): unknown {
+  if (typeof v === 'bigint') return toSafe(v);
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = normalizeDeep(v[i]);
+    return v;
+  }
+  if (v instanceof Uint8Array || v instanceof Date) return v;
+  if (ArrayBuffer.isView(v)) return normalizeDeep(Array.from(v as unknown as ArrayLike<unknown>));
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) o[k] = normalizeDeep(o[k]);
+  return o;
+}
+
+type Converter = (data: DecodedArray) => unknown[];
+
+/** How a top-level column's decoded values become batch values. */
+function converterFor(node: SchemaTree): Converter {
+  const el = node.element;
+  if (node.children.length > 0) {
+    return (data) => {
+      const out = Array.isArray(data) ? data : Array.from(data as ArrayLike<unknown>);
+      for (let i = 0; i < out.length; i++) out[i] = normalizeDeep(out[i]);
+      return out;
+    };
+  }
+  if (el.repetition_type === 'REPEATED') {
+    // legacy bare repeated field: a list, never null
+    return (data) => {
+      const out = Array.isArray(data) ? data : Array.from(data as ArrayLike<unknown>);
+      for (let i = 0; i < out.length; i++) out[i] = out[i] == null ? [] : normalizeDeep(out[i]);
+      return out;
+    };
+  }
+  if (el.type === 'INT64' || el.type === 'INT96') {
+    return (data) => {
+      const out = new Array(data.length);
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i];
+        out[i] = typeof v === 'bigint' ? toSafe(v) : v;
+      }
+      return out;
+    };
+  }
+  return (data) => (Array.isArray(data) ? data : Array.from(data as ArrayLike<unknown>));
+}
+
+function wrapReadError(err: unknown, file: string): unknown {
+  if (err instanceof InputError) return err;
+  if (err instanceof Error && err.name === 'AbortError') return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  return new InputError(`cannot decode Parquet data: ${msg}`, { code: 'E_PARQUET_CORRUPT', file, cause: err });
+}
+
+/** Read one Parquet file as batches of at most `batchSize` rows, one row group at a time. */
+export async function* readParquet(
+  file: InputFile | string,
+  options: ReadOptions = {},
+  readerOptions: ParquetReaderOptions = {},
+): AsyncGenerator<Batch> {
+  const path = typeof file === 'string' ? file : file.path;
+  const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH);
+  const signal = options.signal;
+  signal?.throwIfAborted();
+  const pq = await openParquet(path);
+  try {
+    const schema = parquetSchema(pq.metadata);
+    const byName = new Map(schema.children.map((c) => [c.element.name, c]));
+    const names = options.columns ?? schema.children.map((c) => c.element.name);
+    for (const n of names) {
+      if (!byName.has(n)) {
+        throw new InputError(`column "${n}" not found (columns: ${[...byName.keys()].join(', ')})`, {
+          code: 'E_MISSING_COLUMN',
+          file: path,
+        });
+      }
+    }
+    const converters = names.map((n) => converterFor(byName.get(n)!));
+    let groupStart = 0;
+    for (const rg of pq.metadata.row_groups) {
+      const groupRows = Number(rg.num_rows);
+      const rowStart = groupStart;
+      const rowEnd = groupStart + groupRows;
+      groupStart = rowEnd;
+      if (groupRows === 0) continue;
+      signal?.throwIfAborted();
+      const chunks = new Map<string, ColumnData[]>();
+      try {
+        await parquetRead({
+          file: pq.buffer,
+          metadata: pq.metadata,
+          columns: names,
+          rowStart,
+          rowEnd,
+          compressors,
+          utf8: readerOptions.binaryAsString ?? false,
+          onChunk(chunk) {
+            let list = chunks.get(chunk.columnName);
+            if (!list) chunks.set(chunk.columnName, (list = []));
+            list.push(chunk);
+          },
+        });
+      } catch (err) {
+        throw wrapReadError(err, path);
+      }
+      // Assemble each column of this row group into one JS array.
+      const columns: unknown[][] = names.map((n, ci) => {
+        const parts = chunks.get(n) ?? [];
+        if (parts.length === 1 && parts[0].rowStart === rowStart && parts[0].columnData.length === groupRows) {
+          return converters[ci](parts[0].columnData);
+        }
+        const out = new Array(groupRows).fill(null);
+        for (const p of parts) {
+          const vals = converters[ci](p.columnData);
+          const from = Math.max(p.rowStart, rowStart);
+          const to = Math.min(p.rowEnd, rowEnd);
+          for (let r = from; r < to; r++) out[r - rowStart] = vals[r - p.rowStart];
+        }
+        return out;
+      });
+      chunks.clear();
+      for (let i = 0; i < groupRows; i += batchSize) {
+        signal?.throwIfAborted();
+        const end = Math.min(i + batchSize, groupRows);
+        const cols: Record<string, unknown[]> = {};
+        for (let c = 0; c < names.length; c++) {
+          cols[names[c]] = i === 0 && end === groupRows ? columns[c] : columns[c].slice(i, end);
+        }
+        yield { length: end - i, columns: cols, file: path, offset: rowStart + i };
+      }
+    }
+  } finally {
+    await pq.close();
+  }
+}
+
+/** A Parquet FormatReader with options (see ParquetReaderOptions). */
+export function createParquetReader(readerOptions: ParquetReaderOptions = {}): FormatReader {
+  return { read: (file, options) => readParquet(file, options, readerOptions) };
+}
+
+/** The default Parquet reader: unannotated binary stays Uint8Array. */
+export const parquetReader: FormatReader = createParquetReader();
