@@ -70,7 +70,7 @@ function build(c: Case): { sources: SourceAvailability[]; tpr: Map<string, Uint3
   return { sources, tpr, target: { unit: c.unit, ratio } };
 }
 
-const maxOf = (a: Uint32Array) => a.reduce((m, x) => (x > m ? x : m), 0);
+const maxOf = (a: Uint32Array) => a.reduce((m, x) => Math.max(x, m), 0);
 
 /** Plan, or undefined when the case is legitimately unplannable (an empty source that would need a quota). */
 function tryPlan(sources: SourceAvailability[], target: MixTarget) {
