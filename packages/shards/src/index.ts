@@ -1,1 +1,17 @@
-export {};
+/**
+ * @curate/shards: read and write Parquet, Arrow IPC and JSONL shards as
+ * streams of columnar batches; globs; shard rotation; atomic output dirs.
+ */
+
+export { arrowSchema } from './arrow.js';
+export { detectFormat } from './detect.js';
+export { createFileWriter, extensionFor } from './formats.js';
+export { inferColumns } from './infer.js';
+export { expandInputs } from './inputs.js';
+export { JSON_ARRAY_MAX_BYTES } from './jsonl.js';
+export type { OutputDir, SplitWriter } from './output.js';
+export { createSplitWriter, prepareOutputDir } from './output.js';
+export { inspectShard, readShard, readShards, type ShardInfo } from './read.js';
+export { compileTemplate, type TextTemplate } from './template.js';
+export * from './types.js';
+export { createShardWriter, sha256File } from './writer.js';

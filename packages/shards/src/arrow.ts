@@ -1,0 +1,360 @@
+/**
+ * Arrow IPC: reader for the file format (`.arrow`, `.feather` v2) and the stream
+ * format (`.arrows`), one record batch at a time; writer for the file format.
+ * Values become plain JS: strings, numbers, booleans, int64 -> number when safe
+ * (else bigint), structs -> objects, lists -> arrays, maps -> objects,
+ * dictionary-encoded values -> their decoded values.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
+import { type Batch, InputError, withFile } from '@curate/core';
+import {
+  Bool,
+  type DataType,
+  Field,
+  Float64,
+  Int64,
+  makeData,
+  RecordBatch,
+  RecordBatchFileWriter,
+  RecordBatchReader,
+  Schema,
+  Struct,
+  Type,
+  Utf8,
+  type Vector,
+  vectorFromArray,
+} from 'apache-arrow';
+import { bigintReplacer } from './jsonl.js';
+import { missingColumnError } from './rows.js';
+import type { ColumnSpec, FileWriter, FileWriterOptions, FormatReader, InputFile, ReadOptions } from './types.js';
+
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+function safeBigint(v: bigint): number | bigint {
+  return v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : v;
+}
+
+/** Plain JS value of an Arrow value that is not a top-level column cell. */
+function plain(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint') return safeBigint(v);
+  if (typeof v !== 'object') return v;
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
+    if (v instanceof Uint8Array) return v;
+    return Array.from(v as unknown as ArrayLike<unknown>, plain);
+  }
+  const maybeVector = v as { type?: unknown; toArray?: unknown; length?: number; get?: unknown };
+  if (typeof maybeVector.get === 'function' && maybeVector.type !== undefined) {
+    return vectorValues(v as Vector);
+  }
+  const row = v as { toJSON?: () => Record<string, unknown> };
+  if (typeof row.toJSON === 'function' && !(v instanceof Date)) {
+    const obj = row.toJSON();
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(obj)) out[k] = plain(obj[k]);
+    return out;
+  }
+  return v;
+}
+
+/** JS values of an Arrow vector. */
+export function vectorValues(vec: Vector): unknown[] {
+  const n = vec.length;
+  const out = new Array(n);
+  const type = vec.type as DataType;
+  switch (type.typeId) {
+    case Type.Utf8:
+    case Type.LargeUtf8:
+    case Type.Bool:
+    case Type.Float:
+    case Type.Dictionary:
+      for (let i = 0; i < n; i++) {
+        const v = vec.get(i);
+        out[i] = v === undefined ? null : v;
+      }
+      if (type.typeId === Type.Dictionary) for (let i = 0; i < n; i++) out[i] = plain(out[i]);
+      return out;
+    case Type.Int:
+      for (let i = 0; i < n; i++) {
+        const v = vec.get(i);
+        out[i] = v === null || v === undefined ? null : typeof v === 'bigint' ? safeBigint(v) : v;
+      }
+      return out;
+    case Type.Struct: {
+      const names = (type as Struct).children.map((f) => f.name);
+      const kids = names.map((_, j) => vectorValues(vec.getChildAt(j)!));
+      for (let i = 0; i < n; i++) {
+        if (!vec.isValid(i)) {
+          out[i] = null;
+          continue;
+        }
+        const obj: Record<string, unknown> = {};
+        for (let j = 0; j < names.length; j++) obj[names[j]] = kids[j][i];
+        out[i] = obj;
+      }
+      return out;
+    }
+    default:
+      for (let i = 0; i < n; i++) out[i] = plain(vec.get(i));
+      return out;
+  }
+}
+
+function batchToColumns(rb: RecordBatch, columns: string[] | undefined): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  const fields = rb.schema.fields;
+  if (columns) {
+    for (const c of columns) {
+      const idx = fields.findIndex((f) => f.name === c);
+      out[c] = vectorValues(rb.getChildAt(idx)!);
+    }
+  } else {
+    for (let j = 0; j < fields.length; j++) out[fields[j].name] = vectorValues(rb.getChildAt(j)!);
+  }
+  return out;
+}
+
+function sliceColumns(cols: Record<string, unknown[]>, start: number, end: number): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  for (const [k, v] of Object.entries(cols)) out[k] = start === 0 && end === v.length ? v : v.slice(start, end);
+  return out;
+}
+
+async function openReader(file: InputFile) {
+  try {
+    if (file.format === 'arrows') return await RecordBatchReader.from(createReadStream(file.path));
+    const fh = await open(file.path);
+    const reader = await RecordBatchReader.from(fh);
+    await reader.open();
+    return reader;
+  } catch (e) {
+    throw new InputError(
+      `not a readable Arrow IPC ${file.format === 'arrows' ? 'stream' : 'file'}: ${(e as Error).message}`,
+      {
+        code: 'E_ARROW_READ',
+        file: file.path,
+        cause: e,
+      },
+    );
+  }
+}
+
+export const arrowReader: FormatReader = {
+  async *read(file: InputFile, options: ReadOptions): AsyncIterable<Batch> {
+    const reader = await openReader(file);
+    let offset = 0;
+    let checked = false;
+    try {
+      for await (const rb of reader as AsyncIterable<RecordBatch>) {
+        if (!checked && options.columns) {
+          const names = rb.schema.fields.map((f) => f.name);
+          const missing = options.columns.filter((c) => !names.includes(c));
+          if (missing.length) throw missingColumnError(file.path, missing, names);
+          checked = true;
+        }
+        if (rb.numRows === 0) continue;
+        const cols = batchToColumns(rb, options.columns);
+        const size = options.batchSize ?? rb.numRows;
+        for (let start = 0; start < rb.numRows; start += size) {
+          const end = Math.min(start + size, rb.numRows);
+          if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
+          yield {
+            length: end - start,
+            columns: sliceColumns(cols, start, end),
+            file: file.path,
+            offset: offset + start,
+          };
+        }
+        offset += rb.numRows;
+      }
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      if (e instanceof Error && e.name === 'AbortError') throw e;
+      throw new InputError(`cannot read Arrow IPC data: ${(e as Error).message}`, {
+        code: 'E_ARROW_READ',
+        file: file.path,
+        cause: e,
+      });
+    } finally {
+      await (reader as { cancel?: () => Promise<void> | void }).cancel?.();
+    }
+  },
+};
+
+/** The Arrow schema for curate column specs; `json` columns are Utf8 JSON text. */
+export function arrowSchema(columns: ColumnSpec[]): Schema {
+  return new Schema(
+    columns.map((c) => {
+      const type =
+        c.type === 'int64'
+          ? new Int64()
+          : c.type === 'double'
+            ? new Float64()
+            : c.type === 'boolean'
+              ? new Bool()
+              : new Utf8();
+      return new Field(c.name, type, true);
+    }),
+  );
+}
+
+const encoder = new TextEncoder();
+
+/** Utf8 data built directly from offsets + one byte buffer (much cheaper than the generic builder). */
+function utf8Data(values: (string | null)[]) {
+  const n = values.length;
+  const offsets = new Int32Array(n + 1);
+  const bitmap = new Uint8Array((n + 7) >> 3);
+  let nulls = 0;
+  let cap = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v !== null) cap += v.length * 3;
+  }
+  let buf = new Uint8Array(Math.max(cap, 8));
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v === null) {
+      nulls++;
+    } else {
+      bitmap[i >> 3] |= 1 << (i & 7);
+      if (v.length) pos += encoder.encodeInto(v, buf.subarray(pos)).written;
+    }
+    if (pos > 0x7fffffff) throw new RangeError('Arrow batch too large: more than 2 GiB of text in one column');
+    offsets[i + 1] = pos;
+  }
+  buf = buf.subarray(0, pos);
+  return makeData({
+    type: new Utf8(),
+    length: n,
+    nullCount: nulls,
+    nullBitmap: nulls ? bitmap : undefined,
+    valueOffsets: offsets,
+    data: buf,
+  });
+}
+
+function typeError(spec: ColumnSpec, v: unknown): InputError {
+  return new InputError(
+    `column "${spec.name}" is ${spec.type} but has the value ${String(v).slice(0, 40)} (${typeof v})`,
+    {
+      code: 'E_COLUMN_TYPE',
+    },
+  );
+}
+
+function toText(v: unknown, spec: ColumnSpec): string | null {
+  if (v === null || v === undefined) return null;
+  if (spec.type === 'json') return JSON.stringify(v, bigintReplacer) ?? null;
+  if (typeof v === 'string') return v;
+  return typeof v === 'object' ? JSON.stringify(v, bigintReplacer) : String(v);
+}
+
+function columnData(spec: ColumnSpec, values: unknown[] | undefined, n: number) {
+  const get = (i: number) => (values === undefined ? null : values[i]);
+  switch (spec.type) {
+    case 'string':
+    case 'json': {
+      const texts = new Array<string | null>(n);
+      for (let i = 0; i < n; i++) texts[i] = toText(get(i), spec);
+      return utf8Data(texts);
+    }
+    case 'int64': {
+      const arr = new Array<bigint | null>(n);
+      for (let i = 0; i < n; i++) {
+        const v = get(i);
+        if (v === null || v === undefined) arr[i] = null;
+        else if (typeof v === 'bigint') arr[i] = v;
+        else if (typeof v === 'number' && Number.isInteger(v)) arr[i] = BigInt(v);
+        else throw typeError(spec, v);
+      }
+      return vectorFromArray(arr, new Int64()).data[0];
+    }
+    case 'double': {
+      const arr = new Array<number | null>(n);
+      for (let i = 0; i < n; i++) {
+        const v = get(i);
+        if (v === null || v === undefined) arr[i] = null;
+        else if (typeof v === 'number' || typeof v === 'bigint') arr[i] = Number(v);
+        else throw typeError(spec, v);
+      }
+      return vectorFromArray(arr, new Float64()).data[0];
+    }
+    case 'boolean': {
+      const arr = new Array<boolean | null>(n);
+      for (let i = 0; i < n; i++) {
+        const v = get(i);
+        if (v === null || v === undefined) arr[i] = null;
+        else if (typeof v === 'boolean') arr[i] = v;
+        else throw typeError(spec, v);
+      }
+      return vectorFromArray(arr, new Bool()).data[0];
+    }
+  }
+}
+
+/** Arrow IPC file writer: one record batch per `write`. `bytes` counts bytes handed to the file. */
+export async function createArrowWriter(path: string, options: FileWriterOptions): Promise<FileWriter> {
+  if (options.compression && options.compression !== 'none') {
+    throw new InputError(
+      `Arrow IPC output is written uncompressed; compression "${options.compression}" is not supported`,
+      {
+        code: 'E_UNSUPPORTED_COMPRESSION',
+        file: path,
+      },
+    );
+  }
+  const schema = arrowSchema(options.columns);
+  const writer = new RecordBatchFileWriter();
+  const out = createWriteStream(path);
+  await new Promise<void>((res, rej) => {
+    out.once('open', () => res());
+    out.once('error', rej);
+  });
+  const stream = writer.toNodeStream();
+  let bytes = 0;
+  stream.on('data', (c: Uint8Array) => {
+    bytes += c.length;
+  });
+  stream.pipe(out);
+  const done = finished(out);
+  done.catch(() => {});
+  let wroteAny = false;
+  let estimated = 0;
+  return {
+    get bytes() {
+      return Math.max(bytes, estimated);
+    },
+    async write(batch: Batch) {
+      if (batch.length === 0) return;
+      const children = options.columns.map((c) => {
+        try {
+          return columnData(c, batch.columns[c.name], batch.length);
+        } catch (e) {
+          if (e instanceof InputError) throw withFile(e, batch.file ?? path);
+          throw e;
+        }
+      });
+      const data = makeData({ type: new Struct(schema.fields), length: batch.length, nullCount: 0, children });
+      writer.write(new RecordBatch(schema, data));
+      wroteAny = true;
+      // The node stream reports bytes asynchronously; count the batch body now for rotation.
+      for (const child of children) {
+        estimated +=
+          64 + child.values.byteLength + (child.valueOffsets?.byteLength ?? 0) + (child.nullBitmap?.byteLength ?? 0);
+      }
+      // Let the node stream drain what the writer produced.
+      await new Promise<void>((res) => setImmediate(res));
+    },
+    async close() {
+      if (!wroteAny) writer.reset(undefined, schema);
+      writer.finish();
+      writer.close();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,253 @@
+/**
+ * JSONL (`.jsonl`, `.ndjson`) and JSON-array (`.json`) readers, and the JSONL writer.
+ *
+ * Row numbering: errors name the 0-based *line* index as `row` (printed 1-based,
+ * the line number an editor shows). Blank lines are skipped; `batch.offset`
+ * counts records, so it equals the line index when the file has no blank lines.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { createGzip, type Gzip } from 'node:zlib';
+import { type Batch, InputError } from '@curate/core';
+import { missingColumnError, RowColumns } from './rows.js';
+import { fileLines, fileText } from './text.js';
+import type { FileWriter, FileWriterOptions, FormatReader, InputFile, ReadOptions } from './types.js';
+
+export const DEFAULT_BATCH_SIZE = 2048;
+
+/** `.json` files are parsed whole; above this many (decompressed) bytes we refuse and ask for JSONL. */
+export const JSON_ARRAY_MAX_BYTES = 256 * 1024 * 1024;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function kindOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? 'a string' : `a ${typeof v}`;
+}
+
+function checkAbort(signal?: AbortSignal): void {
+  if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+}
+
+export const jsonlReader: FormatReader = {
+  async *read(file: InputFile, options: ReadOptions): AsyncIterable<Batch> {
+    const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    const rows = new RowColumns(options.columns);
+    let line = 0;
+    let records = 0;
+    let offset = 0;
+    let checked = !options.columns;
+    for await (const lines of fileLines(file.path, file.compression)) {
+      for (const text of lines) {
+        const row = line++;
+        if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) continue;
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch (e) {
+          throw new InputError(`invalid JSON: ${(e as Error).message}`, { code: 'E_JSON_PARSE', file: file.path, row });
+        }
+        if (!isRecord(value)) {
+          throw new InputError(`expected a JSON object per line, got ${kindOf(value)}`, {
+            code: 'E_JSON_NOT_OBJECT',
+            file: file.path,
+            row,
+          });
+        }
+        rows.add(value);
+        records++;
+        if (rows.length >= batchSize) {
+          if (!checked) {
+            const missing = rows.missing();
+            if (missing.length) throw missingColumnError(file.path, missing);
+            checked = true;
+          }
+          checkAbort(options.signal);
+          yield rows.flush(file.path, offset);
+          offset = records;
+        }
+      }
+    }
+    if (rows.length > 0) {
+      if (!checked) {
+        const missing = rows.missing();
+        if (missing.length) throw missingColumnError(file.path, missing);
+      }
+      yield rows.flush(file.path, offset);
+    }
+  },
+};
+
+export const jsonArrayReader: FormatReader = {
+  async *read(file: InputFile, options: ReadOptions): AsyncIterable<Batch> {
+    const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    const parts: string[] = [];
+    let size = 0;
+    for await (const text of fileText(file.path, file.compression)) {
+      size += text.length;
+      if (size > JSON_ARRAY_MAX_BYTES) {
+        throw new InputError(
+          `JSON array file is larger than ${JSON_ARRAY_MAX_BYTES / 1024 / 1024} MiB; convert it to JSONL (one object per line), which is streamed`,
+          { code: 'E_JSON_TOO_LARGE', file: file.path },
+        );
+      }
+      parts.push(text);
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(parts.join(''));
+    } catch (e) {
+      throw new InputError(`invalid JSON: ${(e as Error).message}`, { code: 'E_JSON_PARSE', file: file.path });
+    }
+    parts.length = 0;
+    if (!Array.isArray(data)) {
+      throw new InputError(
+        `expected a JSON array of objects, got ${kindOf(data)} (use .jsonl for one object per line)`,
+        {
+          code: 'E_JSON_NOT_ARRAY',
+          file: file.path,
+        },
+      );
+    }
+    const rows = new RowColumns(options.columns);
+    let checked = !options.columns;
+    for (let start = 0; start < data.length; start += batchSize) {
+      const end = Math.min(start + batchSize, data.length);
+      for (let i = start; i < end; i++) {
+        const value = data[i];
+        if (!isRecord(value)) {
+          throw new InputError(`expected an object as array element, got ${kindOf(value)}`, {
+            code: 'E_JSON_NOT_OBJECT',
+            file: file.path,
+            row: i,
+          });
+        }
+        rows.add(value);
+      }
+      if (!checked) {
+        const missing = rows.missing();
+        if (missing.length) throw missingColumnError(file.path, missing);
+        checked = true;
+      }
+      checkAbort(options.signal);
+      yield rows.flush(file.path, start);
+    }
+  },
+};
+
+/** JSON replacer: bigint -> number when safe, else its decimal string. */
+export function bigintReplacer(_key: string, v: unknown): unknown {
+  if (typeof v === 'bigint') {
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  }
+  return v;
+}
+
+/** JSON text of one cell: undefined -> null; bigint per `bigintReplacer`; objects with keys as given. */
+export function jsonCell(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(v);
+    case 'number':
+      return Number.isFinite(v) ? String(v) : 'null';
+    case 'bigint':
+      return JSON.stringify(bigintReplacer('', v));
+    default:
+      return JSON.stringify(v, bigintReplacer) ?? 'null';
+  }
+}
+
+/**
+ * JSONL writer: one object per line, keys in column order, `\n` line ends,
+ * UTF-8, no BOM. Byte-stable: the same batches give the same bytes.
+ * `bytes` counts bytes written to disk (after gzip).
+ */
+export async function createJsonlWriter(path: string, options: FileWriterOptions): Promise<FileWriter> {
+  const compression = options.compression ?? 'none';
+  if (compression !== 'none' && compression !== 'gzip') {
+    throw new InputError(`JSONL output supports compression "none" or "gzip", not "${compression}"`, {
+      code: 'E_UNSUPPORTED_COMPRESSION',
+      file: path,
+    });
+  }
+  const names = options.columns.map((c) => c.name);
+  const keys = names.map((n, i) => (i === 0 ? '{' : ',') + JSON.stringify(n) + ':');
+  const out: WriteStream = createWriteStream(path);
+  let gzip: Gzip | undefined;
+  let bytes = 0;
+  let failed: Error | undefined;
+  out.on('error', (e) => {
+    failed = e;
+  });
+  const opened = new Promise<void>((res, rej) => {
+    out.once('open', () => res());
+    out.once('error', rej);
+  });
+  await opened;
+  if (compression === 'gzip') {
+    gzip = createGzip({ level: 6 });
+    gzip.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    gzip.on('error', (e) => {
+      failed = e;
+    });
+    gzip.pipe(out);
+  }
+  const sink = gzip ?? out;
+  const write = (s: string): Promise<void> => {
+    if (failed) return Promise.reject(failed);
+    if (!gzip) bytes += Buffer.byteLength(s);
+    const ok = sink.write(s);
+    if (ok) return Promise.resolve();
+    return new Promise((res, rej) => {
+      const onDrain = () => {
+        sink.off('error', onErr);
+        res();
+      };
+      const onErr = (e: Error) => {
+        sink.off('drain', onDrain);
+        rej(e);
+      };
+      sink.once('drain', onDrain);
+      sink.once('error', onErr);
+    });
+  };
+  return {
+    get bytes() {
+      return bytes;
+    },
+    async write(batch: Batch) {
+      const cols = names.map((n) => batch.columns[n]);
+      const parts: string[] = [];
+      let pending = 0;
+      for (let r = 0; r < batch.length; r++) {
+        let line = names.length ? '' : '{';
+        for (let c = 0; c < names.length; c++) {
+          const col = cols[c];
+          line += keys[c] + jsonCell(col === undefined ? null : col[r]);
+        }
+        parts.push(line + '}\n');
+        pending += line.length;
+        if (pending > 1 << 20) {
+          await write(parts.join(''));
+          parts.length = 0;
+          pending = 0;
+        }
+      }
+      if (parts.length) await write(parts.join(''));
+    },
+    async close() {
+      if (failed) throw failed;
+      await new Promise<void>((res, rej) => {
+        out.once('finish', () => res());
+        out.once('close', () => res());
+        out.once('error', rej);
+        sink.end();
+      });
+      if (failed) throw failed;
+    },
+  };
+}

@@ -1,0 +1,157 @@
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { batchRows, collect, InputError } from '@curate/core';
+import { describe, expect, it } from 'vitest';
+import { readShard } from '../src/index.js';
+import { rejection, useTmp } from './helpers.js';
+
+const tmp = useTmp();
+
+async function rows(path: string, options = {}) {
+  const batches = await collect(readShard(path, options));
+  return batches.flatMap((b) => batchRows(b));
+}
+
+function hasZstdCli(): boolean {
+  try {
+    execFileSync('zstd', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('JSONL reader', () => {
+  it('reads columns as the union of keys in first-seen order, missing keys null', async () => {
+    const d = await tmp();
+    const p = join(d, 'a.jsonl');
+    await writeFile(p, '{"a":1,"b":"x"}\n{"c":true}\n{"b":"y","a":null}\n');
+    const [batch] = await collect(readShard(p));
+    expect(Object.keys(batch.columns)).toEqual(['a', 'b', 'c']);
+    expect(batch.columns).toEqual({ a: [1, null, null], b: ['x', null, 'y'], c: [null, true, null] });
+    expect(batch.file).toBe(p);
+    expect(batch.offset).toBe(0);
+  });
+
+  it('handles a BOM, CRLF, blank lines and a missing final newline', async () => {
+    const d = await tmp();
+    const p = join(d, 'a.jsonl');
+    await writeFile(p, '\uFEFF{"t":"one"}\r\n\r\n  \n{"t":"two\\r\\n"}\r\n{"t":"three"}');
+    expect(await rows(p)).toEqual([{ t: 'one' }, { t: 'two\r\n' }, { t: 'three' }]);
+  });
+
+  it('replaces invalid UTF-8 with U+FFFD instead of failing', async () => {
+    const d = await tmp();
+    const p = join(d, 'a.jsonl');
+    await writeFile(p, Buffer.concat([Buffer.from('{"t":"a'), Buffer.from([0xff, 0xfe]), Buffer.from('b"}\n')]));
+    expect(await rows(p)).toEqual([{ t: 'a\uFFFD\uFFFDb' }]);
+  });
+
+  it('names file and row (= line index, blank lines counted) of a broken line', async () => {
+    const d = await tmp();
+    const p = join(d, 'bad.jsonl');
+    await writeFile(p, '{"a":1}\n\n{"a":2}\n{"a":\n');
+    const err = await rejection(rows(p));
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.code).toBe('E_JSON_PARSE');
+    expect(err.file).toBe(p);
+    expect(err.row).toBe(3);
+    expect((err as unknown as InputError).toLine()).toMatch(/bad\.jsonl: row 4: invalid JSON: .+/);
+  });
+
+  it('rejects a line that is not an object', async () => {
+    const d = await tmp();
+    const p = join(d, 'arr.jsonl');
+    await writeFile(p, '{"a":1}\n[1,2]\n');
+    const err = await rejection(rows(p));
+    expect(err.code).toBe('E_JSON_NOT_OBJECT');
+    expect(err.row).toBe(1);
+    expect(err.message).toContain('an array');
+  });
+
+  it('batches by batchSize with offsets, carrying columns forward', async () => {
+    const d = await tmp();
+    const p = join(d, 'many.jsonl');
+    const lines = Array.from({ length: 25 }, (_, i) => JSON.stringify(i === 12 ? { i, late: 'x' } : { i }));
+    await writeFile(p, lines.join('\n') + '\n');
+    const batches = await collect(readShard(p, { batchSize: 10 }));
+    expect(batches.map((b) => [b.offset, b.length])).toEqual([
+      [0, 10],
+      [10, 10],
+      [20, 5],
+    ]);
+    expect(batches[1].columns.late).toEqual([null, null, 'x', null, null, null, null, null, null, null]);
+    expect(batches[2].columns.late).toEqual([null, null, null, null, null]);
+  });
+
+  it('projects columns and reports a column no row has', async () => {
+    const d = await tmp();
+    const p = join(d, 'a.jsonl');
+    await writeFile(p, '{"a":1,"b":2,"c":3}\n{"a":4,"c":6}\n');
+    expect(await rows(p, { columns: ['c', 'b'] })).toEqual([
+      { c: 3, b: 2 },
+      { c: 6, b: null },
+    ]);
+    const err = await rejection(rows(p, { columns: ['a', 'nope'] }));
+    expect(err.code).toBe('E_MISSING_COLUMN');
+    expect(err.file).toBe(p);
+    expect(err.message).toContain('"nope"');
+  });
+
+  it('reads .jsonl.gz (multi-member) and .json.gz', async () => {
+    const d = await tmp();
+    const p = join(d, 'a.jsonl.gz');
+    await writeFile(p, Buffer.concat([gzipSync('{"a":1}\n'), gzipSync('{"a":2}\n')]));
+    expect(await rows(p)).toEqual([{ a: 1 }, { a: 2 }]);
+    const q = join(d, 'b.json.gz');
+    await writeFile(q, gzipSync('[{"a":1},{"a":2}]'));
+    expect(await rows(q)).toEqual([{ a: 1 }, { a: 2 }]);
+  });
+
+  it.skipIf(!hasZstdCli())('reads .jsonl.zst made by the zstd CLI', async () => {
+    const d = await tmp();
+    const p = join(d, 'a.jsonl');
+    const lines = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ i, t: `row ${i} `.repeat(20) }));
+    await writeFile(p, lines.join('\n') + '\n');
+    execFileSync('zstd', ['-q', '-3', p, '-o', `${p}.zst`]);
+    const got = await rows(`${p}.zst`, { batchSize: 1000 });
+    expect(got.length).toBe(5000);
+    expect(got[4321]).toEqual({ i: 4321, t: 'row 4321 '.repeat(20) });
+  });
+
+  it('reports a corrupt .gz file as an InputError naming it', async () => {
+    const d = await tmp();
+    const p = join(d, 'bad.jsonl.gz');
+    await writeFile(p, 'not gzip at all');
+    const err = await rejection(rows(p));
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.file).toBe(p);
+  });
+});
+
+describe('JSON array reader', () => {
+  it('reads an array of objects with element indexes as offsets', async () => {
+    const d = await tmp();
+    const p = join(d, 'a.json');
+    await writeFile(p, JSON.stringify(Array.from({ length: 5 }, (_, i) => ({ i }))));
+    const batches = await collect(readShard(p, { batchSize: 2 }));
+    expect(batches.map((b) => [b.offset, b.columns.i])).toEqual([
+      [0, [0, 1]],
+      [2, [2, 3]],
+      [4, [4]],
+    ]);
+  });
+
+  it('rejects a non-array and a non-object element (with its index)', async () => {
+    const d = await tmp();
+    const p = join(d, 'o.json');
+    await writeFile(p, '{"a":1}');
+    expect((await rejection(rows(p))).code).toBe('E_JSON_NOT_ARRAY');
+    const q = join(d, 'e.json');
+    await writeFile(q, '[{"a":1}, 7]');
+    const err = await rejection(rows(q));
+    expect([err.code, err.row]).toEqual(['E_JSON_NOT_OBJECT', 1]);
+  });
+});
