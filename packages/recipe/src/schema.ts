@@ -1,0 +1,491 @@
+/**
+ * The recipe's JSON Schema (draft-07): the single source of truth. The TypeScript
+ * types (`Recipe`, `FilterParams`), the validator (ajv), the filter defaults and
+ * the README reference are all derived from this object.
+ *
+ * `errorMessage` (a string) is the readable message for any failure of that
+ * subschema; VS Code and yaml-language-server show it too.
+ */
+
+const fraction = { type: 'number', minimum: 0, maximum: 1 } as const;
+const columnName = { type: 'string', minLength: 1 } as const;
+const columnList = { type: 'array', items: columnName } as const;
+const nameSchema = {
+  type: 'string',
+  minLength: 1,
+  pattern: '^[A-Za-z0-9_.-]+$',
+  errorMessage: 'must be a name of letters, digits, "_", "." or "-"',
+} as const;
+const pathList = {
+  type: 'array',
+  minItems: 1,
+  items: { type: 'string', minLength: 1 },
+  description:
+    "Files, directories (read recursively, known shard extensions only) or globs. Relative paths are resolved against the recipe file's directory; each must match at least one file.",
+} as const;
+const textSpec = {
+  type: 'string',
+  minLength: 1,
+  description:
+    'The document text: a column name (`text`, `a.b` for a nested field) or a template over columns such as `"{instruction}\\n\\n{response}"` (`{{` and `}}` are literal braces).',
+} as const;
+
+const appliesTo = {
+  description: 'Which documents the filter sees: `real`, `synthetic`, or a list of source names. Default: all.',
+  anyOf: [
+    { type: 'string', enum: ['real', 'synthetic'] },
+    { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+  ],
+  errorMessage: 'must be real, synthetic or a non-empty list of source names',
+} as const;
+
+const ngramFracMap = {
+  type: 'object',
+  propertyNames: { pattern: '^[1-9][0-9]*$', errorMessage: 'keys must be n-gram sizes such as "2"' },
+  additionalProperties: fraction,
+} as const;
+
+const gopherQuality = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Gopher quality rules (Rae et al. 2021, appendix A).',
+  properties: {
+    min_words: { type: 'integer', minimum: 0, default: 50, description: 'Drop documents with fewer words.' },
+    max_words: { type: 'integer', minimum: 1, default: 100000, description: 'Drop documents with more words.' },
+    min_mean_word_length: { type: 'number', minimum: 0, default: 3, description: 'Minimum mean word length.' },
+    max_mean_word_length: { type: 'number', minimum: 0, default: 10, description: 'Maximum mean word length.' },
+    max_symbol_word_ratio: { ...fraction, default: 0.1, description: 'Max ratio of `#` and `...` to words.' },
+    max_bullet_lines_ratio: { ...fraction, default: 0.9, description: 'Max share of lines starting with a bullet.' },
+    max_ellipsis_lines_ratio: { ...fraction, default: 0.3, description: 'Max share of lines ending with an ellipsis.' },
+    min_alpha_words_ratio: {
+      ...fraction,
+      default: 0.8,
+      description: 'Min share of words with at least one letter.',
+    },
+    min_stop_words: { type: 'integer', minimum: 0, default: 2, description: 'Min number of stop words present.' },
+    stop_words: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      default: ['the', 'be', 'to', 'of', 'and', 'that', 'have', 'with'],
+      description: 'The stop words counted by `min_stop_words`.',
+    },
+    applies_to: appliesTo,
+  },
+} as const;
+
+const gopherRepetition = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Gopher repetition rules: duplicate lines, paragraphs and n-grams.',
+  properties: {
+    max_dup_line_frac: { ...fraction, default: 0.3, description: 'Max share of duplicate lines.' },
+    max_dup_line_char_frac: {
+      ...fraction,
+      default: 0.2,
+      description: 'Max share of characters in duplicate lines.',
+    },
+    max_dup_para_frac: { ...fraction, default: 0.3, description: 'Max share of duplicate paragraphs.' },
+    max_dup_para_char_frac: {
+      ...fraction,
+      default: 0.2,
+      description: 'Max share of characters in duplicate paragraphs.',
+    },
+    top_ngram_char_frac: {
+      ...ngramFracMap,
+      default: { '2': 0.2, '3': 0.18, '4': 0.16 },
+      description: 'Per n: max share of characters covered by the most frequent n-gram. Replaces the whole map.',
+    },
+    dup_ngram_char_frac: {
+      ...ngramFracMap,
+      default: { '5': 0.15, '6': 0.14, '7': 0.13, '8': 0.12, '9': 0.11, '10': 0.1 },
+      description: 'Per n: max share of characters covered by duplicate n-grams. Replaces the whole map.',
+    },
+    applies_to: appliesTo,
+  },
+} as const;
+
+const c4 = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'C4 rules (Raffel et al. 2020). `filter` drops documents; `clean` drops offending lines.',
+  properties: {
+    mode: { type: 'string', enum: ['filter', 'clean'], default: 'filter', description: '`filter` or `clean`.' },
+    min_sentences: { type: 'integer', minimum: 0, default: 5, description: 'Min sentences per document.' },
+    min_words_per_line: { type: 'integer', minimum: 0, default: 3, description: 'Min words per kept line.' },
+    remove_javascript: { type: 'boolean', default: true, description: 'Lines mentioning javascript.' },
+    remove_policy: { type: 'boolean', default: true, description: 'Cookie/terms/privacy policy lines.' },
+    remove_lorem_ipsum: { type: 'boolean', default: true, description: 'Documents containing "lorem ipsum".' },
+    remove_curly_bracket: { type: 'boolean', default: true, description: 'Documents containing `{`.' },
+    terminal_punctuation: {
+      type: 'boolean',
+      default: true,
+      description: 'Keep only lines ending in terminal punctuation.',
+    },
+    applies_to: appliesTo,
+  },
+} as const;
+
+const fineweb = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'FineWeb rules (Penedo et al. 2024).',
+  properties: {
+    min_punct_line_ratio: {
+      ...fraction,
+      default: 0.12,
+      description: 'Min share of lines ending in punctuation.',
+    },
+    max_short_line_ratio: { ...fraction, default: 0.67, description: 'Max share of short lines.' },
+    short_line_length: {
+      type: 'integer',
+      minimum: 1,
+      default: 30,
+      description: 'A line shorter than this many characters is short.',
+    },
+    max_dup_line_char_frac: {
+      ...fraction,
+      default: 0.01,
+      description: 'Max share of characters in duplicate lines.',
+    },
+    max_newline_word_ratio: {
+      type: 'number',
+      minimum: 0,
+      default: 0.3,
+      description: 'Max ratio of newlines to words.',
+    },
+    applies_to: appliesTo,
+  },
+} as const;
+
+const length = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Length bounds in words, tokens (the recipe tokenizer) or characters.',
+  properties: {
+    unit: { type: 'string', enum: ['words', 'tokens', 'chars'], default: 'words', description: 'Unit of `min`/`max`.' },
+    min: { type: 'integer', minimum: 0, default: 1, description: 'Drop shorter documents.' },
+    max: { type: 'integer', minimum: 1, description: 'Drop longer documents (default: no limit).' },
+    applies_to: appliesTo,
+  },
+} as const;
+
+const blocklist = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Drop documents containing a listed word (whole word) or phrase (substring).',
+  properties: {
+    words: { type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'Whole words.' },
+    phrases: { type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'Substrings.' },
+    case_sensitive: { type: 'boolean', default: false, description: 'Match case.' },
+    applies_to: appliesTo,
+  },
+} as const;
+
+const language = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Keep documents in the listed languages (bundled detector).',
+  properties: {
+    keep: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'string', pattern: '^[a-z]{2}$', errorMessage: 'must be an ISO 639-1 code such as "en"' },
+      default: ['en'],
+      description: 'ISO 639-1 codes to keep.',
+    },
+    min_confidence: { ...fraction, default: 0.5, description: 'Min detector confidence.' },
+    applies_to: appliesTo,
+  },
+} as const;
+
+const score = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['column'],
+  description: 'Thresholds on an existing score column (LLM judge, reward model).',
+  properties: {
+    column: { ...columnName, description: 'The score column.' },
+    min: { type: 'number', description: 'Keep scores >= min.' },
+    max: { type: 'number', description: 'Keep scores <= max.' },
+    missing: {
+      type: 'string',
+      enum: ['drop', 'keep'],
+      default: 'drop',
+      description: 'What to do with rows without a numeric score.',
+    },
+    applies_to: appliesTo,
+  },
+} as const;
+
+const grounded = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['context'],
+  description:
+    'Share of numbers, named entities and content words of the response not supported by context and prompt.',
+  properties: {
+    context: { ...columnName, description: 'The context column.' },
+    prompt: { ...columnName, description: 'The prompt column (optional).' },
+    response: { ...columnName, description: "The response column (default: the source's text)." },
+    max_unsupported: { ...fraction, default: 0.2, description: 'Drop above this unsupported share.' },
+    min_response_words: {
+      type: 'integer',
+      minimum: 0,
+      default: 5,
+      description: 'Shorter responses are not judged (kept).',
+    },
+    applies_to: appliesTo,
+  },
+} as const;
+
+const qualityItem = {
+  type: 'object',
+  minProperties: 1,
+  maxProperties: 1,
+  additionalProperties: false,
+  description: 'One filter: an object with exactly one key, the filter name, whose value holds its parameters.',
+  properties: {
+    gopher_quality: gopherQuality,
+    gopher_repetition: gopherRepetition,
+    c4,
+    fineweb,
+    length,
+    blocklist,
+    language,
+    score,
+    grounded,
+  },
+} as const;
+
+export const recipeSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://curate.dev/schemas/recipe.schema.json',
+  title: 'curate recipe',
+  description: 'A curate recipe: sources, quality filters, dedup, mixing targets and output.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'sources', 'output'],
+  properties: {
+    $schema: { type: 'string', description: 'JSON Schema reference for editors; ignored.' },
+    name: { type: 'string', minLength: 1, description: 'Name of the mix.' },
+    seed: {
+      type: 'integer',
+      minimum: 0,
+      default: 0,
+      description: 'Seed for sampling and shuffling; same recipe and seed, same output.',
+    },
+    tokenizer: {
+      type: 'string',
+      enum: ['cl100k_base', 'o200k_base', 'words', 'bytes'],
+      default: 'cl100k_base',
+      description: 'Tokenizer counting tokens for budgets, ratios and `length` in tokens.',
+    },
+    target: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'The budget. No budget: as much as the `max_epochs` caps allow.',
+      properties: {
+        tokens: { type: 'integer', minimum: 1, description: 'Budget in tokens.' },
+        documents: { type: 'integer', minimum: 1, description: 'Budget in documents (instead of tokens).' },
+        ratio: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          description:
+            "Split of the budget between kinds, in the budget's unit (tokens unless `documents` is given). Give both (summing to 1) or one (the other is its complement).",
+          properties: {
+            real: { ...fraction, description: 'Share of real documents.' },
+            synthetic: { ...fraction, description: 'Share of synthetic documents.' },
+          },
+        },
+      },
+    },
+    sources: {
+      type: 'array',
+      minItems: 1,
+      description: 'Input sources, each real or synthetic.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'kind', 'paths', 'text'],
+        properties: {
+          name: { ...nameSchema, description: 'Unique source name (letters, digits, `_`, `.`, `-`).' },
+          kind: { type: 'string', enum: ['real', 'synthetic'], description: '`real` or `synthetic`.' },
+          paths: pathList,
+          text: textSpec,
+          id: { ...columnName, description: 'Column holding a stable document id (default: file and row).' },
+          generator: {
+            type: 'string',
+            minLength: 1,
+            description: 'The model that wrote a synthetic source (synthetic only); kept as provenance.',
+          },
+          share: {
+            ...fraction,
+            description:
+              "Share of its kind's budget. Sources without a share split what the others leave, in proportion to their available tokens (documents).",
+          },
+          max_epochs: {
+            type: 'number',
+            exclusiveMinimum: 0,
+            default: 1,
+            description: 'Upsampling cap: whole epochs first, then a seeded subset for the fraction.',
+          },
+          columns: { ...columnList, description: 'Extra columns passed through for this source.' },
+        },
+      },
+    },
+    quality: {
+      type: 'array',
+      default: [],
+      description: 'Quality filters, applied in order.',
+      items: qualityItem,
+    },
+    dedup: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Exact and near deduplication and decontamination against eval sets.',
+      properties: {
+        exact: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'Exact dedup on normalized text (NFKC, lower case, collapsed white space).',
+          properties: {
+            normalize: { type: 'boolean', default: true, description: 'Normalize before hashing.' },
+            strip_punctuation: { type: 'boolean', default: false, description: 'Also strip punctuation.' },
+          },
+        },
+        near: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'MinHash LSH near-dedup; one document per cluster is kept.',
+          properties: {
+            threshold: {
+              type: 'number',
+              exclusiveMinimum: 0,
+              exclusiveMaximum: 1,
+              default: 0.8,
+              description: 'Jaccard similarity above which documents are duplicates.',
+            },
+            ngram: { type: 'integer', minimum: 1, default: 5, description: 'Shingle size.' },
+            shingle: {
+              type: 'string',
+              enum: ['word', 'char'],
+              default: 'word',
+              description: 'Word or character shingles.',
+            },
+            num_perm: { type: 'integer', minimum: 16, maximum: 1024, default: 128, description: 'Permutations.' },
+            bands: {
+              type: 'integer',
+              minimum: 1,
+              description: 'LSH bands (with `rows`; default: chosen for threshold).',
+            },
+            rows: { type: 'integer', minimum: 1, description: 'LSH rows per band (with `bands`).' },
+            prefer: {
+              type: 'string',
+              enum: ['real', 'none'],
+              default: 'real',
+              description: '`real` keeps a real document over synthetic copies.',
+            },
+            score_column: { ...columnName, description: 'Higher score wins within a cluster (after `prefer`).' },
+            verify: {
+              type: 'boolean',
+              default: true,
+              description: 'Verify candidate pairs on exact shingle sets.',
+            },
+          },
+        },
+        decontaminate: {
+          type: 'array',
+          description: 'Eval sets: a document sharing an n-gram with one is dropped.',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'paths', 'text'],
+            properties: {
+              name: { ...nameSchema, description: 'Unique eval set name (used in drop reasons).' },
+              paths: pathList,
+              text: textSpec,
+              ngram: { type: 'integer', minimum: 1, default: 13, description: 'N-gram size in words.' },
+            },
+          },
+        },
+        scope: {
+          type: 'string',
+          enum: ['global', 'per_source'],
+          default: 'global',
+          description: '`global` dedups across sources; `per_source` within each source.',
+        },
+      },
+    },
+    guards: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Collapse-risk guards.',
+      properties: {
+        max_synthetic_fraction: {
+          ...fraction,
+          description: 'Refuse a mix whose synthetic share is above this (default: no limit).',
+        },
+        max_epochs_warning: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          default: 4,
+          description: 'Warn when a source may be repeated more than this many epochs.',
+        },
+        min_diversity_ratio: {
+          ...fraction,
+          default: 0.7,
+          description: 'Warn when synthetic/real distinct-n-gram diversity falls below this ratio.',
+        },
+      },
+    },
+    output: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['dir'],
+      description: 'Where and how to write the mix.',
+      properties: {
+        dir: {
+          type: 'string',
+          minLength: 1,
+          description: "Output directory, relative to the recipe file's directory (`--out` overrides).",
+        },
+        format: {
+          type: 'string',
+          enum: ['parquet', 'arrow', 'jsonl'],
+          default: 'parquet',
+          description: 'Shard format.',
+        },
+        compression: {
+          type: 'string',
+          enum: ['snappy', 'zstd', 'none', 'gzip'],
+          description:
+            'Default: `zstd` for parquet, `none` otherwise. parquet: snappy, zstd, none; arrow: zstd, none; jsonl: gzip, zstd, none.',
+        },
+        shard_size: {
+          type: ['string', 'integer'],
+          pattern: '^[0-9]+(\\.[0-9]+)?\\s*([kKmMgGtT]i?)?[bB]$',
+          minimum: 1,
+          errorMessage: 'must be a size such as "128MB" or "1GiB", or a number of bytes',
+          description:
+            'Rotate shards at this size: "128MB" (KB/MB/GB = 1000^n, KiB/MiB/GiB = 1024^n) or bytes. Default 128MB unless `shard_rows` is given.',
+        },
+        shard_rows: { type: 'integer', minimum: 1, description: 'Rotate shards at this many rows.' },
+        row_group_rows: { type: 'integer', minimum: 1, description: 'Rows per Parquet row group (default: writer).' },
+        write_rejected: {
+          type: 'boolean',
+          default: false,
+          description: 'Also write dropped rows with their reason to `rejected/`.',
+        },
+        columns: { ...columnList, default: [], description: 'Extra pass-through columns.' },
+      },
+    },
+    report: { type: 'boolean', default: true, description: 'Write `report.html` beside the output.' },
+  },
+} as const;
+
+export type RecipeSchema = typeof recipeSchema;
+export const qualityItemSchema = qualityItem;

@@ -1,0 +1,31 @@
+import { Ajv } from 'ajv';
+import { schemaIssues } from './issues.js';
+import { checkRecipePaths, outputInsideInputs, resolveRecipePaths } from './paths.js';
+import { resolveRecipe } from './resolve.js';
+import { runRules } from './rules.js';
+import { recipeSchema } from './schema.js';
+import type { SchemaRecipe, ValidateOptions, ValidationResult } from './types.js';
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: true });
+ajv.addKeyword({ keyword: 'errorMessage', schemaType: 'string' });
+const schemaValidator = ajv.compile<SchemaRecipe>(recipeSchema);
+
+/**
+ * Validate a parsed recipe: JSON Schema (with defaults), resolution, named rules,
+ * and (unless `checkPaths: false`) that every input path matches a file. Never
+ * throws for a bad recipe; `recipe` is present only when `errors` is empty.
+ * With `baseDir`, relative paths are checked against it and made absolute.
+ */
+export async function validateRecipe(input: unknown, options: ValidateOptions = {}): Promise<ValidationResult> {
+  const data = structuredClone(input);
+  if (!schemaValidator(data)) {
+    return { warnings: [], errors: schemaIssues(schemaValidator.errors ?? [], data) };
+  }
+  const recipe = resolveRecipe(data);
+  const { errors, warnings } = runRules(recipe);
+  const base = options.baseDir ?? process.cwd();
+  if (options.checkPaths !== false) errors.push(...(await checkRecipePaths(recipe, base)));
+  warnings.push(...(await outputInsideInputs(recipe, base)));
+  if (options.baseDir !== undefined) resolveRecipePaths(recipe, options.baseDir);
+  return errors.length ? { warnings, errors } : { recipe, warnings, errors };
+}

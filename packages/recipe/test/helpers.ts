@@ -1,0 +1,33 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { formatIssue, type RecipeIssue } from '../src/index.js';
+
+/** A temporary directory holding `files` (relative path -> content); `cleanup` removes it. */
+export async function tempTree(files: Record<string, string>): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'curate-recipe-'));
+  for (const [rel, content] of Object.entries(files)) {
+    const abs = join(dir, rel);
+    await mkdir(dirname(abs), { recursive: true });
+    await writeFile(abs, content);
+  }
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A recipe under construction: tests mutate it freely. */
+// biome-ignore lint/suspicious/noExplicitAny: test recipes are deliberately loose
+export type Loose = Record<string, any>;
+
+/** A minimal valid recipe (paths are not checked by the tests that use it). */
+export function baseRecipe(): Loose {
+  return {
+    name: 'test-mix',
+    sources: [
+      { name: 'human', kind: 'real', paths: ['data/real.jsonl'], text: 'text' },
+      { name: 'synth', kind: 'synthetic', generator: 'gpt-4', paths: ['data/synth.jsonl'], text: 'text' },
+    ],
+    output: { dir: 'out' },
+  };
+}
+
+export const lines = (issues: RecipeIssue[]) => issues.map(formatIssue);
