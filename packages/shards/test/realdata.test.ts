@@ -1,0 +1,82 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { batchRows, collect } from '@curate/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
+import { inspectShard, readShard, readShards } from '../src/index.js';
+import { type Duck, diff, lit, openDuck } from './duck.js';
+
+/** `records:` per file from MANIFEST.md. */
+function manifestCounts(): Map<string, number> {
+  const counts = new Map<string, number>();
+  let current: string | undefined;
+  for (const line of readFileSync(shared('MANIFEST.md'), 'utf8').split('\n')) {
+    const h = /^### (\S+)/.exec(line);
+    if (h) current = h[1];
+    const r = /^- records: ([\d,]+)/.exec(line);
+    if (r && current) counts.set(current, Number(r[1].replace(/,/g, '')));
+  }
+  return counts;
+}
+
+const FILES = HAS_SHARED
+  ? ['instruct_pair', 'decontam'].flatMap((d) =>
+      readdirSync(shared(d))
+        .filter((f) => /\.jsonl?$/.test(f))
+        .map((f) => `${d}/${f}`),
+    )
+  : [];
+
+describe.skipIf(!HAS_SHARED)('real JSONL / JSON shards', () => {
+  const counts = HAS_SHARED ? manifestCounts() : new Map<string, number>();
+  let duck: Duck;
+  beforeAll(async () => {
+    duck = await openDuck();
+  });
+  afterAll(() => duck?.close());
+
+  it('finds every data file in MANIFEST.md', () => {
+    expect(FILES.length).toBeGreaterThanOrEqual(16);
+    for (const f of FILES) expect(counts.has(f), f).toBe(true);
+  });
+
+  for (const rel of FILES) {
+    it(`${rel}: row count = MANIFEST, sampled cells = DuckDB read_json`, async () => {
+      const path = shared(rel);
+      const batches = await collect(readShard(path, { batchSize: 1000 }));
+      const rows = batches.flatMap((b) => batchRows(b));
+      expect(rows.length).toBe(counts.get(rel));
+      // offsets are dense and in order
+      let next = 0;
+      for (const b of batches) {
+        expect(b.offset).toBe(next);
+        next += b.length;
+      }
+      const format = rel.endsWith('.jsonl') ? 'newline_delimited' : 'array';
+      const theirs = await duck.rows(
+        `SELECT * FROM read_json(${lit(path)}, format='${format}', sample_size=-1, maximum_object_size=100000000)`,
+      );
+      expect(theirs.length).toBe(rows.length);
+      const step = Math.max(1, Math.floor(rows.length / 200));
+      for (let i = 0; i < rows.length; i += step) {
+        const d = diff(rows[i], theirs[i], `${rel}[${i}]`);
+        expect(d).toBeUndefined();
+      }
+    });
+  }
+
+  it('human_lima.json has 1,029 rows, and readShards over a directory sums the manifest', async () => {
+    const info = await inspectShard(shared('instruct_pair', 'human_lima.json'));
+    expect(info.rows).toBe(1029);
+    expect(info.format).toBe('json');
+    expect(info.columns.map((c) => c.name)).toEqual(['instruction', 'input', 'output', 'history']);
+    let total = 0;
+    const files = new Set<string>();
+    for await (const b of readShards([shared('decontam')], { columns: undefined })) {
+      total += b.length;
+      files.add(b.file!);
+    }
+    const expected = FILES.filter((f) => f.startsWith('decontam/')).reduce((a, f) => a + counts.get(f)!, 0);
+    expect(total).toBe(expected);
+    expect([...files]).toEqual([...files].sort());
+  });
+});
