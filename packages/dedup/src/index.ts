@@ -1,3 +1,12 @@
+export {
+  DecontamIndex,
+  type DecontamMatch,
+  type DecontamOptions,
+  type EvalFile,
+  type EvalSet,
+  type EvalSetStats,
+  evalNameFromPath,
+} from './decontam.js';
 export { ExactDeduper, type ExactDeduperOptions, type ExactRemoval, exactKey, hash64 } from './exact.js';
 export { compareForKeep, type DocMeta, type Prefer, sizeHistogram } from './keep.js';
 export {
@@ -24,3 +33,4 @@ export {
   resolveNearOptions,
 } from './near.js';
 export { type NormalizeOptions, normalizeText } from './normalize.js';
+export { decontamStep, exactDedupStep, type NearStepOptions, nearDedupStep, type StepOptions } from './steps.js';
