@@ -70,9 +70,8 @@ function locator(doc: Document, lines: LineCounter): (issue: RecipeIssue) => voi
           (it) => isPair(it) && isNode(it.key) && String((it.key as { value?: unknown }).value) === String(seg),
         );
         if (!pair) break;
-        found = pair.key;
+        found = pair.key; // point at the key: where a reader looks for `a.b`
         node = pair.value;
-        if (node) found = node;
       } else if (isSeq(node) && typeof seg === 'number' && node.items[seg]) {
         node = node.items[seg];
         found = node;

@@ -1,0 +1,22 @@
+import { expect, it } from 'vitest';
+import * as api from '../src/index.js';
+
+it('the public API is reviewed: adding an export changes this list', () => {
+  expect(Object.keys(api).sort()).toEqual([
+    'DEFAULT_SHARD_SIZE',
+    'FILTER_DEFAULTS',
+    'FILTER_NAMES',
+    'RULES',
+    'RecipeValidationError',
+    'canonicalJson',
+    'formatIssue',
+    'loadRecipe',
+    'parseSize',
+    'parseTextTemplate',
+    'qualitySteps',
+    'recipeHash',
+    'recipeSchema',
+    'renderTextTemplate',
+    'validateRecipe',
+  ]);
+});
