@@ -25,6 +25,12 @@ export interface ParquetReaderOptions {
 
 const DEFAULT_BATCH = 2048;
 
+// hyparquet's default decoder drops a leading U+FEFF; text must come back byte for byte.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+const parsers = {
+  stringFromBytes: (bytes: Uint8Array | undefined) => bytes && utf8.decode(bytes),
+};
+
 /** bigint -> number when exact. */
 function toSafe(v: bigint): number | bigint {
   return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
@@ -126,6 +132,7 @@ export async function* readParquet(
           rowStart,
           rowEnd,
           compressors,
+          parsers,
           utf8: readerOptions.binaryAsString ?? false,
           onChunk(chunk) {
             let list = chunks.get(chunk.columnName);
