@@ -103,16 +103,37 @@ export function vectorValues(vec: Vector): unknown[] {
   }
 }
 
+function parseJsonColumn(values: unknown[]): unknown[] {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'string') {
+      try {
+        values[i] = JSON.parse(v);
+      } catch {
+        // not JSON after all: keep the text
+      }
+    }
+  }
+  return values;
+}
+
+function columnValues(rb: RecordBatch, j: number): unknown[] {
+  const field = rb.schema.fields[j];
+  const values = vectorValues(rb.getChildAt(j)!);
+  return field.metadata.get(EXTENSION_KEY) === JSON_EXTENSION ? parseJsonColumn(values) : values;
+}
+
 function batchToColumns(rb: RecordBatch, columns: string[] | undefined): Record<string, unknown[]> {
   const out: Record<string, unknown[]> = {};
   const fields = rb.schema.fields;
   if (columns) {
-    for (const c of columns) {
-      const idx = fields.findIndex((f) => f.name === c);
-      out[c] = vectorValues(rb.getChildAt(idx)!);
-    }
+    for (const c of columns)
+      out[c] = columnValues(
+        rb,
+        fields.findIndex((f) => f.name === c),
+      );
   } else {
-    for (let j = 0; j < fields.length; j++) out[fields[j].name] = vectorValues(rb.getChildAt(j)!);
+    for (let j = 0; j < fields.length; j++) out[fields[j].name] = columnValues(rb, j);
   }
   return out;
 }
@@ -184,7 +205,14 @@ export const arrowReader: FormatReader = {
   },
 };
 
-/** The Arrow schema for curate column specs; `json` columns are Utf8 JSON text. */
+const EXTENSION_KEY = 'ARROW:extension:name';
+/** Canonical Arrow extension type for JSON text in a Utf8 column. */
+const JSON_EXTENSION = 'arrow.json';
+
+/**
+ * The Arrow schema for curate column specs; `json` columns are Utf8 JSON text
+ * marked with the canonical `arrow.json` extension type, which our reader parses back.
+ */
 export function arrowSchema(columns: ColumnSpec[]): Schema {
   return new Schema(
     columns.map((c) => {
@@ -196,7 +224,8 @@ export function arrowSchema(columns: ColumnSpec[]): Schema {
             : c.type === 'boolean'
               ? new Bool()
               : new Utf8();
-      return new Field(c.name, type, true);
+      const meta = c.type === 'json' ? new Map([[EXTENSION_KEY, JSON_EXTENSION]]) : undefined;
+      return new Field(c.name, type, true, meta);
     }),
   );
 }

@@ -8,6 +8,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createGzip, type Gzip } from 'node:zlib';
 import { type Batch, InputError } from '@curate/core';
+import { zstdCompress } from './parquet/index.js';
 import { missingColumnError, RowColumns } from './rows.js';
 import { fileLines, fileText } from './text.js';
 import type { FileWriter, FileWriterOptions, FormatReader, InputFile, ReadOptions } from './types.js';
@@ -159,37 +160,42 @@ export function jsonCell(v: unknown): string {
   }
 }
 
+/** Uncompressed bytes gathered before a write to disk (and one zstd frame). */
+const FLUSH_BYTES = 1 << 20;
+
 /**
  * JSONL writer: one object per line, keys in column order, `\n` line ends,
  * UTF-8, no BOM. Byte-stable: the same batches give the same bytes.
- * `bytes` counts bytes written to disk (after gzip).
+ * Compression: `none`, `gzip` (node:zlib), `zstd` (one frame per ~1 MiB of
+ * text, with the Parquet driver's zstd codec). `bytes` counts bytes on disk
+ * plus text not yet flushed (uncompressed).
  */
 export async function createJsonlWriter(path: string, options: FileWriterOptions): Promise<FileWriter> {
   const compression = options.compression ?? 'none';
-  if (compression !== 'none' && compression !== 'gzip') {
-    throw new InputError(`JSONL output supports compression "none" or "gzip", not "${compression}"`, {
+  if (compression !== 'none' && compression !== 'gzip' && compression !== 'zstd') {
+    throw new InputError(`JSONL output supports compression "none", "gzip" or "zstd", not "${compression}"`, {
       code: 'E_UNSUPPORTED_COMPRESSION',
       file: path,
     });
   }
+  const zstd = compression === 'zstd' ? (await zstdCompress()).compress : undefined;
   const names = options.columns.map((c) => c.name);
   const keys = names.map((n, i) => (i === 0 ? '{' : ',') + JSON.stringify(n) + ':');
   const out: WriteStream = createWriteStream(path);
-  let gzip: Gzip | undefined;
-  let bytes = 0;
   let failed: Error | undefined;
-  out.on('error', (e) => {
-    failed = e;
-  });
-  const opened = new Promise<void>((res, rej) => {
+  await new Promise<void>((res, rej) => {
     out.once('open', () => res());
     out.once('error', rej);
   });
-  await opened;
+  out.on('error', (e) => {
+    failed = e;
+  });
+  let written = 0;
+  let gzip: Gzip | undefined;
   if (compression === 'gzip') {
     gzip = createGzip({ level: 6 });
     gzip.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
+      written += chunk.length;
     });
     gzip.on('error', (e) => {
       failed = e;
@@ -197,12 +203,11 @@ export async function createJsonlWriter(path: string, options: FileWriterOptions
     gzip.pipe(out);
   }
   const sink = gzip ?? out;
-  const write = (s: string): Promise<void> => {
-    if (failed) return Promise.reject(failed);
-    if (!gzip) bytes += Buffer.byteLength(s);
-    const ok = sink.write(s);
-    if (ok) return Promise.resolve();
-    return new Promise((res, rej) => {
+  let parts: string[] = [];
+  let pending = 0;
+
+  const drain = (): Promise<void> =>
+    new Promise((res, rej) => {
       const onDrain = () => {
         sink.off('error', onErr);
         res();
@@ -214,35 +219,40 @@ export async function createJsonlWriter(path: string, options: FileWriterOptions
       sink.once('drain', onDrain);
       sink.once('error', onErr);
     });
+
+  const flush = async () => {
+    if (failed) throw failed;
+    if (!parts.length) return;
+    let data: Uint8Array = Buffer.from(parts.join(''), 'utf8');
+    parts = [];
+    pending = 0;
+    if (zstd) data = zstd(data);
+    if (!gzip) written += data.length;
+    if (!sink.write(data)) await drain();
   };
+
   return {
     get bytes() {
-      return bytes;
+      return written + pending;
     },
     async write(batch: Batch) {
       const cols = names.map((n) => batch.columns[n]);
-      const parts: string[] = [];
-      let pending = 0;
       for (let r = 0; r < batch.length; r++) {
         let line = names.length ? '' : '{';
         for (let c = 0; c < names.length; c++) {
           const col = cols[c];
           line += keys[c] + jsonCell(col === undefined ? null : col[r]);
         }
-        parts.push(line + '}\n');
+        line += '}\n';
+        parts.push(line);
         pending += line.length;
-        if (pending > 1 << 20) {
-          await write(parts.join(''));
-          parts.length = 0;
-          pending = 0;
-        }
+        if (pending >= FLUSH_BYTES) await flush();
       }
-      if (parts.length) await write(parts.join(''));
+      await flush();
     },
     async close() {
-      if (failed) throw failed;
+      await flush();
       await new Promise<void>((res, rej) => {
-        out.once('finish', () => res());
         out.once('close', () => res());
         out.once('error', rej);
         sink.end();

@@ -1,6 +1,6 @@
 /** Reading shards: dispatch by format, sequential over many files, and `inspect`. */
 import { type Batch, batchRows, CurateError, InputError, type Row, withFile } from '@curate/core';
-import { loadParquet, readerFor } from './formats.js';
+import { inspectParquet, readerFor } from './formats.js';
 import { expandInputs, inputFile } from './inputs.js';
 import type { ParquetInfo } from './parquet/index.js';
 import type { InputFile, ReadOptions, ShardFormat, StreamCompression } from './types.js';
@@ -82,7 +82,7 @@ export async function inspectShard(path: string, options: { sample?: number } = 
   if (input.compression) info.compression = input.compression;
   if (input.format === 'parquet') {
     try {
-      info.parquet = (await (await loadParquet()).inspectParquet(path)) as ParquetInfo;
+      info.parquet = await inspectParquet(path);
     } catch (e) {
       throw wrap(e, path);
     }

@@ -118,13 +118,14 @@ describe('Arrow IPC writer', () => {
     ]);
     expect(table.getChild('big')!.get(0)).toBe(2n ** 62n);
     expect(table.getChild('j')!.get(0)).toBe('{"a":[1,2]}');
+    expect(table.schema.fields[5].metadata.get('ARROW:extension:name')).toBe('arrow.json');
 
     const rows = (await collect(readShard(p))).flatMap((b) => batchRows(b));
     expect(rows).toEqual([
-      { s: 'a', i: 1, big: 2n ** 62n, d: 0.1, b: true, j: '{"a":[1,2]}' },
+      { s: 'a', i: 1, big: 2n ** 62n, d: 0.1, b: true, j: { a: [1, 2] } },
       { s: null, i: null, big: 1, d: null, b: false, j: null },
-      { s: 'ü', i: 2 ** 53 - 1, big: null, d: -2.5, b: null, j: '[3]' },
-      { s: '', i: -5, big: -(2n ** 62n), d: 1e300, b: true, j: '{"b":"x"}' },
+      { s: 'ü', i: 2 ** 53 - 1, big: null, d: -2.5, b: null, j: [3] },
+      { s: '', i: -5, big: -(2n ** 62n), d: 1e300, b: true, j: { b: 'x' } },
       { s: 'second', i: 7, big: null, d: 1, b: false, j: null },
     ]);
     const reader = await RecordBatchReader.from(await import('node:fs').then((fs) => fs.readFileSync(p)));
