@@ -1,1 +1,13 @@
-export {};
+export { FilterChain, type QualityStepOptions, qualityStep, type RowAccess } from './chain.js';
+export { evaluateFilters, type FilterPassRate, formatPassRates, type PassRates } from './evaluate.js';
+export type { AppliesTo, Filter, FilterDoc, FilterResult } from './filter.js';
+export type { GopherQualityParams, GopherRepetitionParams } from './filters/gopher.js';
+export {
+  createFilter,
+  defineFilter,
+  FILTER_DEFAULTS,
+  FILTER_NAMES,
+  type FilterName,
+  parseFilterList,
+} from './registry.js';
+export { TextAnalysis } from './text.js';

@@ -1,0 +1,98 @@
+import { InputError, type Kind } from '@curate/core';
+import { TextAnalysis } from './text.js';
+
+/** Which rows a filter looks at: a kind, or a list of source names. Others pass untouched. */
+export type AppliesTo = 'real' | 'synthetic' | readonly string[];
+
+/** A cheap, reused view of one row. */
+export interface FilterDoc {
+  /** The document text (after any cleaning by earlier filters). */
+  readonly text: string;
+  readonly source: string;
+  readonly kind: Kind;
+  /** Another column of the row; throws InputError when the column does not exist. */
+  get(column: string): unknown;
+  /** Shared, lazily computed tokens and lines of `text` (see text.ts). */
+  readonly analysis: TextAnalysis;
+}
+
+/** Keep (`true`), drop with a reason detail, or keep with cleaned text. */
+export type FilterResult = true | { drop: string } | { text: string };
+
+/** A filter: the one hook `filter(doc)`; counting and rejected rows are the base's job. */
+export interface Filter {
+  /** Filter name as in the recipe (`gopher_quality`), used in drop reasons `filter:NAME:DETAIL`. */
+  readonly name: string;
+  readonly appliesTo?: AppliesTo;
+  /** Optional one-time async set-up (e.g. loading a tokenizer). */
+  prepare?(): Promise<void>;
+  filter(doc: FilterDoc): FilterResult;
+}
+
+/** Does the filter look at rows of this source and kind? */
+export function applies(f: Filter, source: string, kind: Kind): boolean {
+  const a = f.appliesTo;
+  if (a === undefined) return true;
+  if (typeof a === 'string') return a === kind;
+  return a.includes(source);
+}
+
+/** Shared drop-result objects so a drop allocates nothing. */
+const dropCache = new Map<string, { drop: string }>();
+export function drop(detail: string): { drop: string } {
+  let d = dropCache.get(detail);
+  if (!d) {
+    d = Object.freeze({ drop: detail }) as { drop: string };
+    dropCache.set(detail, d);
+  }
+  return d;
+}
+
+/** The mutable row view used by the chain; one per stream, re-pointed per row. */
+export class DocView implements FilterDoc {
+  text = '';
+  source = '';
+  kind: Kind = 'real';
+  columns: Record<string, unknown[]> | undefined;
+  row = 0;
+  file: string | undefined;
+  fileRow: number | undefined;
+  private readonly a = new TextAnalysis();
+  private analysed = false;
+
+  set(text: string, source: string, kind: Kind, columns?: Record<string, unknown[]>, row = 0): this {
+    this.text = text;
+    this.source = source;
+    this.kind = kind;
+    this.columns = columns;
+    this.row = row;
+    this.analysed = false;
+    return this;
+  }
+
+  setText(text: string): void {
+    this.text = text;
+    this.analysed = false;
+  }
+
+  get analysis(): TextAnalysis {
+    if (!this.analysed) {
+      this.a.reset(this.text);
+      this.analysed = true;
+    }
+    return this.a;
+  }
+
+  get(column: string): unknown {
+    const col = this.columns?.[column];
+    if (col === undefined) {
+      const names = this.columns ? Object.keys(this.columns).join(', ') : '';
+      throw new InputError(`column "${column}" not found (columns: ${names || 'none'})`, {
+        code: 'E_QUALITY_MISSING_COLUMN',
+        file: this.file,
+        row: this.fileRow,
+      });
+    }
+    return col[this.row];
+  }
+}

@@ -1,0 +1,349 @@
+/**
+ * Gopher quality and repetition rules (Rae et al. 2021, "Scaling Language Models:
+ * Methods, Analysis & Insights from Training Gopher", appendix A; thresholds of
+ * table A1), with the checks in datatrove's order. A value exactly at a threshold
+ * passes.
+ */
+import { drop, type Filter, type FilterDoc, type FilterResult } from '../filter.js';
+import { CHAR_CLASS, hashRange, KeyCounter, type TextAnalysis } from '../text.js';
+
+export interface GopherQualityParams {
+  min_words: number;
+  max_words: number;
+  min_mean_word_length: number;
+  max_mean_word_length: number;
+  max_symbol_word_ratio: number;
+  max_bullet_lines_ratio: number;
+  max_ellipsis_lines_ratio: number;
+  min_alpha_words_ratio: number;
+  min_stop_words: number;
+  stop_words: string[];
+}
+
+export const GOPHER_QUALITY_DEFAULTS: GopherQualityParams = {
+  min_words: 50,
+  max_words: 100000,
+  min_mean_word_length: 3,
+  max_mean_word_length: 10,
+  max_symbol_word_ratio: 0.1,
+  max_bullet_lines_ratio: 0.9,
+  max_ellipsis_lines_ratio: 0.3,
+  min_alpha_words_ratio: 0.8,
+  min_stop_words: 2,
+  stop_words: ['the', 'be', 'to', 'of', 'and', 'that', 'have', 'with'],
+};
+
+const SPACE = 2;
+
+/** Bullet characters a line may start with (after white space). */
+const BULLETS = new Set([0x2022, 0x2023, 0x25e6, 0x2043, 0x2219, 0x25cf, 0x25aa, 0x25a0, 0x25cb, 0x27a2]);
+
+function countOf(text: string, needle: string): number {
+  let n = 0;
+  let i = text.indexOf(needle);
+  while (i >= 0) {
+    n++;
+    i = text.indexOf(needle, i + needle.length);
+  }
+  return n;
+}
+
+/** Count of lines starting with a bullet and ending with an ellipsis. */
+function bulletEllipsisLines(a: TextAnalysis): [number, number] {
+  const text = a.text;
+  let bullets = 0;
+  let ellipses = 0;
+  for (let l = 0; l < a.lineCount; l++) {
+    let s = a.lineStart[l];
+    let e = a.lineEnd[l];
+    while (s < e && CHAR_CLASS[text.charCodeAt(s)] === SPACE) s++;
+    while (e > s && CHAR_CLASS[text.charCodeAt(e - 1)] === SPACE) e--;
+    if (s === e) continue;
+    if (BULLETS.has(text.charCodeAt(s))) bullets++;
+    const last = text.charCodeAt(e - 1);
+    if (
+      last === 0x2026 ||
+      (last === 46 && e - s >= 3 && text.charCodeAt(e - 2) === 46 && text.charCodeAt(e - 3) === 46)
+    )
+      ellipses++;
+  }
+  return [bullets, ellipses];
+}
+
+/** Number of lines as Python's `str.splitlines()` counts them (no line after a final newline). */
+export function splitLineCount(a: TextAnalysis): number {
+  const n = a.lineCount;
+  if (n > 0 && a.lineStart[n - 1] === a.text.length) return n - 1;
+  return n;
+}
+
+export function gopherQuality(p: GopherQualityParams): Filter['filter'] {
+  const stop = new Set(p.stop_words.map((w) => w.toLowerCase()));
+  let maxStopLen = 0;
+  for (const w of stop) maxStopLen = Math.max(maxStopLen, w.length);
+  return (doc: FilterDoc): FilterResult => {
+    const a = doc.analysis.tokens();
+    const text = a.text;
+    const words = a.wordCount;
+    if (words < p.min_words || words > p.max_words) return drop('word_count');
+    const mean = words === 0 ? 0 : a.wordCharSum / words;
+    if (words > 0 && (mean < p.min_mean_word_length || mean > p.max_mean_word_length)) return drop('mean_word_length');
+    const denom = Math.max(words, 1);
+    if (countOf(text, '#') / denom > p.max_symbol_word_ratio) return drop('hash_ratio');
+    if ((countOf(text, '...') + countOf(text, '\u2026')) / denom > p.max_symbol_word_ratio)
+      return drop('ellipsis_ratio');
+    a.lines();
+    const lines = splitLineCount(a);
+    if (lines > 0) {
+      const [bullets, ellipses] = bulletEllipsisLines(a);
+      if (bullets / lines > p.max_bullet_lines_ratio) return drop('bullet_lines');
+      if (ellipses / lines > p.max_ellipsis_lines_ratio) return drop('ellipsis_lines');
+    }
+    if (words > 0 && a.alphaWords / words < p.min_alpha_words_ratio) return drop('alpha_words');
+    if (p.min_stop_words > 0) {
+      let found = 0;
+      for (let t = 0; t < a.tokenCount && found < p.min_stop_words; t++) {
+        const s = a.coreStart[t];
+        const e = a.coreEnd[t];
+        if (e === s || e - s > maxStopLen) continue;
+        if (stop.has(text.slice(s, e).toLowerCase())) found++;
+      }
+      if (found < p.min_stop_words) return drop('stop_words');
+    }
+    return true;
+  };
+}
+
+export interface GopherRepetitionParams {
+  max_dup_line_frac: number;
+  max_dup_line_char_frac: number;
+  max_dup_para_frac: number;
+  max_dup_para_char_frac: number;
+  top_ngram_char_frac: Record<string, number>;
+  dup_ngram_char_frac: Record<string, number>;
+}
+
+export const GOPHER_REPETITION_DEFAULTS: GopherRepetitionParams = {
+  max_dup_line_frac: 0.3,
+  max_dup_line_char_frac: 0.2,
+  max_dup_para_frac: 0.3,
+  max_dup_para_char_frac: 0.2,
+  top_ngram_char_frac: { '2': 0.2, '3': 0.18, '4': 0.16 },
+  dup_ngram_char_frac: { '5': 0.15, '6': 0.14, '7': 0.13, '8': 0.12, '9': 0.11, '10': 0.1 },
+};
+
+/** Reused scratch space for one filter instance (filters run one row at a time). */
+class RepetitionScratch {
+  counter = new KeyCounter();
+  h = new Int32Array(2);
+  g1 = new Int32Array(1024);
+  g2 = new Int32Array(1024);
+  prefix = new Float64Array(1025);
+  slotOf = new Int32Array(1024);
+  mark = new Uint8Array(1024);
+  /** Per-slot "seen in this sweep" stamps (slots of `counter`). */
+  seen = new Uint32Array(0);
+  private gen = 0;
+
+  ensure(n: number): void {
+    if (this.g1.length < n) {
+      const m = Math.max(n, this.g1.length * 2);
+      this.g1 = new Int32Array(m);
+      this.g2 = new Int32Array(m);
+      this.prefix = new Float64Array(m + 1);
+      this.slotOf = new Int32Array(m);
+      this.mark = new Uint8Array(m);
+    }
+  }
+
+  nextGen(): number {
+    const cap = this.counter.capacity;
+    if (this.seen.length < cap) {
+      this.seen = new Uint32Array(cap);
+      this.gen = 0;
+    }
+    this.gen++;
+    if (this.gen === 0xffffffff) {
+      this.seen.fill(0);
+      this.gen = 1;
+    }
+    return this.gen;
+  }
+}
+
+/** Duplicate elements and their characters among ranges [starts[i], ends[i]) (blank ranges skipped). */
+function duplicates(
+  text: string,
+  starts: ArrayLike<number>,
+  ends: ArrayLike<number>,
+  count: number,
+  sc: RepetitionScratch,
+): [elements: number, dupElements: number, dupChars: number] {
+  const c = sc.counter;
+  c.clear(count);
+  let elements = 0;
+  let dup = 0;
+  let dupChars = 0;
+  for (let i = 0; i < count; i++) {
+    const s = starts[i];
+    const e = ends[i];
+    let blank = true;
+    for (let j = s; j < e; j++) {
+      if (CHAR_CLASS[text.charCodeAt(j)] !== SPACE) {
+        blank = false;
+        break;
+      }
+    }
+    if (blank) continue;
+    elements++;
+    hashRange(text, s, e, sc.h);
+    const slot = c.add(sc.h[0], sc.h[1]);
+    if (c.counts[slot] > 1) {
+      dup++;
+      dupChars += e - s;
+    }
+  }
+  return [elements, dup, dupChars];
+}
+
+/** Paragraph bounds: the trimmed text split at runs of two or more newlines. */
+function paragraphs(text: string, starts: number[], ends: number[]): number {
+  starts.length = 0;
+  ends.length = 0;
+  let s = 0;
+  let e = text.length;
+  while (s < e && CHAR_CLASS[text.charCodeAt(s)] === SPACE) s++;
+  while (e > s && CHAR_CLASS[text.charCodeAt(e - 1)] === SPACE) e--;
+  let start = s;
+  let i = text.indexOf('\n', s);
+  while (i >= 0 && i < e) {
+    // a run of newlines (allowing \r between them)
+    let j = i + 1;
+    let newlines = 1;
+    while (j < e) {
+      const c = text.charCodeAt(j);
+      if (c === 10) newlines++;
+      else if (c !== 13) break;
+      j++;
+    }
+    if (newlines >= 2) {
+      starts.push(start);
+      ends.push(i > start && text.charCodeAt(i - 1) === 13 ? i - 1 : i);
+      start = j;
+    }
+    i = text.indexOf('\n', j);
+  }
+  starts.push(start);
+  ends.push(e);
+  return starts.length;
+}
+
+function rotl(x: number, r: number): number {
+  return (x << r) | (x >>> (32 - r));
+}
+
+export function gopherRepetition(p: GopherRepetitionParams): Filter['filter'] {
+  const sc = new RepetitionScratch();
+  const paraStarts: number[] = [];
+  const paraEnds: number[] = [];
+  const top = new Map<number, number>(Object.entries(p.top_ngram_char_frac).map(([n, f]) => [Number(n), f]));
+  const dup = new Map<number, number>(Object.entries(p.dup_ngram_char_frac).map(([n, f]) => [Number(n), f]));
+  const maxN = Math.max(0, ...top.keys(), ...dup.keys());
+  return (doc: FilterDoc): FilterResult => {
+    const a = doc.analysis;
+    const text = a.text;
+    const len = text.length;
+    if (len === 0) return true;
+
+    const np = paragraphs(text, paraStarts, paraEnds);
+    const [pe, pd, pc] = duplicates(text, paraStarts, paraEnds, np, sc);
+    if (pe > 0 && pd / pe > p.max_dup_para_frac) return drop('dup_para_frac');
+    if (pc / len > p.max_dup_para_char_frac) return drop('dup_para_char_frac');
+
+    a.lines();
+    const [le, ld, lc] = duplicates(text, a.lineStart, a.lineEnd, a.lineCount, sc);
+    if (le > 0 && ld / le > p.max_dup_line_frac) return drop('dup_line_frac');
+    if (lc / len > p.max_dup_line_char_frac) return drop('dup_line_char_frac');
+
+    if (maxN === 0) return true;
+    a.tokens();
+    const T = a.tokenCount;
+    sc.ensure(T);
+    const { g1, g2, prefix, slotOf, mark } = sc;
+    prefix[0] = 0;
+    for (let i = 0; i < T; i++) {
+      g1[i] = a.tokH1[i];
+      g2[i] = a.tokH2[i];
+      prefix[i + 1] = prefix[i] + (a.tokEnd[i] - a.tokStart[i]);
+      mark[i] = 1;
+    }
+    const c = sc.counter;
+    const t1 = a.tokH1;
+    const t2 = a.tokH2;
+    // Level by level, only n-grams whose (n-1)-gram prefix occurs at least twice can
+    // repeat ("candidates"); every other n-gram is unique and needs no table work.
+    for (let n = 2; n <= maxN; n++) {
+      const m = T - n + 1; // number of n-grams
+      if (m <= 0) break;
+      c.clear(m);
+      let candidates = 0;
+      for (let i = 0; i < m; i++) {
+        if (mark[i] === 0) continue;
+        const h1 = Math.imul(rotl(g1[i], 5) ^ t1[i + n - 1], 0x9e3779b1);
+        const h2 = Math.imul(rotl(g2[i], 11) + t2[i + n - 1], 0x85ebca77) ^ (g2[i] >>> 15);
+        g1[i] = h1;
+        g2[i] = h2;
+        slotOf[i] = c.add(h1, h2, i);
+        candidates++;
+      }
+      const counts = c.counts;
+      const topFrac = top.get(n);
+      if (topFrac !== undefined) {
+        // the most common n-gram (first seen among equals, as Counter.most_common); counted only when repeated
+        let best = -1;
+        let bestCount = 1;
+        const used = c.used;
+        const order = c.order;
+        for (let u = 0; u < c.size; u++) {
+          const s = used[u];
+          const k = counts[s];
+          if (k > bestCount || (k === bestCount && best >= 0 && order[s] < best)) {
+            bestCount = k;
+            best = order[s];
+          }
+        }
+        if (best >= 0) {
+          const chars = prefix[best + n] - prefix[best] + n - 1;
+          if ((chars * bestCount) / len > topFrac) return drop(`top_${n}gram_char_frac`);
+        }
+      }
+      const dupFrac = dup.get(n);
+      if (dupFrac !== undefined) {
+        // characters in n-grams seen before, skipping past each repeat (no overlaps counted)
+        const gen = sc.nextGen();
+        const seen = sc.seen;
+        let repeated = 0;
+        let i = 0;
+        while (i < m) {
+          if (mark[i] === 0 || counts[slotOf[i]] < 2) {
+            i++;
+            continue;
+          }
+          const s = slotOf[i];
+          if (seen[s] === gen) {
+            repeated += prefix[i + n] - prefix[i] + n - 1;
+            i += n;
+          } else {
+            seen[s] = gen;
+            i++;
+          }
+        }
+        if (repeated / len > dupFrac) return drop(`dup_${n}gram_char_frac`);
+      }
+      if (candidates === 0) break;
+      for (let i = 0; i < m; i++) if (mark[i] !== 0 && counts[slotOf[i]] < 2) mark[i] = 0;
+      if (m > 0) mark[m - 1] = 0; // no (n+1)-gram starts here
+    }
+    return true;
+  };
+}

@@ -1,0 +1,100 @@
+import { RecipeError } from '@curate/core';
+
+/** Kinds of parameter value a filter accepts. */
+export type ParamSpec =
+  | { type: 'number'; min?: number; max?: number; optional?: boolean }
+  | { type: 'int'; min?: number; optional?: boolean }
+  | { type: 'boolean' }
+  | { type: 'string'; optional?: boolean }
+  | { type: 'strings' }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'fractions'; keys: readonly number[] };
+
+function fail(path: string, message: string): never {
+  throw new RecipeError(message, { path, code: 'E_QUALITY_PARAM' });
+}
+
+function checkNumber(v: unknown, path: string, min?: number, max?: number, int = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(path, `must be a number, got ${JSON.stringify(v)}`);
+  if (int && !Number.isInteger(v)) fail(path, `must be an integer, got ${v}`);
+  if (min !== undefined && v < min) fail(path, `must be >= ${min}, got ${v}`);
+  if (max !== undefined && v > max) fail(path, `must be <= ${max}, got ${v}`);
+  return v;
+}
+
+/**
+ * Merge `params` over `defaults` after checking every key against `spec`.
+ * `path` is the filter's recipe path (`quality[2].score`); errors name `path.key`.
+ */
+export function resolveParams<T extends object>(
+  spec: Record<string, ParamSpec>,
+  defaults: T,
+  params: object | undefined,
+  path: string,
+): T {
+  const out = { ...defaults } as Record<string, unknown>;
+  if (params === undefined || params === null) return out as T;
+  if (typeof params !== 'object' || Array.isArray(params)) fail(path, 'parameters must be an object');
+  for (const [key, value] of Object.entries(params)) {
+    if (key === 'applies_to') continue;
+    const s = spec[key];
+    const p = `${path}.${key}`;
+    if (!s) fail(p, `unknown parameter (expected one of: ${[...Object.keys(spec), 'applies_to'].join(', ')})`);
+    if (value === undefined || (value === null && 'optional' in s && s.optional)) {
+      out[key] = undefined;
+      continue;
+    }
+    switch (s.type) {
+      case 'number':
+        out[key] = checkNumber(value, p, s.min, s.max);
+        break;
+      case 'int':
+        out[key] = checkNumber(value, p, s.min, undefined, true);
+        break;
+      case 'boolean':
+        if (typeof value !== 'boolean') fail(p, `must be true or false, got ${JSON.stringify(value)}`);
+        out[key] = value;
+        break;
+      case 'string':
+        if (typeof value !== 'string' || value === '')
+          fail(p, `must be a non-empty string, got ${JSON.stringify(value)}`);
+        out[key] = value;
+        break;
+      case 'strings':
+        if (!Array.isArray(value) || value.some((x) => typeof x !== 'string'))
+          fail(p, `must be a list of strings, got ${JSON.stringify(value)}`);
+        out[key] = [...value];
+        break;
+      case 'enum':
+        if (typeof value !== 'string' || !s.values.includes(value))
+          fail(p, `must be one of ${s.values.map((x) => `"${x}"`).join(', ')}, got ${JSON.stringify(value)}`);
+        out[key] = value;
+        break;
+      case 'fractions': {
+        if (typeof value !== 'object' || value === null || Array.isArray(value))
+          fail(p, 'must be an object of n -> fraction');
+        const merged: Record<string, number> = {};
+        for (const [n, f] of Object.entries(value)) {
+          const nn = Number(n);
+          if (!Number.isInteger(nn) || nn < 1 || nn > 32) fail(`${p}.${n}`, 'n-gram size must be an integer 1..32');
+          merged[n] = checkNumber(f, `${p}.${n}`, 0, 1);
+        }
+        out[key] = merged;
+        break;
+      }
+    }
+  }
+  return out as T;
+}
+
+/** Validate `applies_to`: 'real' | 'synthetic' | string[]. */
+export function resolveAppliesTo(value: unknown, path: string): 'real' | 'synthetic' | string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (value === 'real' || value === 'synthetic') return value;
+  if (Array.isArray(value) && value.length > 0 && value.every((x) => typeof x === 'string' && x !== ''))
+    return [...value];
+  fail(
+    `${path}.applies_to`,
+    `must be "real", "synthetic" or a non-empty list of source names, got ${JSON.stringify(value)}`,
+  );
+}

@@ -1,0 +1,109 @@
+import { RecipeError } from '@curate/core';
+import type { Filter, FilterDoc, FilterResult } from './filter.js';
+import {
+  GOPHER_QUALITY_DEFAULTS,
+  GOPHER_REPETITION_DEFAULTS,
+  type GopherQualityParams,
+  type GopherRepetitionParams,
+  gopherQuality,
+  gopherRepetition,
+} from './filters/gopher.js';
+import { type ParamSpec, resolveAppliesTo, resolveParams } from './params.js';
+
+/** Default parameters of every filter (the recipe schema's names, snake_case). */
+export const FILTER_DEFAULTS = {
+  gopher_quality: GOPHER_QUALITY_DEFAULTS,
+  gopher_repetition: GOPHER_REPETITION_DEFAULTS,
+} as const;
+
+export type FilterName = keyof typeof FILTER_DEFAULTS;
+export const FILTER_NAMES = Object.keys(FILTER_DEFAULTS) as FilterName[];
+
+const ratio = { type: 'number', min: 0, max: 1 } as const;
+const nonNeg = { type: 'number', min: 0 } as const;
+const count = { type: 'int', min: 0 } as const;
+
+interface Definition<P> {
+  spec: Record<string, ParamSpec>;
+  defaults: P;
+  make(params: P, path: string): Pick<Filter, 'filter' | 'prepare'>;
+}
+
+function def<P>(d: Definition<P>): Definition<P> {
+  return d;
+}
+
+const DEFINITIONS: Record<FilterName, Definition<never>> = {
+  gopher_quality: def<GopherQualityParams>({
+    spec: {
+      min_words: count,
+      max_words: count,
+      min_mean_word_length: nonNeg,
+      max_mean_word_length: nonNeg,
+      max_symbol_word_ratio: nonNeg,
+      max_bullet_lines_ratio: ratio,
+      max_ellipsis_lines_ratio: ratio,
+      min_alpha_words_ratio: ratio,
+      min_stop_words: count,
+      stop_words: { type: 'strings' },
+    },
+    defaults: GOPHER_QUALITY_DEFAULTS,
+    make: (p) => ({ filter: gopherQuality(p) }),
+  }),
+  gopher_repetition: def<GopherRepetitionParams>({
+    spec: {
+      max_dup_line_frac: ratio,
+      max_dup_line_char_frac: ratio,
+      max_dup_para_frac: ratio,
+      max_dup_para_char_frac: ratio,
+      top_ngram_char_frac: { type: 'fractions', keys: [2, 3, 4] },
+      dup_ngram_char_frac: { type: 'fractions', keys: [5, 6, 7, 8, 9, 10] },
+    },
+    defaults: GOPHER_REPETITION_DEFAULTS,
+    make: (p) => ({ filter: gopherRepetition(p) }),
+  }),
+} as unknown as Record<FilterName, Definition<never>>;
+
+/**
+ * Build a filter from its recipe name and parameters. Unknown names and bad
+ * parameters throw a RecipeError naming the recipe path: `path` is the filter's
+ * own path (default: its name), e.g. `quality[2].score` gives `quality[2].score.column`.
+ */
+export function createFilter(name: string, params?: object, path?: string): Filter {
+  const at = path ?? name;
+  if (!Object.hasOwn(DEFINITIONS, name)) {
+    throw new RecipeError(`unknown filter "${name}" (expected one of: ${FILTER_NAMES.join(', ')})`, {
+      path: at,
+      code: 'E_QUALITY_UNKNOWN_FILTER',
+    });
+  }
+  const d = DEFINITIONS[name as FilterName] as unknown as Definition<object>;
+  const resolved = resolveParams(d.spec, d.defaults, params, at);
+  const appliesTo = resolveAppliesTo((params as { applies_to?: unknown } | undefined)?.applies_to, at);
+  const made = d.make(resolved, at);
+  const f: Filter = { name, appliesTo, filter: made.filter };
+  if (made.prepare) f.prepare = made.prepare;
+  return f;
+}
+
+/**
+ * Filters from a comma-separated list of names with default parameters
+ * (`gopher_quality,c4`), as the `--filters` option gives them.
+ */
+export function parseFilterList(list: string): Filter[] {
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (names.length === 0) throw new RecipeError('no filter named', { path: '--filters', code: 'E_QUALITY_NO_FILTERS' });
+  return names.map((n, i) => createFilter(n, undefined, `--filters[${i}]`));
+}
+
+/** Make a filter from a plain hook (for library users writing their own). */
+export function defineFilter(
+  name: string,
+  filter: (doc: FilterDoc) => FilterResult,
+  appliesTo?: Filter['appliesTo'],
+): Filter {
+  return { name, appliesTo, filter };
+}

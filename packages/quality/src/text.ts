@@ -1,0 +1,285 @@
+/**
+ * Text analysis shared by the heuristic filters, computed once per document and
+ * reused (typed arrays grow, never shrink, so a stream of documents allocates
+ * almost nothing per row).
+ *
+ * Tokenisation ("Gopher-style words"):
+ * - a *token* is a maximal run of non-white-space characters (Unicode White_Space);
+ * - a token's *core* is the token without leading and trailing punctuation and
+ *   symbols (Unicode P* and S*), so `"Hello,` has the core `Hello`;
+ * - a *word* is a token whose core is not empty (punctuation-only tokens such as
+ *   `--` or `...` are not words, as NLTK's `word_tokenize` + `string.punctuation`
+ *   in datatrove leaves them out); the word length is the core length.
+ * - n-grams for repetition are over tokens as written (case and punctuation kept).
+ * - lines are split on `\n` (a trailing `\r` is not part of the line).
+ */
+
+const LETTER = 1;
+const SPACE = 2;
+const PUNCT = 4;
+const DIGIT = 8;
+
+/** Character classes for the Basic Multilingual Plane, built once. */
+export const CHAR_CLASS: Uint8Array = (() => {
+  const t = new Uint8Array(65536);
+  const letter = /\p{L}/u;
+  const space = /\s/u;
+  const punct = /[\p{P}\p{S}]/u;
+  const digit = /\p{N}/u;
+  for (let c = 0; c < 65536; c++) {
+    if (c >= 0xd800 && c <= 0xdfff) {
+      t[c] = LETTER; // astral characters (CJK extensions, ...) count as letters
+      continue;
+    }
+    const s = String.fromCharCode(c);
+    if (letter.test(s)) t[c] = LETTER;
+    else if (space.test(s)) t[c] = SPACE;
+    else if (punct.test(s)) t[c] = PUNCT;
+    else if (digit.test(s)) t[c] = DIGIT;
+  }
+  return t;
+})();
+
+export function isSpace(c: number): boolean {
+  return CHAR_CLASS[c] === SPACE;
+}
+export function isLetter(c: number): boolean {
+  return CHAR_CLASS[c] === LETTER;
+}
+export function isPunct(c: number): boolean {
+  return CHAR_CLASS[c] === PUNCT;
+}
+export function isDigit(c: number): boolean {
+  return CHAR_CLASS[c] === DIGIT;
+}
+export function isWordChar(c: number): boolean {
+  const k = CHAR_CLASS[c];
+  return k === LETTER || k === DIGIT;
+}
+
+function grow(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+  if (a.length >= n) return a;
+  const b = new Int32Array(Math.max(n, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+/**
+ * Per-document analysis. `reset(text)` makes it describe a new text; the token and
+ * line arrays are computed lazily on first use.
+ */
+export class TextAnalysis {
+  text = '';
+  private tokensDone = false;
+  private linesDone = false;
+
+  /** Number of tokens (white-space separated). */
+  tokenCount = 0;
+  tokStart = new Int32Array(1024);
+  tokEnd = new Int32Array(1024);
+  /** Core bounds; coreEnd == coreStart for punctuation-only tokens. */
+  coreStart = new Int32Array(1024);
+  coreEnd = new Int32Array(1024);
+  /** Two independent 32-bit hashes of each token (as written). */
+  tokH1 = new Int32Array(1024);
+  tokH2 = new Int32Array(1024);
+  /** Words (tokens with a non-empty core), the sum of their core lengths and how many contain a letter. */
+  wordCount = 0;
+  wordCharSum = 0;
+  alphaWords = 0;
+
+  lineCount = 0;
+  lineStart = new Int32Array(1024);
+  lineEnd = new Int32Array(1024);
+
+  reset(text: string): this {
+    this.text = text;
+    this.tokensDone = false;
+    this.linesDone = false;
+    return this;
+  }
+
+  tokens(): this {
+    if (this.tokensDone) return this;
+    this.tokensDone = true;
+    const text = this.text;
+    const n = text.length;
+    let count = 0;
+    let words = 0;
+    let charSum = 0;
+    let alpha = 0;
+    let i = 0;
+    while (i < n) {
+      // skip white space
+      while (i < n && CHAR_CLASS[text.charCodeAt(i)] === SPACE) i++;
+      if (i >= n) break;
+      const start = i;
+      let h1 = 0x811c9dc5 | 0;
+      let h2 = 0x2545f491;
+      let hasLetter = false;
+      let firstCore = -1;
+      let lastCore = -1;
+      for (; i < n; i++) {
+        const c = text.charCodeAt(i);
+        const k = CHAR_CLASS[c];
+        if (k === SPACE) break;
+        h1 = Math.imul(h1 ^ c, 0x01000193);
+        h2 = Math.imul(h2 + c, 0x5bd1e995);
+        h2 ^= h2 >>> 13;
+        if (k !== PUNCT) {
+          if (firstCore < 0) firstCore = i;
+          lastCore = i;
+          if (k === LETTER) hasLetter = true;
+        }
+      }
+      if (count >= this.tokStart.length) {
+        const m = count + 1;
+        this.tokStart = grow(this.tokStart, m);
+        this.tokEnd = grow(this.tokEnd, m);
+        this.coreStart = grow(this.coreStart, m);
+        this.coreEnd = grow(this.coreEnd, m);
+        this.tokH1 = grow(this.tokH1, m);
+        this.tokH2 = grow(this.tokH2, m);
+      }
+      this.tokStart[count] = start;
+      this.tokEnd[count] = i;
+      this.tokH1[count] = h1;
+      this.tokH2[count] = h2;
+      if (firstCore >= 0) {
+        this.coreStart[count] = firstCore;
+        this.coreEnd[count] = lastCore + 1;
+        words++;
+        charSum += lastCore + 1 - firstCore;
+        if (hasLetter) alpha++;
+      } else {
+        this.coreStart[count] = start;
+        this.coreEnd[count] = start;
+      }
+      count++;
+    }
+    this.tokenCount = count;
+    this.wordCount = words;
+    this.wordCharSum = charSum;
+    this.alphaWords = alpha;
+    return this;
+  }
+
+  lines(): this {
+    if (this.linesDone) return this;
+    this.linesDone = true;
+    const text = this.text;
+    let count = 0;
+    let start = 0;
+    for (;;) {
+      let end = text.indexOf('\n', start);
+      const last = end < 0;
+      if (last) end = text.length;
+      if (count >= this.lineStart.length) {
+        this.lineStart = grow(this.lineStart, count + 1);
+        this.lineEnd = grow(this.lineEnd, count + 1);
+      }
+      this.lineStart[count] = start;
+      this.lineEnd[count] = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+      count++;
+      if (last) break;
+      start = end + 1;
+    }
+    this.lineCount = count;
+    return this;
+  }
+}
+
+/** First and last non-white-space index of text[start, end) as [s, e) (s === e when blank). */
+export function trimBounds(text: string, start: number, end: number): [number, number] {
+  let s = start;
+  let e = end;
+  while (s < e && CHAR_CLASS[text.charCodeAt(s)] === SPACE) s++;
+  while (e > s && CHAR_CLASS[text.charCodeAt(e - 1)] === SPACE) e--;
+  return [s, e];
+}
+
+/** 32-bit hashes of text[start, end). */
+export function hashRange(text: string, start: number, end: number, out: Int32Array): void {
+  let h1 = 0x811c9dc5 | 0;
+  let h2 = 0x2545f491;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 + c, 0x5bd1e995);
+    h2 ^= h2 >>> 13;
+  }
+  out[0] = h1;
+  out[1] = h2;
+}
+
+/**
+ * Open-addressing hash set/counter keyed by two 32-bit halves (64-bit keys: a
+ * collision among the few hundred thousand keys of one document is ~1e-9).
+ * `clear()` is O(1) (generation stamps).
+ */
+export class KeyCounter {
+  private cap = 0;
+  private mask = 0;
+  private k1 = new Int32Array(0);
+  private k2 = new Int32Array(0);
+  private stamp = new Uint32Array(0);
+  counts = new Int32Array(0);
+  /** Tag given at the first add of each slot (default: insertion order). */
+  order = new Int32Array(0);
+  private gen = 0;
+  size = 0;
+
+  /** Slots used in this generation, in insertion order (`size` of them). */
+  used = new Int32Array(0);
+
+  /** Prepare for up to `n` keys (the table is sized for `n`, so small documents stay in cache). */
+  clear(n: number): void {
+    const want = Math.max(16, 1 << Math.ceil(Math.log2(n * 2 + 1)));
+    if (want > this.cap) {
+      this.cap = want;
+      this.k1 = new Int32Array(want);
+      this.k2 = new Int32Array(want);
+      this.stamp = new Uint32Array(want);
+      this.counts = new Int32Array(want);
+      this.order = new Int32Array(want);
+      this.used = new Int32Array(want);
+      this.gen = 0;
+    }
+    this.mask = want - 1;
+    this.gen++;
+    if (this.gen === 0xffffffff) {
+      this.stamp.fill(0);
+      this.gen = 1;
+    }
+    this.size = 0;
+  }
+
+  /** Add one occurrence; returns the slot. `counts[slot]` is the count after adding; `order[slot]` the tag of the first add. */
+  add(a: number, b: number, tag = this.size): number {
+    let h = a ^ Math.imul(b, 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+    h ^= h >>> 15;
+    let slot = h & this.mask;
+    const gen = this.gen;
+    for (;;) {
+      if (this.stamp[slot] !== gen) {
+        this.stamp[slot] = gen;
+        this.k1[slot] = a;
+        this.k2[slot] = b;
+        this.counts[slot] = 1;
+        this.order[slot] = tag;
+        this.used[this.size++] = slot;
+        return slot;
+      }
+      if (this.k1[slot] === a && this.k2[slot] === b) {
+        this.counts[slot]++;
+        return slot;
+      }
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  get capacity(): number {
+    return this.cap;
+  }
+}
