@@ -8,6 +8,15 @@ export {
   evalNameFromPath,
 } from './decontam.js';
 export { ExactDeduper, type ExactDeduperOptions, type ExactRemoval, exactKey, hash64 } from './exact.js';
+export {
+  type DecontamFilesOptions,
+  type DecontamSummary,
+  type DedupFilesOptions,
+  type DedupSummary,
+  decontamFiles,
+  dedupFiles,
+  type OutputOptions,
+} from './files.js';
 export { compareForKeep, type DocMeta, type Prefer, sizeHistogram } from './keep.js';
 export {
   type BandChoice,
@@ -33,4 +42,5 @@ export {
   resolveNearOptions,
 } from './near.js';
 export { type NormalizeOptions, normalizeText } from './normalize.js';
+export type { SignOptions } from './sign.js';
 export { decontamStep, exactDedupStep, type NearStepOptions, nearDedupStep, type StepOptions } from './steps.js';

@@ -280,16 +280,23 @@ export class NearDedupIndex {
     this.ids.push(meta.id);
   }
 
-  resolve(): NearDedupResult {
-    const n = this.store.length;
-    const order = Int32Array.from({ length: n }, (_, i) => i);
+  /**
+   * Clusters and removals. `exclude` leaves documents out (e.g. those exact
+   * dedup already removed), as if they had never been added.
+   */
+  resolve(options: { exclude?: { has(docIndex: number): boolean } } = {}): NearDedupResult {
     const di = this.docIndexes;
+    const ex = options.exclude;
+    const slots: number[] = [];
+    for (let i = 0; i < this.store.length; i++) if (!ex?.has(di[i])) slots.push(i);
+    const n = slots.length;
+    const order = Int32Array.from(slots);
     order.sort((a, b) => di[a] - di[b]);
     for (let i = 1; i < n; i++) {
       if (di[order[i]] === di[order[i - 1]]) throw new RangeError(`docIndex ${di[order[i]]} added twice`);
     }
     // positions: pos -> slot via order; union-find over positions
-    const posOfSlot = new Int32Array(n);
+    const posOfSlot = new Int32Array(this.store.length);
     for (let p = 0; p < n; p++) posOfSlot[order[p]] = p;
     const uf = new UnionFind(n);
     const bands = Array.from({ length: this.options.bands }, (_, b) => b);

@@ -29,7 +29,7 @@ describe.skipIf(!HAS_SHARED)('streaming steps on C4 text', () => {
     const stats = new Stats();
     const rejected: string[] = [];
     const onReject = (b: Batch, reasons: string[]) => {
-      reasons.forEach((reason, i) => rejected.push(`${b.columns.id[i]} ${reason}`));
+      for (let i = 0; i < reasons.length; i++) rejected.push(`${b.columns.id[i]} ${reasons[i]}`);
     };
     const index = DecontamIndex.fromEvalSets([{ name: 'gsm8k_test', texts: test.map((r) => r.question as string) }]);
     const out = await collect(
@@ -49,9 +49,9 @@ describe.skipIf(!HAS_SHARED)('streaming steps on C4 text', () => {
       .filter((r) => r.startsWith('near-'))
       .sort((a, b) => Number(a.split(/[- ]/)[1]) - Number(b.split(/[- ]/)[1]));
     expect(near.length).toBe(10);
-    near.forEach((r, i) =>
-      expect(r).toMatch(new RegExp(`^near-${i} dedup:(near:cluster=\\d+:kept|exact:dup_of)=${long[5 + i].id}$`)),
-    );
+    near.forEach((r, i) => {
+      expect(r).toMatch(new RegExp(`^near-${i} dedup:(near:cluster=\\d+:kept|exact:dup_of)=${long[5 + i].id}$`));
+    });
     expect(rejected.filter((r) => r.startsWith('leak-'))).toEqual([
       'leak-0 decontam:gsm8k_test:row=0',
       'leak-1 decontam:gsm8k_test:row=1',

@@ -1,0 +1,451 @@
+/**
+ * File-level commands: `dedupFiles` (exact + near) and `decontamFiles`, used
+ * by `curate dedup` / `curate decontam`. Every input column is kept; kept rows
+ * go to `out/`, removed rows to `out/rejected/` with a `reason` column.
+ */
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import {
+  CurateError,
+  type CurateErrorOptions,
+  dropReason,
+  InputError,
+  type ProgressListener,
+  RecipeError,
+  type SourceCounters,
+  Stats,
+  selectRows,
+  UsageError,
+} from '@curate/core';
+import {
+  compileTemplate,
+  createSplitWriter,
+  expandInputs,
+  type InputFile,
+  prepareOutputDir,
+  readShard,
+  type WriteCompression,
+  type WriteFormat,
+  type WrittenShard,
+} from '@curate/shards';
+import { DecontamIndex, type EvalFile } from './decontam.js';
+import { ExactDeduper } from './exact.js';
+import type { Prefer } from './keep.js';
+import { NearDedupIndex, type NearDedupOptions } from './near.js';
+import { type BatchSignatures, FILE_SCALE, type SignOptions, signFiles } from './sign.js';
+
+export interface OutputOptions {
+  /** Output directory (refused when it exists and is not empty, unless `overwrite`). */
+  out: string;
+  overwrite?: boolean;
+  /** Output format; default: the first input's (json -> jsonl). */
+  format?: WriteFormat;
+  compression?: WriteCompression;
+  /** Write removed rows to `out/rejected/` with their reason. Default true. */
+  writeRejected?: boolean;
+  progress?: ProgressListener;
+}
+
+export interface DedupFilesOptions extends OutputOptions, SignOptions {
+  /** Files, directories or globs. */
+  inputs: string[];
+  /** Exact dedup first (default true). */
+  exact?: boolean;
+  threshold?: number;
+  bands?: number;
+  rows?: number;
+  verify?: boolean;
+  verifyThreshold?: number;
+  prefer?: Prefer;
+  /** Worker threads computing signatures; default min(2, cores). 1 = in the main thread. */
+  workers?: number;
+}
+
+export interface Timings {
+  [phase: string]: number;
+}
+
+export interface DedupSummary {
+  documents_in: number;
+  kept: number;
+  removed: Record<string, number>;
+  /** Rows without any word: no signature, so only exact dedup applies to them. */
+  no_shingles: number;
+  near: {
+    threshold: number;
+    num_perm: number;
+    ngram: number;
+    shingle: string;
+    bands: number;
+    rows: number;
+    verify: boolean;
+    verify_threshold: number;
+    clusters: number;
+    cluster_sizes: Record<string, number>;
+    edges: number;
+  } | null;
+  exact_groups: number;
+  sources: Record<string, SourceCounters>;
+  outputs: { kept: WrittenShard[]; rejected: WrittenShard[] };
+  workers: number;
+  input_bytes: number;
+  timings_s: Timings;
+}
+
+/** The worker script: dist/worker.js (also when this module runs from src under a test runner). */
+export function workerScript(): string {
+  const here = fileURLToPath(import.meta.url);
+  return here.endsWith('.ts') ? join(dirname(here), '..', 'dist', 'worker.js') : join(dirname(here), 'worker.js');
+}
+
+function reviveError(e: {
+  message: string;
+  code?: string;
+  file?: string;
+  row?: number;
+  category?: string;
+}): CurateError {
+  const o: CurateErrorOptions = { code: e.code, file: e.file, row: e.row };
+  if (e.category === 'input') return new InputError(e.message, o);
+  if (e.category === 'recipe') return new RecipeError(e.message, o);
+  if (e.category === 'usage') return new UsageError(e.message, o);
+  return new CurateError(e.message, o);
+}
+
+/** Sign all rows of `files`, in the main thread or in `workers` threads (each reads its own share of batches). */
+export async function signAll(
+  files: InputFile[],
+  options: SignOptions,
+  workers: number,
+  onBatch: (s: BatchSignatures) => void,
+): Promise<void> {
+  if (workers <= 1) {
+    for await (const s of signFiles(
+      files,
+      files.map((_, i) => i),
+      options,
+    ))
+      onBatch(s);
+    return;
+  }
+  const script = workerScript();
+  const ws: Worker[] = [];
+  try {
+    await Promise.all(
+      Array.from({ length: workers }, (_, part) => {
+        const w = new Worker(script, { workerData: { files, options, part, stride: workers } });
+        ws.push(w);
+        return new Promise<void>((resolve, reject) => {
+          w.on('message', (m: { type: string; data?: BatchSignatures; error?: Parameters<typeof reviveError>[0] }) => {
+            if (m.type === 'batch') onBatch(m.data as BatchSignatures);
+            else if (m.type === 'done') resolve();
+            else if (m.type === 'error') reject(reviveError(m.error as Parameters<typeof reviveError>[0]));
+          });
+          w.on('error', reject);
+          w.on('exit', (code) => {
+            if (code !== 0)
+              reject(new CurateError(`dedup worker exited with code ${code}`, { code: 'E_DEDUP_WORKER' }));
+            else resolve();
+          });
+        });
+      }),
+    );
+  } finally {
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
+}
+
+function defaultFormat(files: InputFile[]): WriteFormat {
+  const f = files[0]?.format;
+  return f === 'parquet' ? 'parquet' : f === 'arrow' || f === 'arrows' ? 'arrow' : 'jsonl';
+}
+
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(2, availableParallelism()));
+}
+
+/** Pass 2: stream the inputs again and split rows by `reasonOf(docIndex)` into kept and rejected shards. */
+export async function writeSplit(
+  files: InputFile[],
+  fileIndexes: number[],
+  options: OutputOptions & { batchSize?: number; prefix?: string; dir?: string },
+  reasonOf: (docIndex: number) => string | undefined,
+  stats: Stats,
+): Promise<{ kept: WrittenShard[]; rejected: WrittenShard[] }> {
+  const dir = options.dir as string;
+  const writer = createSplitWriter({
+    dir,
+    format: options.format ?? defaultFormat(files),
+    compression: options.compression,
+    rejected: options.writeRejected ?? true,
+    prefix: options.prefix,
+  });
+  try {
+    let rowsDone = 0;
+    let bytesDone = 0;
+    for (const fi of fileIndexes) {
+      const f = files[fi];
+      stats.read(f.path, 0);
+      for await (const batch of readShard(f, { batchSize: options.batchSize ?? 2048 })) {
+        const keep: number[] = [];
+        const drop: number[] = [];
+        const reasons: string[] = [];
+        const base = fi * FILE_SCALE + (batch.offset ?? 0);
+        for (let r = 0; r < batch.length; r++) {
+          const reason = reasonOf(base + r);
+          if (reason === undefined) keep.push(r);
+          else {
+            drop.push(r);
+            reasons.push(reason);
+            stats.drop(f.path, reason);
+          }
+        }
+        stats.read(f.path, batch.length);
+        stats.kept(f.path, keep.length);
+        if (keep.length === batch.length) await writer.keep(batch);
+        else if (keep.length) await writer.keep(selectRows(batch, keep));
+        if (drop.length) await writer.reject(selectRows(batch, drop), reasons);
+        rowsDone += batch.length;
+      }
+      bytesDone += f.size;
+      options.progress?.({ phase: 'write', rows: rowsDone, bytes: bytesDone });
+    }
+    return await writer.close();
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  }
+}
+
+function removedByKey(stats: Stats): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of Object.values(stats.toJSON())) {
+    for (const [k, v] of Object.entries(s.dropped)) out[k] = (out[k] ?? 0) + v;
+  }
+  return out;
+}
+
+function secs(t0: number): number {
+  return Math.round(performance.now() - t0) / 1000;
+}
+
+/** Reasons for exact removals. */
+export function exactReason(keptId: string): string {
+  return dropReason('dedup', 'exact', `dup_of=${keptId}`);
+}
+
+/** Reasons for near removals. */
+export function nearReason(cluster: number, keptId: string): string {
+  return dropReason('dedup', 'near', `cluster=${cluster}:kept=${keptId}`);
+}
+
+/**
+ * Exact then near dedup over files (the `curate dedup` command). Pass 1
+ * computes keys and signatures (in worker threads), decides removals; pass 2
+ * streams the inputs again and writes kept and rejected rows.
+ */
+export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSummary> {
+  const t0 = performance.now();
+  const timings: Timings = {};
+  const files = await expandInputs(options.inputs);
+  const nearOn = options.near ?? true;
+  const exactOn = options.exact ?? true;
+  if (!nearOn && !exactOn)
+    throw new UsageError('nothing to do: both exact and near dedup are off', { code: 'E_USAGE' });
+  const nearOpts: NearDedupOptions = {
+    numPerm: options.numPerm,
+    threshold: options.threshold,
+    bands: options.bands,
+    rows: options.rows,
+    verify: options.verify,
+    verifyThreshold: options.verifyThreshold,
+    prefer: options.prefer,
+  };
+  const near = new NearDedupIndex(nearOpts); // validates options before any work
+  const exact = new ExactDeduper({ prefer: options.prefer });
+  const workers = options.workers ?? defaultWorkers();
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new UsageError(`workers must be a positive integer, got ${workers}`, { code: 'E_USAGE' });
+  }
+  const outDir = await prepareOutputDir(options.out, { overwrite: options.overwrite });
+  try {
+    let docs = 0;
+    let noShingles = 0;
+    const k = near.options.numPerm;
+    const totalBytes = files.reduce((a, f) => a + f.size, 0);
+    await signAll(files, { ...options, near: nearOn }, workers, (s) => {
+      for (let r = 0; r < s.length; r++) {
+        const di = s.fileIndex * FILE_SCALE + s.offset + r;
+        const meta = {
+          id: s.ids[r],
+          kind: s.kinds[r] === 0 ? ('real' as const) : ('synthetic' as const),
+          score: s.scores[r],
+        };
+        if (exactOn) exact.add(di, s.keys[r], meta);
+        if (nearOn) {
+          if (s.hasSig[r]) near.add(di, s.sigs.subarray(r * k, r * k + k), meta);
+          else noShingles++;
+        }
+      }
+      docs += s.length;
+      options.progress?.({ phase: 'signatures', rows: docs, bytes: 0, totalBytes });
+    });
+    timings.signatures = secs(t0);
+    const t1 = performance.now();
+    const exactRemoved = exactOn ? exact.resolve() : new Map();
+    const nearResult = nearOn ? near.resolve({ exclude: exactRemoved }) : null;
+    timings.resolve = secs(t1);
+    const t2 = performance.now();
+    const stats = new Stats();
+    const outputs = await writeSplit(
+      files,
+      files.map((_, i) => i),
+      { ...options, dir: outDir.tmpDir },
+      (di) => {
+        const e = exactRemoved.get(di);
+        if (e) return exactReason(e.keptId);
+        const n = nearResult?.removed.get(di);
+        return n ? nearReason(n.cluster, n.keptId) : undefined;
+      },
+      stats,
+    );
+    await outDir.commit();
+    timings.write = secs(t2);
+    timings.total = secs(t0);
+    const removed = removedByKey(stats);
+    const kept = Object.values(stats.toJSON()).reduce((a, s) => a + s.rows_kept, 0);
+    const o = near.options;
+    return {
+      documents_in: docs,
+      kept,
+      removed,
+      no_shingles: noShingles,
+      near: nearResult
+        ? {
+            threshold: o.threshold,
+            num_perm: o.numPerm,
+            ngram: options.ngram ?? 5,
+            shingle: options.shingle ?? 'word',
+            bands: o.bands,
+            rows: o.rows,
+            verify: o.verify,
+            verify_threshold: o.verifyThreshold,
+            clusters: nearResult.clusters,
+            cluster_sizes: nearResult.sizeHistogram,
+            edges: nearResult.edges,
+          }
+        : null,
+      exact_groups: new Set([...exactRemoved.values()].map((r) => r.keptIndex)).size,
+      sources: stats.toJSON(),
+      outputs,
+      workers,
+      input_bytes: totalBytes,
+      timings_s: timings,
+    };
+  } catch (e) {
+    await outDir.abort();
+    throw e;
+  }
+}
+
+export interface DecontamFilesOptions extends OutputOptions {
+  inputs: string[];
+  /** Eval files (paths, or objects with a name and text column/template). */
+  against: (string | EvalFile)[];
+  /** Corpus text column or template. Default `text`. */
+  text?: string;
+  /** Eval text column or template for every eval file given as a path (default: auto, see `EvalFile.text`). */
+  evalText?: string;
+  ngram?: number;
+  minWords?: number;
+  batchSize?: number;
+}
+
+export interface DecontamSummary {
+  documents_in: number;
+  kept: number;
+  removed: Record<string, number>;
+  ngram: number;
+  eval_sets: { name: string; path: string; rows: number; ngrams: number; short: number; skipped: number }[];
+  sources: Record<string, SourceCounters>;
+  outputs: { kept: WrittenShard[]; rejected: WrittenShard[] };
+  input_bytes: number;
+  timings_s: Timings;
+}
+
+/** Drop rows sharing an n-gram with any eval set (the `curate decontam` command). */
+export async function decontamFiles(options: DecontamFilesOptions): Promise<DecontamSummary> {
+  const t0 = performance.now();
+  if (!options.against?.length) {
+    throw new UsageError('decontam needs at least one eval file (--against)', { code: 'E_USAGE' });
+  }
+  const evalFiles: EvalFile[] = options.against.map((a) =>
+    typeof a === 'string' ? { path: a, text: options.evalText } : a,
+  );
+  const index = await DecontamIndex.fromEvalFiles(evalFiles, { ngram: options.ngram, minWords: options.minWords });
+  const tIndex = secs(t0);
+  const files = await expandInputs(options.inputs);
+  const tpl = compileTemplate(options.text ?? 'text');
+  const outDir = await prepareOutputDir(options.out, { overwrite: options.overwrite });
+  try {
+    const stats = new Stats();
+    const writer = createSplitWriter({
+      dir: outDir.tmpDir,
+      format: options.format ?? defaultFormat(files),
+      compression: options.compression,
+      rejected: options.writeRejected ?? true,
+    });
+    let docs = 0;
+    let bytes = 0;
+    let outputs: { kept: WrittenShard[]; rejected: WrittenShard[] };
+    try {
+      for (const f of files) {
+        for await (const batch of readShard(f, { batchSize: options.batchSize ?? 2048 })) {
+          tpl.check(batch);
+          const keep: number[] = [];
+          const drop: number[] = [];
+          const reasons: string[] = [];
+          for (let r = 0; r < batch.length; r++) {
+            const m = index.match(tpl.render(batch, r));
+            if (!m) keep.push(r);
+            else {
+              const reason = dropReason('decontam', m.evalName, `row=${m.row}`);
+              drop.push(r);
+              reasons.push(reason);
+              stats.drop(f.path, reason);
+            }
+          }
+          stats.read(f.path, batch.length);
+          stats.kept(f.path, keep.length);
+          docs += batch.length;
+          if (keep.length === batch.length) await writer.keep(batch);
+          else if (keep.length) await writer.keep(selectRows(batch, keep));
+          if (drop.length) await writer.reject(selectRows(batch, drop), reasons);
+        }
+        bytes += f.size;
+        options.progress?.({ phase: 'decontam', rows: docs, bytes });
+      }
+      outputs = await writer.close();
+    } catch (e) {
+      await writer.abort();
+      throw e;
+    }
+    await outDir.commit();
+    return {
+      documents_in: docs,
+      kept: docs - Object.values(removedByKey(stats)).reduce((a, b) => a + b, 0),
+      removed: removedByKey(stats),
+      ngram: index.ngram,
+      eval_sets: index.evalSets.map((s, i) => ({ ...s, path: evalFiles[i].path })),
+      sources: stats.toJSON(),
+      outputs,
+      input_bytes: bytes,
+      timings_s: { index: tIndex, total: secs(t0) },
+    };
+  } catch (e) {
+    await outDir.abort();
+    throw e;
+  }
+}

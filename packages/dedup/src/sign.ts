@@ -1,0 +1,131 @@
+/**
+ * Pass 1 of file-level dedup: per row, the exact key, the MinHash signature
+ * (when the text has a word) and the keep metadata. Shared by the in-process
+ * path, its worker threads and the `signatures` stage, so all three compute
+ * identical data.
+ */
+import { type Batch, InputError } from '@curate/core';
+import { compileTemplate, type InputFile, readShard } from '@curate/shards';
+import { exactKey } from './exact.js';
+import { MinHasher, type MinHashOptions } from './minhash.js';
+
+/** Global source order: file index (in sorted input order) * 2^32 + row within the file. */
+export const FILE_SCALE = 4294967296;
+
+export interface SignOptions extends MinHashOptions {
+  /** Text column or template. Default `text`. */
+  text?: string;
+  /** Id column (default `id`); when absent or empty the id is `<file>:<row>`. */
+  idColumn?: string;
+  /** Column holding `real` | `synthetic` (default `kind`, when present). */
+  kindColumn?: string;
+  /** Quality score column: higher is kept first within a cluster. */
+  scoreColumn?: string;
+  stripPunctuation?: boolean;
+  /** Compute signatures (near dedup). Default true. */
+  near?: boolean;
+  /** Rows per batch. Default 2048. */
+  batchSize?: number;
+}
+
+/** Signatures and metadata of one batch of rows. */
+export interface BatchSignatures {
+  fileIndex: number;
+  /** Row within the file of the first row. */
+  offset: number;
+  length: number;
+  keys: string[];
+  ids: string[];
+  /** 0 real, 1 synthetic / unknown. */
+  kinds: Uint8Array;
+  scores: Float64Array;
+  /** 1 when the row has a signature (some word). */
+  hasSig: Uint8Array;
+  /** length * numPerm values; rows without a signature are zeros. */
+  sigs: Int32Array;
+  /** UTF-16 length of the texts (for throughput figures). */
+  chars: number;
+}
+
+export class BatchSigner {
+  private readonly mh: MinHasher;
+  private readonly tpl;
+  private readonly idCol: string;
+  private readonly kindCol: string;
+  private readonly near: boolean;
+  constructor(private readonly options: SignOptions) {
+    this.mh = new MinHasher(options);
+    this.tpl = compileTemplate(options.text ?? 'text');
+    this.idCol = options.idColumn ?? 'id';
+    this.kindCol = options.kindColumn ?? 'kind';
+    this.near = options.near ?? true;
+  }
+
+  get numPerm(): number {
+    return this.mh.numPerm;
+  }
+
+  sign(batch: Batch, fileIndex: number, path: string): BatchSignatures {
+    this.tpl.check(batch);
+    const scoreCol = this.options.scoreColumn;
+    if (scoreCol && !(scoreCol in batch.columns)) {
+      throw new InputError(`score column "${scoreCol}" not found`, { code: 'E_MISSING_COLUMN', file: path });
+    }
+    const n = batch.length;
+    const k = this.mh.numPerm;
+    const offset = batch.offset ?? 0;
+    const out: BatchSignatures = {
+      fileIndex,
+      offset,
+      length: n,
+      keys: new Array(n),
+      ids: new Array(n),
+      kinds: new Uint8Array(n),
+      scores: new Float64Array(n),
+      hasSig: new Uint8Array(n),
+      sigs: new Int32Array(this.near ? n * k : 0),
+      chars: 0,
+    };
+    const idc = batch.columns[this.idCol];
+    const kc = batch.columns[this.kindCol];
+    const sc = scoreCol ? batch.columns[scoreCol] : undefined;
+    for (let r = 0; r < n; r++) {
+      const text = this.tpl.render(batch, r);
+      out.chars += text.length;
+      out.keys[r] = exactKey(text, this.options);
+      const id = idc?.[r];
+      out.ids[r] = id === undefined || id === null || id === '' ? `${path}:${offset + r}` : String(id);
+      out.kinds[r] = kc?.[r] === 'real' ? 0 : 1;
+      const s = sc?.[r];
+      out.scores[r] = typeof s === 'number' && Number.isFinite(s) ? s : Number.NaN;
+      if (this.near) {
+        const sig = this.mh.signature(text, out.sigs.subarray(r * k, r * k + k));
+        out.hasSig[r] = sig ? 1 : 0;
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * Sign the batches of `files` (indexes into the sorted input list) whose
+ * batch number b satisfies b % stride === part (in-process workers split a
+ * file by batches; ranks split by files with stride 1).
+ */
+export async function* signFiles(
+  files: InputFile[],
+  fileIndexes: number[],
+  options: SignOptions,
+  part = 0,
+  stride = 1,
+): AsyncIterable<BatchSignatures> {
+  const signer = new BatchSigner(options);
+  for (const fi of fileIndexes) {
+    const f = files[fi];
+    let b = 0;
+    for await (const batch of readShard(f, { batchSize: options.batchSize ?? 2048 })) {
+      if (b++ % stride !== part) continue;
+      yield signer.sign(batch, fi, f.path);
+    }
+  }
+}

@@ -1,0 +1,42 @@
+/** Worker thread: signs its share of batches and posts them back (typed arrays transferred, text never copied). */
+import { parentPort, workerData } from 'node:worker_threads';
+import { CurateError } from '@curate/core';
+import type { InputFile } from '@curate/shards';
+import { type SignOptions, signFiles } from './sign.js';
+
+interface Job {
+  files: InputFile[];
+  options: SignOptions;
+  part: number;
+  stride: number;
+}
+
+const job = workerData as Job;
+const port = parentPort;
+if (!port) throw new Error('dedup worker must run in a worker thread');
+
+try {
+  const all = job.files.map((_, i) => i);
+  for await (const s of signFiles(job.files, all, job.options, job.part, job.stride)) {
+    port.postMessage({ type: 'batch', data: s }, [
+      s.kinds.buffer,
+      s.scores.buffer,
+      s.hasSig.buffer,
+      s.sigs.buffer,
+    ] as ArrayBuffer[]);
+  }
+  port.postMessage({ type: 'done' });
+} catch (e) {
+  const err = e as CurateError;
+  port.postMessage({
+    type: 'error',
+    error: {
+      name: err?.name,
+      message: err?.message ?? String(e),
+      code: err?.code,
+      file: err?.file,
+      row: err?.row,
+      category: e instanceof CurateError ? e.category : 'runtime',
+    },
+  });
+}

@@ -1,0 +1,135 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Rng } from '@curate/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
+import { decontamFiles, dedupFiles } from '../src/index.js';
+import { bookChunks, editWords, readJsonl, readJsonlSync } from './helpers.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dedup-files-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function rowsOf(d: string): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for (const f of (await readdir(d)).filter((x) => x.endsWith('.jsonl')).sort())
+    out.push(...(await readJsonl(join(d, f))));
+  return out;
+}
+
+/** A corpus of real book chunks with planted exact and near copies, spread over `nfiles` JSONL files. */
+async function plantCorpus(sub: string, nfiles: number): Promise<string[]> {
+  const books = readJsonlSync(shared('real_text', 'gutenberg', 'gutenberg-00001-of-00004.jsonl')) as { text: string }[];
+  const base = bookChunks(books, 8, 300);
+  const rng = new Rng(5);
+  const vocab = base.slice(0, 10).join(' ').split(' ');
+  const rows: Record<string, unknown>[] = base.map((t, i) => ({ id: `b${i}`, text: t, kind: 'real', extra: i }));
+  for (let i = 0; i < 60; i++) {
+    const src = rows[rng.int(base.length)];
+    rows.push({ id: `x${i}`, text: (src.text as string).toUpperCase(), kind: 'synthetic', extra: -1 });
+    rows.push({ id: `n${i}`, text: editWords(src.text as string, 0.005, rng, vocab), kind: 'synthetic', extra: -2 });
+  }
+  rows.push({ id: 'empty1', text: '', kind: 'real' }, { id: 'empty2', text: '   ', kind: 'real' });
+  rows.push({ id: 'short', text: 'Hi!', kind: 'real' });
+  rng.shuffle(rows);
+  await import('node:fs/promises').then((fs) => fs.mkdir(join(dir, sub), { recursive: true }));
+  const paths: string[] = [];
+  const per = Math.ceil(rows.length / nfiles);
+  for (let f = 0; f < nfiles; f++) {
+    const p = join(dir, sub, `part-${f}.jsonl`);
+    await writeFile(
+      p,
+      `${rows
+        .slice(f * per, (f + 1) * per)
+        .map((r) => JSON.stringify(r))
+        .join('\n')}\n`,
+    );
+    paths.push(p);
+  }
+  return paths;
+}
+
+describe.skipIf(!HAS_SHARED)('dedupFiles', () => {
+  it('removes planted copies, keeps every column, explains every removal, same result for 1 and 2 workers', async () => {
+    const inputs = await plantCorpus('in', 3);
+    const s1 = await dedupFiles({ inputs, out: join(dir, 'out1'), workers: 1, batchSize: 100 });
+    const s2 = await dedupFiles({ inputs, out: join(dir, 'out2'), workers: 2, batchSize: 100 });
+    expect(s1.documents_in).toBe(s2.documents_in);
+    const kept1 = await rowsOf(join(dir, 'out1'));
+    const rej1 = await rowsOf(join(dir, 'out1', 'rejected'));
+    expect(kept1).toEqual(await rowsOf(join(dir, 'out2')));
+    expect(rej1).toEqual(await rowsOf(join(dir, 'out2', 'rejected')));
+    expect(kept1.length + rej1.length).toBe(s1.documents_in);
+    expect(s1.kept).toBe(kept1.length);
+    // every synthetic copy is removed, in favour of a real document, never the other way round
+    expect(kept1.filter((r) => r.kind === 'synthetic')).toEqual([]);
+    expect(rej1.filter((r) => r.kind === 'real').map((r) => r.id)).toEqual(['empty2']);
+    for (const r of rej1) {
+      expect(r.reason).toMatch(/^dedup:(exact:dup_of=b\d+|near:cluster=\d+:kept=b\d+|exact:dup_of=empty1)$/);
+      expect(Object.keys(r)).toEqual(expect.arrayContaining(['id', 'text', 'kind', 'reason']));
+    }
+    expect(kept1.find((r) => r.id === 'short')).toBeDefined();
+    expect(s1.removed['dedup:exact']).toBeGreaterThanOrEqual(61);
+    expect(s1.removed['dedup:near']).toBeGreaterThan(40);
+    expect(s1.near?.clusters).toBeGreaterThan(30);
+    expect(s1.no_shingles).toBe(2);
+    expect(JSON.parse(JSON.stringify(s1)).near.bands).toBe(16);
+  }, 60_000);
+
+  it('fails with one clear error for a missing text column or input file', async () => {
+    const p = join(dir, 'notext.jsonl');
+    await writeFile(p, '{"body": "x"}\n');
+    await expect(dedupFiles({ inputs: [p], out: join(dir, 'err3'), workers: 1 })).rejects.toMatchObject({
+      code: 'E_MISSING_COLUMN',
+    });
+    await expect(dedupFiles({ inputs: [p], out: join(dir, 'err4'), workers: 2 })).rejects.toMatchObject({
+      code: 'E_MISSING_COLUMN',
+      file: p,
+    });
+    await expect(dedupFiles({ inputs: [join(dir, 'nope.jsonl')], out: join(dir, 'err5') })).rejects.toMatchObject({
+      code: 'E_NOT_FOUND',
+    });
+    expect((await readdir(dir)).filter((x) => x.includes('err'))).toEqual([]); // nothing half-written
+  });
+});
+
+describe.skipIf(!HAS_SHARED)('decontamFiles', () => {
+  it('drops contaminated rows with the eval set and row, keeps clean ones', async () => {
+    const solutions = shared('decontam', 'gsm8k_example_model_solutions.jsonl');
+    const s = await decontamFiles({
+      inputs: [solutions],
+      against: [shared('decontam', 'gsm8k_test.jsonl')],
+      text: '{question}\n\n{175b_verification.solution}',
+      out: join(dir, 'dc'),
+    });
+    expect(s.documents_in).toBe(1319);
+    expect(s.kept).toBe(0);
+    expect(s.sources[solutions].dropped).toEqual({ 'decontam:gsm8k_test': 1319 });
+    const rej = await rowsOf(join(dir, 'dc', 'rejected'));
+    expect(rej[0].reason).toBe('decontam:gsm8k_test:row=0');
+    expect(rej[0]['175b_verification']).toBeDefined(); // every input column kept
+    const t = await decontamFiles({
+      inputs: [shared('decontam', 'gsm8k_train.jsonl')],
+      against: [shared('decontam', 'gsm8k_test.jsonl')],
+      text: '{question}\n{answer}',
+      out: join(dir, 'dc-train'),
+    });
+    expect(t.documents_in).toBe(7473);
+    expect(t.documents_in - t.kept).toBeLessThanOrEqual(74);
+    expect((await rowsOf(join(dir, 'dc-train'))).length).toBe(t.kept);
+  });
+  it('one clear error for an eval file that does not exist', async () => {
+    await expect(
+      decontamFiles({
+        inputs: [shared('decontam', 'gsm8k_train.jsonl')],
+        against: ['/no/such/eval.jsonl'],
+        out: join(dir, 'dc2'),
+      }),
+    ).rejects.toMatchObject({ code: 'E_DECONTAM_EVAL_NOT_FOUND', file: '/no/such/eval.jsonl' });
+  });
+});
