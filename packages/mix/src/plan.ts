@@ -52,7 +52,11 @@ export interface SourceQuota {
   wholeEpochs: number;
   /** epochs - wholeEpochs, in [0, 1). */
   fraction: number;
-  /** True when the quota reached the cap: this source is what stops a larger budget. */
+  /**
+   * True when this source's cap is what stops a larger budget: its quota reached its cap, or the
+   * plan's budget is `maxBudget` and this is the source that sets it (rounding may leave the quota
+   * a unit below the cap).
+   */
   limiting: boolean;
 }
 
@@ -80,6 +84,8 @@ export interface MixPlan {
   requestedBudget?: number;
   /** The largest budget the caps allow at the target ratio and shares. */
   maxBudget: number;
+  /** The source whose cap sets `maxBudget` (the first one on a tie). */
+  limitingSource: string;
   quotas: SourceQuota[];
   targetRatio: KindRatio;
   plannedRatio: KindRatio;
@@ -377,23 +383,30 @@ export function planMix(sources: SourceAvailability[], target: MixTarget, option
       epochs,
       wholeEpochs,
       fraction: epochs - wholeEpochs,
-      limiting: weights[i] > 0 && quotas[i] >= caps[i],
+      limiting: weights[i] > 0 && (quotas[i] >= caps[i] || (budget === maxBudget && i === limitingIndex)),
     };
   });
 
-  if (options.maxSyntheticFraction !== undefined && plannedRatio.synthetic > options.maxSyntheticFraction + 1e-12) {
+  // Largest-remainder rounding may put a unit per source above the exact ratio: that is not a violation.
+  const roundingSlack = achieved > 0 ? sources.length / achieved : 0;
+  if (
+    options.maxSyntheticFraction !== undefined &&
+    (targetRatio.synthetic > options.maxSyntheticFraction + 1e-12 ||
+      plannedRatio.synthetic > options.maxSyntheticFraction + roundingSlack + 1e-12)
+  ) {
     throw new PlanError(
       `the plan has ${pct(plannedRatio.synthetic)} synthetic ${unit}, above the limit of ${pct(options.maxSyntheticFraction)}; ` +
         'lower target.ratio.synthetic or raise the guard',
       { code: 'E_MIX_SYNTHETIC_FRACTION', path: 'guards.max_synthetic_fraction' },
     );
   }
-  warnings.push(...planWarnings(sourceQuotas, plannedRatio, options));
+  warnings.push(...planWarnings(sourceQuotas, plannedRatio, options, roundingSlack));
 
   const plan: MixPlan = {
     unit,
     budget: achieved,
     maxBudget,
+    limitingSource: sources[Math.max(0, limitingIndex)].name,
     quotas: sourceQuotas,
     targetRatio,
     plannedRatio,
@@ -435,7 +448,12 @@ function apportion(budget: number, weights: number[], caps: number[]): number[] 
   return q;
 }
 
-function planWarnings(quotas: SourceQuota[], planned: KindRatio, options: PlanOptions): PlanWarning[] {
+function planWarnings(
+  quotas: SourceQuota[],
+  planned: KindRatio,
+  options: PlanOptions,
+  roundingSlack: number,
+): PlanWarning[] {
   const out: PlanWarning[] = [];
   const downReal = quotas.filter((q) => q.kind === 'real' && q.available > 0 && q.epochs < 1);
   const upSynth = quotas.filter((q) => q.kind === 'synthetic' && q.epochs > 1);
@@ -460,7 +478,7 @@ function planWarnings(quotas: SourceQuota[], planned: KindRatio, options: PlanOp
     }
   }
   const synthWarn = options.syntheticFractionWarning ?? 0.5;
-  if (options.maxSyntheticFraction === undefined && planned.synthetic > synthWarn) {
+  if (options.maxSyntheticFraction === undefined && planned.synthetic > synthWarn + roundingSlack) {
     out.push({
       code: 'synthetic_fraction_high',
       message: `the plan has ${pct(planned.synthetic)} synthetic ${quotas[0]?.unit ?? 'units'}, above ${pct(synthWarn)}; set guards.max_synthetic_fraction to refuse such mixes`,

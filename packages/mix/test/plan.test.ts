@@ -273,3 +273,20 @@ describe('sampling, ratios and shuffle: worked examples', () => {
     expect([...orderEntries(shuffleOrder(sels, new Rng(3), { memoryRows: 100 }))].map(key)).toEqual(bKeys);
   });
 });
+
+describe('public API', () => {
+  it('exports exactly the documented names (review any change)', async () => {
+    const api = await import('../src/index.js');
+    expect(Object.keys(api).sort()).toEqual([
+      'PlanError',
+      'achievedRatios',
+      'orderEntries',
+      'planMix',
+      'sampleMix',
+      'sampleSource',
+      'shuffleBucket',
+      'shuffleBucketOf',
+      'shuffleOrder',
+    ]);
+  });
+});

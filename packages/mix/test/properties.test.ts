@@ -101,6 +101,17 @@ describe('mix properties (fast-check)', () => {
         else if (target.budget <= plan.maxBudget) expect(plan.budget).toBe(target.budget);
         else expect([plan.budget, plan.shortfall?.largestFeasibleBudget]).toEqual([plan.maxBudget, plan.maxBudget]);
 
+        // The synthetic guard refuses a target above it, never rounding at exactly the target.
+        const synthTarget = plan.targetRatio.synthetic;
+        expect(() =>
+          planMix(sources, target, { allowShortfall: true, maxSyntheticFraction: synthTarget }),
+        ).not.toThrow();
+        if (synthTarget >= 0.01) {
+          expect(() =>
+            planMix(sources, target, { allowShortfall: true, maxSyntheticFraction: synthTarget - 0.01 }),
+          ).toThrow(/above the limit/);
+        }
+
         plan.quotas.forEach((q, i) => {
           const s = sources[i];
           // Caps: floor(maxEpochs * available), never above it.
