@@ -1,0 +1,99 @@
+/**
+ * `computeStats`: metrics over shard files, optionally per group (a column such
+ * as `source`, `kind` or `generator`), for `curate stats`.
+ */
+import { InputError, type Tokenizer, withFile } from '@curate/core';
+import { compileTemplate, readShards } from '@curate/shards';
+import {
+  type Comparison,
+  compareToReal,
+  diversityWarnings,
+  type MetricWarning,
+  type WarningThresholds,
+} from './compare.js';
+import { CorpusMetrics, type MetricsOptions, type MetricsResult } from './corpus-metrics.js';
+
+export interface StatsOptions {
+  /** Files, directories or globs (any format @curate/shards reads). */
+  inputs: string[];
+  /** Text column or template over columns, e.g. `"{instruction}\n\n{response}"` (default `text`). */
+  text?: string;
+  /** Column whose value names each row's group; without it every row is in group `all`. */
+  groupBy?: string;
+  /**
+   * The group that is the real pool for comparisons and warnings. Default: `real`
+   * when grouping yields a group of that name (e.g. `groupBy: 'kind'`).
+   */
+  real?: string;
+  /** Token counts for `tokens` (default: words). */
+  tokenizer?: Tokenizer;
+  metrics?: MetricsOptions;
+  thresholds?: Partial<WarningThresholds>;
+  cwd?: string;
+  signal?: AbortSignal;
+}
+
+export interface StatsResult {
+  groups: Record<string, MetricsResult>;
+  /** Every row together (the groups merged). */
+  total: MetricsResult;
+  /** Each other group against the real pool, when there is one. */
+  comparisons: Record<string, Comparison>;
+  warnings: MetricWarning[];
+}
+
+export async function computeStats(options: StatsOptions): Promise<StatsResult> {
+  const template = compileTemplate(options.text ?? 'text');
+  const columns = [...template.columns];
+  if (options.groupBy && !columns.includes(options.groupBy)) columns.push(options.groupBy);
+  const acc = new Map<string, CorpusMetrics>();
+  const groupOf = (name: string): CorpusMetrics => {
+    let m = acc.get(name);
+    if (!m) acc.set(name, (m = new CorpusMetrics(options.metrics)));
+    return m;
+  };
+  const tok = options.tokenizer;
+  for await (const batch of readShards(options.inputs, { columns, cwd: options.cwd, signal: options.signal })) {
+    template.check(batch);
+    const keys = options.groupBy ? batch.columns[options.groupBy] : undefined;
+    if (options.groupBy && !keys) {
+      throw new InputError(`column "${options.groupBy}" not found`, { code: 'E_MISSING_COLUMN', file: batch.file });
+    }
+    let single: CorpusMetrics | undefined;
+    if (!keys) single = groupOf('all');
+    for (let i = 0; i < batch.length; i++) {
+      const text = template.render(batch, i);
+      const m = single ?? groupOf(keys?.[i] === null || keys?.[i] === undefined ? '(null)' : String(keys[i]));
+      try {
+        m.add(text, tok ? tok.count(text) : undefined);
+      } catch (e) {
+        throw batch.file ? withFile(e, batch.file, (batch.offset ?? 0) + i) : e;
+      }
+    }
+  }
+  const names = [...acc.keys()].sort();
+  const groups: Record<string, MetricsResult> = {};
+  const total = new CorpusMetrics(options.metrics);
+  for (const n of names) {
+    const m = acc.get(n) as CorpusMetrics;
+    groups[n] = m.result();
+    total.merge(m);
+  }
+  const realName = options.real ?? (groups.real ? 'real' : undefined);
+  if (options.real && !groups[options.real]) {
+    throw new InputError(`no rows in group "${options.real}" (groups: ${names.join(', ') || 'none'})`, {
+      code: 'E_METRICS_NO_REAL',
+    });
+  }
+  let comparisons: Record<string, Comparison> = {};
+  if (realName) {
+    const others = Object.fromEntries(names.filter((n) => n !== realName).map((n) => [n, groups[n]]));
+    comparisons = compareToReal(others, groups[realName]);
+  }
+  return {
+    groups,
+    total: total.result(),
+    comparisons,
+    warnings: diversityWarnings({ comparisons, thresholds: options.thresholds }),
+  };
+}
