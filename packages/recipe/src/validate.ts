@@ -1,4 +1,4 @@
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { schemaIssues } from './issues.js';
 import { checkRecipePaths, outputInsideInputs, resolveRecipePaths } from './paths.js';
 import { resolveRecipe } from './resolve.js';
@@ -6,9 +6,17 @@ import { runRules } from './rules.js';
 import { recipeSchema } from './schema.js';
 import type { SchemaRecipe, ValidateOptions, ValidationResult } from './types.js';
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: true });
-ajv.addKeyword({ keyword: 'errorMessage', schemaType: 'string' });
-const schemaValidator = ajv.compile<SchemaRecipe>(recipeSchema);
+let compiled: ValidateFunction<SchemaRecipe> | undefined;
+
+/** The ajv validator, compiled on first use (~0.1 s) so importing the package stays cheap. */
+function schemaValidator(): ValidateFunction<SchemaRecipe> {
+  if (!compiled) {
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: true });
+    ajv.addKeyword({ keyword: 'errorMessage', schemaType: 'string' });
+    compiled = ajv.compile<SchemaRecipe>(recipeSchema);
+  }
+  return compiled;
+}
 
 /**
  * Validate a parsed recipe: JSON Schema (with defaults), resolution, named rules,
@@ -18,9 +26,8 @@ const schemaValidator = ajv.compile<SchemaRecipe>(recipeSchema);
  */
 export async function validateRecipe(input: unknown, options: ValidateOptions = {}): Promise<ValidationResult> {
   const data = structuredClone(input);
-  if (!schemaValidator(data)) {
-    return { warnings: [], errors: schemaIssues(schemaValidator.errors ?? [], data) };
-  }
+  const validate = schemaValidator();
+  if (!validate(data)) return { warnings: [], errors: schemaIssues(validate.errors ?? [], data) };
   const recipe = resolveRecipe(data);
   const { errors, warnings } = runRules(recipe);
   const base = options.baseDir ?? process.cwd();
