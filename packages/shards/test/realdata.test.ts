@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { batchRows, collect } from '@curate/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
-import { inspectShard, readShard, readShards } from '../src/index.js';
+import { compileTemplate, inspectShard, readShard, readShards } from '../src/index.js';
 import { type Duck, diff, lit, openDuck } from './duck.js';
 
 /** `records:` per file from MANIFEST.md. */
@@ -19,7 +19,7 @@ function manifestCounts(): Map<string, number> {
 }
 
 const FILES = HAS_SHARED
-  ? ['instruct_pair', 'decontam'].flatMap((d) =>
+  ? ['instruct_pair', 'decontam', 'real_text', 'real_text/gutenberg'].flatMap((d) =>
       readdirSync(shared(d))
         .filter((f) => /\.jsonl?$/.test(f))
         .map((f) => `${d}/${f}`),
@@ -35,7 +35,7 @@ describe.skipIf(!HAS_SHARED)('real JSONL / JSON shards', () => {
   afterAll(() => duck?.close());
 
   it('finds every data file in MANIFEST.md', () => {
-    expect(FILES.length).toBeGreaterThanOrEqual(16);
+    expect(FILES.length).toBeGreaterThanOrEqual(21);
     for (const f of FILES) expect(counts.has(f), f).toBe(true);
   });
 
@@ -78,5 +78,52 @@ describe.skipIf(!HAS_SHARED)('real JSONL / JSON shards', () => {
     const expected = FILES.filter((f) => f.startsWith('decontam/')).reduce((a, f) => a + counts.get(f)!, 0);
     expect(total).toBe(expected);
     expect([...files]).toEqual([...files].sort());
+  });
+});
+
+describe.skipIf(!HAS_SHARED)('real Parquet through the shared entry points', () => {
+  let duck: Duck;
+  beforeAll(async () => {
+    duck = await openDuck();
+  });
+  afterAll(() => duck?.close());
+
+  it('inspectShard gives DuckDB row count and column names, plus a sample', async () => {
+    const path = shared('parquet', 'LS_Intro_to_ML_NLP__train-00000-of-00001.parquet');
+    const info = await inspectShard(path, { sample: 3 });
+    const [{ n }] = await duck.rows(`SELECT count(*) AS n FROM read_parquet(${lit(path)})`);
+    expect(info.rows).toBe(Number(n));
+    const cols = await duck.rows(`DESCRIBE SELECT * FROM read_parquet(${lit(path)})`);
+    expect(info.columns.map((c) => c.name)).toEqual(cols.map((c) => c.column_name));
+    expect(info.parquet?.rowGroups.length).toBeGreaterThan(0);
+    expect(info.sample.length).toBe(3);
+    const first = await duck.rows(`SELECT * FROM read_parquet(${lit(path)}) LIMIT 3`);
+    for (let i = 0; i < 3; i++) expect(diff(info.sample[i], first[i], `sample ${i}`)).toBeUndefined();
+  });
+
+  it('readShards over a glob of Parquet and JSONL files with a projected template column', async () => {
+    const glob = shared('parquet', 'LS_Intro_to_ML_NLP__*.parquet');
+    const info = await inspectShard(shared('parquet', 'LS_Intro_to_ML_NLP__train-00000-of-00001.parquet'), {
+      sample: 0,
+    });
+    const textCol = info.columns.find((c) => /string|utf8|byte_array/i.test(c.type))!.name;
+    const t = compileTemplate(`{${textCol}}`);
+    let rows = 0;
+    let chars = 0;
+    const files: string[] = [];
+    for await (const b of readShards([glob], { columns: [textCol], batchSize: 100 })) {
+      t.check(b);
+      expect(Object.keys(b.columns)).toEqual([textCol]);
+      if (files.at(-1) !== b.file) files.push(b.file!);
+      for (let i = 0; i < b.length; i++) chars += t.render(b, i).length;
+      rows += b.length;
+    }
+    const [{ n, c }] = await duck.rows(
+      `SELECT count(*) AS n, sum(length(coalesce(CAST("${textCol}" AS VARCHAR), ''))) AS c FROM read_parquet(${lit(glob)})`,
+    );
+    expect(rows).toBe(Number(n));
+    expect(chars).toBe(Number(c));
+    expect(files).toEqual([...files].sort());
+    expect(files.length).toBe(2);
   });
 });
