@@ -246,6 +246,7 @@ export class CorpusMetrics {
    * 1/4-octave buckets). Both accumulators must use the same options.
    */
   merge(other: CorpusMetrics): void {
+    if (other === this) throw new UsageError('cannot merge metrics into themselves', { code: 'E_METRICS_MERGE' });
     const a = this.options;
     const b = other.options;
     for (const k of Object.keys(a) as (keyof MetricsOptions)[]) {
