@@ -1,0 +1,10 @@
+import { CurateError } from '@curate/core';
+import type { CommandContext } from '../context.js';
+
+export async function filterCommand(
+  _ctx: CommandContext,
+  _args: string[],
+  _opts: Record<string, unknown>,
+): Promise<void> {
+  throw new CurateError('`curate filter` is not available in this build yet', { code: 'E_NOT_IMPLEMENTED' });
+}

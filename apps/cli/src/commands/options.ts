@@ -1,0 +1,37 @@
+import { UsageError } from '@curate/core';
+import type { ShardWriterOptions, WriteCompression, WriteFormat } from '@curate/shards';
+
+/** Parse sizes like `128MB`, `1.5GiB`, `500kb`, `1048576`. */
+export function parseSize(value: string, flag = '--shard-size'): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$/i.exec(value);
+  if (!m) throw new UsageError(`${flag}: cannot read size "${value}" (examples: 128MB, 1GiB, 500000)`);
+  const n = Number(m[1]);
+  const unit = (m[2] ?? '').toLowerCase().replace(/b$/, '').replace(/i$/, '');
+  const pow = { '': 0, k: 1, m: 2, g: 3, t: 4 }[unit];
+  if (pow === undefined) throw new UsageError(`${flag}: unknown unit in "${value}"`);
+  const bytes = Math.round(n * 1024 ** pow);
+  if (bytes <= 0) throw new UsageError(`${flag}: must be > 0`);
+  return bytes;
+}
+
+export function writerOptions(opts: Record<string, unknown>, dir: string): ShardWriterOptions {
+  const format = (opts.format as WriteFormat | undefined) ?? 'parquet';
+  let compression = opts.compression as WriteCompression | undefined;
+  if (!compression) compression = format === 'parquet' ? 'zstd' : 'none';
+  if (format === 'parquet' && compression === 'gzip') {
+    throw new UsageError('--compression gzip is for jsonl; Parquet takes zstd, snappy or none');
+  }
+  if (format !== 'parquet' && (compression === 'zstd' || compression === 'snappy') && format === 'arrow') {
+    throw new UsageError(`--compression ${compression} is not supported for arrow output; use none`);
+  }
+  if (format === 'jsonl' && compression === 'snappy') {
+    throw new UsageError('--compression snappy is not supported for jsonl; use gzip or none');
+  }
+  return {
+    dir,
+    format,
+    compression,
+    maxRows: opts.shardRows as number | undefined,
+    maxBytes: parseSize(String(opts.shardSize ?? '128MB')),
+  };
+}
