@@ -53,19 +53,26 @@ function defaultOf(n: Node): string {
   return `\`${s.replace(/,/g, ', ')}\``;
 }
 
+/** A Markdown table with padded columns, as `biome format` writes it. */
+function mdTable(header: string[], rows: string[][]): string[] {
+  const width = header.map((h, i) => Math.max(h.length, 3, ...rows.map((r) => [...r[i]].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c + ' '.repeat(width[i] - [...c].length)).join(' | ')} |`;
+  return [line(header), `| ${width.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map(line)];
+}
+
 function table(title: string, node: Node, out: string[], nested: [string, Node][]): void {
   out.push(`### \`${title}\``, '');
   if (node.description) out.push(node.description, '');
-  out.push('| Key | Type | Default | Description |', '| --- | --- | --- | --- |');
+  const rows: string[][] = [];
   const required = new Set(node.required ?? []);
   for (const [key, prop] of Object.entries(node.properties ?? {})) {
     const req = required.has(key) ? ' **required**' : '';
-    out.push(`| \`${key}\`${req} | ${esc(typeOf(prop))} | ${esc(defaultOf(prop))} | ${esc(prop.description ?? '')} |`);
+    rows.push([`\`${key}\`${req}`, esc(typeOf(prop)), esc(defaultOf(prop)), esc(prop.description ?? '')]);
     const path = title === 'recipe' ? key : `${title}.${key}`;
     if (prop.properties) nested.push([path, prop]);
     if (prop.items?.properties && path !== 'quality') nested.push([`${path}[]`, prop.items]);
   }
-  out.push('');
+  out.push(...mdTable(['Key', 'Type', 'Default', 'Description'], rows), '');
 }
 
 /** Markdown: one table per object of the schema, the filters, then the rules. */
@@ -84,13 +91,15 @@ export function recipeReference(): string {
     table(`quality[].${name}`, filter as unknown as Node, out, []);
   }
   out.push('### Rules', '', 'Cross-field checks run after the schema passes (`src/rules.ts`).', '');
-  out.push('| Rule | Checks |', '| --- | --- |');
-  for (const rule of RULES) out.push(`| \`${rule.name}\` | ${esc(rule.description)} |`);
-  out.push(
-    '| `paths-match` | With `checkPaths` (default), every `sources[].paths` and `dedup.decontaminate[].paths` entry matches a file (error). |',
-    '| `output-not-in-inputs` | `output.dir` inside a directory a source reads (warning). |',
-    '',
+  const rules = RULES.map((rule) => [`\`${rule.name}\``, esc(rule.description)]);
+  rules.push(
+    [
+      '`paths-match`',
+      'With `checkPaths` (default), every `sources[].paths` and `dedup.decontaminate[].paths` entry matches a file (error).',
+    ],
+    ['`output-not-in-inputs`', '`output.dir` inside a directory a source reads (warning).'],
   );
+  out.push(...mdTable(['Rule', 'Checks'], rules), '');
   return out.join('\n');
 }
 
