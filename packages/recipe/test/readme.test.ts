@@ -12,7 +12,7 @@ it('the README reference is generated from the current schema and rules (npm run
 
 it('the reference documents every filter, every rule and every top-level key', () => {
   for (const name of FILTER_NAMES) expect(readme).toContain(`### \`quality[].${name}\``);
-  for (const rule of RULES) expect(readme).toContain(`| \`${rule.name}\` |`);
+  for (const rule of RULES) expect(readme).toContain(`| \`${rule.name}\` `);
   for (const key of [
     'target',
     'target.ratio',
@@ -24,5 +24,5 @@ it('the reference documents every filter, every rule and every top-level key', (
   ]) {
     expect(readme).toContain(`### \`${key}\``);
   }
-  expect(readme).toContain('| `max_epochs` | number > 0 | `1` |');
+  expect(readme).toMatch(/\| `max_epochs` +\| number > 0 +\| `1` +\| Upsampling cap/);
 });
