@@ -1,7 +1,11 @@
 export { FilterChain, type QualityStepOptions, qualityStep, type RowAccess } from './chain.js';
 export { evaluateFilters, type FilterPassRate, formatPassRates, type PassRates } from './evaluate.js';
 export type { AppliesTo, Filter, FilterDoc, FilterResult } from './filter.js';
+export type { BlocklistParams } from './filters/blocklist.js';
+export type { C4Params } from './filters/c4.js';
+export type { FinewebParams } from './filters/fineweb.js';
 export type { GopherQualityParams, GopherRepetitionParams } from './filters/gopher.js';
+export type { LengthParams } from './filters/length.js';
 export {
   createFilter,
   defineFilter,

@@ -1,5 +1,8 @@
 import { RecipeError } from '@curate/core';
 import type { Filter, FilterDoc, FilterResult } from './filter.js';
+import { BLOCKLIST_DEFAULTS, type BlocklistParams, blocklist } from './filters/blocklist.js';
+import { C4_DEFAULTS, type C4Params, c4 } from './filters/c4.js';
+import { FINEWEB_DEFAULTS, type FinewebParams, fineweb } from './filters/fineweb.js';
 import {
   GOPHER_QUALITY_DEFAULTS,
   GOPHER_REPETITION_DEFAULTS,
@@ -8,12 +11,17 @@ import {
   gopherQuality,
   gopherRepetition,
 } from './filters/gopher.js';
+import { LENGTH_DEFAULTS, type LengthParams, length } from './filters/length.js';
 import { type ParamSpec, resolveAppliesTo, resolveParams } from './params.js';
 
 /** Default parameters of every filter (the recipe schema's names, snake_case). */
 export const FILTER_DEFAULTS = {
   gopher_quality: GOPHER_QUALITY_DEFAULTS,
   gopher_repetition: GOPHER_REPETITION_DEFAULTS,
+  c4: C4_DEFAULTS,
+  fineweb: FINEWEB_DEFAULTS,
+  length: LENGTH_DEFAULTS,
+  blocklist: BLOCKLIST_DEFAULTS,
 } as const;
 
 export type FilterName = keyof typeof FILTER_DEFAULTS;
@@ -61,6 +69,53 @@ const DEFINITIONS: Record<FilterName, Definition<never>> = {
     },
     defaults: GOPHER_REPETITION_DEFAULTS,
     make: (p) => ({ filter: gopherRepetition(p) }),
+  }),
+  c4: def<C4Params>({
+    spec: {
+      mode: { type: 'enum', values: ['filter', 'clean'] },
+      min_sentences: count,
+      min_words_per_line: count,
+      remove_javascript: { type: 'boolean' },
+      remove_policy: { type: 'boolean' },
+      remove_lorem_ipsum: { type: 'boolean' },
+      remove_curly_bracket: { type: 'boolean' },
+      terminal_punctuation: { type: 'boolean' },
+    },
+    defaults: C4_DEFAULTS,
+    make: (p) => ({ filter: c4(p) }),
+  }),
+  fineweb: def<FinewebParams>({
+    spec: {
+      min_punct_line_ratio: ratio,
+      max_short_line_ratio: ratio,
+      short_line_length: count,
+      max_dup_line_char_frac: ratio,
+      max_newline_word_ratio: nonNeg,
+    },
+    defaults: FINEWEB_DEFAULTS,
+    make: (p) => ({ filter: fineweb(p) }),
+  }),
+  length: def<LengthParams>({
+    spec: {
+      unit: { type: 'enum', values: ['words', 'tokens', 'chars'] },
+      min: count,
+      max: { type: 'int', min: 0, optional: true },
+    },
+    defaults: LENGTH_DEFAULTS,
+    make: (p, path) => {
+      if (p.max !== undefined && p.max < p.min) {
+        throw new RecipeError(`must be >= min (${p.min}), got ${p.max}`, {
+          path: `${path}.max`,
+          code: 'E_QUALITY_PARAM',
+        });
+      }
+      return length(p);
+    },
+  }),
+  blocklist: def<BlocklistParams>({
+    spec: { words: { type: 'strings' }, phrases: { type: 'strings' }, case_sensitive: { type: 'boolean' } },
+    defaults: BLOCKLIST_DEFAULTS,
+    make: (p, path) => ({ filter: blocklist(p, path) }),
   }),
 } as unknown as Record<FilterName, Definition<never>>;
 

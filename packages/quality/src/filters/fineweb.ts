@@ -1,0 +1,76 @@
+/**
+ * FineWeb's own quality rules (Penedo et al. 2024, "The FineWeb Datasets";
+ * datatrove `FineWebQualityFilter`). Lines are `text.split("\n")` (blank lines
+ * included) without a trailing `\r`, so CRLF text is judged like LF text. A value exactly at a threshold passes (datatrove drops
+ * at equality for the first three rules; the difference is only at equality).
+ */
+import { drop, type Filter, type FilterDoc, type FilterResult } from '../filter.js';
+import { CHAR_CLASS, hashRange, KeyCounter } from '../text.js';
+
+export interface FinewebParams {
+  min_punct_line_ratio: number;
+  max_short_line_ratio: number;
+  short_line_length: number;
+  max_dup_line_char_frac: number;
+  max_newline_word_ratio: number;
+}
+
+export const FINEWEB_DEFAULTS: FinewebParams = {
+  min_punct_line_ratio: 0.12,
+  max_short_line_ratio: 0.67,
+  short_line_length: 30,
+  max_dup_line_char_frac: 0.01,
+  max_newline_word_ratio: 0.3,
+};
+
+const SPACE = 2;
+
+export function fineweb(p: FinewebParams): Filter['filter'] {
+  const counter = new KeyCounter();
+  const h = new Int32Array(2);
+  return (doc: FilterDoc): FilterResult => {
+    const a = doc.analysis.lines();
+    const text = a.text;
+    const lines = a.lineCount;
+    let punct = 0;
+    let short = 0;
+    for (let l = 0; l < lines; l++) {
+      const s = a.lineStart[l];
+      const e = a.lineEnd[l];
+      if (e > s) {
+        const c = text.charCodeAt(e - 1);
+        if (c === 46 || c === 39 || c === 34 || c === 33 || c === 63) punct++;
+      }
+      if (e - s <= p.short_line_length) short++;
+    }
+    if (punct / lines < p.min_punct_line_ratio) return drop('punct_line_ratio');
+    if (short / lines > p.max_short_line_ratio) return drop('short_line_ratio');
+
+    counter.clear(lines);
+    let dupChars = 0;
+    for (let l = 0; l < lines; l++) {
+      const s = a.lineStart[l];
+      const e = a.lineEnd[l];
+      let blank = true;
+      for (let j = s; j < e; j++) {
+        if (CHAR_CLASS[text.charCodeAt(j)] !== SPACE) {
+          blank = false;
+          break;
+        }
+      }
+      if (blank) continue;
+      hashRange(text, s, e, h);
+      const slot = counter.add(h[0], h[1]);
+      if (counter.counts[slot] > 1) dupChars += e - s;
+    }
+    let crs = 0;
+    for (let l = 0; l + 1 < lines; l++) if (a.lineEnd[l] < a.lineStart[l + 1] - 1) crs++;
+    const chars = text.length - (lines - 1) - crs;
+    if (chars > 0 && dupChars / chars > p.max_dup_line_char_frac) return drop('dup_line_char_frac');
+
+    const newlines = lines - 1;
+    const words = doc.analysis.tokens().tokenCount;
+    if (newlines > 0 && (words === 0 || newlines / words > p.max_newline_word_ratio)) return drop('newline_word_ratio');
+    return true;
+  };
+}

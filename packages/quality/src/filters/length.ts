@@ -1,0 +1,45 @@
+/** Document length in words (Gopher-style, see text.ts), tokens (cl100k_base) or characters (code points). */
+import { loadTokenizer, type Tokenizer } from '@curate/core';
+import { drop, type Filter, type FilterDoc, type FilterResult } from '../filter.js';
+
+export interface LengthParams {
+  unit: 'words' | 'tokens' | 'chars';
+  min: number;
+  max?: number;
+}
+
+export const LENGTH_DEFAULTS: LengthParams = { unit: 'words', min: 1, max: undefined };
+
+function codePoints(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xdc00 && c <= 0xdfff && i > 0) {
+      const p = text.charCodeAt(i - 1);
+      if (p >= 0xd800 && p <= 0xdbff) n--;
+    }
+  }
+  return n;
+}
+
+export function length(p: LengthParams): Pick<Filter, 'filter' | 'prepare'> {
+  let tokenizer: Tokenizer | undefined;
+  const max = p.max ?? Number.POSITIVE_INFINITY;
+  return {
+    async prepare() {
+      if (p.unit === 'tokens' && !tokenizer) tokenizer = await loadTokenizer('cl100k_base');
+    },
+    filter(doc: FilterDoc): FilterResult {
+      let n: number;
+      if (p.unit === 'words') n = doc.analysis.tokens().wordCount;
+      else if (p.unit === 'chars') n = codePoints(doc.text);
+      else {
+        if (!tokenizer) throw new Error('length filter: prepare() was not awaited before counting tokens');
+        n = tokenizer.count(doc.text);
+      }
+      if (n < p.min) return drop('too_short');
+      if (n > max) return drop('too_long');
+      return true;
+    },
+  };
+}
