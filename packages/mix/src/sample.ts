@@ -61,6 +61,11 @@ export function sampleSource(quota: SourceQuota, tokensPerRow: Uint32Array | und
   if (quota.unit === 'tokens') {
     totalUnits = 0;
     for (let i = 0; i < n; i++) totalUnits += (tokensPerRow as Uint32Array)[i];
+    if (totalUnits !== quota.available) {
+      throw new RangeError(
+        `sampleSource("${quota.name}"): tokensPerRow sums to ${totalUnits}, but the plan counted ${quota.available} tokens`,
+      );
+    }
     if (totalUnits === 0) return empty;
   } else {
     totalUnits = n;

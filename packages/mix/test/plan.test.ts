@@ -215,6 +215,15 @@ describe('sampling, ratios and shuffle: worked examples', () => {
     expect(sampleSource(plan.quotas[0], tpr, new Rng(42))).toEqual(sel);
   });
 
+  it('refuses token counts that do not match the plan', () => {
+    const plan = planMix([real('r', 60, 3)], { unit: 'tokens', budget: 30 });
+    expect(() => sampleSource(plan.quotas[0], tokens(10, 20, 31), new Rng(1))).toThrow(
+      /sums to 61, but the plan counted 60/,
+    );
+    expect(() => sampleSource(plan.quotas[0], tokens(10, 50), new Rng(1))).toThrow(/has 2 entries, expected 3/);
+    expect(() => sampleSource(plan.quotas[0], undefined, new Rng(1))).toThrow(/needs tokensPerRow/);
+  });
+
   it('samples a source independently of the other sources (rng.fork by name)', () => {
     const rng = new Rng('seed');
     const a = planMix([real('a', 100, 100)], { unit: 'documents', budget: 37 });
