@@ -43,4 +43,15 @@ export {
 } from './near.js';
 export { type NormalizeOptions, normalizeText } from './normalize.js';
 export type { SignOptions } from './sign.js';
+export {
+  type ClustersSummary,
+  checkStage,
+  DEDUP_STAGES,
+  type DedupStage,
+  type RankOptions,
+  resolveRank,
+  runDedupStage,
+  type StageOptions,
+  type StageResult,
+} from './stages.js';
 export { decontamStep, exactDedupStep, type NearStepOptions, nearDedupStep, type StepOptions } from './steps.js';

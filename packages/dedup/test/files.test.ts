@@ -1,11 +1,10 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rng } from '@curate/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { decontamFiles, dedupFiles } from '../src/index.js';
-import { bookChunks, editWords, readJsonl, readJsonlSync } from './helpers.js';
+import { plantCorpus, readJsonl } from './helpers.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -22,41 +21,9 @@ async function rowsOf(d: string): Promise<Record<string, unknown>[]> {
   return out;
 }
 
-/** A corpus of real book chunks with planted exact and near copies, spread over `nfiles` JSONL files. */
-async function plantCorpus(sub: string, nfiles: number): Promise<string[]> {
-  const books = readJsonlSync(shared('real_text', 'gutenberg', 'gutenberg-00001-of-00004.jsonl')) as { text: string }[];
-  const base = bookChunks(books, 8, 300);
-  const rng = new Rng(5);
-  const vocab = base.slice(0, 10).join(' ').split(' ');
-  const rows: Record<string, unknown>[] = base.map((t, i) => ({ id: `b${i}`, text: t, kind: 'real', extra: i }));
-  for (let i = 0; i < 60; i++) {
-    const src = rows[rng.int(base.length)];
-    rows.push({ id: `x${i}`, text: (src.text as string).toUpperCase(), kind: 'synthetic', extra: -1 });
-    rows.push({ id: `n${i}`, text: editWords(src.text as string, 0.005, rng, vocab), kind: 'synthetic', extra: -2 });
-  }
-  rows.push({ id: 'empty1', text: '', kind: 'real' }, { id: 'empty2', text: '   ', kind: 'real' });
-  rows.push({ id: 'short', text: 'Hi!', kind: 'real' });
-  rng.shuffle(rows);
-  await import('node:fs/promises').then((fs) => fs.mkdir(join(dir, sub), { recursive: true }));
-  const paths: string[] = [];
-  const per = Math.ceil(rows.length / nfiles);
-  for (let f = 0; f < nfiles; f++) {
-    const p = join(dir, sub, `part-${f}.jsonl`);
-    await writeFile(
-      p,
-      `${rows
-        .slice(f * per, (f + 1) * per)
-        .map((r) => JSON.stringify(r))
-        .join('\n')}\n`,
-    );
-    paths.push(p);
-  }
-  return paths;
-}
-
 describe.skipIf(!HAS_SHARED)('dedupFiles', () => {
   it('removes planted copies, keeps every column, explains every removal, same result for 1 and 2 workers', async () => {
-    const inputs = await plantCorpus('in', 3);
+    const inputs = await plantCorpus(join(dir, 'in'), 3);
     const s1 = await dedupFiles({ inputs, out: join(dir, 'out1'), workers: 1, batchSize: 100 });
     const s2 = await dedupFiles({ inputs, out: join(dir, 'out2'), workers: 2, batchSize: 100 });
     expect(s1.documents_in).toBe(s2.documents_in);

@@ -1,6 +1,9 @@
 import { createReadStream, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Rng } from '@curate/core';
+import { Rng } from '@curate/core';
+import { shared } from '../../../tools/test/shared-data.js';
 import { exactKey } from '../src/exact.js';
 
 /** Rows of a JSONL file (tests only). */
@@ -64,4 +67,36 @@ export function jaccard(a: Set<number>, b: Set<number>): number {
   for (const x of a) if (b.has(x)) inter++;
   const union = a.size + b.size - inter;
   return union === 0 ? 1 : inter / union;
+}
+
+/** A corpus of real book chunks with planted exact and near copies, spread over `nfiles` JSONL files. */
+export async function plantCorpus(dir: string, nfiles: number): Promise<string[]> {
+  const books = readJsonlSync(shared('real_text', 'gutenberg', 'gutenberg-00001-of-00004.jsonl')) as { text: string }[];
+  const base = bookChunks(books, 8, 300);
+  const rng = new Rng(5);
+  const vocab = base.slice(0, 10).join(' ').split(' ');
+  const rows: Record<string, unknown>[] = base.map((t, i) => ({ id: `b${i}`, text: t, kind: 'real', extra: i }));
+  for (let i = 0; i < 60; i++) {
+    const src = rows[rng.int(base.length)];
+    rows.push({ id: `x${i}`, text: (src.text as string).toUpperCase(), kind: 'synthetic', extra: -1 });
+    rows.push({ id: `n${i}`, text: editWords(src.text as string, 0.005, rng, vocab), kind: 'synthetic', extra: -2 });
+  }
+  rows.push({ id: 'empty1', text: '', kind: 'real' }, { id: 'empty2', text: '   ', kind: 'real' });
+  rows.push({ id: 'short', text: 'Hi!', kind: 'real' });
+  rng.shuffle(rows);
+  await mkdir(dir, { recursive: true });
+  const paths: string[] = [];
+  const per = Math.ceil(rows.length / nfiles);
+  for (let f = 0; f < nfiles; f++) {
+    const p = join(dir, `part-${f}.jsonl`);
+    await writeFile(
+      p,
+      `${rows
+        .slice(f * per, (f + 1) * per)
+        .map((r) => JSON.stringify(r))
+        .join('\n')}\n`,
+    );
+    paths.push(p);
+  }
+  return paths;
 }
