@@ -1,5 +1,5 @@
 import { qualityItemSchema } from './schema.js';
-import type { FilterName, QualityItem, QualityStep } from './types.js';
+import type { AppliesTo, FilterName, QualityItem, QualityStep, SourceKind } from './types.js';
 
 type FilterSchemas = typeof qualityItemSchema.properties;
 
@@ -30,4 +30,14 @@ export function qualitySteps(recipe: { quality: readonly QualityItem[] }): Quali
       path: `quality[${i}].${filter}`,
     } as QualityStep;
   });
+}
+
+/** The names of the sources a filter runs on: all without `applies_to`, those of a kind, or the named ones. */
+export function appliesToSources(
+  recipe: { sources: readonly { name: string; kind: SourceKind }[] },
+  appliesTo: AppliesTo | undefined,
+): string[] {
+  if (appliesTo === undefined) return recipe.sources.map((s) => s.name);
+  if (typeof appliesTo === 'string') return recipe.sources.filter((s) => s.kind === appliesTo).map((s) => s.name);
+  return recipe.sources.filter((s) => appliesTo.includes(s.name)).map((s) => s.name);
 }

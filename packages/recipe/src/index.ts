@@ -1,5 +1,5 @@
 export { canonicalJson, recipeHash } from './canonical.js';
-export { FILTER_DEFAULTS, FILTER_NAMES, qualitySteps } from './filters.js';
+export { appliesToSources, FILTER_DEFAULTS, FILTER_NAMES, qualitySteps } from './filters.js';
 export { formatIssue } from './issues.js';
 export { type LoadedRecipe, type LoadOptions, loadRecipe, RecipeValidationError } from './load.js';
 export { DEFAULT_SHARD_SIZE, parseSize } from './resolve.js';

@@ -42,6 +42,31 @@ export function pointerSegments(pointer: string, data: unknown): PathSegment[] {
   return out;
 }
 
+/** Keys people write in the wrong place or by another name, per parent (`[]` = any list item). */
+const MOVED: Record<string, Record<string, string>> = {
+  '': {
+    tokens: 'target.tokens',
+    documents: 'target.documents',
+    ratio: 'target.ratio',
+    filters: 'quality',
+    out: 'output.dir',
+    exact: 'dedup.exact',
+    near: 'dedup.near',
+    decontaminate: 'dedup.decontaminate',
+    max_synthetic_fraction: 'guards.max_synthetic_fraction',
+    max_epochs_warning: 'guards.max_epochs_warning',
+  },
+  target: { real: 'target.ratio.real', synthetic: 'target.ratio.synthetic' },
+  'sources[]': { epochs: 'max_epochs', path: 'paths', type: 'kind', weight: 'share', column: 'text' },
+  output: { rows: 'shard_rows', size: 'shard_size', path: 'dir' },
+};
+
+function movedHint(at: PathSegment[], key: string): string {
+  const parent = formatPath(at).replace(/\[\d+\]/g, '[]');
+  const to = MOVED[parent]?.[key];
+  return to ? ` (did you mean "${to}"?)` : '';
+}
+
 const FILTERS = Object.keys(qualityItemSchema.properties);
 const FILTER_PARAMS = new Set(
   Object.values(qualityItemSchema.properties).flatMap((f) => Object.keys((f as { properties: object }).properties)),
@@ -107,7 +132,8 @@ export function schemaIssues(errors: readonly ErrorObject[], data: unknown): Rec
             add(at, `unknown filter "${key}"${didYouMean(key, known) || ` (known: ${known.join(', ')})`}`);
           }
         } else {
-          add([...at, key], `unknown key${didYouMean(key, known) || ` (known keys: ${known.join(', ')})`}`);
+          const hint = movedHint(at, key) || didYouMean(key, known) || ` (known keys: ${known.join(', ')})`;
+          add([...at, key], `unknown key${hint}`);
         }
         continue;
       }

@@ -259,7 +259,6 @@ const qualityItem = {
 
 export const recipeSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
-  $id: 'https://curate.dev/schemas/recipe.schema.json',
   title: 'curate recipe',
   description: 'A curate recipe: sources, quality filters, dedup, mixing targets and output.',
   type: 'object',

@@ -25,7 +25,12 @@ function schemaValidator(): ValidateFunction<SchemaRecipe> {
  * With `baseDir`, relative paths are checked against it and made absolute.
  */
 export async function validateRecipe(input: unknown, options: ValidateOptions = {}): Promise<ValidationResult> {
-  const data = structuredClone(input);
+  let data: unknown;
+  try {
+    data = structuredClone(input);
+  } catch {
+    return { warnings: [], errors: [{ path: '', message: 'must be plain data (what YAML or JSON gives)' }] };
+  }
   const validate = schemaValidator();
   if (!validate(data)) return { warnings: [], errors: schemaIssues(validate.errors ?? [], data) };
   const recipe = resolveRecipe(data);

@@ -8,6 +8,7 @@ it('the public API is reviewed: adding an export changes this list', () => {
     'FILTER_NAMES',
     'RULES',
     'RecipeValidationError',
+    'appliesToSources',
     'canonicalJson',
     'formatIssue',
     'loadRecipe',

@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TOKENIZER_NAMES } from '@curate/core';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SHARD_SIZE, FILTER_DEFAULTS, FILTER_NAMES, recipeSchema, validateRecipe } from '../src/index.js';
+import {
+  appliesToSources,
+  DEFAULT_SHARD_SIZE,
+  FILTER_DEFAULTS,
+  FILTER_NAMES,
+  qualitySteps,
+  recipeSchema,
+  validateRecipe,
+} from '../src/index.js';
 import { baseRecipe, type Loose, lines } from './helpers.js';
 
 const check = (input: unknown) => validateRecipe(input, { checkPaths: false });
@@ -358,5 +366,42 @@ describe('published schema', () => {
 
   it('tokenizer names follow @curate/core', () => {
     expect([...recipeSchema.properties.tokenizer.enum].sort()).toEqual([...TOKENIZER_NAMES].sort());
+  });
+});
+
+describe('hints for keys in the wrong place', () => {
+  it('points at where a misplaced key belongs', async () => {
+    expect(await errorsOf((r) => (r.tokens = 1000))).toEqual(['tokens: unknown key (did you mean "target.tokens"?)']);
+    expect(await errorsOf((r) => (r.output.rows = 1000))).toEqual([
+      'output.rows: unknown key (did you mean "shard_rows"?)',
+    ]);
+    expect(await errorsOf((r) => (r.sources[1].epochs = 2))).toEqual([
+      'sources[1].epochs: unknown key (did you mean "max_epochs"?)',
+    ]);
+    expect(await errorsOf((r) => (r.target = { real: 0.5 }))).toEqual([
+      'target.real: unknown key (did you mean "target.ratio.real"?)',
+    ]);
+  });
+
+  it('input that is not plain data is an issue, not a crash', async () => {
+    expect(lines((await check({ name: () => 1 })).errors)).toEqual([
+      'recipe: must be plain data (what YAML or JSON gives)',
+    ]);
+  });
+});
+
+describe('appliesToSources and qualitySteps', () => {
+  it('resolves applies_to to source names, in source order', async () => {
+    const r = baseRecipe();
+    r.sources.push({ name: 'synth2', kind: 'synthetic', generator: 'g', paths: ['x'], text: 't' });
+    r.quality = [{ c4: {} }, { c4: { applies_to: 'synthetic' } }, { c4: { applies_to: ['synth2', 'human'] } }];
+    const { recipe } = await check(r);
+    const steps = qualitySteps(recipe!);
+    expect(steps.map((s) => s.path)).toEqual(['quality[0].c4', 'quality[1].c4', 'quality[2].c4']);
+    expect(steps.map((s) => appliesToSources(recipe!, s.params.applies_to))).toEqual([
+      ['human', 'synth', 'synth2'],
+      ['synth', 'synth2'],
+      ['human', 'synth2'],
+    ]);
   });
 });
