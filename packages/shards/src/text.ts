@@ -3,12 +3,61 @@
  * UTF-8 decode -> lines. Invalid UTF-8 becomes U+FFFD (never a crash); a
  * leading UTF-8 BOM is dropped.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import type { StreamCompression } from './types.js';
 
 const READ_CHUNK = 1 << 20;
+
+let cliChecked: boolean | undefined;
+
+/**
+ * Whether to decompress zstd with the `zstd` command-line tool: a native
+ * decoder in its own process, 4-10x faster than fzstd (pure JS) here. Used when
+ * it is on PATH unless CURATE_ZSTD=js.
+ */
+function zstdCliAvailable(): boolean {
+  if (process.env.CURATE_ZSTD === 'js') return false;
+  if (cliChecked === undefined) {
+    const r = spawnSync('zstd', ['--version'], { stdio: 'ignore' });
+    cliChecked = !r.error && r.status === 0;
+  }
+  return cliChecked;
+}
+
+async function* zstdCli(path: string): AsyncGenerator<Uint8Array> {
+  const child = spawn('zstd', ['-dcq', '--', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s: string) => {
+    stderr += s;
+  });
+  const exited = new Promise<number | null>((res, rej) => {
+    child.once('error', rej);
+    child.once('close', (code) => res(code));
+  });
+  let done = false;
+  try {
+    yield* child.stdout as AsyncIterable<Buffer>;
+    const code = await exited;
+    done = true;
+    if (code !== 0) {
+      const msg = stderr
+        .replace(/^zstd: /, '')
+        .replace(path, '')
+        .replace(/^[\s:]+/, '')
+        .trim();
+      throw new Error(`zstd: ${msg || `exit code ${code}`}`);
+    }
+  } finally {
+    if (!done) {
+      child.kill();
+      await exited.catch(() => {});
+    }
+  }
+}
 
 /** Decompressed bytes of a file. */
 export async function* fileBytes(path: string, compression?: StreamCompression): AsyncGenerator<Uint8Array> {
@@ -23,7 +72,12 @@ export async function* fileBytes(path: string, compression?: StreamCompression):
     yield* raw.pipe(gunzip) as AsyncIterable<Buffer>;
     return;
   }
-  // zstd: fzstd's streaming decompressor, fed chunk by chunk.
+  if (zstdCliAvailable()) {
+    raw.destroy();
+    yield* zstdCli(path);
+    return;
+  }
+  // zstd without the CLI: fzstd's streaming decompressor, fed chunk by chunk.
   let out: Uint8Array[] = [];
   const dec = new Decompress((data) => {
     out.push(data);

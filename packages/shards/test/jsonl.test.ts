@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { batchRows, collect, InputError } from '@curate/core';
+import { batchRows, collect, InputError, makeBatch } from '@curate/core';
 import { describe, expect, it } from 'vitest';
-import { readShard } from '../src/index.js';
+import { createFileWriter, readShard } from '../src/index.js';
 import { rejection, useTmp } from './helpers.js';
 
 const tmp = useTmp();
@@ -119,6 +119,50 @@ describe('JSONL reader', () => {
     const got = await rows(`${p}.zst`, { batchSize: 1000 });
     expect(got.length).toBe(5000);
     expect(got[4321]).toEqual({ i: 4321, t: 'row 4321 '.repeat(20) });
+  });
+
+  it('reads .jsonl.zst with the JS decoder too (CURATE_ZSTD=js), and reports corrupt zstd', async () => {
+    const d = await tmp();
+    const p = join(d, 'a.jsonl');
+    await writeFile(p, Array.from({ length: 3000 }, (_, i) => JSON.stringify({ i })).join('\n'));
+    if (hasZstdCli()) execFileSync('zstd', ['-q', p, '-o', `${p}.zst`]);
+    else {
+      const w = await createFileWriter('jsonl', `${p}.zst`, {
+        columns: [{ name: 'i', type: 'int64' }],
+        compression: 'zstd',
+      });
+      await w.write(makeBatch({ i: Array.from({ length: 3000 }, (_, i) => i) }));
+      await w.close();
+    }
+    const bad = join(d, 'bad.jsonl.zst');
+    await writeFile(bad, 'definitely not zstd');
+    const before = process.env.CURATE_ZSTD;
+    try {
+      for (const mode of ['js', 'auto']) {
+        process.env.CURATE_ZSTD = mode;
+        const got = await rows(`${p}.zst`, { batchSize: 1000 });
+        expect(got.length, mode).toBe(3000);
+        expect(got[2999], mode).toEqual({ i: 2999 });
+        const err = await rejection(rows(bad));
+        expect(err, mode).toBeInstanceOf(InputError);
+        expect([err.code, err.file], mode).toEqual(['E_READ', bad]);
+      }
+    } finally {
+      if (before === undefined) delete process.env.CURATE_ZSTD;
+      else process.env.CURATE_ZSTD = before;
+    }
+  });
+
+  it('stops the decompressor when the reader stops early', async () => {
+    const d = await tmp();
+    const p = join(d, 'a.jsonl');
+    await writeFile(p, Array.from({ length: 20000 }, (_, i) => JSON.stringify({ i, pad: 'x'.repeat(200) })).join('\n'));
+    if (!hasZstdCli()) return;
+    execFileSync('zstd', ['-q', p, '-o', `${p}.zst`]);
+    for await (const b of readShard(`${p}.zst`, { batchSize: 10 })) {
+      expect(b.columns.i[0]).toBe(0);
+      break;
+    }
   });
 
   it('reports a corrupt .gz file as an InputError naming it', async () => {
