@@ -145,11 +145,14 @@ export function schemaIssues(errors: readonly ErrorObject[], data: unknown): Rec
         continue;
       case 'maxProperties':
         if (inQualityItem) {
-          const keys = Object.keys((e.data ?? {}) as object);
-          add(
-            at,
-            `must name exactly one filter, found ${keys.length} (${keys.join(', ')}): give each its own list item`,
-          );
+          const keys = Object.keys((e.data ?? {}) as object).filter((k) => FILTERS.includes(k));
+          // Extra keys that are not filters get their own message (additionalProperties).
+          if (keys.length > 1) {
+            add(
+              at,
+              `must name exactly one filter, found ${keys.length} (${keys.join(', ')}): give each its own list item`,
+            );
+          }
         } else add(at, e.message ?? 'is invalid');
         continue;
     }
@@ -164,6 +167,9 @@ export function schemaIssues(errors: readonly ErrorObject[], data: unknown): Rec
         const filter = at.length === 3 && at[0] === 'quality' ? at[2] : undefined;
         if (typeof filter === 'string' && FILTERS.includes(filter) && e.data === null) {
           msg += ` (write "${filter}: {}" for the defaults)`;
+        }
+        if (at.length === 2 && at[0] === 'quality' && typeof e.data === 'string' && FILTERS.includes(e.data)) {
+          msg += ` (write "- ${e.data}: {}" for the filter with its defaults)`;
         }
         add(at, msg);
         break;

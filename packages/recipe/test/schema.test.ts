@@ -91,12 +91,17 @@ describe('schema errors name the recipe path', () => {
     expect(await errorsOf((r) => (r.quality = [{ c4: {}, fineweb: {} }]))).toEqual([
       'quality[0]: must name exactly one filter, found 2 (c4, fineweb): give each its own list item',
     ]);
+    expect(await errorsOf((r) => (r.quality = [{ c4: {}, applies_to: 'real' }]))).toEqual([
+      `quality[0]: "applies_to" is a filter parameter, not a filter: put it inside the filter's object`,
+    ]);
+    expect(await errorsOf((r) => (r.quality = ['c4']))).toEqual([
+      'quality[0]: must be an object (write "- c4: {}" for the filter with its defaults)',
+    ]);
     expect(await errorsOf((r) => (r.quality = [{}]))).toEqual([
       `quality[0]: must name one filter (one of ${FILTER_NAMES.join(', ')})`,
     ]);
     // YAML written with the parameters one indent too shallow.
     expect(await errorsOf((r) => (r.quality = [{ score: null, column: 'judge' }]))).toEqual([
-      'quality[0]: must name exactly one filter, found 2 (score, column): give each its own list item',
       `quality[0]: "column" is a filter parameter, not a filter: put it inside the filter's object`,
       'quality[0].score: must be an object (write "score: {}" for the defaults)',
     ]);
