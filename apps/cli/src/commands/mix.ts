@@ -1,14 +1,97 @@
-import { CurateError } from '@curate/core';
+import { type Manifest, type RunResult, runRecipeFile } from '@curate/pipeline';
 import type { CommandContext } from '../context.js';
+import { formatBytes, table } from '../io.js';
 
-export async function mixCommand(_ctx: CommandContext, _args: string[], _opts: Record<string, unknown>): Promise<void> {
-  throw new CurateError('`curate mix` is not available in this build yet', { code: 'E_NOT_IMPLEMENTED' });
+function pct(x: number): string {
+  return `${(x * 100).toFixed(2)}%`;
 }
 
-export async function planCommand(
-  _ctx: CommandContext,
-  _args: string[],
-  _opts: Record<string, unknown>,
-): Promise<void> {
-  throw new CurateError('`curate plan` is not available in this build yet', { code: 'E_NOT_IMPLEMENTED' });
+function printPlan(ctx: CommandContext, result: RunResult): void {
+  const m = result.manifest;
+  const unit = m.unit;
+  ctx.say(
+    `plan: ${m.target.budget.toLocaleString('en-US')} ${unit}` +
+      (m.target.requested_budget !== null ? ` (requested ${m.target.requested_budget.toLocaleString('en-US')})` : '') +
+      `, largest feasible ${m.target.max_budget.toLocaleString('en-US')}; ratio real ${pct(m.target.ratio.real)} / synthetic ${pct(m.target.ratio.synthetic)}`,
+  );
+  const rows: (string | number)[][] = [
+    [
+      'source',
+      'kind',
+      'read',
+      'dropped',
+      'available',
+      `avail ${unit}`,
+      `quota ${unit}`,
+      'epochs',
+      'sampled rows',
+      'sampled tokens',
+    ],
+  ];
+  for (const s of m.sources) {
+    rows.push([
+      s.name + (s.limiting ? ' *' : ''),
+      s.kind,
+      s.rows_read,
+      s.rows_read - s.rows_available,
+      s.rows_available,
+      unit === 'tokens' ? s.tokens_available : s.rows_available,
+      s.quota,
+      Number(s.epochs.toFixed(3)),
+      s.rows_sampled,
+      s.tokens_sampled,
+    ]);
+  }
+  ctx.say(table(rows));
+  ctx.say('(* = the source whose cap limits the budget)');
+  for (const s of m.sources) {
+    const reasons = Object.entries(s.dropped).sort((a, b) => b[1] - a[1]);
+    if (reasons.length) ctx.say(`  ${s.name} dropped: ${reasons.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+  }
+  const a = m.target.achieved_ratio;
+  ctx.say(
+    `achieved: tokens real ${pct(a.tokens.real)} / synthetic ${pct(a.tokens.synthetic)}; documents real ${pct(a.documents.real)} / synthetic ${pct(a.documents.synthetic)}`,
+  );
+}
+
+function printWarnings(ctx: CommandContext, m: Manifest, recipeWarnings: string[]): void {
+  for (const w of recipeWarnings) ctx.warn(w);
+  for (const w of m.warnings) ctx.warn(`[${w.code}] ${w.message}`);
+}
+
+async function run(ctx: CommandContext, args: string[], opts: Record<string, unknown>, dryRun: boolean) {
+  const result = await runRecipeFile(args[0], {
+    out: opts.out as string | undefined,
+    overwrite: Boolean(opts.overwrite),
+    workers: opts.workers as number | undefined,
+    dryRun,
+    allowShortfall: Boolean(opts.allowShortfall),
+    onProgress: ctx.progress.listener,
+  });
+  ctx.progress.done();
+  if (ctx.json) {
+    ctx.emit(result.manifest);
+    return;
+  }
+  printPlan(ctx, result);
+  printWarnings(ctx, result.manifest, result.warnings);
+  if (!result.dryRun) {
+    const m = result.manifest;
+    const bytes = m.output.shards.reduce((a, s) => a + s.bytes, 0);
+    ctx.say(
+      `wrote ${m.totals.rows_written.toLocaleString('en-US')} rows (${m.totals.tokens_written.toLocaleString('en-US')} tokens) in ${m.output.shards.length} shard(s), ${formatBytes(bytes)}, to ${result.outDir}` +
+        (m.output.rejected.length
+          ? `; ${m.totals.rows_rejected_written.toLocaleString('en-US')} rejected rows in rejected/`
+          : '') +
+        ` in ${m.timings.total_seconds.toFixed(1)} s`,
+    );
+  }
+}
+
+export async function mixCommand(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<void> {
+  await run(ctx, args, opts, Boolean(opts.dryRun));
+}
+
+export async function planCommand(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<void> {
+  await run(ctx, args, opts, true);
 }

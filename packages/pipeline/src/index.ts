@@ -1,0 +1,12 @@
+export { runRecipeFile } from './file.js';
+export type {
+  DedupRecord,
+  InputFileRecord,
+  KindRatioRecord,
+  Manifest,
+  OutputShardRecord,
+  SourceRecord,
+  WarningRecord,
+} from './manifest.js';
+export { MANIFEST_VERSION } from './manifest.js';
+export { checkInvariant, type RunOptions, type RunResult, runRecipe, TOOL_VERSION } from './run.js';

@@ -1,0 +1,120 @@
+/**
+ * The run manifest (`OUT/manifest.json`): everything needed to trust, reproduce
+ * and report a run. Invariant per source: rows_read == sum(dropped) + rows_available.
+ */
+import type { SourceCounters } from '@curate/core';
+
+export const MANIFEST_VERSION = 1;
+
+export interface InputFileRecord {
+  path: string;
+  format: string;
+  bytes: number;
+  sha256: string;
+  rows: number;
+}
+
+export interface SourceRecord {
+  name: string;
+  kind: 'real' | 'synthetic';
+  generator?: string;
+  files: InputFileRecord[];
+  rows_read: number;
+  /** Drop counts by reason key (`filter:gopher_quality:word_count`, `dedup:exact`, `dedup:near`, `decontam:gsm8k`). */
+  dropped: Record<string, number>;
+  rows_available: number;
+  tokens_available: number;
+  rows_sampled: number;
+  tokens_sampled: number;
+  /** quota / available in the plan's unit. */
+  epochs: number;
+  quota: number;
+  share: number;
+  max_epochs: number;
+  limiting: boolean;
+}
+
+export interface KindRatioRecord {
+  real: number;
+  synthetic: number;
+}
+
+export interface OutputShardRecord {
+  /** Path relative to the output directory. */
+  path: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+}
+
+export interface WarningRecord {
+  code: string;
+  message: string;
+  sources?: string[];
+  /** The published fact the threshold rests on, when there is one. */
+  fact?: string;
+}
+
+export interface DedupRecord {
+  exact?: { removed: number; groups: number };
+  near?: {
+    removed: number;
+    clusters: number;
+    /** Cluster size -> number of clusters (sizes >= 2). */
+    cluster_sizes: Record<string, number>;
+    bands: number;
+    rows: number;
+    threshold: number;
+    num_perm: number;
+  };
+  decontaminate?: { name: string; rows: number; ngrams: number; removed: number }[];
+}
+
+export interface Manifest {
+  manifest_version: number;
+  tool: { name: 'curate'; version: string };
+  recipe: { name: string; file?: string; hash: string; resolved: unknown };
+  seed: number;
+  tokenizer: string;
+  unit: 'tokens' | 'documents';
+  started_at: string;
+  finished_at: string;
+  target: {
+    budget: number;
+    requested_budget: number | null;
+    max_budget: number;
+    ratio: KindRatioRecord;
+    planned_ratio: KindRatioRecord;
+    achieved_ratio: { tokens: KindRatioRecord; documents: KindRatioRecord };
+    shortfall?: { limiting_source: string; largest_feasible_budget: number };
+  };
+  totals: {
+    rows_read: number;
+    rows_dropped: number;
+    rows_available: number;
+    rows_written: number;
+    tokens_written: number;
+    rows_rejected_written: number;
+  };
+  sources: SourceRecord[];
+  dedup: DedupRecord;
+  /** Diversity and distribution metrics of the written rows per source and per kind (see @curate/metrics). */
+  metrics: {
+    sources: Record<string, unknown>;
+    kinds: Record<string, unknown>;
+    /** Each synthetic source compared with the real pool. */
+    comparisons: Record<string, unknown>;
+  };
+  warnings: WarningRecord[];
+  output: {
+    dir: string;
+    format: string;
+    compression: string;
+    shards: OutputShardRecord[];
+    rejected: OutputShardRecord[];
+    columns: { name: string; type: string }[];
+  };
+  timings: Record<string, number>;
+  /** Per-source raw counters (rows read / kept / dropped) exactly as counted. */
+  counters: Record<string, SourceCounters>;
+}

@@ -1,0 +1,820 @@
+/**
+ * runRecipe: read -> quality -> decontaminate -> exact/near dedup -> plan ->
+ * sample -> shuffle -> write, in two passes so text is never held in memory.
+ *
+ * Pass 1 (worker threads, one file per task) keeps per row only its drop
+ * reason, token count, text length, exact key and MinHash signature. Dedup
+ * decisions, the plan, the sample and the global order are then computed from
+ * those arrays. Pass 2 re-reads each source in order, scatters selected rows
+ * into shuffle buckets on disk (BucketSpill) and rejected rows into
+ * `rejected/`, then writes the buckets in output order.
+ *
+ * Decontamination runs before dedup (the design lists them the other way):
+ * a contaminated document must never be the one a dedup cluster keeps, or its
+ * clean near-copies would be dropped as duplicates of a row that is dropped too.
+ */
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import {
+  type Batch,
+  CurateError,
+  type Kind,
+  type ProgressListener,
+  Rng,
+  type Row,
+  reasonKey,
+  rowsToBatch,
+  Stats,
+} from '@curate/core';
+import { ExactDeduper, NearDedupIndex } from '@curate/dedup';
+import { CorpusMetrics, compareToReal, diversityWarnings, type MetricsResult } from '@curate/metrics';
+import { achievedRatios, type MixPlan, type MixTarget, planMix, sampleMix, shuffleOrder } from '@curate/mix';
+import { canonicalJson, type Recipe, recipeHash } from '@curate/recipe';
+import {
+  type ColumnSpec,
+  type ColumnType,
+  createShardWriter,
+  expandInputs,
+  type InputFile,
+  prepareOutputDir,
+  readShard,
+  type ShardWriter,
+  type WrittenShard,
+} from '@curate/shards';
+import type { Manifest, OutputShardRecord, SourceRecord, WarningRecord } from './manifest.js';
+import { MANIFEST_VERSION } from './manifest.js';
+import { runScans } from './pool.js';
+import { type FileScan, passThroughColumns, Scanner, type ScanTask } from './scan.js';
+import { BucketSpill } from './spill.js';
+
+export const TOOL_VERSION = '0.1.0';
+
+export interface RunOptions {
+  /** Output directory; overrides the recipe's `output.dir`. */
+  out?: string;
+  overwrite?: boolean;
+  /** Worker threads for pass 1 (default: 2, the cores of the machines this was measured on). Output does not depend on it. */
+  workers?: number;
+  /** Stop after planning: nothing is written. */
+  dryRun?: boolean;
+  /** Scale an infeasible budget down instead of failing. */
+  allowShortfall?: boolean;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+  /** Recipe file and hash, for the manifest (set by `runRecipeFile`). */
+  recipeFile?: string;
+  /** Render report.html when the recipe asks (default true); needs @curate/report. */
+  report?: boolean;
+}
+
+export interface RunResult {
+  plan: MixPlan;
+  manifest: Manifest;
+  /** The output directory, when something was written. */
+  outDir?: string;
+  dryRun: boolean;
+}
+
+/** Per-source state assembled after pass 1. */
+interface SourceState {
+  index: number;
+  name: string;
+  kind: Kind;
+  generator: string | null;
+  files: InputFile[];
+  scans: FileScan[];
+  /** First source row of each file. */
+  fileBase: number[];
+  rowsRead: number;
+  /** First global document index of this source. */
+  docBase: number;
+  /** source row -> drop reason. */
+  reasons: Map<number, string>;
+  /** Available source rows, ascending, and their tokens. */
+  avail: Uint32Array;
+  availTokens: Uint32Array;
+  availChars: Uint32Array;
+  columns: ColumnSpec[];
+}
+
+const BUCKET_BYTES = 64 << 20;
+const WRITE_BATCH = 4096;
+
+function now(): number {
+  return performance.now();
+}
+
+/** Run a resolved recipe (see `loadRecipe` in @curate/recipe). */
+export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promise<RunResult> {
+  const started = new Date();
+  const t0 = now();
+  const timings: Record<string, number> = {};
+  const progress = options.onProgress ?? (() => {});
+  const workers = Math.max(1, options.workers ?? 2);
+  const outDir = resolve(options.out ?? recipe.output.dir);
+
+  // Inputs (fail before any work when a path matches nothing).
+  const files: InputFile[][] = [];
+  for (const s of recipe.sources) files.push(await expandInputs(s.paths));
+  const tasks: ScanTask[] = [];
+  files.forEach((fs, si) => {
+    fs.forEach((f, fi) => {
+      tasks.push({
+        id: tasks.length,
+        sourceIndex: si,
+        fileIndex: fi,
+        path: f.path,
+        format: f.format,
+        compression: f.compression,
+        size: f.size,
+      });
+    });
+  });
+  const totalBytes = tasks.reduce((a, t) => a + t.size, 0);
+
+  // The output directory is checked before any work, and written under a temporary name.
+  const out = options.dryRun ? null : await openOutput(outDir, Boolean(options.overwrite));
+  try {
+    // Pass 1.
+    let scannedBytes = 0;
+    let scannedRows = 0;
+    progress({ phase: 'scan', rows: 0, bytes: 0, totalBytes });
+    const scans = await runScans(
+      recipe,
+      tasks,
+      workers,
+      (t, r) => {
+        scannedBytes += t.size;
+        scannedRows += r.rows;
+        progress({ phase: 'scan', rows: scannedRows, bytes: scannedBytes, totalBytes });
+      },
+      options.signal,
+    );
+    timings.scan_seconds = (now() - t0) / 1000;
+
+    // Assemble per source.
+    const sources: SourceState[] = [];
+    let docBase = 0;
+    recipe.sources.forEach((s, si) => {
+      const sc = tasks.filter((t) => t.sourceIndex === si).map((t) => scans[t.id]);
+      const fileBase: number[] = [];
+      let rowsRead = 0;
+      const reasons = new Map<number, string>();
+      for (const f of sc) {
+        fileBase.push(rowsRead);
+        for (let i = 0; i < f.dropRows.length; i++) reasons.set(rowsRead + f.dropRows[i], f.dropReasons[i]);
+        rowsRead += f.rows;
+      }
+      sources.push({
+        index: si,
+        name: s.name,
+        kind: s.kind as Kind,
+        generator: s.kind === 'synthetic' ? (s.generator ?? null) : null,
+        files: files[si],
+        scans: sc,
+        fileBase,
+        rowsRead,
+        docBase,
+        reasons,
+        avail: new Uint32Array(0),
+        availTokens: new Uint32Array(0),
+        availChars: new Uint32Array(0),
+        columns: mergeColumns(sc.map((f) => f.columns)),
+      });
+      docBase += rowsRead;
+    });
+    const idOf = (s: SourceState, sourceRow: number): string => {
+      const f = fileOf(s, sourceRow);
+      const v = s.scans[f].ids?.[sourceRow - s.fileBase[f]];
+      return v ? v : `${s.name}:${sourceRow}`;
+    };
+
+    // Dedup decisions (global across sources unless scope: per_source).
+    const t1 = now();
+    const dedupRecord: Manifest['dedup'] = {};
+    const dedup = recipe.dedup ?? {};
+    const perSource = dedup.scope === 'per_source';
+    const groups: SourceState[][] = perSource ? sources.map((s) => [s]) : [sources];
+    const scoreAt = (s: SourceState, f: number, row: number) => s.scans[f].scores?.[row];
+    if (dedup.exact) {
+      let removedTotal = 0;
+      let groupsTotal = 0;
+      for (const group of groups) {
+        const dd = new ExactDeduper({ prefer: (dedup.near?.prefer as 'real' | 'none' | undefined) ?? 'real' });
+        const keys = new Set<string>();
+        for (const s of group) {
+          s.scans.forEach((f, fi) => {
+            const ks = f.exactKeys as string[];
+            for (let r = 0; r < f.rows; r++) {
+              if (!ks[r]) continue;
+              const sr = s.fileBase[fi] + r;
+              keys.add(ks[r]);
+              dd.add(s.docBase + sr, ks[r], { id: idOf(s, sr), kind: s.kind, score: scoreAt(s, fi, r) });
+            }
+          });
+        }
+        const removed = dd.resolve();
+        groupsTotal += keys.size;
+        for (const [doc, rem] of removed) {
+          const s = sourceOfDoc(group, doc);
+          s.reasons.set(doc - s.docBase, `dedup:exact:dup_of=${rem.keptId}`);
+          removedTotal++;
+        }
+      }
+      dedupRecord.exact = { removed: removedTotal, groups: groupsTotal };
+    }
+    if (dedup.near) {
+      const near = dedup.near;
+      let removedTotal = 0;
+      let clustersTotal = 0;
+      const sizes: Record<string, number> = {};
+      let bands = 0;
+      let rows = 0;
+      let clusterBase = 0;
+      for (const group of groups) {
+        const index = new NearDedupIndex({
+          numPerm: near.num_perm,
+          threshold: near.threshold,
+          bands: near.bands,
+          rows: near.rows,
+          verify: near.verify,
+          prefer: near.prefer as 'real' | 'none',
+        });
+        bands = index.options.bands;
+        rows = index.options.rows;
+        const k = index.options.numPerm;
+        for (const s of group) {
+          s.scans.forEach((f, fi) => {
+            for (let i = 0; i < f.sigRows.length; i++) {
+              const r = f.sigRows[i];
+              const sr = s.fileBase[fi] + r;
+              if (s.reasons.has(sr)) continue; // removed by exact dedup
+              index.add(s.docBase + sr, f.sigs.subarray(i * k, (i + 1) * k), {
+                id: idOf(s, sr),
+                kind: s.kind,
+                score: scoreAt(s, fi, r),
+              });
+            }
+          });
+        }
+        const res = index.resolve();
+        for (const [doc, rem] of res.removed) {
+          const s = sourceOfDoc(group, doc);
+          s.reasons.set(doc - s.docBase, `dedup:near:cluster=${clusterBase + rem.cluster}:kept=${rem.keptId}`);
+          removedTotal++;
+        }
+        clusterBase += res.clusters;
+        clustersTotal += res.clusters;
+        for (const [size, n] of Object.entries(res.sizeHistogram)) sizes[size] = (sizes[size] ?? 0) + n;
+      }
+      dedupRecord.near = {
+        removed: removedTotal,
+        clusters: clustersTotal,
+        cluster_sizes: sizes,
+        bands,
+        rows,
+        threshold: near.threshold,
+        num_perm: near.num_perm,
+      };
+    }
+    if (dedup.decontaminate?.length) {
+      dedupRecord.decontaminate = dedup.decontaminate.map((d) => ({
+        name: d.name,
+        rows: 0,
+        ngrams: 0,
+        removed: sources.reduce((a, s) => {
+          let n = 0;
+          for (const r of s.reasons.values()) if (r.startsWith(`decontam:${d.name}:`)) n++;
+          return a + n;
+        }, 0),
+      }));
+    }
+    timings.dedup_seconds = (now() - t1) / 1000;
+
+    // Availability, counters and the plan.
+    const stats = new Stats();
+    for (const s of sources) {
+      const n = s.rowsRead - s.reasons.size;
+      s.avail = new Uint32Array(n);
+      s.availTokens = new Uint32Array(n);
+      s.availChars = new Uint32Array(n);
+      let k = 0;
+      s.scans.forEach((f, fi) => {
+        for (let r = 0; r < f.rows; r++) {
+          const sr = s.fileBase[fi] + r;
+          if (s.reasons.has(sr)) continue;
+          s.avail[k] = sr;
+          s.availTokens[k] = f.tokens[r];
+          s.availChars[k] = f.chars[r];
+          k++;
+        }
+      });
+      stats.read(s.name, s.rowsRead);
+      stats.kept(s.name, n);
+      for (const r of s.reasons.values()) stats.drop(s.name, r);
+    }
+    const unit = recipe.target?.documents !== undefined ? 'documents' : 'tokens';
+    const target: MixTarget = {
+      unit,
+      budget: recipe.target?.documents ?? recipe.target?.tokens,
+      ratio: recipe.target?.ratio,
+    };
+    const t2 = now();
+    const plan = planMix(
+      sources.map((s, si) => {
+        const rs = recipe.sources[si];
+        return {
+          name: s.name,
+          kind: s.kind,
+          rows: s.avail.length,
+          tokens: sum(s.availTokens),
+          share: rs.share,
+          maxEpochs: rs.max_epochs,
+          rowsRead: s.rowsRead,
+          dropped: s.reasons.size,
+        };
+      }),
+      target,
+      {
+        allowShortfall: options.allowShortfall,
+        maxEpochsWarning: recipe.guards?.max_epochs_warning,
+        maxSyntheticFraction: recipe.guards?.max_synthetic_fraction,
+      },
+    );
+    timings.plan_seconds = (now() - t2) / 1000;
+
+    const rng = new Rng(recipe.seed);
+    const selections = sampleMix(plan, (name) => sources.find((s) => s.name === name)?.availTokens, rng);
+    const achieved = achievedRatios(plan, selections);
+    const warnings: WarningRecord[] = plan.warnings.map((w) => ({
+      code: w.code,
+      message: w.message,
+      sources: w.sources,
+    }));
+
+    const baseManifest = (): Manifest => ({
+      manifest_version: MANIFEST_VERSION,
+      tool: { name: 'curate', version: TOOL_VERSION },
+      recipe: {
+        name: recipe.name,
+        file: options.recipeFile,
+        hash: recipeHash(recipe),
+        resolved: JSON.parse(canonicalJson(recipe)),
+      },
+      seed: recipe.seed,
+      tokenizer: recipe.tokenizer,
+      unit,
+      started_at: started.toISOString(),
+      finished_at: new Date().toISOString(),
+      target: {
+        budget: plan.budget,
+        requested_budget: plan.requestedBudget ?? null,
+        max_budget: plan.maxBudget,
+        ratio: plan.targetRatio,
+        planned_ratio: plan.plannedRatio,
+        achieved_ratio: achieved.achievedRatio,
+        shortfall: plan.shortfall
+          ? {
+              limiting_source: plan.shortfall.limitingSource,
+              largest_feasible_budget: plan.shortfall.largestFeasibleBudget,
+            }
+          : undefined,
+      },
+      totals: {
+        rows_read: sources.reduce((a, s) => a + s.rowsRead, 0),
+        rows_dropped: sources.reduce((a, s) => a + s.reasons.size, 0),
+        rows_available: sources.reduce((a, s) => a + s.avail.length, 0),
+        rows_written: 0,
+        tokens_written: 0,
+        rows_rejected_written: 0,
+      },
+      sources: sources.map((s, si): SourceRecord => {
+        const q = plan.quotas[si];
+        const sel = selections[si];
+        const counters = stats.toJSON()[s.name];
+        return {
+          name: s.name,
+          kind: s.kind,
+          generator: s.generator ?? undefined,
+          files: s.files.map((f, fi) => ({
+            path: f.path,
+            format: f.compression ? `${f.format}+${f.compression}` : f.format,
+            bytes: f.size,
+            sha256: s.scans[fi].sha256,
+            rows: s.scans[fi].rows,
+          })),
+          rows_read: s.rowsRead,
+          dropped: counters?.dropped ?? {},
+          rows_available: s.avail.length,
+          tokens_available: sum(s.availTokens),
+          rows_sampled: sel.documents,
+          tokens_sampled: sel.tokens,
+          epochs: q.epochs,
+          quota: q.quota,
+          share: q.share,
+          max_epochs: q.maxEpochs,
+          limiting: q.limiting,
+        };
+      }),
+      dedup: dedupRecord,
+      metrics: { sources: {}, kinds: {}, comparisons: {} },
+      warnings,
+      output: {
+        dir: outDir,
+        format: recipe.output.format,
+        compression: recipe.output.compression,
+        shards: [],
+        rejected: [],
+        columns: [],
+      },
+      timings: { ...timings, total_seconds: (now() - t0) / 1000 },
+      counters: stats.toJSON(),
+    });
+
+    if (options.dryRun || !out) {
+      return { plan, manifest: baseManifest(), dryRun: true };
+    }
+
+    // Global order -> per source (row, epoch, position), sorted by source row for pass 2.
+    const t3 = now();
+    const order = shuffleOrder(selections, rng);
+    const total = order.length;
+    const perSourceSel = sources.map((_, si) => ({
+      n: 0,
+      rows: new Uint32Array(selections[si].documents),
+      epochs: new Uint16Array(selections[si].documents),
+      pos: new Float64Array(selections[si].documents),
+    }));
+    let p = 0;
+    for (const chunk of order) {
+      for (let i = 0; i < chunk.length; i++) {
+        const ps = perSourceSel[chunk.source[i]];
+        ps.rows[ps.n] = sources[chunk.source[i]].avail[chunk.row[i]];
+        ps.epochs[ps.n] = chunk.epoch[i];
+        ps.pos[ps.n] = p++;
+        ps.n++;
+      }
+    }
+    let estBytes = 0;
+    for (let si = 0; si < sources.length; si++) {
+      const sel = selections[si];
+      for (let i = 0; i < sel.rows.length; i++) estBytes += sources[si].availChars[sel.rows[i]] * 2 + 200;
+    }
+    const spillDir = join(out.tmpDir, '.spill');
+    await mkdir(spillDir, { recursive: true });
+    const spill = new BucketSpill(spillDir, Math.max(1, Math.ceil(estBytes / BUCKET_BYTES)), total);
+
+    // Pass 2: re-read, scatter selected rows to buckets and rejected rows to rejected/.
+    const textScanner = await Scanner.create(recipe, { textOnly: true });
+    const rejectedWriter: ShardWriter | null = recipe.output.write_rejected
+      ? createShardWriter({
+          dir: join(out.tmpDir, 'rejected'),
+          format: recipe.output.format,
+          compression: recipe.output.compression,
+          maxRows: recipe.output.shard_rows,
+          maxBytes: recipe.output.shard_size,
+          columns: rejectedColumns(sources),
+        })
+      : null;
+    if (rejectedWriter) await mkdir(join(out.tmpDir, 'rejected'), { recursive: true });
+    let rejectedRows = 0;
+    let pass2Bytes = 0;
+    let pass2Rows = 0;
+    for (const s of sources) {
+      const sel = perSourceSel[s.index];
+      const idx = sortIndex(sel.rows, sel.epochs, sel.n);
+      let ptr = 0;
+      const passCols = passThroughColumns(recipe, s.index);
+      let rejected: Row[] = [];
+      for (let fi = 0; fi < s.files.length; fi++) {
+        const f = s.files[fi];
+        textScanner.chain.doc.file = f.path;
+        for await (const batch of readShard(f)) {
+          const base = s.fileBase[fi] + (batch.offset ?? 0);
+          for (let r = 0; r < batch.length; r++) {
+            const sr = base + r;
+            const reason = s.reasons.get(sr);
+            if (reason !== undefined) {
+              if (rejectedWriter) {
+                rejected.push(
+                  makeRow(
+                    s,
+                    sr,
+                    idOf(s, sr),
+                    textScanner.templates[s.index].render(batch, r),
+                    null,
+                    batch,
+                    r,
+                    passCols,
+                    reason,
+                  ),
+                );
+                if (rejected.length >= WRITE_BATCH) {
+                  await rejectedWriter.write(rowsToBatch(rejected));
+                  rejectedRows += rejected.length;
+                  rejected = [];
+                }
+              }
+              continue;
+            }
+            if (ptr >= sel.n || sel.rows[idx[ptr]] !== sr) continue;
+            const text = textScanner.transforms
+              ? textScanner.decide(s.index, batch, r).text
+              : textScanner.templates[s.index].render(batch, r);
+            const id = idOf(s, sr);
+            while (ptr < sel.n && sel.rows[idx[ptr]] === sr) {
+              const j = idx[ptr++];
+              spill.add(sel.pos[j], makeRow(s, sr, id, text, sel.epochs[j], batch, r, passCols, null));
+            }
+          }
+          pass2Rows += batch.length;
+          progress({ phase: 'sample', rows: pass2Rows, bytes: pass2Bytes, totalBytes });
+        }
+        pass2Bytes += f.size;
+      }
+      if (ptr !== sel.n) {
+        throw new CurateError(
+          `source "${s.name}" changed between passes: ${sel.n - ptr} selected rows were not found again (were its files modified during the run?)`,
+          { code: 'E_INPUT_CHANGED' },
+        );
+      }
+      if (rejectedWriter && rejected.length) {
+        await rejectedWriter.write(rowsToBatch(rejected));
+        rejectedRows += rejected.length;
+      }
+    }
+    timings.sample_seconds = (now() - t3) / 1000;
+
+    // Write in output order; metrics on the written rows.
+    const t4 = now();
+    const columns = outputColumns(sources, recipe);
+    const writer = createShardWriter({
+      dir: out.tmpDir,
+      format: recipe.output.format,
+      compression: recipe.output.compression,
+      maxRows: recipe.output.shard_rows,
+      maxBytes: recipe.output.shard_size,
+      columns,
+      rowGroupRows: recipe.output.row_group_rows,
+    });
+    const bySource = new Map<string, CorpusMetrics>();
+    const byKind = new Map<string, CorpusMetrics>();
+    const metricsFor = (m: Map<string, CorpusMetrics>, k: string) => {
+      let x = m.get(k);
+      if (!x) {
+        x = new CorpusMetrics({ seed: recipe.seed });
+        m.set(k, x);
+      }
+      return x;
+    };
+    const tokensOfRow = new Map<string, Uint32Array>();
+    for (const s of sources) tokensOfRow.set(s.name, s.availTokens);
+    let written = 0;
+    let shards: WrittenShard[] = [];
+    let rejectedShards: WrittenShard[] = [];
+    try {
+      for (const rows of spill.drain()) {
+        for (let i = 0; i < rows.length; i += WRITE_BATCH) {
+          const part = rows.slice(i, i + WRITE_BATCH);
+          for (const row of part) {
+            const text = row.text as string;
+            metricsFor(bySource, row.source as string).add(text);
+            metricsFor(byKind, row.kind as string).add(text);
+          }
+          await writer.write(toBatch(part, columns));
+          written += part.length;
+          progress({ phase: 'write', rows: written, bytes: 0 });
+        }
+      }
+      shards = await writer.close();
+      if (rejectedWriter) rejectedShards = await rejectedWriter.close();
+    } catch (e) {
+      await writer.abort().catch(() => {});
+      await rejectedWriter?.abort().catch(() => {});
+      throw e;
+    }
+    await rm(spillDir, { recursive: true, force: true });
+    timings.write_seconds = (now() - t4) / 1000;
+
+    // Metrics, warnings, manifest, report.
+    const metricsSources: Record<string, MetricsResult> = {};
+    for (const [k, m] of [...bySource].sort((a, b) => (a[0] < b[0] ? -1 : 1))) metricsSources[k] = m.result();
+    const metricsKinds: Record<string, MetricsResult> = {};
+    for (const [k, m] of [...byKind].sort((a, b) => (a[0] < b[0] ? -1 : 1))) metricsKinds[k] = m.result();
+    const synthetic: Record<string, MetricsResult> = {};
+    for (const s of sources)
+      if (s.kind === 'synthetic' && metricsSources[s.name]) synthetic[s.name] = metricsSources[s.name];
+    const comparisons = metricsKinds.real ? compareToReal(synthetic, metricsKinds.real) : {};
+    const diversity = diversityWarnings({
+      comparisons,
+      thresholds:
+        recipe.guards?.min_diversity_ratio !== undefined
+          ? { minDistinctRatio: recipe.guards.min_diversity_ratio }
+          : undefined,
+    });
+    for (const w of diversity)
+      warnings.push({ code: w.code, message: w.message, sources: w.source ? [w.source] : undefined, fact: w.fact });
+
+    const manifest = baseManifest();
+    manifest.totals.rows_written = written;
+    manifest.totals.tokens_written = achieved.totals.tokens;
+    manifest.totals.rows_rejected_written = rejectedRows;
+    manifest.metrics = { sources: metricsSources, kinds: metricsKinds, comparisons };
+    manifest.warnings = warnings;
+    const rel = (w: WrittenShard): OutputShardRecord => ({
+      path: relative(out.tmpDir, w.path),
+      rows: w.rows,
+      bytes: w.bytes,
+      sha256: w.sha256,
+    });
+    manifest.output.shards = shards.map(rel);
+    manifest.output.rejected = rejectedShards.map(rel);
+    manifest.output.columns = columns;
+    manifest.timings = { ...timings, total_seconds: (now() - t0) / 1000 };
+    manifest.finished_at = new Date().toISOString();
+    checkInvariant(manifest);
+    await writeFile(join(out.tmpDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    if (recipe.report !== false && options.report !== false) await writeReportFile(out.tmpDir);
+    await out.commit();
+    return { plan, manifest, outDir, dryRun: false };
+  } catch (e) {
+    await out?.abort().catch(() => {});
+    throw e;
+  }
+}
+
+/** rows_read == sum(dropped) + rows_available for every source, or the run fails. */
+export function checkInvariant(m: Manifest): void {
+  for (const s of m.sources) {
+    const dropped = Object.values(s.dropped).reduce((a, b) => a + b, 0);
+    if (s.rows_read !== dropped + s.rows_available) {
+      throw new CurateError(
+        `internal: accounting broken for source "${s.name}": rows_read ${s.rows_read} != dropped ${dropped} + available ${s.rows_available}`,
+        { code: 'E_ACCOUNTING' },
+      );
+    }
+  }
+}
+
+async function writeReportFile(dir: string): Promise<void> {
+  type ReportModule = { writeReport?: (manifest: string, out?: string) => Promise<string> };
+  let mod: ReportModule | undefined;
+  try {
+    mod = (await import(['@curate', 'report'].join('/'))) as ReportModule;
+  } catch {
+    return; // @curate/report is optional for library users
+  }
+  if (mod.writeReport) await mod.writeReport(join(dir, 'manifest.json'), join(dir, 'report.html'));
+}
+
+/** Open the output directory under a temporary name, after removing stale temporaries of dead runs. */
+async function openOutput(dir: string, overwrite: boolean) {
+  const parent = dirname(dir);
+  const name = basename(dir);
+  const entries = await readdir(parent).catch(() => [] as string[]);
+  for (const e of entries) {
+    const m = new RegExp(`^\\.${escapeRe(name)}\\.(?:tmp|old)-(\\d+)-[0-9a-f]+$`).exec(e);
+    if (m && !alive(Number(m[1]))) await rm(join(parent, e), { recursive: true, force: true });
+  }
+  return prepareOutputDir(dir, { overwrite });
+}
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function makeRow(
+  s: SourceState,
+  sourceRow: number,
+  id: string,
+  text: string,
+  epoch: number | null,
+  batch: Batch,
+  r: number,
+  passCols: string[],
+  reason: string | null,
+): Row {
+  const row: Row = {
+    id,
+    text,
+    source: s.name,
+    kind: s.kind,
+    source_row: sourceRow,
+    epoch,
+    generator: s.generator,
+  };
+  if (reason !== null) {
+    delete row.epoch;
+    row.reason = reason;
+  }
+  for (const c of passCols) {
+    const v = batch.columns[c]?.[r];
+    row[c] = v === undefined ? null : v;
+  }
+  return row;
+}
+
+function toBatch(rows: Row[], columns: ColumnSpec[]): Batch {
+  const cols: Record<string, unknown[]> = {};
+  for (const c of columns) cols[c.name] = rows.map((r) => (r[c.name] === undefined ? null : r[c.name]));
+  return { length: rows.length, columns: cols };
+}
+
+const PROVENANCE: ColumnSpec[] = [
+  { name: 'id', type: 'string' },
+  { name: 'text', type: 'string' },
+  { name: 'source', type: 'string' },
+  { name: 'kind', type: 'string' },
+  { name: 'source_row', type: 'int64' },
+  { name: 'epoch', type: 'int64' },
+  { name: 'generator', type: 'string' },
+];
+
+function passSpecs(sources: SourceState[], recipe: Recipe): ColumnSpec[] {
+  const names: string[] = [];
+  for (const s of sources) for (const c of passThroughColumns(recipe, s.index)) if (!names.includes(c)) names.push(c);
+  const reserved = new Set([...PROVENANCE.map((c) => c.name), 'reason']);
+  return names
+    .filter((n) => !reserved.has(n))
+    .map((name) => {
+      const types = new Set<ColumnType>();
+      for (const s of sources) for (const c of s.columns) if (c.name === name) types.add(c.type);
+      return { name, type: types.size === 1 ? [...types][0] : types.size === 0 ? 'string' : 'json' };
+    });
+}
+
+function outputColumns(sources: SourceState[], recipe: Recipe): ColumnSpec[] {
+  return [...PROVENANCE, ...passSpecs(sources, recipe)];
+}
+
+function rejectedColumns(sources: SourceState[]): ColumnSpec[] {
+  const cols = PROVENANCE.filter((c) => c.name !== 'epoch');
+  const names = new Set<string>();
+  const extra: ColumnSpec[] = [];
+  for (const s of sources) {
+    for (const c of s.columns) {
+      if (names.has(c.name) || cols.some((p) => p.name === c.name) || c.name === 'reason') continue;
+      names.add(c.name);
+      extra.push(c);
+    }
+  }
+  return [...cols, { name: 'reason', type: 'string' }, ...extra];
+}
+
+function mergeColumns(lists: ColumnSpec[][]): ColumnSpec[] {
+  const out: ColumnSpec[] = [];
+  for (const l of lists) {
+    for (const c of l) {
+      const cur = out.find((x) => x.name === c.name);
+      if (!cur) out.push({ ...c });
+      else if (cur.type !== c.type) cur.type = numericMerge(cur.type, c.type);
+    }
+  }
+  return out;
+}
+
+function numericMerge(a: ColumnType, b: ColumnType): ColumnType {
+  if ((a === 'int64' && b === 'double') || (a === 'double' && b === 'int64')) return 'double';
+  return 'json';
+}
+
+function fileOf(s: SourceState, sourceRow: number): number {
+  let lo = 0;
+  let hi = s.fileBase.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (s.fileBase[mid] <= sourceRow) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+function sourceOfDoc(group: SourceState[], doc: number): SourceState {
+  for (let i = group.length - 1; i >= 0; i--) if (group[i].docBase <= doc) return group[i];
+  return group[0];
+}
+
+function sortIndex(rows: Uint32Array, epochs: Uint16Array, n: number): Uint32Array {
+  const idx = new Uint32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  idx.sort((a, b) => rows[a] - rows[b] || epochs[a] - epochs[b]);
+  return idx;
+}
+
+function sum(a: Uint32Array): number {
+  let t = 0;
+  for (let i = 0; i < a.length; i++) t += a[i];
+  return t;
+}
+
+export { reasonKey };

@@ -1,0 +1,262 @@
+/**
+ * Pass 1 over one input file: render text, run the quality chain and
+ * decontamination, count tokens, and compute the dedup keys (exact hash and
+ * MinHash signature) of every row that survives. No text is kept: the result
+ * is typed arrays and short strings, so pass 1 holds O(rows) small values.
+ *
+ * A Scanner is built once per thread from the resolved recipe; `scan(task)`
+ * is pure given the file, so running it in any worker gives the same result.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { type Batch, InputError, type Kind, loadTokenizer, type Tokenizer, type TokenizerName } from '@curate/core';
+import { DecontamIndex, exactKey, hash64, MinHasher } from '@curate/dedup';
+import { createFilter, FilterChain } from '@curate/quality';
+import { qualitySteps, type Recipe } from '@curate/recipe';
+import {
+  type ColumnSpec,
+  compileTemplate,
+  expandInputs,
+  inferColumns,
+  readShard,
+  type TextTemplate,
+} from '@curate/shards';
+
+export interface ScanTask {
+  /** Index of the task in the run's task list (results are stored by it). */
+  id: number;
+  sourceIndex: number;
+  fileIndex: number;
+  path: string;
+  format: string;
+  compression?: string;
+  size: number;
+}
+
+export interface FileScan {
+  id: number;
+  rows: number;
+  sha256: string;
+  /** Rows dropped in pass 1 (quality or decontamination), ascending, with their reasons. */
+  dropRows: number[];
+  dropReasons: string[];
+  /** Tokens per row (0 for dropped rows). */
+  tokens: Uint32Array;
+  /** UTF-16 length of each kept row's text (for sizing the shuffle buckets). */
+  chars: Uint32Array;
+  /** The id column's value per row, when the source names one. */
+  ids: string[] | null;
+  /** Exact-dedup key per row ('' for dropped rows), when exact dedup is on. */
+  exactKeys: string[] | null;
+  /** Rows that have a MinHash signature (kept rows with at least one shingle), and their signatures. */
+  sigRows: Uint32Array;
+  sigs: Int32Array;
+  /** Dedup keep score per row (NaN when missing), when `dedup.near.score_column` is set. */
+  scores: Float64Array | null;
+  /** Types of the pass-through columns seen in this file. */
+  columns: ColumnSpec[];
+}
+
+/** Columns each source passes through to the output. */
+export function passThroughColumns(recipe: Recipe, sourceIndex: number): string[] {
+  const s = recipe.sources[sourceIndex];
+  const cols = [...(recipe.output.columns ?? []), ...(s.columns ?? [])];
+  return [...new Set(cols)];
+}
+
+/** The per-thread machinery of pass 1 (and of re-rendering text in pass 2). */
+export class Scanner {
+  readonly chain: FilterChain;
+  readonly templates: TextTemplate[];
+  /** True when some filter rewrites text (c4 clean mode): pass 2 must re-run the chain. */
+  readonly transforms: boolean;
+  private constructor(
+    readonly recipe: Recipe,
+    readonly tokenizer: Tokenizer,
+    readonly decontam: { name: string; index: DecontamIndex }[],
+    readonly minhasher: MinHasher | null,
+  ) {
+    const steps = qualitySteps(recipe);
+    this.chain = new FilterChain(steps.map((s) => createFilter(s.filter, s.params as object, s.path)));
+    this.transforms = steps.some((s) => s.filter === 'c4' && (s.params as { mode?: string }).mode === 'clean');
+    this.templates = recipe.sources.map((s) => compileTemplate(s.text));
+  }
+
+  /** `textOnly`: only what pass 2 needs (templates and the quality chain), no eval index or MinHash. */
+  static async create(recipe: Recipe, options: { textOnly?: boolean } = {}): Promise<Scanner> {
+    const tokenizer = await loadTokenizer(options.textOnly ? 'words' : (recipe.tokenizer as TokenizerName));
+    const decontam: { name: string; index: DecontamIndex }[] = [];
+    for (const d of options.textOnly ? [] : (recipe.dedup?.decontaminate ?? [])) {
+      const files = await expandInputs(d.paths);
+      const texts: string[] = [];
+      const tpl = compileTemplate(d.text);
+      for (const f of files) {
+        for await (const batch of readShard(f)) {
+          tpl.check(batch);
+          for (let r = 0; r < batch.length; r++) texts.push(tpl.render(batch, r));
+        }
+      }
+      const index = new DecontamIndex({ ngram: d.ngram });
+      index.addEvalSet(d.name, texts);
+      decontam.push({ name: d.name, index });
+    }
+    const near = recipe.dedup?.near;
+    const minhasher =
+      near && !options.textOnly
+        ? new MinHasher({ numPerm: near.num_perm, ngram: near.ngram, shingle: near.shingle, seed: recipe.seed })
+        : null;
+    const scanner = new Scanner(recipe, tokenizer, decontam, minhasher);
+    await scanner.chain.prepare();
+    return scanner;
+  }
+
+  /** The document text of row `r` after quality cleaning, or the drop reason. */
+  decide(sourceIndex: number, batch: Batch, r: number): { text: string; reason: string | null } {
+    const s = this.recipe.sources[sourceIndex];
+    const raw = this.templates[sourceIndex].render(batch, r);
+    const reason = this.chain.run(raw, s.name, s.kind as Kind, batch.columns, r);
+    return { text: this.chain.doc.text, reason };
+  }
+
+  async scan(task: ScanTask): Promise<FileScan> {
+    const recipe = this.recipe;
+    const source = recipe.sources[task.sourceIndex];
+    const template = this.templates[task.sourceIndex];
+    const exact = recipe.dedup?.exact;
+    const scoreColumn = recipe.dedup?.near?.score_column;
+    const passCols = passThroughColumns(recipe, task.sourceIndex);
+    const numPerm = this.minhasher?.options.numPerm ?? 0;
+
+    const hashing = sha256Of(task.path);
+    const dropRows: number[] = [];
+    const dropReasons: string[] = [];
+    let tokens: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
+    let chars: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
+    const ids: string[] | null = source.id ? [] : null;
+    const exactKeys: string[] | null = exact ? [] : null;
+    let scores: Float64Array<ArrayBuffer> | null = scoreColumn ? new Float64Array(1024) : null;
+    let sigRows: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
+    let sigs: Int32Array<ArrayBuffer> = new Int32Array(numPerm * 256);
+    let nsig = 0;
+    let columns: ColumnSpec[] = [];
+    let rows = 0;
+    const sig = numPerm ? new Int32Array(numPerm) : null;
+
+    for await (const batch of readShard({
+      path: task.path,
+      format: task.format as never,
+      compression: task.compression as never,
+      size: task.size,
+    })) {
+      if (rows === 0) {
+        template.check(batch);
+        if (source.id && !(source.id in batch.columns)) {
+          throw new InputError(`id column "${source.id}" not found (sources[${task.sourceIndex}].id)`, {
+            code: 'E_MISSING_COLUMN',
+            file: task.path,
+          });
+        }
+        const sub: Record<string, unknown[]> = {};
+        for (const c of passCols) if (c in batch.columns) sub[c] = batch.columns[c];
+        columns = inferColumns({ length: batch.length, columns: sub });
+      }
+      const end = rows + batch.length;
+      if (end > tokens.length) {
+        const cap = Math.max(end, tokens.length * 2);
+        tokens = growU32(tokens, cap);
+        chars = growU32(chars, cap);
+        if (scores) scores = growF64(scores, cap);
+      }
+      this.chain.doc.file = task.path;
+      const idCol = source.id ? batch.columns[source.id] : undefined;
+      const scoreCol = scoreColumn ? batch.columns[scoreColumn] : undefined;
+      for (let r = 0; r < batch.length; r++) {
+        const row = rows + r;
+        this.chain.doc.fileRow = row;
+        if (ids) ids.push(idCol?.[r] == null ? '' : String(idCol[r]));
+        const { text, reason } = this.decide(task.sourceIndex, batch, r);
+        let why = reason;
+        if (why === null) {
+          for (const d of this.decontam) {
+            const m = d.index.match(text);
+            if (m) {
+              why = `decontam:${d.name}:row=${m.row}`;
+              break;
+            }
+          }
+        }
+        if (why !== null) {
+          dropRows.push(row);
+          dropReasons.push(why);
+          if (exactKeys) exactKeys.push('');
+          continue;
+        }
+        tokens[row] = this.tokenizer.count(text);
+        chars[row] = text.length;
+        if (exactKeys)
+          exactKeys.push(
+            exact?.normalize === false ? hash64(text) : exactKey(text, { stripPunctuation: exact?.strip_punctuation }),
+          );
+        if (scores) {
+          const v = scoreCol?.[r];
+          scores[row] =
+            typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : v == null ? Number.NaN : Number(v);
+        }
+        if (this.minhasher && sig) {
+          if (this.minhasher.signature(text, sig)) {
+            if (nsig === sigRows.length) sigRows = growU32(sigRows, nsig * 2);
+            if ((nsig + 1) * numPerm > sigs.length)
+              sigs = growI32(sigs, Math.max((nsig + 1) * numPerm, sigs.length * 2));
+            sigRows[nsig] = row;
+            sigs.set(sig, nsig * numPerm);
+            nsig++;
+          }
+        }
+      }
+      rows = end;
+    }
+    return {
+      id: task.id,
+      rows,
+      sha256: await hashing,
+      dropRows,
+      dropReasons,
+      tokens: tokens.slice(0, rows),
+      chars: chars.slice(0, rows),
+      ids,
+      exactKeys,
+      sigRows: sigRows.slice(0, nsig),
+      sigs: sigs.slice(0, nsig * numPerm),
+      scores: scores ? scores.slice(0, rows) : null,
+      columns,
+    };
+  }
+}
+
+function growU32(a: Uint32Array<ArrayBuffer>, n: number): Uint32Array<ArrayBuffer> {
+  const b = new Uint32Array(n);
+  b.set(a);
+  return b;
+}
+function growI32(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+function growF64(a: Float64Array<ArrayBuffer>, n: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(n);
+  b.fill(Number.NaN);
+  b.set(a);
+  return b;
+}
+
+/** sha256 of a file, streamed. */
+export function sha256Of(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path)
+      .on('data', (c) => h.update(c))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });
+}
