@@ -5,7 +5,6 @@ export { type LoadedRecipe, type LoadOptions, loadRecipe, RecipeValidationError 
 export { DEFAULT_SHARD_SIZE, parseSize } from './resolve.js';
 export { RULES, type Rule } from './rules.js';
 export { recipeSchema } from './schema.js';
-export { parseTextTemplate, renderTextTemplate, type TemplatePart, type TextTemplate } from './template.js';
 export type {
   AppliesTo,
   Decontamination,

@@ -2,6 +2,8 @@
  * A source's `text`: a column name, or a template over columns such as
  * `"{instruction}\n\n{response}"`. `{a.b}` reads field `b` of column `a`;
  * `{{` and `}}` are literal braces. A string without braces is a column name.
+ * The same grammar as `compileTemplate` in @curate/shards, which renders rows;
+ * here it only validates the recipe (and `renderTextTemplate` serves the tests).
  */
 
 export type TemplatePart = string | { column: string };

@@ -13,11 +13,9 @@ it('the public API is reviewed: adding an export changes this list', () => {
     'formatIssue',
     'loadRecipe',
     'parseSize',
-    'parseTextTemplate',
     'qualitySteps',
     'recipeHash',
     'recipeSchema',
-    'renderTextTemplate',
     'validateRecipe',
   ]);
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTextTemplate, renderTextTemplate } from '../src/index.js';
+import { parseTextTemplate, renderTextTemplate } from '../src/template.js';
 
 describe('text templates', () => {
   it('a string without braces is a column', () => {
