@@ -5,6 +5,7 @@ export type { BlocklistParams } from './filters/blocklist.js';
 export type { C4Params } from './filters/c4.js';
 export type { FinewebParams } from './filters/fineweb.js';
 export type { GopherQualityParams, GopherRepetitionParams } from './filters/gopher.js';
+export { detectLanguage, type LanguageParams } from './filters/language.js';
 export type { LengthParams } from './filters/length.js';
 export {
   createFilter,

@@ -11,6 +11,7 @@ import {
   gopherQuality,
   gopherRepetition,
 } from './filters/gopher.js';
+import { LANGUAGE_DEFAULTS, type LanguageParams, language } from './filters/language.js';
 import { LENGTH_DEFAULTS, type LengthParams, length } from './filters/length.js';
 import { type ParamSpec, resolveAppliesTo, resolveParams } from './params.js';
 
@@ -22,6 +23,7 @@ export const FILTER_DEFAULTS = {
   fineweb: FINEWEB_DEFAULTS,
   length: LENGTH_DEFAULTS,
   blocklist: BLOCKLIST_DEFAULTS,
+  language: LANGUAGE_DEFAULTS,
 } as const;
 
 export type FilterName = keyof typeof FILTER_DEFAULTS;
@@ -116,6 +118,15 @@ const DEFINITIONS: Record<FilterName, Definition<never>> = {
     spec: { words: { type: 'strings' }, phrases: { type: 'strings' }, case_sensitive: { type: 'boolean' } },
     defaults: BLOCKLIST_DEFAULTS,
     make: (p, path) => ({ filter: blocklist(p, path) }),
+  }),
+  language: def<LanguageParams>({
+    spec: { keep: { type: 'strings' }, min_confidence: ratio },
+    defaults: LANGUAGE_DEFAULTS,
+    make: (p, path) => {
+      if (p.keep.length === 0)
+        throw new RecipeError('must name at least one language', { path: `${path}.keep`, code: 'E_QUALITY_PARAM' });
+      return language(p);
+    },
   }),
 } as unknown as Record<FilterName, Definition<never>>;
 
