@@ -11,6 +11,7 @@ import { finished } from 'node:stream/promises';
 import { type Batch, InputError, withFile } from '@curate/core';
 import {
   Bool,
+  CompressionType,
   type DataType,
   Field,
   Float64,
@@ -26,7 +27,9 @@ import {
   type Vector,
   vectorFromArray,
 } from 'apache-arrow';
+import { registerArrowCodecs, registerArrowZstdEncoder } from './arrow-codecs.js';
 import { bigintReplacer } from './jsonl.js';
+import { zstdCompress } from './parquet/index.js';
 import { missingColumnError } from './rows.js';
 import type { ColumnSpec, FileWriter, FileWriterOptions, FormatReader, InputFile, ReadOptions } from './types.js';
 
@@ -145,6 +148,7 @@ function sliceColumns(cols: Record<string, unknown[]>, start: number, end: numbe
 }
 
 async function openReader(file: InputFile) {
+  registerArrowCodecs();
   try {
     if (file.format === 'arrows') return await RecordBatchReader.from(createReadStream(file.path));
     const fh = await open(file.path);
@@ -326,19 +330,24 @@ function columnData(spec: ColumnSpec, values: unknown[] | undefined, n: number) 
   }
 }
 
-/** Arrow IPC file writer: one record batch per `write`. `bytes` counts bytes handed to the file. */
+/**
+ * Arrow IPC file writer: one record batch per `write`, uncompressed or with
+ * zstd buffer compression (pyarrow and our reader read it; DuckDB cannot read
+ * Arrow IPC files at all without an extension). `bytes` counts bytes handed
+ * to the file.
+ */
 export async function createArrowWriter(path: string, options: FileWriterOptions): Promise<FileWriter> {
-  if (options.compression && options.compression !== 'none') {
-    throw new InputError(
-      `Arrow IPC output is written uncompressed; compression "${options.compression}" is not supported`,
-      {
-        code: 'E_UNSUPPORTED_COMPRESSION',
-        file: path,
-      },
-    );
+  const compression = options.compression ?? 'none';
+  if (compression !== 'none' && compression !== 'zstd') {
+    throw new InputError(`Arrow IPC output supports compression "none" or "zstd", not "${compression}"`, {
+      code: 'E_UNSUPPORTED_COMPRESSION',
+      file: path,
+    });
   }
+  registerArrowCodecs();
+  if (compression === 'zstd') registerArrowZstdEncoder((await zstdCompress()).compress);
   const schema = arrowSchema(options.columns);
-  const writer = new RecordBatchFileWriter();
+  const writer = new RecordBatchFileWriter(compression === 'zstd' ? { compressionType: CompressionType.ZSTD } : {});
   const out = createWriteStream(path);
   await new Promise<void>((res, rej) => {
     out.once('open', () => res());

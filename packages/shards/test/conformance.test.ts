@@ -84,6 +84,7 @@ const CASES: { format: WriteFormat; compression: WriteCompression; ext: string }
   { format: 'jsonl', compression: 'gzip', ext: '.jsonl.gz' },
   { format: 'jsonl', compression: 'zstd', ext: '.jsonl.zst' },
   { format: 'arrow', compression: 'none', ext: '.arrow' },
+  { format: 'arrow', compression: 'zstd', ext: '.arrow' },
   { format: 'parquet', compression: 'snappy', ext: '.parquet' },
   { format: 'parquet', compression: 'zstd', ext: '.parquet' },
 ];
