@@ -619,7 +619,10 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     manifest.totals.rows_written = written;
     manifest.totals.tokens_written = achieved.totals.tokens;
     manifest.totals.rows_rejected_written = rejectedRows;
-    manifest.metrics = { sources: metricsSources, kinds: metricsKinds, comparisons };
+    // The unigram sketches (up to 64k buckets each) served the comparisons; the manifest keeps the numbers.
+    const slim = (g: Record<string, MetricsResult>) =>
+      Object.fromEntries(Object.entries(g).map(([k, { unigram: _u, ...rest }]) => [k, rest]));
+    manifest.metrics = { sources: slim(metricsSources), kinds: slim(metricsKinds), comparisons };
     manifest.warnings = warnings;
     const rel = (w: WrittenShard): OutputShardRecord => ({
       path: relative(out.tmpDir, w.path),
