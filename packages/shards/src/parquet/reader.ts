@@ -14,8 +14,8 @@
 import type { Batch } from '@curate/core';
 import { InputError } from '@curate/core';
 import { type ColumnData, type DecodedArray, parquetRead, parquetSchema, type SchemaTree } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
 import type { FormatReader, InputFile, ReadOptions } from '../types.js';
+import { readDecompressors } from './codecs.js';
 import { openParquet } from './source.js';
 
 export interface ParquetReaderOptions {
@@ -102,6 +102,7 @@ export async function* readParquet(
   const signal = options.signal;
   signal?.throwIfAborted();
   const pq = await openParquet(path);
+  const compressors = readDecompressors();
   try {
     const schema = parquetSchema(pq.metadata);
     const byName = new Map(schema.children.map((c) => [c.element.name, c]));
