@@ -20,6 +20,7 @@ export async function* readShard(file: string | InputFile, options: ReadOptions 
     const input = typeof file === 'string' ? await inputFile(file) : file;
     yield* readerFor(input.format).read(input, options);
   } catch (e) {
+    if (options.signal?.aborted && e === options.signal.reason) throw e;
     throw wrap(e, path);
   }
 }
