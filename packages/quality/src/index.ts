@@ -5,8 +5,10 @@ export type { BlocklistParams } from './filters/blocklist.js';
 export type { C4Params } from './filters/c4.js';
 export type { FinewebParams } from './filters/fineweb.js';
 export type { GopherQualityParams, GopherRepetitionParams } from './filters/gopher.js';
+export { type Groundedness, type GroundedParams, groundedness } from './filters/grounded.js';
 export { detectLanguage, type LanguageParams } from './filters/language.js';
 export type { LengthParams } from './filters/length.js';
+export type { ScoreParams } from './filters/score.js';
 export {
   createFilter,
   defineFilter,

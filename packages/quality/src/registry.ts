@@ -11,8 +11,10 @@ import {
   gopherQuality,
   gopherRepetition,
 } from './filters/gopher.js';
+import { GROUNDED_DEFAULTS, type GroundedParams, grounded } from './filters/grounded.js';
 import { LANGUAGE_DEFAULTS, type LanguageParams, language } from './filters/language.js';
 import { LENGTH_DEFAULTS, type LengthParams, length } from './filters/length.js';
+import { SCORE_DEFAULTS, type ScoreParams, score } from './filters/score.js';
 import { type ParamSpec, resolveAppliesTo, resolveParams } from './params.js';
 
 /** Default parameters of every filter (the recipe schema's names, snake_case). */
@@ -24,6 +26,8 @@ export const FILTER_DEFAULTS = {
   length: LENGTH_DEFAULTS,
   blocklist: BLOCKLIST_DEFAULTS,
   language: LANGUAGE_DEFAULTS,
+  score: SCORE_DEFAULTS,
+  grounded: GROUNDED_DEFAULTS,
 } as const;
 
 export type FilterName = keyof typeof FILTER_DEFAULTS;
@@ -128,7 +132,44 @@ const DEFINITIONS: Record<FilterName, Definition<never>> = {
       return language(p);
     },
   }),
+  score: def<ScoreParams>({
+    spec: {
+      column: { type: 'string' },
+      min: { type: 'number', optional: true },
+      max: { type: 'number', optional: true },
+      missing: { type: 'enum', values: ['drop', 'keep'] },
+    },
+    defaults: SCORE_DEFAULTS,
+    make: (p, path) => {
+      required(p.column, `${path}.column`);
+      if (p.min !== undefined && p.max !== undefined && p.max < p.min) {
+        throw new RecipeError(`must be >= min (${p.min}), got ${p.max}`, {
+          path: `${path}.max`,
+          code: 'E_QUALITY_PARAM',
+        });
+      }
+      return { filter: score(p) };
+    },
+  }),
+  grounded: def<GroundedParams>({
+    spec: {
+      context: { type: 'string' },
+      prompt: { type: 'string', optional: true },
+      response: { type: 'string', optional: true },
+      max_unsupported: ratio,
+      min_response_words: count,
+    },
+    defaults: GROUNDED_DEFAULTS,
+    make: (p, path) => {
+      required(p.context, `${path}.context`);
+      return { filter: grounded(p) };
+    },
+  }),
 } as unknown as Record<FilterName, Definition<never>>;
+
+function required(value: string, path: string): void {
+  if (!value) throw new RecipeError('is required (the name of a column)', { path, code: 'E_QUALITY_PARAM' });
+}
 
 /**
  * Build a filter from its recipe name and parameters. Unknown names and bad

@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { collect, makeBatch, Stats, silentLogger } from '@curate/core';
+import { describe, expect, it } from 'vitest';
+import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
+import { createFilter, FilterChain, groundedness, qualityStep } from '../src/index.js';
+import { check } from './helpers.js';
+
+describe('score', () => {
+  it('min and max are inclusive; strings and booleans are numbers; missing policy', () => {
+    const p = { column: 'judge', min: 7, max: 9 };
+    expect(check('score', p, 't', { judge: 7 })).toBe(true);
+    expect(check('score', p, 't', { judge: 9 })).toBe(true);
+    expect(check('score', p, 't', { judge: 6.999 })).toBe('below_min');
+    expect(check('score', p, 't', { judge: 9.001 })).toBe('above_max');
+    expect(check('score', p, 't', { judge: ' 8 ' })).toBe(true);
+    expect(check('score', p, 't', { judge: 'high' })).toBe('missing');
+    expect(check('score', p, 't', { judge: null })).toBe('missing');
+    expect(check('score', p, 't', { judge: Number.NaN })).toBe('missing');
+    expect(check('score', { ...p, missing: 'keep' }, 't', { judge: null })).toBe(true);
+    expect(check('score', { column: 'ok', min: 1 }, 't', { ok: true })).toBe(true);
+    expect(check('score', { column: 'big', max: 10 }, 't', { big: 11n })).toBe('above_max');
+  });
+
+  it('errors: no column, max < min, absent column in the data', async () => {
+    expect(() => createFilter('score', { min: 1 }, 'quality[4].score')).toThrow(/is required/);
+    try {
+      createFilter('score', { min: 1 }, 'quality[4].score');
+    } catch (e) {
+      expect((e as { toLine(): string }).toLine()).toBe('quality[4].score.column: is required (the name of a column)');
+    }
+    expect(() => createFilter('score', { column: 'x', min: 5, max: 1 })).toThrow(/score\.max|must be >= min/);
+    const step = qualityStep([createFilter('score', { column: 'judge', min: 1 })]);
+    const ctx = { rank: 0, worldSize: 1, stats: new Stats(), log: silentLogger };
+    const batch = makeBatch({ text: ['a'] }, { file: 'rows.jsonl', offset: 41 });
+    const err = await collect(
+      step(
+        (async function* () {
+          yield batch;
+        })(),
+        ctx,
+      ),
+    ).catch((e) => e);
+    expect(err.toLine()).toBe('rows.jsonl: row 42: column "judge" not found (columns: text)');
+    expect(err.code).toBe('E_QUALITY_MISSING_COLUMN');
+  });
+});
+
+describe('grounded', () => {
+  const context =
+    'Mount Everest, at 8,849 metres, was first climbed in 1953 by Edmund Hillary and Tenzing Norgay of Nepal.';
+  const p = { context: 'context', prompt: 'prompt', response: 'response' };
+  const run = (response: string, extra: object = {}) =>
+    check('grounded', { ...p, ...extra }, 'doc', { context, prompt: 'Who climbed Everest first?', response });
+
+  it('counts numbers, entities and content words against context and prompt', () => {
+    const g = groundedness('Edmund Hillary climbed Everest in 1953 with Tenzing Norgay.', context);
+    expect(g).toMatchObject({ numbers: 1, unsupportedNumbers: 0, entities: 2, unsupportedEntities: 0 });
+    const h = groundedness('Edmund Hillary and George Mallory climbed it in 1924, reaching 8849 metres.', context);
+    expect(h).toMatchObject({ numbers: 2, unsupportedNumbers: 1, entities: 2, unsupportedEntities: 1 });
+    // number words support digits; list markers are not numbers
+    expect(groundedness('It took 2 men.', 'two men climbed').unsupportedNumbers).toBe(0);
+    expect(groundedness('1. Hillary\n2. Norgay', context).numbers).toBe(0);
+  });
+
+  it('drops above max_unsupported with the kind as reason', () => {
+    expect(run('Edmund Hillary and Tenzing Norgay first climbed it in 1953.')).toBe(true);
+    expect(run('Edmund Hillary and Tenzing Norgay first climbed it in 1935.')).toBe('numbers');
+    // 1 of 5 numbers unsupported = 0.2 passes, 2 of 5 drops
+    expect(run('At 8,849 metres, in 1953, Hillary and Norgay of Nepal climbed it, 1953 and 8849 and 7.')).toBe(true);
+    expect(run('At 8,849 metres, in 1953, Hillary and Norgay of Nepal climbed it, 1953 and 8849 and 7 and 6.')).toBe(
+      'numbers',
+    );
+    expect(run('Edmund Hillary and Reinhold Messner climbed Everest.')).toBe('entities');
+    expect(run('Hillary enjoyed delicious breakfast pancakes before skiing downhill.')).toBe('content_words');
+    expect(run('Hillary enjoyed delicious pancakes.', { min_response_words: 5 })).toBe(true);
+    expect(run('Edmund Hillary and Reinhold Messner climbed Everest.', { max_unsupported: 0.5 })).toBe(true);
+    // empty context: not judged
+    expect(check('grounded', p, 'doc', { context: '', prompt: '', response: 'Invented Name 1234' })).toBe(true);
+    // response defaults to the document text
+    expect(check('grounded', { context: 'context' }, 'Reinhold Messner did it in 1978.', { context })).toBe('numbers');
+  });
+});
+
+const NAMES = ['Halvard Penrose', 'Marguerite Olowe', 'Tobias Wrenfield', 'Ingrid Castellanos'];
+/** Every number made wrong (or a wrong figure added when there is none). */
+export function injectNumbers(response: string, i: number): string {
+  let changed = false;
+  const out = response.replace(/\d+(?:[.,]\d+)*/g, (m) => {
+    changed = true;
+    const v = Number(m.replace(/,/g, ''));
+    return String(Number.isFinite(v) ? Math.round(v * 3 + 17) : 4172);
+  });
+  return changed ? out : `${response} This figure rose to ${1000 + ((i * 37) % 8000)} in ${1700 + ((i * 13) % 300)}.`;
+}
+/** The first multi-word name replaced by an invented one (or an invented source added). */
+export function injectName(response: string, i: number): string {
+  const name = NAMES[i % NAMES.length];
+  const m = response.match(/\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b/);
+  return m ? response.replace(m[0], name) : `${response} This was first described by ${name}.`;
+}
+
+describe.skipIf(!HAS_SHARED)('grounded on Dolly (human answers with context)', () => {
+  it('passes most human answers and fails most injected wrong numbers and invented names', () => {
+    const rows = readFileSync(shared('instruct_pair', 'human_dolly15k.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .filter((r) => ['closed_qa', 'information_extraction', 'summarization'].includes(r.category) && r.context.trim());
+    expect(rows.length).toBeGreaterThan(4000);
+    const chain = new FilterChain([createFilter('grounded', { context: 'context', prompt: 'instruction' })]);
+    const rate = (fn: (r: { response: string }, i: number) => string) => {
+      let pass = 0;
+      rows.forEach((r, i) => {
+        if (chain.run(fn(r, i), 'dolly', 'real', { context: [r.context], instruction: [r.instruction] }, 0) === null)
+          pass++;
+      });
+      return pass / rows.length;
+    };
+    const human = rate((r) => r.response);
+    const numbers = 1 - rate((r, i) => injectNumbers(r.response, i));
+    const names = 1 - rate((r, i) => injectName(r.response, i));
+    // measured: 82.7% / 98.3% / 89.7% (see README)
+    expect(human).toBeGreaterThan(0.8);
+    expect(numbers).toBeGreaterThan(0.95);
+    expect(names).toBeGreaterThan(0.87);
+  });
+});
