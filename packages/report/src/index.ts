@@ -1,0 +1,13 @@
+export type {
+  ReportComparison,
+  ReportDedup,
+  ReportInputFile,
+  ReportKindRatio,
+  ReportManifest,
+  ReportMetrics,
+  ReportShard,
+  ReportSource,
+  ReportWarning,
+} from './manifest.js';
+export { type RenderOptions, renderReport } from './render.js';
+export { writeReport } from './write.js';
