@@ -7,13 +7,18 @@
  */
 import xxhash from 'xxhash-wasm';
 import { compareForKeep, type DocMeta, kindCode, type Prefer, scoreValue } from './keep.js';
-import { type NormalizeOptions, normalizeText } from './normalize.js';
+import { type NormalizeOptions, normalizePrepared, normalizeText } from './normalize.js';
 
 const xx = await xxhash();
 
 /** The exact-dedup key of a text: xxh64 of its normalised form, in hex. */
 export function exactKey(text: string, options: NormalizeOptions = {}): string {
   return xx.h64ToString(normalizeText(text, options));
+}
+
+/** `exactKey` of text already through `prepareWords` (so MinHash and exact dedup normalise once). */
+export function exactKeyPrepared(prepared: string, options: NormalizeOptions = {}): string {
+  return xx.h64ToString(normalizePrepared(prepared, options));
 }
 
 /** xxh64 of a string as 16 hex digits (no normalisation). */

@@ -29,6 +29,7 @@ export {
 } from './lsh.js';
 export {
   estimateJaccard,
+  type MinHashAlgorithm,
   MinHasher,
   type MinHashOptions,
   type ShingleKind,

@@ -1,21 +1,29 @@
 /**
  * MinHash signatures over word or character n-gram shingles.
  *
- * Kernel: every shingle is hashed once to 32 bits (words hashed while
- * scanning, n words combined, then MurmurHash3's finaliser), and each of the
- * `numPerm` permutations is the bijection `x -> fmix-lite(a_i * x + b_i)` on
- * 32-bit integers (odd `a_i`), all in int32 arithmetic so V8 keeps it in
- * registers. A signature holds, per permutation, the minimum in signed int32
- * order (any fixed total order gives a valid MinHash).
+ * Every shingle is hashed once to 32 bits (words hashed while scanning, n
+ * words combined, then MurmurHash3's finaliser). Two kernels:
+ * - `oph` (default): one-permutation hashing with optimal densification
+ *   (Li, Owen & Zhang 2012; Shrivastava 2017): the seeded shingle hash picks
+ *   one of `numPerm` bins by its top bits and each bin keeps its minimum;
+ *   empty bins borrow the value of the first non-empty bin on a seeded probe
+ *   sequence that depends only on (bin, attempt), so two documents probe
+ *   alike. One hash per shingle instead of `numPerm`.
+ * - `classic`: `numPerm` independent permutations, each the bijection
+ *   `x -> a_i * x + b_i; x ^= x >>> 15` on 32-bit integers (odd `a_i`), in
+ *   int32 arithmetic.
+ * Both estimate Jaccard as the share of equal positions; the accuracy tests
+ * run on both. A signature holds minima in signed int32 order.
  */
 import { UsageError } from '@curate/core';
 import { fmix32, splitmix32 } from './hash.js';
-import { normalizeText, prepareWords, wordHashes } from './normalize.js';
+import { normalizePrepared, prepareWords, wordHashes } from './normalize.js';
 
 /** One MinHash signature: `numPerm` int32 minima. */
 export type Signature = Int32Array;
 
 export type ShingleKind = 'word' | 'char';
+export type MinHashAlgorithm = 'oph' | 'classic';
 
 export interface MinHashOptions {
   /** Permutations (signature length). Default 128. */
@@ -24,8 +32,10 @@ export interface MinHashOptions {
   ngram?: number;
   /** Word n-grams (default) or character n-grams of the normalised text. */
   shingle?: ShingleKind;
-  /** Seed of the permutations; signatures are comparable only with the same seed, numPerm, ngram and shingle. */
+  /** Seed of the permutations; signatures are comparable only with the same seed, numPerm, ngram, shingle and algorithm. */
   seed?: number;
+  /** Kernel: one-permutation hashing with densification (default) or `numPerm` permutations. */
+  algorithm?: MinHashAlgorithm;
 }
 
 export interface ResolvedMinHashOptions {
@@ -33,6 +43,7 @@ export interface ResolvedMinHashOptions {
   ngram: number;
   shingle: ShingleKind;
   seed: number;
+  algorithm: MinHashAlgorithm;
 }
 
 export function resolveMinHashOptions(o: MinHashOptions = {}): ResolvedMinHashOptions {
@@ -48,13 +59,23 @@ export function resolveMinHashOptions(o: MinHashOptions = {}): ResolvedMinHashOp
   if (shingle !== 'word' && shingle !== 'char') {
     throw new UsageError(`shingle must be "word" or "char", got ${String(shingle)}`, { code: 'E_DEDUP_SHINGLE' });
   }
-  return { numPerm, ngram, shingle, seed: (o.seed ?? 1) >>> 0 };
+  const algorithm = o.algorithm ?? 'oph';
+  if (algorithm !== 'oph' && algorithm !== 'classic') {
+    throw new UsageError(`algorithm must be "oph" or "classic", got ${String(algorithm)}`, {
+      code: 'E_DEDUP_ALGORITHM',
+    });
+  }
+  return { numPerm, ngram, shingle, seed: (o.seed ?? 1) >>> 0, algorithm };
 }
 
 export class MinHasher {
   readonly options: ResolvedMinHashOptions;
   private readonly a: Int32Array;
   private readonly b: Int32Array;
+  private readonly ophSeed: number;
+  /** Densification probe sequence: probes[bin * PROBES + attempt]. */
+  private readonly probes: Int32Array;
+  private readonly filled: Uint8Array;
   private words: Uint32Array = new Uint32Array(1024);
   private shingles: Int32Array = new Int32Array(1024);
 
@@ -68,6 +89,10 @@ export class MinHasher {
       this.a[i] = next() | 1;
       this.b[i] = next() | 0;
     }
+    this.ophSeed = next() | 0;
+    this.probes = new Int32Array(k * PROBES);
+    for (let i = 0; i < k * PROBES; i++) this.probes[i] = next() % k;
+    this.filled = new Uint8Array(k);
   }
 
   get numPerm(): number {
@@ -80,9 +105,14 @@ export class MinHasher {
    * has none.
    */
   shingleHashes(text: string): { hashes: Int32Array; count: number } {
+    return this.shingleHashesPrepared(prepareWords(text));
+  }
+
+  /** `shingleHashes` of text already through `prepareWords` (NFKC + lower case). */
+  shingleHashesPrepared(prepared: string): { hashes: Int32Array; count: number } {
     const n = this.options.ngram;
-    if (this.options.shingle === 'char') return this.charShingles(normalizeText(text));
-    const w = wordHashes(prepareWords(text), this.words);
+    if (this.options.shingle === 'char') return this.charShingles(normalizePrepared(prepared));
+    const w = wordHashes(prepared, this.words);
     this.words = w.hashes;
     const words = w.hashes;
     const count = w.count;
@@ -120,7 +150,12 @@ export class MinHasher {
 
   /** The signature of `text`, or null when it has no shingle (no word at all). */
   signature(text: string, into?: Signature): Signature | null {
-    const { hashes, count } = this.shingleHashes(text);
+    return this.signaturePrepared(prepareWords(text), into);
+  }
+
+  /** `signature` of text already through `prepareWords`. */
+  signaturePrepared(prepared: string, into?: Signature): Signature | null {
+    const { hashes, count } = this.shingleHashesPrepared(prepared);
     if (count === 0) return null;
     return this.signatureOfShingles(hashes, count, into);
   }
@@ -129,6 +164,7 @@ export class MinHasher {
   signatureOfShingles(hashes: Int32Array, count: number, into?: Signature): Signature {
     const k = this.options.numPerm;
     const sig = into ?? new Int32Array(k);
+    if (this.options.algorithm === 'oph') return this.oph(hashes, count, sig);
     sig.fill(0x7fffffff);
     const a = this.a;
     const b = this.b;
@@ -142,7 +178,53 @@ export class MinHasher {
     }
     return sig;
   }
+
+  private oph(hashes: Int32Array, count: number, sig: Signature): Signature {
+    const k = this.options.numPerm;
+    const filled = this.filled;
+    filled.fill(0);
+    const seed = this.ophSeed;
+    let nonEmpty = 0;
+    for (let s = 0; s < count; s++) {
+      const v = fmix32(hashes[s] ^ seed);
+      const bin = Math.floor((v * k) / 4294967296);
+      const sv = v | 0;
+      if (filled[bin] === 0) {
+        filled[bin] = 1;
+        sig[bin] = sv;
+        nonEmpty++;
+      } else if (sv < sig[bin]) sig[bin] = sv;
+    }
+    if (nonEmpty < k) {
+      const probes = this.probes;
+      for (let i = 0; i < k; i++) {
+        if (filled[i] === 1) continue;
+        let j = -1;
+        for (let a = 0; a < PROBES; a++) {
+          const p = probes[i * PROBES + a];
+          if (filled[p] === 1) {
+            j = p;
+            break;
+          }
+        }
+        if (j < 0) {
+          // more than PROBES misses (only when almost every bin is empty): first non-empty bin after i
+          for (let a = 1; a <= k; a++) {
+            const p = (i + a) % k;
+            if (filled[p] === 1) {
+              j = p;
+              break;
+            }
+          }
+        }
+        sig[i] = sig[j];
+      }
+    }
+    return sig;
+  }
 }
+
+const PROBES = 64;
 
 /** Jaccard similarity estimated from two signatures (share of equal minima). */
 export function estimateJaccard(a: Signature, b: Signature): number {

@@ -6,8 +6,9 @@
  */
 import { type Batch, InputError } from '@curate/core';
 import { compileTemplate, type InputFile, readShard } from '@curate/shards';
-import { exactKey } from './exact.js';
+import { exactKeyPrepared } from './exact.js';
 import { MinHasher, type MinHashOptions } from './minhash.js';
+import { prepareWords } from './normalize.js';
 
 /** Global source order: file index (in sorted input order) * 2^32 + row within the file. */
 export const FILE_SCALE = 4294967296;
@@ -92,14 +93,15 @@ export class BatchSigner {
     for (let r = 0; r < n; r++) {
       const text = this.tpl.render(batch, r);
       out.chars += text.length;
-      out.keys[r] = exactKey(text, this.options);
+      const prepared = prepareWords(text); // NFKC + lower case once, for both keys
+      out.keys[r] = exactKeyPrepared(prepared, this.options);
       const id = idc?.[r];
       out.ids[r] = id === undefined || id === null || id === '' ? `${path}:${offset + r}` : String(id);
       out.kinds[r] = kc?.[r] === 'real' ? 0 : 1;
       const s = sc?.[r];
       out.scores[r] = typeof s === 'number' && Number.isFinite(s) ? s : Number.NaN;
       if (this.near) {
-        const sig = this.mh.signature(text, out.sigs.subarray(r * k, r * k + k));
+        const sig = this.mh.signaturePrepared(prepared, out.sigs.subarray(r * k, r * k + k));
         out.hasSig[r] = sig ? 1 : 0;
       }
     }

@@ -106,6 +106,7 @@ interface StageConfig {
   ngram: number;
   shingle: string;
   seed: number;
+  algorithm: string;
   near: ResolvedNearOptions;
 }
 
@@ -140,6 +141,7 @@ async function configFrom(o: StageOptions): Promise<StageConfig> {
     ngram: o.ngram ?? 5,
     shingle: o.shingle ?? 'word',
     seed: o.seed ?? 1,
+    algorithm: o.algorithm ?? 'oph',
     near: resolveNearOptions({ ...o }),
   };
 }
