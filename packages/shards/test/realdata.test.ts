@@ -1,9 +1,14 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { batchRows, collect } from '@curate/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { compileTemplate, inspectShard, readShard, readShards } from '../src/index.js';
 import { type Duck, diff, lit, openDuck } from './duck.js';
+import { useTmp } from './helpers.js';
 
 /** `records:` per file from MANIFEST.md. */
 function manifestCounts(): Map<string, number> {
@@ -125,5 +130,45 @@ describe.skipIf(!HAS_SHARED)('real Parquet through the shared entry points', () 
     expect(chars).toBe(Number(c));
     expect(files).toEqual([...files].sort());
     expect(files.length).toBe(2);
+  });
+});
+
+describe.skipIf(!HAS_SHARED)('compressed copies of real JSONL read identically', () => {
+  const tmp = useTmp();
+
+  it('gutenberg (25 MB, ~400 KB lines) as .gz, .zst via CLI and via fzstd', async () => {
+    const src = shared('real_text', 'gutenberg', 'gutenberg-00000-of-00004.jsonl');
+    const d = await tmp();
+    const raw = readFileSync(src);
+    writeFileSync(join(d, 'g.jsonl.gz'), gzipSync(raw, { level: 1 }));
+    let zstd = true;
+    try {
+      execFileSync('zstd', ['-q', '-1', src, '-o', join(d, 'g.jsonl.zst')]);
+    } catch {
+      zstd = false;
+    }
+    const digest = async (p: string) => {
+      const h = createHash('sha256');
+      let n = 0;
+      for await (const b of readShard(p, { batchSize: 16 })) {
+        for (const [k, v] of Object.entries(b.columns)) h.update(k + JSON.stringify(v));
+        n += b.length;
+      }
+      return `${n}:${h.digest('hex')}`;
+    };
+    const want = await digest(src);
+    expect(want.startsWith('61:')).toBe(true);
+    expect(await digest(join(d, 'g.jsonl.gz'))).toBe(want);
+    if (!zstd) return;
+    const before = process.env.CURATE_ZSTD;
+    try {
+      for (const mode of ['auto', 'js']) {
+        process.env.CURATE_ZSTD = mode;
+        expect(await digest(join(d, 'g.jsonl.zst')), mode).toBe(want);
+      }
+    } finally {
+      if (before === undefined) delete process.env.CURATE_ZSTD;
+      else process.env.CURATE_ZSTD = before;
+    }
   });
 });
