@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { getEncoding } from 'js-tiktoken';
 import { describe, expect, it } from 'vitest';
+import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import {
   batchRows,
   CurateError,
@@ -18,7 +18,6 @@ import {
   selectRows,
   UsageError,
 } from '../src/index.js';
-
 
 describe('Rng', () => {
   it('is deterministic and documented: known first values for seed 42', () => {
