@@ -135,7 +135,14 @@ export async function signAll(
   try {
     await Promise.all(
       Array.from({ length: workers }, (_, part) => {
-        const w = new Worker(script, { workerData: { files, options, part, stride: workers } });
+        // With at least as many files as workers, split by files (no file is parsed twice);
+        // otherwise every worker reads every file and signs batches b % workers == part.
+        const byFiles = files.length >= workers;
+        const fileIndexes = files.map((_, i) => i).filter((i) => !byFiles || i % workers === part);
+        const workerData = byFiles
+          ? { files, fileIndexes, options, part: 0, stride: 1 }
+          : { files, fileIndexes, options, part, stride: workers };
+        const w = new Worker(script, { workerData });
         ws.push(w);
         return new Promise<void>((resolve, reject) => {
           w.on('message', (m: { type: string; data?: BatchSignatures; error?: Parameters<typeof reviveError>[0] }) => {

@@ -6,6 +6,8 @@ import { type SignOptions, signFiles } from './sign.js';
 
 interface Job {
   files: InputFile[];
+  /** Files this worker reads (all of them when splitting by batches). */
+  fileIndexes: number[];
   options: SignOptions;
   part: number;
   stride: number;
@@ -16,8 +18,7 @@ const port = parentPort;
 if (!port) throw new Error('dedup worker must run in a worker thread');
 
 try {
-  const all = job.files.map((_, i) => i);
-  for await (const s of signFiles(job.files, all, job.options, job.part, job.stride)) {
+  for await (const s of signFiles(job.files, job.fileIndexes, job.options, job.part, job.stride)) {
     port.postMessage({ type: 'batch', data: s }, [
       s.kinds.buffer,
       s.scores.buffer,

@@ -22,7 +22,7 @@ async function rowsOf(d: string): Promise<Record<string, unknown>[]> {
 }
 
 describe.skipIf(!HAS_SHARED)('dedupFiles', () => {
-  it('removes planted copies, keeps every column, explains every removal, same result for 1 and 2 workers', async () => {
+  it('removes planted copies, keeps every column, explains every removal, same result for 1, 2 and 4 workers', async () => {
     const inputs = await plantCorpus(join(dir, 'in'), 3);
     const s1 = await dedupFiles({ inputs, out: join(dir, 'out1'), workers: 1, batchSize: 100 });
     const s2 = await dedupFiles({ inputs, out: join(dir, 'out2'), workers: 2, batchSize: 100 });
@@ -31,6 +31,9 @@ describe.skipIf(!HAS_SHARED)('dedupFiles', () => {
     const rej1 = await rowsOf(join(dir, 'out1', 'rejected'));
     expect(kept1).toEqual(await rowsOf(join(dir, 'out2')));
     expect(rej1).toEqual(await rowsOf(join(dir, 'out2', 'rejected')));
+    // more workers than files: every worker reads every file and signs its share of batches
+    await dedupFiles({ inputs, out: join(dir, 'out4'), workers: 4, batchSize: 100 });
+    expect(await rowsOf(join(dir, 'out4', 'rejected'))).toEqual(rej1);
     expect(kept1.length + rej1.length).toBe(s1.documents_in);
     expect(s1.kept).toBe(kept1.length);
     // every synthetic copy is removed, in favour of a real document, never the other way round
