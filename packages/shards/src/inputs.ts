@@ -25,7 +25,10 @@ export async function expandInputs(patterns: string[], options: { cwd?: string }
   const found = new Map<string, InputFile>();
   for (const pattern of patterns) {
     let paths: string[];
-    if (isDynamicPattern(pattern)) {
+    const abs = resolve(cwd, pattern);
+    // An existing path is taken literally even when it looks like a glob (`data (1)/x.jsonl`).
+    const st = await stat(abs).catch(() => undefined);
+    if (!st && isDynamicPattern(pattern)) {
       const matches = await glob(pattern, { cwd, absolute: true, onlyFiles: true, expandDirectories: false });
       paths = matches.filter(isKnownShard);
       if (paths.length === 0) {
@@ -33,8 +36,6 @@ export async function expandInputs(patterns: string[], options: { cwd?: string }
         throw new InputError(`no input files match "${pattern}"${extra}`, { code: 'E_NO_MATCH', file: pattern });
       }
     } else {
-      const abs = resolve(cwd, pattern);
-      const st = await stat(abs).catch(() => undefined);
       if (!st) throw new InputError('file or directory not found', { code: 'E_NOT_FOUND', file: pattern });
       if (st.isDirectory()) {
         const matches = await glob('**/*', { cwd: abs, absolute: true, onlyFiles: true });

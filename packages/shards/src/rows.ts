@@ -50,7 +50,7 @@ export class RowColumns {
   /** Hand out the rows collected so far as a batch and start a new one. */
   flush(file: string, offset: number): Batch {
     const length = this.length;
-    const columns: Record<string, unknown[]> = {};
+    const entries: [string, unknown[]][] = [];
     for (const n of this.names) {
       const col = this.cols.get(n)!;
       // Fill holes (rows without the key) and the tail with null.
@@ -59,11 +59,12 @@ export class RowColumns {
         const v = col[i];
         out[i] = v === undefined ? null : v;
       }
-      columns[n] = out;
+      entries.push([n, out]);
       this.cols.set(n, []);
     }
     this.length = 0;
-    return { length, columns, file, offset };
+    // fromEntries defines own properties, so a key such as "__proto__" stays a column.
+    return { length, columns: Object.fromEntries(entries), file, offset };
   }
 
   /** Requested columns that no row so far had. */

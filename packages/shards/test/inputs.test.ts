@@ -69,6 +69,14 @@ describe('expandInputs', () => {
     );
   });
 
+  it('takes an existing path literally even when it looks like a glob', async () => {
+    const d = await tmp();
+    await mkdir(join(d, 'data (1)', '[x]'), { recursive: true });
+    await writeFile(join(d, 'data (1)', '[x]', 'a*.jsonl'), '');
+    const files = await expandInputs(['data (1)/[x]/a*.jsonl', 'data (1)'], { cwd: d });
+    expect(files.map((f) => f.path)).toEqual([join(d, 'data (1)', '[x]', 'a*.jsonl')]);
+  });
+
   it('fails on a pattern that matches nothing, and on a missing file', async () => {
     const d = await tree();
     const e1 = await rejection(expandInputs(['data/*.arrow'], { cwd: d }));

@@ -35,6 +35,16 @@ describe('JSONL reader', () => {
     expect(batch.offset).toBe(0);
   });
 
+  it('keeps odd keys such as "__proto__" and "constructor" as columns', async () => {
+    const d = await tmp();
+    const p = join(d, 'a.jsonl');
+    await writeFile(p, '{"__proto__":{"x":1},"constructor":"c","toString":2}\n');
+    const [batch] = await collect(readShard(p));
+    expect(Object.keys(batch.columns)).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(batch.columns.constructor).toEqual(['c']);
+    expect(Object.getPrototypeOf(batch.columns)).toBe(Object.prototype);
+  });
+
   it('handles a BOM, CRLF, blank lines and a missing final newline', async () => {
     const d = await tmp();
     const p = join(d, 'a.jsonl');
