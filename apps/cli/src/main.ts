@@ -27,21 +27,28 @@ const int = (name: string) => (v: string) => {
   return n;
 };
 
-const outputOptions = (c: Command) =>
-  c
-    .requiredOption('--out <dir>', 'output directory (written to a temporary name, renamed when complete)')
+const outputOptions = (c: Command, defaultFormat = "the first input's", outRequired = true) =>
+  (outRequired
+    ? c.requiredOption('--out <dir>', 'output directory (written to a temporary name, renamed when complete)')
+    : c.option('--out <dir>', 'output directory (written to a temporary name, renamed when complete)')
+  )
     .option('--overwrite', 'replace an existing output directory')
     .addOption(
-      new Option('--format <format>', 'output format').choices(['parquet', 'arrow', 'jsonl']).default('parquet'),
-    )
-    .addOption(
-      new Option('--compression <codec>', 'compression (parquet: zstd|snappy|none; jsonl: gzip|none)').choices([
-        'zstd',
-        'snappy',
-        'gzip',
-        'none',
+      new Option('--format <format>', `output format (default: ${defaultFormat})`).choices([
+        'parquet',
+        'arrow',
+        'jsonl',
       ]),
     )
+    .addOption(
+      new Option(
+        '--compression <codec>',
+        'compression (parquet: zstd|snappy|none; arrow: zstd|none; jsonl: gzip|zstd|none)',
+      ).choices(['zstd', 'snappy', 'gzip', 'none']),
+    );
+
+const shardOptions = (c: Command) =>
+  c
     .option('--shard-rows <n>', 'rows per output shard', int('--shard-rows'))
     .option('--shard-size <size>', 'bytes per output shard, e.g. 128MB', '128MB');
 
@@ -91,7 +98,12 @@ export const COMMANDS: CommandSpec[] = [
       c
         .option('--text <column>', 'text column or template', 'text')
         .option('--group-by <column>', 'compute metrics per value of this column')
-        .option('--filters <names>', 'comma-separated quality filters for the pass-rate table', 'default'),
+        .option('--tokenizer <name>', 'token counts: words, bytes, cl100k_base or o200k_base', 'words')
+        .option(
+          '--filters <names>',
+          'quality filters for the pass-rate table: default (gopher_quality,gopher_repetition,c4,fineweb), none, or a comma-separated list',
+          'default',
+        ),
     load: async () => (await import('./commands/stats.js')).statsCommand,
   },
   {
@@ -99,13 +111,32 @@ export const COMMANDS: CommandSpec[] = [
     args: '<in...>',
     summary: 'remove exact and near duplicates (MinHash LSH); removed rows go to OUT/rejected with their reason',
     options: (c) =>
-      outputOptions(c)
+      outputOptions(c, "the first input's", false)
+        .addOption(
+          new Option(
+            '--stage <stage>',
+            'run one distributed stage (signatures -> buckets -> clusters -> remove) with --work-dir, per rank',
+          ).choices(['signatures', 'buckets', 'clusters', 'remove']),
+        )
+        .option('--work-dir <dir>', 'shared directory for stage files and manifests (with --stage)')
         .option('--text <column>', 'text column or template', 'text')
         .option('--threshold <j>', 'Jaccard threshold for near duplicates', num('--threshold'), 0.8)
         .option('--ngram <n>', 'shingle size in words', int('--ngram'), 5)
         .option('--num-perm <n>', 'MinHash permutations', int('--num-perm'), 128)
+        .option('--bands <b>', 'LSH bands (default: chosen from the threshold)', int('--bands'))
+        .option('--rows <r>', 'LSH rows per band (with --bands)', int('--rows'))
+        .addOption(
+          new Option('--shingle <kind>', 'word or character n-grams').choices(['word', 'char']).default('word'),
+        )
+        .addOption(
+          new Option('--prefer <which>', 'which document a cluster keeps first')
+            .choices(['real', 'none'])
+            .default('real'),
+        )
+        .option('--score <column>', 'keep the higher score within a cluster (after --prefer)')
         .option('--no-exact', 'skip exact dedup')
         .option('--no-near', 'skip near dedup')
+        .option('--no-rejected', 'do not write removed rows to OUT/rejected')
         .option('--workers <n>', 'worker threads', int('--workers'))
         .option(
           '--rank <i>',
@@ -121,8 +152,9 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'apply quality filters; dropped rows go to OUT/rejected with their reason',
     options: (c) =>
       outputOptions(c)
-        .requiredOption('--filters <names>', 'comma-separated filters, e.g. gopher_quality,c4')
-        .option('--text <column>', 'text column or template', 'text'),
+        .requiredOption('--filters <names>', 'comma-separated filters with default parameters, e.g. gopher_quality,c4')
+        .option('--text <column>', 'text column or template', 'text')
+        .option('--no-rejected', 'do not write dropped rows to OUT/rejected'),
     load: async () => (await import('./commands/filter.js')).filterCommand,
   },
   {
@@ -134,7 +166,8 @@ export const COMMANDS: CommandSpec[] = [
         .requiredOption('--against <file...>', 'eval set files')
         .option('--against-text <column>', 'text column or template of the eval sets (default: guessed)')
         .option('--text <column>', 'text column or template', 'text')
-        .option('--ngram <n>', 'n-gram size in normalized words', int('--ngram'), 13),
+        .option('--ngram <n>', 'n-gram size in normalized words', int('--ngram'), 13)
+        .option('--no-rejected', 'do not write dropped rows to OUT/rejected'),
     load: async () => (await import('./commands/decontam.js')).decontamCommand,
   },
   {
@@ -148,7 +181,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'convert',
     args: '<in...>',
     summary: 'convert shards between Parquet, Arrow IPC and JSONL, keeping every column',
-    options: (c) => outputOptions(c),
+    options: (c) => shardOptions(outputOptions(c, 'parquet')),
     load: async () => (await import('./commands/convert.js')).convertCommand,
   },
 ];

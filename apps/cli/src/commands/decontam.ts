@@ -1,10 +1,32 @@
-import { CurateError } from '@curate/core';
+import { decontamFiles } from '@curate/dedup';
+import type { WriteCompression, WriteFormat } from '@curate/shards';
 import type { CommandContext } from '../context.js';
+import { printRemovals } from './summary.js';
 
 export async function decontamCommand(
-  _ctx: CommandContext,
-  _args: string[],
-  _opts: Record<string, unknown>,
+  ctx: CommandContext,
+  args: string[],
+  opts: Record<string, unknown>,
 ): Promise<void> {
-  throw new CurateError('`curate decontam` is not available in this build yet', { code: 'E_NOT_IMPLEMENTED' });
+  const summary = await decontamFiles({
+    inputs: args,
+    against: opts.against as string[],
+    evalText: opts.againstText as string | undefined,
+    text: String(opts.text ?? 'text'),
+    ngram: opts.ngram as number,
+    out: String(opts.out),
+    overwrite: Boolean(opts.overwrite),
+    writeRejected: opts.rejected !== false,
+    format: opts.format as WriteFormat | undefined,
+    compression: opts.compression as WriteCompression | undefined,
+    progress: ctx.progress.listener,
+  });
+  ctx.progress.done();
+  ctx.emit({ command: 'decontam', ...summary });
+  printRemovals(ctx, 'decontam', summary, String(opts.out));
+  for (const e of summary.eval_sets) {
+    ctx.say(
+      `  eval set ${e.name}: ${e.rows} rows, ${e.ngrams} ${summary.ngram}-grams indexed (${e.short} short rows indexed whole, ${e.skipped} skipped)`,
+    );
+  }
 }

@@ -1,10 +1,74 @@
-import { CurateError } from '@curate/core';
+import { UsageError } from '@curate/core';
+import { dedupFiles, runDedupStage } from '@curate/dedup';
+import type { WriteCompression, WriteFormat } from '@curate/shards';
 import type { CommandContext } from '../context.js';
+import { table } from '../io.js';
+import { printRemovals } from './summary.js';
 
-export async function dedupCommand(
-  _ctx: CommandContext,
-  _args: string[],
-  _opts: Record<string, unknown>,
-): Promise<void> {
-  throw new CurateError('`curate dedup` is not available in this build yet', { code: 'E_NOT_IMPLEMENTED' });
+export async function dedupCommand(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<void> {
+  if (opts.stage) return stageCommand(ctx, args, opts);
+  if (!opts.out) throw new UsageError("required option '--out <dir>' not specified");
+  if (opts.rank !== undefined || opts.worldSize !== undefined) {
+    throw new UsageError('--rank and --world-size run one distributed stage: add --stage and --work-dir');
+  }
+  const summary = await dedupFiles({
+    inputs: args,
+    out: String(opts.out),
+    overwrite: Boolean(opts.overwrite),
+    format: opts.format as WriteFormat | undefined,
+    compression: opts.compression as WriteCompression | undefined,
+    writeRejected: opts.rejected !== false,
+    text: String(opts.text ?? 'text'),
+    threshold: opts.threshold as number,
+    ngram: opts.ngram as number,
+    numPerm: opts.numPerm as number,
+    bands: opts.bands as number | undefined,
+    rows: opts.rows as number | undefined,
+    shingle: opts.shingle as 'word' | 'char',
+    prefer: opts.prefer as 'real' | 'none',
+    scoreColumn: opts.score as string | undefined,
+    exact: opts.exact !== false,
+    near: opts.near !== false,
+    workers: opts.workers as number | undefined,
+  });
+  ctx.progress.done();
+  ctx.emit({ command: 'dedup', ...summary });
+  printRemovals(ctx, 'dedup', summary, String(opts.out));
+  if (summary.near) {
+    const n = summary.near;
+    ctx.say(
+      `near: threshold ${n.threshold}, ${n.num_perm} permutations as ${n.bands} bands x ${n.rows} rows, ${n.ngram}-${n.shingle} shingles; ${n.clusters} clusters`,
+    );
+    const sizes = Object.entries(n.cluster_sizes);
+    if (sizes.length) ctx.say(table([['cluster size', 'clusters'], ...sizes.map(([k, v]) => [k, v])]));
+  }
+}
+
+async function stageCommand(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<void> {
+  if (!opts.workDir) throw new UsageError('--stage needs --work-dir (a directory shared by all ranks)');
+  const stage = opts.stage as 'signatures' | 'buckets' | 'clusters' | 'remove';
+  if (stage === 'remove' && !opts.out) throw new UsageError('--stage remove needs --out');
+  const result = await runDedupStage(stage, {
+    inputs: args,
+    workDir: String(opts.workDir),
+    out: opts.out as string | undefined,
+    overwrite: Boolean(opts.overwrite),
+    format: opts.format as WriteFormat | undefined,
+    compression: opts.compression as WriteCompression | undefined,
+    writeRejected: opts.rejected !== false,
+    text: String(opts.text ?? 'text'),
+    threshold: opts.threshold as number,
+    ngram: opts.ngram as number,
+    numPerm: opts.numPerm as number,
+    bands: opts.bands as number | undefined,
+    rows: opts.rows as number | undefined,
+    shingle: opts.shingle as 'word' | 'char',
+    prefer: opts.prefer as 'real' | 'none',
+    scoreColumn: opts.score as string | undefined,
+    exact: opts.exact !== false,
+    rank: opts.rank as number | undefined,
+    worldSize: opts.worldSize as number | undefined,
+  });
+  ctx.emit({ command: 'dedup', ...result });
+  ctx.say(`dedup stage ${result.stage}: rank ${result.rank} of ${result.worldSize} done; manifest ${result.manifest}`);
 }

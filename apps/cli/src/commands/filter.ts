@@ -1,10 +1,23 @@
-import { CurateError } from '@curate/core';
+import { filterFiles } from '@curate/quality';
+import type { WriteCompression, WriteFormat } from '@curate/shards';
 import type { CommandContext } from '../context.js';
+import { printRemovals } from './summary.js';
 
-export async function filterCommand(
-  _ctx: CommandContext,
-  _args: string[],
-  _opts: Record<string, unknown>,
-): Promise<void> {
-  throw new CurateError('`curate filter` is not available in this build yet', { code: 'E_NOT_IMPLEMENTED' });
+export async function filterCommand(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<void> {
+  const summary = await filterFiles({
+    inputs: args,
+    out: String(opts.out),
+    filters: String(opts.filters),
+    text: String(opts.text ?? 'text'),
+    overwrite: Boolean(opts.overwrite),
+    rejected: opts.rejected !== false,
+    format: opts.format as WriteFormat | undefined,
+    compression: opts.compression as WriteCompression | undefined,
+    progress: ctx.progress.listener,
+  });
+  ctx.progress.done();
+  ctx.emit({ command: 'filter', ...summary });
+  printRemovals(ctx, 'filter', { ...summary, removed: summary.dropped }, String(opts.out));
+  if (summary.cleaned)
+    ctx.say(`${summary.cleaned.toLocaleString('en-US')} kept rows had lines removed by c4 clean mode`);
 }

@@ -1,10 +1,8 @@
-import { CurateError } from '@curate/core';
 import type { CommandContext } from '../context.js';
 
-export async function reportCommand(
-  _ctx: CommandContext,
-  _args: string[],
-  _opts: Record<string, unknown>,
-): Promise<void> {
-  throw new CurateError('`curate report` is not available in this build yet', { code: 'E_NOT_IMPLEMENTED' });
+export async function reportCommand(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<void> {
+  const { writeReport } = await import('@curate/report');
+  const path = await writeReport(args[0], opts.out as string | undefined);
+  ctx.emit({ command: 'report', manifest: args[0], report: path });
+  ctx.say(`wrote ${path}`);
 }
