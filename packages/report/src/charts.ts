@@ -6,15 +6,17 @@
 import { c, esc, fmtInt } from './format.js';
 import { clip, type LegendItem, legend, legendHeight, type Marker, marker, OKABE_ITO, Svg } from './svg.js';
 
-const WIDTH = 760;
+const WIDTH = 900;
 const CHAR_W = 6.6;
 
-/** 0.37 -> 0.4, 1234 -> 1500: a round upper bound for an axis. */
-export function niceCeil(x: number): number {
-  if (!(x > 0)) return 1;
-  const p = 10 ** Math.floor(Math.log10(x));
-  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= x * 0.999999) return m * p;
-  return 10 * p;
+/** Round ticks from 0 covering `max`: a step of 1, 2, 2.5 or 5 x 10^k, about `n` steps. */
+export function niceTicks(max: number, n = 4): number[] {
+  if (!(max > 0)) return [0, 1];
+  const raw = max / n;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * p).find((st) => st >= raw * 0.999999) ?? 10 * p;
+  const count = Math.ceil(max / step - 1e-9);
+  return Array.from({ length: count + 1 }, (_, i) => Math.round(i * step * 1e9) / 1e9);
 }
 
 export interface HBar {
@@ -46,7 +48,7 @@ export function hbarChart(
     refs?: { value: number; label: string }[];
   },
 ): Svg {
-  const labelChars = Math.min(34, Math.max(8, ...opts.groups.map((g) => g.label.length)));
+  const labelChars = Math.min(44, Math.max(8, ...opts.groups.map((g) => g.label.length)));
   const labelW = labelChars * CHAR_W + 14;
   const valueW = Math.max(70, ...opts.groups.flatMap((g) => g.bars.map((b) => b.text.length * CHAR_W + 12)));
   const plotX = labelW;
@@ -61,12 +63,12 @@ export function hbarChart(
   const height = top + plotH + 44;
   const svg = new Svg(id, WIDTH, height);
   const dataMax = Math.max(0, ...opts.groups.flatMap((g) => g.bars.map((b) => b.value)));
-  const max = opts.max ?? niceCeil(dataMax);
+  const ticks = niceTicks(opts.max ?? dataMax);
+  const max = ticks[ticks.length - 1];
   const xOf = (v: number) => plotX + (Math.min(Math.max(v, 0), max) / max) * plotW;
 
   svg.add(legend(svg, opts.legend, 0, 14, WIDTH));
-  for (let i = 0; i <= 4; i++) {
-    const v = (max * i) / 4;
+  for (const v of ticks) {
     const x = xOf(v);
     svg.add(svg.line(x, top - 4, x, top + plotH, 'grid'));
     svg.add(svg.text(x, top + plotH + 16, opts.tickFormat(v), 'tick', 'middle'));
@@ -133,11 +135,11 @@ export function waterfallChart(id: string, steps: Step[], legendItems: LegendIte
   const plotH = steps.length * rowH;
   const height = top + plotH + 26;
   const svg = new Svg(id, WIDTH, height);
-  const max = Math.max(1, ...steps.map((s) => s.to));
+  const ticks = niceTicks(Math.max(1, ...steps.map((s) => s.to)));
+  const max = ticks[ticks.length - 1];
   const xOf = (v: number) => plotX + (Math.max(0, v) / max) * plotW;
   svg.add(legend(svg, legendItems, 0, 14, WIDTH));
-  for (let i = 0; i <= 4; i++) {
-    const v = (max * i) / 4;
+  for (const v of ticks) {
     svg.add(svg.line(xOf(v), top - 4, xOf(v), top + plotH, 'grid'));
     svg.add(svg.text(xOf(v), top + plotH + 16, fmtInt(v), 'tick', 'middle'));
   }
@@ -176,11 +178,12 @@ export function columnChart(
   const max = Math.max(1, ...counts);
   const minPos = Math.min(...counts.filter((n) => n > 0), max);
   const log = max / minPos > 50;
-  const top10 = log ? 10 ** Math.ceil(Math.log10(max + 1)) : niceCeil(max);
+  const linear = niceTicks(max);
+  const top10 = log ? 10 ** Math.ceil(Math.log10(max + 1)) : linear[linear.length - 1];
   const hOf = (n: number) => (log ? (Math.log10(1 + n) / Math.log10(1 + top10)) * plotH : (n / top10) * plotH);
   const ticks: number[] = [];
   if (log) for (let v = 1; v <= top10; v *= 10) ticks.push(v);
-  else for (let i = 0; i <= 4; i++) ticks.push((top10 * i) / 4);
+  else ticks.push(...linear);
   for (const t of [0, ...ticks.filter((t) => t > 0)]) {
     const y = top + plotH - hOf(t);
     svg.add(svg.line(plotX, y, plotX + plotW, y, 'grid'));
@@ -211,6 +214,8 @@ export function columnChart(
 
 export interface RatioRow {
   label: string;
+  /** A warning was raised on this metric: the label is marked. */
+  warned?: boolean;
   /** Shade values below this (a warning threshold). */
   warnBelow?: number;
   /** Shade values above this. */
@@ -230,7 +235,7 @@ export function ratioChart(id: string, rows: RatioRow[], series: RatioSeries[]):
   const all = series.flatMap((s) => s.values).filter((v): v is number => typeof v === 'number' && v > 0);
   let span = 2; // log2 units each side: 0.25x .. 4x
   for (const v of all) span = Math.max(span, Math.min(4, Math.ceil(Math.abs(Math.log2(v)))));
-  const labelW = Math.min(34, Math.max(10, ...rows.map((r) => r.label.length))) * CHAR_W + 14;
+  const labelW = Math.min(36, Math.max(10, ...rows.map((r) => r.label.length + (r.warned ? 2 : 0)))) * CHAR_W + 18;
   const plotX = labelW;
   const plotW = WIDTH - labelW - 24;
   const items: LegendItem[] = [
@@ -255,7 +260,8 @@ export function ratioChart(id: string, rows: RatioRow[], series: RatioSeries[]):
       const x0 = clampX(r.warnAbove);
       svg.add(svg.rect(x0, y + 2, plotX + plotW - x0, rowH - 4, svg.hatch(OKABE_ITO.vermillion)));
     }
-    svg.add(svg.text(plotX - 8, y + rowH / 2 + 4, clip(r.label, 34), 'lbl', 'end'));
+    const label = `${r.warned ? '⚠ ' : ''}${clip(r.label, 34)}`;
+    svg.add(svg.text(plotX - 8, y + rowH / 2 + 4, label, r.warned ? 'lbl lbl-warn' : 'lbl', 'end'));
   });
   for (let k = -span; k <= span; k++) {
     const v = 2 ** k;
@@ -283,6 +289,11 @@ export function ratioChart(id: string, rows: RatioRow[], series: RatioSeries[]):
       svg.add(`<g><title>${esc(`${s.name}, ${rows[i].label}: ${v.toFixed(2)}×`)}</title>`);
       svg.add(marker(svg, s.marker, x, y, s.color));
       svg.add('</g>');
+      if (series.length <= 2) {
+        // Value next to the point, on the side away from the right edge.
+        const right = x < plotX + plotW - 60;
+        svg.add(svg.text(x + (right ? 9 : -9), y + 4, `${v.toFixed(2)}×`, 'val val-halo', right ? 'start' : 'end'));
+      }
     });
   });
   return svg;
@@ -330,13 +341,13 @@ export function lengthChart(id: string, series: LengthSeries[], edges: number[])
   const oMin = Math.floor(edgeOct(lo));
   const oMax = Math.max(oMin + 1, Math.ceil(edgeOct(hi + 1)));
   const xOf = (o: number) => plotX + ((o - oMin) / (oMax - oMin)) * plotW;
-  const yMax = niceCeil(Math.max(0.01, ...shares.flat()));
+  const yTicks = niceTicks(Math.max(0.01, ...shares.flat()));
+  const yMax = yTicks[yTicks.length - 1];
   const yOf = (v: number) => top + plotH - (v / yMax) * plotH;
   svg.add(legend(svg, items, 0, 14, WIDTH));
-  for (let i = 0; i <= 4; i++) {
-    const v = (yMax * i) / 4;
+  for (const v of yTicks) {
     svg.add(svg.line(plotX, yOf(v), plotX + plotW, yOf(v), 'grid'));
-    svg.add(svg.text(plotX - 6, yOf(v) + 4, `${(v * 100).toFixed(v * 100 < 10 && v > 0 ? 1 : 0)}%`, 'tick', 'end'));
+    svg.add(svg.text(plotX - 6, yOf(v) + 4, `${Number((v * 100).toFixed(1))}%`, 'tick', 'end'));
   }
   const step = oMax - oMin > 14 ? 2 : 1;
   for (let o = Math.max(0, oMin); o <= oMax; o += step) {

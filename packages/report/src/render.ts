@@ -293,7 +293,7 @@ function renderComposition(ctx: Ctx): string {
       target.achieved_ratio?.documents?.[k],
     ];
     if (r.every((x) => !isNum(x))) continue;
-    ratioRows.push([esc(k), ...r.map((x) => fmtPct(x))]);
+    ratioRows.push([esc(k), ...r.map((x) => fmtPct(x)), fmtPp(achieved?.[k], target.ratio?.[k])]);
   }
   if (ratioRows.length) {
     parts.push('<h3>Real vs synthetic ratio</h3>');
@@ -305,6 +305,7 @@ function renderComposition(ctx: Ctx): string {
           { label: 'Planned', numeric: true },
           { label: 'Achieved (tokens)', numeric: true },
           { label: 'Achieved (documents)', numeric: true },
+          { label: `Deviation (${unit})`, numeric: true },
         ],
         ratioRows,
       ),
@@ -324,7 +325,6 @@ function renderComposition(ctx: Ctx): string {
         [
           { label: 'Source' },
           { label: 'Kind' },
-          { label: 'Generator' },
           { label: 'Quota', numeric: true },
           { label: 'Rows sampled', numeric: true },
           { label: 'Tokens sampled', numeric: true },
@@ -334,15 +334,14 @@ function renderComposition(ctx: Ctx): string {
           { label: 'Limiting' },
         ],
         sources.map((s) => [
-          esc(s.name),
+          `${esc(s.name)}${s.generator ? `<br><span class="sub">generator: ${esc(s.generator)}</span>` : ''}`,
           esc(kindLabel(s.kind)),
-          s.generator ? esc(s.generator) : '–',
           fmtInt(s.quota),
           fmtInt(s.rows_sampled),
           fmtInt(s.tokens_sampled),
           fmtInt(s.tokens_available),
           fmtNum(s.epochs, 2),
-          fmtNum(s.max_epochs, 1),
+          fmtNum(s.max_epochs, Number.isInteger(s.max_epochs) ? 0 : 2),
           s.limiting ? '<strong>yes</strong>' : 'no',
         ]),
       ),
@@ -586,7 +585,7 @@ function renderQuality(ctx: Ctx): string {
         value: v,
         color: kindColor(k),
         hatched: k === 'synthetic',
-        text: `${fmtPct(v, 2)} (${fmtInt(n)})`,
+        text: n > 0 ? `${fmtPct(v, 2)} (${fmtInt(n)})` : '0',
       };
     }),
   }));
@@ -675,38 +674,19 @@ const METRIC_ROWS: {
   },
 ];
 
-function metricsRows(groups: [string, string, ReportMetrics][]): string[][] {
-  return groups.map(([name, kind, r]) => [
-    esc(name),
-    esc(kind),
-    fmtInt(r.documents),
-    fmtInt(r.words),
-    fmtInt(r.sampleTokens),
-    fmtNum(r.distinct?.[1]),
-    fmtNum(r.distinct?.[2]),
-    fmtNum(r.distinct?.[3]),
-    fmtNum(r.distinct?.[4]),
-    fmtNum(r.mattr),
-    fmtNum(r.hapaxShare),
-    fmtNum(r.compressionRatio, 2),
-    fmtNum(r.topNgramConcentration),
-  ]);
-}
-
-const METRIC_COLUMNS: Column[] = [
-  { label: 'Group' },
-  { label: 'Kind' },
-  { label: 'Documents', numeric: true },
-  { label: 'Words', numeric: true },
-  { label: 'Sample words', numeric: true },
-  { label: 'distinct-1', numeric: true },
-  { label: 'distinct-2', numeric: true },
-  { label: 'distinct-3', numeric: true },
-  { label: 'distinct-4', numeric: true },
-  { label: 'MATTR', numeric: true },
-  { label: 'hapax', numeric: true },
-  { label: 'deflate', numeric: true },
-  { label: 'top-100 3-grams', numeric: true },
+/** Absolute metrics, one column per group (real and synthetic side by side). */
+const ABSOLUTE: { label: string; value: (r: ReportMetrics) => string }[] = [
+  { label: 'documents', value: (r) => fmtInt(r.documents) },
+  { label: 'words', value: (r) => fmtInt(r.words) },
+  { label: 'sample words', value: (r) => fmtInt(r.sampleTokens) },
+  { label: 'distinct-1', value: (r) => fmtNum(r.distinct?.[1]) },
+  { label: 'distinct-2', value: (r) => fmtNum(r.distinct?.[2]) },
+  { label: 'distinct-3', value: (r) => fmtNum(r.distinct?.[3]) },
+  { label: 'distinct-4', value: (r) => fmtNum(r.distinct?.[4]) },
+  { label: 'MATTR', value: (r) => fmtNum(r.mattr) },
+  { label: 'hapax share', value: (r) => fmtNum(r.hapaxShare) },
+  { label: 'compression ratio (deflate)', value: (r) => fmtNum(r.compressionRatio, 2) },
+  { label: 'top-100 3-gram share', value: (r) => fmtNum(r.topNgramConcentration) },
 ];
 
 function kindOf(ctx: Ctx, name: string): string {
@@ -715,14 +695,17 @@ function kindOf(ctx: Ctx, name: string): string {
   return s ? kindLabel(s.kind) : '–';
 }
 
+function metricsOf(x: Record<string, unknown> | undefined): [string, ReportMetrics][] {
+  return Object.entries(x ?? {})
+    .map(([k, v]) => [k, asMetrics(v)] as const)
+    .filter((e): e is readonly [string, ReportMetrics] => e[1] !== undefined)
+    .map(([k, v]) => [k, v]);
+}
+
 function renderDiversity(ctx: Ctx): string {
   const mm = ctx.m.metrics;
-  const kinds = Object.entries(mm?.kinds ?? {})
-    .map(([k, v]) => [k, asMetrics(v)] as const)
-    .filter((x): x is readonly [string, ReportMetrics] => x[1] !== undefined);
-  const srcs = Object.entries(mm?.sources ?? {})
-    .map(([k, v]) => [k, asMetrics(v)] as const)
-    .filter((x): x is readonly [string, ReportMetrics] => x[1] !== undefined);
+  const kinds = metricsOf(mm?.kinds);
+  const srcs = metricsOf(mm?.sources);
   const comps = Object.entries(mm?.comparisons ?? {})
     .map(([k, v]) => [k, asComparison(v)] as const)
     .filter((x): x is readonly [string, ReportComparison] => x[1] !== undefined);
@@ -734,82 +717,83 @@ function renderDiversity(ctx: Ctx): string {
     );
   }
   const parts: string[] = [];
-  // Which comparison cells a warning is about (by code and source).
-  const warned = new Map<string, { code: string; index: number }[]>();
+  // Which comparison cells a warning is about (by source and code).
+  const warned = new Map<string, number[]>();
   ctx.warnings.forEach((w, index) => {
     for (const s of warningSources(w)) {
       const key = `${s}\u0000${w.code}`;
-      warned.set(key, [...(warned.get(key) ?? []), { code: w.code, index }]);
+      warned.set(key, [...(warned.get(key) ?? []), index]);
     }
   });
   const cell = (group: string, warnCode: string | undefined, text: string) => {
     const ws = warnCode ? warned.get(`${group}\u0000${warnCode}`) : undefined;
     if (!ws?.length) return text;
-    const links = ws.map((w) => `<a href="#warning-${w.index + 1}">${esc(w.code)}</a>`).join(' ');
+    const links = ws.map((i) => `<a href="#warning-${i + 1}">${esc(ctx.warnings[i].code)}</a>`).join(' ');
     return `<span class="warn-cell"><span aria-hidden="true">⚠ </span>${text}<span class="warn-code"> ${links}</span></span>`;
   };
   if (comps.length) {
-    const series = comps.map(([name], i) => ({
+    const series = comps.map(([name, cmp], i) => ({
       name: `${name} (${kindOf(ctx, name)})`,
       color: [SYNTH_COLOR, OKABE_ITO.purple, OKABE_ITO.orange, OKABE_ITO.green][i % 4],
       marker: MARKERS[i % MARKERS.length],
-      values: METRIC_ROWS.map((r) => r.key(comps[i][1])),
+      values: METRIC_ROWS.map((r) => r.key(cmp)),
     }));
     const svg = ratioChart(
       ctx.ids.next('chart-diversity'),
-      METRIC_ROWS.map((r) => ({ label: r.label, warnBelow: r.below, warnAbove: r.above })),
+      METRIC_ROWS.map((r) => ({
+        label: r.label,
+        warnBelow: r.below,
+        warnAbove: r.above,
+        warned: !!r.warn && comps.some(([name]) => warned.has(`${name}\u0000${r.warn}`)),
+      })),
       series,
     );
     const title = 'Diversity of synthetic groups relative to the real pool';
     const desc = series
       .map((s) => `${s.name}: ${METRIC_ROWS.map((r, i) => `${r.label} ${fmtRatio(s.values[i])}`).join(', ')}`)
       .join('; ');
-    const cols: Column[] = [
-      { label: 'Group' },
-      { label: 'At words', numeric: true },
-      ...METRIC_ROWS.map((r) => ({ label: r.label, numeric: true })),
-      { label: 'JSD', numeric: true },
-      { label: 'Length W1 (octaves)', numeric: true },
-    ];
-    const rows = comps.map(([name, cmp]) => [
-      `${esc(name)} <span class="sub">(${esc(kindOf(ctx, name))})</span>`,
-      fmtInt(cmp.atTokens),
-      ...METRIC_ROWS.map((r) => cell(name, r.warn, fmtRatio(r.key(cmp)))),
-      cell(name, 'W_JSD_HIGH', fmtNum(cmp.jsd)),
-      fmtNum(cmp.lengthDistance, 2),
-    ]);
+    const ratioTable = table(
+      [{ label: 'Metric (synthetic / real)' }, ...comps.map(([name]) => ({ label: name, numeric: true }))],
+      METRIC_ROWS.map((r) => [esc(r.label), ...comps.map(([name, cmp]) => cell(name, r.warn, fmtRatio(r.key(cmp))))]),
+    );
     parts.push(
       figure(
         svg,
         title,
         desc,
-        table(cols, rows),
-        `Each point is a synthetic group's metric divided by the real pool's, both measured on samples of the same size. 1× means like the real data; hatched zones are the default warning thresholds (distinct-2 and hapax below ${DEFAULT_THRESHOLDS.minDistinctRatio}×, compression above ${DEFAULT_THRESHOLDS.maxCompressionRatio}×, top 3-grams above ${DEFAULT_THRESHOLDS.maxTopNgramRatio}×).`,
+        ratioTable,
+        `Each point is a synthetic group's metric divided by the real pool's, both measured on samples of the same size. 1× means like the real data; hatched zones are the default warning thresholds (distinct-2 and hapax share below ${DEFAULT_THRESHOLDS.minDistinctRatio}×, compression above ${DEFAULT_THRESHOLDS.maxCompressionRatio}×, top 3-grams above ${DEFAULT_THRESHOLDS.maxTopNgramRatio}×).`,
       ),
     );
-    parts.push('<h3>Distance from the real pool</h3>');
+    parts.push('<h3>Compared with the real pool</h3>');
     parts.push(
       table(
         [
           { label: 'Group' },
-          { label: 'Unigram JSD (0 = same, 1 = disjoint)', numeric: true },
-          { label: 'Length distance (octaves)', numeric: true },
-          { label: 'distinct-2 ratio', numeric: true },
           { label: 'Compared at words', numeric: true },
+          { label: 'distinct-2', numeric: true },
+          { label: 'hapax share', numeric: true },
+          { label: 'compression', numeric: true },
+          { label: 'top 3-grams', numeric: true },
+          { label: 'MATTR', numeric: true },
+          { label: 'Unigram JSD', numeric: true },
+          { label: 'Length distance', numeric: true },
         ],
         comps.map(([name, cmp]) => [
-          esc(name),
-          cell(name, 'W_JSD_HIGH', fmtNum(cmp.jsd)),
-          fmtNum(cmp.lengthDistance, 2),
-          cell(name, 'W_DISTINCT_LOW', fmtRatio(cmp.distinctRatios?.[2] ?? cmp.distinctRatio)),
+          `${esc(name)} <span class="sub">(${esc(kindOf(ctx, name))})</span>`,
           fmtInt(cmp.atTokens),
+          cell(name, 'W_DISTINCT_LOW', fmtRatio(cmp.distinctRatios?.[2] ?? cmp.distinctRatio)),
+          cell(name, 'W_HAPAX_LOW', fmtRatio(cmp.hapaxRatio)),
+          cell(name, 'W_COMPRESSION_HIGH', fmtRatio(cmp.compressionRatio)),
+          cell(name, 'W_TOP_NGRAMS_HIGH', fmtRatio(cmp.topNgramRatio)),
+          fmtRatio(cmp.mattrRatio),
+          cell(name, 'W_JSD_HIGH', fmtNum(cmp.jsd)),
+          `${fmtNum(cmp.lengthDistance, 2)} <span class="sub">octaves</span>`,
         ]),
-        undefined,
-        'data compact',
       ),
     );
     parts.push(
-      `<p class="note">JSD warns above ${DEFAULT_THRESHOLDS.maxJsd} by default. A length distance of 1.0 means documents differ in length by about a factor of two.</p>`,
+      `<p class="note">Ratios are synthetic / real at equal sample size. Unigram Jensen-Shannon divergence runs from 0 (same word distribution) to 1 (disjoint) and warns above ${DEFAULT_THRESHOLDS.maxJsd} by default; a length distance of 1 octave means documents differ in length by about a factor of two.</p>`,
     );
   }
   const groups: [string, string, ReportMetrics][] = [
@@ -818,16 +802,27 @@ function renderDiversity(ctx: Ctx): string {
   ];
   if (groups.length) {
     parts.push('<h3>Metrics per kind and source</h3>');
-    parts.push(table(METRIC_COLUMNS, metricsRows(groups)));
     parts.push(
-      '<p class="note">Sample metrics (distinct-n, MATTR, hapax share, deflate ratio, top 3-gram share) are measured on a seeded sample of up to 50,000 words per group; compare groups at equal sample size (the ratios above do).</p>',
+      table(
+        [
+          { label: 'Metric' },
+          ...groups.map(([name, kind]) => ({
+            label: name.startsWith('All ') ? name : `${name} (${kind})`,
+            numeric: true,
+          })),
+        ],
+        ABSOLUTE.map((a) => [esc(a.label), ...groups.map(([, , r]) => a.value(r))]),
+      ),
+    );
+    parts.push(
+      '<p class="note">Sample metrics (distinct-n, MATTR, hapax share, compression, top 3-gram share) are measured on a seeded sample of each group (its size is the sample words row); they fall as samples grow, so compare groups with the equal-size ratios above.</p>',
     );
   }
   return section(
     'diversity',
     'Diversity: real vs synthetic',
     parts.join(''),
-    'Collapse shows first as lost diversity: repeated phrasing, a thinner tail of rare words, text that compresses better than real text, and drift in the word distribution. Warnings are marked ⚠ with their code.',
+    'Collapse shows first as lost diversity: repeated phrasing, a thinner tail of rare words, text that compresses better than real text, and drift in the word distribution. Metrics with a warning are marked ⚠ with its code.',
   );
 }
 

@@ -27,10 +27,10 @@ section{background:#fff;border:1px solid var(--line);border-radius:10px;padding:
 .lead{margin:0 0 14px;color:var(--muted);max-width:72em}
 .note{color:var(--muted);font-size:.85rem;margin:.5em 0}
 .empty{color:var(--muted);font-style:italic;margin:.3em 0}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(165px,1fr));gap:12px}
-.card{border:1px solid var(--line);border-radius:8px;padding:10px 14px;background:linear-gradient(#fff,#fafbfc)}
+.cards{display:flex;flex-wrap:wrap;gap:10px}
+.card{flex:1 1 120px;border:1px solid var(--line);border-radius:8px;padding:10px 14px;background:linear-gradient(#fff,#fafbfc)}
 .card-k{margin:0;font-size:.76rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
-.card-v{margin:2px 0 0;font-size:1.45rem;font-weight:650;font-variant-numeric:tabular-nums}
+.card-v{margin:2px 0 0;font-size:1.3rem;font-weight:650;font-variant-numeric:tabular-nums}
 .card-s{margin:2px 0 0;font-size:.8rem;color:var(--muted)}
 .card-warn{border-color:#D55E00;background:var(--warn-bg)}
 .card-warn .card-v{color:var(--warn)}
@@ -48,10 +48,12 @@ section{background:#fff;border:1px solid var(--line);border-radius:10px;padding:
 .tag-real{background:#e3f0f9;color:#00507d;border:1px solid #0072B2}
 .tag-synthetic{color:#8a3300;border:1px dashed #D55E00;background:repeating-linear-gradient(45deg,#fff4ec 0 4px,#ffe5d3 4px 8px)}
 .figure{margin:10px 0 18px;padding:0}
-.figure svg.chart{display:block;width:100%;max-width:760px;height:auto;overflow:visible}
-figcaption{font-size:.85rem;color:var(--muted);margin-top:4px}
+.figure svg.chart{display:block;width:100%;max-width:900px;height:auto;overflow:visible}
+figcaption{font-size:.95rem;font-weight:650;margin:0 0 6px}
 svg .lbl{font-size:12px;fill:#1a1a1a}
 svg .val{font-size:11.5px;fill:#2b2f35;font-variant-numeric:tabular-nums}
+svg .val-halo{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}
+svg .lbl-warn{fill:#a23b00;font-weight:650}
 svg .tick{font-size:11px;fill:#4a4f57;font-variant-numeric:tabular-nums}
 svg .axis{font-size:11.5px;fill:#4a4f57}
 svg .grid{stroke:#e3e6ea;stroke-width:1}
@@ -65,15 +67,16 @@ table.data{border-collapse:collapse;font-size:.86rem;min-width:40%;font-variant-
 table.data caption{text-align:left;color:var(--muted);font-size:.8rem;padding-bottom:4px}
 table.data th,table.data td{padding:5px 10px;border-bottom:1px solid #e6e8eb;text-align:left;vertical-align:top}
 table.data thead th{background:var(--soft);font-weight:600;font-size:.78rem;text-transform:uppercase;letter-spacing:.03em;color:#3b3f45;border-bottom:1px solid var(--line);white-space:nowrap}
-table.data tbody th{font-weight:500}
+table.data tbody th{font-weight:500;white-space:nowrap}
+table.checksums tbody th{white-space:normal}
 table.data tbody tr:nth-child(even){background:#fafbfc}
 table.data .num{text-align:right;white-space:nowrap}
 table.checksums td,table.checksums th{white-space:normal}
 code.hash{background:none;padding:0;font-size:.78rem;word-break:break-all;color:#3b3f45}
 .sub{color:var(--muted);font-size:.9em}
 .bad{color:var(--warn)}
-.warn-cell{display:inline-block;padding:0 5px;border-radius:3px;background:var(--warn-bg);outline:1px solid #D55E00;color:var(--warn);font-weight:650}
-.warn-code{font-weight:500;font-size:.78em}
+.warn-cell{display:inline-block;padding:1px 6px;text-align:right;line-height:1.3;border-radius:3px;background:var(--warn-bg);outline:1px solid #D55E00;color:var(--warn);font-weight:650}
+.warn-code{display:block;font-weight:500;font-size:.74em}
 .warn-code a{color:var(--warn)}
 pre.recipe{background:#f7f8fa;border:1px solid var(--line);border-radius:6px;padding:12px 14px;overflow-x:auto;line-height:1.45;margin:0}
 footer{color:var(--muted);font-size:.8rem;padding-bottom:30px}

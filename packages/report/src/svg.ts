@@ -191,7 +191,7 @@ export function table(columns: Column[], rows: string[][], caption?: string, cls
 export function figure(svg: Svg, title: string, desc: string, dataTable: string, note?: string): string {
   const n = note ? `<p class="note">${note}</p>` : '';
   return (
-    `<figure class="figure">${svg.render(title, desc)}<figcaption>${esc(title)}</figcaption>${n}` +
+    `<figure class="figure"><figcaption>${esc(title)}</figcaption>${svg.render(title, desc)}${n}` +
     `<details class="data-details"><summary>Data table: ${esc(title)}</summary>${dataTable}</details></figure>`
   );
 }

@@ -114,7 +114,7 @@ describe('renderReport on the fixture manifest', () => {
       'compression ratio',
       'top-100 3-gram share',
       'JSD',
-      'Length W1',
+      'Length distance',
     ]) {
       expect(d).toContain(label);
     }
