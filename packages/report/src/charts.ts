@@ -78,7 +78,7 @@ export function hbarChart(
   for (const g of opts.groups) {
     const h = groupH(g);
     svg.add(
-      `<g><title>${esc(g.label)}</title>${svg.text(plotX - 8, y + h / 2 + 4, clip(g.label, 34), 'lbl', 'end')}</g>`,
+      `<g><title>${esc(g.label)}</title>${svg.text(plotX - 8, y + h / 2 + 4, clip(g.label, 44), 'lbl', 'end')}</g>`,
     );
     for (const b of g.bars) {
       const w = xOf(b.value) - plotX;
@@ -124,7 +124,7 @@ export interface Step {
 
 /** The drop funnel of one source: rows read, each drop reason taken off the right, available, sampled. */
 export function waterfallChart(id: string, steps: Step[], legendItems: LegendItem[]): Svg {
-  const labelChars = Math.min(40, Math.max(10, ...steps.map((s) => s.label.length)));
+  const labelChars = Math.min(48, Math.max(10, ...steps.map((s) => s.label.length)));
   const labelW = labelChars * CHAR_W + 14;
   const valueW = Math.max(90, ...steps.map((s) => s.text.length * CHAR_W + 12));
   const plotX = labelW;
@@ -147,7 +147,7 @@ export function waterfallChart(id: string, steps: Step[], legendItems: LegendIte
     const y = top + i * rowH + 4;
     const w = xOf(s.to) - xOf(s.from);
     svg.add(`<g><title>${esc(`${s.label}: ${s.text}`)}</title>`);
-    svg.add(svg.text(plotX - 8, y + 11, clip(s.label, 40), 'lbl', 'end'));
+    svg.add(svg.text(plotX - 8, y + 11, clip(s.label, 48), 'lbl', 'end'));
     svg.add(svg.rect(xOf(s.from), y, Math.max(w, s.to > s.from ? 1.5 : 0), 14, svg.fill(s.color, s.hatched), s.color));
     svg.add('</g>');
     svg.add(svg.text(xOf(s.to) + 5, y + 11, s.text, 'val'));

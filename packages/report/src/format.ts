@@ -19,10 +19,18 @@ export function fmtInt(n: unknown): string {
   return isNum(n) ? INT.format(n) : DASH;
 }
 
+const FIXED = new Map<number, Intl.NumberFormat>();
+
 /** A number with `digits` decimals and thousands separators. */
 export function fmtNum(n: unknown, digits = 3): string {
   if (!isNum(n)) return DASH;
-  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  // Formatters are costly to build (toLocaleString builds one per call): keep one per precision.
+  let f = FIXED.get(digits);
+  if (!f) {
+    f = new Intl.NumberFormat('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+    FIXED.set(digits, f);
+  }
+  return f.format(n);
 }
 
 /** 0.1234 -> "12.3%". */

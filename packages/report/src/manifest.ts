@@ -50,7 +50,10 @@ export interface ReportShard {
 export interface ReportWarning {
   code: string;
   message: string;
+  /** The sources or kinds the warning is about. */
   sources?: string[];
+  /** The same for one group, as @curate/metrics' `MetricWarning` names it. */
+  source?: string;
   /** The published fact the threshold rests on. */
   fact?: string;
 }

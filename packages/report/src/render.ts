@@ -83,7 +83,7 @@ function code(s: unknown): string {
 }
 
 /** Warnings name their groups as `sources` (manifest) or `source` (@curate/metrics). */
-function warningSources(w: ReportWarning & { source?: unknown }): string[] {
+function warningSources(w: ReportWarning): string[] {
   if (Array.isArray(w.sources)) return w.sources.map(String);
   return typeof w.source === 'string' ? [w.source] : [];
 }

@@ -65,7 +65,7 @@ details.data-details>summary{cursor:pointer;font-size:.85rem;color:#005a8c;width
 .table-wrap{overflow-x:auto;margin:6px 0}
 table.data{border-collapse:collapse;font-size:.86rem;min-width:40%;font-variant-numeric:tabular-nums}
 table.data caption{text-align:left;color:var(--muted);font-size:.8rem;padding-bottom:4px}
-table.data th,table.data td{padding:5px 10px;border-bottom:1px solid #e6e8eb;text-align:left;vertical-align:top}
+table.data th,table.data td{padding:5px 9px;border-bottom:1px solid #e6e8eb;text-align:left;vertical-align:top}
 table.data thead th{background:var(--soft);font-weight:600;font-size:.78rem;text-transform:uppercase;letter-spacing:.03em;color:#3b3f45;border-bottom:1px solid var(--line);white-space:nowrap}
 table.data tbody th{font-weight:500;white-space:nowrap}
 table.checksums tbody th{white-space:normal}
