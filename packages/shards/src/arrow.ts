@@ -5,8 +5,8 @@
  * (else bigint), structs -> objects, lists -> arrays, maps -> objects,
  * dictionary-encoded values -> their decoded values.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { type Batch, InputError, withFile } from '@curate/core';
 import {
@@ -147,29 +147,37 @@ function sliceColumns(cols: Record<string, unknown[]>, start: number, end: numbe
   return out;
 }
 
+/** Open a reader; `close` releases the file (also when opening fails half-way). */
 async function openReader(file: InputFile) {
   registerArrowCodecs();
+  let fh: FileHandle | undefined;
+  let stream: ReadStream | undefined;
+  const close = async () => {
+    stream?.destroy();
+    await fh?.close().catch(() => {});
+    fh = undefined;
+  };
   try {
-    if (file.format === 'arrows') return await RecordBatchReader.from(createReadStream(file.path));
-    const fh = await open(file.path);
+    if (file.format === 'arrows') {
+      stream = createReadStream(file.path);
+      return { reader: await RecordBatchReader.from(stream), close };
+    }
+    fh = await open(file.path);
     const reader = await RecordBatchReader.from(fh);
     await reader.open();
-    return reader;
+    return { reader, close };
   } catch (e) {
+    await close();
     throw new InputError(
       `not a readable Arrow IPC ${file.format === 'arrows' ? 'stream' : 'file'}: ${(e as Error).message}`,
-      {
-        code: 'E_ARROW_READ',
-        file: file.path,
-        cause: e,
-      },
+      { code: 'E_ARROW_READ', file: file.path, cause: e },
     );
   }
 }
 
 export const arrowReader: FormatReader = {
   async *read(file: InputFile, options: ReadOptions): AsyncIterable<Batch> {
-    const reader = await openReader(file);
+    const { reader, close } = await openReader(file);
     let offset = 0;
     let checked = false;
     try {
@@ -205,6 +213,7 @@ export const arrowReader: FormatReader = {
       });
     } finally {
       await (reader as { cancel?: () => Promise<void> | void }).cancel?.();
+      await close();
     }
   },
 };
