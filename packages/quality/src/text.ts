@@ -215,68 +215,69 @@ export function hashRange(text: string, start: number, end: number, out: Int32Ar
 /**
  * Open-addressing hash set/counter keyed by two 32-bit halves (64-bit keys: a
  * collision among the few hundred thousand keys of one document is ~1e-9).
- * `clear()` is O(1) (generation stamps).
+ * One interleaved array [stamp, k1, k2, count] per slot keeps a probe in one
+ * cache line; `clear()` is O(1) (generation stamps).
  */
 export class KeyCounter {
   private cap = 0;
   private mask = 0;
-  private k1 = new Int32Array(0);
-  private k2 = new Int32Array(0);
-  private stamp = new Uint32Array(0);
-  counts = new Int32Array(0);
+  private tab = new Int32Array(0);
   /** Tag given at the first add of each slot (default: insertion order). */
   order = new Int32Array(0);
+  /** Slots used in this generation, in insertion order (`size` of them). */
+  used = new Int32Array(0);
   private gen = 0;
   size = 0;
 
-  /** Slots used in this generation, in insertion order (`size` of them). */
-  used = new Int32Array(0);
-
   /** Prepare for up to `n` keys (the table is sized for `n`, so small documents stay in cache). */
   clear(n: number): void {
-    const want = Math.max(16, 1 << Math.ceil(Math.log2(n * 2 + 1)));
+    const want = Math.max(16, 1 << Math.ceil(Math.log2(n * 1.4 + 1)));
     if (want > this.cap) {
       this.cap = want;
-      this.k1 = new Int32Array(want);
-      this.k2 = new Int32Array(want);
-      this.stamp = new Uint32Array(want);
-      this.counts = new Int32Array(want);
+      this.tab = new Int32Array(want * 4);
       this.order = new Int32Array(want);
       this.used = new Int32Array(want);
       this.gen = 0;
     }
     this.mask = want - 1;
     this.gen++;
-    if (this.gen === 0xffffffff) {
-      this.stamp.fill(0);
+    if (this.gen === 0x7fffffff) {
+      this.tab.fill(0);
       this.gen = 1;
     }
     this.size = 0;
   }
 
-  /** Add one occurrence; returns the slot. `counts[slot]` is the count after adding; `order[slot]` the tag of the first add. */
+  /** Add one occurrence; returns the slot (see `count`); `order[slot]` is the tag of the first add. */
   add(a: number, b: number, tag = this.size): number {
     let h = a ^ Math.imul(b, 0x85ebca6b);
     h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
     h ^= h >>> 15;
     let slot = h & this.mask;
     const gen = this.gen;
+    const tab = this.tab;
     for (;;) {
-      if (this.stamp[slot] !== gen) {
-        this.stamp[slot] = gen;
-        this.k1[slot] = a;
-        this.k2[slot] = b;
-        this.counts[slot] = 1;
+      const o = slot << 2;
+      if (tab[o] !== gen) {
+        tab[o] = gen;
+        tab[o + 1] = a;
+        tab[o + 2] = b;
+        tab[o + 3] = 1;
         this.order[slot] = tag;
         this.used[this.size++] = slot;
         return slot;
       }
-      if (this.k1[slot] === a && this.k2[slot] === b) {
-        this.counts[slot]++;
+      if (tab[o + 1] === a && tab[o + 2] === b) {
+        tab[o + 3]++;
         return slot;
       }
       slot = (slot + 1) & this.mask;
     }
+  }
+
+  /** Occurrences of the key in `slot`. */
+  count(slot: number): number {
+    return this.tab[(slot << 2) + 3];
   }
 
   get capacity(): number {

@@ -61,7 +61,7 @@ export function fineweb(p: FinewebParams): Filter['filter'] {
       if (blank) continue;
       hashRange(text, s, e, h);
       const slot = counter.add(h[0], h[1]);
-      if (counter.counts[slot] > 1) dupChars += e - s;
+      if (counter.count(slot) > 1) dupChars += e - s;
     }
     let crs = 0;
     for (let l = 0; l + 1 < lines; l++) if (a.lineEnd[l] < a.lineStart[l + 1] - 1) crs++;

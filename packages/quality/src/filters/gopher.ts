@@ -198,7 +198,7 @@ function duplicates(
     elements++;
     hashRange(text, s, e, sc.h);
     const slot = c.add(sc.h[0], sc.h[1]);
-    if (c.counts[slot] > 1) {
+    if (c.count(slot) > 1) {
       dup++;
       dupChars += e - s;
     }
@@ -296,7 +296,6 @@ export function gopherRepetition(p: GopherRepetitionParams): Filter['filter'] {
         slotOf[i] = c.add(h1, h2, i);
         candidates++;
       }
-      const counts = c.counts;
       const topFrac = top.get(n);
       if (topFrac !== undefined) {
         // the most common n-gram (first seen among equals, as Counter.most_common); counted only when repeated
@@ -306,7 +305,7 @@ export function gopherRepetition(p: GopherRepetitionParams): Filter['filter'] {
         const order = c.order;
         for (let u = 0; u < c.size; u++) {
           const s = used[u];
-          const k = counts[s];
+          const k = c.count(s);
           if (k > bestCount || (k === bestCount && best >= 0 && order[s] < best)) {
             bestCount = k;
             best = order[s];
@@ -325,7 +324,7 @@ export function gopherRepetition(p: GopherRepetitionParams): Filter['filter'] {
         let repeated = 0;
         let i = 0;
         while (i < m) {
-          if (mark[i] === 0 || counts[slotOf[i]] < 2) {
+          if (mark[i] === 0 || c.count(slotOf[i]) < 2) {
             i++;
             continue;
           }
@@ -341,7 +340,7 @@ export function gopherRepetition(p: GopherRepetitionParams): Filter['filter'] {
         if (repeated / len > dupFrac) return drop(`dup_${n}gram_char_frac`);
       }
       if (candidates === 0) break;
-      for (let i = 0; i < m; i++) if (mark[i] !== 0 && counts[slotOf[i]] < 2) mark[i] = 0;
+      for (let i = 0; i < m; i++) if (mark[i] !== 0 && c.count(slotOf[i]) < 2) mark[i] = 0;
       if (m > 0) mark[m - 1] = 0; // no (n+1)-gram starts here
     }
     return true;
