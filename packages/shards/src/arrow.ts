@@ -175,6 +175,20 @@ async function openReader(file: InputFile) {
   }
 }
 
+/** Column names and Arrow types (`Utf8`, `Int64`, `Dictionary<Int32, Utf8>`, ...) from the schema. */
+export async function arrowColumnTypes(file: InputFile): Promise<{ name: string; type: string }[]> {
+  const { reader, close } = await openReader(file);
+  try {
+    if (!reader.schema) await (reader as { open(): Promise<unknown> }).open();
+    return reader.schema.fields.map((f) => ({
+      name: f.name,
+      type: f.metadata.get(EXTENSION_KEY) === JSON_EXTENSION ? `${String(f.type)} (arrow.json)` : String(f.type),
+    }));
+  } finally {
+    await close();
+  }
+}
+
 export const arrowReader: FormatReader = {
   async *read(file: InputFile, options: ReadOptions): AsyncIterable<Batch> {
     const { reader, close } = await openReader(file);

@@ -1,5 +1,6 @@
 /** Reading shards: dispatch by format, sequential over many files, and `inspect`. */
 import { type Batch, batchRows, CurateError, InputError, type Row, withFile } from '@curate/core';
+import { arrowColumnTypes } from './arrow.js';
 import { inspectParquet, readerFor } from './formats.js';
 import { expandInputs, inputFile } from './inputs.js';
 import type { ParquetInfo } from './parquet/index.js';
@@ -44,7 +45,11 @@ export interface ShardInfo {
   compression?: StreamCompression;
   size: number;
   rows: number;
-  /** Column names with a type: Arrow/Parquet schema types, or types inferred from JSON values. */
+  /**
+   * Column names with a type: the Arrow / Parquet schema type, or for JSON the
+   * kind of the values (`string`, `int64`, `double`, `boolean`, `struct`, `list`,
+   * `mixed`, or `null` when every value is null).
+   */
   columns: { name: string; type: string }[];
   /** Parquet metadata from the Parquet driver's `inspectParquet` (row groups, codecs, ...). */
   parquet?: ParquetInfo;
@@ -112,6 +117,9 @@ export async function inspectShard(path: string, options: { sample?: number } = 
     }
     info.rows += batch.length;
   }
-  info.columns = [...types].map(([name, type]) => ({ name, type: type ?? 'null' }));
+  info.columns =
+    input.format === 'arrow' || input.format === 'arrows'
+      ? await arrowColumnTypes(input)
+      : [...types].map(([name, type]) => ({ name, type: type ?? 'null' }));
   return info;
 }

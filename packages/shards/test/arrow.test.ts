@@ -133,6 +133,14 @@ describe('Arrow IPC writer', () => {
 
     const info = await inspectShard(p, { sample: 2 });
     expect(info.rows).toBe(5);
+    expect(info.columns).toEqual([
+      { name: 's', type: 'Utf8' },
+      { name: 'i', type: 'Int64' },
+      { name: 'big', type: 'Int64' },
+      { name: 'd', type: 'Float64' },
+      { name: 'b', type: 'Bool' },
+      { name: 'j', type: 'Utf8 (arrow.json)' },
+    ]);
     expect(info.sample).toEqual(rows.slice(0, 2));
   });
 

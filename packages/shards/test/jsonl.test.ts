@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { batchRows, collect, InputError, makeBatch } from '@curate/core';
 import { describe, expect, it } from 'vitest';
-import { createFileWriter, readShard } from '../src/index.js';
+import { createFileWriter, inspectShard, readShard } from '../src/index.js';
 import { rejection, useTmp } from './helpers.js';
 
 const tmp = useTmp();
@@ -33,6 +33,25 @@ describe('JSONL reader', () => {
     expect(batch.columns).toEqual({ a: [1, null, null], b: ['x', null, 'y'], c: [null, true, null] });
     expect(batch.file).toBe(p);
     expect(batch.offset).toBe(0);
+  });
+
+  it('inspectShard gives rows, value kinds per column and a sample', async () => {
+    const d = await tmp();
+    const p = join(d, 'a.jsonl.gz');
+    await writeFile(p, gzipSync('{"a":1,"b":"x","c":null}\n{"a":2.5,"b":"y","d":[1]}\n{"a":3,"b":{"k":1},"e":true}\n'));
+    const info = await inspectShard(p, { sample: 2 });
+    expect(info).toMatchObject({ path: p, format: 'jsonl', compression: 'gzip', rows: 3 });
+    expect(info.columns).toEqual([
+      { name: 'a', type: 'double' },
+      { name: 'b', type: 'mixed' },
+      { name: 'c', type: 'null' },
+      { name: 'd', type: 'list' },
+      { name: 'e', type: 'boolean' },
+    ]);
+    expect(info.sample).toEqual([
+      { a: 1, b: 'x', c: null, d: null, e: null },
+      { a: 2.5, b: 'y', c: null, d: [1], e: null },
+    ]);
   });
 
   it('keeps odd keys such as "__proto__" and "constructor" as columns', async () => {
