@@ -69,7 +69,11 @@ export async function* fileBytes(path: string, compression?: StreamCompression):
   if (compression === 'gzip') {
     const gunzip = createGunzip({ chunkSize: 256 * 1024 });
     raw.on('error', (e) => gunzip.destroy(e));
-    yield* raw.pipe(gunzip) as AsyncIterable<Buffer>;
+    try {
+      yield* raw.pipe(gunzip) as AsyncIterable<Buffer>;
+    } finally {
+      raw.destroy();
+    }
     return;
   }
   if (zstdCliAvailable()) {
