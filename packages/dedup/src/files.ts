@@ -32,6 +32,7 @@ import {
 } from '@curate/shards';
 import { DecontamIndex, type EvalFile } from './decontam.js';
 import { ExactDeduper } from './exact.js';
+import { isRawJsonl, writeSplitJsonl } from './fastwrite.js';
 import type { Prefer } from './keep.js';
 import { NearDedupIndex, type NearDedupOptions } from './near.js';
 import { type BatchSignatures, FILE_SCALE, type SignOptions, signFiles } from './sign.js';
@@ -45,6 +46,11 @@ export interface OutputOptions {
   compression?: WriteCompression;
   /** Write removed rows to `out/rejected/` with their reason. Default true. */
   writeRejected?: boolean;
+  /**
+   * Read uncompressed JSONL inputs as raw lines (no JSON.parse for canonical lines, copied as bytes to JSONL
+   * output). Same rows, bytes and errors as the generic reader/writer; `false` forces the generic path. Default true.
+   */
+  fastJsonl?: boolean;
   progress?: ProgressListener;
 }
 
@@ -182,9 +188,18 @@ export async function writeSplit(
   stats: Stats,
 ): Promise<{ kept: WrittenShard[]; rejected: WrittenShard[] }> {
   const dir = options.dir as string;
+  const format = options.format ?? defaultFormat(files);
+  if (
+    options.fastJsonl !== false &&
+    format === 'jsonl' &&
+    (options.compression === undefined || options.compression === 'none') &&
+    fileIndexes.every((fi) => isRawJsonl(files[fi]))
+  ) {
+    return writeSplitJsonl(files, fileIndexes, { ...options, dir }, reasonOf, stats, FILE_SCALE);
+  }
   const writer = createSplitWriter({
     dir,
-    format: options.format ?? defaultFormat(files),
+    format,
     compression: options.compression,
     rejected: options.writeRejected ?? true,
     prefix: options.prefix,

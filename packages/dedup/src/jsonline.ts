@@ -1,0 +1,530 @@
+/**
+ * Raw JSONL lines without JSON.parse: a line splitter over file bytes with
+ * @curate/shards' numbering rules, and a validating scanner of one JSON
+ * object per line that records the top-level keys and value spans and
+ * whether the line is *canonical*, i.e. byte-identical to what the shards
+ * JSONL writer would write for the parsed row with these keys in this order
+ * (no white space, JSON.stringify escapes, shortest numbers, no duplicate or
+ * array-index keys, valid UTF-8). Canonical lines can be copied as bytes;
+ * anything else goes through JSON.parse like the generic reader, so the
+ * output and the errors never differ from the generic path.
+ */
+import { open } from 'node:fs/promises';
+import { InputError } from '@curate/core';
+
+export const T_STRING = 1;
+export const T_NUMBER = 2;
+export const T_LITERAL = 3;
+export const T_OBJECT = 4;
+export const T_ARRAY = 5;
+
+const MAX_DEPTH = 256;
+
+/** Bytes a JSON string holds as they are: printable ASCII except `"` and `\`. */
+const PLAIN = new Uint8Array(256);
+for (let c = 32; c < 128; c++) PLAIN[c] = c === 34 || c === 92 ? 0 : 1;
+const MAX_KEYS = 1 << 16;
+
+function hexVal(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/** Length of the valid UTF-8 sequence at p (2-4), or -1. */
+export function utf8Len(b: Uint8Array, p: number, end: number): number {
+  const c = b[p];
+  if (c < 0xc2) return -1;
+  if (c < 0xe0) return p + 1 < end && (b[p + 1] & 0xc0) === 0x80 ? 2 : -1;
+  if (c < 0xf0) {
+    if (p + 2 >= end) return -1;
+    const c1 = b[p + 1];
+    if ((c1 & 0xc0) !== 0x80 || (b[p + 2] & 0xc0) !== 0x80) return -1;
+    if (c === 0xe0 && c1 < 0xa0) return -1; // overlong
+    if (c === 0xed && c1 >= 0xa0) return -1; // surrogate
+    return 3;
+  }
+  if (c < 0xf5) {
+    if (p + 3 >= end) return -1;
+    const c1 = b[p + 1];
+    if ((c1 & 0xc0) !== 0x80 || (b[p + 2] & 0xc0) !== 0x80 || (b[p + 3] & 0xc0) !== 0x80) return -1;
+    if (c === 0xf0 && c1 < 0x90) return -1;
+    if (c === 0xf4 && c1 >= 0x90) return -1;
+    return 4;
+  }
+  return -1;
+}
+
+/** True for a key that is an array index (for..in and JSON.stringify put those first). */
+function isIndexKey(b: Uint8Array, s: number, e: number): boolean {
+  const n = e - s;
+  if (n === 0 || n > 10) return false;
+  if (b[s] === 48) return n === 1;
+  let v = 0;
+  for (let i = s; i < e; i++) {
+    const c = b[i];
+    if (c < 48 || c > 57) return false;
+    v = v * 10 + (c - 48);
+  }
+  return v < 4294967295;
+}
+
+/**
+ * Scans one line (bytes [s, e) of `b`). After `scan()`: `valid` (JSON object
+ * that this scanner understood; otherwise use JSON.parse), `canonical`, and
+ * per top-level key i: key bytes [keyStart[i], keyEnd[i]) (without quotes),
+ * value bytes [valStart[i], valEnd[i]) (strings with quotes) and valType[i].
+ * `plainKeys`: every key is free of escapes.
+ */
+export class LineScanner {
+  b: Uint8Array = new Uint8Array(0);
+  valid = false;
+  canonical = false;
+  plainKeys = true;
+  nkeys = 0;
+  keyStart = new Int32Array(64);
+  keyEnd = new Int32Array(64);
+  valStart = new Int32Array(64);
+  valEnd = new Int32Array(64);
+  valType = new Uint8Array(64);
+  private canon = true;
+  private depth = 0;
+
+  scan(b: Uint8Array, s: number, e: number): boolean {
+    this.b = b;
+    this.canon = true;
+    this.plainKeys = true;
+    this.nkeys = 0;
+    this.depth = 0;
+    this.valid = false;
+    this.canonical = false;
+    let p = this.ws(s, e);
+    if (p >= e || b[p] !== 123) return false;
+    p = this.ws(p + 1, e);
+    if (p < e && b[p] === 125) {
+      p++;
+    } else {
+      for (;;) {
+        if (p >= e || b[p] !== 34) return false;
+        const ks = p + 1;
+        const escBefore = this.canon;
+        const ke = this.str(ks, e);
+        if (ke < 0) return false;
+        if (this.hasEscape(ks, ke - 1)) {
+          this.plainKeys = false;
+          this.canon = false;
+        }
+        void escBefore;
+        if (isIndexKey(b, ks, ke - 1)) this.canon = false;
+        p = this.ws(ke, e);
+        if (p >= e || b[p] !== 58) return false;
+        p = this.ws(p + 1, e);
+        const vs = p;
+        const type = this.typeAt(p, e);
+        p = this.value(p, e);
+        if (p < 0) return false;
+        const i = this.nkeys;
+        if (i === MAX_KEYS) return false;
+        if (i === this.keyStart.length) this.growKeys();
+        this.keyStart[i] = ks;
+        this.keyEnd[i] = ke - 1;
+        this.valStart[i] = vs;
+        this.valEnd[i] = p;
+        this.valType[i] = type;
+        this.nkeys = i + 1;
+        p = this.ws(p, e);
+        if (p >= e) return false;
+        if (b[p] === 44) {
+          p = this.ws(p + 1, e);
+          continue;
+        }
+        if (b[p] === 125) {
+          p++;
+          break;
+        }
+        return false;
+      }
+    }
+    if (this.ws(p, e) !== e) return false;
+    if (this.canon && this.nkeys > 1 && this.hasDuplicateKeys()) this.canon = false;
+    this.valid = true;
+    this.canonical = this.canon;
+    return true;
+  }
+
+  /** Index of the top-level key equal to the bytes of `name` (last one wins, as in JSON.parse), or -1. */
+  find(name: Uint8Array): number {
+    const b = this.b;
+    const n = name.length;
+    for (let i = this.nkeys - 1; i >= 0; i--) {
+      const s = this.keyStart[i];
+      if (this.keyEnd[i] - s !== n) continue;
+      let j = 0;
+      while (j < n && b[s + j] === name[j]) j++;
+      if (j === n) return i;
+    }
+    return -1;
+  }
+
+  private growKeys(): void {
+    const n = this.keyStart.length * 2;
+    const g = (a: Int32Array) => {
+      const x = new Int32Array(n);
+      x.set(a);
+      return x;
+    };
+    this.keyStart = g(this.keyStart);
+    this.keyEnd = g(this.keyEnd);
+    this.valStart = g(this.valStart);
+    this.valEnd = g(this.valEnd);
+    const t = new Uint8Array(n);
+    t.set(this.valType);
+    this.valType = t;
+  }
+
+  private hasEscape(s: number, e: number): boolean {
+    const b = this.b;
+    for (let i = s; i < e; i++) if (b[i] === 92) return true;
+    return false;
+  }
+
+  private hasDuplicateKeys(): boolean {
+    const b = this.b;
+    const n = this.nkeys;
+    for (let i = 1; i < n; i++) {
+      const si = this.keyStart[i];
+      const li = this.keyEnd[i] - si;
+      for (let j = 0; j < i; j++) {
+        const sj = this.keyStart[j];
+        if (this.keyEnd[j] - sj !== li) continue;
+        let k = 0;
+        while (k < li && b[si + k] === b[sj + k]) k++;
+        if (k === li) return true;
+      }
+    }
+    return false;
+  }
+
+  private ws(p: number, e: number): number {
+    const b = this.b;
+    while (p < e) {
+      const c = b[p];
+      if (c === 32 || c === 9 || c === 10 || c === 13) {
+        this.canon = false;
+        p++;
+      } else break;
+    }
+    return p;
+  }
+
+  private typeAt(p: number, e: number): number {
+    if (p >= e) return 0;
+    const c = this.b[p];
+    if (c === 34) return T_STRING;
+    if (c === 123) return T_OBJECT;
+    if (c === 91) return T_ARRAY;
+    if (c === 116 || c === 102 || c === 110) return T_LITERAL;
+    return T_NUMBER;
+  }
+
+  /** String body from p (after the opening quote); returns the position after the closing quote, or -1. */
+  str(p: number, e: number): number {
+    const b = this.b;
+    for (;;) {
+      while (p < e && PLAIN[b[p]] === 1) p++;
+      if (p >= e) return -1;
+      const c = b[p];
+      if (c === 34) return p + 1;
+      if (c === 92) {
+        if (p + 1 >= e) return -1;
+        const x = b[p + 1];
+        if (x === 34 || x === 92 || x === 98 || x === 102 || x === 110 || x === 114 || x === 116) p += 2;
+        else if (x === 117) {
+          if (p + 5 >= e) return -1;
+          const h0 = hexVal(b[p + 2]);
+          const h1 = hexVal(b[p + 3]);
+          const h2 = hexVal(b[p + 4]);
+          const h3 = hexVal(b[p + 5]);
+          if ((h0 | h1 | h2 | h3) < 0) return -1;
+          const v = (h0 << 12) | (h1 << 8) | (h2 << 4) | h3;
+          // JSON.stringify writes \u00XX (lower-case hex) only for control characters without a short form
+          if (
+            v >= 0x20 ||
+            v === 8 ||
+            v === 9 ||
+            v === 10 ||
+            v === 12 ||
+            v === 13 ||
+            (b[p + 4] >= 65 && b[p + 4] <= 70) ||
+            (b[p + 5] >= 65 && b[p + 5] <= 70)
+          )
+            this.canon = false;
+          p += 6;
+        } else if (x === 47) {
+          this.canon = false;
+          p += 2;
+        } else return -1;
+      } else if (c < 32) return -1;
+      else if (c < 128) p++;
+      else {
+        const n = utf8Len(b, p, e);
+        if (n < 0) {
+          this.canon = false; // decoded as U+FFFD by the generic reader
+          p++;
+        } else p += n;
+      }
+    }
+  }
+
+  private value(p: number, e: number): number {
+    const b = this.b;
+    if (p >= e) return -1;
+    const c = b[p];
+    if (c === 34) return this.str(p + 1, e);
+    if (c === 123 || c === 91) {
+      if (++this.depth > MAX_DEPTH) return -1;
+      const r = c === 123 ? this.object(p + 1, e) : this.array(p + 1, e);
+      this.depth--;
+      return r;
+    }
+    if (c === 116) return this.lit(p, e, 'true');
+    if (c === 102) return this.lit(p, e, 'false');
+    if (c === 110) return this.lit(p, e, 'null');
+    return this.number(p, e);
+  }
+
+  private lit(p: number, e: number, word: string): number {
+    if (p + word.length > e) return -1;
+    for (let i = 0; i < word.length; i++) if (this.b[p + i] !== word.charCodeAt(i)) return -1;
+    return p + word.length;
+  }
+
+  private number(p: number, e: number): number {
+    const b = this.b;
+    const s = p;
+    let simple = true;
+    if (p < e && b[p] === 45) p++;
+    if (p >= e) return -1;
+    if (b[p] === 48) p++;
+    else if (b[p] >= 49 && b[p] <= 57) while (p < e && b[p] >= 48 && b[p] <= 57) p++;
+    else return -1;
+    if (p < e && b[p] === 46) {
+      simple = false;
+      p++;
+      const d = p;
+      while (p < e && b[p] >= 48 && b[p] <= 57) p++;
+      if (p === d) return -1;
+    }
+    if (p < e && (b[p] === 101 || b[p] === 69)) {
+      simple = false;
+      p++;
+      if (p < e && (b[p] === 43 || b[p] === 45)) p++;
+      const d = p;
+      while (p < e && b[p] >= 48 && b[p] <= 57) p++;
+      if (p === d) return -1;
+    }
+    if (this.canon) {
+      const digits = p - s - (b[s] === 45 ? 1 : 0);
+      if (!simple || digits > 15 || (b[s] === 45 && b[s + 1] === 48)) {
+        const tok = String.fromCharCode(...b.subarray(s, p));
+        if (String(Number(tok)) !== tok) this.canon = false;
+      }
+    }
+    return p;
+  }
+
+  private object(p: number, e: number): number {
+    const b = this.b;
+    p = this.ws(p, e);
+    if (p < e && b[p] === 125) return p + 1;
+    let keys: string[] | undefined;
+    for (;;) {
+      if (p >= e || b[p] !== 34) return -1;
+      const ks = p + 1;
+      const ke = this.str(ks, e);
+      if (ke < 0) return -1;
+      if (this.canon) {
+        if (this.hasEscape(ks, ke - 1) || isIndexKey(b, ks, ke - 1)) this.canon = false;
+        else {
+          const k = Buffer.from(b.buffer, b.byteOffset + ks, ke - 1 - ks).toString('latin1');
+          if (!keys) keys = [k];
+          else if (keys.includes(k)) this.canon = false;
+          else keys.push(k);
+        }
+      }
+      p = this.ws(ke, e);
+      if (p >= e || b[p] !== 58) return -1;
+      p = this.value(this.ws(p + 1, e), e);
+      if (p < 0) return -1;
+      p = this.ws(p, e);
+      if (p >= e) return -1;
+      if (b[p] === 44) {
+        p = this.ws(p + 1, e);
+        continue;
+      }
+      if (b[p] === 125) return p + 1;
+      return -1;
+    }
+  }
+
+  private array(p: number, e: number): number {
+    const b = this.b;
+    p = this.ws(p, e);
+    if (p < e && b[p] === 93) return p + 1;
+    for (;;) {
+      p = this.value(p, e);
+      if (p < 0) return -1;
+      p = this.ws(p, e);
+      if (p >= e) return -1;
+      if (b[p] === 44) {
+        p = this.ws(p + 1, e);
+        continue;
+      }
+      if (b[p] === 93) return p + 1;
+      return -1;
+    }
+  }
+}
+
+/** A chunk of whole lines: line i is bytes [starts[i], ends[i]) of buf (CR and LF excluded). */
+export interface LineChunk {
+  buf: Buffer;
+  count: number;
+  starts: Int32Array;
+  ends: Int32Array;
+}
+
+const CHUNK = 4 << 20;
+
+/**
+ * The lines of an uncompressed file whose first byte lies in [from, to), in
+ * chunks (a leading UTF-8 BOM of the file is dropped, `\r\n` ends a line, a
+ * missing final newline is fine, as in @curate/shards).
+ */
+export async function* rawLines(path: string, from = 0, to = Number.POSITIVE_INFINITY): AsyncGenerator<LineChunk> {
+  const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
+    throw new InputError(`cannot open: ${e.message}`, { code: 'E_NOT_FOUND', file: path });
+  });
+  try {
+    let buf = Buffer.allocUnsafe(CHUNK);
+    let have = 0; // bytes in buf
+    let pos = from; // file position of buf[have]
+    let base = from; // file position of buf[0]
+    let eof = false;
+    let starts = new Int32Array(4096);
+    let ends = new Int32Array(4096);
+    if (from > 0) {
+      // the first line starting at or after `from`: after the newline at or after from - 1
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, pos - 1);
+        if (bytesRead === 0) return;
+        const nl = buf.subarray(0, bytesRead).indexOf(10);
+        if (nl >= 0) {
+          pos = pos - 1 + nl + 1;
+          break;
+        }
+        pos += bytesRead;
+      }
+      base = pos;
+    }
+    let first = from === 0;
+    while (!eof) {
+      if (have === buf.length) {
+        const nb = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(nb, 0, 0, have);
+        buf = nb;
+      }
+      const { bytesRead } = await fh.read(buf, have, buf.length - have, pos);
+      if (bytesRead === 0) eof = true;
+      have += bytesRead;
+      pos += bytesRead;
+      let s = 0;
+      if (first && have >= 3) {
+        if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) s = 3;
+        first = false;
+      } else if (first && eof) first = false;
+      if (first) continue;
+      let n = 0;
+      for (;;) {
+        if (base + s >= to) {
+          eof = true;
+          break;
+        }
+        let nl = buf.indexOf(10, s);
+        if (nl < 0 || nl >= have) {
+          if (!eof || s >= have) break;
+          nl = have; // last line without a newline
+        }
+        if (n === starts.length) {
+          const a = new Int32Array(n * 2);
+          a.set(starts);
+          starts = a;
+          const z = new Int32Array(n * 2);
+          z.set(ends);
+          ends = z;
+        }
+        starts[n] = s;
+        ends[n] = nl > s && buf[nl - 1] === 13 ? nl - 1 : nl;
+        n++;
+        s = nl + 1;
+      }
+      if (n > 0) yield { buf, count: n, starts, ends };
+      // keep the partial line: move it to a fresh buffer (the yielded one may still be referenced)
+      const rest = Math.max(0, have - s);
+      const nb = Buffer.allocUnsafe(Math.max(CHUNK, rest * 2));
+      if (rest) buf.copy(nb, 0, s, have);
+      base += s;
+      buf = nb;
+      have = rest;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The shards reader's blank-line rule: empty, or starting with a char <= 32 and all white space. */
+export function isBlank(buf: Buffer, s: number, e: number): boolean {
+  if (e === s) return true;
+  if (buf[s] > 32) return false;
+  for (let i = s; i < e; i++) {
+    const c = buf[i];
+    if (c === 32 || (c >= 9 && c <= 13)) continue;
+    if (c < 128) return false;
+    return decodeLine(buf, s, e).trim() === '';
+  }
+  return true;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+
+/** A line decoded as the shards reader does (invalid UTF-8 -> U+FFFD). */
+export function decodeLine(buf: Uint8Array, s: number, e: number): string {
+  return decoder.decode(buf.subarray(s, e));
+}
+
+/** JSON.parse of a line with the shards reader's errors (E_JSON_PARSE, E_JSON_NOT_OBJECT; row = line index). */
+export function parseLine(buf: Uint8Array, s: number, e: number, file: string, line: number): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(decodeLine(buf, s, e));
+  } catch (err) {
+    throw new InputError(`invalid JSON: ${(err as Error).message}`, { code: 'E_JSON_PARSE', file, row: line });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const kind =
+      value === null
+        ? 'null'
+        : Array.isArray(value)
+          ? 'an array'
+          : typeof value === 'string'
+            ? 'a string'
+            : `a ${typeof value}`;
+    throw new InputError(`expected a JSON object per line, got ${kind}`, {
+      code: 'E_JSON_NOT_OBJECT',
+      file,
+      row: line,
+    });
+  }
+  return value as Record<string, unknown>;
+}
