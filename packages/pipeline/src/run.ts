@@ -633,7 +633,11 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     manifest.output.shards = shards.map(rel);
     manifest.output.rejected = rejectedShards.map(rel);
     manifest.output.columns = columns;
-    manifest.timings = { ...timings, total_seconds: (now() - t0) / 1000 };
+    manifest.timings = {
+      ...timings,
+      total_seconds: (now() - t0) / 1000,
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
     manifest.finished_at = new Date().toISOString();
     checkInvariant(manifest);
     await writeFile(join(out.tmpDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -75,10 +75,15 @@ export class Scanner {
     readonly tokenizer: Tokenizer,
     readonly decontam: { name: string; index: DecontamIndex }[],
     readonly minhasher: MinHasher | null,
+    textOnly = false,
   ) {
-    const steps = qualitySteps(recipe);
+    let steps = qualitySteps(recipe);
+    const cleans = (s: (typeof steps)[number]) => s.filter === 'c4' && (s.params as { mode?: string }).mode === 'clean';
+    this.transforms = steps.some(cleans);
+    // Pass 2 only re-derives the text of kept rows: only the filters that rewrite text matter
+    // there (the others kept the row in pass 1 and never change text), so the chain shrinks to them.
+    if (textOnly) steps = steps.filter(cleans);
     this.chain = new FilterChain(steps.map((s) => createFilter(s.filter, s.params as object, s.path)));
-    this.transforms = steps.some((s) => s.filter === 'c4' && (s.params as { mode?: string }).mode === 'clean');
     this.templates = recipe.sources.map((s) => compileTemplate(s.text));
   }
 
@@ -105,7 +110,7 @@ export class Scanner {
       near && !options.textOnly
         ? new MinHasher({ numPerm: near.num_perm, ngram: near.ngram, shingle: near.shingle, seed: recipe.seed })
         : null;
-    const scanner = new Scanner(recipe, tokenizer, decontam, minhasher);
+    const scanner = new Scanner(recipe, tokenizer, decontam, minhasher, Boolean(options.textOnly));
     await scanner.chain.prepare();
     return scanner;
   }
