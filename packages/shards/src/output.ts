@@ -90,7 +90,9 @@ export interface SplitWriter {
  * input column of that name). Used by `curate filter|dedup|decontam`.
  */
 export function createSplitWriter(options: ShardWriterOptions & { rejected?: boolean }): SplitWriter {
-  const { rejected: writeRejected, ...opts } = options;
+  const { rejected: writeRejected, ...rest } = options;
+  // Inputs of one command may differ in columns (e.g. real and synthetic shards): widen by default.
+  const opts = { widen: true, ...rest };
   const kept = createShardWriter(opts);
   const rejected = writeRejected
     ? createShardWriter({

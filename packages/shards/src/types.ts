@@ -72,6 +72,13 @@ export interface ShardWriterOptions {
   /** Column order and types; inferred from the first batch when absent. */
   columns?: ColumnSpec[];
   rowGroupRows?: number;
+  /**
+   * Inputs with different columns: a batch with a column the schema lacks closes the
+   * current shard and starts a new one with the column added (earlier shards keep their
+   * schema; read them together by name, e.g. DuckDB `union_by_name = true`).
+   * Without it such a batch is InputError E_SCHEMA_CHANGED.
+   */
+  widen?: boolean;
 }
 
 export interface WrittenShard {

@@ -41,8 +41,8 @@ const BYTES_STEP_ROWS = 1024;
 /**
  * A writer of rotated shards in `options.dir` (created if missing). The column
  * schema is fixed by `options.columns` or inferred from the first batch; a later
- * batch with a new column is InputError E_SCHEMA_CHANGED, a missing column is
- * written as null. No rows -> no shards (close() returns []).
+ * batch with a new column is InputError E_SCHEMA_CHANGED (or, with `widen`, starts
+ * a new shard whose schema adds the column), a missing column is written as null. No rows -> no shards (close() returns []).
  */
 export function createShardWriter(options: ShardWriterOptions): ShardWriter {
   const format = options.format;
@@ -82,6 +82,18 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
     done.push({ tmp: c.tmp, rows: c.rows });
   };
 
+  const widen = async (batch: Batch) => {
+    if (!columns || !options.widen) return;
+    const fresh = Object.keys(batch.columns).filter((k) => !names!.has(k));
+    if (!fresh.length) return;
+    // A new column starts a new shard whose schema is the old one plus the new columns.
+    await finishCurrent();
+    const sub: Record<string, unknown[]> = {};
+    for (const k of fresh) sub[k] = batch.columns[k];
+    columns = [...columns, ...inferColumns({ length: batch.length, columns: sub })];
+    names = new Set(columns.map((c) => c.name));
+  };
+
   const conform = (batch: Batch): Batch => {
     if (!columns) {
       columns = inferColumns(batch);
@@ -107,6 +119,7 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
 
   const writeBatch = async (input: Batch) => {
     if (input.length === 0) return;
+    await widen(input);
     const batch = conform(input);
     let pos = 0;
     while (pos < batch.length) {

@@ -95,6 +95,23 @@ describe('createShardWriter', () => {
     expect(await readFile(shard.path, 'utf8')).toBe('{"id":"doc-0","n":0}\n{"id":"doc-1","n":1}\n{"id":null,"n":5}\n');
   });
 
+  it('with widen, a new column starts a new shard with the column added; every row is kept', async () => {
+    const dir = join(await tmp(), 'out');
+    const w = createShardWriter({ dir, format: 'parquet', widen: true });
+    await w.write(numbers(0, 2));
+    await w.write(makeBatch({ n: [6], extra: ['x'] }, { file: 'in.jsonl' }));
+    await w.write(makeBatch({ n: [7] }));
+    const shards = await w.close();
+    expect(shards.map((s) => s.rows)).toEqual([2, 2]);
+    const rows = (await collect(readShards(shards.map((s) => s.path)))).flatMap(batchRows);
+    expect(rows).toEqual([
+      { id: 'doc-0', n: 0 },
+      { id: 'doc-1', n: 1 },
+      { id: null, n: 6, extra: 'x' },
+      { id: null, n: 7, extra: null },
+    ]);
+  });
+
   it('abort() mid-way leaves no shard file and no temp file', async () => {
     const dir = join(await tmp(), 'out');
     const w = createShardWriter({ dir, format: 'arrow', maxRows: 100 });

@@ -12,7 +12,7 @@ export async function convertCommand(
   const files = await expandInputs(args, { cwd: ctx.io.cwd });
   const totalBytes = files.reduce((s, f) => s + f.size, 0);
   const out = await prepareOutputDir(String(opts.out), { overwrite: Boolean(opts.overwrite) });
-  const writer = createShardWriter(writerOptions(opts, out.tmpDir));
+  const writer = createShardWriter({ ...writerOptions(opts, out.tmpDir), widen: true });
   let rows = 0;
   let doneBytes = 0;
   try {
