@@ -282,13 +282,23 @@ try {
 
 console.log(
   `\n${MB.toFixed(1)} MB of text, ${N} rows; DuckDB threads=${threads}; best of ${REPS} interleaved runs;` +
-    ' ratio = MB/s over the MB/s of DuckDB via JS in the same comparison (>1: faster)\n',
+    ' ratio = MB/s over the MB/s of DuckDB via JS in the same comparison (>1: faster);' +
+    ' cpu = process CPU seconds of that run, all threads (steadier than wall time on a shared machine)\n',
 );
-const head = ['operation', 'library', 'seconds', 'cpu s', 'MB/s', 'ratio vs DuckDB', 'note'];
+const head = ['operation', 'library', 'seconds', 'MB/s', 'ratio vs DuckDB', 'cpu s', 'cpu ratio', 'note'];
 let base;
 const rows = results.map((r) => {
   if (r.base) base = r;
-  return [r.op, r.lib, r.s.toFixed(2), r.cpu.toFixed(2), (MB / r.s).toFixed(1), (base.s / r.s).toFixed(2), r.info];
+  return [
+    r.op,
+    r.lib,
+    r.s.toFixed(2),
+    (MB / r.s).toFixed(1),
+    (base.s / r.s).toFixed(2),
+    r.cpu.toFixed(2),
+    (base.cpu / r.cpu).toFixed(2),
+    r.info,
+  ];
 });
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
