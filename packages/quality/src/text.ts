@@ -259,6 +259,10 @@ export class KeyCounter {
     for (;;) {
       const o = slot << 2;
       if (tab[o] !== gen) {
+        if ((this.size + 1) * 10 > (this.mask + 1) * 7) {
+          this.grow();
+          return this.add(a, b, tag);
+        }
         tab[o] = gen;
         tab[o + 1] = a;
         tab[o + 2] = b;
@@ -272,6 +276,25 @@ export class KeyCounter {
         return slot;
       }
       slot = (slot + 1) & this.mask;
+    }
+  }
+
+  /** Double the table (keeping keys, counts and tags) when it gets 70% full. */
+  private grow(): void {
+    const n = this.size;
+    const old = this.tab;
+    const keys = new Int32Array(n * 4);
+    for (let u = 0; u < n; u++) {
+      const s = this.used[u];
+      keys[u * 4] = old[(s << 2) + 1];
+      keys[u * 4 + 1] = old[(s << 2) + 2];
+      keys[u * 4 + 2] = old[(s << 2) + 3];
+      keys[u * 4 + 3] = this.order[s];
+    }
+    this.clear(n * 2);
+    for (let u = 0; u < n; u++) {
+      const s = this.add(keys[u * 4], keys[u * 4 + 1], keys[u * 4 + 3]);
+      this.tab[(s << 2) + 3] = keys[u * 4 + 2];
     }
   }
 

@@ -192,6 +192,33 @@ describe('gopher_repetition boundaries', () => {
     });
   }
 
+  it('agrees with the reference on random repetitive texts (small vocabularies)', () => {
+    let seed = 12345;
+    const rand = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    for (let doc = 0; doc < 60; doc++) {
+      const vocab = words(2 + Math.floor(rand() * 12), 1 + Math.floor(rand() * 4), doc);
+      const n = 5 + Math.floor(rand() * 300);
+      const text = Array.from({ length: n }, () => vocab[Math.floor(rand() * vocab.length)]).join(
+        rand() < 0.5 ? ' ' : '  ',
+      );
+      for (const k of [2, 3, 4]) {
+        const f = topFrac(text, k);
+        if (f === 0) continue;
+        expect(r(text, { top_ngram_char_frac: { [k]: f } })).toBe(true);
+        expect(r(text, { top_ngram_char_frac: { [k]: f - 1e-9 } })).toBe(`top_${k}gram_char_frac`);
+      }
+      for (const k of [5, 6, 7, 8, 9, 10]) {
+        const f = dupFrac(text, k);
+        if (f === 0) continue;
+        expect(r(text, { dup_ngram_char_frac: { [k]: f } })).toBe(true);
+        expect(r(text, { dup_ngram_char_frac: { [k]: f - 1e-9 } })).toBe(`dup_${k}gram_char_frac`);
+      }
+    }
+  });
+
   it('a document of unique n-grams passes; empty text passes', () => {
     expect(check('gopher_repetition', {}, words(300).join(' '))).toBe(true);
     expect(check('gopher_repetition', {}, '')).toBe(true);

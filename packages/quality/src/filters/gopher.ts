@@ -136,38 +136,61 @@ export const GOPHER_REPETITION_DEFAULTS: GopherRepetitionParams = {
 class RepetitionScratch {
   counter = new KeyCounter();
   h = new Int32Array(2);
-  g1 = new Int32Array(1024);
-  g2 = new Int32Array(1024);
-  prefix = new Float64Array(1025);
-  slotOf = new Int32Array(1024);
-  mark = new Uint8Array(1024);
-  /** Per-slot "seen in this sweep" stamps (slots of `counter`). */
-  seen = new Uint32Array(0);
-  private gen = 0;
+  private n = 0;
+  private v = 0;
+  tokId = new Int32Array(0);
+  cur = new Int32Array(0);
+  next = new Int32Array(0);
+  curCount = new Int32Array(0);
+  nextCount = new Int32Array(0);
+  first = new Int32Array(0);
+  bucket = new Int32Array(0);
+  sorted = new Int32Array(0);
+  candA = new Int32Array(0);
+  seen = new Int32Array(0);
+  prefix = new Float64Array(0);
+  /** Per token id: stamp of the bucket that last saw it and the n-gram id it got there. */
+  stampV = new Int32Array(0);
+  idV = new Int32Array(0);
+  gen = 0;
 
-  ensure(n: number): void {
-    if (this.g1.length < n) {
-      const m = Math.max(n, this.g1.length * 2);
-      this.g1 = new Int32Array(m);
-      this.g2 = new Int32Array(m);
+  ensure(tokens: number, vocab: number): void {
+    if (this.n < tokens) {
+      const m = Math.max(tokens, this.n * 2, 1024);
+      this.n = m;
+      this.tokId = new Int32Array(m);
+      this.cur = new Int32Array(m);
+      this.next = new Int32Array(m);
+      this.curCount = new Int32Array(m);
+      this.nextCount = new Int32Array(m);
+      this.first = new Int32Array(m);
+      this.bucket = new Int32Array(m + 1);
+      this.sorted = new Int32Array(m);
+      this.candA = new Int32Array(m);
+      this.seen = new Int32Array(m);
       this.prefix = new Float64Array(m + 1);
-      this.slotOf = new Int32Array(m);
-      this.mark = new Uint8Array(m);
+    }
+    if (this.v < vocab) {
+      const m = Math.max(vocab, this.v * 2, 1024);
+      this.v = m;
+      this.stampV = new Int32Array(m);
+      this.idV = new Int32Array(m);
+      this.gen = 0;
     }
   }
 
   nextGen(): number {
-    const cap = this.counter.capacity;
-    if (this.seen.length < cap) {
-      this.seen = new Uint32Array(cap);
-      this.gen = 0;
-    }
-    this.gen++;
-    if (this.gen === 0xffffffff) {
+    if (++this.gen === 0x7fffffff) {
+      this.stampV.fill(0);
       this.seen.fill(0);
       this.gen = 1;
     }
     return this.gen;
+  }
+
+  swap(): void {
+    [this.cur, this.next] = [this.next, this.cur];
+    [this.curCount, this.nextCount] = [this.nextCount, this.curCount];
   }
 }
 
@@ -268,47 +291,84 @@ export function gopherRepetition(p: GopherRepetitionParams): Filter['filter'] {
     if (maxN === 0) return true;
     a.tokens();
     const T = a.tokenCount;
-    sc.ensure(T);
-    const { g1, g2, prefix, slotOf, mark } = sc;
-    prefix[0] = 0;
-    for (let i = 0; i < T; i++) {
-      g1[i] = a.tokH1[i];
-      g2[i] = a.tokH2[i];
-      prefix[i + 1] = prefix[i] + (a.tokEnd[i] - a.tokStart[i]);
-      mark[i] = 1;
-    }
+    if (T < 2) return true;
+    // Dense token ids from the token hashes (a small, cache-resident table).
     const c = sc.counter;
-    const t1 = a.tokH1;
-    const t2 = a.tokH2;
-    // Level by level, only n-grams whose (n-1)-gram prefix occurs at least twice can
-    // repeat ("candidates"); every other n-gram is unique and needs no table work.
-    for (let n = 2; n <= maxN; n++) {
-      const m = T - n + 1; // number of n-grams
+    c.clear(Math.min(T, 4096)); // grows as needed: books have ~10^4 distinct tokens, not T
+    let V = 0;
+    sc.ensure(T, 0);
+    {
+      const tokId = sc.tokId;
+      const cnt = sc.curCount;
+      for (let i = 0; i < T; i++) {
+        const before = c.size;
+        const slot = c.add(a.tokH1[i], a.tokH2[i]);
+        const id = c.order[slot];
+        if (c.size > before) cnt[id] = 0;
+        cnt[id]++;
+        tokId[i] = id;
+        sc.cur[i] = id;
+      }
+      V = c.size;
+    }
+    sc.ensure(T, V);
+    const prefix = sc.prefix;
+    prefix[0] = 0;
+    for (let i = 0; i < T; i++) prefix[i + 1] = prefix[i] + (a.tokEnd[i] - a.tokStart[i]);
+    // Level by level, the n-gram at i is (its (n-1)-gram id, token i+n-1). Only n-grams whose
+    // (n-1)-gram prefix occurs twice or more can repeat ("candidates", kept in a list); they are
+    // grouped by prefix id with a counting sort and numbered per following token: exact ids, no
+    // hashing, work proportional to the candidates.
+    const { tokId, first, bucket, sorted, stampV, idV, seen } = sc;
+    const cand = sc.candA;
+    let nc = 0;
+    for (let i = 0; i < T; i++) if (sc.curCount[tokId[i]] >= 2) cand[nc++] = i;
+    let D = V;
+    for (let n = 2; n <= maxN && nc > 0; n++) {
+      const m = T - n + 1;
       if (m <= 0) break;
-      c.clear(m);
-      let candidates = 0;
-      for (let i = 0; i < m; i++) {
-        if (mark[i] === 0) continue;
-        const h1 = Math.imul(rotl(g1[i], 5) ^ t1[i + n - 1], 0x9e3779b1);
-        const h2 = Math.imul(rotl(g2[i], 11) + t2[i + n - 1], 0x85ebca77) ^ (g2[i] >>> 15);
-        g1[i] = h1;
-        g2[i] = h2;
-        slotOf[i] = c.add(h1, h2, i);
-        candidates++;
+      const { cur, curCount, next, nextCount } = sc;
+      while (nc > 0 && cand[nc - 1] >= m) nc--;
+      bucket.fill(0, 0, D + 1);
+      for (let k = 0; k < nc; k++) bucket[cur[cand[k]] + 1]++;
+      for (let d = 0; d < D; d++) bucket[d + 1] += bucket[d];
+      for (let k = 0; k < nc; k++) {
+        const i = cand[k];
+        sorted[bucket[cur[i]]++] = i;
+      }
+      // bucket[d] is now the end of bucket d
+      let newD = 0;
+      let start = 0;
+      for (let d = 0; d < D; d++) {
+        const end = bucket[d];
+        if (end === start) continue;
+        const g = sc.nextGen();
+        for (let k = start; k < end; k++) {
+          const i = sorted[k];
+          const t = tokId[i + n - 1];
+          let nid: number;
+          if (stampV[t] !== g) {
+            stampV[t] = g;
+            nid = newD++;
+            idV[t] = nid;
+            nextCount[nid] = 0;
+            first[nid] = i;
+          } else nid = idV[t];
+          nextCount[nid]++;
+          next[i] = nid;
+        }
+        start = end;
       }
       const topFrac = top.get(n);
       if (topFrac !== undefined) {
         // the most common n-gram (first seen among equals, as Counter.most_common); counted only when repeated
         let best = -1;
         let bestCount = 1;
-        const used = c.used;
-        const order = c.order;
-        for (let u = 0; u < c.size; u++) {
-          const s = used[u];
-          const k = c.count(s);
-          if (k > bestCount || (k === bestCount && best >= 0 && order[s] < best)) {
+        for (let id = 0; id < newD; id++) {
+          const k = nextCount[id];
+          if (k > bestCount || (k === bestCount && best >= 0 && first[id] < best)) {
             bestCount = k;
-            best = order[s];
+            best = first[id];
           }
         }
         if (best >= 0) {
@@ -318,30 +378,32 @@ export function gopherRepetition(p: GopherRepetitionParams): Filter['filter'] {
       }
       const dupFrac = dup.get(n);
       if (dupFrac !== undefined) {
-        // characters in n-grams seen before, skipping past each repeat (no overlaps counted)
-        const gen = sc.nextGen();
-        const seen = sc.seen;
+        // characters in n-grams seen before, skipping past each repeat (no overlaps counted);
+        // n-grams that occur once are never "seen before" and need no visit
+        const g = sc.nextGen();
         let repeated = 0;
-        let i = 0;
-        while (i < m) {
-          if (mark[i] === 0 || c.count(slotOf[i]) < 2) {
-            i++;
-            continue;
-          }
-          const s = slotOf[i];
-          if (seen[s] === gen) {
+        let allowed = 0;
+        for (let k = 0; k < nc; k++) {
+          const i = cand[k];
+          if (i < allowed) continue;
+          const id = next[i];
+          if (nextCount[id] < 2) continue;
+          if (seen[id] === g) {
             repeated += prefix[i + n] - prefix[i] + n - 1;
-            i += n;
-          } else {
-            seen[s] = gen;
-            i++;
-          }
+            allowed = i + n;
+          } else seen[id] = g;
         }
         if (repeated / len > dupFrac) return drop(`dup_${n}gram_char_frac`);
       }
-      if (candidates === 0) break;
-      for (let i = 0; i < m; i++) if (mark[i] !== 0 && c.count(slotOf[i]) < 2) mark[i] = 0;
-      if (m > 0) mark[m - 1] = 0; // no (n+1)-gram starts here
+      // next level's candidates: n-grams that repeat
+      let w = 0;
+      for (let k = 0; k < nc; k++) {
+        const i = cand[k];
+        if (nextCount[next[i]] >= 2) cand[w++] = i;
+      }
+      nc = w;
+      sc.swap();
+      D = newD;
     }
     return true;
   };
