@@ -77,6 +77,8 @@ export interface Manifest {
   seed: number;
   tokenizer: string;
   unit: 'tokens' | 'documents';
+  /** True for `curate plan` / `--dry-run`: nothing was written. */
+  dry_run: boolean;
   started_at: string;
   finished_at: string;
   target: {
@@ -114,6 +116,7 @@ export interface Manifest {
     rejected: OutputShardRecord[];
     columns: { name: string; type: string }[];
   };
+  /** Seconds per phase (`*_seconds`) and peak resident memory (`peak_rss_mb`). */
   timings: Record<string, number>;
   /** Per-source raw counters (rows read / kept / dropped) exactly as counted. */
   counters: Record<string, SourceCounters>;

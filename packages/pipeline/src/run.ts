@@ -27,7 +27,7 @@ import {
   Stats,
 } from '@curate/core';
 import { ExactDeduper, NearDedupIndex } from '@curate/dedup';
-import { CorpusMetrics, compareToReal, diversityWarnings, type MetricsResult } from '@curate/metrics';
+import { CorpusMetrics, compareToReal, diversityWarnings, FACTS, type MetricsResult } from '@curate/metrics';
 import { achievedRatios, type MixPlan, type MixTarget, planMix, sampleMix, shuffleOrder } from '@curate/mix';
 import { canonicalJson, type Recipe, recipeHash } from '@curate/recipe';
 import {
@@ -346,10 +346,16 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     const rng = new Rng(recipe.seed);
     const selections = sampleMix(plan, (name) => sources.find((s) => s.name === name)?.availTokens, rng);
     const achieved = achievedRatios(plan, selections);
+    const planFacts: Record<string, string> = {
+      replacement: FACTS.replaceVsAccumulate,
+      epochs: FACTS.epochs,
+      synthetic_fraction_high: FACTS.syntheticShare,
+    };
     const warnings: WarningRecord[] = plan.warnings.map((w) => ({
       code: w.code,
       message: w.message,
       sources: w.sources,
+      fact: planFacts[w.code],
     }));
 
     const baseManifest = (): Manifest => ({
@@ -364,6 +370,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       seed: recipe.seed,
       tokenizer: recipe.tokenizer,
       unit,
+      dry_run: Boolean(options.dryRun),
       started_at: started.toISOString(),
       finished_at: new Date().toISOString(),
       target: {
