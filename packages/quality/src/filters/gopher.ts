@@ -261,10 +261,6 @@ function paragraphs(text: string, starts: number[], ends: number[]): number {
   return starts.length;
 }
 
-function rotl(x: number, r: number): number {
-  return (x << r) | (x >>> (32 - r));
-}
-
 export function gopherRepetition(p: GopherRepetitionParams): Filter['filter'] {
   const sc = new RepetitionScratch();
   const paraStarts: number[] = [];
@@ -327,7 +323,7 @@ export function gopherRepetition(p: GopherRepetitionParams): Filter['filter'] {
     for (let n = 2; n <= maxN && nc > 0; n++) {
       const m = T - n + 1;
       if (m <= 0) break;
-      const { cur, curCount, next, nextCount } = sc;
+      const { cur, next, nextCount } = sc;
       while (nc > 0 && cand[nc - 1] >= m) nc--;
       bucket.fill(0, 0, D + 1);
       for (let k = 0; k < nc; k++) bucket[cur[cand[k]] + 1]++;
