@@ -63,6 +63,13 @@ export function readDecompressors(): Compressors {
   return { ...compressors, ZSTD: (input: Uint8Array) => dec.decodeSync(asBuffer(input)) };
 }
 
+/** The WASM zstd compressor (fallback where no native binary exists). */
+export async function wasmZstd(): Promise<(level: number) => Compressor> {
+  const wasm = await import('@bokuweb/zstd-wasm');
+  await wasm.init();
+  return (level) => (input) => wasm.compress(input, level);
+}
+
 let zstdImpl: { name: string; make: (level: number) => Compressor } | undefined;
 
 /** The zstd compressor in use: `native` (libzstd via N-API) or `wasm`. */
@@ -78,9 +85,7 @@ export async function zstdCompress(level = ZSTD_LEVEL): Promise<{ name: string; 
         },
       };
     } else {
-      const wasm = await import('@bokuweb/zstd-wasm');
-      await wasm.init();
-      zstdImpl = { name: 'wasm', make: (lvl) => (input) => wasm.compress(input, lvl) };
+      zstdImpl = { name: 'wasm', make: await wasmZstd() };
     }
   }
   return { name: zstdImpl.name, compress: zstdImpl.make(level) };
