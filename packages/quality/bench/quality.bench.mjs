@@ -48,14 +48,23 @@ for (const name of names) {
   });
   rows.push([name, s, kept]);
 }
-const chain = new FilterChain(names.filter((n) => n !== 'blocklist').map((n) => createFilter(n)));
-await chain.prepare();
-let kept = 0;
-const s = time(() => {
-  kept = 0;
-  for (const t of texts) if (chain.run(t, 'gutenberg', 'real') === null) kept++;
-});
-rows.push(['full default chain', s, kept]);
+for (const [label, c4mode] of [
+  ['full default chain', 'filter'],
+  ['chain, c4 clean mode', 'clean'],
+]) {
+  const chain = new FilterChain(
+    names
+      .filter((n) => n !== 'blocklist')
+      .map((n) => (n === 'c4' ? createFilter('c4', { mode: c4mode }) : createFilter(n))),
+  );
+  await chain.prepare();
+  let kept = 0;
+  const s = time(() => {
+    kept = 0;
+    for (const t of texts) if (chain.run(t, 'gutenberg', 'real') === null) kept++;
+  });
+  rows.push([label, s, kept]);
+}
 
 console.log(`corpus: ${texts.length} Gutenberg books, ${MB.toFixed(1)} MB (best of 3 runs, 1 core)`);
 console.log(`${'step'.padEnd(24)} ${'MB/s'.padStart(8)} ${'x baseline'.padStart(10)} ${'kept'.padStart(6)}`);
