@@ -1,0 +1,21 @@
+import { expect, it } from 'vitest';
+import * as api from '../src/index.js';
+
+it('public exports (review any change)', () => {
+  expect(Object.keys(api).sort()).toEqual([
+    'FILTER_DEFAULTS',
+    'FILTER_NAMES',
+    'FilterChain',
+    'TextAnalysis',
+    'createFilter',
+    'defineFilter',
+    'detectLanguage',
+    'evaluateFiles',
+    'evaluateFilters',
+    'filterFiles',
+    'formatPassRates',
+    'groundedness',
+    'parseFilterList',
+    'qualityStep',
+  ]);
+});
