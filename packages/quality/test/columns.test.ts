@@ -119,9 +119,23 @@ describe.skipIf(!HAS_SHARED)('grounded on Dolly (human answers with context)', (
     const human = rate((r) => r.response);
     const numbers = 1 - rate((r, i) => injectNumbers(r.response, i));
     const names = 1 - rate((r, i) => injectName(r.response, i));
-    // measured: 82.7% / 98.3% / 89.7% (see README)
+    // measured: 82.9% / 98.3% / 89.6% (see README)
     expect(human).toBeGreaterThan(0.8);
     expect(numbers).toBeGreaterThan(0.95);
     expect(names).toBeGreaterThan(0.87);
+  });
+});
+
+describe('grounded folding', () => {
+  it('matches names with and without diacritics', () => {
+    expect(
+      groundedness('Uscie Gorlicke has 1,100 people.', 'Uście Gorlickie is a village of 1100 people.'),
+    ).toMatchObject({
+      unsupportedNumbers: 0,
+      entities: 1,
+    });
+    expect(
+      groundedness('Uscie Gorlickie lies in Poland.', 'Uście Gorlickie is a village in Poland.').unsupportedEntities,
+    ).toBe(0);
   });
 });

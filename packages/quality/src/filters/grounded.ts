@@ -10,7 +10,8 @@
  *   the sources, ignoring case;
  * - content words: lower-cased words of 3+ letters that are not stop words; supported
  *   when the word, or its first 5 letters (a truncation stemmer, so `governed` ~
- *   `government`), occurs in the sources.
+ *   `government`), occurs in the sources. Words are compared lower-cased and without
+ *   diacritics (`Uscie` matches `Uście`).
  *
  * The document is dropped when the unsupported share of numbers or of entities
  * exceeds `max_unsupported`, or that of content words exceeds twice it (answers
@@ -75,6 +76,15 @@ const NUMBER_WORDS = new Map<string, string>(
     .reduce<[string, string][]>((acc, x, i, a) => (i % 2 === 0 ? acc.concat([[x, a[i + 1]]]) : acc), []),
 );
 
+/** Lower case without diacritics (`Uście` ~ `uscie`), so spellings with and without accents match. */
+function fold(w: string): string {
+  const l = w.toLowerCase();
+  for (let i = 0; i < l.length; i++) {
+    if (l.charCodeAt(i) > 127) return l.normalize('NFD').replace(/\p{M}/gu, '');
+  }
+  return l;
+}
+
 function stem(w: string): string {
   return w.length > 5 ? w.slice(0, 5) : w;
 }
@@ -92,7 +102,7 @@ function indexSource(text: string, words: Set<string>, stems: Set<string>, numbe
     } else if (k === LETTER) {
       let j = i + 1;
       while (j < n && (CHAR_CLASS[text.charCodeAt(j)] === LETTER || text.charCodeAt(j) === 39)) j++;
-      const w = text.slice(i, j).toLowerCase();
+      const w = fold(text.slice(i, j));
       words.add(w);
       stems.add(stem(w));
       const num = NUMBER_WORDS.get(w);
@@ -172,9 +182,9 @@ export function groundedness(response: string, ...sources: string[]): Groundedne
       let j = i + 1;
       while (j < n && (CHAR_CLASS[response.charCodeAt(j)] === LETTER || response.charCodeAt(j) === 39)) j++;
       const raw = response.slice(i, j);
-      const w = raw.toLowerCase();
+      const w = fold(raw);
       const supported = words.has(w) || stems.has(stem(w));
-      const capital = raw[0] !== w[0];
+      const capital = raw[0] !== raw[0].toLowerCase();
       if (capital) {
         runLen++;
         if (!STOP.has(w) && !supported) runUnsupported = true;
