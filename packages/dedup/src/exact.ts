@@ -21,6 +21,11 @@ export function exactKeyPrepared(prepared: string, options: NormalizeOptions = {
   return xx.h64ToString(normalizePrepared(prepared, options));
 }
 
+/** `exactKey` from the UTF-8 bytes of the normalised text (what `h64ToString` hashes for that string). */
+export function exactKeyOfBytes(normalized: Uint8Array): string {
+  return xx.h64Raw(normalized).toString(16).padStart(16, '0');
+}
+
 /** xxh64 of a string as 16 hex digits (no normalisation). */
 export function hash64(s: string): string {
   return xx.h64ToString(s);

@@ -4,17 +4,18 @@
  * the output schema in order is copied as bytes (rejected rows get
  * `,"reason":...` spliced before the closing brace); any other line is parsed
  * and written exactly as the shards JSONL writer writes it. The output schema
- * follows the generic path (`createSplitWriter`) batch by batch: fixed by the
- * first batch with a kept (rejected) row as the union of the file's keys so
- * far, later columns are E_SCHEMA_CHANGED, missing ones null. So the files are
- * byte-identical to the generic path's (tested).
+ * follows the generic path (`createSplitWriter`, which widens) batch by batch:
+ * set by the first batch with a kept (rejected) row as the union of the file's
+ * keys so far; a batch with new columns starts a new shard whose schema adds
+ * them; missing columns are null. So the files are byte-identical to the
+ * generic path's (tested).
  */
 import { createHash, type Hash, randomBytes } from 'node:crypto';
 import { close, closeSync, open, rename, rm, stat, write } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { InputError, type Stats } from '@curate/core';
+import type { Stats } from '@curate/core';
 import type { InputFile, WrittenShard } from '@curate/shards';
 import { isBlank, LineScanner, parseLine, rawLines } from './jsonline.js';
 
@@ -50,19 +51,22 @@ export function jsonCell(v: unknown): string {
 
 const OUT_CHUNK = 1 << 22;
 
+/** JSONL shards written like the shards split writer (one shard per schema, renamed `prefix-i-of-n.jsonl` at close). */
 class RawShardWriter {
   schema: string[] | undefined;
   schemaSet = new Set<string>();
-  /** UTF-8 bytes of the schema names that a raw line must have, in order (the rejected schema without `reason`). */
-  rawKeys: Buffer[] = [];
+  /** UTF-8 names a line must have, in order, to be copied as bytes; undefined: never (reason not last). */
+  rawKeys: Buffer[] | undefined;
   private prefixes: string[] = [];
+  private reasonCol = -1;
   private fd = -1;
   private tmp = '';
   private out = Buffer.allocUnsafe(OUT_CHUNK);
   private len = 0;
   private hash: Hash = createHash('sha256');
-  private bytes = 0;
-  rows = 0;
+  private rows = 0;
+  private readonly tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  private readonly done: { tmp: string; rows: number; sha256: string }[] = [];
 
   constructor(
     private readonly dir: string,
@@ -70,24 +74,37 @@ class RawShardWriter {
     readonly withReason: boolean,
   ) {}
 
-  setSchema(names: string[]): void {
+  /** Columns of a batch as this writer sees them (rejected: without an input `reason`, then `reason`). */
+  columnsOf(union: string[]): string[] {
+    return this.withReason ? [...union.filter((k) => k !== 'reason'), 'reason'] : [...union];
+  }
+
+  /** Set the schema from the first batch, or widen it (new shard) with the batch's new columns. */
+  async conform(union: string[]): Promise<void> {
+    const cols = this.columnsOf(union);
+    if (!this.schema) return this.setSchema(cols);
+    const fresh = cols.filter((k) => !this.schemaSet.has(k));
+    if (!fresh.length) return;
+    await this.finish();
+    this.setSchema([...this.schema, ...fresh]);
+  }
+
+  private setSchema(names: string[]): void {
     this.schema = names;
     this.schemaSet = new Set(names);
     this.prefixes = names.map((n, i) => (i === 0 ? '{' : ',') + JSON.stringify(n) + ':');
-    const raw = this.withReason ? names.slice(0, -1) : names;
-    this.rawKeys = raw.map((n) => Buffer.from(n, 'utf8'));
+    this.reasonCol = this.withReason ? names.indexOf('reason') : -1;
+    const raw = this.withReason ? (this.reasonCol === names.length - 1 ? names.slice(0, -1) : undefined) : names;
+    this.rawKeys = raw?.map((n) => Buffer.from(n, 'utf8'));
   }
 
   private async ensureOpen(): Promise<void> {
     if (this.fd >= 0) return;
     await mkdir(this.dir, { recursive: true });
-    this.tmp = join(this.dir, `.tmp-${this.prefix}-00000-${process.pid}-${randomBytes(4).toString('hex')}.jsonl`);
+    this.tmp = join(this.dir, `.tmp-${this.prefix}-${String(this.done.length).padStart(5, '0')}-${this.tag}.jsonl`);
     this.fd = await openP(this.tmp, 'w');
-  }
-
-  private room(n: number): Promise<void> | undefined {
-    if (this.len + n <= this.out.length) return undefined;
-    return this.flush(n);
+    this.hash = createHash('sha256');
+    this.rows = 0;
   }
 
   private async flush(need = 0): Promise<void> {
@@ -97,19 +114,17 @@ class RawShardWriter {
       this.hash.update(data);
       let off = 0;
       while (off < data.length) off += (await writeP(this.fd, data, off, data.length - off)).bytesWritten;
-      this.bytes += data.length;
       this.out = Buffer.allocUnsafe(Math.max(OUT_CHUNK, need));
       this.len = 0;
     } else if (need > this.out.length) this.out = Buffer.allocUnsafe(need);
   }
 
-  /** The line's bytes, plus the reason for a rejected row. */
+  /** The line's bytes, plus the reason for a rejected row (only when `rawKeys` matched). */
   async raw(b: Uint8Array, s: number, e: number, reason?: string): Promise<void> {
     if (this.fd < 0) await this.ensureOpen();
     const tail = reason === undefined ? undefined : `${e - s > 2 ? ',' : ''}"reason":${JSON.stringify(reason)}}`;
-    const n = e - s + 1 + (tail === undefined ? 0 : Buffer.byteLength(tail) - 1);
-    const w = this.room(n);
-    if (w) await w;
+    const n = e - s + 1 + (tail === undefined ? 0 : Buffer.byteLength(tail));
+    if (this.len + n > this.out.length) await this.flush(n);
     if (tail === undefined) {
       this.out.set(b.subarray(s, e), this.len);
       this.len += e - s;
@@ -129,27 +144,40 @@ class RawShardWriter {
     let line = names.length ? '' : '{';
     for (let c = 0; c < names.length; c++) {
       const n = names[c];
-      const v = this.withReason && c === names.length - 1 ? reason : Object.hasOwn(obj, n) ? obj[n] : null;
+      const v = c === this.reasonCol ? reason : Object.hasOwn(obj, n) ? obj[n] : null;
       line += this.prefixes[c] + jsonCell(v);
     }
     line += '}\n';
     const n = Buffer.byteLength(line);
-    const w = this.room(n);
-    if (w) await w;
+    if (this.len + n > this.out.length) await this.flush(n);
     this.len += this.out.write(line, this.len, 'utf8');
     this.rows++;
   }
 
-  async close(): Promise<WrittenShard[]> {
-    if (this.fd < 0) return [];
+  private async finish(): Promise<void> {
+    if (this.fd < 0) return;
     await this.flush();
     await closeP(this.fd);
     this.fd = -1;
-    const path = join(this.dir, `${this.prefix}-00000-of-00001.jsonl`);
-    await renameP(this.tmp, path);
+    this.done.push({ tmp: this.tmp, rows: this.rows, sha256: this.hash.digest('hex') });
     this.tmp = '';
-    const st = await statP(path);
-    return [{ path, rows: this.rows, bytes: st.size, sha256: this.hash.digest('hex') }];
+  }
+
+  async close(): Promise<WrittenShard[]> {
+    await this.finish();
+    const total = this.done.length;
+    const out: WrittenShard[] = [];
+    for (let i = 0; i < total; i++) {
+      const d = this.done[i];
+      const path = join(
+        this.dir,
+        `${this.prefix}-${String(i).padStart(5, '0')}-of-${String(total).padStart(5, '0')}.jsonl`,
+      );
+      await renameP(d.tmp, path);
+      d.tmp = path;
+      out.push({ path, rows: d.rows, bytes: (await statP(path)).size, sha256: d.sha256 });
+    }
+    return out;
   }
 
   async abort(): Promise<void> {
@@ -159,43 +187,30 @@ class RawShardWriter {
       } catch {}
       this.fd = -1;
     }
-    if (this.tmp) await rmP(this.tmp, { force: true }).catch(() => {});
+    const files = [...this.done.map((d) => d.tmp), this.tmp].filter(Boolean);
+    await Promise.all(files.map((f) => rmP(f, { force: true }).catch(() => {})));
   }
 }
 
-function schemaError(k: string, schema: string[], file: string): InputError {
-  return new InputError(
-    `column "${k}" is not in the output schema (${schema.join(', ')}), which was fixed by the first batch`,
-    { code: 'E_SCHEMA_CHANGED', file },
-  );
-}
-
-interface Pending {
-  bytes?: Buffer;
-  obj?: Record<string, unknown>;
-  canonical: boolean;
-  keys: string[];
-  reason?: string;
-}
-
-/** True when the scanned line's keys are exactly `keys` in order. */
-function sameKeys(sc: LineScanner, keys: Buffer[]): boolean {
-  if (sc.nkeys !== keys.length) return false;
-  const b = sc.b;
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i];
-    const s = sc.keyStart[i];
-    if (sc.keyEnd[i] - s !== k.length) return false;
-    for (let j = 0; j < k.length; j++) if (b[s + j] !== k[j]) return false;
+/** Rows of one batch, written at its end (when its columns, hence the schema, are known). */
+class BatchRows {
+  n = 0;
+  bufs: Buffer[] = [];
+  starts: number[] = [];
+  ends: number[] = [];
+  /** Interned key list of a canonical line, or -1 (then objs[i] holds the parsed row). */
+  shapes: number[] = [];
+  objs: (Record<string, unknown> | undefined)[] = [];
+  reasons: (string | undefined)[] = [];
+  clear(): void {
+    this.n = 0;
+    this.bufs.length = 0;
+    this.starts.length = 0;
+    this.ends.length = 0;
+    this.shapes.length = 0;
+    this.objs.length = 0;
+    this.reasons.length = 0;
   }
-  return true;
-}
-
-function keyStrings(sc: LineScanner): string[] {
-  const out: string[] = new Array(sc.nkeys);
-  const b = sc.b as Buffer;
-  for (let i = 0; i < sc.nkeys; i++) out[i] = b.toString('utf8', sc.keyStart[i], sc.keyEnd[i]);
-  return out;
 }
 
 /**
@@ -222,21 +237,71 @@ export async function writeSplitJsonl(
     (options.writeRejected ?? true) ? new RawShardWriter(join(options.dir, 'rejected'), prefix, true) : undefined;
   const batchSize = options.batchSize ?? 2048;
   const sc = new LineScanner();
+  // key lists of canonical lines, interned; a line with the previous line's key bytes reuses its shape
+  const shapeKeys: string[][] = [];
+  const shapeIds = new Map<string, number>();
+  let prevKeys = Buffer.alloc(0);
+  let prevLens: number[] = [];
+  let prevShape = -1;
+  const shapeOf = (): number => {
+    const b = sc.b as Buffer;
+    if (prevShape >= 0 && sc.nkeys === prevLens.length) {
+      let off = 0;
+      let same = true;
+      for (let i = 0; i < sc.nkeys && same; i++) {
+        const s = sc.keyStart[i];
+        const l = sc.keyEnd[i] - s;
+        if (l !== prevLens[i]) same = false;
+        else
+          for (let j = 0; j < l; j++)
+            if (b[s + j] !== prevKeys[off + j]) {
+              same = false;
+              break;
+            }
+        off += l;
+      }
+      if (same) return prevShape;
+    }
+    const keys: string[] = [];
+    prevLens = [];
+    const parts: Buffer[] = [];
+    for (let i = 0; i < sc.nkeys; i++) {
+      keys.push(b.toString('utf8', sc.keyStart[i], sc.keyEnd[i]));
+      prevLens.push(sc.keyEnd[i] - sc.keyStart[i]);
+      parts.push(b.subarray(sc.keyStart[i], sc.keyEnd[i]));
+    }
+    prevKeys = Buffer.concat(parts);
+    const id = keys.join('\u0000');
+    let shape = shapeIds.get(id);
+    if (shape === undefined) {
+      shape = shapeKeys.length;
+      shapeKeys.push(keys);
+      shapeIds.set(id, shape);
+    }
+    prevShape = shape;
+    return shape;
+  };
+  const rawOk = (w: RawShardWriter, shape: number): boolean => {
+    const keys = shapeKeys[shape];
+    const raw = w.rawKeys;
+    if (!raw || raw.length !== keys.length) return false;
+    for (let i = 0; i < keys.length; i++) if (!raw[i].equals(Buffer.from(keys[i], 'utf8'))) return false;
+    return true;
+  };
   try {
     let rowsDone = 0;
     let bytesDone = 0;
+    const batch = new BatchRows();
     for (const fi of fileIndexes) {
       const f = files[fi];
       stats.read(f.path, 0);
       const union: string[] = [];
       const unionSet = new Set<string>();
+      const shapesSeen = new Set<number>();
       let line = 0;
       let rec = 0;
-      let inBatch = 0;
       let nKept = 0;
       let nRej = 0;
-      let pendKept: Pending[] | undefined;
-      let pendRej: Pending[] | undefined;
       const addKeys = (keys: string[]) => {
         for (const k of keys)
           if (!unionSet.has(k)) {
@@ -244,28 +309,39 @@ export async function writeSplitJsonl(
             union.push(k);
           }
       };
+      const writeRows = async (w: RawShardWriter, wantKept: boolean) => {
+        const ok = new Map<number, boolean>();
+        for (let i = 0; i < batch.n; i++) {
+          const reason = batch.reasons[i];
+          if ((reason === undefined) !== wantKept) continue;
+          const shape = batch.shapes[i];
+          let raw = false;
+          if (shape >= 0) {
+            let r = ok.get(shape);
+            if (r === undefined) ok.set(shape, (r = rawOk(w, shape)));
+            raw = r;
+          }
+          if (raw) await w.raw(batch.bufs[i], batch.starts[i], batch.ends[i], reason);
+          else {
+            const obj = batch.objs[i] ?? parseLine(batch.bufs[i], batch.starts[i], batch.ends[i], f.path, -1);
+            await w.row(obj, reason);
+          }
+        }
+      };
       const endBatch = async () => {
-        if (inBatch === 0) return;
-        stats.read(f.path, inBatch);
+        if (batch.n === 0) return;
+        stats.read(f.path, batch.n);
         stats.kept(f.path, nKept);
         if (nKept) {
-          if (!kept.schema) {
-            kept.setSchema([...union]);
-            for (const p of pendKept ?? []) await writePending(kept, p);
-            pendKept = undefined;
-          }
-          for (const k of union) if (!kept.schemaSet.has(k)) throw schemaError(k, kept.schema as string[], f.path);
+          await kept.conform(union);
+          await writeRows(kept, true);
         }
         if (nRej && rej) {
-          if (!rej.schema) {
-            rej.setSchema([...union.filter((k) => k !== 'reason'), 'reason']);
-            for (const p of pendRej ?? []) await writePending(rej, p);
-            pendRej = undefined;
-          }
-          for (const k of union) if (!rej.schemaSet.has(k)) throw schemaError(k, rej.schema as string[], f.path);
+          await rej.conform(union);
+          await writeRows(rej, false);
         }
-        rowsDone += inBatch;
-        inBatch = 0;
+        rowsDone += batch.n;
+        batch.clear();
         nKept = 0;
         nRej = 0;
       };
@@ -278,43 +354,31 @@ export async function writeSplitJsonl(
           if (isBlank(buf, s, e)) continue;
           const reason = reasonOf(fi * fileScale + rec);
           rec++;
-          const w = reason === undefined ? kept : rej;
           if (reason === undefined) nKept++;
           else {
             nRej++;
             stats.drop(f.path, reason);
           }
-          const canonical = sc.scan(buf, s, e) && sc.canonical;
+          let shape = -1;
           let obj: Record<string, unknown> | undefined;
-          let keys: string[] | undefined;
-          if (canonical) {
-            // keys equal to a fixed schema are in the union already
-            const known =
-              (kept.schema && sameKeys(sc, kept.rawKeys)) || (rej?.schema !== undefined && sameKeys(sc, rej.rawKeys));
-            if (!known) keys = keyStrings(sc);
+          if (sc.scan(buf, s, e) && sc.canonical) {
+            shape = shapeOf();
+            if (!shapesSeen.has(shape)) {
+              shapesSeen.add(shape);
+              addKeys(shapeKeys[shape]);
+            }
           } else {
             obj = parseLine(buf, s, e, f.path, ln);
-            keys = Object.keys(obj);
+            addKeys(Object.keys(obj));
           }
-          if (keys) addKeys(keys);
-          if (w) {
-            if (!w.schema) {
-              const p: Pending = {
-                canonical,
-                keys: keys ?? keyStrings(sc),
-                reason,
-                obj,
-                bytes: obj ? undefined : Buffer.from(buf.subarray(s, e)),
-              };
-              if (w === kept) (pendKept ??= []).push(p);
-              else (pendRej ??= []).push(p);
-            } else if (canonical && sameKeys(sc, w.rawKeys)) {
-              await w.raw(buf, s, e, reason);
-            } else {
-              await w.row(obj ?? parseLine(buf, s, e, f.path, ln), reason);
-            }
-          }
-          if (++inBatch === batchSize) await endBatch();
+          const j = batch.n++;
+          batch.bufs[j] = buf;
+          batch.starts[j] = s;
+          batch.ends[j] = e;
+          batch.shapes[j] = shape;
+          batch.objs[j] = obj;
+          batch.reasons[j] = reason;
+          if (batch.n === batchSize) await endBatch();
         }
       }
       await endBatch();
@@ -327,11 +391,4 @@ export async function writeSplitJsonl(
     await rej?.abort();
     throw e;
   }
-}
-
-async function writePending(w: RawShardWriter, p: Pending): Promise<void> {
-  const names = w.withReason ? (w.schema as string[]).slice(0, -1) : (w.schema as string[]);
-  const same = p.canonical && p.keys.length === names.length && p.keys.every((k, i) => k === names[i]);
-  if (same && p.bytes) await w.raw(p.bytes, 0, p.bytes.length, p.reason);
-  else await w.row(p.obj ?? (JSON.parse(new TextDecoder().decode(p.bytes)) as Record<string, unknown>), p.reason);
 }

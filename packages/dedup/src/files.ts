@@ -32,6 +32,7 @@ import {
 } from '@curate/shards';
 import { DecontamIndex, type EvalFile } from './decontam.js';
 import { ExactDeduper } from './exact.js';
+import { checkFirstBatch, type FirstBatchInfo, fastSignable, type RangeTask } from './fastsign.js';
 import { isRawJsonl, writeSplitJsonl } from './fastwrite.js';
 import type { Prefer } from './keep.js';
 import { NearDedupIndex, type NearDedupOptions } from './near.js';
@@ -138,22 +139,39 @@ export async function signAll(
   }
   const script = workerScript();
   const ws: Worker[] = [];
+  const firsts = new Map<number, { offset: number; info: FirstBatchInfo }[]>();
   try {
     await Promise.all(
       Array.from({ length: workers }, (_, part) => {
         // With at least as many files as workers, split by files (no file is parsed twice);
         // otherwise every worker reads every file and signs batches b % workers == part.
+        // Raw JSONL files (fast path) are split by byte ranges at line starts instead.
         const byFiles = files.length >= workers;
-        const fileIndexes = files.map((_, i) => i).filter((i) => !byFiles || i % workers === part);
+        const ranged = (i: number) => !byFiles && options.fastJsonl !== false && fastSignable(files[i], options);
+        const fileIndexes = files.map((_, i) => i).filter((i) => (byFiles ? i % workers === part : !ranged(i)));
+        const ranges: RangeTask[] = files
+          .map((f, i) => ({
+            fileIndex: i,
+            from: Math.floor((f.size * part) / workers),
+            to: part === workers - 1 ? Number.POSITIVE_INFINITY : Math.floor((f.size * (part + 1)) / workers),
+          }))
+          .filter((r) => ranged(r.fileIndex));
         const workerData = byFiles
-          ? { files, fileIndexes, options, part: 0, stride: 1 }
-          : { files, fileIndexes, options, part, stride: workers };
+          ? { files, fileIndexes, options, part: 0, stride: 1, ranges: [] }
+          : { files, fileIndexes, options, part, stride: workers, ranges };
         const w = new Worker(script, { workerData });
         ws.push(w);
         return new Promise<void>((resolve, reject) => {
           w.on('message', (m: { type: string; data?: BatchSignatures; error?: Parameters<typeof reviveError>[0] }) => {
-            if (m.type === 'batch') onBatch(m.data as BatchSignatures);
-            else if (m.type === 'done') resolve();
+            if (m.type === 'batch') {
+              const b = m.data as BatchSignatures & { first?: FirstBatchInfo };
+              if (b.first) {
+                const l = firsts.get(b.fileIndex) ?? [];
+                l.push({ offset: b.offset, info: b.first });
+                firsts.set(b.fileIndex, l);
+              }
+              if (b.length) onBatch(b);
+            } else if (m.type === 'done') resolve();
             else if (m.type === 'error') reject(reviveError(m.error as Parameters<typeof reviveError>[0]));
           });
           w.on('error', reject);
@@ -167,6 +185,14 @@ export async function signAll(
     );
   } finally {
     await Promise.all(ws.map((w) => w.terminate()));
+  }
+  for (const [fi, l] of firsts) {
+    l.sort((a, b) => a.offset - b.offset);
+    checkFirstBatch(
+      options.text ?? 'text',
+      files[fi].path,
+      l.map((x) => x.info),
+    );
   }
 }
 

@@ -110,12 +110,15 @@ export class MinHasher {
 
   /** `shingleHashes` of text already through `prepareWords` (NFKC + lower case). */
   shingleHashesPrepared(prepared: string): { hashes: Int32Array; count: number } {
-    const n = this.options.ngram;
     if (this.options.shingle === 'char') return this.charShingles(normalizePrepared(prepared));
     const w = wordHashes(prepared, this.words);
     this.words = w.hashes;
-    const words = w.hashes;
-    const count = w.count;
+    return this.shinglesOfWords(w.hashes, w.count);
+  }
+
+  /** Word n-gram shingle hashes from the first `count` word hashes (as `wordHashes` gives them). */
+  shinglesOfWords(words: Uint32Array, count: number): { hashes: Int32Array; count: number } {
+    const n = this.options.ngram;
     if (count === 0) return { hashes: this.shingles, count: 0 };
     const m = count < n ? 1 : count - n + 1;
     const span = Math.min(count, n);

@@ -7,6 +7,7 @@
 import { type Batch, InputError } from '@curate/core';
 import { compileTemplate, type InputFile, readShard } from '@curate/shards';
 import { exactKeyPrepared } from './exact.js';
+import { checkFirstBatch, fastSignable, signJsonlRange } from './fastsign.js';
 import { MinHasher, type MinHashOptions } from './minhash.js';
 import { prepareWords } from './normalize.js';
 
@@ -27,6 +28,8 @@ export interface SignOptions extends MinHashOptions {
   near?: boolean;
   /** Rows per batch. Default 2048. */
   batchSize?: number;
+  /** Read uncompressed JSONL as raw lines where possible (same results); false forces the generic reader. */
+  fastJsonl?: boolean;
 }
 
 /** Signatures and metadata of one batch of rows. */
@@ -121,9 +124,18 @@ export async function* signFiles(
   part = 0,
   stride = 1,
 ): AsyncIterable<BatchSignatures> {
-  const signer = new BatchSigner(options);
+  let signer: BatchSigner | undefined;
   for (const fi of fileIndexes) {
     const f = files[fi];
+    if (stride === 1 && options.fastJsonl !== false && fastSignable(f, options)) {
+      for await (const s of signJsonlRange(files, { fileIndex: fi, from: 0, to: Number.POSITIVE_INFINITY }, options)) {
+        if (s.first) checkFirstBatch(options.text ?? 'text', f.path, [s.first]);
+        s.first = undefined;
+        if (s.length) yield s;
+      }
+      continue;
+    }
+    signer ??= new BatchSigner(options);
     let b = 0;
     for await (const batch of readShard(f, { batchSize: options.batchSize ?? 2048 })) {
       if (b++ % stride !== part) continue;

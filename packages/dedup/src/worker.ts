@@ -2,7 +2,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { CurateError } from '@curate/core';
 import type { InputFile } from '@curate/shards';
-import { type SignOptions, signFiles } from './sign.js';
+import { type RangeTask, signJsonlRange } from './fastsign.js';
+import { type BatchSignatures, type SignOptions, signFiles } from './sign.js';
+
+function post(s: BatchSignatures): void {
+  (parentPort as NonNullable<typeof parentPort>).postMessage({ type: 'batch', data: s }, [
+    s.kinds.buffer,
+    s.scores.buffer,
+    s.hasSig.buffer,
+    s.sigs.buffer,
+  ] as ArrayBuffer[]);
+}
 
 interface Job {
   files: InputFile[];
@@ -11,6 +21,8 @@ interface Job {
   options: SignOptions;
   part: number;
   stride: number;
+  /** Byte ranges of raw JSONL files this worker signs. */
+  ranges: RangeTask[];
 }
 
 const job = workerData as Job;
@@ -18,14 +30,8 @@ const port = parentPort;
 if (!port) throw new Error('dedup worker must run in a worker thread');
 
 try {
-  for await (const s of signFiles(job.files, job.fileIndexes, job.options, job.part, job.stride)) {
-    port.postMessage({ type: 'batch', data: s }, [
-      s.kinds.buffer,
-      s.scores.buffer,
-      s.hasSig.buffer,
-      s.sigs.buffer,
-    ] as ArrayBuffer[]);
-  }
+  for await (const s of signFiles(job.files, job.fileIndexes, job.options, job.part, job.stride)) post(s);
+  for (const r of job.ranges ?? []) for await (const s of signJsonlRange(job.files, r, job.options)) post(s);
   port.postMessage({ type: 'done' });
 } catch (e) {
   const err = e as CurateError;

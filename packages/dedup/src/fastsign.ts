@@ -1,0 +1,262 @@
+/**
+ * Pass 1 fast path for uncompressed JSONL with a plain text column: lines are
+ * scanned as bytes (no JSON.parse), the text goes through the byte kernel
+ * (`RawTextKernel`), and only lines or texts the fast path does not cover are
+ * decoded and parsed, so keys, signatures, ids, errors and row numbers are
+ * those of the generic path (`BatchSigner` over `readShard`).
+ */
+import type { InputError } from '@curate/core';
+import { compileTemplate, type InputFile, type TextTemplate } from '@curate/shards';
+import { exactKeyOfBytes, exactKeyPrepared } from './exact.js';
+import { isRawJsonl } from './fastwrite.js';
+import { decodeLine, isBlank, LineScanner, parseLine, rawLines, T_LITERAL, T_STRING } from './jsonline.js';
+import { MinHasher } from './minhash.js';
+import { prepareWords } from './normalize.js';
+import { RawTextKernel } from './rawtext.js';
+import type { BatchSignatures, SignOptions } from './sign.js';
+
+/** A part of a file: the lines whose first byte is in [from, to). */
+export interface RangeTask {
+  fileIndex: number;
+  from: number;
+  to: number;
+}
+
+/** What the first `batchSize` records of a file showed (for the generic path's missing-column check). */
+export interface FirstBatchInfo {
+  /** Records among the first batchSize that this range read. */
+  records: number;
+  sawText: boolean;
+  keys: string[];
+}
+
+/** The plain column a template reads, or undefined when it is a real template. */
+export function plainColumn(text: string): string | undefined {
+  if (!text.includes('{') && !text.includes('}')) return text === '' ? undefined : text;
+  const m = /^\{([^{}.]+)\}$/.exec(text);
+  return m && m[1].trim() === m[1] ? m[1] : undefined;
+}
+
+/** Whether pass 1 can read `f` with the fast path under these options. */
+export function fastSignable(f: InputFile, options: SignOptions): boolean {
+  return (
+    isRawJsonl(f) &&
+    plainColumn(options.text ?? 'text') !== undefined &&
+    !options.scoreColumn &&
+    (options.shingle ?? 'word') === 'word'
+  );
+}
+
+/** Lines and records before byte `to` (for a range that starts there). */
+export async function countBefore(path: string, to: number): Promise<{ lines: number; records: number }> {
+  let lines = 0;
+  let records = 0;
+  if (to <= 0) return { lines, records };
+  for await (const c of rawLines(path, 0, to)) {
+    for (let i = 0; i < c.count; i++) {
+      lines++;
+      if (!isBlank(c.buf, c.starts[i], c.ends[i])) records++;
+    }
+  }
+  return { lines, records };
+}
+
+/**
+ * The generic path's error for a text column that no row of a file's first
+ * batch has, from the FirstBatchInfo of the file's ranges in file order.
+ */
+export function checkFirstBatch(text: string, file: string, infos: FirstBatchInfo[]): void {
+  let records = 0;
+  const keys: string[] = [];
+  for (const i of infos) {
+    if (i.sawText) return;
+    records += i.records;
+    for (const k of i.keys) if (!keys.includes(k)) keys.push(k);
+  }
+  if (records === 0) return;
+  const e = missingTextError(compileTemplate(text), file, keys);
+  if (e) throw e;
+}
+
+function missingTextError(tpl: TextTemplate, file: string, keys: string[]): InputError | undefined {
+  try {
+    tpl.check({ length: 0, columns: Object.fromEntries(keys.map((k) => [k, []])), file });
+  } catch (e) {
+    return e as InputError;
+  }
+  return undefined;
+}
+
+const ASCII_PLAIN = new Uint8Array(256);
+for (let c = 32; c < 127; c++) ASCII_PLAIN[c] = c === 92 ? 0 : 1;
+
+/**
+ * Signatures of the records of one file range, in batches of `batchSize`
+ * records. The batch covering the file's first `batchSize` records carries
+ * `first` (FirstBatchInfo).
+ */
+export async function* signJsonlRange(
+  files: InputFile[],
+  task: RangeTask,
+  options: SignOptions,
+): AsyncGenerator<BatchSignatures & { first?: FirstBatchInfo }> {
+  const f = files[task.fileIndex];
+  const path = f.path;
+  const batchSize = options.batchSize ?? 2048;
+  const col = plainColumn(options.text ?? 'text') as string;
+  const tpl = compileTemplate(options.text ?? 'text');
+  const idCol = options.idColumn ?? 'id';
+  const kindCol = options.kindColumn ?? 'kind';
+  const near = options.near ?? true;
+  const strip = options.stripPunctuation ?? false;
+  const mh = new MinHasher(options);
+  const k = mh.numPerm;
+  const kernel = new RawTextKernel();
+  const sc = new LineScanner();
+  const textKey = Buffer.from(col, 'utf8');
+  const idKey = Buffer.from(idCol, 'utf8');
+  const kindKey = Buffer.from(kindCol, 'utf8');
+  const kindReal = Buffer.from('"real"', 'latin1');
+  const start = await countBefore(path, task.from);
+  let line = start.lines;
+  let rec = start.records;
+  let first: FirstBatchInfo | undefined = rec < batchSize ? { records: 0, sawText: false, keys: [] } : undefined;
+  const keySet = new Set<string>();
+  const noteKeys = (keys: Iterable<string>) => {
+    for (const key of keys)
+      if (!keySet.has(key)) {
+        keySet.add(key);
+        first?.keys.push(key);
+      }
+  };
+  const render = (v: unknown) => tpl.render({ length: 1, columns: { [col]: [v] } }, 0);
+
+  let out = newBatch(task.fileIndex, rec, batchSize, near ? k : 0);
+  let r = 0;
+  const jsonValue = (buf: Uint8Array, i: number): unknown => JSON.parse(decodeLine(buf, sc.valStart[i], sc.valEnd[i]));
+
+  for await (const chunk of rawLines(path, task.from, task.to)) {
+    const { buf, starts, ends } = chunk;
+    for (let li = 0; li < chunk.count; li++) {
+      const s = starts[li];
+      const e = ends[li];
+      const ln = line++;
+      if (isBlank(buf, s, e)) continue;
+      const row = rec++;
+      const inFirst = row < batchSize;
+      if (inFirst && first) first.records++;
+      let text: string | undefined;
+      let fast = false;
+      let id: unknown;
+      let real = false;
+      if (sc.scan(buf, s, e) && sc.plainKeys) {
+        const ti = sc.find(textKey);
+        if (inFirst && first && !first.sawText) {
+          if (ti >= 0) first.sawText = true;
+          else {
+            const ks: string[] = [];
+            for (let i = 0; i < sc.nkeys; i++) ks.push(buf.toString('utf8', sc.keyStart[i], sc.keyEnd[i]));
+            noteKeys(ks);
+          }
+        }
+        if (ti < 0) text = '';
+        else if (sc.valType[ti] === T_STRING) {
+          fast = kernel.scan(buf, sc.valStart[ti] + 1, sc.valEnd[ti] - 1, strip);
+          if (!fast) text = jsonValue(buf, ti) as string;
+        } else text = render(jsonValue(buf, ti));
+        const ii = sc.find(idKey);
+        if (ii >= 0) {
+          const vs = sc.valStart[ii];
+          const ve = sc.valEnd[ii];
+          if (sc.valType[ii] === T_STRING && isAsciiPlain(buf, vs + 1, ve - 1))
+            id = buf.toString('latin1', vs + 1, ve - 1);
+          else if (sc.valType[ii] === T_LITERAL && buf[vs] === 110) id = null;
+          else id = jsonValue(buf, ii);
+        }
+        const ki = sc.find(kindKey);
+        if (ki >= 0) {
+          const vs = sc.valStart[ki];
+          const ve = sc.valEnd[ki];
+          if (ve - vs === 6) real = buf.compare(kindReal, 0, 6, vs, ve) === 0;
+          else if (sc.valType[ki] === T_STRING && !isAsciiPlain(buf, vs + 1, ve - 1))
+            real = jsonValue(buf, ki) === 'real';
+        }
+      } else {
+        const obj = parseLine(buf, s, e, path, ln);
+        if (inFirst && first && !first.sawText) {
+          if (Object.hasOwn(obj, col)) first.sawText = true;
+          else noteKeys(Object.keys(obj));
+        }
+        text = render(Object.hasOwn(obj, col) ? obj[col] : null);
+        id = Object.hasOwn(obj, idCol) ? obj[idCol] : null;
+        real = Object.hasOwn(obj, kindCol) && obj[kindCol] === 'real';
+      }
+      out.ids[r] = id === undefined || id === null || id === '' ? `${path}:${row}` : String(id);
+      out.kinds[r] = real ? 0 : 1;
+      out.scores[r] = Number.NaN;
+      if (fast) {
+        out.keys[r] = exactKeyOfBytes(kernel.norm.subarray(0, kernel.normLength));
+        out.chars += kernel.chars;
+        if (near && kernel.wordCount > 0) {
+          const sh = mh.shinglesOfWords(kernel.words, kernel.wordCount);
+          mh.signatureOfShingles(sh.hashes, sh.count, out.sigs.subarray(r * k, r * k + k));
+          out.hasSig[r] = 1;
+        }
+      } else {
+        const t = text as string;
+        out.chars += t.length;
+        const prepared = prepareWords(t);
+        out.keys[r] = exactKeyPrepared(prepared, options);
+        if (near) out.hasSig[r] = mh.signaturePrepared(prepared, out.sigs.subarray(r * k, r * k + k)) ? 1 : 0;
+      }
+      if (++r === batchSize) {
+        out.length = r;
+        if (first && rec >= batchSize) {
+          (out as BatchSignatures & { first?: FirstBatchInfo }).first = first;
+          first = undefined;
+        }
+        yield out;
+        out = newBatch(task.fileIndex, rec, batchSize, near ? k : 0);
+        r = 0;
+      }
+    }
+  }
+  if (r > 0 || first) {
+    const b = r < batchSize ? shrink(out, r, near ? k : 0) : out;
+    if (first) (b as BatchSignatures & { first?: FirstBatchInfo }).first = first;
+    yield b;
+  }
+}
+
+function isAsciiPlain(b: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (ASCII_PLAIN[b[i]] === 0) return false;
+  return true;
+}
+
+function newBatch(fileIndex: number, offset: number, n: number, k: number): BatchSignatures {
+  return {
+    fileIndex,
+    offset,
+    length: n,
+    keys: new Array(n),
+    ids: new Array(n),
+    kinds: new Uint8Array(n),
+    scores: new Float64Array(n),
+    hasSig: new Uint8Array(n),
+    sigs: new Int32Array(n * k),
+    chars: 0,
+  };
+}
+
+function shrink(b: BatchSignatures, n: number, k: number): BatchSignatures {
+  return {
+    ...b,
+    length: n,
+    keys: b.keys.slice(0, n),
+    ids: b.ids.slice(0, n),
+    kinds: b.kinds.slice(0, n),
+    scores: b.scores.slice(0, n),
+    hasSig: b.hasSig.slice(0, n),
+    sigs: b.sigs.slice(0, n * k),
+  };
+}
