@@ -125,6 +125,12 @@ describe.skipIf(!HAS_SHARED)('parquet reader on real files, checked against Duck
     writeFileSync(tiny, src.subarray(0, 6));
     expect((await errorOf(collect(parquetReader.read(input(tiny), {})))).code).toBe('E_TRUNCATED');
 
+    const empty = join(tmp, 'empty.parquet');
+    writeFileSync(empty, '');
+    expect((await errorOf(collect(parquetReader.read(input(empty), {})))).code).toBe('E_TRUNCATED');
+    expect((await errorOf(collect(parquetReader.read(input(tmp), {})))).code).toBe('E_NOT_PARQUET');
+    expect((await errorOf(inspectParquet(join(tmp, 'missing.parquet')))).code).toBe('E_NOT_FOUND');
+
     const json = join(tmp, 'data.parquet');
     writeFileSync(json, '{"text": "I am JSON"}\n');
     const e2 = await errorOf(collect(parquetReader.read(input(json), {})));

@@ -92,7 +92,11 @@ export async function openParquet(path: string): Promise<OpenParquet> {
     });
   }
   try {
-    const { size } = await handle.stat();
+    const st = await handle.stat();
+    if (!st.isFile())
+      throw new InputError('not a Parquet file (not a regular file)', { code: 'E_NOT_PARQUET', file: path });
+    const size = st.size;
+    if (size === 0) throw new InputError('empty file (0 bytes), not Parquet', { code: 'E_TRUNCATED', file: path });
     await checkMagic(path, handle, size);
     const buffer = handleBuffer(handle, size);
     let metadata: FileMetaData;
