@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { runRecipeFile } from '../dist/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
@@ -87,6 +88,14 @@ const duck1 = await duckCopy(guten(4));
 const full = runMix('full', guten(4), 2);
 const one = runMix('x1', guten(1), 2);
 const mb = full.bytes / 1e6;
+// Cost of the diversity metrics: the same mix in this process with metrics off, then on.
+async function inProcess(metrics) {
+  const t0 = performance.now();
+  await runRecipeFile(recipe(`m-${metrics}`, guten(4)), { overwrite: true, workers: 2, metrics });
+  return (performance.now() - t0) / 1000;
+}
+const off = await inProcess(false);
+const on = await inProcess(true);
 rows.push(['DuckDB COPY to zstd Parquet (baseline)', duck1, mb / duck1, 1, '']);
 rows.push(['curate mix, 2 workers', full.s, mb / full.s, full.s / duck1, `${full.m.timings.peak_rss_mb} MB`]);
 console.log(`inputs: 4 Gutenberg shards + AlpacaEval outputs, ${mb.toFixed(1)} MB of JSONL`);

@@ -65,6 +65,8 @@ export interface RunOptions {
   recipeFile?: string;
   /** Render report.html when the recipe asks (default true); needs @curate/report. */
   report?: boolean;
+  /** Diversity metrics of the written rows (default true); off only to measure their cost. */
+  metrics?: boolean;
 }
 
 export interface RunResult {
@@ -583,10 +585,12 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       for (const rows of spill.drain()) {
         for (let i = 0; i < rows.length; i += WRITE_BATCH) {
           const part = rows.slice(i, i + WRITE_BATCH);
-          for (const row of part) {
-            const text = row.text as string;
-            metricsFor(bySource, row.source as string).add(text);
-            metricsFor(byKind, row.kind as string).add(text);
+          if (options.metrics !== false) {
+            for (const row of part) {
+              const text = row.text as string;
+              metricsFor(bySource, row.source as string).add(text);
+              metricsFor(byKind, row.kind as string).add(text);
+            }
           }
           await writer.write(toBatch(part, columns));
           written += part.length;

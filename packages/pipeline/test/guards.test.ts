@@ -63,4 +63,21 @@ describe('collapse guards', () => {
     expect(r.plan.shortfall?.limitingSource).toBe('brown');
     expect(r.plan.budget).toBeLessThan(10_000_000);
   });
+
+  it('a source emptied by filtering fails before writing, naming the source and its drops', async () => {
+    const dir = tempDir();
+    const p = recipe(
+      dir,
+      'quality:\n  - length: { min: 100000, applies_to: synthetic }',
+      '{ real: 0.7, synthetic: 0.3 }',
+      20000,
+    );
+    const out = join(dir, 'out');
+    await expect(runRecipeFile(p, { out })).rejects.toMatchObject({
+      code: 'E_MIX_EMPTY_SOURCE',
+      message: expect.stringMatching(/markov.*empty after filtering \(328 rows read, all dropped\)/),
+    });
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(out)).toBe(false);
+  });
 });

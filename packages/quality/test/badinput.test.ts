@@ -53,7 +53,7 @@ describe('bad input: every filter gives a defined answer', () => {
         'score',
       ].sort(),
     );
-    expect(FILTER_DEFAULTS.c4.mode).toBe('filter');
+    expect(FILTER_DEFAULTS.c4.mode).toBe('clean');
     expect(FILTER_DEFAULTS.fineweb).toEqual({
       min_punct_line_ratio: 0.12,
       max_short_line_ratio: 0.67,

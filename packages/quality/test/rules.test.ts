@@ -16,17 +16,17 @@ describe('c4', () => {
   });
 
   it('filter mode drops a document with any line the line rules would remove', () => {
-    expect(check('c4', {}, `${body(5)}\nno terminal punctuation here`)).toBe('no_terminal_punct');
-    expect(check('c4', {}, `${body(5)}\nTrailing ellipsis line...`)).toBe('no_terminal_punct');
-    expect(check('c4', {}, `${body(5)}\nTwo words.`)).toBe('too_few_words');
-    expect(check('c4', {}, `${body(5)}\nThree words here.`)).toBe(true);
-    expect(check('c4', {}, `${body(5)}\nPlease enable JavaScript to view.`)).toBe('javascript');
-    expect(check('c4', {}, `${body(5)}\nRead our Privacy Policy today.`)).toBe('policy');
-    expect(check('c4', {}, `${body(5)}\nThis site uses cookies, sadly.`)).toBe('policy');
-    expect(check('c4', {}, `${body(5)}\nA ${'x'.repeat(1001)} word.`)).toBe('long_word');
-    expect(check('c4', {}, `${body(5)}\n\n\n   \n${sentence(9)}`)).toBe(true);
-    expect(check('c4', {}, `${body(5)}\nQuoted ends count "like this."`)).toBe(true);
-    expect(check('c4', {}, `${body(5)}\nA cited line here.[12]`)).toBe(true);
+    expect(check('c4', { mode: 'filter' }, `${body(5)}\nno terminal punctuation here`)).toBe('no_terminal_punct');
+    expect(check('c4', { mode: 'filter' }, `${body(5)}\nTrailing ellipsis line...`)).toBe('no_terminal_punct');
+    expect(check('c4', { mode: 'filter' }, `${body(5)}\nTwo words.`)).toBe('too_few_words');
+    expect(check('c4', { mode: 'filter' }, `${body(5)}\nThree words here.`)).toBe(true);
+    expect(check('c4', { mode: 'filter' }, `${body(5)}\nPlease enable JavaScript to view.`)).toBe('javascript');
+    expect(check('c4', { mode: 'filter' }, `${body(5)}\nRead our Privacy Policy today.`)).toBe('policy');
+    expect(check('c4', { mode: 'filter' }, `${body(5)}\nThis site uses cookies, sadly.`)).toBe('policy');
+    expect(check('c4', { mode: 'filter' }, `${body(5)}\nA ${'x'.repeat(1001)} word.`)).toBe('long_word');
+    expect(check('c4', { mode: 'filter' }, `${body(5)}\n\n\n   \n${sentence(9)}`)).toBe(true);
+    expect(check('c4', { mode: 'filter' }, `${body(5)}\nQuoted ends count "like this."`)).toBe(true);
+    expect(check('c4', { mode: 'filter' }, `${body(5)}\nA cited line here.[12]`)).toBe(true);
   });
 
   it('document rules: lorem ipsum and curly brackets anywhere', () => {

@@ -109,7 +109,12 @@ const c4 = {
   additionalProperties: false,
   description: 'C4 rules (Raffel et al. 2020). `filter` drops documents; `clean` drops offending lines.',
   properties: {
-    mode: { type: 'string', enum: ['filter', 'clean'], default: 'filter', description: '`filter` or `clean`.' },
+    mode: {
+      type: 'string',
+      enum: ['filter', 'clean'],
+      default: 'clean',
+      description: '`clean` removes failing lines as C4 did (default); `filter` drops the whole document instead.',
+    },
     min_sentences: { type: 'integer', minimum: 0, default: 5, description: 'Min sentences per document.' },
     min_words_per_line: { type: 'integer', minimum: 0, default: 3, description: 'Min words per kept line.' },
     remove_javascript: { type: 'boolean', default: true, description: 'Lines mentioning javascript.' },

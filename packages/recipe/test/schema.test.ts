@@ -321,7 +321,7 @@ describe('filters', () => {
         dup_ngram_char_frac: { '5': 0.15, '6': 0.14, '7': 0.13, '8': 0.12, '9': 0.11, '10': 0.1 },
       },
       c4: {
-        mode: 'filter',
+        mode: 'clean',
         min_sentences: 5,
         min_words_per_line: 3,
         remove_javascript: true,

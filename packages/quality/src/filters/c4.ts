@@ -30,7 +30,7 @@ export interface C4Params {
 }
 
 export const C4_DEFAULTS: C4Params = {
-  mode: 'filter',
+  mode: 'clean',
   min_sentences: 5,
   min_words_per_line: 3,
   remove_javascript: true,
