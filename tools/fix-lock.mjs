@@ -11,13 +11,30 @@ const file = new URL('../package-lock.json', import.meta.url);
 const lock = JSON.parse(readFileSync(file, 'utf8'));
 const pkgs = lock.packages;
 const OS = ['darwin', 'win32', 'linux', 'android', 'freebsd', 'openbsd', 'netbsd', 'sunos', 'aix'];
-const CPU = { x64: 'x64', amd64: 'x64', arm64: 'arm64', aarch64: 'arm64', ia32: 'ia32', arm: 'arm', riscv64: 'riscv64', ppc64: 'ppc64', s390x: 's390x', loong64: 'loong64' };
+const CPU = {
+  x64: 'x64',
+  amd64: 'x64',
+  arm64: 'arm64',
+  aarch64: 'arm64',
+  ia32: 'ia32',
+  arm: 'arm',
+  riscv64: 'riscv64',
+  ppc64: 'ppc64',
+  s390x: 's390x',
+  loong64: 'loong64',
+};
 
 function platformOf(name) {
   const parts = name.split('/').pop().split(/[-_.]/);
-  const os = parts.find((p) => OS.includes(p)) ?? (parts.includes('windows') ? 'win32' : parts.includes('macos') ? 'darwin' : undefined);
+  const os =
+    parts.find((p) => OS.includes(p)) ??
+    (parts.includes('windows') ? 'win32' : parts.includes('macos') ? 'darwin' : undefined);
   const cpuKey = parts.find((p) => p in CPU) ?? (parts.includes('64') ? 'x64' : undefined);
-  const libc = parts.includes('musl') ? 'musl' : os === 'linux' && (parts.includes('gnu') || true) ? 'glibc' : undefined;
+  const libc = parts.includes('musl')
+    ? 'musl'
+    : os === 'linux' && (parts.includes('gnu') || true)
+      ? 'glibc'
+      : undefined;
   return { os, cpu: cpuKey ? CPU[cpuKey] : undefined, libc };
 }
 
@@ -52,7 +69,8 @@ for (const [path, entry] of Object.entries(pkgs)) {
   }
 }
 const sorted = {};
-for (const k of Object.keys(pkgs).sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : a > b ? 1 : 0))) sorted[k] = pkgs[k];
+for (const k of Object.keys(pkgs).sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : a > b ? 1 : 0)))
+  sorted[k] = pkgs[k];
 lock.packages = sorted;
 writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(`fix-lock: added ${added} missing optional platform entries`);
