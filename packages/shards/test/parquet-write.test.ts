@@ -189,8 +189,11 @@ describe('parquet writer round-trips through DuckDB', () => {
         err.toLine().startsWith('in.jsonl: row 12: column "n"')
       );
     });
+    await expect(w.write({ length: 1, columns: { n: [2n ** 63n] } })).rejects.toThrow(/column "n" is int64/);
+    await expect(w.write({ length: 1, columns: { n: [1e20] } })).rejects.toThrow(/column "n" is int64/);
     await w.close();
     const got = await duck.rows(`SELECT * FROM read_parquet(${lit(path)})`);
+    expect(got.length).toBe(2);
     expect(got[0]).toEqual({ id: 'a', text: null, n: null, score: null, ok: null, meta: null });
   });
 

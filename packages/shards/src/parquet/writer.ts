@@ -22,6 +22,8 @@ const MAX_GROUP_ROWS = 1_000_000;
 const SLICE_ROWS = 256;
 /** Compressed/raw size guessed for `bytes` before the first row group is written. */
 const FIRST_RATIO: Record<FileWriterOptions['compression'], number> = { none: 1, snappy: 0.55, gzip: 0.4, zstd: 0.4 };
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 const CREATED_BY = 'curate @curate/shards (hyparquet-writer)';
 
 /**
@@ -121,9 +123,9 @@ function converter(spec: ColumnSpec): { convert: Convert; size: (v: unknown) => 
     int64: {
       convert: (v) => {
         if (v == null) return null;
-        if (typeof v === 'bigint') return v;
-        if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
-        return typeError(spec, v);
+        const b = typeof v === 'bigint' ? v : typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : undefined;
+        if (b === undefined || b < INT64_MIN || b > INT64_MAX) return typeError(spec, v);
+        return b;
       },
       size: fixed(8),
     },
