@@ -5,8 +5,9 @@
  * decoded and parsed, so keys, signatures, ids, errors and row numbers are
  * those of the generic path (`BatchSigner` over `readShard`).
  */
+import { threadId } from 'node:worker_threads';
 import type { InputError } from '@curate/core';
-import { compileTemplate, type InputFile, type TextTemplate } from '@curate/shards';
+import type { InputFile } from '@curate/shards';
 import { exactKeyOfBytes, exactKeyPrepared } from './exact.js';
 import { isRawJsonl } from './fastwrite.js';
 import { decodeLine, isBlank, LineScanner, parseLine, rawLines, T_LITERAL, T_STRING } from './jsonline.js';
@@ -65,7 +66,7 @@ export async function countBefore(path: string, to: number): Promise<{ lines: nu
  * The generic path's error for a text column that no row of a file's first
  * batch has, from the FirstBatchInfo of the file's ranges in file order.
  */
-export function checkFirstBatch(text: string, file: string, infos: FirstBatchInfo[]): void {
+export async function checkFirstBatch(text: string, file: string, infos: FirstBatchInfo[]): Promise<void> {
   let records = 0;
   const keys: string[] = [];
   for (const i of infos) {
@@ -74,17 +75,21 @@ export function checkFirstBatch(text: string, file: string, infos: FirstBatchInf
     for (const k of i.keys) if (!keys.includes(k)) keys.push(k);
   }
   if (records === 0) return;
-  const e = missingTextError(compileTemplate(text), file, keys);
-  if (e) throw e;
+  // @curate/shards is loaded only here: worker threads of the fast path never load it (~0.2 s of CPU each)
+  const { compileTemplate } = await import('@curate/shards');
+  try {
+    compileTemplate(text).check({ length: 0, columns: Object.fromEntries(keys.map((k) => [k, []])), file });
+  } catch (e) {
+    throw e as InputError;
+  }
 }
 
-function missingTextError(tpl: TextTemplate, file: string, keys: string[]): InputError | undefined {
-  try {
-    tpl.check({ length: 0, columns: Object.fromEntries(keys.map((k) => [k, []])), file });
-  } catch (e) {
-    return e as InputError;
-  }
-  return undefined;
+/** Text of a non-string cell, as @curate/shards' templates render it (values from JSON.parse: no bigint). */
+function cellText(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object') return JSON.stringify(v) ?? '';
+  return String(v);
 }
 
 const ASCII_PLAIN = new Uint8Array(256);
@@ -104,7 +109,6 @@ export async function* signJsonlRange(
   const path = f.path;
   const batchSize = options.batchSize ?? 2048;
   const col = plainColumn(options.text ?? 'text') as string;
-  const tpl = compileTemplate(options.text ?? 'text');
   const idCol = options.idColumn ?? 'id';
   const kindCol = options.kindColumn ?? 'kind';
   const near = options.near ?? true;
@@ -129,7 +133,52 @@ export async function* signJsonlRange(
         first?.keys.push(key);
       }
   };
-  const render = (v: unknown) => tpl.render({ length: 1, columns: { [col]: [v] } }, 0);
+  const render = cellText;
+
+  // shapes (key lists) of canonical lines, interned locally; pass 2 copies those lines without a scan
+  const signer = `${threadId}:${task.fileIndex}:${task.from}`;
+  const shapeIds = new Map<string, number>();
+  let newShapes: { id: number; keys: string[] }[] = [];
+  let prevKeys = Buffer.alloc(0);
+  let prevLens: number[] = [];
+  let prevShape = -1;
+  const shapeOf = (buf: Buffer): number => {
+    if (prevShape >= 0 && sc.nkeys === prevLens.length) {
+      let off = 0;
+      let same = true;
+      for (let i = 0; i < sc.nkeys && same; i++) {
+        const ks = sc.keyStart[i];
+        const l = sc.keyEnd[i] - ks;
+        if (l !== prevLens[i]) same = false;
+        else
+          for (let j = 0; j < l; j++)
+            if (buf[ks + j] !== prevKeys[off + j]) {
+              same = false;
+              break;
+            }
+        off += l;
+      }
+      if (same) return prevShape;
+    }
+    const keys: string[] = [];
+    const parts: Buffer[] = [];
+    prevLens = [];
+    for (let i = 0; i < sc.nkeys; i++) {
+      keys.push(buf.toString('utf8', sc.keyStart[i], sc.keyEnd[i]));
+      prevLens.push(sc.keyEnd[i] - sc.keyStart[i]);
+      parts.push(buf.subarray(sc.keyStart[i], sc.keyEnd[i]));
+    }
+    prevKeys = Buffer.concat(parts);
+    const name = keys.join('\u0000');
+    let id = shapeIds.get(name);
+    if (id === undefined) {
+      id = shapeIds.size;
+      shapeIds.set(name, id);
+      newShapes.push({ id, keys });
+    }
+    prevShape = id;
+    return id;
+  };
 
   let out = newBatch(task.fileIndex, rec, batchSize, near ? k : 0);
   let r = 0;
@@ -150,6 +199,7 @@ export async function* signJsonlRange(
       let id: unknown;
       let real = false;
       if (sc.scan(buf, s, e) && sc.plainKeys) {
+        out.shapes![r] = sc.canonical ? shapeOf(buf) : -1;
         const ti = sc.find(textKey);
         if (inFirst && first && !first.sawText) {
           if (ti >= 0) first.sawText = true;
@@ -182,6 +232,7 @@ export async function* signJsonlRange(
             real = jsonValue(buf, ki) === 'real';
         }
       } else {
+        out.shapes![r] = -1;
         const obj = parseLine(buf, s, e, path, ln);
         if (inFirst && first && !first.sawText) {
           if (Object.hasOwn(obj, col)) first.sawText = true;
@@ -211,6 +262,9 @@ export async function* signJsonlRange(
       }
       if (++r === batchSize) {
         out.length = r;
+        out.signer = signer;
+        out.newShapes = newShapes;
+        newShapes = [];
         if (first && rec >= batchSize) {
           (out as BatchSignatures & { first?: FirstBatchInfo }).first = first;
           first = undefined;
@@ -223,6 +277,8 @@ export async function* signJsonlRange(
   }
   if (r > 0 || first) {
     const b = r < batchSize ? shrink(out, r, near ? k : 0) : out;
+    b.signer = signer;
+    b.newShapes = newShapes;
     if (first) (b as BatchSignatures & { first?: FirstBatchInfo }).first = first;
     yield b;
   }
@@ -245,6 +301,7 @@ function newBatch(fileIndex: number, offset: number, n: number, k: number): Batc
     hasSig: new Uint8Array(n),
     sigs: new Int32Array(n * k),
     chars: 0,
+    shapes: new Int32Array(n),
   };
 }
 
@@ -258,5 +315,6 @@ function shrink(b: BatchSignatures, n: number, k: number): BatchSignatures {
     scores: b.scores.slice(0, n),
     hasSig: b.hasSig.slice(0, n),
     sigs: b.sigs.slice(0, n * k),
+    shapes: b.shapes?.slice(0, n),
   };
 }

@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import type { Stats } from '@curate/core';
 import type { InputFile, WrittenShard } from '@curate/shards';
 import { isBlank, LineScanner, parseLine, rawLines } from './jsonline.js';
+import type { BatchSignatures } from './sign.js';
 
 const openP = promisify(open);
 const writeP = promisify(write);
@@ -192,6 +193,53 @@ class RawShardWriter {
   }
 }
 
+/**
+ * Key lists ("shapes") of canonical lines recorded by the pass-1 fast path,
+ * per file and record, so that pass 2 copies those lines without scanning.
+ */
+export class LineShapes {
+  /** Global shape id -> keys. */
+  readonly keys: string[][] = [];
+  private readonly ids = new Map<string, number>();
+  private readonly local = new Map<string, number>();
+  private readonly files = new Map<number, Int32Array>();
+
+  /** The global id of a key list. */
+  intern(keys: string[]): number {
+    const name = keys.join('\u0000');
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.keys.length;
+      this.keys.push(keys);
+      this.ids.set(name, id);
+    }
+    return id;
+  }
+
+  /** Record the shapes of one pass-1 batch. */
+  add(b: BatchSignatures): void {
+    if (!b.shapes || b.signer === undefined) return;
+    for (const s of b.newShapes ?? []) this.local.set(`${b.signer}/${s.id}`, this.intern(s.keys));
+    let a = this.files.get(b.fileIndex);
+    const end = b.offset + b.length;
+    if (!a || a.length < end) {
+      const n = new Int32Array(Math.max(end, (a?.length ?? 0) * 2, 1024)).fill(-2);
+      if (a) n.set(a);
+      a = n;
+      this.files.set(b.fileIndex, a);
+    }
+    for (let r = 0; r < b.length; r++) {
+      const s = b.shapes[r];
+      a[b.offset + r] = s < 0 ? -1 : (this.local.get(`${b.signer}/${s}`) as number);
+    }
+  }
+
+  /** Per record of a file: global shape id, -1 (not canonical) or -2 (unknown: scan the line). */
+  of(fileIndex: number): Int32Array | undefined {
+    return this.files.get(fileIndex);
+  }
+}
+
 /** Rows of one batch, written at its end (when its columns, hence the schema, are known). */
 class BatchRows {
   n = 0;
@@ -230,6 +278,7 @@ export async function writeSplitJsonl(
   reasonOf: (docIndex: number) => string | undefined,
   stats: Stats,
   fileScale: number,
+  known: LineShapes = new LineShapes(),
 ): Promise<{ kept: WrittenShard[]; rejected: WrittenShard[] }> {
   const prefix = options.prefix ?? 'shard';
   const kept = new RawShardWriter(options.dir, prefix, false);
@@ -237,9 +286,8 @@ export async function writeSplitJsonl(
     (options.writeRejected ?? true) ? new RawShardWriter(join(options.dir, 'rejected'), prefix, true) : undefined;
   const batchSize = options.batchSize ?? 2048;
   const sc = new LineScanner();
-  // key lists of canonical lines, interned; a line with the previous line's key bytes reuses its shape
-  const shapeKeys: string[][] = [];
-  const shapeIds = new Map<string, number>();
+  // a scanned canonical line with the previous scanned line's key bytes reuses its shape
+  const shapeKeys = known.keys;
   let prevKeys = Buffer.alloc(0);
   let prevLens: number[] = [];
   let prevShape = -1;
@@ -271,15 +319,8 @@ export async function writeSplitJsonl(
       parts.push(b.subarray(sc.keyStart[i], sc.keyEnd[i]));
     }
     prevKeys = Buffer.concat(parts);
-    const id = keys.join('\u0000');
-    let shape = shapeIds.get(id);
-    if (shape === undefined) {
-      shape = shapeKeys.length;
-      shapeKeys.push(keys);
-      shapeIds.set(id, shape);
-    }
-    prevShape = shape;
-    return shape;
+    prevShape = known.intern(keys);
+    return prevShape;
   };
   const rawOk = (w: RawShardWriter, shape: number): boolean => {
     const keys = shapeKeys[shape];
@@ -298,6 +339,7 @@ export async function writeSplitJsonl(
       const union: string[] = [];
       const unionSet = new Set<string>();
       const shapesSeen = new Set<number>();
+      const pass1 = known.of(fi);
       let line = 0;
       let rec = 0;
       let nKept = 0;
@@ -359,10 +401,10 @@ export async function writeSplitJsonl(
             nRej++;
             stats.drop(f.path, reason);
           }
-          let shape = -1;
+          let shape = pass1 && rec - 1 < pass1.length ? pass1[rec - 1] : -2;
           let obj: Record<string, unknown> | undefined;
-          if (sc.scan(buf, s, e) && sc.canonical) {
-            shape = shapeOf();
+          if (shape === -2) shape = sc.scan(buf, s, e) && sc.canonical ? shapeOf() : -1;
+          if (shape >= 0) {
             if (!shapesSeen.has(shape)) {
               shapesSeen.add(shape);
               addKeys(shapeKeys[shape]);

@@ -33,7 +33,7 @@ import {
 import { DecontamIndex, type EvalFile } from './decontam.js';
 import { ExactDeduper } from './exact.js';
 import { checkFirstBatch, type FirstBatchInfo, fastSignable, type RangeTask } from './fastsign.js';
-import { isRawJsonl, writeSplitJsonl } from './fastwrite.js';
+import { isRawJsonl, LineShapes, writeSplitJsonl } from './fastwrite.js';
 import type { Prefer } from './keep.js';
 import { NearDedupIndex, type NearDedupOptions } from './near.js';
 import { type BatchSignatures, FILE_SCALE, type SignOptions, signFiles } from './sign.js';
@@ -188,7 +188,7 @@ export async function signAll(
   }
   for (const [fi, l] of firsts) {
     l.sort((a, b) => a.offset - b.offset);
-    checkFirstBatch(
+    await checkFirstBatch(
       options.text ?? 'text',
       files[fi].path,
       l.map((x) => x.info),
@@ -212,6 +212,7 @@ export async function writeSplit(
   options: OutputOptions & { batchSize?: number; prefix?: string; dir?: string },
   reasonOf: (docIndex: number) => string | undefined,
   stats: Stats,
+  shapes?: LineShapes,
 ): Promise<{ kept: WrittenShard[]; rejected: WrittenShard[] }> {
   const dir = options.dir as string;
   const format = options.format ?? defaultFormat(files);
@@ -221,7 +222,7 @@ export async function writeSplit(
     (options.compression === undefined || options.compression === 'none') &&
     fileIndexes.every((fi) => isRawJsonl(files[fi]))
   ) {
-    return writeSplitJsonl(files, fileIndexes, { ...options, dir }, reasonOf, stats, FILE_SCALE);
+    return writeSplitJsonl(files, fileIndexes, { ...options, dir }, reasonOf, stats, FILE_SCALE, shapes);
   }
   const writer = createSplitWriter({
     dir,
@@ -323,7 +324,9 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
     let noShingles = 0;
     const k = near.options.numPerm;
     const totalBytes = files.reduce((a, f) => a + f.size, 0);
+    const shapes = new LineShapes();
     await signAll(files, { ...options, near: nearOn }, workers, (s) => {
+      shapes.add(s);
       for (let r = 0; r < s.length; r++) {
         const di = s.fileIndex * FILE_SCALE + s.offset + r;
         const meta = {
@@ -358,6 +361,7 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
         return n ? nearReason(n.cluster, n.keptId) : undefined;
       },
       stats,
+      shapes,
     );
     await outDir.commit();
     timings.write = secs(t2);

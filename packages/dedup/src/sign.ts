@@ -49,6 +49,14 @@ export interface BatchSignatures {
   sigs: Int32Array;
   /** UTF-16 length of the texts (for throughput figures). */
   chars: number;
+  /**
+   * Raw JSONL fast path only: per row the key list ("shape") of a canonical line, as an id local to
+   * `signer`, or -1 (not canonical); `newShapes` defines the ids first used in this batch. Lets pass 2
+   * copy lines without scanning them again.
+   */
+  shapes?: Int32Array;
+  newShapes?: { id: number; keys: string[] }[];
+  signer?: string;
 }
 
 export class BatchSigner {
@@ -129,7 +137,7 @@ export async function* signFiles(
     const f = files[fi];
     if (stride === 1 && options.fastJsonl !== false && fastSignable(f, options)) {
       for await (const s of signJsonlRange(files, { fileIndex: fi, from: 0, to: Number.POSITIVE_INFINITY }, options)) {
-        if (s.first) checkFirstBatch(options.text ?? 'text', f.path, [s.first]);
+        if (s.first) await checkFirstBatch(options.text ?? 'text', f.path, [s.first]);
         s.first = undefined;
         if (s.length) yield s;
       }

@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { CurateError } from '@curate/core';
 import type { InputFile } from '@curate/shards';
 import { type RangeTask, signJsonlRange } from './fastsign.js';
-import { type BatchSignatures, type SignOptions, signFiles } from './sign.js';
+import type { BatchSignatures, SignOptions } from './sign.js';
 
 function post(s: BatchSignatures): void {
   (parentPort as NonNullable<typeof parentPort>).postMessage({ type: 'batch', data: s }, [
@@ -11,6 +11,7 @@ function post(s: BatchSignatures): void {
     s.scores.buffer,
     s.hasSig.buffer,
     s.sigs.buffer,
+    ...(s.shapes ? [s.shapes.buffer] : []),
   ] as ArrayBuffer[]);
 }
 
@@ -30,7 +31,11 @@ const port = parentPort;
 if (!port) throw new Error('dedup worker must run in a worker thread');
 
 try {
-  for await (const s of signFiles(job.files, job.fileIndexes, job.options, job.part, job.stride)) post(s);
+  if (job.fileIndexes.length) {
+    // the generic reader (and @curate/shards) only when this worker has files the fast path does not read
+    const { signFiles } = await import('./sign.js');
+    for await (const s of signFiles(job.files, job.fileIndexes, job.options, job.part, job.stride)) post(s);
+  }
   for (const r of job.ranges ?? []) for await (const s of signJsonlRange(job.files, r, job.options)) post(s);
   port.postMessage({ type: 'done' });
 } catch (e) {
