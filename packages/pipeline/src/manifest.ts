@@ -29,7 +29,10 @@ export interface SourceRecord {
   /** quota / available in the plan's unit. */
   epochs: number;
   quota: number;
+  /** Target share of the whole mix (quota / budget), in the plan's unit. */
   share: number;
+  /** Share of its kind's budget (the recipe's `share`, or the natural proportion). */
+  kind_share: number;
   max_epochs: number;
   limiting: boolean;
 }

@@ -280,10 +280,11 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       };
     }
     if (dedup.decontaminate?.length) {
+      const evalStats = scans.find((f) => f.evalSets.length)?.evalSets ?? [];
       dedupRecord.decontaminate = dedup.decontaminate.map((d) => ({
         name: d.name,
-        rows: 0,
-        ngrams: 0,
+        rows: evalStats.find((e) => e.name === d.name)?.rows ?? 0,
+        ngrams: evalStats.find((e) => e.name === d.name)?.ngrams ?? 0,
         removed: sources.reduce((a, s) => {
           let n = 0;
           for (const r of s.reasons.values()) if (r.startsWith(`decontam:${d.name}:`)) n++;
@@ -420,7 +421,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
           tokens_sampled: sel.tokens,
           epochs: q.epochs,
           quota: q.quota,
-          share: q.share,
+          share: plan.budget > 0 ? q.quota / plan.budget : 0,
+          kind_share: q.share,
           max_epochs: q.maxEpochs,
           limiting: q.limiting,
         };

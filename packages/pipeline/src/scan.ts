@@ -55,6 +55,8 @@ export interface FileScan {
   scores: Float64Array | null;
   /** Types of the pass-through columns seen in this file. */
   columns: ColumnSpec[];
+  /** The eval sets the scanner indexed (the same in every scan). */
+  evalSets: { name: string; rows: number; ngrams: number }[];
 }
 
 /** Columns each source passes through to the output. */
@@ -234,6 +236,9 @@ export class Scanner {
       sigs: sigs.slice(0, nsig * numPerm),
       scores: scores ? scores.slice(0, rows) : null,
       columns,
+      evalSets: this.decontam.flatMap((d) =>
+        d.index.evalSets.map((e) => ({ name: d.name, rows: e.rows, ngrams: e.ngrams })),
+      ),
     };
   }
 }
