@@ -71,6 +71,18 @@ export interface DedupRecord {
     num_perm: number;
   };
   decontaminate?: { name: string; rows: number; ngrams: number; removed: number }[];
+  /**
+   * Per kind: rows that reached dedup (`candidates`: after quality and decontamination), removed as
+   * exact and near duplicates, and their share (`duplicate_rate`): the within-kind redundancy signal.
+   */
+  by_kind?: Record<string, { candidates: number; exact: number; near: number; duplicate_rate: number }>;
+  /** Removed duplicates by their kind and the kind of the row kept in their place (`synthetic_of_real`: regurgitation). */
+  copies?: {
+    synthetic_of_real: number;
+    synthetic_of_synthetic: number;
+    real_of_real: number;
+    real_of_synthetic: number;
+  };
 }
 
 export interface Manifest {

@@ -198,6 +198,18 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     const perSource = dedup.scope === 'per_source';
     const groups: SourceState[][] = perSource ? sources.map((s) => [s]) : [sources];
     const scoreAt = (s: SourceState, f: number, row: number) => s.scans[f].scores?.[row];
+    // Who duplicated whom: removed rows by their kind and the kind of the row their group kept.
+    const dupByKind: Record<string, { exact: number; near: number; candidates: number }> = {};
+    const copies = { synthetic_of_real: 0, synthetic_of_synthetic: 0, real_of_real: 0, real_of_synthetic: 0 };
+    const countByKind = (how: 'exact' | 'near', kind: Kind, keptKind: Kind) => {
+      dupByKind[kind] ??= { exact: 0, near: 0, candidates: 0 };
+      dupByKind[kind][how]++;
+      copies[`${kind}_of_${keptKind}` as keyof typeof copies]++;
+    };
+    for (const s of sources) {
+      dupByKind[s.kind] ??= { exact: 0, near: 0, candidates: 0 };
+      dupByKind[s.kind].candidates += s.rowsRead - s.reasons.size;
+    }
     if (dedup.exact) {
       let removedTotal = 0;
       let groupsTotal = 0;
@@ -220,6 +232,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         for (const [doc, rem] of removed) {
           const s = sourceOfDoc(group, doc);
           s.reasons.set(doc - s.docBase, `dedup:exact:dup_of=${rem.keptId}`);
+          countByKind('exact', s.kind, sourceOfDoc(group, rem.keptIndex).kind);
           removedTotal++;
         }
       }
@@ -263,6 +276,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         for (const [doc, rem] of res.removed) {
           const s = sourceOfDoc(group, doc);
           s.reasons.set(doc - s.docBase, `dedup:near:cluster=${clusterBase + rem.cluster}:kept=${rem.keptId}`);
+          countByKind('near', s.kind, sourceOfDoc(group, rem.keptIndex).kind);
           removedTotal++;
         }
         clusterBase += res.clusters;
@@ -291,6 +305,15 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
           return a + n;
         }, 0),
       }));
+    }
+    if (dedup.exact || dedup.near) {
+      dedupRecord.by_kind = Object.fromEntries(
+        Object.entries(dupByKind).map(([k, v]) => [
+          k,
+          { ...v, duplicate_rate: v.candidates ? (v.exact + v.near) / v.candidates : 0 },
+        ]),
+      );
+      dedupRecord.copies = copies;
     }
     timings.dedup_seconds = (now() - t1) / 1000;
 

@@ -28,6 +28,14 @@ describe('curate mix on the bundled demo fixtures', () => {
     expect(markov.dropped['dedup:near']).toBeGreaterThanOrEqual(6);
     expect(brown.dropped['decontam:brown-bench']).toBe(10);
     expect(brown.dropped['dedup:exact'] ?? 0).toBe(0); // prefer: real keeps the real original
+    // Every removed duplicate was a synthetic copy of a kept real row (regurgitation), none the reverse.
+    const removedDup = (markov.dropped['dedup:exact'] ?? 0) + (markov.dropped['dedup:near'] ?? 0);
+    expect(m.dedup.copies?.synthetic_of_real).toBe(removedDup);
+    expect(m.dedup.copies?.real_of_synthetic).toBe(0);
+    expect(m.dedup.by_kind?.synthetic.duplicate_rate).toBeCloseTo(
+      removedDup / m.dedup.by_kind!.synthetic.candidates,
+      12,
+    );
 
     // DuckDB reads what the manifest says was written.
     const glob = join(out, 'shard-*.parquet');

@@ -48,6 +48,12 @@ function printPlan(ctx: CommandContext, result: RunResult): void {
     const reasons = Object.entries(s.dropped).sort((a, b) => b[1] - a[1]);
     if (reasons.length) ctx.say(`  ${s.name} dropped: ${reasons.map(([r, n]) => `${r} ${n}`).join(', ')}`);
   }
+  const c = m.dedup.copies;
+  if (c && c.synthetic_of_real + c.synthetic_of_synthetic + c.real_of_real + c.real_of_synthetic > 0) {
+    ctx.say(
+      `duplicates removed: ${c.synthetic_of_real} synthetic copies of real rows, ${c.synthetic_of_synthetic} synthetic of synthetic, ${c.real_of_real} real of real, ${c.real_of_synthetic} real of synthetic`,
+    );
+  }
   const a = m.target.achieved_ratio;
   ctx.say(
     `achieved: tokens real ${pct(a.tokens.real)} / synthetic ${pct(a.tokens.synthetic)}; documents real ${pct(a.documents.real)} / synthetic ${pct(a.documents.synthetic)}`,
