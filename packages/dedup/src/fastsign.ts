@@ -249,8 +249,7 @@ export async function* signJsonlRange(
         out.keys[r] = exactKeyOfBytes(kernel.norm.subarray(0, kernel.normLength));
         out.chars += kernel.chars;
         if (near && kernel.wordCount > 0) {
-          const sh = mh.shinglesOfWords(kernel.words, kernel.wordCount);
-          mh.signatureOfShingles(sh.hashes, sh.count, out.sigs.subarray(r * k, r * k + k));
+          mh.signatureOfWords(kernel.words, kernel.wordCount, out.sigs.subarray(r * k, r * k + k));
           out.hasSig[r] = 1;
         }
       } else {

@@ -158,6 +158,11 @@ export class MinHasher {
 
   /** `signature` of text already through `prepareWords`. */
   signaturePrepared(prepared: string, into?: Signature): Signature | null {
+    if (this.options.shingle === 'word') {
+      const w = wordHashes(prepared, this.words);
+      this.words = w.hashes;
+      return this.signatureOfWords(w.hashes, w.count, into);
+    }
     const { hashes, count } = this.shingleHashesPrepared(prepared);
     if (count === 0) return null;
     return this.signatureOfShingles(hashes, count, into);
@@ -182,15 +187,46 @@ export class MinHasher {
     return sig;
   }
 
-  private oph(hashes: Int32Array, count: number, sig: Signature): Signature {
+  /**
+   * The signature of a text from its word hashes (as `wordHashes` gives them), or null without words:
+   * the same as `shinglesOfWords` + `signatureOfShingles`, fused for the OPH kernel.
+   */
+  signatureOfWords(words: Uint32Array, count: number, into?: Signature): Signature | null {
+    if (count === 0) return null;
+    const n = this.options.ngram;
+    if (this.options.algorithm !== 'oph' || count < n) {
+      const sh = this.shinglesOfWords(words, count);
+      return this.signatureOfShingles(sh.hashes, sh.count, into);
+    }
     const k = this.options.numPerm;
+    const sig = into ?? new Int32Array(k);
     const filled = this.filled;
     filled.fill(0);
     const seed = this.ophSeed;
+    const shift = this.binShift;
+    const m = count - n + 1;
     let nonEmpty = 0;
-    for (let s = 0; s < count; s++) {
-      const v = fmix32(hashes[s] ^ seed);
-      const bin = Math.floor((v * k) / 4294967296);
+    for (let i = 0; i < m; i++) {
+      let h = 0x9747b28c ^ n;
+      if (n === 5) {
+        h = Math.imul(h ^ words[i], 0x9e3779b1);
+        h = (h << 15) | (h >>> 17);
+        h = Math.imul(h ^ words[i + 1], 0x9e3779b1);
+        h = (h << 15) | (h >>> 17);
+        h = Math.imul(h ^ words[i + 2], 0x9e3779b1);
+        h = (h << 15) | (h >>> 17);
+        h = Math.imul(h ^ words[i + 3], 0x9e3779b1);
+        h = (h << 15) | (h >>> 17);
+        h = Math.imul(h ^ words[i + 4], 0x9e3779b1);
+        h = (h << 15) | (h >>> 17);
+      } else {
+        for (let j = 0; j < n; j++) {
+          h = Math.imul(h ^ words[i + j], 0x9e3779b1);
+          h = (h << 15) | (h >>> 17);
+        }
+      }
+      const v = fmix32((fmix32(h) | 0) ^ seed);
+      const bin = shift >= 0 ? v >>> shift : Math.floor((v * k) / 4294967296);
       const sv = v | 0;
       if (filled[bin] === 0) {
         filled[bin] = 1;
@@ -198,7 +234,40 @@ export class MinHasher {
         nonEmpty++;
       } else if (sv < sig[bin]) sig[bin] = sv;
     }
-    if (nonEmpty < k) {
+    return nonEmpty < k ? this.densify(sig) : sig;
+  }
+
+  /** 32 - log2(numPerm) when numPerm is a power of two (bin = v >>> shift), else -1. */
+  private get binShift(): number {
+    const k = this.options.numPerm;
+    return (k & (k - 1)) === 0 ? 32 - Math.log2(k) : -1;
+  }
+
+  private oph(hashes: Int32Array, count: number, sig: Signature): Signature {
+    const k = this.options.numPerm;
+    const filled = this.filled;
+    filled.fill(0);
+    const seed = this.ophSeed;
+    const shift = this.binShift;
+    let nonEmpty = 0;
+    for (let s = 0; s < count; s++) {
+      const v = fmix32(hashes[s] ^ seed);
+      const bin = shift >= 0 ? v >>> shift : Math.floor((v * k) / 4294967296);
+      const sv = v | 0;
+      if (filled[bin] === 0) {
+        filled[bin] = 1;
+        sig[bin] = sv;
+        nonEmpty++;
+      } else if (sv < sig[bin]) sig[bin] = sv;
+    }
+    return nonEmpty < k ? this.densify(sig) : sig;
+  }
+
+  /** Empty bins (filled[i] = 0) borrow a non-empty bin's value along the seeded probe sequence. */
+  private densify(sig: Signature): Signature {
+    const k = this.options.numPerm;
+    const filled = this.filled;
+    {
       const probes = this.probes;
       for (let i = 0; i < k; i++) {
         if (filled[i] === 1) continue;

@@ -108,6 +108,34 @@ export class RawTextKernel {
     let pend = false;
     while (p < e) {
       let c = b[p];
+      if (ASCII_WORD[c] === 1) {
+        // a run of ASCII letters and digits (most of the text): no class lookups
+        if (pend) {
+          norm[o++] = 32;
+          pend = false;
+        }
+        if (!inWord) {
+          inWord = true;
+          h = 0x811c9dc5;
+        }
+        do {
+          const d = LOWER[c];
+          h = Math.imul(h ^ d, 0x01000193);
+          norm[o++] = d;
+          if (++p === e) break;
+          c = b[p];
+        } while (ASCII_WORD[c] === 1);
+        continue;
+      }
+      if (c === 32) {
+        if (inWord) {
+          inWord = false;
+          words[n++] = fmix32(h);
+        }
+        if (o > 0) pend = true;
+        p++;
+        continue;
+      }
       if (c < 0x80 && c !== 92) p++;
       else {
         c = this.decode(b, p, e);
@@ -189,7 +217,10 @@ export class RawTextKernel {
   }
 }
 
+/** 1 for ASCII letters and digits (word characters). */
+const ASCII_WORD = new Uint8Array(256);
 for (let c = 0; c < 128; c++) {
   LOWER[c] = c >= 65 && c <= 90 ? c + 32 : c;
   CLASS[c] = classOf(String.fromCharCode(LOWER[c]));
+  ASCII_WORD[c] = CLASS[c] & C_WORD ? 1 : 0;
 }

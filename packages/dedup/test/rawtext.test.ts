@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { exactKeyOfBytes, exactKeyPrepared } from '../src/exact.js';
+import { MinHasher } from '../src/minhash.js';
 import { prepareWords, wordHashes } from '../src/normalize.js';
 import { isSimple, RawTextKernel } from '../src/rawtext.js';
 import { readJsonlSync } from './helpers.js';
@@ -75,6 +76,28 @@ describe('RawTextKernel', () => {
       expect(ch.normalize('NFKC')).toBe(ch);
       expect(`a${ch}b`.normalize('NFKC').toLowerCase()).toBe(`a${ch}b`.toLowerCase());
     }
+  });
+});
+
+describe('MinHasher.signatureOfWords', () => {
+  it('equals shingles + signatureOfShingles for every n-gram, permutation count and kernel', () => {
+    const texts = ['', 'one', 'two words', 'a b c d', 'a b c d e', 'the quick brown fox jumps over the lazy dog again'];
+    for (let i = 0; i < 20; i++)
+      texts.push(Array.from({ length: 3 + i * 7 }, (_, j) => `w${(j * 7919 + i) % 23}`).join(' '));
+    for (const ngram of [1, 3, 5, 7])
+      for (const numPerm of [2, 100, 128, 256])
+        for (const algorithm of ['oph', 'classic'] as const) {
+          const mh = new MinHasher({ ngram, numPerm, algorithm });
+          for (const t of texts) {
+            const w = wordHashes(prepareWords(t), new Uint32Array(4));
+            const words = w.hashes.slice(0, w.count);
+            const sh = mh.shinglesOfWords(words, w.count);
+            const expected = w.count ? [...mh.signatureOfShingles(sh.hashes.slice(0, sh.count), sh.count)] : null;
+            const got = mh.signatureOfWords(words, w.count);
+            expect(got ? [...got] : null).toEqual(expected);
+            expect(mh.signature(t) ? [...(mh.signature(t) as Int32Array)] : null).toEqual(expected);
+          }
+        }
   });
 });
 
