@@ -30,7 +30,7 @@ export function readerFor(format: ShardFormat): FormatReader {
 
 /** Default compression per output format. */
 export const DEFAULT_COMPRESSION: Record<WriteFormat, WriteCompression> = {
-  parquet: 'snappy',
+  parquet: 'zstd',
   arrow: 'none',
   jsonl: 'none',
 };
