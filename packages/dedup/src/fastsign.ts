@@ -117,6 +117,7 @@ export async function* signJsonlRange(
   const k = mh.numPerm;
   const kernel = new RawTextKernel();
   const sc = new LineScanner();
+  sc.lazyKey = Buffer.from(col, 'utf8');
   const textKey = Buffer.from(col, 'utf8');
   const idKey = Buffer.from(idCol, 'utf8');
   const kindKey = Buffer.from(kindCol, 'utf8');
@@ -198,9 +199,16 @@ export async function* signJsonlRange(
       let fast = false;
       let id: unknown;
       let real = false;
-      if (sc.scan(buf, s, e) && sc.plainKeys) {
-        out.shapes![r] = sc.canonical ? shapeOf(buf) : -1;
-        const ti = sc.find(textKey);
+      let parse = !(sc.scan(buf, s, e) && sc.plainKeys && sc.lazyCount <= 1);
+      const ti = parse ? -1 : sc.find(textKey);
+      const lazyText = ti >= 0 && sc.valType[ti] === T_STRING;
+      // the text string was only skipped by the scanner: the kernel validates it, else JSON.parse decides
+      if (lazyText) {
+        fast = kernel.scan(buf, sc.valStart[ti] + 1, sc.valEnd[ti] - 1, strip);
+        if (!fast) parse = true;
+      }
+      if (!parse) {
+        out.shapes![r] = sc.canonical && (!lazyText || kernel.canonical) ? shapeOf(buf) : -1;
         if (inFirst && first && !first.sawText) {
           if (ti >= 0) first.sawText = true;
           else {
@@ -210,10 +218,7 @@ export async function* signJsonlRange(
           }
         }
         if (ti < 0) text = '';
-        else if (sc.valType[ti] === T_STRING) {
-          fast = kernel.scan(buf, sc.valStart[ti] + 1, sc.valEnd[ti] - 1, strip);
-          if (!fast) text = jsonValue(buf, ti) as string;
-        } else text = render(jsonValue(buf, ti));
+        else if (!lazyText) text = render(jsonValue(buf, ti));
         const ii = sc.find(idKey);
         if (ii >= 0) {
           const vs = sc.valStart[ii];
@@ -232,6 +237,7 @@ export async function* signJsonlRange(
             real = jsonValue(buf, ki) === 'real';
         }
       } else {
+        fast = false;
         out.shapes![r] = -1;
         const obj = parseLine(buf, s, e, path, ln);
         if (inFirst && first && !first.sawText) {

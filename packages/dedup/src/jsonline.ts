@@ -91,8 +91,38 @@ export class LineScanner {
   private canon = true;
   private depth = 0;
 
+  /**
+   * Key whose string value is not validated, only skipped (the caller checks it and decides
+   * whether the line is canonical); `lazyCount` says how often the key occurred.
+   */
+  lazyKey: Uint8Array | undefined;
+  lazyCount = 0;
+
+  private isLazyKey(s: number, e: number): boolean {
+    const k = this.lazyKey as Uint8Array;
+    if (e - s !== k.length) return false;
+    const b = this.b;
+    for (let i = 0; i < k.length; i++) if (b[s + i] !== k[i]) return false;
+    return true;
+  }
+
+  /** The end of a string body from p (after the closing quote), without validating it, or -1. */
+  private skipString(p: number, e: number): number {
+    const b = this.b;
+    for (;;) {
+      let q = b.indexOf(34, p);
+      if (q < 0 || q >= e) return -1;
+      let bs = 0;
+      while (q - 1 - bs >= p && b[q - 1 - bs] === 92) bs++;
+      if ((bs & 1) === 0) return q + 1;
+      p = q + 1;
+      q = -1;
+    }
+  }
+
   scan(b: Uint8Array, s: number, e: number): boolean {
     this.b = b;
+    this.lazyCount = 0;
     this.canon = true;
     this.plainKeys = true;
     this.nkeys = 0;
@@ -122,7 +152,11 @@ export class LineScanner {
         p = this.ws(p + 1, e);
         const vs = p;
         const type = this.typeAt(p, e);
-        p = this.value(p, e);
+        const lazy = this.lazyKey !== undefined && this.isLazyKey(ks, ke - 1);
+        if (lazy) this.lazyCount++;
+        // the caller validates this string itself (the text kernel): only find its end
+        if (lazy && type === T_STRING) p = this.skipString(p + 1, e);
+        else p = this.value(p, e);
         if (p < 0) return false;
         const i = this.nkeys;
         if (i === MAX_KEYS) return false;

@@ -87,6 +87,8 @@ export class RawTextKernel {
   normLength = 0;
   /** UTF-16 length of the decoded text. */
   chars = 0;
+  /** The JSON string was written as JSON.stringify writes it (only short escapes and \u00xx for controls). */
+  canonical = true;
 
   /**
    * Scan the JSON string body b[p, e) (between the quotes). Returns false
@@ -101,6 +103,7 @@ export class RawTextKernel {
     const sepMask = stripPunctuation ? C_WS | C_PUNCT : C_WS;
     const start = p;
     this.extra = 0;
+    this.canonical = true;
     let n = 0;
     let h = 0;
     let inWord = false;
@@ -119,7 +122,7 @@ export class RawTextKernel {
           h = 0x811c9dc5;
         }
         do {
-          const d = LOWER[c];
+          const d = c | 0x20; // lower case of an ASCII letter or digit
           h = Math.imul(h ^ d, 0x01000193);
           norm[o++] = d;
           if (++p === e) break;
@@ -136,7 +139,7 @@ export class RawTextKernel {
         p++;
         continue;
       }
-      if (c < 0x80 && c !== 92) p++;
+      if (c >= 0x20 && c < 0x80 && c !== 92) p++;
       else {
         c = this.decode(b, p, e);
         if (c < 0) return false;
@@ -185,14 +188,34 @@ export class RawTextKernel {
       p += 2;
       if (x === 110) c = 10;
       else if (x === 116) c = 9;
-      else if (x === 34 || x === 92 || x === 47) c = x;
-      else if (x === 114) c = 13;
+      else if (x === 34 || x === 92) c = x;
+      else if (x === 47) {
+        c = x;
+        this.canonical = false;
+      } else if (x === 114) c = 13;
       else if (x === 98) c = 8;
       else if (x === 102) c = 12;
       else if (x === 117) {
-        c = (hex(b[p]) << 12) | (hex(b[p + 1]) << 8) | (hex(b[p + 2]) << 4) | hex(b[p + 3]);
+        const h0 = hex(b[p]);
+        const h1 = hex(b[p + 1]);
+        const h2 = hex(b[p + 2]);
+        const h3 = hex(b[p + 3]);
+        if ((h0 | h1 | h2 | h3) < 0 || p + 4 > e) return -1;
+        c = (h0 << 12) | (h1 << 8) | (h2 << 4) | h3;
+        // JSON.stringify writes \u00xx (lower-case hex) only for controls without a short escape
+        if (
+          c >= 0x20 ||
+          c === 8 ||
+          c === 9 ||
+          c === 10 ||
+          c === 12 ||
+          c === 13 ||
+          (h2 > 9 && b[p + 2] < 97) ||
+          (h3 > 9 && b[p + 3] < 97)
+        )
+          this.canonical = false;
         p += 4;
-        if (c < 0 || (c >= 0x80 && !isSimple(c))) return -1;
+        if (c >= 0x80 && !isSimple(c)) return -1;
       } else return -1;
     } else if (c < 0xe0) {
       if (c < 0xc2 || p + 1 >= e) return -1;

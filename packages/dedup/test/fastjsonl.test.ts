@@ -122,6 +122,21 @@ describe('raw JSONL fast path', () => {
         dedupFiles({ inputs: [bad], out: join(dir, `bad-${fast}`), workers: 1, fastJsonl: fast }),
       ).rejects.toMatchObject({ code: 'E_JSON_PARSE', row: 1, file: bad });
     }
+    // invalid text strings are left to JSON.parse: raw control character, bad escape, a duplicate key
+    for (const [i, line] of [
+      '{"id":"c","text":"raw\ttab"}',
+      '{"id":"c","text":"bad \\x escape"}',
+      '{"text":"\u0001","text":1}',
+    ].entries()) {
+      const p = join(dir, `bad${i}.jsonl`);
+      await writeFile(p, `${JSON.stringify({ id: 'a', text: T })}\n\n${line}\n`);
+      for (const fast of [true, false]) {
+        await expect(
+          dedupFiles({ inputs: [p], out: join(dir, `bad${i}-${fast}`), workers: 1, fastJsonl: fast }),
+          line,
+        ).rejects.toMatchObject({ code: 'E_JSON_PARSE', row: 2, file: p });
+      }
+    }
     // a second file with a new column: the output widens (a new shard), in both paths alike
     const p1 = join(dir, 's1.jsonl');
     const p2 = join(dir, 's2.jsonl');
