@@ -28,18 +28,23 @@ export function lshProbability(s: number, bands: number, rows: number): number {
   return 1 - (1 - s ** rows) ** bands;
 }
 
-function integrate(f: (s: number) => number, a: number, b: number, steps = 400): number {
-  if (b <= a) return 0;
-  const h = (b - a) / steps;
-  let sum = (f(a) + f(b)) / 2;
-  for (let i = 1; i < steps; i++) sum += f(a + i * h);
-  return sum * h;
+const STEPS = 400;
+
+/** Trapezoid grid of [a, b]: the points a + i*h (endpoints exact) and h. */
+function grid(a: number, b: number): { s: Float64Array; h: number } {
+  const h = (b - a) / STEPS;
+  const s = new Float64Array(STEPS + 1);
+  s[0] = a;
+  s[STEPS] = b;
+  for (let i = 1; i < STEPS; i++) s[i] = a + i * h;
+  return { s, h };
 }
 
 /**
  * Bands x rows (bands * rows <= numPerm) minimising
  * `wFP * FP_area + wFN * FN_area` (the datasketch criterion, with weights
- * suited to verified candidates by default).
+ * suited to verified candidates by default). Areas by the trapezoid rule
+ * with 400 steps; s^rows is computed once per grid point and row count.
  */
 export function optimalBands(threshold: number, numPerm: number, weights: BandWeights = {}): BandChoice {
   if (!(threshold > 0 && threshold < 1)) {
@@ -47,13 +52,24 @@ export function optimalBands(threshold: number, numPerm: number, weights: BandWe
   }
   const wfp = weights.falsePositive ?? 0.05;
   const wfn = weights.falseNegative ?? 0.95;
+  const lo = grid(0, threshold);
+  const hi = grid(threshold, 1);
+  const powLo: Float64Array[] = [];
+  const powHi: Float64Array[] = [];
   let best: BandChoice | null = null;
   let bestErr = Number.POSITIVE_INFINITY;
   for (let b = 1; b <= numPerm; b++) {
     const maxR = Math.floor(numPerm / b);
     for (let r = 1; r <= maxR; r++) {
-      const fp = integrate((s) => lshProbability(s, b, r), 0, threshold);
-      const fn = integrate((s) => 1 - lshProbability(s, b, r), threshold, 1);
+      const pl = (powLo[r] ??= lo.s.map((x) => x ** r));
+      const ph = (powHi[r] ??= hi.s.map((x) => x ** r));
+      // P(s) = 1 - (1 - s^r)^b over [0, t]; 1 - P(s) over [t, 1]
+      let sum = (1 - (1 - pl[0]) ** b + (1 - (1 - pl[STEPS]) ** b)) / 2;
+      for (let i = 1; i < STEPS; i++) sum += 1 - (1 - pl[i]) ** b;
+      const fp = sum * lo.h;
+      sum = (1 - (1 - (1 - ph[0]) ** b) + (1 - (1 - (1 - ph[STEPS]) ** b))) / 2;
+      for (let i = 1; i < STEPS; i++) sum += 1 - (1 - (1 - ph[i]) ** b);
+      const fn = sum * hi.h;
       const err = wfp * fp + wfn * fn;
       if (err < bestErr - 1e-15) {
         bestErr = err;

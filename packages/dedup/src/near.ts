@@ -11,8 +11,9 @@
  * depend on the order edges arrive, so ranks and workers agree exactly.
  */
 import { UsageError } from '@curate/core';
+import { key53 } from './hash.js';
 import { compareForKeep, type DocMeta, kindCode, type Prefer, scoreValue, sizeHistogram } from './keep.js';
-import { type BandWeights, bandEqual, bandKey, resolveBands } from './lsh.js';
+import { type BandWeights, resolveBands } from './lsh.js';
 import type { Signature } from './minhash.js';
 
 export interface NearDedupOptions {
@@ -104,6 +105,13 @@ export class SignatureStore {
     const o = (slot % SignatureStore.CHUNK) * this.numPerm;
     return c.subarray(o, o + this.numPerm);
   }
+  /** The chunk holding a slot's signature (at `offsetOf(slot)`), without allocating a view. */
+  chunkOf(slot: number): Int32Array {
+    return this.chunks[Math.floor(slot / SignatureStore.CHUNK)];
+  }
+  offsetOf(slot: number): number {
+    return (slot % SignatureStore.CHUNK) * this.numPerm;
+  }
   get bytes(): number {
     return this.chunks.length * SignatureStore.CHUNK * this.numPerm * 4;
   }
@@ -114,7 +122,7 @@ export class SignatureStore {
  * given in docIndex order. Calls `edge(a, b)` for every verified pair.
  */
 export function bandEdges(
-  getSig: (slot: number) => Signature,
+  store: SignatureStore,
   order: ArrayLike<number>,
   opts: ResolvedNearOptions,
   bandsToDo: Iterable<number>,
@@ -122,12 +130,15 @@ export function bandEdges(
 ): number {
   let edges = 0;
   const rows = opts.rows;
+  const k = store.numPerm;
   for (const band of bandsToDo) {
+    const lo = band * rows;
     const buckets = new Map<number, number | number[]>();
     for (let i = 0; i < order.length; i++) {
       const slot = order[i];
-      const sig = getSig(slot);
-      const key = bandKey(sig, band, rows);
+      const a = store.chunkOf(slot);
+      const ao = store.offsetOf(slot);
+      const key = key53(a, ao + lo, ao + lo + rows, band + 1); // = bandKey(signature, band, rows)
       const reps = buckets.get(key);
       if (reps === undefined) {
         buckets.set(key, slot);
@@ -136,9 +147,10 @@ export function bandEdges(
       const list = typeof reps === 'number' ? [reps] : reps;
       let joined = false;
       for (const rep of list) {
-        const other = getSig(rep);
-        if (!bandEqual(sig, other, band, rows)) continue;
-        if (opts.verify && estimate(sig, other) < opts.verifyThreshold) continue;
+        const b = store.chunkOf(rep);
+        const bo = store.offsetOf(rep);
+        if (!equalAt(a, ao + lo, b, bo + lo, rows)) continue;
+        if (opts.verify && estimateAt(a, ao, b, bo, k) < opts.verifyThreshold) continue;
         edge(rep, slot);
         edges++;
         joined = true;
@@ -153,10 +165,16 @@ export function bandEdges(
   return edges;
 }
 
-function estimate(a: Signature, b: Signature): number {
+function equalAt(a: Int32Array, ao: number, b: Int32Array, bo: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[ao + i] !== b[bo + i]) return false;
+  return true;
+}
+
+/** Share of equal positions of two signatures of length k (as estimateJaccard). */
+function estimateAt(a: Int32Array, ao: number, b: Int32Array, bo: number, k: number): number {
   let eq = 0;
-  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) eq++;
-  return eq / a.length;
+  for (let i = 0; i < k; i++) if (a[ao + i] === b[bo + i]) eq++;
+  return eq / k;
 }
 
 /** Union-find with path halving and union by index (deterministic roots). */
@@ -300,13 +318,7 @@ export class NearDedupIndex {
     for (let p = 0; p < n; p++) posOfSlot[order[p]] = p;
     const uf = new UnionFind(n);
     const bands = Array.from({ length: this.options.bands }, (_, b) => b);
-    const edges = bandEdges(
-      (slot) => this.store.get(slot),
-      order,
-      this.options,
-      bands,
-      (a, b) => uf.union(posOfSlot[a], posOfSlot[b]),
-    );
+    const edges = bandEdges(this.store, order, this.options, bands, (a, b) => uf.union(posOfSlot[a], posOfSlot[b]));
     const d = decideClusters(
       uf,
       {

@@ -358,13 +358,7 @@ async function runBuckets(o: { workDir: string }, rank: number, ws: number): Pro
   const bands: number[] = [];
   for (let b = rank; b < near.bands; b += ws) bands.push(b);
   const pairs: number[] = [];
-  const edges = bandEdges(
-    (s) => store.get(s),
-    order,
-    near,
-    bands,
-    (a, b) => pairs.push(slotDoc[a], slotDoc[b]),
-  );
+  const edges = bandEdges(store, order, near, bands, (a, b) => pairs.push(slotDoc[a], slotDoc[b]));
   const buf = Buffer.alloc(pairs.length * 8);
   for (let i = 0; i < pairs.length; i++) buf.writeDoubleLE(pairs[i], i * 8);
   await writeAtomic(join(dir, `rank-${pad(rank)}.edges`), buf);
