@@ -604,6 +604,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     const tokensOfRow = new Map<string, Uint32Array>();
     for (const s of sources) tokensOfRow.set(s.name, s.availTokens);
     let written = 0;
+    let metricsSeconds = 0;
     let shards: WrittenShard[] = [];
     let rejectedShards: WrittenShard[] = [];
     try {
@@ -611,11 +612,13 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         for (let i = 0; i < rows.length; i += WRITE_BATCH) {
           const part = rows.slice(i, i + WRITE_BATCH);
           if (options.metrics !== false) {
+            const tm = now();
             for (const row of part) {
               const text = row.text as string;
               metricsFor(bySource, row.source as string).add(text);
               metricsFor(byKind, row.kind as string).add(text);
             }
+            metricsSeconds += (now() - tm) / 1000;
           }
           await writer.write(toBatch(part, columns));
           written += part.length;
@@ -633,6 +636,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     timings.write_seconds = (now() - t4) / 1000;
 
     // Metrics, warnings, manifest, report.
+    const tm = now();
     const metricsSources: Record<string, MetricsResult> = {};
     for (const [k, m] of [...bySource].sort((a, b) => (a[0] < b[0] ? -1 : 1))) metricsSources[k] = m.result();
     const metricsKinds: Record<string, MetricsResult> = {};
@@ -651,6 +655,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     for (const w of diversity)
       warnings.push({ code: w.code, message: w.message, sources: w.source ? [w.source] : undefined, fact: w.fact });
 
+    metricsSeconds += (now() - tm) / 1000;
+    timings.metrics_seconds = metricsSeconds;
     const manifest = baseManifest();
     manifest.totals.rows_written = written;
     manifest.totals.tokens_written = achieved.totals.tokens;
