@@ -14,6 +14,7 @@
  * clean near-copies would be dropped as duplicates of a row that is dropped too.
  */
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import {
   type Batch,
@@ -53,7 +54,7 @@ export interface RunOptions {
   /** Output directory; overrides the recipe's `output.dir`. */
   out?: string;
   overwrite?: boolean;
-  /** Worker threads for pass 1 (default: 2, the cores of the machines this was measured on). Output does not depend on it. */
+  /** Worker threads for pass 1 (default: the cores available, at most 8). Output does not depend on it. */
   workers?: number;
   /** Stop after planning: nothing is written. */
   dryRun?: boolean;
@@ -112,7 +113,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const t0 = now();
   const timings: Record<string, number> = {};
   const progress = options.onProgress ?? (() => {});
-  const workers = Math.max(1, options.workers ?? 2);
+  const workers = Math.max(1, options.workers ?? Math.min(availableParallelism(), 8));
   const outDir = resolve(options.out ?? recipe.output.dir);
 
   // Inputs (fail before any work when a path matches nothing).
