@@ -31,6 +31,7 @@ import { ExactDeduper, NearDedupIndex } from '@curate/dedup';
 import { CorpusMetrics, compareToReal, diversityWarnings, FACTS, type MetricsResult } from '@curate/metrics';
 import { achievedRatios, type MixPlan, type MixTarget, planMix, sampleMix, shuffleOrder } from '@curate/mix';
 import { canonicalJson, type Recipe, recipeHash } from '@curate/recipe';
+import { writeReport } from '@curate/report';
 import {
   type ColumnSpec,
   type ColumnType,
@@ -64,7 +65,7 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Recipe file and hash, for the manifest (set by `runRecipeFile`). */
   recipeFile?: string;
-  /** Render report.html when the recipe asks (default true); needs @curate/report. */
+  /** Render report.html when the recipe asks (default true). */
   report?: boolean;
   /** Diversity metrics of the written rows (default true); off only to measure their cost. */
   metrics?: boolean;
@@ -707,14 +708,7 @@ export function checkInvariant(m: Manifest): void {
 }
 
 async function writeReportFile(dir: string): Promise<void> {
-  type ReportModule = { writeReport?: (manifest: string, out?: string) => Promise<string> };
-  let mod: ReportModule | undefined;
-  try {
-    mod = (await import(['@curate', 'report'].join('/'))) as ReportModule;
-  } catch {
-    return; // @curate/report is optional for library users
-  }
-  if (mod.writeReport) await mod.writeReport(join(dir, 'manifest.json'), join(dir, 'report.html'));
+  await writeReport(join(dir, 'manifest.json'), join(dir, 'report.html'));
 }
 
 /** Open the output directory under a temporary name, after removing stale temporaries of dead runs. */

@@ -78,6 +78,10 @@ describe('curate mix on the bundled demo fixtures', () => {
       expect(Number(r.epoch)).toBeGreaterThanOrEqual(0);
     }
     expect(existsSync(join(out, 'manifest.json'))).toBe(true);
+    // The report is written with the run and shows the regurgitation count.
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain(`<strong>${removedDup}</strong> synthetic copies of real rows`);
+    expect(html).not.toMatch(/(src|href)="https?:/);
     expect(readdirSync(join(out)).some((f) => f.startsWith('.'))).toBe(false);
   });
 

@@ -71,6 +71,15 @@ export interface ReportDedup {
     num_perm?: number;
   };
   decontaminate?: { name: string; rows?: number; ngrams?: number; removed: number }[];
+  /** Per kind: rows that reached dedup, exact and near removals, and their share. */
+  by_kind?: Record<string, { candidates?: number; exact?: number; near?: number; duplicate_rate?: number }>;
+  /** Removed duplicates by their kind and the kind of the row kept in their place. */
+  copies?: {
+    synthetic_of_real?: number;
+    synthetic_of_synthetic?: number;
+    real_of_real?: number;
+    real_of_synthetic?: number;
+  };
 }
 
 /** The figures of a `MetricsResult` the report shows (a manifest stores the whole result as JSON). */

@@ -526,6 +526,36 @@ function renderDedup(ctx: Ctx): string {
     rows.push([`decontamination against ${code(x.name)}`, fmtInt(x.removed), esc(det || '–')]);
   }
   parts.push(table([{ label: 'Step' }, { label: 'Rows removed', numeric: true }, { label: 'Detail' }], rows));
+  if (d.by_kind && Object.keys(d.by_kind).length) {
+    const kindRows = Object.entries(d.by_kind)
+      .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+      .map(([k, v]) => [
+        esc(kindLabel(k)),
+        fmtInt(v.candidates ?? 0),
+        fmtInt(v.exact ?? 0),
+        fmtInt(v.near ?? 0),
+        fmtPct(v.duplicate_rate ?? 0, 2),
+      ]);
+    parts.push('<h3>Redundancy within each kind</h3>');
+    parts.push(
+      table(
+        [
+          { label: 'Kind' },
+          { label: 'Rows reaching dedup', numeric: true },
+          { label: 'Exact duplicates', numeric: true },
+          { label: 'Near duplicates', numeric: true },
+          { label: 'Duplicate rate', numeric: true },
+        ],
+        kindRows,
+      ),
+    );
+  }
+  const cp = d.copies;
+  if (cp) {
+    parts.push(
+      `<p class="note">Who copied whom (each removed duplicate by its kind and the kind of the row kept in its place): <strong>${fmtInt(cp.synthetic_of_real ?? 0)}</strong> synthetic copies of real rows (regurgitation), ${fmtInt(cp.synthetic_of_synthetic ?? 0)} synthetic of synthetic, ${fmtInt(cp.real_of_real ?? 0)} real of real, ${fmtInt(cp.real_of_synthetic ?? 0)} real of synthetic.</p>`,
+    );
+  }
   const sizes = d.near?.cluster_sizes;
   if (sizes && Object.keys(sizes).length) {
     const bins = clusterBins(sizes);
