@@ -5,15 +5,10 @@ import type { CommandContext } from '../context.js';
 import { table } from '../io.js';
 import { printRemovals } from './summary.js';
 
-export async function dedupCommand(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<void> {
-  if (opts.stage) return stageCommand(ctx, args, opts);
-  if (!opts.out) throw new UsageError("required option '--out <dir>' not specified");
-  if (opts.rank !== undefined || opts.worldSize !== undefined) {
-    throw new UsageError('--rank and --world-size run one distributed stage: add --stage and --work-dir');
-  }
-  const summary = await dedupFiles({
+/** The options `dedupFiles` and the distributed stages share, from the command line. */
+function commonOptions(args: string[], opts: Record<string, unknown>) {
+  return {
     inputs: args,
-    out: String(opts.out),
     overwrite: Boolean(opts.overwrite),
     format: opts.format as WriteFormat | undefined,
     compression: opts.compression as WriteCompression | undefined,
@@ -28,10 +23,21 @@ export async function dedupCommand(ctx: CommandContext, args: string[], opts: Re
     prefer: opts.prefer as 'real' | 'none',
     scoreColumn: opts.score as string | undefined,
     exact: opts.exact !== false,
+  };
+}
+
+export async function dedupCommand(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<void> {
+  if (opts.stage) return stageCommand(ctx, args, opts);
+  if (!opts.out) throw new UsageError("required option '--out <dir>' not specified");
+  if (opts.rank !== undefined || opts.worldSize !== undefined) {
+    throw new UsageError('--rank and --world-size run one distributed stage: add --stage and --work-dir');
+  }
+  const summary = await dedupFiles({
+    ...commonOptions(args, opts),
+    out: String(opts.out),
     near: opts.near !== false,
     workers: opts.workers as number | undefined,
   });
-  ctx.progress.done();
   ctx.emit({ command: 'dedup', ...summary });
   printRemovals(ctx, 'dedup', summary, String(opts.out));
   if (summary.near) {
@@ -49,23 +55,9 @@ async function stageCommand(ctx: CommandContext, args: string[], opts: Record<st
   const stage = opts.stage as 'signatures' | 'buckets' | 'clusters' | 'remove';
   if (stage === 'remove' && !opts.out) throw new UsageError('--stage remove needs --out');
   const result = await runDedupStage(stage, {
-    inputs: args,
+    ...commonOptions(args, opts),
     workDir: String(opts.workDir),
     out: opts.out as string | undefined,
-    overwrite: Boolean(opts.overwrite),
-    format: opts.format as WriteFormat | undefined,
-    compression: opts.compression as WriteCompression | undefined,
-    writeRejected: opts.rejected !== false,
-    text: String(opts.text ?? 'text'),
-    threshold: opts.threshold as number,
-    ngram: opts.ngram as number,
-    numPerm: opts.numPerm as number,
-    bands: opts.bands as number | undefined,
-    rows: opts.rows as number | undefined,
-    shingle: opts.shingle as 'word' | 'char',
-    prefer: opts.prefer as 'real' | 'none',
-    scoreColumn: opts.score as string | undefined,
-    exact: opts.exact !== false,
     rank: opts.rank as number | undefined,
     worldSize: opts.worldSize as number | undefined,
   });
