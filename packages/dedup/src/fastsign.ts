@@ -53,7 +53,7 @@ export async function countBefore(path: string, to: number): Promise<{ lines: nu
   let lines = 0;
   let records = 0;
   if (to <= 0) return { lines, records };
-  for await (const c of rawLines(path, 0, to)) {
+  for await (const c of rawLines(path, 0, to, true)) {
     for (let i = 0; i < c.count; i++) {
       lines++;
       if (!isBlank(c.buf, c.starts[i], c.ends[i])) records++;
@@ -185,7 +185,7 @@ export async function* signJsonlRange(
   let r = 0;
   const jsonValue = (buf: Uint8Array, i: number): unknown => JSON.parse(decodeLine(buf, sc.valStart[i], sc.valEnd[i]));
 
-  for await (const chunk of rawLines(path, task.from, task.to)) {
+  for await (const chunk of rawLines(path, task.from, task.to, true)) {
     const { buf, starts, ends } = chunk;
     for (let li = 0; li < chunk.count; li++) {
       const s = starts[li];

@@ -47,11 +47,6 @@ export interface OutputOptions {
   compression?: WriteCompression;
   /** Write removed rows to `out/rejected/` with their reason. Default true. */
   writeRejected?: boolean;
-  /**
-   * Read uncompressed JSONL inputs as raw lines (no JSON.parse for canonical lines, copied as bytes to JSONL
-   * output). Same rows, bytes and errors as the generic reader/writer; `false` forces the generic path. Default true.
-   */
-  fastJsonl?: boolean;
   progress?: ProgressListener;
 }
 
@@ -209,7 +204,7 @@ export function defaultWorkers(): number {
 export async function writeSplit(
   files: InputFile[],
   fileIndexes: number[],
-  options: OutputOptions & { batchSize?: number; prefix?: string; dir?: string },
+  options: OutputOptions & { batchSize?: number; prefix?: string; dir?: string; fastJsonl?: boolean },
   reasonOf: (docIndex: number) => string | undefined,
   stats: Stats,
   shapes?: LineShapes,

@@ -436,12 +436,19 @@ const CHUNK = 4 << 20;
  * chunks (a leading UTF-8 BOM of the file is dropped, `\r\n` ends a line, a
  * missing final newline is fine, as in @curate/shards).
  */
-export async function* rawLines(path: string, from = 0, to = Number.POSITIVE_INFINITY): AsyncGenerator<LineChunk> {
+export async function* rawLines(
+  path: string,
+  from = 0,
+  to = Number.POSITIVE_INFINITY,
+  /** The caller is done with a chunk before asking for the next one: two buffers take turns. */
+  reuse = false,
+): AsyncGenerator<LineChunk> {
   const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
     throw new InputError(`cannot open: ${e.message}`, { code: 'E_NOT_FOUND', file: path });
   });
   try {
-    let buf = Buffer.allocUnsafe(CHUNK);
+    let buf: Buffer = Buffer.allocUnsafe(CHUNK);
+    let spare: Buffer | undefined;
     let have = 0; // bytes in buf
     let pos = from; // file position of buf[have]
     let base = from; // file position of buf[0]
@@ -504,9 +511,11 @@ export async function* rawLines(path: string, from = 0, to = Number.POSITIVE_INF
         s = nl + 1;
       }
       if (n > 0) yield { buf, count: n, starts, ends };
-      // keep the partial line: move it to a fresh buffer (the yielded one may still be referenced)
+      // keep the partial line: move it to the other buffer (or a fresh one: the yielded one may still be referenced)
       const rest = Math.max(0, have - s);
-      const nb = Buffer.allocUnsafe(Math.max(CHUNK, rest * 2));
+      const size = Math.max(CHUNK, rest * 2);
+      const nb = reuse && spare && spare.length >= size ? spare : Buffer.allocUnsafe(size);
+      if (reuse) spare = buf;
       if (rest) buf.copy(nb, 0, s, have);
       base += s;
       buf = nb;

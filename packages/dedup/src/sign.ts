@@ -28,7 +28,11 @@ export interface SignOptions extends MinHashOptions {
   near?: boolean;
   /** Rows per batch. Default 2048. */
   batchSize?: number;
-  /** Read uncompressed JSONL as raw lines where possible (same results); false forces the generic reader. */
+  /**
+   * Read uncompressed JSONL inputs as raw lines (no JSON.parse for canonical lines) and, for JSONL output,
+   * copy kept lines as bytes. Same rows, bytes, keys, signatures and errors as the generic reader and
+   * writer (tested); `false` forces the generic path. Default true.
+   */
   fastJsonl?: boolean;
 }
 
