@@ -32,7 +32,7 @@ import {
 } from '@curate/shards';
 import { DecontamIndex, type EvalFile } from './decontam.js';
 import { ExactDeduper } from './exact.js';
-import { checkFirstBatch, type FirstBatchInfo, fastSignable, type RangeTask } from './fastsign.js';
+import { checkFirstBatch, type FirstBatchInfo, fastSignable, type RangeTask, signJsonlRange } from './fastsign.js';
 import { isRawJsonl, LineShapes, writeSplitJsonl } from './fastwrite.js';
 import type { Prefer } from './keep.js';
 import { NearDedupIndex, type NearDedupOptions } from './near.js';
@@ -61,7 +61,7 @@ export interface DedupFilesOptions extends OutputOptions, SignOptions {
   verify?: boolean;
   verifyThreshold?: number;
   prefer?: Prefer;
-  /** Worker threads computing signatures; default min(2, cores). 1 = in the main thread. */
+  /** Parallel signers: the main thread plus `workers - 1` worker threads. Default min(2, cores). */
   workers?: number;
 }
 
@@ -116,7 +116,10 @@ function reviveError(e: {
   return new CurateError(e.message, o);
 }
 
-/** Sign all rows of `files`, in the main thread or in `workers` threads (each reads its own share of batches). */
+/**
+ * Sign all rows of `files` in `workers` parallel shares: the main thread signs the first share and
+ * `workers - 1` worker threads the others (each reads only its own files, byte ranges or batches).
+ */
 export async function signAll(
   files: InputFile[],
   options: SignOptions,
@@ -135,6 +138,11 @@ export async function signAll(
   const script = workerScript();
   const ws: Worker[] = [];
   const firsts = new Map<number, { offset: number; info: FirstBatchInfo }[]>();
+  const noteFirst = (fileIndex: number, offset: number, info: FirstBatchInfo) => {
+    const l = firsts.get(fileIndex) ?? [];
+    l.push({ offset, info });
+    firsts.set(fileIndex, l);
+  };
   try {
     await Promise.all(
       Array.from({ length: workers }, (_, part) => {
@@ -152,19 +160,28 @@ export async function signAll(
           }))
           .filter((r) => ranged(r.fileIndex));
         const workerData = byFiles
-          ? { files, fileIndexes, options, part: 0, stride: 1, ranges: [] }
+          ? { files, fileIndexes, options, part: 0, stride: 1, ranges: [] as RangeTask[] }
           : { files, fileIndexes, options, part, stride: workers, ranges };
+        if (part === 0) {
+          // the main thread signs the first share itself: one thread fewer to start and load modules in
+          return (async () => {
+            const d = workerData;
+            for await (const b of signFiles(files, d.fileIndexes, options, d.part, d.stride)) onBatch(b);
+            for (const r of d.ranges) {
+              for await (const b of signJsonlRange(files, r, options)) {
+                if (b.first) noteFirst(b.fileIndex, b.offset, b.first);
+                if (b.length) onBatch(b);
+              }
+            }
+          })();
+        }
         const w = new Worker(script, { workerData });
         ws.push(w);
         return new Promise<void>((resolve, reject) => {
           w.on('message', (m: { type: string; data?: BatchSignatures; error?: Parameters<typeof reviveError>[0] }) => {
             if (m.type === 'batch') {
               const b = m.data as BatchSignatures & { first?: FirstBatchInfo };
-              if (b.first) {
-                const l = firsts.get(b.fileIndex) ?? [];
-                l.push({ offset: b.offset, info: b.first });
-                firsts.set(b.fileIndex, l);
-              }
+              if (b.first) noteFirst(b.fileIndex, b.offset, b.first);
               if (b.length) onBatch(b);
             } else if (m.type === 'done') resolve();
             else if (m.type === 'error') reject(reviveError(m.error as Parameters<typeof reviveError>[0]));
