@@ -112,14 +112,18 @@ table('Self-instruct 252 user-oriented prompts (same prompts)', [
   ['text-davinci-003', await rates(si003.map((r) => r.response ?? r.prediction ?? ''))],
 ]);
 
-// 4. grounded on Dolly closed_qa / information_extraction / summarization
+// 4. grounded on Dolly closed_qa / information_extraction / summarization. The scoring was tuned on
+// the even rows; the table is for the held-out odd rows (the tuning half is printed below it).
 const NAMES = ['Halvard Penrose', 'Marguerite Olowe', 'Tobias Wrenfield', 'Ingrid Castellanos'];
+const wrong = (m) => {
+  const v = Number(m.replace(/,/g, ''));
+  return String(Number.isFinite(v) ? Math.round(v * 3 + 17) : 4172);
+};
 const injectNumbers = (t, i) => {
   let changed = false;
   const out = t.replace(/\d+(?:[.,]\d+)*/g, (m) => {
     changed = true;
-    const v = Number(m.replace(/,/g, ''));
-    return String(Number.isFinite(v) ? Math.round(v * 3 + 17) : 4172);
+    return wrong(m);
   });
   return changed ? out : `${t} This figure rose to ${1000 + ((i * 37) % 8000)} in ${1700 + ((i * 13) % 300)}.`;
 };
@@ -127,43 +131,66 @@ const injectName = (t, i) => {
   const m = t.match(/\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b/);
   return m ? t.replace(m[0], NAMES[i % 4]) : `${t} This was first described by ${NAMES[i % 4]}.`;
 };
+// extra kinds, reported separately: only the first number made wrong (answers with a number), and
+// the answer of another row (7 rows on) judged against this row's context
+const injectOneNumber = (t) => {
+  let done = false;
+  return t.replace(/\d+(?:[.,]\d+)*/g, (m) => {
+    if (done) return m;
+    done = true;
+    return wrong(m);
+  });
+};
 const ctxRows = dolly.filter(
   (r) => ['closed_qa', 'information_extraction', 'summarization'].includes(r.category) && r.context.trim(),
 );
-console.log(
-  `\n### grounded on Dolly (${ctxRows.length} closed_qa, information_extraction, summarization rows with context)\n`,
-);
-console.log(
-  '| max_unsupported | human answers pass | wrong numbers fail | invented names fail | human drops by kind |',
-);
-console.log('| ---: | ---: | ---: | ---: | --- |');
-for (const max of [0.1, 0.2, 0.3, 0.4]) {
-  const chain = new FilterChain([
-    createFilter('grounded', { context: 'context', prompt: 'instruction', max_unsupported: max }),
-  ]);
-  const run = (fn) => {
-    let pass = 0;
-    const why = {};
-    ctxRows.forEach((r, i) => {
-      const reason = chain.run(
-        fn(r.response, i),
-        'dolly',
-        'synthetic',
-        { context: [r.context], instruction: [r.instruction] },
-        0,
-      );
-      if (reason === null) pass++;
-      else why[reason.split(':')[2]] = (why[reason.split(':')[2]] ?? 0) + 1;
-    });
-    return [pass / ctxRows.length, why];
-  };
-  const [h, why] = run((t) => t);
-  const [n] = run(injectNumbers);
-  const [e] = run(injectName);
-  const kinds = Object.entries(why)
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ');
-  console.log(`| ${max}${max === 0.2 ? ' (default)' : ''} | ${pct(h)} | ${pct(1 - n)} | ${pct(1 - e)} | ${kinds} |`);
+const halves = {
+  'held-out (odd rows)': ctxRows.filter((_, i) => i % 2 === 1),
+  'tuning (even rows)': ctxRows.filter((_, i) => i % 2 === 0),
+};
+for (const [half, rows] of Object.entries(halves)) {
+  console.log(
+    `\n### grounded on Dolly, ${half}: ${rows.length} closed_qa, information_extraction, summarization rows\n`,
+  );
+  console.log(
+    "| max_unsupported | human answers pass | wrong numbers fail | invented names fail | one wrong number fail | other row's answer fail | human drops by kind |",
+  );
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  for (const max of [0.1, 0.15, 0.2, 0.25, 0.3]) {
+    const chain = new FilterChain([
+      createFilter('grounded', { context: 'context', prompt: 'instruction', max_unsupported: max }),
+    ]);
+    const run = (fn, only = () => true) => {
+      let pass = 0;
+      let n = 0;
+      const why = {};
+      rows.forEach((r, i) => {
+        if (!only(r)) return;
+        n++;
+        const reason = chain.run(
+          fn(r.response, i),
+          'dolly',
+          'synthetic',
+          { context: [r.context], instruction: [r.instruction] },
+          0,
+        );
+        if (reason === null) pass++;
+        else why[reason.split(':')[2]] = (why[reason.split(':')[2]] ?? 0) + 1;
+      });
+      return [pass / n, why];
+    };
+    const [h, why] = run((t) => t);
+    const [n] = run(injectNumbers);
+    const [e] = run(injectName);
+    const [one] = run(injectOneNumber, (r) => /\d/.test(r.response));
+    const [swap] = run((_, i) => rows[(i + 7) % rows.length].response);
+    const kinds = Object.entries(why)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    console.log(
+      `| ${max}${max === 0.2 ? ' (default)' : ''} | ${pct(h)} | ${pct(1 - n)} | ${pct(1 - e)} | ${pct(1 - one)} | ${pct(1 - swap)} | ${kinds} |`,
+    );
+  }
 }
 
 // 5. SpamAssassin: does the default chain separate ham from spam?

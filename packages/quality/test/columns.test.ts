@@ -106,12 +106,14 @@ export function injectName(response: string, i: number): string {
 
 describe.skipIf(!HAS_SHARED)('grounded on Dolly (human answers with context)', () => {
   it('passes most human answers and fails most injected wrong numbers and invented names', () => {
-    const rows = readFileSync(shared('instruct_pair', 'human_dolly15k.jsonl'), 'utf8')
+    const all = readFileSync(shared('instruct_pair', 'human_dolly15k.jsonl'), 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l))
       .filter((r) => ['closed_qa', 'information_extraction', 'summarization'].includes(r.category) && r.context.trim());
-    expect(rows.length).toBeGreaterThan(4000);
+    expect(all.length).toBeGreaterThan(4000);
+    // the scoring was tuned on the even rows; these are the held-out odd rows
+    const rows = all.filter((_, i) => i % 2 === 1);
     const chain = new FilterChain([createFilter('grounded', { context: 'context', prompt: 'instruction' })]);
     const rate = (fn: (r: { response: string }, i: number) => string) => {
       let pass = 0;
@@ -124,10 +126,10 @@ describe.skipIf(!HAS_SHARED)('grounded on Dolly (human answers with context)', (
     const human = rate((r) => r.response);
     const numbers = 1 - rate((r, i) => injectNumbers(r.response, i));
     const names = 1 - rate((r, i) => injectName(r.response, i));
-    // measured: 82.9% / 98.3% / 89.6% (see README)
-    expect(human).toBeGreaterThan(0.8);
-    expect(numbers).toBeGreaterThan(0.95);
-    expect(names).toBeGreaterThan(0.87);
+    // measured on the held-out half: 89.3% / 98.1% / 98.7% (see README)
+    expect(human).toBeGreaterThan(0.88);
+    expect(numbers).toBeGreaterThan(0.96);
+    expect(names).toBeGreaterThan(0.97);
   });
 });
 

@@ -1,34 +1,37 @@
 /**
  * Groundedness of a response in its context (and prompt): which of the response's
  * numbers, named entities and content words appear in neither. A cheap hallucination
- * signal for synthetic rows with a context column.
+ * signal for synthetic rows with a context column. README "grounded" documents every rule
+ * and its measured effect on Dolly.
  *
- * Units (see README "grounded" for the measured effect of each rule):
  * - numbers: digit runs with their `,`/`.` separators, normalised (`1,200` = `1200`,
  *   `3.50` = `3.5`, `$5` = `5`, `25%` = `25`, `3rd` = `3`); a scale word after a number
- *   also gives the scaled value (`1.5 million` = `1500000`); in the sources, number
- *   words count too (`twenty-eight` = 28, `ten` = 10, `third` = 3); in the response a
- *   decade `60s` also matches `1960`/`2060`, a range `1995-96` also `1996`. Not numbers:
- *   list markers (`1.`, `2)` at the start of a line or after a sentence) and digits glued
- *   to letters before them (`A380`, `MP3`);
+ *   also gives the scaled value (`1.5 million` = `1500000`); in the sources number words
+ *   and roman numerals count too (`twenty-eight`, `ten`, `third`, `II`); in the response a
+ *   decade `60s` also matches `1960`, a range `1995-96` also `1996`, `19th century` and
+ *   `1800s` any source year 1800-1899, a round figure after a hedge word (`about 650`) a
+ *   source value that rounds to it; a number that is the sum, difference or product of two
+ *   others of the response is supported. Not numbers: list markers and digits glued to
+ *   letters before them (`A380`);
  * - named entities: runs of two or more capitalised words (`Mount Everest`, `University
- *   of Connecticut`, `New York City`); a sentence-initial function or common word (`The`,
- *   `In`, `Founder`, written lower-case in the sources) is not part of the name. A name is
- *   unsupported when at least half of its words occur in neither source (a word is
- *   supported as written, by its Porter stem, or as the acronym of a name in the sources);
+ *   of Connecticut`); a leading function word (`The`) or sentence-initial common word
+ *   (`Founder`, written lower-case in the sources) is not part of the name. A name is
+ *   unsupported when more than half of its words are: a word is supported as written, by
+ *   its first 5 letters, within one or two edits (a misspelling), or as the acronym of a
+ *   source name; the whole name by its initials (`United States` ~ `U.S.`);
  * - content words: lower-cased words of 3+ letters that are not function words; supported
- *   when the word or its Porter stem (npm `stemmer`) occurs in the sources. Words are
- *   compared lower-cased and without diacritics (`Uscie` matches `Uście`).
+ *   when the word or its first 5 letters occur in the sources. Words are compared
+ *   lower-cased and without diacritics (`Uscie` matches `Uście`).
  *
  * Scoring (`max_unsupported` = m, default 0.2): numbers and names are strong evidence,
  * content words weak (answers paraphrase). The document is dropped when
  * - more than m of its numbers are unsupported (`grounded:numbers`), or
- * - any name is unsupported and more than m/4 of its names are (`grounded:entities`), or
- * - more than 2m of its content words are unsupported, judged only with at least
- *   `min_response_words` content words (`grounded:content_words`).
+ * - more than m/4 of its names are (`grounded:entities`: at the default, any invented name
+ *   among up to 20), or
+ * - more than 3m of its content words are, judged only with at least `min_response_words`
+ *   content words (`grounded:content_words`).
  * Rows with an empty context are not judged (kept).
  */
-import { stemmer } from 'stemmer';
 import { drop, type Filter, type FilterDoc, type FilterResult } from '../filter.js';
 import { CHAR_CLASS } from '../text.js';
 
@@ -85,86 +88,92 @@ const STOP = new Set(
 /** Lower-case connectors inside a name (`University of Connecticut`, `Ludwig van Beethoven`). */
 const CONNECTORS = new Set('of de da del della di du van von der den la le al bin ibn y'.split(' '));
 
-const UNITS: Record<string, number> = {
-  zero: 0,
-  one: 1,
-  two: 2,
-  three: 3,
-  four: 4,
-  five: 5,
-  six: 6,
-  seven: 7,
-  eight: 8,
-  nine: 9,
-  ten: 10,
-  eleven: 11,
-  twelve: 12,
-  thirteen: 13,
-  fourteen: 14,
-  fifteen: 15,
-  sixteen: 16,
-  seventeen: 17,
-  eighteen: 18,
-  nineteen: 19,
-  first: 1,
-  second: 2,
-  third: 3,
-  fourth: 4,
-  fifth: 5,
-  sixth: 6,
-  seventh: 7,
-  eighth: 8,
-  ninth: 9,
-  tenth: 10,
-  eleventh: 11,
-  twelfth: 12,
-  thirteenth: 13,
-  fourteenth: 14,
-  fifteenth: 15,
-  sixteenth: 16,
-  seventeenth: 17,
-  eighteenth: 18,
-  nineteenth: 19,
-  once: 1,
-  twice: 2,
-  single: 1,
-  double: 2,
-  triple: 3,
-  pair: 2,
-  couple: 2,
-  dozen: 12,
-}; // prettier-ignore
-const TENS: Record<string, number> = {
-  twenty: 20,
-  thirty: 30,
-  forty: 40,
-  fifty: 50,
-  sixty: 60,
-  seventy: 70,
-  eighty: 80,
-  ninety: 90,
-  twentieth: 20,
-  thirtieth: 30,
-  fortieth: 40,
-  fiftieth: 50,
-  sixtieth: 60,
-  seventieth: 70,
-  eightieth: 80,
-  ninetieth: 90,
-}; // prettier-ignore
-const SCALES: Record<string, number> = {
-  hundred: 100,
-  thousand: 1e3,
-  million: 1e6,
-  billion: 1e9,
-  trillion: 1e12,
-  hundredth: 100,
-  thousandth: 1e3,
-  millionth: 1e6,
-  bn: 1e9,
-  mn: 1e6,
-}; // prettier-ignore
-const NUMBER_WORD = new Set([...Object.keys(UNITS), ...Object.keys(TENS), ...Object.keys(SCALES), 'half', 'hundreds']);
+const UNITS = new Map<string, number>(
+  Object.entries({
+    zero: 0,
+    one: 1,
+    two: 2,
+    three: 3,
+    four: 4,
+    five: 5,
+    six: 6,
+    seven: 7,
+    eight: 8,
+    nine: 9,
+    ten: 10,
+    eleven: 11,
+    twelve: 12,
+    thirteen: 13,
+    fourteen: 14,
+    fifteen: 15,
+    sixteen: 16,
+    seventeen: 17,
+    eighteen: 18,
+    nineteen: 19,
+    first: 1,
+    second: 2,
+    third: 3,
+    fourth: 4,
+    fifth: 5,
+    sixth: 6,
+    seventh: 7,
+    eighth: 8,
+    ninth: 9,
+    tenth: 10,
+    eleventh: 11,
+    twelfth: 12,
+    thirteenth: 13,
+    fourteenth: 14,
+    fifteenth: 15,
+    sixteenth: 16,
+    seventeenth: 17,
+    eighteenth: 18,
+    nineteenth: 19,
+    once: 1,
+    twice: 2,
+    single: 1,
+    double: 2,
+    triple: 3,
+    pair: 2,
+    couple: 2,
+    dozen: 12,
+  }),
+); // prettier-ignore
+const TENS = new Map<string, number>(
+  Object.entries({
+    twenty: 20,
+    thirty: 30,
+    forty: 40,
+    fifty: 50,
+    sixty: 60,
+    seventy: 70,
+    eighty: 80,
+    ninety: 90,
+    twentieth: 20,
+    thirtieth: 30,
+    fortieth: 40,
+    fiftieth: 50,
+    sixtieth: 60,
+    seventieth: 70,
+    eightieth: 80,
+    ninetieth: 90,
+  }),
+); // prettier-ignore
+const SCALES = new Map<string, number>(
+  Object.entries({
+    hundred: 100,
+    thousand: 1e3,
+    million: 1e6,
+    billion: 1e9,
+    trillion: 1e12,
+    hundredth: 100,
+    thousandth: 1e3,
+    millionth: 1e6,
+    bn: 1e9,
+    mn: 1e6,
+  }),
+); // prettier-ignore
+const NUMBER_WORD = new Set([...UNITS.keys(), ...TENS.keys(), ...SCALES.keys(), 'half', 'hundreds']);
 
 /** Lower case without diacritics (`Uście` ~ `uscie`), so spellings with and without accents match. */
 function fold(w: string): string {
@@ -186,15 +195,13 @@ function bare(w: string): string {
   return w;
 }
 
-const stemCache = new Map<string, string>();
+/**
+ * A truncation stemmer: the first 5 letters (`governed` ~ `government`, `included` ~ `includes`).
+ * Measured against Porter (npm `stemmer`) on Dolly: the same pass and fail rates to 0.1 point,
+ * at a fraction of the cost, so no dependency.
+ */
 function stem(w: string): string {
-  let s = stemCache.get(w);
-  if (s === undefined) {
-    s = w.length <= 3 ? w : stemmer(w);
-    if (stemCache.size > 200_000) stemCache.clear();
-    stemCache.set(w, s);
-  }
-  return s;
+  return w.length > 5 ? w.slice(0, 5) : w;
 }
 
 /** Canonical text of a number value: integers without separators, decimals without trailing zeros. */
@@ -257,7 +264,7 @@ function nextWord(text: string, i: number): string {
 /** Values a number also stands for: the scaled value (`1.5 million`), decades, range ends. */
 function alternatives(text: string, start: number, t: NumberToken, out: string[]): void {
   const next = nextWord(text, t.end);
-  const scale = SCALES[next];
+  const scale = SCALES.get(next);
   if (scale !== undefined) out.push(canon(Number(t.value) * scale));
   const d = t.digits;
   if (d.length === 2) {
@@ -424,9 +431,10 @@ class Sources {
         const r = capital ? roman(raw) : -1;
         if (r > 0) this.num(String(r));
         // number words
-        const u = UNITS[w];
-        const t = TENS[w];
-        const s = SCALES[w];
+        const known = NUMBER_WORD.has(w);
+        const u = known ? UNITS.get(w) : undefined;
+        const t = known ? TENS.get(w) : undefined;
+        const s = known ? SCALES.get(w) : undefined;
         if (u !== undefined) {
           this.num(String(u));
           current = Math.max(current, 0) + u;
@@ -617,7 +625,7 @@ function measure(response: string, sources: string[], detail: boolean): Grounded
       const w = bare(fold(raw));
       const stop = STOP.has(w) || NUMBER_WORD.has(w);
       const capital = raw[0] !== raw[0].toLowerCase();
-      const nw = UNITS[w] ?? TENS[w];
+      const nw = NUMBER_WORD.has(w) ? (UNITS.get(w) ?? TENS.get(w)) : undefined;
       if (nw !== undefined && numberWords.length < 20) numberWords.push(nw);
       let supported: boolean | undefined;
       if (capital) {
@@ -676,7 +684,7 @@ function text(v: unknown): string {
 export function groundedVerdict(g: Groundedness, max: number, minWords: number): string | undefined {
   if (g.numbers > 0 && g.unsupportedNumbers / g.numbers > max) return 'numbers';
   if (g.unsupportedEntities > 0 && g.unsupportedEntities / g.entities > max / 4) return 'entities';
-  if (g.words >= minWords && g.unsupportedWords / g.words > 2 * max) return 'content_words';
+  if (g.words >= minWords && g.unsupportedWords / g.words > 3 * max) return 'content_words';
   return undefined;
 }
 
