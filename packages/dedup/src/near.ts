@@ -131,22 +131,38 @@ export function bandEdges(
   let edges = 0;
   const rows = opts.rows;
   const k = store.numPerm;
+  const n = order.length;
+  // Buckets: an open-addressing table of band keys (53-bit, exact as doubles); each bucket holds its
+  // representatives in insertion (docIndex) order as a linked list.
+  let cap = 16;
+  while (cap < n * 2) cap *= 2;
+  const mask = cap - 1;
+  const keys = new Float64Array(cap);
+  const head = new Int32Array(cap);
+  const tail = new Int32Array(cap);
+  const repSlot = new Int32Array(Math.max(1, n));
+  const repNext = new Int32Array(Math.max(1, n));
   for (const band of bandsToDo) {
     const lo = band * rows;
-    const buckets = new Map<number, number | number[]>();
-    for (let i = 0; i < order.length; i++) {
+    head.fill(-1);
+    let reps = 0;
+    for (let i = 0; i < n; i++) {
       const slot = order[i];
       const a = store.chunkOf(slot);
       const ao = store.offsetOf(slot);
       const key = key53(a, ao + lo, ao + lo + rows, band + 1); // = bandKey(signature, band, rows)
-      const reps = buckets.get(key);
-      if (reps === undefined) {
-        buckets.set(key, slot);
+      let h = (key >>> 0) & mask;
+      while (head[h] !== -1 && keys[h] !== key) h = (h + 1) & mask;
+      if (head[h] === -1) {
+        keys[h] = key;
+        repSlot[reps] = slot;
+        repNext[reps] = -1;
+        head[h] = tail[h] = reps++;
         continue;
       }
-      const list = typeof reps === 'number' ? [reps] : reps;
       let joined = false;
-      for (const rep of list) {
+      for (let r = head[h]; r !== -1; r = repNext[r]) {
+        const rep = repSlot[r];
         const b = store.chunkOf(rep);
         const bo = store.offsetOf(rep);
         if (!equalAt(a, ao + lo, b, bo + lo, rows)) continue;
@@ -157,8 +173,10 @@ export function bandEdges(
         break;
       }
       if (!joined) {
-        if (typeof reps === 'number') buckets.set(key, [reps, slot]);
-        else reps.push(slot);
+        repSlot[reps] = slot;
+        repNext[reps] = -1;
+        repNext[tail[h]] = reps;
+        tail[h] = reps++;
       }
     }
   }
