@@ -30,10 +30,17 @@ function checkAbort(signal?: AbortSignal): void {
   if (signal?.aborted) throw signal.reason ?? new Error('aborted');
 }
 
+/**
+ * A batch also ends once its lines hold this many characters, so files of huge documents (whole
+ * books of 1-2 MB per line) stream in bounded memory instead of `batchSize` books at a time.
+ */
+export const BATCH_MAX_CHARS = 8 * 1024 * 1024;
+
 export const jsonlReader: FormatReader = {
   async *read(file: InputFile, options: ReadOptions): AsyncIterable<Batch> {
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     const rows = new RowColumns(options.columns);
+    let chars = 0;
     let line = 0;
     let records = 0;
     let offset = 0;
@@ -57,7 +64,9 @@ export const jsonlReader: FormatReader = {
         }
         rows.add(value);
         records++;
-        if (rows.length >= batchSize) {
+        chars += text.length;
+        if (rows.length >= batchSize || chars >= BATCH_MAX_CHARS) {
+          chars = 0;
           if (!checked) {
             const missing = rows.missing();
             if (missing.length) throw missingColumnError(file.path, missing);
