@@ -138,14 +138,12 @@ export class LineScanner {
       for (;;) {
         if (p >= e || b[p] !== 34) return false;
         const ks = p + 1;
-        const escBefore = this.canon;
         const ke = this.str(ks, e);
         if (ke < 0) return false;
         if (this.hasEscape(ks, ke - 1)) {
           this.plainKeys = false;
           this.canon = false;
         }
-        void escBefore;
         if (isIndexKey(b, ks, ke - 1)) this.canon = false;
         p = this.ws(ke, e);
         if (p >= e || b[p] !== 58) return false;
