@@ -18,4 +18,13 @@ export {
   type FilterName,
   parseFilterList,
 } from './registry.js';
+export {
+  QualitySignalMeter,
+  type QualitySignalName,
+  type QualitySignals,
+  qualitySignals,
+  SIGNAL_INFO,
+  type SignalInfo,
+  type SignalOptions,
+} from './signals.js';
 export { TextAnalysis } from './text.js';

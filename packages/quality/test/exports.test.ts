@@ -6,6 +6,8 @@ it('public exports (review any change)', () => {
     'FILTER_DEFAULTS',
     'FILTER_NAMES',
     'FilterChain',
+    'QualitySignalMeter',
+    'SIGNAL_INFO',
     'TextAnalysis',
     'createFilter',
     'defineFilter',
@@ -16,6 +18,7 @@ it('public exports (review any change)', () => {
     'formatPassRates',
     'groundedness',
     'parseFilterList',
+    'qualitySignals',
     'qualityStep',
   ]);
 });

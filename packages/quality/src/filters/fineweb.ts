@@ -5,7 +5,7 @@
  * at equality for the first three rules; the difference is only at equality).
  */
 import { drop, type Filter, type FilterDoc, type FilterResult } from '../filter.js';
-import { CHAR_CLASS, hashRange, KeyCounter } from '../text.js';
+import { CHAR_CLASS, hashRange, KeyCounter, type TextAnalysis } from '../text.js';
 
 export interface FinewebParams {
   min_punct_line_ratio: number;
@@ -25,24 +25,46 @@ export const FINEWEB_DEFAULTS: FinewebParams = {
 
 const SPACE = 2;
 
+/**
+ * Lines (`text.split("\n")`, blank ones included) that end in `.` `'` `"` `!` or `?`, and lines of at
+ * most `shortLength` characters, written to `out` as [punct, short] (divide by `a.lineCount`).
+ */
+export function lineEndings(a: TextAnalysis, shortLength: number, out: [number, number]): [number, number] {
+  a.lines();
+  const text = a.text;
+  let punct = 0;
+  let short = 0;
+  for (let l = 0; l < a.lineCount; l++) {
+    const s = a.lineStart[l];
+    const e = a.lineEnd[l];
+    if (e > s) {
+      const c = text.charCodeAt(e - 1);
+      if (c === 46 || c === 39 || c === 34 || c === 33 || c === 63) punct++;
+    }
+    if (e - s <= shortLength) short++;
+  }
+  out[0] = punct;
+  out[1] = short;
+  return out;
+}
+
+/** Newlines per white-space token: 0 without newlines, Infinity with newlines but no token. */
+export function newlineWordRatio(a: TextAnalysis): number {
+  const newlines = a.lines().lineCount - 1;
+  if (newlines <= 0) return 0;
+  const words = a.tokens().tokenCount;
+  return words === 0 ? Number.POSITIVE_INFINITY : newlines / words;
+}
+
 export function fineweb(p: FinewebParams): Filter['filter'] {
   const counter = new KeyCounter();
   const h = new Int32Array(2);
+  const out: [number, number] = [0, 0];
   return (doc: FilterDoc): FilterResult => {
     const a = doc.analysis.lines();
     const text = a.text;
     const lines = a.lineCount;
-    let punct = 0;
-    let short = 0;
-    for (let l = 0; l < lines; l++) {
-      const s = a.lineStart[l];
-      const e = a.lineEnd[l];
-      if (e > s) {
-        const c = text.charCodeAt(e - 1);
-        if (c === 46 || c === 39 || c === 34 || c === 33 || c === 63) punct++;
-      }
-      if (e - s <= p.short_line_length) short++;
-    }
+    const [punct, short] = lineEndings(a, p.short_line_length, out);
     if (punct / lines < p.min_punct_line_ratio) return drop('punct_line_ratio');
     if (short / lines > p.max_short_line_ratio) return drop('short_line_ratio');
 
@@ -68,9 +90,7 @@ export function fineweb(p: FinewebParams): Filter['filter'] {
     const chars = text.length - (lines - 1) - crs;
     if (chars > 0 && dupChars / chars > p.max_dup_line_char_frac) return drop('dup_line_char_frac');
 
-    const newlines = lines - 1;
-    const words = doc.analysis.tokens().tokenCount;
-    if (newlines > 0 && (words === 0 || newlines / words > p.max_newline_word_ratio)) return drop('newline_word_ratio');
+    if (newlineWordRatio(doc.analysis) > p.max_newline_word_ratio) return drop('newline_word_ratio');
     return true;
   };
 }

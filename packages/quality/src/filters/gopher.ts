@@ -38,7 +38,7 @@ const SPACE = 2;
 /** Bullet characters a line may start with (after white space). */
 const BULLETS = new Set([0x2022, 0x2023, 0x25e6, 0x2043, 0x2219, 0x25cf, 0x25aa, 0x25a0, 0x25cb, 0x27a2]);
 
-function countOf(text: string, needle: string): number {
+export function countOf(text: string, needle: string): number {
   let n = 0;
   let i = text.indexOf(needle);
   while (i >= 0) {
@@ -46,6 +46,41 @@ function countOf(text: string, needle: string): number {
     i = text.indexOf(needle, i + needle.length);
   }
   return n;
+}
+
+/** Occurrences of `#` (the numerator of the hash ratio). */
+export function hashCount(text: string): number {
+  return countOf(text, '#');
+}
+
+/** Occurrences of `...` and `\u2026` (the numerator of the ellipsis ratio). */
+export function ellipsisCount(text: string): number {
+  return countOf(text, '...') + countOf(text, '\u2026');
+}
+
+/** Lower-cased stop words as a set, and the length of the longest (longer cores are skipped unseen). */
+export function stopWordSet(words: readonly string[]): { set: Set<string>; maxLength: number } {
+  const set = new Set(words.map((w) => w.toLowerCase()));
+  let maxLength = 0;
+  for (const w of set) maxLength = Math.max(maxLength, w.length);
+  return { set, maxLength };
+}
+
+/** Words whose core is a stop word (case-insensitive), counting up to `limit`. */
+export function countStopWords(
+  a: TextAnalysis,
+  stop: { set: Set<string>; maxLength: number },
+  limit = Number.POSITIVE_INFINITY,
+): number {
+  const text = a.tokens().text;
+  let found = 0;
+  for (let t = 0; t < a.tokenCount && found < limit; t++) {
+    const s = a.coreStart[t];
+    const e = a.coreEnd[t];
+    if (e === s || e - s > stop.maxLength) continue;
+    if (stop.set.has(text.slice(s, e).toLowerCase())) found++;
+  }
+  return found;
 }
 
 /** Count of lines starting with a bullet and ending with an ellipsis. */
@@ -78,9 +113,7 @@ export function splitLineCount(a: TextAnalysis): number {
 }
 
 export function gopherQuality(p: GopherQualityParams): Filter['filter'] {
-  const stop = new Set(p.stop_words.map((w) => w.toLowerCase()));
-  let maxStopLen = 0;
-  for (const w of stop) maxStopLen = Math.max(maxStopLen, w.length);
+  const stop = stopWordSet(p.stop_words);
   return (doc: FilterDoc): FilterResult => {
     const a = doc.analysis.tokens();
     const text = a.text;
@@ -89,9 +122,8 @@ export function gopherQuality(p: GopherQualityParams): Filter['filter'] {
     const mean = words === 0 ? 0 : a.wordCharSum / words;
     if (words > 0 && (mean < p.min_mean_word_length || mean > p.max_mean_word_length)) return drop('mean_word_length');
     const denom = Math.max(words, 1);
-    if (countOf(text, '#') / denom > p.max_symbol_word_ratio) return drop('hash_ratio');
-    if ((countOf(text, '...') + countOf(text, '\u2026')) / denom > p.max_symbol_word_ratio)
-      return drop('ellipsis_ratio');
+    if (hashCount(text) / denom > p.max_symbol_word_ratio) return drop('hash_ratio');
+    if (ellipsisCount(text) / denom > p.max_symbol_word_ratio) return drop('ellipsis_ratio');
     a.lines();
     const lines = splitLineCount(a);
     if (lines > 0) {
@@ -100,16 +132,7 @@ export function gopherQuality(p: GopherQualityParams): Filter['filter'] {
       if (ellipses / lines > p.max_ellipsis_lines_ratio) return drop('ellipsis_lines');
     }
     if (words > 0 && a.alphaWords / words < p.min_alpha_words_ratio) return drop('alpha_words');
-    if (p.min_stop_words > 0) {
-      let found = 0;
-      for (let t = 0; t < a.tokenCount && found < p.min_stop_words; t++) {
-        const s = a.coreStart[t];
-        const e = a.coreEnd[t];
-        if (e === s || e - s > maxStopLen) continue;
-        if (stop.has(text.slice(s, e).toLowerCase())) found++;
-      }
-      if (found < p.min_stop_words) return drop('stop_words');
-    }
+    if (p.min_stop_words > 0 && countStopWords(a, stop, p.min_stop_words) < p.min_stop_words) return drop('stop_words');
     return true;
   };
 }
@@ -133,7 +156,7 @@ export const GOPHER_REPETITION_DEFAULTS: GopherRepetitionParams = {
 };
 
 /** Reused scratch space for one filter instance (filters run one row at a time). */
-class RepetitionScratch {
+export class RepetitionScratch {
   counter = new KeyCounter();
   h = new Int32Array(2);
   private n = 0;
@@ -195,7 +218,7 @@ class RepetitionScratch {
 }
 
 /** Duplicate elements and their characters among ranges [starts[i], ends[i]) (blank ranges skipped). */
-function duplicates(
+export function duplicates(
   text: string,
   starts: ArrayLike<number>,
   ends: ArrayLike<number>,
@@ -261,6 +284,152 @@ function paragraphs(text: string, starts: number[], ends: number[]): number {
   return starts.length;
 }
 
+/**
+ * Top and duplicate n-gram character fractions of the analysed text (`a.tokens()` done), level by
+ * level from n = 2 up to `maxN`. At each level `visit(n, top, dup)` receives the fraction of the
+ * text's characters in the most common n-gram (counted only when repeated) when `wantTop(n)`, and
+ * in n-grams seen before (no overlaps) when `wantDup(n)`, else NaN; it returns false to stop.
+ * Levels after the last repeated (n-1)-gram are not visited: their fractions are 0.
+ */
+export function ngramRepetition(
+  a: TextAnalysis,
+  sc: RepetitionScratch,
+  maxN: number,
+  wantTop: (n: number) => boolean,
+  wantDup: (n: number) => boolean,
+  visit: (n: number, top: number, dup: number) => boolean,
+): void {
+  const len = a.text.length;
+  const T = a.tokenCount;
+  if (T < 2) return;
+  // Dense token ids from the token hashes (a small, cache-resident table).
+  const c = sc.counter;
+  c.clear(Math.min(T, 4096)); // grows as needed: books have ~10^4 distinct tokens, not T
+  let V = 0;
+  sc.ensure(T, 0);
+  {
+    const tokId = sc.tokId;
+    const cnt = sc.curCount;
+    for (let i = 0; i < T; i++) {
+      const before = c.size;
+      const slot = c.add(a.tokH1[i], a.tokH2[i]);
+      const id = c.order[slot];
+      if (c.size > before) cnt[id] = 0;
+      cnt[id]++;
+      tokId[i] = id;
+      sc.cur[i] = id;
+    }
+    V = c.size;
+  }
+  sc.ensure(T, V);
+  const prefix = sc.prefix;
+  prefix[0] = 0;
+  for (let i = 0; i < T; i++) prefix[i + 1] = prefix[i] + (a.tokEnd[i] - a.tokStart[i]);
+  // Level by level, the n-gram at i is (its (n-1)-gram id, token i+n-1). Only n-grams whose
+  // (n-1)-gram prefix occurs twice or more can repeat ("candidates", kept in a list); they are
+  // grouped by prefix id with a counting sort and numbered per following token: exact ids, no
+  // hashing, work proportional to the candidates.
+  const { tokId, first, bucket, sorted, stampV, idV, seen } = sc;
+  const cand = sc.candA;
+  let nc = 0;
+  for (let i = 0; i < T; i++) if (sc.curCount[tokId[i]] >= 2) cand[nc++] = i;
+  let D = V;
+  for (let n = 2; n <= maxN && nc > 0; n++) {
+    const m = T - n + 1;
+    if (m <= 0) break;
+    const { cur, next, nextCount } = sc;
+    while (nc > 0 && cand[nc - 1] >= m) nc--;
+    bucket.fill(0, 0, D + 1);
+    for (let k = 0; k < nc; k++) bucket[cur[cand[k]] + 1]++;
+    for (let d = 0; d < D; d++) bucket[d + 1] += bucket[d];
+    for (let k = 0; k < nc; k++) {
+      const i = cand[k];
+      sorted[bucket[cur[i]]++] = i;
+    }
+    // bucket[d] is now the end of bucket d
+    let newD = 0;
+    let start = 0;
+    for (let d = 0; d < D; d++) {
+      const end = bucket[d];
+      if (end === start) continue;
+      const g = sc.nextGen();
+      for (let k = start; k < end; k++) {
+        const i = sorted[k];
+        const t = tokId[i + n - 1];
+        let nid: number;
+        if (stampV[t] !== g) {
+          stampV[t] = g;
+          nid = newD++;
+          idV[t] = nid;
+          nextCount[nid] = 0;
+          first[nid] = i;
+        } else nid = idV[t];
+        nextCount[nid]++;
+        next[i] = nid;
+      }
+      start = end;
+    }
+    let topFrac = Number.NaN;
+    if (wantTop(n)) {
+      // the most common n-gram (first seen among equals, as Counter.most_common); counted only when repeated
+      let best = -1;
+      let bestCount = 1;
+      for (let id = 0; id < newD; id++) {
+        const k = nextCount[id];
+        if (k > bestCount || (k === bestCount && best >= 0 && first[id] < best)) {
+          bestCount = k;
+          best = first[id];
+        }
+      }
+      topFrac = 0;
+      if (best >= 0) {
+        const chars = prefix[best + n] - prefix[best] + n - 1;
+        topFrac = (chars * bestCount) / len;
+      }
+    }
+    let dupFrac = Number.NaN;
+    if (wantDup(n)) {
+      // characters in n-grams seen before, skipping past each repeat (no overlaps counted);
+      // n-grams that occur once are never "seen before" and need no visit
+      const g = sc.nextGen();
+      let repeated = 0;
+      let allowed = 0;
+      for (let k = 0; k < nc; k++) {
+        const i = cand[k];
+        if (i < allowed) continue;
+        const id = next[i];
+        if (nextCount[id] < 2) continue;
+        if (seen[id] === g) {
+          repeated += prefix[i + n] - prefix[i] + n - 1;
+          allowed = i + n;
+        } else seen[id] = g;
+      }
+      dupFrac = repeated / len;
+    }
+    if (!visit(n, topFrac, dupFrac)) return;
+    // next level's candidates: n-grams that repeat
+    let w = 0;
+    for (let k = 0; k < nc; k++) {
+      const i = cand[k];
+      if (nextCount[next[i]] >= 2) cand[w++] = i;
+    }
+    nc = w;
+    sc.swap();
+    D = newD;
+  }
+}
+
+/** Paragraph, then line duplicates of a non-empty text: [elements, dup elements, dup chars] each. */
+export function paragraphDuplicates(text: string, sc: RepetitionScratch, starts: number[], ends: number[]) {
+  const np = paragraphs(text, starts, ends);
+  return duplicates(text, starts, ends, np, sc);
+}
+
+export function lineDuplicates(a: TextAnalysis, sc: RepetitionScratch) {
+  a.lines();
+  return duplicates(a.text, a.lineStart, a.lineEnd, a.lineCount, sc);
+}
+
 export function gopherRepetition(p: GopherRepetitionParams): Filter['filter'] {
   const sc = new RepetitionScratch();
   const paraStarts: number[] = [];
@@ -268,139 +437,39 @@ export function gopherRepetition(p: GopherRepetitionParams): Filter['filter'] {
   const top = new Map<number, number>(Object.entries(p.top_ngram_char_frac).map(([n, f]) => [Number(n), f]));
   const dup = new Map<number, number>(Object.entries(p.dup_ngram_char_frac).map(([n, f]) => [Number(n), f]));
   const maxN = Math.max(0, ...top.keys(), ...dup.keys());
+  const wantTop = (n: number) => top.has(n);
+  const wantDup = (n: number) => dup.has(n);
+  let verdict: FilterResult = true;
+  const judge = (n: number, topFrac: number, dupFrac: number): boolean => {
+    const t = top.get(n);
+    if (t !== undefined && topFrac > t) {
+      verdict = drop(`top_${n}gram_char_frac`);
+      return false;
+    }
+    const d = dup.get(n);
+    if (d !== undefined && dupFrac > d) {
+      verdict = drop(`dup_${n}gram_char_frac`);
+      return false;
+    }
+    return true;
+  };
   return (doc: FilterDoc): FilterResult => {
     const a = doc.analysis;
     const text = a.text;
     const len = text.length;
     if (len === 0) return true;
 
-    const np = paragraphs(text, paraStarts, paraEnds);
-    const [pe, pd, pc] = duplicates(text, paraStarts, paraEnds, np, sc);
+    const [pe, pd, pc] = paragraphDuplicates(text, sc, paraStarts, paraEnds);
     if (pe > 0 && pd / pe > p.max_dup_para_frac) return drop('dup_para_frac');
     if (pc / len > p.max_dup_para_char_frac) return drop('dup_para_char_frac');
 
-    a.lines();
-    const [le, ld, lc] = duplicates(text, a.lineStart, a.lineEnd, a.lineCount, sc);
+    const [le, ld, lc] = lineDuplicates(a, sc);
     if (le > 0 && ld / le > p.max_dup_line_frac) return drop('dup_line_frac');
     if (lc / len > p.max_dup_line_char_frac) return drop('dup_line_char_frac');
 
     if (maxN === 0) return true;
-    a.tokens();
-    const T = a.tokenCount;
-    if (T < 2) return true;
-    // Dense token ids from the token hashes (a small, cache-resident table).
-    const c = sc.counter;
-    c.clear(Math.min(T, 4096)); // grows as needed: books have ~10^4 distinct tokens, not T
-    let V = 0;
-    sc.ensure(T, 0);
-    {
-      const tokId = sc.tokId;
-      const cnt = sc.curCount;
-      for (let i = 0; i < T; i++) {
-        const before = c.size;
-        const slot = c.add(a.tokH1[i], a.tokH2[i]);
-        const id = c.order[slot];
-        if (c.size > before) cnt[id] = 0;
-        cnt[id]++;
-        tokId[i] = id;
-        sc.cur[i] = id;
-      }
-      V = c.size;
-    }
-    sc.ensure(T, V);
-    const prefix = sc.prefix;
-    prefix[0] = 0;
-    for (let i = 0; i < T; i++) prefix[i + 1] = prefix[i] + (a.tokEnd[i] - a.tokStart[i]);
-    // Level by level, the n-gram at i is (its (n-1)-gram id, token i+n-1). Only n-grams whose
-    // (n-1)-gram prefix occurs twice or more can repeat ("candidates", kept in a list); they are
-    // grouped by prefix id with a counting sort and numbered per following token: exact ids, no
-    // hashing, work proportional to the candidates.
-    const { tokId, first, bucket, sorted, stampV, idV, seen } = sc;
-    const cand = sc.candA;
-    let nc = 0;
-    for (let i = 0; i < T; i++) if (sc.curCount[tokId[i]] >= 2) cand[nc++] = i;
-    let D = V;
-    for (let n = 2; n <= maxN && nc > 0; n++) {
-      const m = T - n + 1;
-      if (m <= 0) break;
-      const { cur, next, nextCount } = sc;
-      while (nc > 0 && cand[nc - 1] >= m) nc--;
-      bucket.fill(0, 0, D + 1);
-      for (let k = 0; k < nc; k++) bucket[cur[cand[k]] + 1]++;
-      for (let d = 0; d < D; d++) bucket[d + 1] += bucket[d];
-      for (let k = 0; k < nc; k++) {
-        const i = cand[k];
-        sorted[bucket[cur[i]]++] = i;
-      }
-      // bucket[d] is now the end of bucket d
-      let newD = 0;
-      let start = 0;
-      for (let d = 0; d < D; d++) {
-        const end = bucket[d];
-        if (end === start) continue;
-        const g = sc.nextGen();
-        for (let k = start; k < end; k++) {
-          const i = sorted[k];
-          const t = tokId[i + n - 1];
-          let nid: number;
-          if (stampV[t] !== g) {
-            stampV[t] = g;
-            nid = newD++;
-            idV[t] = nid;
-            nextCount[nid] = 0;
-            first[nid] = i;
-          } else nid = idV[t];
-          nextCount[nid]++;
-          next[i] = nid;
-        }
-        start = end;
-      }
-      const topFrac = top.get(n);
-      if (topFrac !== undefined) {
-        // the most common n-gram (first seen among equals, as Counter.most_common); counted only when repeated
-        let best = -1;
-        let bestCount = 1;
-        for (let id = 0; id < newD; id++) {
-          const k = nextCount[id];
-          if (k > bestCount || (k === bestCount && best >= 0 && first[id] < best)) {
-            bestCount = k;
-            best = first[id];
-          }
-        }
-        if (best >= 0) {
-          const chars = prefix[best + n] - prefix[best] + n - 1;
-          if ((chars * bestCount) / len > topFrac) return drop(`top_${n}gram_char_frac`);
-        }
-      }
-      const dupFrac = dup.get(n);
-      if (dupFrac !== undefined) {
-        // characters in n-grams seen before, skipping past each repeat (no overlaps counted);
-        // n-grams that occur once are never "seen before" and need no visit
-        const g = sc.nextGen();
-        let repeated = 0;
-        let allowed = 0;
-        for (let k = 0; k < nc; k++) {
-          const i = cand[k];
-          if (i < allowed) continue;
-          const id = next[i];
-          if (nextCount[id] < 2) continue;
-          if (seen[id] === g) {
-            repeated += prefix[i + n] - prefix[i] + n - 1;
-            allowed = i + n;
-          } else seen[id] = g;
-        }
-        if (repeated / len > dupFrac) return drop(`dup_${n}gram_char_frac`);
-      }
-      // next level's candidates: n-grams that repeat
-      let w = 0;
-      for (let k = 0; k < nc; k++) {
-        const i = cand[k];
-        if (nextCount[next[i]] >= 2) cand[w++] = i;
-      }
-      nc = w;
-      sc.swap();
-      D = newD;
-    }
-    return true;
+    verdict = true;
+    ngramRepetition(a.tokens(), sc, maxN, wantTop, wantDup, judge);
+    return verdict;
   };
 }

@@ -1,0 +1,229 @@
+/**
+ * Quality signals: the values the default heuristic filters judge, measured
+ * without judging, so a report can show where documents sit relative to the
+ * thresholds. Each value comes from the same code the filter runs (the helpers
+ * in filters/gopher.ts and filters/fineweb.ts over one `TextAnalysis`), so a
+ * filter with threshold t drops a document exactly when its signal is beyond t
+ * (a value at the threshold passes), other checks aside.
+ */
+import { FINEWEB_DEFAULTS, lineEndings, newlineWordRatio } from './filters/fineweb.js';
+import {
+  countStopWords,
+  ellipsisCount,
+  GOPHER_QUALITY_DEFAULTS,
+  GOPHER_REPETITION_DEFAULTS,
+  hashCount,
+  lineDuplicates,
+  ngramRepetition,
+  RepetitionScratch,
+  stopWordSet,
+} from './filters/gopher.js';
+import { TextAnalysis } from './text.js';
+
+/** Signal values of one document; null where the value is undefined (no words). */
+export interface QualitySignals {
+  /** Words (tokens with letters or digits after stripping punctuation): gopher_quality min/max_words. */
+  word_count: number;
+  /** Mean word length in characters (null without words): gopher_quality min/max_mean_word_length. */
+  mean_word_length: number | null;
+  /** max(`#`, ellipses) per word: gopher_quality max_symbol_word_ratio (judges both). */
+  symbol_word_ratio: number;
+  /** Share of words with a letter (null without words): gopher_quality min_alpha_words_ratio. */
+  alpha_words_ratio: number | null;
+  /** Words that are stop words (all of them, not only up to the minimum): gopher_quality min_stop_words. */
+  stop_words: number;
+  /** Characters in duplicate lines / text length: gopher_repetition max_dup_line_char_frac. */
+  dup_line_char_frac: number;
+  /** Characters in the most common repeated 2-gram / text length: gopher_repetition top_ngram_char_frac.2. */
+  top_2gram_char_frac: number;
+  /** Characters in repeated 5-grams / text length: gopher_repetition dup_ngram_char_frac.5. */
+  dup_5gram_char_frac: number;
+  /** Share of lines ending in . ' " ! ?: fineweb min_punct_line_ratio. */
+  punct_line_ratio: number;
+  /** Share of lines of at most `short_line_length` characters: fineweb max_short_line_ratio. */
+  short_line_ratio: number;
+  /** Newlines per token (Infinity with newlines but no token): fineweb max_newline_word_ratio. */
+  newline_word_ratio: number;
+}
+
+export type QualitySignalName = keyof QualitySignals;
+
+/** What a signal is and the threshold the default filter judges it against. */
+export interface SignalInfo {
+  /** Short label for a chart axis. */
+  label: string;
+  /** The filter that judges it (recipe name). */
+  filter: 'gopher_quality' | 'gopher_repetition' | 'fineweb';
+  /** Parameter paths inside the filter's recipe parameters (`top_ngram_char_frac.2`) for each bound. */
+  params: { min?: string; max?: string };
+  /** Default lower bound: a value below it is dropped. */
+  min?: number;
+  /** Default upper bound: a value above it is dropped. */
+  max?: number;
+  /** The filter's drop reason detail(s) for this signal. */
+  reasons: string[];
+}
+
+const GQ = GOPHER_QUALITY_DEFAULTS;
+const GR = GOPHER_REPETITION_DEFAULTS;
+const FW = FINEWEB_DEFAULTS;
+
+/** Every signal, in report order, with its filter, parameters and default thresholds. */
+export const SIGNAL_INFO: Readonly<Record<QualitySignalName, SignalInfo>> = {
+  word_count: {
+    label: 'words',
+    filter: 'gopher_quality',
+    params: { min: 'min_words', max: 'max_words' },
+    min: GQ.min_words,
+    max: GQ.max_words,
+    reasons: ['word_count'],
+  },
+  mean_word_length: {
+    label: 'mean word length (characters)',
+    filter: 'gopher_quality',
+    params: { min: 'min_mean_word_length', max: 'max_mean_word_length' },
+    min: GQ.min_mean_word_length,
+    max: GQ.max_mean_word_length,
+    reasons: ['mean_word_length'],
+  },
+  symbol_word_ratio: {
+    label: '# or ellipses per word',
+    filter: 'gopher_quality',
+    params: { max: 'max_symbol_word_ratio' },
+    max: GQ.max_symbol_word_ratio,
+    reasons: ['hash_ratio', 'ellipsis_ratio'],
+  },
+  alpha_words_ratio: {
+    label: 'share of words with a letter',
+    filter: 'gopher_quality',
+    params: { min: 'min_alpha_words_ratio' },
+    min: GQ.min_alpha_words_ratio,
+    reasons: ['alpha_words'],
+  },
+  stop_words: {
+    label: 'stop words',
+    filter: 'gopher_quality',
+    params: { min: 'min_stop_words' },
+    min: GQ.min_stop_words,
+    reasons: ['stop_words'],
+  },
+  dup_line_char_frac: {
+    label: 'characters in duplicate lines',
+    filter: 'gopher_repetition',
+    params: { max: 'max_dup_line_char_frac' },
+    max: GR.max_dup_line_char_frac,
+    reasons: ['dup_line_char_frac'],
+  },
+  top_2gram_char_frac: {
+    label: 'characters in the top 2-gram',
+    filter: 'gopher_repetition',
+    params: { max: 'top_ngram_char_frac.2' },
+    max: GR.top_ngram_char_frac['2'],
+    reasons: ['top_2gram_char_frac'],
+  },
+  dup_5gram_char_frac: {
+    label: 'characters in repeated 5-grams',
+    filter: 'gopher_repetition',
+    params: { max: 'dup_ngram_char_frac.5' },
+    max: GR.dup_ngram_char_frac['5'],
+    reasons: ['dup_5gram_char_frac'],
+  },
+  punct_line_ratio: {
+    label: 'lines ending in punctuation',
+    filter: 'fineweb',
+    params: { min: 'min_punct_line_ratio' },
+    min: FW.min_punct_line_ratio,
+    reasons: ['punct_line_ratio'],
+  },
+  short_line_ratio: {
+    label: `short lines (<= ${FW.short_line_length} chars)`,
+    filter: 'fineweb',
+    params: { max: 'max_short_line_ratio' },
+    max: FW.max_short_line_ratio,
+    reasons: ['short_line_ratio'],
+  },
+  newline_word_ratio: {
+    label: 'newlines per word',
+    filter: 'fineweb',
+    params: { max: 'max_newline_word_ratio' },
+    max: FW.max_newline_word_ratio,
+    reasons: ['newline_word_ratio'],
+  },
+};
+
+/** Parameters that change how a signal is measured (not its threshold). */
+export interface SignalOptions {
+  /** gopher_quality's stop words (default: its defaults). */
+  stop_words?: readonly string[];
+  /** fineweb's short line length in characters (default 30). */
+  short_line_length?: number;
+}
+
+/**
+ * Measures signals document by document, reusing its scratch space (one per
+ * thread; not re-entrant).
+ */
+export class QualitySignalMeter {
+  private readonly a = new TextAnalysis();
+  private readonly sc = new RepetitionScratch();
+  private readonly stop: { set: Set<string>; maxLength: number };
+  private readonly shortLength: number;
+  private readonly ends: [number, number] = [0, 0];
+  private top2 = 0;
+  private dup5 = 0;
+  private readonly visit = (n: number, top: number, dup: number): boolean => {
+    if (n === 2) this.top2 = top;
+    if (n === 5) this.dup5 = dup;
+    return n < 5;
+  };
+
+  constructor(options: SignalOptions = {}) {
+    this.stop = stopWordSet(options.stop_words ?? GQ.stop_words);
+    this.shortLength = options.short_line_length ?? FW.short_line_length;
+  }
+
+  measure(text: string): QualitySignals {
+    const a = this.a.reset(text).tokens();
+    const words = a.wordCount;
+    const len = text.length;
+    const denom = Math.max(words, 1);
+    let dupLine = 0;
+    this.top2 = 0;
+    this.dup5 = 0;
+    if (len > 0) {
+      dupLine = lineDuplicates(a, this.sc)[2] / len;
+      ngramRepetition(
+        a,
+        this.sc,
+        5,
+        (n) => n === 2,
+        (n) => n === 5,
+        this.visit,
+      );
+    }
+    a.lines();
+    const [punct, short] = lineEndings(a, this.shortLength, this.ends);
+    return {
+      word_count: words,
+      mean_word_length: words === 0 ? null : a.wordCharSum / words,
+      symbol_word_ratio: Math.max(hashCount(text), ellipsisCount(text)) / denom,
+      alpha_words_ratio: words === 0 ? null : a.alphaWords / words,
+      stop_words: countStopWords(a, this.stop),
+      dup_line_char_frac: dupLine,
+      top_2gram_char_frac: this.top2,
+      dup_5gram_char_frac: this.dup5,
+      punct_line_ratio: punct / a.lineCount,
+      short_line_ratio: short / a.lineCount,
+      newline_word_ratio: newlineWordRatio(a),
+    };
+  }
+}
+
+let shared: QualitySignalMeter | undefined;
+
+/** The quality signals of one text with the filters' default measuring parameters. */
+export function qualitySignals(text: string, options?: SignalOptions): QualitySignals {
+  if (options) return new QualitySignalMeter(options).measure(text);
+  shared ??= new QualitySignalMeter();
+  return shared.measure(text);
+}
