@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { CurateError, exitCodeFor, UsageError } from '@curate/core';
 import { Command, CommanderError, Option } from 'commander';
 import { type CommandContext, type CommonOptions, createContext } from './context.js';
 import { type Io, paint, processIo, useColor } from './io.js';
 
-export const VERSION = '0.1.0';
+/** The CLI's version, from its package.json (changesets bump it there). */
+export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
 type Runner = (ctx: CommandContext, args: string[], opts: Record<string, unknown>) => Promise<void>;
 

@@ -13,6 +13,7 @@
  * a contaminated document must never be the one a dedup cluster keeps, or its
  * clean near-copies would be dropped as duplicates of a row that is dropped too.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
@@ -49,7 +50,10 @@ import { runScans } from './pool.js';
 import { type FileScan, passThroughColumns, Scanner, type ScanTask } from './scan.js';
 import { BucketSpill } from './spill.js';
 
-export const TOOL_VERSION = '0.1.0';
+/** The version written into manifests, from this package's package.json (one version line for all of curate). */
+export const TOOL_VERSION: string = JSON.parse(
+  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+).version;
 
 export interface RunOptions {
   /** Output directory; overrides the recipe's `output.dir`. */
