@@ -159,9 +159,15 @@ export async function signAll(
             to: part === workers - 1 ? Number.POSITIVE_INFINITY : Math.floor((f.size * (part + 1)) / workers),
           }))
           .filter((r) => ranged(r.fileIndex));
+        // Functions (progress) and signals cannot cross to a worker: it gets the plain options.
+        const {
+          progress: _progress,
+          signal: _signal,
+          ...plain
+        } = options as SignOptions & { progress?: unknown; signal?: unknown };
         const workerData = byFiles
-          ? { files, fileIndexes, options, part: 0, stride: 1, ranges: [] as RangeTask[] }
-          : { files, fileIndexes, options, part, stride: workers, ranges };
+          ? { files, fileIndexes, options: plain, part: 0, stride: 1, ranges: [] as RangeTask[] }
+          : { files, fileIndexes, options: plain, part, stride: workers, ranges };
         if (part === 0) {
           // the main thread signs the first share itself: one thread fewer to start and load modules in
           return (async () => {

@@ -25,7 +25,16 @@ describe.skipIf(!HAS_SHARED)('dedupFiles', () => {
   it('removes planted copies, keeps every column, explains every removal, same result for 1, 2 and 4 workers', async () => {
     const inputs = await plantCorpus(join(dir, 'in'), 3);
     const s1 = await dedupFiles({ inputs, out: join(dir, 'out1'), workers: 1, batchSize: 100 });
-    const s2 = await dedupFiles({ inputs, out: join(dir, 'out2'), workers: 2, batchSize: 100 });
+    const events: string[] = [];
+    // A progress listener (a function) must not be sent to worker threads (it cannot be cloned).
+    const s2 = await dedupFiles({
+      inputs,
+      out: join(dir, 'out2'),
+      workers: 2,
+      batchSize: 100,
+      progress: (e) => events.push(e.phase),
+    });
+    expect(events.length).toBeGreaterThan(0);
     expect(s1.documents_in).toBe(s2.documents_in);
     const kept1 = await rowsOf(join(dir, 'out1'));
     const rej1 = await rowsOf(join(dir, 'out1', 'rejected'));

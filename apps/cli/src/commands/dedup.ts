@@ -37,6 +37,7 @@ export async function dedupCommand(ctx: CommandContext, args: string[], opts: Re
     out: String(opts.out),
     near: opts.near !== false,
     workers: opts.workers as number | undefined,
+    progress: ctx.progress.listener,
   });
   ctx.emit({ command: 'dedup', ...summary });
   printRemovals(ctx, 'dedup', summary, String(opts.out));
