@@ -89,9 +89,20 @@ const full = runMix('full', guten(4), 2);
 const one = runMix('x1', guten(1), 2);
 const mb = full.bytes / 1e6;
 // Cost of the diversity metrics: the same mix in this process with metrics off, then on.
-async function inProcess(metrics) {
+// Cost of the quality-signal sample: the same mix with signals off, pass-1 time compared.
+const scanOn = [];
+const scanOff = [];
+let sigManifest;
+async function inProcess(metrics, qualitySignals = true) {
   const t0 = performance.now();
-  await runRecipeFile(recipe(`m-${metrics}`, guten(4)), { overwrite: true, workers: 2, metrics });
+  const r = await runRecipeFile(recipe(`m-${metrics}-${qualitySignals}`, guten(4)), {
+    overwrite: true,
+    workers: 2,
+    metrics,
+    qualitySignals,
+  });
+  (qualitySignals ? scanOn : scanOff).push(r.manifest.timings.scan_seconds);
+  if (qualitySignals) sigManifest = r.manifest;
   return (performance.now() - t0) / 1000;
 }
 // Alternate and keep the best of two each: the machine is shared, so single runs are noisy.
@@ -100,6 +111,7 @@ const ons = [];
 for (let i = 0; i < 2; i++) {
   offs.push(await inProcess(false));
   ons.push(await inProcess(true));
+  await inProcess(true, false);
 }
 const off = Math.min(...offs);
 const on = Math.min(...ons);
@@ -118,6 +130,18 @@ console.log(
 console.log(
   `metrics cost A/B: best of 2 in this process: ${off.toFixed(2)} s without, ${on.toFixed(2)} s with metrics: ${(((on - off) / off) * 100).toFixed(1)}% of the run (goal <= 20%)`,
 );
+{
+  const sOn = Math.min(...scanOn);
+  const sOff = Math.min(...scanOff);
+  const q = sigManifest.quality_signals.word_count.sampled;
+  const thread = sigManifest.timings.signals_seconds;
+  console.log(
+    `quality signals: ${q.real} real + ${q.synthetic} synthetic rows measured; ${thread.toFixed(2)} s of thread time = ${((100 * thread) / (sigManifest.timings.scan_seconds * 2)).toFixed(1)}% of pass 1's 2-worker time (goal <= 5%)`,
+  );
+  console.log(
+    `quality signals A/B, pass 1 best of ${scanOn.length}/${scanOff.length}: ${sOff.toFixed(2)} s without, ${sOn.toFixed(2)} s with: ${(((sOn - sOff) / sOff) * 100).toFixed(1)}% (noisy: shared machine)`,
+  );
+}
 console.log(
   `phases (s): ${Object.entries(full.m.timings)
     .map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(2) : v}`)

@@ -5,6 +5,7 @@ export type {
   KindRatioRecord,
   Manifest,
   OutputShardRecord,
+  QualitySignalRecord,
   SourceRecord,
   WarningRecord,
 } from './manifest.js';

@@ -85,6 +85,43 @@ export interface DedupRecord {
   };
 }
 
+/**
+ * One quality signal's histograms (manifest `quality_signals[name]`), real vs synthetic, measured by
+ * @curate/quality `qualitySignals` on the raw text (before any filter) of a deterministic sample of
+ * the rows read: row r of file f of source s is measured when a hash of (s, f, r) falls below the
+ * source's rate, fixed from its input bytes (all of a source up to 1 MiB, else 1/32 of it, at most
+ * 32 MiB of it), so the numbers do not depend on worker count or batch boundaries.
+ */
+export interface QualitySignalRecord {
+  /** Axis label (`words`, `share of words with a letter`, ...). */
+  label: string;
+  /** The filter that judges the signal (`gopher_quality`, `gopher_repetition`, `fineweb`). */
+  filter: string;
+  /**
+   * Bin edges, ascending (bins = edges.length - 1). Bin i counts values in [edges[i], edges[i+1]);
+   * values below edges[0] count in the first bin, values at or above the last inner edge in the last
+   * (open-ended) bin.
+   */
+  edges: number[];
+  /** Rows per bin, real and synthetic. A row whose value is undefined (no words) is in no bin. */
+  real: number[];
+  synthetic: number[];
+  /** Rows measured per kind (the denominators for shares). */
+  sampled: { real: number; synthetic: number };
+  /**
+   * The bounds the filter judges the signal against: a value below `min` or above `max` is dropped
+   * (a value at a bound passes). `from: 'recipe'` when the filter is in the recipe (its configured
+   * values; `applies_to` as there), `'default'` when it is not (the filter's defaults: this run did
+   * not apply them). Absent when no bound applies (e.g. the recipe turned the check off).
+   */
+  threshold?: {
+    min?: number;
+    max?: number;
+    from: 'recipe' | 'default';
+    applies_to?: 'real' | 'synthetic' | string[];
+  };
+}
+
 export interface Manifest {
   manifest_version: number;
   tool: { name: 'curate'; version: string };
@@ -123,6 +160,13 @@ export interface Manifest {
     comparisons: Record<string, unknown>;
   };
   warnings: WarningRecord[];
+  /**
+   * Quality-signal distributions, real vs synthetic, by signal name (`word_count`,
+   * `mean_word_length`, `symbol_word_ratio`, `alpha_words_ratio`, `stop_words`, `dup_line_char_frac`,
+   * `top_2gram_char_frac`, `dup_5gram_char_frac`, `punct_line_ratio`, `short_line_ratio`,
+   * `newline_word_ratio`): see QualitySignalRecord. Absent when the run was asked not to measure them.
+   */
+  quality_signals?: Record<string, QualitySignalRecord>;
   output: {
     dir: string;
     format: string;
@@ -131,7 +175,10 @@ export interface Manifest {
     rejected: OutputShardRecord[];
     columns: { name: string; type: string }[];
   };
-  /** Seconds per phase (`*_seconds`) and peak resident memory (`peak_rss_mb`). */
+  /**
+   * Seconds per phase (`*_seconds`) and peak resident memory (`peak_rss_mb`). `signals_seconds` is
+   * thread time measuring quality signals, summed over the scan workers (part of pass 1).
+   */
   timings: Record<string, number>;
   /** Per-source raw counters (rows read / kept / dropped) exactly as counted. */
   counters: Record<string, SourceCounters>;

@@ -48,6 +48,7 @@ import type { Manifest, OutputShardRecord, SourceRecord, WarningRecord } from '.
 import { MANIFEST_VERSION } from './manifest.js';
 import { runScans } from './pool.js';
 import { type FileScan, passThroughColumns, Scanner, type ScanTask } from './scan.js';
+import { qualitySignalsRecord, SignalHistograms, signalRate } from './signals.js';
 import { BucketSpill } from './spill.js';
 
 /** The version written into manifests, from this package's package.json (one version line for all of curate). */
@@ -73,6 +74,8 @@ export interface RunOptions {
   report?: boolean;
   /** Diversity metrics of the written rows (default true); off only to measure their cost. */
   metrics?: boolean;
+  /** Quality-signal histograms of a sample of the rows read (default true); off only to measure their cost. */
+  qualitySignals?: boolean;
 }
 
 export interface RunResult {
@@ -125,7 +128,10 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const files: InputFile[][] = [];
   for (const s of recipe.sources) files.push(await expandInputs(s.paths));
   const tasks: ScanTask[] = [];
+  const measure = options.qualitySignals !== false;
   files.forEach((fs, si) => {
+    // The signal sample's rate is fixed per source before the scan, from its input bytes.
+    const rate = measure ? signalRate(fs.reduce((a, f) => a + f.size, 0)) : 0;
     fs.forEach((f, fi) => {
       tasks.push({
         id: tasks.length,
@@ -135,6 +141,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         format: f.format,
         compression: f.compression,
         size: f.size,
+        signalRate: rate,
       });
     });
   });
@@ -159,6 +166,22 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       options.signal,
     );
     timings.scan_seconds = (now() - t0) / 1000;
+
+    // Quality-signal histograms per kind (sums of the files' histograms: order does not matter).
+    let signalsRecord: Manifest['quality_signals'];
+    if (measure) {
+      const byKind = { real: new SignalHistograms(), synthetic: new SignalHistograms() };
+      let seconds = 0;
+      for (const t of tasks) {
+        const h = scans[t.id].signals;
+        if (!h) continue;
+        byKind[recipe.sources[t.sourceIndex].kind === 'synthetic' ? 'synthetic' : 'real'].merge(h);
+        seconds += h.seconds;
+      }
+      // Thread time spent measuring signals, summed over the scan workers (inside scan_seconds).
+      timings.signals_seconds = seconds;
+      signalsRecord = qualitySignalsRecord(recipe, byKind);
+    }
 
     // Assemble per source.
     const sources: SourceState[] = [];
@@ -459,6 +482,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       dedup: dedupRecord,
       metrics: { sources: {}, kinds: {}, comparisons: {} },
       warnings,
+      quality_signals: signalsRecord,
       output: {
         dir: outDir,
         format: recipe.output.format,

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type Batch, InputError, type Kind, loadTokenizer, type Tokenizer, type TokenizerName } from '@curate/core';
 import { DecontamIndex, exactKey, hash64, MinHasher } from '@curate/dedup';
-import { createFilter, FilterChain } from '@curate/quality';
+import { createFilter, FilterChain, QualitySignalMeter } from '@curate/quality';
 import { qualitySteps, type Recipe } from '@curate/recipe';
 import {
   type ColumnSpec,
@@ -21,6 +21,7 @@ import {
   readShard,
   type TextTemplate,
 } from '@curate/shards';
+import { inSignalSample, SignalHistograms, signalOptions, signalSeed } from './signals.js';
 
 export interface ScanTask {
   /** Index of the task in the run's task list (results are stored by it). */
@@ -31,6 +32,8 @@ export interface ScanTask {
   format: string;
   compression?: string;
   size: number;
+  /** Share of rows whose quality signals are measured (see signals.ts; 0 or absent: none). */
+  signalRate?: number;
 }
 
 export interface FileScan {
@@ -57,6 +60,8 @@ export interface FileScan {
   columns: ColumnSpec[];
   /** The eval sets the scanner indexed (the same in every scan). */
   evalSets: { name: string; rows: number; ngrams: number }[];
+  /** Quality-signal histograms of the sampled rows' raw text (null when `signalRate` is 0). */
+  signals: { sampled: number; counts: Uint32Array; seconds: number } | null;
 }
 
 /** Columns each source passes through to the output. */
@@ -72,6 +77,8 @@ export class Scanner {
   readonly templates: TextTemplate[];
   /** True when some filter rewrites text (c4 clean mode): pass 2 must re-run the chain. */
   readonly transforms: boolean;
+  /** Measures the quality signals of sampled rows (pass 1 only). */
+  readonly meter: QualitySignalMeter | null;
   private constructor(
     readonly recipe: Recipe,
     readonly tokenizer: Tokenizer,
@@ -87,6 +94,7 @@ export class Scanner {
     if (textOnly) steps = steps.filter(cleans);
     this.chain = new FilterChain(steps.map((s) => createFilter(s.filter, s.params as object, s.path)));
     this.templates = recipe.sources.map((s) => compileTemplate(s.text));
+    this.meter = textOnly ? null : new QualitySignalMeter(signalOptions(recipe));
   }
 
   /** `textOnly`: only what pass 2 needs (templates and the quality chain), no eval index or MinHash. */
@@ -119,8 +127,12 @@ export class Scanner {
 
   /** The document text of row `r` after quality cleaning, or the drop reason. */
   decide(sourceIndex: number, batch: Batch, r: number): { text: string; reason: string | null } {
+    return this.judge(sourceIndex, this.templates[sourceIndex].render(batch, r), batch, r);
+  }
+
+  /** `decide` for an already rendered raw text. */
+  private judge(sourceIndex: number, raw: string, batch: Batch, r: number): { text: string; reason: string | null } {
     const s = this.recipe.sources[sourceIndex];
-    const raw = this.templates[sourceIndex].render(batch, r);
     const reason = this.chain.run(raw, s.name, s.kind as Kind, batch.columns, r);
     return { text: this.chain.doc.text, reason };
   }
@@ -148,6 +160,10 @@ export class Scanner {
     let columns: ColumnSpec[] = [];
     let rows = 0;
     const sig = numPerm ? new Int32Array(numPerm) : null;
+    const signalRate = this.meter ? (task.signalRate ?? 0) : 0;
+    const signals = signalRate > 0 ? new SignalHistograms() : null;
+    const seed = signalSeed(source.name, task.fileIndex);
+    let signalMs = 0;
 
     for await (const batch of readShard({
       path: task.path,
@@ -181,7 +197,14 @@ export class Scanner {
         const row = rows + r;
         this.chain.doc.fileRow = row;
         if (ids) ids.push(idCol?.[r] == null ? '' : String(idCol[r]));
-        const { text, reason } = this.decide(task.sourceIndex, batch, r);
+        const raw = template.render(batch, r);
+        // Signals of the raw text, before any filter: where rows sit relative to the thresholds.
+        if (signals && inSignalSample(seed, row, signalRate)) {
+          const t = performance.now();
+          signals.add((this.meter as QualitySignalMeter).measure(raw));
+          signalMs += performance.now() - t;
+        }
+        const { text, reason } = this.judge(task.sourceIndex, raw, batch, r);
         let why = reason;
         if (why === null) {
           for (const d of this.decontam) {
@@ -239,6 +262,7 @@ export class Scanner {
       evalSets: this.decontam.flatMap((d) =>
         d.index.evalSets.map((e) => ({ name: d.name, rows: e.rows, ngrams: e.ngrams })),
       ),
+      signals: signals ? { sampled: signals.sampled, counts: signals.counts, seconds: signalMs / 1000 } : null,
     };
   }
 }

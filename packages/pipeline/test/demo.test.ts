@@ -78,6 +78,29 @@ describe('curate mix on the bundled demo fixtures', () => {
       expect(Number(r.epoch)).toBeGreaterThanOrEqual(0);
     }
     expect(existsSync(join(out, 'manifest.json'))).toBe(true);
+
+    // Quality signals: the demo's sources are small, so every row read is measured (raw text, before
+    // filtering); gopher_quality runs first, so the rows below its 50-word minimum are exactly the
+    // rows it dropped for word_count.
+    const q = m.quality_signals;
+    if (!q) throw new Error('no quality_signals in the manifest');
+    expect(q.word_count.sampled).toEqual({ real: brown.rows_read, synthetic: markov.rows_read });
+    const below = (bins: number[], edges: number[], t: number) =>
+      bins.reduce((a, n, i) => a + (edges[i + 1] <= t ? n : 0), 0);
+    expect(q.word_count.edges).toContain(50);
+    expect(below(q.word_count.synthetic, q.word_count.edges, 50)).toBe(
+      markov.dropped['filter:gopher_quality:word_count'],
+    );
+    expect(markov.dropped['filter:gopher_quality:word_count']).toBeGreaterThan(0);
+    expect(below(q.word_count.real, q.word_count.edges, 50)).toBe(
+      brown.dropped['filter:gopher_quality:word_count'] ?? 0,
+    );
+    expect(q.word_count.synthetic.reduce((a, b) => a + b, 0)).toBe(markov.rows_read);
+    // Thresholds as the recipe applies them; fineweb is not in the demo recipe: its defaults, flagged.
+    expect(q.word_count.threshold).toEqual({ min: 50, max: 100000, from: 'recipe' });
+    expect(q.dup_5gram_char_frac.threshold).toEqual({ max: 0.15, from: 'recipe' });
+    expect(q.punct_line_ratio.threshold).toEqual({ min: 0.12, from: 'default' });
+    expect(Object.keys(q)).toHaveLength(11);
     // The report is written with the run and shows the regurgitation count.
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain(`<strong>${removedDup}</strong> synthetic copies of real rows`);
@@ -99,6 +122,8 @@ describe('curate mix on the bundled demo fixtures', () => {
     const mb = JSON.parse(readFileSync(join(b, 'manifest.json'), 'utf8')) as Manifest;
     expect(mb.output.shards).toEqual(ma.output.shards);
     expect(mb.sources).toEqual(ma.sources);
+    expect(ma.quality_signals?.word_count.sampled.real).toBeGreaterThan(0);
+    expect(mb.quality_signals).toEqual(ma.quality_signals);
   });
 
   it('refuses an existing output directory unless overwrite, and a dry run writes nothing', async () => {
