@@ -379,3 +379,127 @@ export function lengthChart(id: string, series: LengthSeries[], edges: number[])
   void edges;
   return svg;
 }
+
+export interface SignalSeries {
+  name: string;
+  color: string;
+  hatched?: boolean;
+  /** Share of the group's sampled rows in each bin. */
+  shares: number[];
+}
+
+export interface SignalThreshold {
+  min?: number;
+  max?: number;
+  /** False when the filter is not in the recipe: its default is drawn, fainter, as a reference. */
+  applied: boolean;
+}
+
+/** A compact number for a small axis: 100000 -> "100k", 0.05 -> "0.05". */
+export function fmtCompact(v: number): string {
+  const a = Math.abs(v);
+  if (a >= 1e6) return `${Number((v / 1e6).toPrecision(3))}M`;
+  if (a >= 1e3) return `${Number((v / 1e3).toPrecision(3))}k`;
+  return String(Number(v.toPrecision(3)));
+}
+
+/** Position of value `v` in bin units (bin i spans [i, i+1]), linear inside a bin. */
+function binPos(edges: number[], v: number): number {
+  const n = edges.length - 1;
+  if (v <= edges[0]) return 0;
+  if (v >= edges[n]) return n;
+  let i = 0;
+  while (i < n - 1 && edges[i + 1] <= v) i++;
+  return i + (v - edges[i]) / (edges[i + 1] - edges[i]);
+}
+
+export const SIGNAL_CHART_WIDTH = 300;
+
+/**
+ * One small multiple: overlaid histograms (shares of each group's sampled rows) of one quality
+ * signal over bins [lo, hi) of fixed edges, equal width per bin, with the filter's bounds as
+ * labelled lines and the side they drop shaded.
+ */
+export function signalChart(
+  id: string,
+  opts: { edges: number[]; lo: number; hi: number; series: SignalSeries[]; threshold?: SignalThreshold },
+): Svg {
+  const W = SIGNAL_CHART_WIDTH;
+  const plotX = 40;
+  const plotW = W - plotX - 18;
+  const top = 22;
+  const plotH = 112;
+  const height = top + plotH + 24;
+  const svg = new Svg(id, W, height);
+  const { edges, lo, hi } = opts;
+  const bins = Math.max(1, hi - lo);
+  const xOf = (pos: number) => plotX + ((Math.min(Math.max(pos, lo), hi) - lo) / bins) * plotW;
+  const yTicks = niceTicks(Math.max(0.01, ...opts.series.flatMap((s) => s.shares.slice(lo, hi))), 2);
+  const yMax = yTicks[yTicks.length - 1];
+  const yOf = (v: number) => top + plotH - (v / yMax) * plotH;
+  // The side each bound drops, shaded under everything else.
+  const t = opts.threshold;
+  const shade = t?.applied ? '#eceef1' : '#f5f6f8';
+  if (t?.min !== undefined) {
+    const x = xOf(binPos(edges, t.min));
+    svg.add(
+      `<g><title>dropped: below ${esc(fmtCompact(t.min))}</title>${svg.rect(plotX, top, x - plotX, plotH, shade)}</g>`,
+    );
+  }
+  if (t?.max !== undefined) {
+    const x = xOf(binPos(edges, t.max));
+    svg.add(
+      `<g><title>dropped: above ${esc(fmtCompact(t.max))}</title>${svg.rect(x, top, plotX + plotW - x, plotH, shade)}</g>`,
+    );
+  }
+  for (const v of yTicks) {
+    svg.add(svg.line(plotX, yOf(v), plotX + plotW, yOf(v), 'grid'));
+    svg.add(svg.text(plotX - 5, yOf(v) + 4, `${Number((v * 100).toFixed(1))}%`, 'tick', 'end'));
+  }
+  // x ticks: at most ~5 edges, always the first and the right end.
+  const step = Math.max(1, Math.ceil(bins / 5));
+  for (let i = lo; i <= hi; i += step) {
+    if (hi - i < step / 2 && i !== hi && i !== lo) continue;
+    svg.add(svg.line(xOf(i), top + plotH, xOf(i), top + plotH + 3, 'axis-line'));
+    svg.add(svg.text(xOf(i), top + plotH + 15, fmtCompact(edges[i]), 'tick', 'middle'));
+  }
+  if ((hi - lo) % step !== 0) {
+    svg.add(svg.line(xOf(hi), top + plotH, xOf(hi), top + plotH + 3, 'axis-line'));
+    svg.add(svg.text(xOf(hi), top + plotH + 15, fmtCompact(edges[hi]), 'tick', 'middle'));
+  }
+  // Fills first, then outlines (synthetic dashed over real solid), so bars that coincide show both.
+  const paths = opts.series.map((s) => {
+    let d = `M${c(xOf(lo))} ${c(yOf(0))}`;
+    for (let i = lo; i < hi; i++) {
+      const v = s.shares[i] ?? 0;
+      d += `L${c(xOf(i))} ${c(yOf(v))}L${c(xOf(i + 1))} ${c(yOf(v))}`;
+    }
+    return `${d}L${c(xOf(hi))} ${c(yOf(0))}Z`;
+  });
+  opts.series.forEach((s, k) => {
+    const fill = s.hatched ? svg.hatch(s.color) : s.color;
+    const fo = s.hatched ? '' : ' fill-opacity="0.25"';
+    svg.add(`<g><title>${esc(s.name)}</title><path d="${paths[k]}" fill="${fill}"${fo} stroke="none"/></g>`);
+  });
+  opts.series.forEach((s, k) => {
+    const dash = s.hatched ? ' stroke-dasharray="5 3"' : '';
+    svg.add(
+      `<path d="${paths[k]}" fill="none" stroke="${s.color}" stroke-width="1.8" stroke-linejoin="round"${dash}/>`,
+    );
+  });
+  svg.add(svg.line(plotX, top + plotH, plotX + plotW, top + plotH, 'axis-line'));
+  // Bounds last, on top, labelled inside the plot away from the edge.
+  const bounds: [string, number][] = [];
+  if (t?.min !== undefined) bounds.push([`min ${fmtCompact(t.min)}`, t.min]);
+  if (t?.max !== undefined) bounds.push([`max ${fmtCompact(t.max)}`, t.max]);
+  for (const [label, v] of bounds) {
+    const x = xOf(binPos(edges, v));
+    const text = t?.applied ? label : `${label} (default)`;
+    svg.add(
+      `<line x1="${c(x)}" y1="${c(top - 4)}" x2="${c(x)}" y2="${c(top + plotH)}" class="${t?.applied ? 'ref' : 'ref ref-faint'}"/>`,
+    );
+    const right = x < plotX + plotW - text.length * 6.2 - 4;
+    svg.add(svg.text(right ? x + 3 : x - 3, top - 6, text, 'tick tick-ref val-halo', right ? 'start' : 'end'));
+  }
+  return svg;
+}

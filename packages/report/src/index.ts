@@ -5,6 +5,7 @@ export type {
   ReportKindRatio,
   ReportManifest,
   ReportMetrics,
+  ReportQualitySignal,
   ReportShard,
   ReportSource,
   ReportWarning,

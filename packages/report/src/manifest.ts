@@ -100,6 +100,23 @@ export type ReportMetrics = Pick<
 /** A `Comparison` from `compareToReal` (synthetic group against the real pool at equal sample size). */
 export type ReportComparison = Comparison;
 
+/** One quality signal's histograms (manifest `quality_signals[name]`, written by @curate/pipeline). */
+export interface ReportQualitySignal {
+  /** Axis label (`words`, `share of words with a letter`). */
+  label?: string;
+  /** The filter that judges it (`gopher_quality`). */
+  filter?: string;
+  /** Bin edges, ascending: bin i is [edges[i], edges[i+1]); the last bin is open-ended. */
+  edges: number[];
+  /** Rows per bin. */
+  real: number[];
+  synthetic: number[];
+  /** Rows measured per kind (denominators of the shares). */
+  sampled: { real: number; synthetic: number };
+  /** A value below `min` or above `max` is dropped; `from: 'default'` when the filter is not in the recipe. */
+  threshold?: { min?: number; max?: number; from?: 'recipe' | 'default' | string; applies_to?: unknown };
+}
+
 export interface ReportManifest {
   manifest_version?: number;
   tool?: { name: string; version?: string };
@@ -136,6 +153,8 @@ export interface ReportManifest {
     comparisons?: Record<string, unknown>;
   };
   warnings?: ReportWarning[];
+  /** Quality-signal distributions, real vs synthetic, of a sample of the rows read (before filtering). */
+  quality_signals?: Record<string, unknown>;
   output?: {
     dir?: string;
     format?: string;
@@ -171,6 +190,37 @@ export function asMetrics(x: unknown): ReportMetrics | undefined {
 export function asComparison(x: unknown): ReportComparison | undefined {
   if (!isObject(x) || !finite(x.atTokens) || !finite(x.jsd)) return undefined;
   return x as unknown as ReportComparison;
+}
+
+/** A stored quality-signal record with consistent edges and bins, else undefined. */
+export function asQualitySignal(x: unknown): ReportQualitySignal | undefined {
+  if (!isObject(x)) return undefined;
+  const { edges, real, synthetic, sampled } = x;
+  const nums = (a: unknown, n?: number): a is number[] =>
+    Array.isArray(a) && a.length > 0 && (n === undefined || a.length === n) && a.every(finite);
+  if (!nums(edges) || edges.length < 2) return undefined;
+  for (let i = 1; i < edges.length; i++) if (!(edges[i] > edges[i - 1])) return undefined;
+  if (!nums(real, edges.length - 1) || !nums(synthetic, edges.length - 1)) return undefined;
+  if (!isObject(sampled) || !finite(sampled.real) || !finite(sampled.synthetic)) return undefined;
+  if (real.some((n) => n < 0) || synthetic.some((n) => n < 0)) return undefined;
+  const t = x.threshold;
+  const threshold = isObject(t)
+    ? {
+        min: finite(t.min) ? t.min : undefined,
+        max: finite(t.max) ? t.max : undefined,
+        from: typeof t.from === 'string' ? t.from : undefined,
+        applies_to: t.applies_to,
+      }
+    : undefined;
+  return {
+    label: typeof x.label === 'string' ? x.label : undefined,
+    filter: typeof x.filter === 'string' ? x.filter : undefined,
+    edges,
+    real,
+    synthetic,
+    sampled: { real: sampled.real, synthetic: sampled.synthetic },
+    threshold,
+  };
 }
 
 /** True when `x` looks like a curate run manifest (for `writeReport`'s input check). */

@@ -9,21 +9,26 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_THRESHOLDS } from '@curate/metrics';
 import {
   columnChart,
+  fmtCompact,
   type HGroup,
   hbarChart,
   type LengthSeries,
   lengthChart,
   ratioChart,
+  type SignalThreshold,
   type Step,
+  signalChart,
   waterfallChart,
 } from './charts.js';
 import { esc, fmtBytes, fmtInt, fmtNum, fmtPct, fmtPp, fmtRatio, isNum } from './format.js';
 import {
   asComparison,
   asMetrics,
+  asQualitySignal,
   type ReportComparison,
   type ReportManifest,
   type ReportMetrics,
+  type ReportQualitySignal,
   type ReportSource,
   type ReportWarning,
 } from './manifest.js';
@@ -593,11 +598,12 @@ function renderQuality(ctx: Ctx): string {
   const all = new Set<string>();
   for (const s of sources) for (const [r, n] of Object.entries(s.dropped ?? {})) if (isNum(n) && n > 0) all.add(r);
   const quality = sortReasons([...all].filter((r) => !r.startsWith('dedup')));
+  const signals = renderSignals(ctx);
   if (!quality.length) {
     return section(
       'quality',
       'Quality signals: real vs synthetic',
-      empty('No rows were dropped by quality filters or decontamination.'),
+      empty('No rows were dropped by quality filters or decontamination.') + signals,
     );
   }
   const kinds = ['real', 'synthetic'].filter((k) => sources.some((s) => (s.kind ?? 'real') === k));
@@ -661,12 +667,172 @@ function renderQuality(ctx: Ctx): string {
     table(
       [{ label: 'Filter' }, ...kinds.map((k) => ({ label: `${k}: rows dropped (% of read)`, numeric: true }))],
       filterRows,
-    );
+    ) +
+    signals;
   return section(
     'quality',
     'Quality signals: real vs synthetic',
     body,
     'What each quality filter and decontamination set removed, as a share of the rows read of each kind. A filter that removes far more of one kind than the other shows where the kinds differ.',
+  );
+}
+
+/** Bin label: "[lo, hi)", the last bin open-ended. */
+function binLabel(edges: number[], i: number): string {
+  return i === edges.length - 2 ? `≥ ${fmtCompact(edges[i])}` : `${fmtCompact(edges[i])} – ${fmtCompact(edges[i + 1])}`;
+}
+
+/** Rows wholly beyond a bound: bins entirely below `min`, or entirely above `max`. */
+function beyond(q: ReportQualitySignal, counts: number[], bound: 'min' | 'max', t: number): number {
+  let n = 0;
+  counts.forEach((k, i) => {
+    if (bound === 'min' ? q.edges[i + 1] <= t : q.edges[i] > t) n += k;
+  });
+  return n;
+}
+
+/** Small multiples: each quality signal's distribution, real vs synthetic, with the filter's bounds. */
+function renderSignals(ctx: Ctx): string {
+  const raw = ctx.m.quality_signals;
+  if (raw === undefined || raw === null || typeof raw !== 'object') return '';
+  const entries = Object.entries(raw)
+    .map(([k, v]) => [k, asQualitySignal(v)] as const)
+    .filter((e): e is readonly [string, ReportQualitySignal] => e[1] !== undefined);
+  if (!entries.length) return '';
+  const kinds = (['real', 'synthetic'] as const).filter((k) => entries.some(([, q]) => q.sampled[k] > 0));
+  const label = (k: string) => (k === 'synthetic' ? 'synthetic (hatched)' : k);
+  const sampled = entries[0][1].sampled;
+  const figures: string[] = [];
+  for (const [name, q] of entries) {
+    const n = q.edges.length - 1;
+    const shares = (k: 'real' | 'synthetic') => q[k].map((v) => (q.sampled[k] > 0 ? v / q.sampled[k] : 0));
+    const t = q.threshold;
+    const threshold: SignalThreshold | undefined =
+      t && (t.min !== undefined || t.max !== undefined)
+        ? { min: t.min, max: t.max, applied: t.from !== 'default' }
+        : undefined;
+    // Visible bins: the occupied ones and the bounds, one bin of margin, at least 6 bins.
+    let lo = n;
+    let hi = 0;
+    for (const k of kinds)
+      q[k].forEach((v, i) => {
+        if (v > 0) {
+          lo = Math.min(lo, i);
+          hi = Math.max(hi, i + 1);
+        }
+      });
+    for (const b of [threshold?.min, threshold?.max]) {
+      if (b === undefined) continue;
+      let i = 0;
+      while (i < n - 1 && q.edges[i + 1] <= b) i++;
+      lo = Math.min(lo, i);
+      hi = Math.max(hi, i + 1);
+    }
+    if (hi <= lo) {
+      lo = 0;
+      hi = n;
+    }
+    lo = Math.max(0, lo - 1);
+    hi = Math.min(n, hi + 1);
+    while (hi - lo < 6 && (lo > 0 || hi < n)) {
+      if (hi < n) hi++;
+      if (hi - lo < 6 && lo > 0) lo--;
+    }
+    const svg = signalChart(ctx.ids.next('chart-signal'), {
+      edges: q.edges,
+      lo,
+      hi,
+      threshold,
+      series: kinds.map((k) => ({
+        name: label(k),
+        color: kindColor(k),
+        hatched: k === 'synthetic',
+        shares: shares(k),
+      })),
+    });
+    const title = `${q.label ?? name}${q.filter ? ` (${q.filter})` : ''}`;
+    const bounds: string[] = [];
+    if (threshold?.min !== undefined) bounds.push(`min ${fmtCompact(threshold.min)}`);
+    if (threshold?.max !== undefined) bounds.push(`max ${fmtCompact(threshold.max)}`);
+    const applies = t?.applies_to;
+    const appliesText =
+      typeof applies === 'string'
+        ? `, judged on ${applies} rows only`
+        : Array.isArray(applies)
+          ? `, judged on ${applies.map(String).join(', ')} only`
+          : '';
+    const boundText = threshold
+      ? `Filter bounds ${bounds.join(' and ')}${threshold.applied ? ` (from the recipe${appliesText})` : ' (the filter default; this filter is not in the recipe)'}.`
+      : 'No bound applied.';
+    const beyondText = (k: 'real' | 'synthetic') => {
+      const parts: string[] = [];
+      const tot = q.sampled[k];
+      if (!threshold || !tot) return '';
+      if (threshold.min !== undefined) parts.push(`${fmtPct(beyond(q, q[k], 'min', threshold.min) / tot)} below min`);
+      if (threshold.max !== undefined) parts.push(`${fmtPct(beyond(q, q[k], 'max', threshold.max) / tot)} above max`);
+      return parts.join(', ');
+    };
+    const desc =
+      `${title}, share of sampled rows per bin. ` +
+      kinds
+        .map((k) => {
+          const sh = shares(k);
+          const bins = q[k]
+            .map((v, i) => (v > 0 ? `${binLabel(q.edges, i)}: ${fmtPct(sh[i])}` : ''))
+            .filter(Boolean)
+            .join(', ');
+          const b = beyondText(k);
+          return `${k} (${fmtInt(q.sampled[k])} rows): ${bins || 'no values'}${b ? `; ${b}` : ''}.`;
+        })
+        .join(' ') +
+      ` ${boundText}`;
+    const cols: Column[] = [{ label: 'Bin' }];
+    for (const k of kinds) cols.push({ label: `${k} rows`, numeric: true }, { label: `${k} %`, numeric: true });
+    const rows: string[][] = [];
+    for (let i = lo; i < hi; i++) {
+      rows.push([
+        esc(binLabel(q.edges, i)),
+        ...kinds.flatMap((k) => [fmtInt(q[k][i]), q.sampled[k] > 0 ? fmtPct(q[k][i] / q.sampled[k]) : '–']),
+      ]);
+    }
+    const outside = kinds.map((k) => sum(q[k].filter((_, i) => i < lo || i >= hi)));
+    if (outside.some((x) => x > 0)) {
+      rows.push([
+        'other bins',
+        ...kinds.flatMap((k, j) => [fmtInt(outside[j]), q.sampled[k] > 0 ? fmtPct(outside[j] / q.sampled[k]) : '–']),
+      ]);
+    }
+    const noteParts: string[] = [];
+    for (const [bound, v, word] of [
+      ['min', threshold?.min, 'Below min'],
+      ['max', threshold?.max, 'Above max'],
+    ] as const) {
+      if (v === undefined) continue;
+      const parts = kinds
+        .filter((k) => q.sampled[k] > 0)
+        .map((k) => `${k} ${fmtPct(beyond(q, q[k], bound, v) / q.sampled[k])}`);
+      noteParts.push(`${word} ${fmtCompact(v)}: ${parts.join(', ')}.`);
+    }
+    if (threshold && !threshold.applied)
+      noteParts.push(`Default bound: ${q.filter ?? 'the filter'} is not in the recipe.`);
+    else if (appliesText) noteParts.push(`Judged${appliesText.replace(/^, judged/, '')}.`);
+    if (!threshold) noteParts.push('No bound applied.');
+    const note = esc(noteParts.join(' '));
+    figures.push(`<div class="multiple">${figure(svg, title, desc, table(cols, rows), note)}</div>`);
+  }
+  const legend =
+    '<ul class="legend" aria-label="Legend">' +
+    '<li><span class="sw sw-real" aria-hidden="true"></span>real</li>' +
+    '<li><span class="sw sw-synthetic" aria-hidden="true"></span>synthetic (hatched)</li>' +
+    '<li><span class="sw sw-bound" aria-hidden="true"></span>filter bound (a value at it passes)</li>' +
+    '<li><span class="sw sw-drop" aria-hidden="true"></span>side the bound drops</li></ul>';
+  const lead =
+    `Where rows sit relative to the filters' thresholds, measured on the raw text before any filter, on a fixed sample of the rows read ` +
+    `(${kinds.map((k) => `${fmtInt(sampled[k])} ${k}`).join(', ')}). Bars are shares of each kind's sampled rows; the last bin of each panel also holds larger values. ` +
+    `A bound marked "default" belongs to a filter this recipe does not run.`;
+  return (
+    `<h3 id="quality-signals">Signal distributions</h3><p class="lead">${esc(lead)}</p>${legend}` +
+    `<div class="multiples">${figures.join('')}</div>`
   );
 }
 

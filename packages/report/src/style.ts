@@ -60,6 +60,21 @@ svg .grid{stroke:#e3e6ea;stroke-width:1}
 svg .axis-line{stroke:#6b7078;stroke-width:1}
 svg .ref{stroke:#1a1a1a;stroke-width:1.3;stroke-dasharray:5 3}
 svg .connector{stroke:#9aa0a8;stroke-width:1;stroke-dasharray:2 2}
+.multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(290px,1fr));gap:0 22px}
+.multiple{min-width:0}
+.multiple .figure{margin:8px 0 12px}
+.multiple figcaption{font-size:.86rem;margin-bottom:2px;min-height:3em}
+.multiple .note{font-size:.76rem;margin:.2em 0}
+.multiple .figure svg.chart{max-width:360px}
+ul.legend{list-style:none;display:flex;flex-wrap:wrap;gap:4px 18px;margin:0 0 4px;padding:0;font-size:.85rem}
+ul.legend li{display:flex;align-items:center;gap:6px}
+.sw{display:inline-block;width:16px;height:12px;border:1px solid}
+.sw-real{background:rgba(0,114,178,.25);border-color:#0072B2}
+.sw-synthetic{border-color:#D55E00;background:repeating-linear-gradient(45deg,#fbe3d3 0 2px,#D55E00 2px 4px)}
+.sw-bound{border:none;height:0;width:20px;border-top:1.5px dashed #1a1a1a}
+.sw-drop{background:#eceef1;border-color:#c9cdd3}
+svg .ref-faint{stroke:#8a9099}
+svg .tick-ref{fill:#1a1a1a;font-weight:600}
 details.data-details{margin-top:6px}
 details.data-details>summary{cursor:pointer;font-size:.85rem;color:#005a8c;width:max-content;max-width:100%}
 .table-wrap{overflow-x:auto;margin:6px 0}
@@ -89,6 +104,7 @@ nav{display:none}
 section{border:none;border-radius:0;padding:0;margin:0;break-before:page}
 section#summary,section#warnings{break-before:auto;margin-top:12pt}
 .figure,table,.warning,.card,pre{break-inside:avoid}
+.sw,.tag-synthetic{print-color-adjust:exact;-webkit-print-color-adjust:exact}
 .figure svg.chart{max-width:100%}
 details.data-details>summary{display:none}
 .table-wrap{overflow:visible}

@@ -65,11 +65,12 @@ describe.skipIf(!HAS_CHROMIUM)('the report in chromium', () => {
     await page.goto(url, { waitUntil: 'load' });
 
     const charts = page.locator('svg[role="img"]');
-    expect(await charts.count()).toBe(9);
-    for (let i = 0; i < 9; i++) {
+    // 9 charts and 11 small multiples of the quality signals
+    expect(await charts.count()).toBe(20);
+    for (let i = 0; i < 20; i++) {
       const box = await charts.nth(i).boundingBox();
       expect(box, `chart ${i}`).not.toBeNull();
-      expect(box?.width).toBeGreaterThan(300);
+      expect(box?.width).toBeGreaterThan(280);
       expect(box?.height).toBeGreaterThan(100);
       // Accessible name and description come from <title> and <desc>.
       const label = await charts.nth(i).evaluate((el) => {
@@ -81,7 +82,7 @@ describe.skipIf(!HAS_CHROMIUM)('the report in chromium', () => {
     // Data tables are collapsed on screen; the print script opens them (proves the CSP lets it run).
     expect(await page.locator('details[open]').count()).toBe(0);
     await page.evaluate(() => window.dispatchEvent(new Event('beforeprint')));
-    expect(await page.locator('details[open]').count()).toBe(9);
+    expect(await page.locator('details[open]').count()).toBe(20);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     writeFileSync(join(ARTIFACTS, 'report.html'), renderReport(fixtureManifest()));
@@ -106,7 +107,7 @@ describe.skipIf(!HAS_CHROMIUM)('the report in chromium', () => {
         return { left: r.left, right: r.right, width: r.width, height: r.height };
       }),
     );
-    expect(boxes).toHaveLength(9);
+    expect(boxes).toHaveLength(20);
     const pageWidth = await page.evaluate(() => document.documentElement.clientWidth);
     for (const b of boxes) {
       expect(b.width).toBeGreaterThan(200);

@@ -48,8 +48,8 @@ describe('renderReport on the fixture manifest', () => {
 
   it('draws every chart as an accessible svg with a data table', () => {
     const charts = svgs(html);
-    // composition, 3 funnels, cluster sizes, quality, diversity, 2 length charts
-    expect(charts).toHaveLength(9);
+    // composition, 3 funnels, cluster sizes, quality, 11 quality signals, diversity, 2 length charts
+    expect(charts).toHaveLength(20);
     for (const svg of charts) {
       const open = svg.slice(0, svg.indexOf('>'));
       expect(open).toContain('role="img"');
@@ -60,7 +60,7 @@ describe('renderReport on the fixture manifest', () => {
       expect(marks).toBeGreaterThan(3);
     }
     const figures = html.match(/<figure class="figure">[\s\S]*?<\/figure>/g) ?? [];
-    expect(figures).toHaveLength(9);
+    expect(figures).toHaveLength(20);
     for (const f of figures)
       expect(f).toMatch(/<details class="data-details"><summary>Data table: [^<]+<\/summary>[\s\S]*<table/);
   });
@@ -94,6 +94,49 @@ describe('renderReport on the fixture manifest', () => {
     expect(q).toContain('filter:gopher_repetition:top_3gram');
     expect(q).toContain('filter:grounded:unsupported');
     expect(q).not.toContain('− dedup:'); // dedup has its own section
+  });
+
+  it('draws each quality signal real vs synthetic with its bounds, and states the same numbers', () => {
+    const m = fixtureManifest();
+    const q = sectionHtml(html, 'quality');
+    const multiples = q.match(/<div class="multiple">[\s\S]*?<\/figure><\/div>/g) ?? [];
+    expect(multiples).toHaveLength(11);
+    const wc = m.quality_signals?.word_count as { real: number[]; synthetic: number[]; sampled: { real: number } };
+    const words = multiples.find((f) => f.includes('<figcaption>words (gopher_quality)</figcaption>')) ?? '';
+    // the desc names the bounds and the share of each kind below the minimum (whole bins under 50)
+    const below = (wc.real[0] + wc.real[1] + wc.real[2] + wc.real[3] + wc.real[4] + wc.real[5]) / wc.sampled.real;
+    expect(below).toBeGreaterThan(0); // Brown has paragraphs under 50 words
+    expect(words).toMatch(/<desc [^>]*>[^<]*min 50 and max 100k \(from the recipe\)/);
+    expect(words).toContain(`real (${wc.sampled.real.toLocaleString('en-US')} rows)`);
+    expect(words).toContain(`${(below * 100).toFixed(1)}% below min`);
+    // bounds drawn as labelled lines, synthetic hatched
+    expect(words).toContain('>min 50</text>');
+    expect(words).toContain('>max 100k</text>');
+    expect(words).toMatch(/<path d="[^"]+" fill="url\(#[^)]+hatch-D55E00\)"/);
+    // the data table lists the bins with the same rows
+    const i50 = 6; // edges 0, 1, 2, 5, 10, 20, 50, 100: bin 6 is [50, 100)
+    expect(words).toContain(
+      `<th scope="row">50 – 100</th><td class="num">${wc.real[i50].toLocaleString('en-US')}</td><td class="num">${((wc.real[i50] / wc.sampled.real) * 100).toFixed(1)}%</td>`,
+    );
+  });
+
+  it('flags default bounds, skips malformed signals, and renders without quality_signals', () => {
+    const m = fixtureManifest();
+    const qs = m.quality_signals as Record<string, Record<string, unknown>>;
+    (qs.punct_line_ratio.threshold as Record<string, unknown>).from = 'default';
+    qs.word_count.label = '<b>words</b>';
+    qs.stop_words.edges = [1, 0]; // not ascending
+    qs.dup_line_char_frac.real = [1, 2]; // wrong length
+    const out = sectionHtml(renderReport(m), 'quality');
+    expect(out.match(/<div class="multiple">/g)).toHaveLength(9);
+    expect(out).toContain('min 0.12 (default)</text>');
+    expect(out).toContain('the filter default; this filter is not in the recipe');
+    expect(out).toContain('&lt;b&gt;words&lt;/b&gt;');
+    expect(out).not.toContain('<b>words</b>');
+    delete m.quality_signals;
+    const without = sectionHtml(renderReport(m), 'quality');
+    expect(without).not.toContain('class="multiple"');
+    expect(without).toContain('filter:gopher_repetition:top_3gram'); // the drop-share chart stays
   });
 
   it('highlights the warnings with the fact they rest on, in the list and in the metric cells', () => {
