@@ -416,6 +416,34 @@ function binPos(edges: number[], v: number): number {
 export const SIGNAL_CHART_WIDTH = 300;
 
 /**
+ * Edge indexes in [lo, hi] to label: on equal-width edges the multiples of a round step (1, 2, 5 x
+ * 10^k) giving 2 to 6 labels; on uneven (log-like) edges 0 and the powers of ten, every other one
+ * when there are more than 6; else evenly spaced edges.
+ */
+export function signalTicks(edges: number[], lo: number, hi: number): number[] {
+  const idx = Array.from({ length: hi - lo + 1 }, (_, k) => lo + k);
+  const w = edges[1] - edges[0];
+  const even = edges.every((e, i) => i === 0 || Math.abs(e - edges[i - 1] - w) <= 1e-9 * Math.max(1, Math.abs(w)));
+  if (even) {
+    const span = edges[hi] - edges[lo];
+    const p = 10 ** Math.floor(Math.log10(span / 4));
+    for (const m of [1, 2, 5, 10, 20, 50]) {
+      const step = m * p;
+      const ticks = idx.filter((i) => Math.abs(edges[i] / step - Math.round(edges[i] / step)) < 1e-6);
+      if (ticks.length >= 2 && ticks.length <= 6) return ticks;
+    }
+  } else {
+    let ticks = idx.filter(
+      (i) => edges[i] === 0 || Math.abs(Math.log10(edges[i]) - Math.round(Math.log10(edges[i]))) < 1e-9,
+    );
+    while (ticks.length > 6) ticks = ticks.filter((_, k) => k % 2 === 0);
+    if (ticks.length >= 2) return ticks;
+  }
+  const step = Math.max(1, Math.ceil((hi - lo) / 5));
+  return idx.filter((i) => (i - lo) % step === 0);
+}
+
+/**
  * One small multiple: overlaid histograms (shares of each group's sampled rows) of one quality
  * signal over bins [lo, hi) of fixed edges, equal width per bin, with the filter's bounds as
  * labelled lines and the side they drop shaded.
@@ -456,16 +484,9 @@ export function signalChart(
     svg.add(svg.line(plotX, yOf(v), plotX + plotW, yOf(v), 'grid'));
     svg.add(svg.text(plotX - 5, yOf(v) + 4, `${Number((v * 100).toFixed(1))}%`, 'tick', 'end'));
   }
-  // x ticks: at most ~5 edges, always the first and the right end.
-  const step = Math.max(1, Math.ceil(bins / 5));
-  for (let i = lo; i <= hi; i += step) {
-    if (hi - i < step / 2 && i !== hi && i !== lo) continue;
+  for (const i of signalTicks(edges, lo, hi)) {
     svg.add(svg.line(xOf(i), top + plotH, xOf(i), top + plotH + 3, 'axis-line'));
     svg.add(svg.text(xOf(i), top + plotH + 15, fmtCompact(edges[i]), 'tick', 'middle'));
-  }
-  if ((hi - lo) % step !== 0) {
-    svg.add(svg.line(xOf(hi), top + plotH, xOf(hi), top + plotH + 3, 'axis-line'));
-    svg.add(svg.text(xOf(hi), top + plotH + 15, fmtCompact(edges[hi]), 'tick', 'middle'));
   }
   // Fills first, then outlines (synthetic dashed over real solid), so bars that coincide show both.
   const paths = opts.series.map((s) => {

@@ -105,6 +105,10 @@ section{border:none;border-radius:0;padding:0;margin:0;break-before:page}
 section#summary,section#warnings{break-before:auto;margin-top:12pt}
 .figure,table,.warning,.card,pre{break-inside:avoid}
 .sw,.tag-synthetic{print-color-adjust:exact;-webkit-print-color-adjust:exact}
+.multiples{grid-template-columns:repeat(2,minmax(0,1fr));gap:0 14pt}
+.multiple table.data{font-size:7pt;min-width:0;width:100%}
+.multiple table.data th,.multiple table.data td{padding:1pt 3pt}
+.multiple table.data thead th{white-space:normal;font-size:6.5pt;letter-spacing:0}
 .figure svg.chart{max-width:100%}
 details.data-details>summary{display:none}
 .table-wrap{overflow:visible}
