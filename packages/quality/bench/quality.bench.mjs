@@ -49,8 +49,8 @@ for (const name of names) {
   rows.push([name, s, kept]);
 }
 for (const [label, c4mode] of [
-  ['full default chain', 'filter'],
-  ['chain, c4 clean mode', 'clean'],
+  ['chain, c4 filter mode', 'filter'],
+  ['full default chain (c4 clean)', 'clean'],
 ]) {
   const chain = new FilterChain(
     names
