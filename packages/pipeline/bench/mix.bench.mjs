@@ -84,8 +84,18 @@ async function duckCopy(real) {
 }
 
 const rows = [];
-const duck1 = await duckCopy(guten(4));
-const full = runMix('full', guten(4), 2);
+// Interleaved, best of 2 each: the machine is shared, single runs swing by 2x.
+const duckRuns = [];
+const fullRuns = [];
+for (let i = 0; i < 2; i++) {
+  duckRuns.push(await duckCopy(guten(4)));
+  fullRuns.push(runMix('full', guten(4), 2));
+}
+const duck1 = Math.min(...duckRuns);
+const full = fullRuns.reduce((a, b) => (b.s < a.s ? b : a));
+console.log(
+  `runs (s): DuckDB ${duckRuns.map((x) => x.toFixed(2)).join(', ')}; curate ${fullRuns.map((x) => x.s.toFixed(2)).join(', ')}`,
+);
 const one = runMix('x1', guten(1), 2);
 const mb = full.bytes / 1e6;
 // Cost of the diversity metrics: the same mix in this process with metrics off, then on.

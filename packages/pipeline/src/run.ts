@@ -646,7 +646,6 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
             for (const row of part) {
               const text = row.text as string;
               metricsFor(bySource, row.source as string).add(text);
-              metricsFor(byKind, row.kind as string).add(text);
             }
             metricsSeconds += (now() - tm) / 1000;
           }
@@ -670,6 +669,11 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     const metricsSources: Record<string, MetricsResult> = {};
     for (const [k, m] of [...bySource].sort((a, b) => (a[0] < b[0] ? -1 : 1))) metricsSources[k] = m.result();
     const metricsKinds: Record<string, MetricsResult> = {};
+    // Kinds are their sources merged (CorpusMetrics merges exactly): each row is scanned once.
+    for (const src of sources) {
+      const m = bySource.get(src.name);
+      if (m) metricsFor(byKind, src.kind).merge(m);
+    }
     for (const [k, m] of [...byKind].sort((a, b) => (a[0] < b[0] ? -1 : 1))) metricsKinds[k] = m.result();
     const synthetic: Record<string, MetricsResult> = {};
     for (const s of sources)
