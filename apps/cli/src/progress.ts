@@ -12,11 +12,18 @@ export interface ProgressBar {
 
 export function createProgressBar(io: Io, enabled: boolean, now: () => number = Date.now): ProgressBar {
   if (!enabled || !io.stderr.isTTY) return { listener: () => {}, done: () => {} };
-  const start = now();
+  let start = now();
+  let phase = '';
   let last = 0;
   let drawn = false;
   const draw = (e: ProgressEvent) => {
     const t = now();
+    if (e.phase !== phase) {
+      // Rates and ETAs are per phase: each phase restarts the clock.
+      phase = e.phase;
+      start = t;
+      last = 0;
+    }
     if (!e.done && t - last < 100) return;
     last = t;
     const secs = Math.max((t - start) / 1000, 1e-3);

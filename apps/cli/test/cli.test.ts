@@ -64,12 +64,19 @@ describe('progress bar', () => {
       cwd: '.',
     };
     const bar = createProgressBar(io, true, () => t);
+    bar.listener({ phase: 'read', rows: 0, bytes: 0, totalBytes: 8 * 1024 * 1024 });
     t = 2000;
     bar.listener({ phase: 'read', rows: 1500, bytes: 4 * 1024 * 1024, totalBytes: 8 * 1024 * 1024 });
     expect(out).toContain('read: 1,500 rows');
     expect(out).toContain('2.0 MB/s');
     expect(out).toContain('50%');
     expect(out).toContain('ETA 2s');
+    // A new phase restarts the clock for its rate.
+    t = 5000;
+    bar.listener({ phase: 'write', rows: 10, bytes: 0 });
+    t = 6000;
+    bar.listener({ phase: 'write', rows: 20, bytes: 3 * 1024 * 1024 });
+    expect(out).toContain('write: 20 rows, 3.0 MB, 3.0 MB/s');
     bar.done();
     let quiet = '';
     const off = createProgressBar(
