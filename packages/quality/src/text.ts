@@ -164,6 +164,23 @@ export class TextAnalysis {
     return this;
   }
 
+  /** Number of tokens, without the per-token arrays when `tokens()` has not run (a plain count). */
+  countTokens(): number {
+    if (this.tokensDone) return this.tokenCount;
+    const text = this.text;
+    const n = text.length;
+    let count = 0;
+    let inToken = false;
+    for (let i = 0; i < n; i++) {
+      if (CHAR_CLASS[text.charCodeAt(i)] === SPACE) inToken = false;
+      else if (!inToken) {
+        inToken = true;
+        count++;
+      }
+    }
+    return count;
+  }
+
   lines(): this {
     if (this.linesDone) return this;
     this.linesDone = true;

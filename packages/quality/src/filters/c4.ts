@@ -47,45 +47,84 @@ const POLICY = /terms of use|privacy policy|cookie policy|uses cookies|use of co
 const JAVASCRIPT = /javascript/i;
 const LOREM = /lorem ipsum/i;
 
-/** Why a line is removed, or null to keep it. Also returns its sentence count through `out`. */
-function lineVerdict(line: string, p: C4Params, out: { sentences: number }): string | null {
-  // words and the longest word
+/** ASCII lower case of a UTF-16 code unit when it is a letter (the `i` flag without `u` folds only ASCII here). */
+function lower(c: number): number {
+  return c >= 65 && c <= 90 ? c | 32 : c;
+}
+
+/**
+ * Why the line `str[s, e)` (trimmed, not blank) is removed, or null to keep it; then its
+ * sentence count is in `out`. The javascript and policy expressions only run on lines that
+ * hold a letter every match needs (`j`; `k` of "cookie", "polic", or "f u" of "terms of use").
+ */
+function lineVerdict(str: string, s: number, e: number, p: C4Params, out: { sentences: number }): string | null {
+  let terminal = true;
+  if (p.terminal_punctuation) {
+    const last = str.charCodeAt(e - 1);
+    terminal =
+      (last === 46 || last === 63 || last === 33 || last === 34 || last === 39) &&
+      !(last === 46 && e - s >= 3 && str.charCodeAt(e - 2) === 46 && str.charCodeAt(e - 3) === 46);
+    // no word can be longer than the line: the long-word rule (checked first) cannot apply
+    if (!terminal && e - s <= MAX_WORD_LENGTH) return 'no_terminal_punct';
+  }
+  // words, the longest word, and the letters the expressions need
   let words = 0;
   let inWord = false;
   let wordLen = 0;
-  for (let i = 0; i < line.length; i++) {
-    if (CHAR_CLASS[line.charCodeAt(i)] === SPACE) {
+  let js = false;
+  let policy = false;
+  for (let i = s; i < e; i++) {
+    const c = str.charCodeAt(i);
+    if (CHAR_CLASS[c] === SPACE) {
       inWord = false;
-    } else if (!inWord) {
+      if (
+        c === 32 &&
+        i > s &&
+        i + 1 < e &&
+        lower(str.charCodeAt(i - 1)) === 102 &&
+        lower(str.charCodeAt(i + 1)) === 117
+      )
+        policy = true;
+      continue;
+    }
+    if (!inWord) {
       inWord = true;
       words++;
       wordLen = 1;
     } else if (++wordLen > MAX_WORD_LENGTH) return 'long_word';
+    const l = lower(c);
+    if (l === 106) js = true;
+    else if (l === 107) policy = true;
+    else if (
+      l === 112 &&
+      i + 4 < e &&
+      lower(str.charCodeAt(i + 1)) === 111 &&
+      lower(str.charCodeAt(i + 2)) === 108 &&
+      lower(str.charCodeAt(i + 3)) === 105 &&
+      lower(str.charCodeAt(i + 4)) === 99
+    )
+      policy = true;
   }
-  if (p.terminal_punctuation) {
-    const last = line.charCodeAt(line.length - 1);
-    const terminal = last === 46 || last === 63 || last === 33 || last === 34 || last === 39;
-    if (!terminal || line.endsWith('...')) return 'no_terminal_punct';
-  }
+  if (!terminal) return 'no_terminal_punct';
   if (words < p.min_words_per_line) return 'too_few_words';
-  if (p.remove_javascript && JAVASCRIPT.test(line)) return 'javascript';
-  if (p.remove_policy && POLICY.test(line)) return 'policy';
-  out.sentences = countSentences(line);
+  if (js && p.remove_javascript && JAVASCRIPT.test(str.slice(s, e))) return 'javascript';
+  if (policy && p.remove_policy && POLICY.test(str.slice(s, e))) return 'policy';
+  out.sentences = countSentences(str, s, e);
   return null;
 }
 
-/** Sentence ends: a run of `.`, `?` or `!` followed by white space or the end of the line (at least 1 per kept line). */
-export function countSentences(line: string): number {
+/** Sentence ends in `line[s, e)`: a run of `.`, `?` or `!` followed by white space or the end of the line (at least 1 per kept line). */
+export function countSentences(line: string, s = 0, e = line.length): number {
   let n = 0;
-  for (let i = 0; i < line.length; i++) {
+  for (let i = s; i < e; i++) {
     const c = line.charCodeAt(i);
     if (c === 46 || c === 63 || c === 33) {
-      while (i + 1 < line.length) {
+      while (i + 1 < e) {
         const d = line.charCodeAt(i + 1);
         if (d === 46 || d === 63 || d === 33 || d === 34 || d === 39 || d === 41) i++;
         else break;
       }
-      if (i + 1 >= line.length || CHAR_CLASS[line.charCodeAt(i + 1)] === SPACE) n++;
+      if (i + 1 >= e || CHAR_CLASS[line.charCodeAt(i + 1)] === SPACE) n++;
     }
   }
   return Math.max(n, 1);
@@ -102,6 +141,8 @@ export function c4(p: C4Params): Filter['filter'] {
     let sentences = 0;
     const kept: string[] = [];
     let changed = false;
+    // next `[` at or after the current line (citations are only looked for in lines with one)
+    let bracket = text.indexOf('[');
     for (let l = 0; l < a.lineCount; l++) {
       let s = a.lineStart[l];
       let e = a.lineEnd[l];
@@ -111,23 +152,33 @@ export function c4(p: C4Params): Filter['filter'] {
         changed = true; // blank lines do not survive cleaning
         continue;
       }
-      let line = text.slice(s, e);
-      if (line.includes('[')) {
+      if (bracket >= 0 && bracket < s) bracket = text.indexOf('[', s);
+      if (bracket >= 0 && bracket < e) {
+        let line = text.slice(s, e);
         const stripped = line.replace(CITATION, '').trim();
         if (stripped !== line) {
           changed = true;
           line = stripped;
           if (line === '') continue;
         }
+        const why = lineVerdict(line, 0, line.length, p, out);
+        if (why !== null) {
+          if (!clean) return drop(why);
+          changed = true;
+          continue;
+        }
+        sentences += out.sentences;
+        if (clean) kept.push(line);
+        continue;
       }
-      const why = lineVerdict(line, p, out);
+      const why = lineVerdict(text, s, e, p, out);
       if (why !== null) {
         if (!clean) return drop(why);
         changed = true;
         continue;
       }
       sentences += out.sentences;
-      if (clean) kept.push(line);
+      if (clean) kept.push(text.slice(s, e));
     }
     if (sentences < p.min_sentences) return drop('too_few_sentences');
     if (!clean || !changed) return true;

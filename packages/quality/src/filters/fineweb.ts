@@ -52,7 +52,7 @@ export function lineEndings(a: TextAnalysis, shortLength: number, out: [number, 
 export function newlineWordRatio(a: TextAnalysis): number {
   const newlines = a.lines().lineCount - 1;
   if (newlines <= 0) return 0;
-  const words = a.tokens().tokenCount;
+  const words = a.countTokens();
   return words === 0 ? Number.POSITIVE_INFINITY : newlines / words;
 }
 

@@ -290,6 +290,9 @@ function paragraphs(text: string, starts: number[], ends: number[]): number {
  * text's characters in the most common n-gram (counted only when repeated) when `wantTop(n)`, and
  * in n-grams seen before (no overlaps) when `wantDup(n)`, else NaN; it returns false to stop.
  * Levels after the last repeated (n-1)-gram are not visited: their fractions are 0.
+ * `dupBound` is an upper bound of the duplicate fraction of every later level: a repeated
+ * m-gram (m > n) is made of repeated n-grams, and the counted m-grams do not overlap, so their
+ * characters fit in the union of the repeated n-grams' tokens (each with one separator).
  */
 export function ngramRepetition(
   a: TextAnalysis,
@@ -297,7 +300,7 @@ export function ngramRepetition(
   maxN: number,
   wantTop: (n: number) => boolean,
   wantDup: (n: number) => boolean,
-  visit: (n: number, top: number, dup: number) => boolean,
+  visit: (n: number, top: number, dup: number, dupBound: number) => boolean,
 ): void {
   const len = a.text.length;
   const T = a.tokenCount;
@@ -406,13 +409,24 @@ export function ngramRepetition(
       }
       dupFrac = repeated / len;
     }
-    if (!visit(n, topFrac, dupFrac)) return;
-    // next level's candidates: n-grams that repeat
+    // next level's candidates: n-grams that repeat (ascending positions)
     let w = 0;
+    let covered = 0;
+    let coveredEnd = 0;
     for (let k = 0; k < nc; k++) {
       const i = cand[k];
-      if (nextCount[next[i]] >= 2) cand[w++] = i;
+      if (nextCount[next[i]] >= 2) {
+        cand[w++] = i;
+        // characters (plus one separator each) of the tokens in the union of the repeated n-grams
+        const s = Math.max(i, coveredEnd);
+        const e = i + n;
+        if (e > s) {
+          covered += prefix[e] - prefix[s] + (e - s);
+          coveredEnd = e;
+        }
+      }
     }
+    if (!visit(n, topFrac, dupFrac, covered / len)) return;
     nc = w;
     sc.swap();
     D = newD;
@@ -439,8 +453,18 @@ export function gopherRepetition(p: GopherRepetitionParams): Filter['filter'] {
   const maxN = Math.max(0, ...top.keys(), ...dup.keys());
   const wantTop = (n: number) => top.has(n);
   const wantDup = (n: number) => dup.has(n);
+  // Per level n: no top rule after n, and the smallest dup threshold after n (to stop early when
+  // `dupBound` shows that no later level can exceed its threshold: the verdict cannot change).
+  const stopBelow = new Float64Array(maxN + 1).fill(Number.NEGATIVE_INFINITY);
+  for (let n = 0; n <= maxN; n++) {
+    let min = Number.POSITIVE_INFINITY;
+    let topLater = false;
+    for (const m of top.keys()) if (m > n) topLater = true;
+    for (const [m, f] of dup) if (m > n) min = Math.min(min, f);
+    if (!topLater) stopBelow[n] = min;
+  }
   let verdict: FilterResult = true;
-  const judge = (n: number, topFrac: number, dupFrac: number): boolean => {
+  const judge = (n: number, topFrac: number, dupFrac: number, dupBound: number): boolean => {
     const t = top.get(n);
     if (t !== undefined && topFrac > t) {
       verdict = drop(`top_${n}gram_char_frac`);
@@ -451,7 +475,7 @@ export function gopherRepetition(p: GopherRepetitionParams): Filter['filter'] {
       verdict = drop(`dup_${n}gram_char_frac`);
       return false;
     }
-    return true;
+    return !(dupBound <= stopBelow[n]);
   };
   return (doc: FilterDoc): FilterResult => {
     const a = doc.analysis;
