@@ -188,7 +188,11 @@ describe.skipIf(!HAS_SHARED)('qualitySignals on shared real and synthetic data',
   it('matches the filters just around the thresholds on C4 and AlpacaEval outputs', () => {
     const docs = [
       ...jsonl(shared('real_text', 'c4_sample.jsonl'), (r) => r.text, 150),
-      ...jsonl(shared('instruct_pair', 'synthetic_alpaca_eval_outputs.jsonl'), (r) => `${r.instruction}\n\n${r.output}`, 150),
+      ...jsonl(
+        shared('instruct_pair', 'synthetic_alpaca_eval_outputs.jsonl'),
+        (r) => `${r.instruction}\n\n${r.output}`,
+        150,
+      ),
     ];
     const meter = new QualitySignalMeter();
     let repeated = 0;
