@@ -670,11 +670,23 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     for (const [k, m] of [...bySource].sort((a, b) => (a[0] < b[0] ? -1 : 1))) metricsSources[k] = m.result();
     const metricsKinds: Record<string, MetricsResult> = {};
     // Kinds are their sources merged (CorpusMetrics merges exactly): each row is scanned once.
+    // A kind with one measured source has that source's result (the merge would be an exact copy).
+    const kindSources = new Map<string, string[]>();
     for (const src of sources) {
-      const m = bySource.get(src.name);
-      if (m) metricsFor(byKind, src.kind).merge(m);
+      if (!bySource.has(src.name)) continue;
+      const list = kindSources.get(src.kind) ?? [];
+      list.push(src.name);
+      kindSources.set(src.kind, list);
     }
-    for (const [k, m] of [...byKind].sort((a, b) => (a[0] < b[0] ? -1 : 1))) metricsKinds[k] = m.result();
+    for (const [kind, names] of kindSources) {
+      if (names.length === 1) continue;
+      for (const name of names) metricsFor(byKind, kind).merge(bySource.get(name) as CorpusMetrics);
+    }
+    for (const k of [...kindSources.keys()].sort()) {
+      const names = kindSources.get(k) as string[];
+      metricsKinds[k] =
+        names.length === 1 ? copyResult(metricsSources[names[0]]) : (byKind.get(k) as CorpusMetrics).result();
+    }
     const synthetic: Record<string, MetricsResult> = {};
     for (const s of sources)
       if (s.kind === 'synthetic' && metricsSources[s.name]) synthetic[s.name] = metricsSources[s.name];
@@ -767,6 +779,18 @@ function alive(pid: number): boolean {
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A deep copy of a metrics result (the same values; nothing shared). */
+function copyResult(r: MetricsResult): MetricsResult {
+  return {
+    ...r,
+    length: structuredClone(r.length),
+    distinct: { ...r.distinct },
+    curve: structuredClone(r.curve),
+    unigram: r.unigram.clone(),
+    options: { ...r.options },
+  };
 }
 
 function makeRow(
