@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import { type Batch, InputError, type Kind, loadTokenizer, type Tokenizer, type TokenizerName } from '@curate/core';
 import { DecontamIndex, exactKey, hash64, MinHasher } from '@curate/dedup';
 import { createFilter, FilterChain, QualitySignalMeter } from '@curate/quality';
-import { qualitySteps, type Recipe } from '@curate/recipe';
+import type { Recipe } from '@curate/recipe';
 import {
   type ColumnSpec,
   compileTemplate,
@@ -22,6 +22,7 @@ import {
   type TextTemplate,
 } from '@curate/shards';
 import { inSignalSample, SignalHistograms, signalOptions, signalSeed } from './signals.js';
+import { qualitySteps } from './steps.js';
 
 export interface ScanTask {
   /** Index of the task in the run's task list (results are stored by it). */

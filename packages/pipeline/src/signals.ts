@@ -16,8 +16,9 @@ import {
   SIGNAL_INFO,
   type SignalOptions,
 } from '@curate/quality';
-import { qualitySteps, type Recipe } from '@curate/recipe';
+import type { Recipe } from '@curate/recipe';
 import type { QualitySignalRecord } from './manifest.js';
+import { qualitySteps } from './steps.js';
 
 /**
  * Share of a source's rows measured. In `npm run bench` (2 workers, books and chat answers) measuring
