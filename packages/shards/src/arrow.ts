@@ -29,7 +29,6 @@ import {
 } from 'apache-arrow';
 import { registerArrowCodecs, registerArrowZstdEncoder } from './arrow-codecs.js';
 import { bigintReplacer } from './jsonl.js';
-import { zstdCompress } from './parquet/index.js';
 import { missingColumnError } from './rows.js';
 import type { ColumnSpec, FileWriter, FileWriterOptions, FormatReader, InputFile, ReadOptions } from './types.js';
 
@@ -368,7 +367,8 @@ export async function createArrowWriter(path: string, options: FileWriterOptions
     });
   }
   registerArrowCodecs();
-  if (compression === 'zstd') registerArrowZstdEncoder((await zstdCompress()).compress);
+  if (compression === 'zstd')
+    registerArrowZstdEncoder((await (await import('./parquet/codecs.js')).zstdCompress()).compress);
   const schema = arrowSchema(options.columns);
   const writer = new RecordBatchFileWriter(compression === 'zstd' ? { compressionType: CompressionType.ZSTD } : {});
   const out = createWriteStream(path);

@@ -3,18 +3,39 @@
  * format. Parquet lives in `./parquet/` behind the same interfaces
  * (`FormatReader`, `FileWriterFactory`).
  */
+
+import type { Batch } from '@curate/core';
 import { CurateError } from '@curate/core';
-import { arrowReader, createArrowWriter } from './arrow.js';
 import { createJsonlWriter, jsonArrayReader, jsonlReader } from './jsonl.js';
-import { createParquetFileWriter, inspectParquet, parquetReader } from './parquet/index.js';
+import type { ParquetInfo } from './parquet/index.js';
 import type {
   FileWriter,
   FileWriterOptions,
   FormatReader,
+  InputFile,
+  ReadOptions,
   ShardFormat,
   WriteCompression,
   WriteFormat,
 } from './types.js';
+
+// Parquet (hyparquet, codecs) and Arrow (apache-arrow) load on first use: a process that only
+// touches JSONL starts ~0.1 s faster (measured: importing @curate/shards 134 ms -> see README).
+const parquetReader: FormatReader = {
+  async *read(file: InputFile, options: ReadOptions): AsyncIterable<Batch> {
+    yield* (await import('./parquet/index.js')).parquetReader.read(file, options);
+  },
+};
+const arrowReader: FormatReader = {
+  async *read(file: InputFile, options: ReadOptions): AsyncIterable<Batch> {
+    yield* (await import('./arrow.js')).arrowReader.read(file, options);
+  },
+};
+
+/** Parquet footer facts for `curate inspect` (loads the Parquet driver on first use). */
+export async function inspectParquet(path: string): Promise<ParquetInfo> {
+  return (await import('./parquet/index.js')).inspectParquet(path);
+}
 
 const READERS: Record<ShardFormat, FormatReader> = {
   parquet: parquetReader,
@@ -53,12 +74,10 @@ export async function createFileWriter(
     case 'jsonl':
       return createJsonlWriter(path, opts);
     case 'arrow':
-      return createArrowWriter(path, opts);
+      return (await import('./arrow.js')).createArrowWriter(path, opts);
     case 'parquet':
-      return createParquetFileWriter(path, opts);
+      return (await import('./parquet/index.js')).createParquetFileWriter(path, opts);
     default:
       throw new CurateError(`unknown output format "${String(format)}"`, { code: 'E_UNKNOWN_FORMAT' });
   }
 }
-
-export { inspectParquet };

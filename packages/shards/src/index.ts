@@ -3,7 +3,6 @@
  * streams of columnar batches; globs; shard rotation; atomic output dirs.
  */
 
-export { arrowSchema } from './arrow.js';
 export { detectFormat } from './detect.js';
 export { createFileWriter, extensionFor } from './formats.js';
 export { inferColumns } from './infer.js';

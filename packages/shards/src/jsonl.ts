@@ -8,7 +8,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createGzip, type Gzip } from 'node:zlib';
 import { type Batch, InputError } from '@curate/core';
-import { zstdCompress } from './parquet/index.js';
 import { missingColumnError, RowColumns } from './rows.js';
 import { fileLines, fileText } from './text.js';
 import type { FileWriter, FileWriterOptions, FormatReader, InputFile, ReadOptions } from './types.js';
@@ -187,7 +186,9 @@ export async function createJsonlWriter(path: string, options: FileWriterOptions
       file: path,
     });
   }
-  const zstd = compression === 'zstd' ? (await zstdCompress()).compress : undefined;
+  // The zstd codec (and hyparquet's compressors) load only when a .jsonl.zst is written.
+  const zstd =
+    compression === 'zstd' ? (await (await import('./parquet/codecs.js')).zstdCompress()).compress : undefined;
   const names = options.columns.map((c) => c.name);
   const keys = names.map((n, i) => (i === 0 ? '{' : ',') + JSON.stringify(n) + ':');
   const out: WriteStream = createWriteStream(path);

@@ -1,6 +1,5 @@
 /** Reading shards: dispatch by format, sequential over many files, and `inspect`. */
 import { type Batch, batchRows, CurateError, InputError, type Row, withFile } from '@curate/core';
-import { arrowColumnTypes } from './arrow.js';
 import { inspectParquet, readerFor } from './formats.js';
 import { expandInputs, inputFile } from './inputs.js';
 import type { ParquetInfo } from './parquet/index.js';
@@ -119,7 +118,7 @@ export async function inspectShard(path: string, options: { sample?: number } = 
   }
   info.columns =
     input.format === 'arrow' || input.format === 'arrows'
-      ? await arrowColumnTypes(input)
+      ? await (await import('./arrow.js')).arrowColumnTypes(input)
       : [...types].map(([name, type]) => ({ name, type: type ?? 'null' }));
   return info;
 }
