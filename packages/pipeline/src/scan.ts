@@ -35,6 +35,20 @@ export interface ScanTask {
   size: number;
   /** Share of rows whose quality signals are measured (see signals.ts; 0 or absent: none). */
   signalRate?: number;
+  /**
+   * Scan only part `part` of `parts` of the file's rows (blocks of PART_ROWS rows dealt round-robin;
+   * the file is still read whole). `mergeParts` joins the parts into the scan of the whole file.
+   */
+  part?: number;
+  parts?: number;
+}
+
+/** Rows per block when a file is scanned in parts. */
+export const PART_ROWS = 16;
+
+/** Does part `part` of `parts` scan row `row`? */
+export function ownsRow(row: number, part: number, parts: number): boolean {
+  return parts <= 1 || Math.floor(row / PART_ROWS) % parts === part;
 }
 
 export interface FileScan {
@@ -147,7 +161,9 @@ export class Scanner {
     const passCols = passThroughColumns(recipe, task.sourceIndex);
     const numPerm = this.minhasher?.options.numPerm ?? 0;
 
-    const hashing = sha256Of(task.path);
+    const parts = task.parts ?? 1;
+    const part = task.part ?? 0;
+    const hashing = part === 0 ? sha256Of(task.path) : Promise.resolve('');
     const dropRows: number[] = [];
     const dropReasons: string[] = [];
     let tokens: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
@@ -196,6 +212,12 @@ export class Scanner {
       const scoreCol = scoreColumn ? batch.columns[scoreColumn] : undefined;
       for (let r = 0; r < batch.length; r++) {
         const row = rows + r;
+        if (parts > 1 && !ownsRow(row, part, parts)) {
+          // another part's row: placeholders, replaced by that part's values in mergeParts
+          if (ids) ids.push('');
+          if (exactKeys) exactKeys.push('');
+          continue;
+        }
         this.chain.doc.fileRow = row;
         if (ids) ids.push(idCol?.[r] == null ? '' : String(idCol[r]));
         const raw = template.render(batch, r);
@@ -266,6 +288,76 @@ export class Scanner {
       signals: signals ? { sampled: signals.sampled, counts: signals.counts, seconds: signalMs / 1000 } : null,
     };
   }
+}
+
+/**
+ * The scan of a whole file from the scans of its parts (`parts[p]` scanned part p): each row's
+ * values come from the part that scanned it, so the result equals a scan of the whole file.
+ */
+export function mergeParts(scans: FileScan[]): FileScan {
+  const P = scans.length;
+  if (P === 1) return scans[0];
+  const first = scans[0];
+  const rows = first.rows;
+  const tokens = new Uint32Array(rows);
+  const chars = new Uint32Array(rows);
+  const ids: string[] | null = first.ids ? new Array(rows) : null;
+  const exactKeys: string[] | null = first.exactKeys ? new Array(rows) : null;
+  const scores = first.scores ? new Float64Array(rows) : null;
+  for (let r = 0; r < rows; r++) {
+    const o = scans[Math.floor(r / PART_ROWS) % P];
+    tokens[r] = o.tokens[r];
+    chars[r] = o.chars[r];
+    if (ids) ids[r] = (o.ids as string[])[r];
+    if (exactKeys) exactKeys[r] = (o.exactKeys as string[])[r];
+    if (scores) scores[r] = (o.scores as Float64Array)[r];
+  }
+  // drops and signatures: each part's lists are ascending; merge them by row
+  const drops: [number, string][] = [];
+  for (const sc of scans) for (let i = 0; i < sc.dropRows.length; i++) drops.push([sc.dropRows[i], sc.dropReasons[i]]);
+  drops.sort((a, b) => a[0] - b[0]);
+  const sigList: [number, FileScan, number][] = [];
+  for (const sc of scans) for (let i = 0; i < sc.sigRows.length; i++) sigList.push([sc.sigRows[i], sc, i]);
+  sigList.sort((a, b) => a[0] - b[0]);
+  let perm = 0;
+  for (const sc of scans) if (sc.sigRows.length > 0) perm = sc.sigs.length / sc.sigRows.length;
+  const sigRows = new Uint32Array(sigList.length);
+  const sigs = new Int32Array(sigList.length * perm);
+  for (let i = 0; i < sigList.length; i++) {
+    const [row, sc, j] = sigList[i];
+    sigRows[i] = row;
+    sigs.set(sc.sigs.subarray(j * perm, (j + 1) * perm), i * perm);
+  }
+  let signals: FileScan['signals'] = null;
+  if (first.signals) {
+    const counts = new Uint32Array(first.signals.counts.length);
+    let sampled = 0;
+    let seconds = 0;
+    for (const sc of scans) {
+      const h = sc.signals as NonNullable<FileScan['signals']>;
+      for (let i = 0; i < counts.length; i++) counts[i] += h.counts[i];
+      sampled += h.sampled;
+      seconds += h.seconds;
+    }
+    signals = { sampled, counts, seconds };
+  }
+  return {
+    id: first.id,
+    rows,
+    sha256: first.sha256,
+    dropRows: drops.map((d) => d[0]),
+    dropReasons: drops.map((d) => d[1]),
+    tokens,
+    chars,
+    ids,
+    exactKeys,
+    sigRows,
+    sigs,
+    scores,
+    columns: first.columns,
+    evalSets: first.evalSets,
+    signals,
+  };
 }
 
 function growU32(a: Uint32Array<ArrayBuffer>, n: number): Uint32Array<ArrayBuffer> {
