@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { CurateError, InputError, RecipeError, UsageError } from '@curate/core';
 import type { Recipe } from '@curate/recipe';
+import type { SampleResult, SampleTask } from './sample.js';
 import { type FileScan, mergeParts, Scanner, type ScanTask } from './scan.js';
 
 export interface SerializedError {
@@ -72,6 +73,8 @@ export async function runScans(
   workers: number,
   onDone: (task: ScanTask, result: FileScan) => void,
   signal?: AbortSignal,
+  /** Receives the threads after a successful pass 1 (for pass 2); otherwise they are ended. */
+  keep?: (pool: SamplePool) => void,
 ): Promise<FileScan[]> {
   const results: FileScan[] = new Array(tasks.length);
   if (workers <= 1 || tasks.length <= 1) {
@@ -94,6 +97,7 @@ export async function runScans(
   const parts = new Map<number, { scans: FileScan[]; errors: (Error | undefined)[]; left: number }>();
   const url = new URL('./scan-worker.js', import.meta.url);
   const pool: Worker[] = [];
+  let kept = false;
   try {
     await new Promise<void>((resolve, reject) => {
       let active = 0;
@@ -155,8 +159,73 @@ export async function runScans(
         next(w);
       }
     });
+    if (keep) {
+      for (const w of pool) detach(w);
+      keep(new SamplePool(pool));
+      kept = true;
+    }
   } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
+    if (!kept) await Promise.all(pool.map((w) => w.terminate()));
   }
   return results;
+}
+
+/** Remove our listeners (not all: Node's own `newListener` hooks start the message port). */
+function detach(w: Worker): void {
+  for (const e of ['message', 'error', 'exit']) w.removeAllListeners(e);
+}
+
+/** The pass-1 threads, kept for pass 2: each runs `sampleFile` on the files it is given. */
+export class SamplePool {
+  constructor(private readonly workers: Worker[]) {}
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Run the tasks, each on the next free thread; `onDone` gets each result as it arrives. */
+  run(
+    tasks: SampleTask[],
+    onDone: (task: SampleTask, result: SampleResult) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const queue = [...tasks].sort((a, b) => b.size - a.size || a.id - b.id);
+    return new Promise<void>((resolve, reject) => {
+      let active = 0;
+      let failed = false;
+      const fail = (e: Error) => {
+        if (failed) return;
+        failed = true;
+        for (const w of this.workers) detach(w);
+        reject(e);
+      };
+      const next = (w: Worker) => {
+        if (failed) return;
+        if (signal?.aborted) return fail((signal.reason as Error) ?? new Error('aborted'));
+        const t = queue.shift();
+        if (!t) {
+          detach(w);
+          if (--active === 0) resolve();
+          return;
+        }
+        w.once('message', (msg: { ok: true; result: SampleResult } | { ok: false; error: SerializedError }) => {
+          if (!msg.ok) return fail(deserializeError(msg.error));
+          onDone(t, msg.result);
+          next(w);
+        });
+        w.postMessage(t);
+      };
+      if (queue.length === 0) return resolve();
+      for (const w of this.workers) {
+        w.on('error', (e) => fail(e));
+        w.on('exit', (code) => fail(new CurateError(`a scan worker exited with code ${code}`, { code: 'E_WORKER' })));
+        active++;
+        next(w);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
 }

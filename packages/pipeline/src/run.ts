@@ -46,7 +46,8 @@ import {
 } from '@curate/shards';
 import type { Manifest, OutputShardRecord, SourceRecord, WarningRecord } from './manifest.js';
 import { MANIFEST_VERSION } from './manifest.js';
-import { runScans } from './pool.js';
+import { runScans, type SamplePool } from './pool.js';
+import { makeRow, type SampleTask } from './sample.js';
 import { type FileScan, passThroughColumns, Scanner, type ScanTask } from './scan.js';
 import { qualitySignalsRecord, SignalHistograms, signalRate } from './signals.js';
 import { BucketSpill } from './spill.js';
@@ -149,6 +150,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
 
   // The output directory is checked before any work, and written under a temporary name.
   const out = options.dryRun ? null : await openOutput(outDir, Boolean(options.overwrite));
+  // The pass-1 threads, kept for pass 2 when they can do it (no rejected rows to write).
+  let samplePool: SamplePool | null = null;
   try {
     // Pass 1.
     let scannedBytes = 0;
@@ -164,6 +167,11 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         progress({ phase: 'scan', rows: scannedRows, bytes: scannedBytes, totalBytes });
       },
       options.signal,
+      options.dryRun || recipe.output.write_rejected
+        ? undefined
+        : (p) => {
+            samplePool = p;
+          },
     );
     timings.scan_seconds = (now() - t0) / 1000;
 
@@ -544,7 +552,75 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     let rejectedRows = 0;
     let pass2Bytes = 0;
     let pass2Rows = 0;
-    for (const s of sources) {
+    const pool = samplePool as SamplePool | null;
+    if (pool && !rejectedWriter) {
+      // On the pass-1 threads, one task per file with selected rows; records arrive ready to file.
+      const stasks: SampleTask[] = [];
+      for (const s of sources) {
+        const sel = perSourceSel[s.index];
+        const idx = sortIndex(sel.rows, sel.epochs, sel.n);
+        const passCols = passThroughColumns(recipe, s.index);
+        let k = 0;
+        for (let fi = 0; fi < s.files.length && k < sel.n; fi++) {
+          const end = fi + 1 < s.files.length ? s.fileBase[fi + 1] : Number.POSITIVE_INFINITY;
+          const start = k;
+          while (k < sel.n && sel.rows[idx[k]] < end) k++;
+          if (k === start) continue;
+          const m = k - start;
+          const rows = new Uint32Array(m);
+          const epochs = new Uint16Array(m);
+          const pos = new Float64Array(m);
+          const ids: string[] = new Array(m);
+          for (let j = 0; j < m; j++) {
+            const e = idx[start + j];
+            rows[j] = sel.rows[e];
+            epochs[j] = sel.epochs[e];
+            pos[j] = sel.pos[e];
+            ids[j] = idOf(s, sel.rows[e]);
+          }
+          const f = s.files[fi];
+          stasks.push({
+            kind: 'sample',
+            id: stasks.length,
+            sourceIndex: s.index,
+            source: { name: s.name, kind: s.kind, generator: s.generator },
+            path: f.path,
+            format: f.format,
+            compression: f.compression,
+            size: f.size,
+            fileBase: s.fileBase[fi],
+            rows,
+            epochs,
+            pos,
+            ids,
+            passCols,
+          });
+        }
+      }
+      const found = new Array(sources.length).fill(0);
+      await pool.run(
+        stasks,
+        (t, r) => {
+          for (let j = 0; j < r.found; j++)
+            spill.addRecord(r.positions[j], r.data.subarray(r.offsets[j], r.offsets[j + 1]));
+          found[t.sourceIndex] += r.found;
+          pass2Rows += r.rowsRead;
+          pass2Bytes += t.size;
+          progress({ phase: 'sample', rows: pass2Rows, bytes: pass2Bytes, totalBytes });
+        },
+        options.signal,
+      );
+      for (const s of sources) {
+        const n = perSourceSel[s.index].n;
+        if (found[s.index] !== n) {
+          throw new CurateError(
+            `source "${s.name}" changed between passes: ${n - found[s.index]} selected rows were not found again (were its files modified during the run?)`,
+            { code: 'E_INPUT_CHANGED' },
+          );
+        }
+      }
+    }
+    for (const s of pool && !rejectedWriter ? [] : sources) {
       const sel = perSourceSel[s.index];
       const idx = sortIndex(sel.rows, sel.epochs, sel.n);
       let ptr = 0;
@@ -606,6 +682,10 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         await rejectedWriter.write(rowsToBatch(rejected));
         rejectedRows += rejected.length;
       }
+    }
+    if (pool) {
+      samplePool = null;
+      await pool.close();
     }
     timings.sample_seconds = (now() - t3) / 1000;
 
@@ -735,6 +815,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   } catch (e) {
     await out?.abort().catch(() => {});
     throw e;
+  } finally {
+    await (samplePool as SamplePool | null)?.close();
   }
 }
 
@@ -791,37 +873,6 @@ function copyResult(r: MetricsResult): MetricsResult {
     unigram: r.unigram.clone(),
     options: { ...r.options },
   };
-}
-
-function makeRow(
-  s: SourceState,
-  sourceRow: number,
-  id: string,
-  text: string,
-  epoch: number | null,
-  batch: Batch,
-  r: number,
-  passCols: string[],
-  reason: string | null,
-): Row {
-  const row: Row = {
-    id,
-    text,
-    source: s.name,
-    kind: s.kind,
-    source_row: sourceRow,
-    epoch,
-    generator: s.generator,
-  };
-  if (reason !== null) {
-    delete row.epoch;
-    row.reason = reason;
-  }
-  for (const c of passCols) {
-    const v = batch.columns[c]?.[r];
-    row[c] = v === undefined ? null : v;
-  }
-  return row;
 }
 
 function toBatch(rows: Row[], columns: ColumnSpec[]): Batch {

@@ -1,15 +1,28 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Recipe } from '@curate/recipe';
 import { serializeError, transferList } from './pool.js';
+import { type SampleTask, sampleFile } from './sample.js';
 import { Scanner, type ScanTask } from './scan.js';
 
 const port = parentPort;
 if (!port) throw new Error('scan-worker must run in a worker thread');
-const ready = Scanner.create((workerData as { recipe: Recipe }).recipe);
-port.on('message', async (task: ScanTask) => {
+const recipe = (workerData as { recipe: Recipe }).recipe;
+const ready = Scanner.create(recipe);
+let textOnly: Promise<Scanner> | null = null;
+port.on('message', async (task: ScanTask | SampleTask) => {
   try {
+    if ('kind' in task && task.kind === 'sample') {
+      textOnly ??= Scanner.create(recipe, { textOnly: true });
+      const result = await sampleFile(await textOnly, task);
+      port.postMessage({ ok: true, result }, [
+        result.data.buffer as ArrayBuffer,
+        result.offsets.buffer as ArrayBuffer,
+        result.positions.buffer as ArrayBuffer,
+      ]);
+      return;
+    }
     const scanner = await ready;
-    const result = await scanner.scan(task);
+    const result = await scanner.scan(task as ScanTask);
     port.postMessage({ ok: true, result }, transferList(result));
   } catch (e) {
     port.postMessage({ ok: false, error: serializeError(e) });

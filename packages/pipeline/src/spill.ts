@@ -49,6 +49,15 @@ export class BucketSpill {
     if (this.buffered >= FLUSH_BYTES) this.flush();
   }
 
+  /** Add a record already serialized as `add` would (length prefix included). */
+  addRecord(position: number, record: Uint8Array): void {
+    const b = this.bucketOf(position);
+    this.buffers[b].push(record as Buffer);
+    this.counts[b]++;
+    this.buffered += record.length;
+    if (this.buffered >= FLUSH_BYTES) this.flush();
+  }
+
   private flush(): void {
     for (let b = 0; b < this.bucketCount; b++) {
       const parts = this.buffers[b];

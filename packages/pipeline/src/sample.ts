@@ -1,0 +1,135 @@
+/**
+ * Pass 2 of one input file on a worker thread: re-read the file, re-derive the text of its
+ * selected rows (only the filters that rewrite text run again) and return them as spill
+ * records (`v8.serialize([position, row])`, length-prefixed, as BucketSpill writes them), so
+ * the main thread only files the records into buckets. The records are byte-identical to the
+ * ones the main thread builds itself (same `makeRow`, same serializer).
+ */
+import { serialize } from 'node:v8';
+import type { Batch, Kind, Row } from '@curate/core';
+import { readShard } from '@curate/shards';
+import type { Scanner } from './scan.js';
+
+/** The fields of a source a row needs. */
+export interface RowSource {
+  name: string;
+  kind: Kind;
+  generator: string | null;
+}
+
+export function makeRow(
+  s: RowSource,
+  sourceRow: number,
+  id: string,
+  text: string,
+  epoch: number | null,
+  batch: Batch,
+  r: number,
+  passCols: string[],
+  reason: string | null,
+): Row {
+  const row: Row = {
+    id,
+    text,
+    source: s.name,
+    kind: s.kind,
+    source_row: sourceRow,
+    epoch,
+    generator: s.generator,
+  };
+  if (reason !== null) {
+    delete row.epoch;
+    row.reason = reason;
+  }
+  for (const c of passCols) {
+    const v = batch.columns[c]?.[r];
+    row[c] = v === undefined ? null : v;
+  }
+  return row;
+}
+
+export interface SampleTask {
+  kind: 'sample';
+  /** Index of the task in the pass-2 task list. */
+  id: number;
+  sourceIndex: number;
+  source: RowSource;
+  path: string;
+  format: string;
+  compression?: string;
+  size: number;
+  /** Source row of the file's first row. */
+  fileBase: number;
+  /** Selected entries of this file, by source row then epoch: row, epoch, output position, id. */
+  rows: Uint32Array;
+  epochs: Uint16Array;
+  pos: Float64Array;
+  ids: string[];
+  passCols: string[];
+}
+
+export interface SampleResult {
+  id: number;
+  /** Rows read from the file, and selected entries found again. */
+  rowsRead: number;
+  found: number;
+  /** Records back to back; record k is data[offsets[k], offsets[k + 1]) with output position positions[k]. */
+  data: Uint8Array;
+  offsets: Uint32Array;
+  positions: Float64Array;
+}
+
+export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<SampleResult> {
+  const n = task.rows.length;
+  const parts: Buffer[] = [];
+  const offsets = new Uint32Array(n + 1);
+  const positions = new Float64Array(n);
+  let bytes = 0;
+  let ptr = 0;
+  let rowsRead = 0;
+  scanner.chain.doc.file = task.path;
+  for await (const batch of readShard({
+    path: task.path,
+    format: task.format as never,
+    compression: task.compression as never,
+    size: task.size,
+  })) {
+    const base = task.fileBase + (batch.offset ?? 0);
+    for (let r = 0; r < batch.length && ptr < n; r++) {
+      const sr = base + r;
+      if (task.rows[ptr] !== sr) continue;
+      const text = scanner.transforms
+        ? scanner.decide(task.sourceIndex, batch, r).text
+        : scanner.templates[task.sourceIndex].render(batch, r);
+      while (ptr < n && task.rows[ptr] === sr) {
+        const row = makeRow(task.source, sr, task.ids[ptr], text, task.epochs[ptr], batch, r, task.passCols, null);
+        const body = serialize([task.pos[ptr], row]);
+        const head = Buffer.allocUnsafe(4);
+        head.writeUInt32LE(body.length, 0);
+        parts.push(head, body);
+        offsets[ptr] = bytes;
+        positions[ptr] = task.pos[ptr];
+        bytes += body.length + 4;
+        ptr++;
+      }
+    }
+    rowsRead += batch.length;
+    if (ptr >= n) break; // nothing more to find in this file
+  }
+  offsets[ptr] = bytes;
+  // a buffer of its own (transferred to the main thread; never a slice of Node's shared pool)
+  const data = new Uint8Array(bytes);
+  let o = 0;
+  for (const b of parts) {
+    data.set(b, o);
+    o += b.length;
+  }
+  return {
+    id: task.id,
+    rowsRead,
+    found: ptr,
+    data,
+    offsets: offsets.slice(0, ptr + 1),
+    positions: positions.slice(0, ptr),
+  };
+}
