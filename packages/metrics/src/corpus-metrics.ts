@@ -311,8 +311,64 @@ export function checkpoints(total: number): number[] {
   return out;
 }
 
-function ngramKey(a: number, b: number): number {
-  return (a >>> 0) * 2097152 + (b >>> 11);
+/**
+ * Counts of 53-bit keys given as (hi, lo) = (a, b >>> 11) (the n-gram keys of `sampleCurve`): open
+ * addressing in typed arrays, growing at half full. Same keys, same counts as a Map of the numbers
+ * `(a >>> 0) * 2^21 + (b >>> 11)`, without boxing a double per key.
+ */
+class PairCounter {
+  private mask = 1023;
+  private hi = new Int32Array(1024);
+  private lo = new Int32Array(1024);
+  private cnt = new Int32Array(1024);
+  size = 0;
+
+  /** Add one occurrence of (a, b >>> 11); returns its new count. */
+  add(a: number, b: number): number {
+    const hi = a | 0;
+    const lo = b >>> 11;
+    let h = Math.imul(hi ^ Math.imul(lo, 0x85ebca6b), 0x7feb352d);
+    h ^= h >>> 15;
+    let i = h & this.mask;
+    for (;;) {
+      const c = this.cnt[i];
+      if (c === 0) break;
+      if (this.hi[i] === hi && this.lo[i] === lo) return ++this.cnt[i];
+      i = (i + 1) & this.mask;
+    }
+    this.hi[i] = hi;
+    this.lo[i] = lo;
+    this.cnt[i] = 1;
+    if (++this.size * 2 > this.mask) this.grow();
+    return 1;
+  }
+
+  private grow(): void {
+    const { hi, lo, cnt } = this;
+    const cap = (this.mask + 1) * 2;
+    this.mask = cap - 1;
+    this.hi = new Int32Array(cap);
+    this.lo = new Int32Array(cap);
+    this.cnt = new Int32Array(cap);
+    for (let j = 0; j < cnt.length; j++) {
+      if (cnt[j] === 0) continue;
+      let h = Math.imul(hi[j] ^ Math.imul(lo[j], 0x85ebca6b), 0x7feb352d);
+      h ^= h >>> 15;
+      let i = h & this.mask;
+      while (this.cnt[i] !== 0) i = (i + 1) & this.mask;
+      this.hi[i] = hi[j];
+      this.lo[i] = lo[j];
+      this.cnt[i] = cnt[j];
+    }
+  }
+
+  /** The counts of all keys (any order). */
+  counts(): Float64Array {
+    const out = new Float64Array(this.size);
+    let k = 0;
+    for (let j = 0; j < this.cnt.length; j++) if (this.cnt[j] !== 0) out[k++] = this.cnt[j];
+    return out;
+  }
 }
 
 function sampleCurve(units: Unit[], o: Required<MetricsOptions>): SampleMetrics[] {
@@ -320,11 +376,11 @@ function sampleCurve(units: Unit[], o: Required<MetricsOptions>): SampleMetrics[
   for (const u of units) total += u.hashes.length;
   const cps = checkpoints(total);
   const out: SampleMetrics[] = [];
-  const uni = new Map<number, number>();
+  const uni = new PairCounter();
   let hapax = 0;
-  const bi = new Set<number>();
-  const tri = new Map<number, number>();
-  const four = new Set<number>();
+  const bi = new PairCounter();
+  const tri = new PairCounter();
+  const four = new PairCounter();
   const occ = [0, 0, 0, 0, 0];
   // MATTR over the sample as one stream.
   const W = o.mattrWindow;
@@ -342,7 +398,7 @@ function sampleCurve(units: Unit[], o: Required<MetricsOptions>): SampleMetrics[
     const types = uni.size;
     let top = 0;
     if (tri.size > 0) {
-      const counts = Float64Array.from(tri.values()).sort();
+      const counts = tri.counts().sort();
       for (let i = counts.length - 1, k = 0; i >= 0 && k < o.topK; i--, k++) top += counts[i];
     }
     const joined = Buffer.concat(texts.flatMap((t, i) => (i === 0 ? [t] : [nl, t])));
@@ -369,25 +425,23 @@ function sampleCurve(units: Unit[], o: Required<MetricsOptions>): SampleMetrics[
     for (let i = 0; i < h.length; i++) {
       const x = h[i];
       // unigrams and hapax
-      const c = (uni.get(x) ?? 0) + 1;
-      uni.set(x, c);
+      const c = uni.add(x, 0);
       if (c === 1) hapax++;
       else if (c === 2) hapax--;
       occ[1]++;
       if (i >= 1) {
-        bi.add(ngramKey(h[i - 1], Math.imul(x, 0x9e3779b1)));
+        bi.add(h[i - 1], Math.imul(x, 0x9e3779b1));
         occ[2]++;
       }
       if (i >= 2) {
         const a = fmix32(Math.imul(h[i - 2], 0x85ebca6b) ^ h[i - 1]);
-        const k = ngramKey(a ^ x, Math.imul(h[i - 2] ^ Math.imul(h[i - 1], 0xc2b2ae35), 0x27d4eb2f) ^ x);
-        tri.set(k, (tri.get(k) ?? 0) + 1);
+        tri.add(a ^ x, Math.imul(h[i - 2] ^ Math.imul(h[i - 1], 0xc2b2ae35), 0x27d4eb2f) ^ x);
         occ[3]++;
       }
       if (i >= 3) {
         const a = fmix32(fmix32(Math.imul(h[i - 3], 0x85ebca6b) ^ h[i - 2]) ^ h[i - 1]) ^ x;
         const b = fmix32(Math.imul(h[i - 3] ^ Math.imul(h[i - 2], 0x27d4eb2f), 0x165667b1) ^ h[i - 1]) + x;
-        four.add(ngramKey(a, b));
+        four.add(a, b);
         occ[4]++;
       }
       // MATTR
