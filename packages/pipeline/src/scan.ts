@@ -13,6 +13,7 @@ import { type Batch, InputError, type Kind, loadTokenizer, type Tokenizer, type 
 import { DecontamIndex, exactKey, hash64, MinHasher } from '@curate/dedup';
 import { createFilter, FilterChain, QualitySignalMeter } from '@curate/quality';
 import type { Recipe } from '@curate/recipe';
+import { qualitySteps } from '@curate/recipe/filters';
 import {
   type ColumnSpec,
   compileTemplate,
@@ -22,7 +23,6 @@ import {
   type TextTemplate,
 } from '@curate/shards';
 import { inSignalSample, SignalHistograms, signalOptions, signalSeed } from './signals.js';
-import { qualitySteps } from './steps.js';
 
 export interface ScanTask {
   /** Index of the task in the run's task list (results are stored by it). */

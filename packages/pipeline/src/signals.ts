@@ -17,8 +17,8 @@ import {
   type SignalOptions,
 } from '@curate/quality';
 import type { Recipe } from '@curate/recipe';
+import { qualitySteps } from '@curate/recipe/filters';
 import type { QualitySignalRecord } from './manifest.js';
-import { qualitySteps } from './steps.js';
 
 /**
  * Share of a source's rows measured. In `npm run bench` (2 workers, books and chat answers) measuring
