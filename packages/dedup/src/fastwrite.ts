@@ -16,7 +16,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Stats } from '@curate/core';
-import type { InputFile, WrittenShard } from '@curate/shards';
+import { type InputFile, jsonCell, type WrittenShard } from '@curate/shards';
 import { isBlank, LineScanner, parseLine, rawLines } from './jsonline.js';
 import type { BatchSignatures } from './sign.js';
 
@@ -30,24 +30,6 @@ const rmP = promisify(rm);
 /** Input files the fast path reads: uncompressed JSONL. */
 export function isRawJsonl(f: InputFile): boolean {
   return f.format === 'jsonl' && !f.compression;
-}
-
-/** The shards JSONL writer's text of one cell. */
-export function jsonCell(v: unknown): string {
-  if (v === null || v === undefined) return 'null';
-  switch (typeof v) {
-    case 'string':
-    case 'boolean':
-      return JSON.stringify(v);
-    case 'number':
-      return Number.isFinite(v) ? String(v) : 'null';
-    case 'bigint':
-      return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
-        ? String(Number(v))
-        : JSON.stringify(v.toString());
-    default:
-      return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? jsonCell(x) : x)) ?? 'null';
-  }
 }
 
 const OUT_CHUNK = 1 << 22;

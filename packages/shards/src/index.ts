@@ -7,7 +7,7 @@ export { detectFormat } from './detect.js';
 export { createFileWriter, extensionFor } from './formats.js';
 export { inferColumns } from './infer.js';
 export { expandInputs } from './inputs.js';
-export { JSON_ARRAY_MAX_BYTES } from './jsonl.js';
+export { JSON_ARRAY_MAX_BYTES, jsonCell } from './jsonl.js';
 export type { OutputDir, SplitWriter } from './output.js';
 export { createSplitWriter, prepareOutputDir } from './output.js';
 export { inspectShard, readShard, readShards, type ShardInfo } from './read.js';

@@ -19,6 +19,7 @@ describe('public API', () => {
       'extensionFor',
       'inferColumns',
       'inspectShard',
+      'jsonCell',
       'prepareOutputDir',
       'readShard',
       'readShards',
