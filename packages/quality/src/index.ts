@@ -23,6 +23,7 @@ export {
   type QualitySignalName,
   type QualitySignals,
   qualitySignals,
+  SIGNAL_EDGES,
   SIGNAL_INFO,
   type SignalInfo,
   type SignalOptions,

@@ -227,3 +227,34 @@ export function qualitySignals(text: string, options?: SignalOptions): QualitySi
   shared ??= new QualitySignalMeter();
   return shared.measure(text);
 }
+
+const linear = (hi: number, bins: number) => Array.from({ length: bins + 1 }, (_, i) => (i * hi) / bins);
+/** 0, then 1-2-5 steps up to `hi` (the Gopher word limits 50 and 100,000 are edges). */
+const log125 = (hi: number) => {
+  const e = [0];
+  for (let p = 1; p <= hi; p *= 10) for (const m of [1, 2, 5]) if (m * p <= hi) e.push(m * p);
+  return e;
+};
+
+/**
+ * Fixed bin edges per signal (ascending). Bin i counts values in [edges[i], edges[i+1]); values
+ * below edges[0] count in the first bin and values at or above the last inner edge in the last
+ * bin (it is open-ended). Default thresholds fall on edges where the step allows.
+ */
+/**
+ * Fixed histogram edges per signal, shared by everything that plots or counts signals (the
+ * mix manifest's `quality_signals`, the report).
+ */
+export const SIGNAL_EDGES: Readonly<Record<QualitySignalName, readonly number[]>> = {
+  word_count: log125(1e6),
+  mean_word_length: linear(15, 30),
+  symbol_word_ratio: linear(0.5, 20),
+  alpha_words_ratio: linear(1, 20),
+  stop_words: log125(1e5),
+  dup_line_char_frac: linear(1, 20),
+  top_2gram_char_frac: linear(0.5, 20),
+  dup_5gram_char_frac: linear(1, 20),
+  punct_line_ratio: linear(1, 25),
+  short_line_ratio: linear(1, 20),
+  newline_word_ratio: linear(1, 20),
+};

@@ -7,6 +7,7 @@ it('public exports (review any change)', () => {
     'FILTER_NAMES',
     'FilterChain',
     'QualitySignalMeter',
+    'SIGNAL_EDGES',
     'SIGNAL_INFO',
     'TextAnalysis',
     'createFilter',

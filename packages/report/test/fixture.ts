@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '@curate/core';
 import { CorpusMetrics, compareToReal, type MetricsResult } from '@curate/metrics';
-import { type QualitySignalName, qualitySignals, SIGNAL_INFO } from '@curate/quality';
+import { type QualitySignalName, qualitySignals, SIGNAL_EDGES, SIGNAL_INFO } from '@curate/quality';
 import { REPO_ROOT } from '../../../tools/test/shared-data.js';
 import type { ReportManifest } from '../src/index.js';
 
@@ -70,33 +70,12 @@ function measure(texts: string[]): CorpusMetrics {
   return m;
 }
 
-const linear = (hi: number, bins: number) => Array.from({ length: bins + 1 }, (_, i) => (i * hi) / bins);
-const log125 = (hi: number) => {
-  const e = [0];
-  for (let p = 1; p <= hi; p *= 10) for (const m of [1, 2, 5]) if (m * p <= hi) e.push(m * p);
-  return e;
-};
-/** The pipeline's edges (packages/pipeline/src/signals.ts). */
-const EDGES: Record<QualitySignalName, number[]> = {
-  word_count: log125(1e6),
-  mean_word_length: linear(15, 30),
-  symbol_word_ratio: linear(0.5, 20),
-  alpha_words_ratio: linear(1, 20),
-  stop_words: log125(1e5),
-  dup_line_char_frac: linear(1, 20),
-  top_2gram_char_frac: linear(0.5, 20),
-  dup_5gram_char_frac: linear(1, 20),
-  punct_line_ratio: linear(1, 25),
-  short_line_ratio: linear(1, 20),
-  newline_word_ratio: linear(1, 20),
-};
-
 /** `quality_signals` as the pipeline writes it, measured with @curate/quality on the fixture texts. */
 export function qualitySignalsOf(real: string[], synthetic: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const measured = { real: real.map((t) => qualitySignals(t)), synthetic: synthetic.map((t) => qualitySignals(t)) };
   for (const name of Object.keys(SIGNAL_INFO) as QualitySignalName[]) {
-    const edges = EDGES[name];
+    const edges = SIGNAL_EDGES[name];
     const bins = (list: ReturnType<typeof qualitySignals>[]) => {
       const counts = new Array(edges.length - 1).fill(0);
       for (const s of list) {
