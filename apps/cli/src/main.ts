@@ -45,7 +45,7 @@ const outputOptions = (c: Command, defaultFormat = "the first input's", outRequi
     .addOption(
       new Option(
         '--compression <codec>',
-        'compression (parquet: zstd|snappy|none; arrow: zstd|none; jsonl: gzip|zstd|none)',
+        'compression (parquet: zstd|snappy|gzip|none; arrow: zstd|none; jsonl: gzip|zstd|none)',
       ).choices(['zstd', 'snappy', 'gzip', 'none']),
     );
 

@@ -166,6 +166,18 @@ describe('bad input: exit 2, one line naming the file, row or recipe path, nothi
     expect(readdirSync(d).sort()).toEqual(['bad.yaml', 'data.jsonl', 'tpl.yaml']);
   });
 
+  it('a codec the output format does not take is bad usage; one it takes works', async () => {
+    const d = tempDir();
+    const p = join(d, 'a.jsonl');
+    writeFileSync(p, '{"text":"a"}\n{"text":"b"}\n');
+    const bad = await curate(['convert', p, '--out', join(d, 'x'), '--format', 'arrow', '--compression', 'gzip']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('error: --compression gzip is not supported for arrow output; use zstd, none');
+    const ok = await curate(['convert', p, '--out', join(d, 'y'), '--format', 'arrow', '--compression', 'zstd']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(readdirSync(join(d, 'y'))).toEqual(['shard-00000-of-00001.arrow']);
+  });
+
   it('honours NO_COLOR and colours errors only on request', async () => {
     const plain = await curate(['inspect', '/nonexistent/file.parquet']);
     expect(plain.stderr).not.toContain('\x1b[');

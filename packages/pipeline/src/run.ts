@@ -24,7 +24,6 @@ import {
   type ProgressListener,
   Rng,
   type Row,
-  reasonKey,
   rowsToBatch,
   Stats,
 } from '@curate/core';
@@ -967,5 +966,3 @@ function sum(a: Uint32Array): number {
   for (let i = 0; i < a.length; i++) t += a[i];
   return t;
 }
-
-export { reasonKey };

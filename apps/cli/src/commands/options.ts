@@ -14,18 +14,22 @@ export function parseSize(value: string, flag = '--shard-size'): number {
   return bytes;
 }
 
+/** Codecs each output format takes (the shards writers'). */
+const CODECS: Record<WriteFormat, WriteCompression[]> = {
+  parquet: ['zstd', 'snappy', 'gzip', 'none'],
+  arrow: ['zstd', 'none'],
+  jsonl: ['gzip', 'zstd', 'none'],
+};
+
 export function writerOptions(opts: Record<string, unknown>, dir: string): ShardWriterOptions {
   const format = (opts.format as WriteFormat | undefined) ?? 'parquet';
   let compression = opts.compression as WriteCompression | undefined;
   if (!compression) compression = format === 'parquet' ? 'zstd' : 'none';
-  if (format === 'parquet' && compression === 'gzip') {
-    throw new UsageError('--compression gzip is for jsonl; Parquet takes zstd, snappy or none');
-  }
-  if (format !== 'parquet' && (compression === 'zstd' || compression === 'snappy') && format === 'arrow') {
-    throw new UsageError(`--compression ${compression} is not supported for arrow output; use none`);
-  }
-  if (format === 'jsonl' && compression === 'snappy') {
-    throw new UsageError('--compression snappy is not supported for jsonl; use gzip or none');
+  const allowed = CODECS[format];
+  if (!allowed.includes(compression)) {
+    throw new UsageError(
+      `--compression ${compression} is not supported for ${format} output; use ${allowed.join(', ')}`,
+    );
   }
   return {
     dir,
