@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { countTokens as cl100kCount } from 'gpt-tokenizer/encoding/cl100k_base';
+import { countTokens as o200kCount } from 'gpt-tokenizer/encoding/o200k_base';
 import { getEncoding } from 'js-tiktoken';
 import { loadTokenizer } from '../dist/index.js';
 
@@ -47,8 +49,30 @@ for (const name of ['cl100k_base', 'o200k_base']) {
   const base = time(() => sample.reduce((a, t) => a + ref.encode(t, [], []).length, 0));
   const mine = time(() => sample.reduce((a, t) => a + ours.count(t), 0));
   if (base.n !== mine.n) throw new Error(`${name}: counts differ (${mine.n} vs js-tiktoken ${base.n})`);
+  // gpt-tokenizer's own countTokens (what curate called before its memoised counter), special tokens as text
+  const plain = { disallowedSpecial: new Set(), allowedSpecial: new Set() };
+  const gptCount = name === 'cl100k_base' ? cl100kCount : o200kCount;
+  const gpt = time(() => sample.reduce((a, t) => a + gptCount(t, plain), 0));
+  if (gpt.n !== mine.n) throw new Error(`${name}: counts differ (${mine.n} vs gpt-tokenizer ${gpt.n})`);
   rows.push([name, 'js-tiktoken (baseline)', base.s, mb / base.s, 1]);
-  rows.push([name, 'gpt-tokenizer (curate)', mine.s, mb / mine.s, base.s / mine.s]);
+  rows.push([name, 'gpt-tokenizer countTokens', gpt.s, mb / gpt.s, base.s / gpt.s]);
+  rows.push([name, 'curate (memo + scanner)', mine.s, mb / mine.s, base.s / mine.s]);
+}
+// Long documents: one Gutenberg shard (whole books), gpt-tokenizer's countTokens vs curate's counter
+const books = readFileSync(join(shared, 'real_text', 'gutenberg', 'gutenberg-00001-of-00004.jsonl'), 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l).text);
+const booksMb = books.reduce((a, t) => a + Buffer.byteLength(t), 0) / 1e6;
+for (const name of ['cl100k_base', 'o200k_base']) {
+  const ours = await loadTokenizer(name);
+  const plain = { disallowedSpecial: new Set(), allowedSpecial: new Set() };
+  const gptCount = name === 'cl100k_base' ? cl100kCount : o200kCount;
+  const gpt = time(() => books.reduce((a, t) => a + gptCount(t, plain), 0));
+  const mine = time(() => books.reduce((a, t) => a + ours.count(t), 0));
+  if (gpt.n !== mine.n) throw new Error(`${name}: counts differ on books (${mine.n} vs ${gpt.n})`);
+  rows.push([`${name}*`, 'gpt-tokenizer countTokens', gpt.s, booksMb / gpt.s, 1]);
+  rows.push([`${name}*`, 'curate (memo + scanner)', mine.s, booksMb / mine.s, gpt.s / mine.s]);
 }
 for (const name of ['words', 'bytes']) {
   const t = await loadTokenizer(name);
@@ -56,6 +80,7 @@ for (const name of ['words', 'bytes']) {
   rows.push([name, 'curate', r.s, mb / r.s, null]);
 }
 console.log(`tokenizers on ${sample.length} documents, ${mb.toFixed(1)} MB (counts identical to js-tiktoken)`);
+console.log(`* ${books.length} Gutenberg books, ${booksMb.toFixed(1)} MB (baseline: gpt-tokenizer countTokens)`);
 console.log('encoding      library                  seconds    MB/s  vs baseline');
 for (const [e, l, s, r, x] of rows) {
   console.log(

@@ -9,6 +9,8 @@
  * `<|endoftext|>` inside a document are encoded as ordinary characters, never
  * rejected.
  */
+import { type BpeCore, bpeCounter, CL100K_PATTERN } from './bpe-count.js';
+
 export type TokenizerName = 'cl100k_base' | 'o200k_base' | 'words' | 'bytes';
 export const TOKENIZER_NAMES: readonly TokenizerName[] = ['cl100k_base', 'o200k_base', 'words', 'bytes'];
 
@@ -57,22 +59,27 @@ const bytesTokenizer: Tokenizer = {
 const cache = new Map<TokenizerName, Promise<Tokenizer>>();
 
 interface BpeModule {
-  encode(text: string, options?: { disallowedSpecial?: Set<string>; allowedSpecial?: Set<string> }): number[];
-  countTokens?(text: string, options?: unknown): number;
+  countTokens(text: string, options?: unknown): number;
+  default?: { bytePairEncodingCoreProcessor?: BpeCore };
 }
 
 async function loadBpe(name: 'cl100k_base' | 'o200k_base'): Promise<Tokenizer> {
   const mod = (name === 'cl100k_base'
     ? await import('gpt-tokenizer/encoding/cl100k_base')
     : await import('gpt-tokenizer/encoding/o200k_base')) as unknown as BpeModule;
+  const core = mod.default?.bytePairEncodingCoreProcessor;
+  if (
+    core &&
+    core.tokenSplitRegex instanceof RegExp &&
+    typeof core.getBpeRankFromString === 'function' &&
+    typeof core.bytePairEncode === 'function'
+  ) {
+    // Special-token strings are plain text here (as below): the core's pre-tokenizer never treats them apart.
+    return { name, count: bpeCounter(core, name === 'cl100k_base' && core.tokenSplitRegex.source === CL100K_PATTERN) };
+  }
   // Special tokens are plain text in training data: disallow nothing, allow nothing.
   const opts = { disallowedSpecial: new Set<string>(), allowedSpecial: new Set<string>() };
-  return {
-    name,
-    count(text: string): number {
-      return mod.countTokens ? mod.countTokens(text, opts) : mod.encode(text, opts).length;
-    },
-  };
+  return { name, count: (text: string): number => mod.countTokens(text, opts) };
 }
 
 /** Load a tokenizer by name (BPE ranks are loaded once per process, lazily). */
