@@ -536,7 +536,6 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     const spill = new BucketSpill(spillDir, Math.max(1, Math.ceil(estBytes / BUCKET_BYTES)), total);
 
     // Pass 2: re-read, scatter selected rows to buckets and rejected rows to rejected/.
-    const textScanner = await Scanner.create(recipe, { textOnly: true });
     const rejectedWriter: ShardWriter | null = recipe.output.write_rejected
       ? createShardWriter({
           dir: join(out.tmpDir, 'rejected'),
@@ -588,6 +587,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
             compression: f.compression,
             size: f.size,
             fileBase: s.fileBase[fi],
+            keys: s.scans[fi].keys,
             rows,
             epochs,
             pos,
@@ -619,7 +619,10 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         }
       }
     }
-    for (const s of pool && !rejectedWriter ? [] : sources) {
+    // Pass 2 on this thread: its own text-only scanner (not built when the pass-1 threads did pass 2).
+    const mainSources = pool && !rejectedWriter ? [] : sources;
+    const textScanner = mainSources.length ? await Scanner.create(recipe, { textOnly: true }) : (null as never);
+    for (const s of mainSources) {
       const sel = perSourceSel[s.index];
       const idx = sortIndex(sel.rows, sel.epochs, sel.n);
       let ptr = 0;

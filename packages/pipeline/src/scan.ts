@@ -73,6 +73,8 @@ export interface FileScan {
   scores: Float64Array | null;
   /** Types of the pass-through columns seen in this file. */
   columns: ColumnSpec[];
+  /** Every column name of the file (the reader's last batch carries them all). */
+  keys: string[];
   /** The eval sets the scanner indexed (the same in every scan). */
   evalSets: { name: string; rows: number; ngrams: number }[];
   /** Quality-signal histograms of the sampled rows' raw text (null when `signalRate` is 0). */
@@ -175,6 +177,7 @@ export class Scanner {
     let sigs: Int32Array<ArrayBuffer> = new Int32Array(numPerm * 256);
     let nsig = 0;
     let columns: ColumnSpec[] = [];
+    let keys: string[] = [];
     let rows = 0;
     const sig = numPerm ? new Int32Array(numPerm) : null;
     const signalRate = this.meter ? (task.signalRate ?? 0) : 0;
@@ -200,6 +203,7 @@ export class Scanner {
         for (const c of passCols) if (c in batch.columns) sub[c] = batch.columns[c];
         columns = inferColumns({ length: batch.length, columns: sub });
       }
+      keys = Object.keys(batch.columns);
       const end = rows + batch.length;
       if (end > tokens.length) {
         const cap = Math.max(end, tokens.length * 2);
@@ -282,6 +286,7 @@ export class Scanner {
       sigs: sigs.slice(0, nsig * numPerm),
       scores: scores ? scores.slice(0, rows) : null,
       columns,
+      keys,
       evalSets: this.decontam.flatMap((d) =>
         d.index.evalSets.map((e) => ({ name: d.name, rows: e.rows, ngrams: e.ngrams })),
       ),
@@ -355,6 +360,7 @@ export function mergeParts(scans: FileScan[]): FileScan {
     sigs,
     scores,
     columns: first.columns,
+    keys: first.keys,
     evalSets: first.evalSets,
     signals,
   };

@@ -1,0 +1,162 @@
+/**
+ * Raw JSONL lines as bytes: a line splitter over an uncompressed file with the
+ * JSONL reader's numbering rules (leading UTF-8 BOM dropped, `\r\n` and `\n`
+ * end a line, a missing final newline is fine, blank lines are not records),
+ * the reader's blank-line rule, and its per-line decoding and errors. For
+ * callers that must find or copy a few lines without parsing every one
+ * (dedup's fast path, the pipeline's second pass); the rows they parse equal
+ * the reader's. Imports nothing heavier than @curate/core.
+ */
+import { open } from 'node:fs/promises';
+import { InputError } from '@curate/core';
+
+/** A chunk of whole lines: line i is bytes [starts[i], ends[i]) of buf (CR and LF excluded). */
+export interface LineChunk {
+  buf: Buffer;
+  count: number;
+  starts: Int32Array;
+  ends: Int32Array;
+}
+
+const CHUNK = 4 << 20;
+
+/**
+ * The lines of an uncompressed file whose first byte lies in [from, to), in
+ * chunks (a leading UTF-8 BOM of the file is dropped, `\r\n` ends a line, a
+ * missing final newline is fine, as in @curate/shards).
+ */
+export async function* rawLines(
+  path: string,
+  from = 0,
+  to = Number.POSITIVE_INFINITY,
+  /** The caller is done with a chunk before asking for the next one: two buffers take turns. */
+  reuse = false,
+): AsyncGenerator<LineChunk> {
+  const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
+    throw new InputError(`cannot open: ${e.message}`, { code: 'E_NOT_FOUND', file: path });
+  });
+  try {
+    let buf: Buffer = Buffer.allocUnsafe(CHUNK);
+    let spare: Buffer | undefined;
+    let have = 0; // bytes in buf
+    let pos = from; // file position of buf[have]
+    let base = from; // file position of buf[0]
+    let eof = false;
+    let starts = new Int32Array(4096);
+    let ends = new Int32Array(4096);
+    if (from > 0) {
+      // the first line starting at or after `from`: after the newline at or after from - 1
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, pos - 1);
+        if (bytesRead === 0) return;
+        const nl = buf.subarray(0, bytesRead).indexOf(10);
+        if (nl >= 0) {
+          pos = pos - 1 + nl + 1;
+          break;
+        }
+        pos += bytesRead;
+      }
+      base = pos;
+    }
+    let first = from === 0;
+    while (!eof) {
+      if (have === buf.length) {
+        const nb = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(nb, 0, 0, have);
+        buf = nb;
+      }
+      const { bytesRead } = await fh.read(buf, have, buf.length - have, pos);
+      if (bytesRead === 0) eof = true;
+      have += bytesRead;
+      pos += bytesRead;
+      let s = 0;
+      if (first && have >= 3) {
+        if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) s = 3;
+        first = false;
+      } else if (first && eof) first = false;
+      if (first) continue;
+      let n = 0;
+      for (;;) {
+        if (base + s >= to) {
+          eof = true;
+          break;
+        }
+        let nl = buf.indexOf(10, s);
+        if (nl < 0 || nl >= have) {
+          if (!eof || s >= have) break;
+          nl = have; // last line without a newline
+        }
+        if (n === starts.length) {
+          const a = new Int32Array(n * 2);
+          a.set(starts);
+          starts = a;
+          const z = new Int32Array(n * 2);
+          z.set(ends);
+          ends = z;
+        }
+        starts[n] = s;
+        ends[n] = nl > s && buf[nl - 1] === 13 ? nl - 1 : nl;
+        n++;
+        s = nl + 1;
+      }
+      if (n > 0) yield { buf, count: n, starts, ends };
+      // keep the partial line: move it to the other buffer (or a fresh one: the yielded one may still be referenced)
+      const rest = Math.max(0, have - s);
+      const size = Math.max(CHUNK, rest * 2);
+      const nb = reuse && spare && spare.length >= size ? spare : Buffer.allocUnsafe(size);
+      if (reuse) spare = buf;
+      if (rest) buf.copy(nb, 0, s, have);
+      base += s;
+      buf = nb;
+      have = rest;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The shards reader's blank-line rule: empty, or starting with a char <= 32 and all white space. */
+export function isBlank(buf: Buffer, s: number, e: number): boolean {
+  if (e === s) return true;
+  if (buf[s] > 32) return false;
+  for (let i = s; i < e; i++) {
+    const c = buf[i];
+    if (c === 32 || (c >= 9 && c <= 13)) continue;
+    if (c < 128) return false;
+    return decodeLine(buf, s, e).trim() === '';
+  }
+  return true;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+
+/** A line decoded as the shards reader does (invalid UTF-8 -> U+FFFD). */
+export function decodeLine(buf: Uint8Array, s: number, e: number): string {
+  return decoder.decode(buf.subarray(s, e));
+}
+
+/** JSON.parse of a line with the shards reader's errors (E_JSON_PARSE, E_JSON_NOT_OBJECT; row = line index). */
+export function parseLine(buf: Uint8Array, s: number, e: number, file: string, line: number): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(decodeLine(buf, s, e));
+  } catch (err) {
+    throw new InputError(`invalid JSON: ${(err as Error).message}`, { code: 'E_JSON_PARSE', file, row: line });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const kind =
+      value === null
+        ? 'null'
+        : Array.isArray(value)
+          ? 'an array'
+          : typeof value === 'string'
+            ? 'a string'
+            : `a ${typeof value}`;
+    throw new InputError(`expected a JSON object per line, got ${kind}`, {
+      code: 'E_JSON_NOT_OBJECT',
+      file,
+      row: line,
+    });
+  }
+  return value as Record<string, unknown>;
+}
