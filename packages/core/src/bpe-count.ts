@@ -24,6 +24,9 @@ export interface BpeCore {
   bytePairEncode(input: string): readonly number[];
   /** The merge loop itself (no cache): preferred, see `bpeCounter`. */
   bytePairMerge?(piece: Uint8Array): readonly number[];
+  /** rank -> token (string, or bytes when not valid UTF-8); holes for unused ranks. */
+  bytePairRankDecoder?: readonly (string | readonly number[] | undefined)[];
+  getBpeRankFromBytes?(key: Uint8Array): number | undefined;
 }
 
 /** gpt-tokenizer's cl100k_base split pattern (v4); the ASCII scanner implements exactly this. */
@@ -50,8 +53,8 @@ for (const ch of 'sdmtSDMT') APOS[ch.charCodeAt(0)] = 1;
 for (const ch of 'lvrLVR') APOS[ch.charCodeAt(0)] = 2;
 
 const MAX_CACHED = 48; // longer pre-tokens are counted without the memo
-const TABLE_BITS = 18;
-const MAX_ENTRIES = 150_000;
+const TABLE_BITS = 19;
+const MAX_ENTRIES = 300_000;
 const POOL_CHARS = 1 << 22;
 
 /**
@@ -111,6 +114,126 @@ class PretokenMemo {
     this.slots[2 * this.slot] = h;
     this.slots[2 * this.slot + 1] = this.n;
   }
+}
+
+const NO_RANK = 0x7fffffff;
+
+/**
+ * The encoding's ranks keyed by token bytes (open addressing over a byte pool), so the merge loop
+ * of a memo miss looks pairs up without building strings. Built from the library's own table and
+ * kept only where the library's byte lookup (`getBpeRankFromBytes`) returns the same rank, so a
+ * lookup here answers exactly what the library answers.
+ */
+class ByteRanks {
+  private readonly mask: number;
+  private readonly slots: Int32Array; // (hash, entry + 1) pairs
+  private readonly off: Int32Array;
+  private readonly len: Int32Array;
+  private readonly rank: Int32Array;
+  private readonly pool: Uint8Array;
+
+  constructor(core: BpeCore) {
+    const dec = core.bytePairRankDecoder as NonNullable<BpeCore['bytePairRankDecoder']>;
+    const lookup = (core.getBpeRankFromBytes as NonNullable<BpeCore['getBpeRankFromBytes']>).bind(core);
+    const enc = new TextEncoder();
+    const keys: Uint8Array[] = [];
+    const ranks: number[] = [];
+    let bytes = 0;
+    dec.forEach((v, r) => {
+      if (v === undefined) return;
+      const b = typeof v === 'string' ? enc.encode(v) : Uint8Array.from(v);
+      if (lookup(b) !== r) return;
+      keys.push(b);
+      ranks.push(r);
+      bytes += b.length;
+    });
+    let size = 1;
+    while (size < keys.length * 2) size <<= 1;
+    this.mask = size - 1;
+    this.slots = new Int32Array(2 * size);
+    this.off = new Int32Array(keys.length);
+    this.len = new Int32Array(keys.length);
+    this.rank = new Int32Array(keys.length);
+    this.pool = new Uint8Array(bytes);
+    let o = 0;
+    for (let k = 0; k < keys.length; k++) {
+      const b = keys[k];
+      this.pool.set(b, o);
+      this.off[k] = o;
+      this.len[k] = b.length;
+      this.rank[k] = ranks[k];
+      o += b.length;
+      const h = bytesHash(b, 0, b.length);
+      let i = h & this.mask;
+      while (this.slots[2 * i + 1] !== 0) i = (i + 1) & this.mask;
+      this.slots[2 * i] = h;
+      this.slots[2 * i + 1] = k + 1;
+    }
+  }
+
+  /** Rank of bytes b[s, e), or NO_RANK. */
+  get(b: Uint8Array, s: number, e: number): number {
+    const h = bytesHash(b, s, e);
+    const L = e - s;
+    const slots = this.slots;
+    let i = h & this.mask;
+    for (;;) {
+      const v = slots[2 * i + 1];
+      if (v === 0) return NO_RANK;
+      if (slots[2 * i] === h && this.len[v - 1] === L) {
+        const o = this.off[v - 1];
+        let j = 0;
+        while (j < L && this.pool[o + j] === b[s + j]) j++;
+        if (j === L) return this.rank[v - 1];
+      }
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  private starts = new Int32Array(64);
+  private ranks = new Int32Array(64);
+
+  /**
+   * Token count of the byte-pair merge of b[0, n): gpt-tokenizer's `bytePairMerge` loop (lowest
+   * rank first, the leftmost among equals; unknown pairs never merge), counting parts.
+   */
+  mergeCount(b: Uint8Array, n: number): number {
+    if (n + 1 > this.starts.length) {
+      this.starts = new Int32Array(2 * (n + 1));
+      this.ranks = new Int32Array(2 * (n + 1));
+    }
+    const starts = this.starts;
+    const ranks = this.ranks;
+    let m = n + 1; // starts.length in the library's loop
+    for (let i = 0; i <= n; i++) {
+      starts[i] = i;
+      ranks[i] = i < n - 1 ? this.get(b, i, i + 2) : NO_RANK;
+    }
+    while (m > 1) {
+      let low = NO_RANK;
+      let at = -1;
+      for (let i = 0; i < m - 1; i++) {
+        if (ranks[i] < low) {
+          low = ranks[i];
+          at = i;
+        }
+      }
+      if (at < 0) break;
+      // starts.splice(at + 1, 1); ranks.splice(at, 1)
+      starts.copyWithin(at + 1, at + 2, m);
+      ranks.copyWithin(at, at + 1, m);
+      m--;
+      ranks[at] = at + 2 < m ? this.get(b, starts[at], starts[at + 2]) : NO_RANK;
+      if (at > 0) ranks[at - 1] = at + 1 < m ? this.get(b, starts[at - 1], starts[at + 1]) : NO_RANK;
+    }
+    return m - 1;
+  }
+}
+
+function bytesHash(b: Uint8Array, s: number, e: number): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return (h ^ (h >>> 15)) | 0;
 }
 
 function hashOf(text: string, s: number, e: number): number {
@@ -215,14 +338,26 @@ export function bpeCounter(core: BpeCore, ascii: boolean): (text: string) => num
   // Misses go to the merge loop directly: bytePairEncode's own LRU cache (a Map of 100k entries with a
   // delete + set per hit) slows down as it churns (4x over 3 passes of a 24 MB shard) and our memo
   // already holds every repeated pre-token.
+  // Where the core exposes its rank table, misses merge over our byte-keyed copy of it (no strings).
   const encoder = new TextEncoder();
   const merge = typeof core.bytePairMerge === 'function' ? core.bytePairMerge.bind(core) : undefined;
+  const own = Array.isArray(core.bytePairRankDecoder) && typeof core.getBpeRankFromBytes === 'function';
+  let ranks: ByteRanks | undefined;
+  let scratch = new Uint8Array(256);
+  const mergeCount = (piece: string): number => {
+    ranks ??= new ByteRanks(core);
+    if (piece.length * 3 > scratch.length) scratch = new Uint8Array(piece.length * 3);
+    const { written } = encoder.encodeInto(piece, scratch);
+    return ranks.mergeCount(scratch, written);
+  };
   const countOf = (piece: string): number =>
     core.getBpeRankFromString(piece) !== undefined
       ? 1
-      : merge
-        ? merge(encoder.encode(piece)).length
-        : core.bytePairEncode(piece).length;
+      : own
+        ? mergeCount(piece)
+        : merge
+          ? merge(encoder.encode(piece)).length
+          : core.bytePairEncode(piece).length;
   const pretoken = (text: string, s: number, e: number): number => {
     if (e - s > MAX_CACHED) return countOf(text.slice(s, e));
     const h = hashOf(text, s, e);
