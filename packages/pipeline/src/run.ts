@@ -31,7 +31,6 @@ import { ExactDeduper, NearDedupIndex } from '@curate/dedup';
 import { CorpusMetrics, compareToReal, diversityWarnings, FACTS, type MetricsResult } from '@curate/metrics';
 import { achievedRatios, type MixPlan, type MixTarget, planMix, sampleMix, shuffleOrder } from '@curate/mix';
 import { canonicalJson, type Recipe, recipeHash } from '@curate/recipe';
-import { writeReport } from '@curate/report';
 import {
   type ColumnSpec,
   type ColumnType,
@@ -836,6 +835,8 @@ export function checkInvariant(m: Manifest): void {
 }
 
 async function writeReportFile(dir: string): Promise<void> {
+  // loaded only when a report is written (~40 ms of imports a `report: false` run does not pay)
+  const { writeReport } = await import('@curate/report');
   await writeReport(join(dir, 'manifest.json'), join(dir, 'report.html'));
 }
 
