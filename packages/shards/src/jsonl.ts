@@ -8,6 +8,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createGzip, type Gzip } from 'node:zlib';
 import { type Batch, InputError } from '@curate/core';
+import { decodeLine, isBlank, rawLines } from './lines.js';
 import { missingColumnError, RowColumns } from './rows.js';
 import { fileLines, fileText } from './text.js';
 import type { FileWriter, FileWriterOptions, FormatReader, InputFile, ReadOptions } from './types.js';
@@ -35,6 +36,24 @@ function checkAbort(signal?: AbortSignal): void {
  */
 export const BATCH_MAX_CHARS = 8 * 1024 * 1024;
 
+/** One JSONL line parsed as a record, with the reader's errors (row = 0-based line index). */
+function parseRecord(text: string, file: string, row: number): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`invalid JSON: ${(e as Error).message}`, { code: 'E_JSON_PARSE', file, row });
+  }
+  if (!isRecord(value)) {
+    throw new InputError(`expected a JSON object per line, got ${kindOf(value)}`, {
+      code: 'E_JSON_NOT_OBJECT',
+      file,
+      row,
+    });
+  }
+  return value;
+}
+
 export const jsonlReader: FormatReader = {
   async *read(file: InputFile, options: ReadOptions): AsyncIterable<Batch> {
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
@@ -44,36 +63,42 @@ export const jsonlReader: FormatReader = {
     let records = 0;
     let offset = 0;
     let checked = !options.columns;
-    for await (const lines of fileLines(file.path, file.compression)) {
-      for (const text of lines) {
-        const row = line++;
-        if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) continue;
-        let value: unknown;
-        try {
-          value = JSON.parse(text);
-        } catch (e) {
-          throw new InputError(`invalid JSON: ${(e as Error).message}`, { code: 'E_JSON_PARSE', file: file.path, row });
+    const full = (): boolean => rows.length >= batchSize || chars >= BATCH_MAX_CHARS;
+    const flush = (): Batch => {
+      chars = 0;
+      if (!checked) {
+        const missing = rows.missing();
+        if (missing.length) throw missingColumnError(file.path, missing);
+        checked = true;
+      }
+      checkAbort(options.signal);
+      const b = rows.flush(file.path, offset);
+      offset = records;
+      return b;
+    };
+    if (!file.compression) {
+      // Uncompressed: lines are found as bytes and each is decoded alone (no chunk strings joined
+      // and sliced: 1.2-1.5x faster on books); same rules, rows and errors (lines.ts).
+      for await (const c of rawLines(file.path, 0, Number.POSITIVE_INFINITY, true)) {
+        for (let i = 0; i < c.count; i++) {
+          const row = line++;
+          if (isBlank(c.buf, c.starts[i], c.ends[i])) continue;
+          const text = decodeLine(c.buf, c.starts[i], c.ends[i]);
+          rows.add(parseRecord(text, file.path, row));
+          records++;
+          chars += text.length;
+          if (full()) yield flush();
         }
-        if (!isRecord(value)) {
-          throw new InputError(`expected a JSON object per line, got ${kindOf(value)}`, {
-            code: 'E_JSON_NOT_OBJECT',
-            file: file.path,
-            row,
-          });
-        }
-        rows.add(value);
-        records++;
-        chars += text.length;
-        if (rows.length >= batchSize || chars >= BATCH_MAX_CHARS) {
-          chars = 0;
-          if (!checked) {
-            const missing = rows.missing();
-            if (missing.length) throw missingColumnError(file.path, missing);
-            checked = true;
-          }
-          checkAbort(options.signal);
-          yield rows.flush(file.path, offset);
-          offset = records;
+      }
+    } else {
+      for await (const lines of fileLines(file.path, file.compression)) {
+        for (const text of lines) {
+          const row = line++;
+          if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) continue;
+          rows.add(parseRecord(text, file.path, row));
+          records++;
+          chars += text.length;
+          if (full()) yield flush();
         }
       }
     }

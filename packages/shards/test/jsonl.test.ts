@@ -24,6 +24,40 @@ function hasZstdCli(): boolean {
 }
 
 describe('JSONL reader', () => {
+  it('reads uncompressed files (byte lines) exactly as compressed ones (decoded chunks): rows, batches, errors', async () => {
+    const d = await tmp();
+    const big = 'w'.repeat(9 << 20); // one line longer than a read chunk and than a batch's characters
+    const parts = [
+      Buffer.from('\uFEFF{"t":"one","n":1}\r\n\r\n \u00a0 \n'), // BOM, CRLF, a blank line of NBSP
+      Buffer.from('{"t":"caf\u00e9 \ud83d\ude00","late":[1,{"x":null}]}\n'),
+      Buffer.concat([Buffer.from('{"t":"bad '), Buffer.from([0xe2, 0x82]), Buffer.from('"}\n')]), // truncated UTF-8
+      Buffer.from(`{"t":"${big}"}\n`),
+      Buffer.from(Array.from({ length: 3000 }, (_, i) => `{"t":"row ${i}","i":${i}}`).join('\n')), // no final newline
+    ];
+    const body = Buffer.concat(parts);
+    const plain = join(d, 'same.jsonl');
+    const gz = join(d, 'same.jsonl.gz');
+    await writeFile(plain, body);
+    await writeFile(gz, gzipSync(body));
+    const a = await collect(readShard(plain));
+    const b = await collect(readShard(gz));
+    expect(a.length).toBeGreaterThan(2); // batches cut by rows and by characters
+    expect(a.map((x) => [x.offset, x.length])).toEqual(b.map((x) => [x.offset, x.length]));
+    for (let i = 0; i < a.length; i++) expect(a[i].columns).toEqual(b[i].columns);
+    expect(a[0].columns.t[1]).toBe('caf\u00e9 \ud83d\ude00');
+    expect(a[0].columns.t[2]).toBe('bad \uFFFD');
+    // the same error, naming the same line, from both paths
+    const broken = Buffer.concat([body.subarray(0, 200), Buffer.from('\n{"t": oops}\n')]);
+    await writeFile(plain, broken);
+    await writeFile(gz, gzipSync(broken));
+    const ea = await rejection(collect(readShard(plain)));
+    const eb = await rejection(collect(readShard(gz)));
+    expect(ea).toBeInstanceOf(InputError);
+    expect((ea as InputError).message).toBe((eb as InputError).message);
+    expect((ea as InputError).row).toBe((eb as InputError).row);
+    expect((ea as InputError).row).toBe(5); // the cut line after 0 one, 1 blank, 2 NBSP, 3 café, 4 bad
+  });
+
   it('reads columns as the union of keys in first-seen order, missing keys null', async () => {
     const d = await tmp();
     const p = join(d, 'a.jsonl');
