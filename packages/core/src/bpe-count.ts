@@ -344,26 +344,49 @@ export function bpeCounter(core: BpeCore, ascii: boolean): (text: string) => num
   const own = Array.isArray(core.bytePairRankDecoder) && typeof core.getBpeRankFromBytes === 'function';
   let ranks: ByteRanks | undefined;
   let scratch = new Uint8Array(256);
-  const mergeCount = (piece: string): number => {
+  const LONE_SURROGATE = /\p{Cs}/u;
+  /** Count of the pre-token text[s, e) that the memo does not know. */
+  const countRange = (text: string, s: number, e: number): number => {
+    if (!own) return countOf(text.slice(s, e));
     ranks ??= new ByteRanks(core);
-    if (piece.length * 3 > scratch.length) scratch = new Uint8Array(piece.length * 3);
-    const { written } = encoder.encodeInto(piece, scratch);
-    return ranks.mergeCount(scratch, written);
+    const L = e - s;
+    if (L * 3 > scratch.length) scratch = new Uint8Array(L * 3);
+    let n = 0;
+    for (let i = s; i < e; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 128) {
+        n = -1;
+        break;
+      }
+      scratch[n++] = c;
+    }
+    if (n < 0) {
+      const piece = text.slice(s, e);
+      // not well-formed (a lone surrogate): the library's own steps, string lookup then merge of its encoding
+      if (LONE_SURROGATE.test(piece)) {
+        if (core.getBpeRankFromString(piece) !== undefined) return 1;
+        n = encoder.encodeInto(piece, scratch).written;
+        return ranks.mergeCount(scratch, n);
+      }
+      n = encoder.encodeInto(piece, scratch).written;
+    }
+    // A well-formed piece is one token exactly when its UTF-8 bytes are (what the library's string
+    // lookup finds: the table holds each token's bytes where the library maps them to that rank).
+    if (ranks.get(scratch, 0, n) !== NO_RANK) return 1;
+    return ranks.mergeCount(scratch, n);
   };
   const countOf = (piece: string): number =>
     core.getBpeRankFromString(piece) !== undefined
       ? 1
-      : own
-        ? mergeCount(piece)
-        : merge
-          ? merge(encoder.encode(piece)).length
-          : core.bytePairEncode(piece).length;
+      : merge
+        ? merge(encoder.encode(piece)).length
+        : core.bytePairEncode(piece).length;
   const pretoken = (text: string, s: number, e: number): number => {
-    if (e - s > MAX_CACHED) return countOf(text.slice(s, e));
+    if (e - s > MAX_CACHED) return countRange(text, s, e);
     const h = hashOf(text, s, e);
     const c = memo.lookup(text, s, e, h);
     if (c >= 0) return c;
-    const v = countOf(text.slice(s, e));
+    const v = countRange(text, s, e);
     memo.insert(text, s, e, h, v);
     return v;
   };
