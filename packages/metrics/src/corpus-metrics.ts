@@ -88,6 +88,20 @@ export interface MetricsResult {
   options: Required<MetricsOptions>;
 }
 
+/** Plain-data form of a CorpusMetrics (see `toState`). */
+export interface CorpusMetricsState {
+  options: Required<MetricsOptions>;
+  documents: number;
+  tokens: number;
+  words: number;
+  chars: number;
+  lengthCounts: Float64Array;
+  unigramCounts: Float64Array;
+  unigramTotal: number;
+  sampleTokens: number;
+  sample: { key: number; hashes: Uint32Array; text: Uint8Array }[];
+}
+
 interface Unit {
   key: number;
   hashes: Uint32Array;
@@ -269,6 +283,50 @@ export class CorpusMetrics {
       heap.push(u);
       while (heap.tokens - heap.top().hashes.length >= budget) heap.pop();
     }
+  }
+
+  /**
+   * The accumulator as plain data (numbers, typed arrays, arrays), for `postMessage` or
+   * `v8.serialize` to another thread; `CorpusMetrics.fromState` rebuilds an identical one.
+   * The sample's texts are shared, not copied: the state is a view of this accumulator.
+   */
+  toState(): CorpusMetricsState {
+    return {
+      options: { ...this.options },
+      documents: this.documents,
+      tokens: this.tokens,
+      words: this.words,
+      chars: this.chars,
+      lengthCounts: this.lengthCounts,
+      unigramCounts: this.unigram.counts,
+      unigramTotal: this.unigram.total,
+      sampleTokens: this.sample.tokens,
+      sample: this.sample.items.map((u) => ({ key: u.key, hashes: u.hashes, text: u.text })),
+    };
+  }
+
+  /** An accumulator equal to the one `state` was taken from (merges and results are identical). */
+  static fromState(state: CorpusMetricsState): CorpusMetrics {
+    const m = new CorpusMetrics(state.options);
+    m.documents = state.documents;
+    m.tokens = state.tokens;
+    m.words = state.words;
+    m.chars = state.chars;
+    m.lengthCounts.set(state.lengthCounts);
+    if (state.unigramCounts.length !== m.unigram.counts.length) {
+      throw new UsageError('metrics state: unigram sketch size does not match its options', {
+        code: 'E_METRICS_MERGE',
+      });
+    }
+    m.unigram.counts.set(state.unigramCounts);
+    m.unigram.total = state.unigramTotal;
+    // the items keep their heap order; texts become Buffers again (a structured clone makes them Uint8Arrays)
+    for (const u of state.sample) {
+      const t = u.text;
+      m.sample.items.push({ key: u.key, hashes: u.hashes, text: Buffer.from(t.buffer, t.byteOffset, t.byteLength) });
+    }
+    m.sample.tokens = state.sampleTokens;
+    return m;
   }
 
   /** Approximate heap memory held by this accumulator, in bytes. */

@@ -13,6 +13,7 @@ export {
 } from './compare.js';
 export {
   CorpusMetrics,
+  type CorpusMetricsState,
   checkpoints,
   type MetricsOptions,
   type MetricsResult,

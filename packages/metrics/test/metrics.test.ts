@@ -202,6 +202,20 @@ describe('merge and determinism', () => {
     expect(other.documents).toBe(docs.length);
   });
 
+  it('state survives a structured clone: fromState(toState()) merges and reports as the original', () => {
+    const opts = { seed: 3, sampleTokens: 30000 };
+    const whole = measure(docs, opts);
+    const parts = [new CorpusMetrics(opts), new CorpusMetrics(opts)];
+    for (let i = 0; i < docs.length; i++) parts[i % 2].add(docs[i]);
+    // as a worker thread hands its accumulator to the main thread
+    const moved = parts.map((p) => CorpusMetrics.fromState(structuredClone(p.toState())));
+    expect(plain(moved[1].result())).toEqual(plain(parts[1].result()));
+    moved[0].merge(moved[1]);
+    expect(plain(moved[0].result())).toEqual(plain(whole));
+    const other = new CorpusMetrics({ seed: 3, sampleTokens: 30000, unigramBuckets: 1024 });
+    expect(() => CorpusMetrics.fromState({ ...other.toState(), options: moved[0].options })).toThrow(UsageError);
+  });
+
   it('refuses to merge accumulators with different options', () => {
     const a = new CorpusMetrics({ seed: 1 });
     const err = (() => {

@@ -189,7 +189,7 @@ export class SamplePool {
     onDone: (task: SampleTask, result: SampleResult) => void,
     signal?: AbortSignal,
   ): Promise<void> {
-    const queue = [...tasks].sort((a, b) => b.size - a.size || a.id - b.id);
+    const queue = [...tasks].sort((a, b) => b.cost - a.cost || a.id - b.id);
     return new Promise<void>((resolve, reject) => {
       let active = 0;
       let failed = false;

@@ -550,6 +550,21 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     let pass2Bytes = 0;
     let pass2Rows = 0;
     const pool = samplePool as SamplePool | null;
+    // Diversity metrics of the written rows, per source (kinds are merged from sources below).
+    const bySource = new Map<string, CorpusMetrics>();
+    const byKind = new Map<string, CorpusMetrics>();
+    const metricsFor = (m: Map<string, CorpusMetrics>, k: string) => {
+      let x = m.get(k);
+      if (!x) {
+        x = new CorpusMetrics({ seed: recipe.seed });
+        m.set(k, x);
+      }
+      return x;
+    };
+    let metricsSeconds = 0;
+    // On the pass-2 threads, each file's texts are measured where they are read; the accumulators
+    // merge exactly (order does not matter), so the writer below does not measure again.
+    const metricsInPass2 = Boolean(pool && !rejectedWriter && options.metrics !== false);
     if (pool && !rejectedWriter) {
       // On the pass-1 threads, one task per file with selected rows; records arrive ready to file.
       const stasks: SampleTask[] = [];
@@ -563,36 +578,55 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
           const start = k;
           while (k < sel.n && sel.rows[idx[k]] < end) k++;
           if (k === start) continue;
-          const m = k - start;
-          const rows = new Uint32Array(m);
-          const epochs = new Uint16Array(m);
-          const pos = new Float64Array(m);
-          const ids: string[] = new Array(m);
-          for (let j = 0; j < m; j++) {
-            const e = idx[start + j];
-            rows[j] = sel.rows[e];
-            epochs[j] = sel.epochs[e];
-            pos[j] = sel.pos[e];
-            ids[j] = idOf(s, sel.rows[e]);
-          }
           const f = s.files[fi];
-          stasks.push({
-            kind: 'sample',
-            id: stasks.length,
-            sourceIndex: s.index,
-            source: { name: s.name, kind: s.kind, generator: s.generator },
-            path: f.path,
-            format: f.format,
-            compression: f.compression,
-            size: f.size,
-            fileBase: s.fileBase[fi],
-            keys: s.scans[fi].keys,
-            rows,
-            epochs,
-            pos,
-            ids,
-            passCols,
-          });
+          const sc = s.scans[fi];
+          // A JSONL file with many selected rows is shared out in row ranges (each task scans the
+          // file's bytes and parses only its own lines), so no thread finishes pass 2 alone.
+          const m = k - start;
+          const raw = f.format === 'jsonl' && !f.compression;
+          const chunks = raw ? Math.max(1, Math.min(workers, Math.floor(m / 128))) : 1;
+          let from = start;
+          for (let c = 1; c <= chunks; c++) {
+            let to = c === chunks ? k : start + Math.round((m * c) / chunks);
+            while (to < k && to > from && sel.rows[idx[to]] === sel.rows[idx[to - 1]]) to++; // whole rows
+            if (to <= from) continue;
+            const n = to - from;
+            const rows = new Uint32Array(n);
+            const epochs = new Uint16Array(n);
+            const pos = new Float64Array(n);
+            const ids: string[] = new Array(n);
+            let chars = 0;
+            for (let j = 0; j < n; j++) {
+              const e = idx[from + j];
+              rows[j] = sel.rows[e];
+              epochs[j] = sel.epochs[e];
+              pos[j] = sel.pos[e];
+              ids[j] = idOf(s, sel.rows[e]);
+              chars += sc.chars[sel.rows[e] - s.fileBase[fi]];
+            }
+            stasks.push({
+              kind: 'sample',
+              id: stasks.length,
+              sourceIndex: s.index,
+              source: { name: s.name, kind: s.kind, generator: s.generator },
+              path: f.path,
+              format: f.format,
+              compression: f.compression,
+              size: f.size,
+              // characters to re-derive and write, plus the bytes to scan (an estimate, for ordering)
+              cost: chars + f.size / 16,
+              bytes: f.size / chunks,
+              fileBase: s.fileBase[fi],
+              keys: sc.keys,
+              rows,
+              epochs,
+              pos,
+              ids,
+              passCols,
+              metricsSeed: metricsInPass2 ? recipe.seed : null,
+            });
+            from = to;
+          }
         }
       }
       const found = new Array(sources.length).fill(0);
@@ -602,8 +636,13 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
           for (let j = 0; j < r.found; j++)
             spill.addRecord(r.positions[j], r.data.subarray(r.offsets[j], r.offsets[j + 1]));
           found[t.sourceIndex] += r.found;
+          if (r.metrics) {
+            const tm = now();
+            metricsFor(bySource, t.source.name).merge(CorpusMetrics.fromState(r.metrics));
+            metricsSeconds += r.metricsSeconds + (now() - tm) / 1000;
+          }
           pass2Rows += r.rowsRead;
-          pass2Bytes += t.size;
+          pass2Bytes += t.bytes;
           progress({ phase: 'sample', rows: pass2Rows, bytes: pass2Bytes, totalBytes });
         },
         options.signal,
@@ -702,27 +741,16 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       columns,
       rowGroupRows: recipe.output.row_group_rows,
     });
-    const bySource = new Map<string, CorpusMetrics>();
-    const byKind = new Map<string, CorpusMetrics>();
-    const metricsFor = (m: Map<string, CorpusMetrics>, k: string) => {
-      let x = m.get(k);
-      if (!x) {
-        x = new CorpusMetrics({ seed: recipe.seed });
-        m.set(k, x);
-      }
-      return x;
-    };
     const tokensOfRow = new Map<string, Uint32Array>();
     for (const s of sources) tokensOfRow.set(s.name, s.availTokens);
     let written = 0;
-    let metricsSeconds = 0;
     let shards: WrittenShard[] = [];
     let rejectedShards: WrittenShard[] = [];
     try {
       for (const rows of spill.drain()) {
         for (let i = 0; i < rows.length; i += WRITE_BATCH) {
           const part = rows.slice(i, i + WRITE_BATCH);
-          if (options.metrics !== false) {
+          if (options.metrics !== false && !metricsInPass2) {
             const tm = now();
             for (const row of part) {
               const text = row.text as string;

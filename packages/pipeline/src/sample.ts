@@ -7,6 +7,7 @@
  */
 import { serialize } from 'node:v8';
 import type { Batch, Kind, Row } from '@curate/core';
+import { CorpusMetrics, type CorpusMetricsState } from '@curate/metrics';
 import { readShard } from '@curate/shards';
 import { isBlank, parseLine, rawLines } from '@curate/shards/lines';
 import type { Scanner } from './scan.js';
@@ -59,6 +60,10 @@ export interface SampleTask {
   format: string;
   compression?: string;
   size: number;
+  /** Estimated work (for ordering: the most expensive tasks start first). */
+  cost: number;
+  /** This task's share of the file's bytes (for progress). */
+  bytes: number;
   /** Source row of the file's first row. */
   fileBase: number;
   /** Every column name of the file, as pass 1 saw them (the raw JSONL path rebuilds rows' batches with them). */
@@ -69,6 +74,8 @@ export interface SampleTask {
   pos: Float64Array;
   ids: string[];
   passCols: string[];
+  /** Seed of the diversity metrics to take over the written texts here (null: the main thread does it). */
+  metricsSeed: number | null;
 }
 
 export interface SampleResult {
@@ -80,6 +87,10 @@ export interface SampleResult {
   data: Uint8Array;
   offsets: Uint32Array;
   positions: Float64Array;
+  /** Diversity metrics of the records' texts (one add per record, as the writer adds them), when asked. */
+  metrics: CorpusMetricsState | null;
+  /** Thread seconds spent in metrics calls. */
+  metricsSeconds: number;
 }
 
 /**
@@ -141,6 +152,8 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
   let bytes = 0;
   let ptr = 0;
   scanner.chain.doc.file = task.path;
+  const metrics = task.metricsSeed === null ? null : new CorpusMetrics({ seed: task.metricsSeed });
+  let metricsMs = 0;
   const it = selectedRows(task);
   let next = await it.next();
   while (!next.done) {
@@ -158,6 +171,11 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
       positions[ptr] = task.pos[ptr];
       bytes += body.length + 4;
       ptr++;
+      if (metrics) {
+        const t = performance.now();
+        metrics.add(text);
+        metricsMs += performance.now() - t;
+      }
     }
     next = await it.next();
   }
@@ -177,5 +195,7 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
     data,
     offsets: offsets.slice(0, ptr + 1),
     positions: positions.slice(0, ptr),
+    metrics: metrics ? metrics.toState() : null,
+    metricsSeconds: metricsMs / 1000,
   };
 }

@@ -29,8 +29,12 @@ report: false
     );
     const a = join(dir, 'one');
     const b = join(dir, 'two');
-    await runRecipeFile(recipe, { out: a, workers: 1 });
-    await runRecipeFile(recipe, { out: b, workers: 2 });
+    const ra = await runRecipeFile(recipe, { out: a, workers: 1 });
+    const rb = await runRecipeFile(recipe, { out: b, workers: 2 });
+    // metrics measured on the pass-2 threads and merged equal the writer's own measurement
+    expect(Object.keys(ra.manifest.metrics.sources).sort()).toEqual(['brown', 'markov']);
+    expect(rb.manifest.metrics).toEqual(ra.manifest.metrics);
+    expect(rb.manifest.warnings).toEqual(ra.manifest.warnings);
     const ha = shardBytes(a);
     const hb = shardBytes(b);
     expect(Object.keys(ha).length).toBeGreaterThan(1);
