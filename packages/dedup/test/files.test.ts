@@ -1,8 +1,9 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
+import { BYTES_PER_SIGNER, defaultWorkers } from '../src/files.js';
 import { decontamFiles, dedupFiles } from '../src/index.js';
 import { plantCorpus, readJsonl } from './helpers.js';
 
@@ -110,5 +111,15 @@ describe.skipIf(!HAS_SHARED)('decontamFiles', () => {
         out: join(dir, 'dc2'),
       }),
     ).rejects.toMatchObject({ code: 'E_DECONTAM_EVAL_NOT_FOUND', file: '/no/such/eval.jsonl' });
+  });
+});
+
+describe('default signer count', () => {
+  it('uses one thread below 64 MiB of input and up to two (never more than the cores) above', () => {
+    expect(defaultWorkers(40e6)).toBe(1);
+    expect(defaultWorkers(BYTES_PER_SIGNER)).toBe(1);
+    expect(defaultWorkers(BYTES_PER_SIGNER + 1)).toBe(Math.min(2, availableParallelism()));
+    expect(defaultWorkers(10e9)).toBe(Math.min(2, availableParallelism()));
+    expect(defaultWorkers(0)).toBe(1);
   });
 });
