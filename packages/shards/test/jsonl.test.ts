@@ -53,9 +53,9 @@ describe('JSONL reader', () => {
     const ea = await rejection(collect(readShard(plain)));
     const eb = await rejection(collect(readShard(gz)));
     expect(ea).toBeInstanceOf(InputError);
-    expect((ea as InputError).message).toBe((eb as InputError).message);
-    expect((ea as InputError).row).toBe((eb as InputError).row);
-    expect((ea as InputError).row).toBe(5); // the cut line after 0 one, 1 blank, 2 NBSP, 3 café, 4 bad
+    expect(ea.message).toBe(eb.message);
+    expect(ea.row).toBe(eb.row);
+    expect(ea.row).toBe(5); // the cut line after 0 one, 1 blank, 2 NBSP, 3 café, 4 bad
   });
 
   it('reads columns as the union of keys in first-seen order, missing keys null', async () => {
