@@ -1,21 +1,32 @@
-import { Ajv, type ValidateFunction } from 'ajv';
+import { existsSync } from 'node:fs';
 import { schemaIssues } from './issues.js';
 import { checkRecipePaths, outputInsideInputs, resolveRecipePaths } from './paths.js';
 import { resolveRecipe } from './resolve.js';
 import { runRules } from './rules.js';
-import { recipeSchema } from './schema.js';
-import type { SchemaRecipe, ValidateOptions, ValidationResult } from './types.js';
+import type { ValidateOptions, ValidationResult } from './types.js';
+import { type RecipeValidator, validatorFingerprint } from './validator-options.js';
 
-let compiled: ValidateFunction<SchemaRecipe> | undefined;
+/** Written next to this module by the build (`scripts/write-validator.mjs`); absent when running from `src`. */
+const PRECOMPILED = new URL('./recipe-validator.js', import.meta.url);
 
-/** The ajv validator, compiled on first use (~0.1 s) so importing the package stays cheap. */
-function schemaValidator(): ValidateFunction<SchemaRecipe> {
-  if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: true });
-    ajv.addKeyword({ keyword: 'errorMessage', schemaType: 'string' });
-    compiled = ajv.compile<SchemaRecipe>(recipeSchema);
+let validator: Promise<RecipeValidator> | undefined;
+
+/**
+ * The schema validator, loaded on first use: the one ajv precompiled at build time when it is there and was
+ * generated from this schema, else compiled now (~0.1 s; ajv is imported only then).
+ */
+function schemaValidator(): Promise<RecipeValidator> {
+  validator ??= loadValidator();
+  return validator;
+}
+
+async function loadValidator(): Promise<RecipeValidator> {
+  if (existsSync(PRECOMPILED)) {
+    const mod = (await import(PRECOMPILED.href)) as { default: RecipeValidator; fingerprint: string };
+    if (mod.fingerprint === validatorFingerprint()) return mod.default;
   }
-  return compiled;
+  const { compileRecipeValidator } = await import('./compile.js');
+  return compileRecipeValidator();
 }
 
 /**
@@ -31,7 +42,7 @@ export async function validateRecipe(input: unknown, options: ValidateOptions = 
   } catch {
     return { warnings: [], errors: [{ path: '', message: 'must be plain data (what YAML or JSON gives)' }] };
   }
-  const validate = schemaValidator();
+  const validate = await schemaValidator();
   if (!validate(data)) return { warnings: [], errors: schemaIssues(validate.errors ?? [], data) };
   const recipe = resolveRecipe(data);
   const { errors, warnings } = runRules(recipe);
