@@ -64,8 +64,19 @@ const POOL_CHARS = 1 << 22;
 class PretokenMemo {
   private readonly mask = (1 << TABLE_BITS) - 1;
   private slots = new Int32Array(2 << TABLE_BITS);
-  private entries = new Int32Array(3 * MAX_ENTRIES);
-  private pool = new Uint16Array(POOL_CHARS);
+  private entries: Int32Array;
+  private pool: Uint16Array;
+  /** How often the memo filled up and started over. */
+  resets = 0;
+
+  constructor(
+    private readonly maxEntries = MAX_ENTRIES,
+    private readonly poolChars = POOL_CHARS,
+  ) {
+    this.entries = new Int32Array(3 * maxEntries);
+    this.pool = new Uint16Array(poolChars);
+  }
+
   private n = 0;
   private used = 0;
   /** Where the last failed lookup stopped (the insert position). */
@@ -98,7 +109,8 @@ class PretokenMemo {
 
   insert(text: string, s: number, e: number, h: number, count: number): void {
     const L = e - s;
-    if (this.n >= MAX_ENTRIES || this.used + L > POOL_CHARS) {
+    if (this.n >= this.maxEntries || this.used + L > this.poolChars) {
+      this.resets++;
       // full: start over (the hot pre-tokens come back within a few documents)
       this.slots.fill(0);
       this.n = 0;
@@ -331,10 +343,16 @@ export function cl100kAsciiEnd(t: string, i: number, n: number): number {
 }
 
 /** An exact counter for one BPE encoding (cl100k_base gets the ASCII scanner). */
-export function bpeCounter(core: BpeCore, ascii: boolean): (text: string) => number {
+/** Memo limits (tests use small ones to exercise the start-over path). */
+export interface MemoLimits {
+  entries?: number;
+  poolChars?: number;
+}
+
+export function bpeCounter(core: BpeCore, ascii: boolean, limits: MemoLimits = {}): BpeCount {
   const flags = core.tokenSplitRegex.flags.replace(/[gy]/g, '');
   const sticky = new RegExp(core.tokenSplitRegex.source, `${flags}y`);
-  const memo = new PretokenMemo();
+  const memo = new PretokenMemo(limits.entries, limits.poolChars);
   // Misses go to the merge loop directly: bytePairEncode's own LRU cache (a Map of 100k entries with a
   // delete + set per hit) slows down as it churns (4x over 3 passes of a 24 MB shard) and our memo
   // already holds every repeated pre-token.
@@ -390,7 +408,7 @@ export function bpeCounter(core: BpeCore, ascii: boolean): (text: string) => num
     memo.insert(text, s, e, h, v);
     return v;
   };
-  return (text: string): number => {
+  const count = (text: string): number => {
     const n = text.length;
     let total = 0;
     let i = 0;
@@ -408,4 +426,8 @@ export function bpeCounter(core: BpeCore, ascii: boolean): (text: string) => num
     }
     return total;
   };
+  return Object.assign(count, { memoResets: () => memo.resets });
 }
+
+/** A counter: text -> tokens, and how often its memo filled up and started over. */
+export type BpeCount = ((text: string) => number) & { memoResets(): number };

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { countTokens as cl100kRef } from 'gpt-tokenizer/encoding/cl100k_base';
+import cl100kApi, { countTokens as cl100kRef } from 'gpt-tokenizer/encoding/cl100k_base';
 import { countTokens as o200kRef } from 'gpt-tokenizer/encoding/o200k_base';
 import { getEncoding } from 'js-tiktoken';
 import { describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
-import { cl100kAsciiEnd } from '../src/bpe-count.js';
+import { type BpeCore, bpeCounter, CL100K_PATTERN, cl100kAsciiEnd } from '../src/bpe-count.js';
 import { loadTokenizer } from '../src/index.js';
 
 // The reference: gpt-tokenizer's own count with special tokens treated as text (what curate counts).
@@ -106,6 +106,19 @@ describe('exact BPE counting (memo + ASCII pre-tokenizer)', () => {
     expect(cl100kAsciiEnd(' \n\n  x', 0, 6)).toBe(3); // \s*[\r\n] ends at the last newline
     expect(cl100kAsciiEnd('   ', 0, 3)).toBe(3); // \s+$
     expect(cl100kAsciiEnd(' ...\n\nx', 0, 7)).toBe(6); // ' ?[^\s\p{L}\p{N}]+[\r\n]*'
+  });
+
+  it('stays exact when the memo fills up and starts over (tiny limits)', () => {
+    const core = (cl100kApi as unknown as { bytePairEncodingCoreProcessor: BpeCore }).bytePairEncodingCoreProcessor;
+    expect(core.tokenSplitRegex.source).toBe(CL100K_PATTERN);
+    for (const limits of [{ entries: 7 }, { poolChars: 64 }]) {
+      const count = bpeCounter(core, true, limits);
+      fc.assert(
+        fc.property(textArb, (s) => count(s) === cl100kRef(s, plain)),
+        { numRuns: 1500, seed: 11 },
+      );
+      expect(count.memoResets()).toBeGreaterThan(100);
+    }
   });
 
   it('counts a text the same however often it is seen (the memo is only a cache)', async () => {
