@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { formatIssue, type RecipeIssue } from '../src/index.js';
+import { FILTER_NAMES, formatIssue, type RecipeIssue } from '../src/index.js';
 
 /** A temporary directory holding `files` (relative path -> content); `cleanup` removes it. */
 export async function tempTree(files: Record<string, string>): Promise<{ dir: string; cleanup: () => Promise<void> }> {
@@ -31,3 +31,17 @@ export function baseRecipe(): Loose {
 }
 
 export const lines = (issues: RecipeIssue[]) => issues.map(formatIssue);
+
+/** Parameters given to the filters that require some (see `withEveryFilterAndDedup`). */
+export const GIVEN_FILTER_PARAMS: Record<string, object> = {
+  score: { column: 's', min: 1 },
+  grounded: { context: 'c' },
+  blocklist: { words: ['x'] },
+};
+
+/** Give `r` every filter (required parameters filled in, the rest defaulted) and every dedup part. */
+export function withEveryFilterAndDedup(r: Loose): void {
+  r.dedup = { exact: {}, near: { threshold: 0.9 }, decontaminate: [{ name: 'ev', paths: ['e.jsonl'], text: 'q' }] };
+  r.quality = FILTER_NAMES.map((name) => ({ [name]: GIVEN_FILTER_PARAMS[name] ?? {} }));
+  r.quality.push({ length: { unit: 'tokens', max: 10 } });
+}

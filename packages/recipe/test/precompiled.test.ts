@@ -7,10 +7,9 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { compileRecipeValidator, recipeValidatorModule } from '../src/compile.js';
-import { FILTER_NAMES } from '../src/index.js';
 import { schemaIssues } from '../src/issues.js';
 import { type RecipeValidator, validatorFingerprint } from '../src/validator-options.js';
-import { baseRecipe, type Loose } from './helpers.js';
+import { baseRecipe, type Loose, withEveryFilterAndDedup } from './helpers.js';
 
 const pkg = join(import.meta.dirname, '..');
 const root = join(pkg, '..', '..');
@@ -31,19 +30,7 @@ function exampleRecipes(): [string, unknown][] {
 /** Recipes the schema accepts, beyond the examples: every filter, dedup with all parts, rule-level errors. */
 const VALID: [string, (r: Loose) => void][] = [
   ['base recipe', () => {}],
-  [
-    'every filter, dedup parts',
-    (r) => {
-      r.dedup = { exact: {}, near: { threshold: 0.9 }, decontaminate: [{ name: 'ev', paths: ['e.jsonl'], text: 'q' }] };
-      const given: Record<string, object> = {
-        score: { column: 's', min: 1 },
-        grounded: { context: 'c' },
-        blocklist: { words: ['x'] },
-      };
-      r.quality = FILTER_NAMES.map((name) => ({ [name]: given[name] ?? {} }));
-      r.quality.push({ length: { unit: 'tokens', max: 10 } });
-    },
-  ],
+  ['every filter, dedup parts', withEveryFilterAndDedup],
   ['jsonl output', (r) => (r.output = { dir: 'o', format: 'jsonl', shard_size: '1.5 MB' })],
   ['shard rows', (r) => (r.output = { dir: 'o', shard_rows: 1000, shard_size: '1MB' })],
   ['one-sided ratio', (r) => (r.target = { tokens: 1000, ratio: { synthetic: 0.25 } })],

@@ -11,7 +11,7 @@ import {
   recipeSchema,
   validateRecipe,
 } from '../src/index.js';
-import { baseRecipe, type Loose, lines } from './helpers.js';
+import { baseRecipe, GIVEN_FILTER_PARAMS, type Loose, lines, withEveryFilterAndDedup } from './helpers.js';
 
 const check = (input: unknown) => validateRecipe(input, { checkPaths: false });
 
@@ -226,14 +226,7 @@ describe('defaults', () => {
 
   it('fills dedup and filter parameter defaults, and keeps what is given', async () => {
     const r = baseRecipe();
-    r.dedup = { exact: {}, near: { threshold: 0.9 }, decontaminate: [{ name: 'ev', paths: ['e.jsonl'], text: 'q' }] };
-    const given: Record<string, object> = {
-      score: { column: 's', min: 1 },
-      grounded: { context: 'c' },
-      blocklist: { words: ['x'] },
-    };
-    r.quality = FILTER_NAMES.map((name) => ({ [name]: given[name] ?? {} }));
-    r.quality.push({ length: { unit: 'tokens', max: 10 } });
+    withEveryFilterAndDedup(r);
     const { recipe, errors } = await check(r);
     expect(errors).toEqual([]);
     expect(recipe!.dedup).toEqual({
@@ -244,7 +237,10 @@ describe('defaults', () => {
     });
     recipe!.quality.slice(0, FILTER_NAMES.length).forEach((item, i) => {
       const name = FILTER_NAMES[i];
-      expect((item as Record<string, unknown>)[name]).toEqual({ ...FILTER_DEFAULTS[name], ...given[name] });
+      expect((item as Record<string, unknown>)[name]).toEqual({
+        ...FILTER_DEFAULTS[name],
+        ...GIVEN_FILTER_PARAMS[name],
+      });
     });
     expect(recipe!.quality.at(-1)).toEqual({ length: { unit: 'tokens', min: 1, max: 10 } });
   });
