@@ -566,7 +566,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     // merge exactly (order does not matter), so the writer below does not measure again.
     const metricsInPass2 = Boolean(pool && !rejectedWriter && options.metrics !== false);
     if (pool && !rejectedWriter) {
-      // On the pass-1 threads, one task per file with selected rows; records arrive ready to file.
+      // On the pass-1 threads, one task per file with selected rows (or per row range of a big JSONL
+      // file); records arrive ready to file.
       const stasks: SampleTask[] = [];
       for (const s of sources) {
         const sel = perSourceSel[s.index];
