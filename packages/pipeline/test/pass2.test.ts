@@ -92,6 +92,8 @@ report: false
     const real = ra.manifest.sources.find((s) => s.name === 'awkward');
     expect(real?.rows_sampled).toBeGreaterThan(5);
     expect(real?.rows_sampled).toBeLessThan(real?.rows_available ?? 0); // a subset: lines are skipped
+    // >= 256 selected rows of one JSONL file: with 2 workers pass 2 shares it out in two row ranges
+    expect(ra.manifest.sources.find((s) => s.name === 'markov')?.rows_sampled).toBeGreaterThanOrEqual(256);
     const ha = shardBytes(a);
     const hb = shardBytes(b);
     expect(Object.keys(ha).length).toBeGreaterThan(0);
