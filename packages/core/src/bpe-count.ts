@@ -5,8 +5,10 @@
  * encodes every pre-token on its own, so a text's count is the sum of its
  * pre-tokens' counts. Natural text repeats a few thousand pre-tokens (" the",
  * ",", " of"), so counts are memoised per pre-token in a flat hash table
- * (chars in a Uint16Array pool: no string is created for a hit). A miss asks
- * gpt-tokenizer's own BPE core, which stays the single source of truth.
+ * (chars in a Uint16Array pool: no string is created for a hit). A miss is
+ * looked up and merged over a byte-keyed copy of gpt-tokenizer's rank table,
+ * keeping only entries for which the library's own byte lookup answers the
+ * same rank, with the library's merge order (lowest rank, leftmost first).
  *
  * For cl100k_base the pre-tokenizer is also hand-written for ASCII: its
  * alternatives are decided on ASCII characters exactly as the regular
@@ -342,21 +344,21 @@ export function cl100kAsciiEnd(t: string, i: number, n: number): number {
   return i + 1;
 }
 
-/** An exact counter for one BPE encoding (cl100k_base gets the ASCII scanner). */
 /** Memo limits (tests use small ones to exercise the start-over path). */
 export interface MemoLimits {
   entries?: number;
   poolChars?: number;
 }
 
+/** An exact counter for one BPE encoding (`ascii`: cl100k_base's hand-written ASCII pre-tokenizer). */
 export function bpeCounter(core: BpeCore, ascii: boolean, limits: MemoLimits = {}): BpeCount {
   const flags = core.tokenSplitRegex.flags.replace(/[gy]/g, '');
   const sticky = new RegExp(core.tokenSplitRegex.source, `${flags}y`);
   const memo = new PretokenMemo(limits.entries, limits.poolChars);
-  // Misses go to the merge loop directly: bytePairEncode's own LRU cache (a Map of 100k entries with a
-  // delete + set per hit) slows down as it churns (4x over 3 passes of a 24 MB shard) and our memo
-  // already holds every repeated pre-token.
-  // Where the core exposes its rank table, misses merge over our byte-keyed copy of it (no strings).
+  // Memo misses merge over a byte-keyed copy of the core's rank table (no strings) when the core
+  // exposes it; else over the core's merge loop, never through bytePairEncode: its LRU cache (a Map of
+  // 100k entries, a delete + set per hit) slows down as it churns (4x over 3 passes of a 24 MB shard)
+  // and the memo already holds every repeated pre-token.
   const encoder = new TextEncoder();
   const merge = typeof core.bytePairMerge === 'function' ? core.bytePairMerge.bind(core) : undefined;
   const own = Array.isArray(core.bytePairRankDecoder) && typeof core.getBpeRankFromBytes === 'function';
