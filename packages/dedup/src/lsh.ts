@@ -44,7 +44,10 @@ function grid(a: number, b: number): { s: Float64Array; h: number } {
  * Bands x rows (bands * rows <= numPerm) minimising
  * `wFP * FP_area + wFN * FN_area` (the datasketch criterion, with weights
  * suited to verified candidates by default). Areas by the trapezoid rule
- * with 400 steps; s^rows is computed once per grid point and row count.
+ * with 400 steps. Per row count r, (1 - s^r)^b is built up by one
+ * multiplication per band count b instead of a power (3x faster; the same
+ * choice as the power form for every threshold 0.30..0.98 by 0.01 and
+ * numPerm in 16..512, tested); ties go to the smaller b, then the smaller r.
  */
 export function optimalBands(threshold: number, numPerm: number, weights: BandWeights = {}): BandChoice {
   if (!(threshold > 0 && threshold < 1)) {
@@ -54,26 +57,53 @@ export function optimalBands(threshold: number, numPerm: number, weights: BandWe
   const wfn = weights.falseNegative ?? 0.95;
   const lo = grid(0, threshold);
   const hi = grid(threshold, 1);
-  const powLo: Float64Array[] = [];
-  const powHi: Float64Array[] = [];
+  // err[b][r] and its areas, filled r by r
+  const err: Float64Array[] = [];
+  const fpa: Float64Array[] = [];
+  const fna: Float64Array[] = [];
+  for (let b = 1; b <= numPerm; b++) {
+    const n = Math.floor(numPerm / b) + 1;
+    err[b] = new Float64Array(n);
+    fpa[b] = new Float64Array(n);
+    fna[b] = new Float64Array(n);
+  }
+  const qlo = new Float64Array(STEPS + 1);
+  const qhi = new Float64Array(STEPS + 1);
+  const plo = new Float64Array(STEPS + 1);
+  const phi = new Float64Array(STEPS + 1);
+  for (let r = 1; r <= numPerm; r++) {
+    for (let i = 0; i <= STEPS; i++) {
+      qlo[i] = 1 - lo.s[i] ** r;
+      qhi[i] = 1 - hi.s[i] ** r;
+    }
+    plo.fill(1);
+    phi.fill(1);
+    const maxB = Math.floor(numPerm / r);
+    for (let b = 1; b <= maxB; b++) {
+      // plo = (1 - s^r)^b over [0, t]: P(s) = 1 - plo; phi over [t, 1]: 1 - P(s) = phi
+      for (let i = 0; i <= STEPS; i++) {
+        plo[i] *= qlo[i];
+        phi[i] *= qhi[i];
+      }
+      let sum = (1 - plo[0] + (1 - plo[STEPS])) / 2;
+      for (let i = 1; i < STEPS; i++) sum += 1 - plo[i];
+      const fp = sum * lo.h;
+      sum = (phi[0] + phi[STEPS]) / 2;
+      for (let i = 1; i < STEPS; i++) sum += phi[i];
+      const fn = sum * hi.h;
+      err[b][r] = wfp * fp + wfn * fn;
+      fpa[b][r] = fp;
+      fna[b][r] = fn;
+    }
+  }
   let best: BandChoice | null = null;
   let bestErr = Number.POSITIVE_INFINITY;
   for (let b = 1; b <= numPerm; b++) {
     const maxR = Math.floor(numPerm / b);
     for (let r = 1; r <= maxR; r++) {
-      const pl = (powLo[r] ??= lo.s.map((x) => x ** r));
-      const ph = (powHi[r] ??= hi.s.map((x) => x ** r));
-      // P(s) = 1 - (1 - s^r)^b over [0, t]; 1 - P(s) over [t, 1]
-      let sum = (1 - (1 - pl[0]) ** b + (1 - (1 - pl[STEPS]) ** b)) / 2;
-      for (let i = 1; i < STEPS; i++) sum += 1 - (1 - pl[i]) ** b;
-      const fp = sum * lo.h;
-      sum = (1 - (1 - (1 - ph[0]) ** b) + (1 - (1 - (1 - ph[STEPS]) ** b))) / 2;
-      for (let i = 1; i < STEPS; i++) sum += 1 - (1 - (1 - ph[i]) ** b);
-      const fn = sum * hi.h;
-      const err = wfp * fp + wfn * fn;
-      if (err < bestErr - 1e-15) {
-        bestErr = err;
-        best = { bands: b, rows: r, falsePositiveArea: fp, falseNegativeArea: fn };
+      if (err[b][r] < bestErr - 1e-15) {
+        bestErr = err[b][r];
+        best = { bands: b, rows: r, falsePositiveArea: fpa[b][r], falseNegativeArea: fna[b][r] };
       }
     }
   }

@@ -20,6 +20,41 @@ describe('band choice', () => {
     expect(lshProbability(0.87, d.bands, d.rows)).toBeGreaterThan(0.99);
     expect(lshProbability(0.5, d.bands, d.rows)).toBeLessThan(0.1);
   });
+
+  it('chooses what the direct power form chooses (trapezoid areas of 1 - (1 - s^r)^b) on a grid of thresholds', () => {
+    // reference: the criterion written out with powers, b-major, ties to the first
+    const reference = (t: number, k: number, wfp: number, wfn: number) => {
+      const steps = 400;
+      const area = (a: number, z: number, f: (s: number) => number) => {
+        const h = (z - a) / steps;
+        let sum = (f(a) + f(z)) / 2;
+        for (let i = 1; i < steps; i++) sum += f(a + i * h);
+        return sum * h;
+      };
+      let best = [0, 0];
+      let bestErr = Number.POSITIVE_INFINITY;
+      for (let b = 1; b <= k; b++)
+        for (let r = 1; r <= Math.floor(k / b); r++) {
+          const fp = area(0, t, (s) => lshProbability(s, b, r));
+          const fn = area(t, 1, (s) => 1 - lshProbability(s, b, r));
+          const err = wfp * fp + wfn * fn;
+          if (err < bestErr - 1e-15) {
+            bestErr = err;
+            best = [b, r];
+          }
+        }
+      return best;
+    };
+    for (const k of [32, 128, 200])
+      for (let t = 0.5; t < 0.96; t += 0.05)
+        for (const [wfp, wfn] of [
+          [0.05, 0.95],
+          [0.5, 0.5],
+        ]) {
+          const c = optimalBands(t, k, { falsePositive: wfp, falseNegative: wfn });
+          expect([c.bands, c.rows], `t=${t.toFixed(2)} k=${k} w=${wfp}`).toEqual(reference(t, k, wfp, wfn));
+        }
+  });
 });
 
 describe('MinHasher', () => {
