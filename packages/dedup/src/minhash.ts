@@ -200,6 +200,15 @@ export class MinHasher {
     }
     const k = this.options.numPerm;
     const sig = into ?? new Int32Array(k);
+    // the shingle loop in a function of its own: it runs long and V8 optimises it mid-loop; with the
+    // rare densification inlined after it, that code deoptimised ~1,000 times per mix run
+    const nonEmpty = this.ophOfWords(words, count, n, sig);
+    return nonEmpty < k ? this.densify(sig) : sig;
+  }
+
+  /** OPH minima of the word n-grams into `sig` (bins not hit stay unfilled); returns the bins hit. */
+  private ophOfWords(words: Uint32Array, count: number, n: number, sig: Signature): number {
+    const k = this.options.numPerm;
     const filled = this.filled;
     filled.fill(0);
     const seed = this.ophSeed;
@@ -234,7 +243,7 @@ export class MinHasher {
         nonEmpty++;
       } else if (sv < sig[bin]) sig[bin] = sv;
     }
-    return nonEmpty < k ? this.densify(sig) : sig;
+    return nonEmpty;
   }
 
   /** 32 - log2(numPerm) when numPerm is a power of two (bin = v >>> shift), else -1. */

@@ -129,13 +129,23 @@ function checkInt(name: string, v: number, min: number): void {
 class UnitHeap {
   readonly items: Unit[] = [];
   tokens = 0;
+  /**
+   * Keys at or above this cannot enter a sample of `budget` tokens (+Infinity until it is full).
+   * A field read on every window, so the hot loop has no branch that runs only once the sample is
+   * full: V8 optimised that loop on the first long document and then deoptimised at such a branch
+   * ~1,000 times per `curate mix` run (measured with --trace-deopt).
+   */
+  limit = Number.POSITIVE_INFINITY;
+
+  /** Add `u` to a sample of `budget` tokens, evicting the highest keys it no longer needs. */
+  offer(u: Unit, budget: number): void {
+    this.push(u);
+    while (this.tokens - this.items[0].hashes.length >= budget) this.pop();
+    this.limit = this.tokens >= budget ? this.items[0].key : Number.POSITIVE_INFINITY;
+  }
 
   get size(): number {
     return this.items.length;
-  }
-
-  top(): Unit {
-    return this.items[0];
   }
 
   push(u: Unit): void {
@@ -240,15 +250,17 @@ export class CorpusMetrics {
       const k1 = fmix32(doc ^ this.saltA ^ Math.imul(wi + 1, 0x9e3779b1));
       const k2 = fmix32(Math.imul(doc, 0x85ebca6b) ^ this.saltB ^ Math.imul(wi + 1, 0xc2b2ae35));
       const key = k1 * 1048576 + (k2 >>> 12);
-      if (heap.tokens >= budget && key >= heap.top().key) continue;
+      if (key >= heap.limit) continue; // heap.tokens >= budget && key >= the top key
       const e = Math.min(n, s + w);
       // Copy the words and the text (a copy, so the sample never pins the whole document).
-      heap.push({
-        key,
-        hashes: hashes.slice(s, e),
-        text: Buffer.from(text.slice(buf.starts[s], buf.ends[e - 1]), 'utf8'),
-      });
-      while (heap.tokens - heap.top().hashes.length >= budget) heap.pop();
+      heap.offer(
+        {
+          key,
+          hashes: hashes.slice(s, e),
+          text: Buffer.from(text.slice(buf.starts[s], buf.ends[e - 1]), 'utf8'),
+        },
+        budget,
+      );
     }
   }
 
@@ -279,9 +291,8 @@ export class CorpusMetrics {
     const budget = a.sampleTokens;
     const heap = this.sample;
     for (const u of other.sample.items) {
-      if (heap.tokens >= budget && u.key >= heap.top().key) continue;
-      heap.push(u);
-      while (heap.tokens - heap.top().hashes.length >= budget) heap.pop();
+      if (u.key >= heap.limit) continue;
+      heap.offer(u, budget);
     }
   }
 
@@ -326,6 +337,8 @@ export class CorpusMetrics {
       m.sample.items.push({ key: u.key, hashes: u.hashes, text: Buffer.from(t.buffer, t.byteOffset, t.byteLength) });
     }
     m.sample.tokens = state.sampleTokens;
+    const heap = m.sample;
+    heap.limit = heap.tokens >= m.options.sampleTokens ? heap.items[0].key : Number.POSITIVE_INFINITY;
     return m;
   }
 

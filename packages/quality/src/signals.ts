@@ -14,6 +14,7 @@ import {
   GOPHER_REPETITION_DEFAULTS,
   hashCount,
   lineDuplicates,
+  type NgramLimits,
   ngramRepetition,
   RepetitionScratch,
   stopWordSet,
@@ -169,13 +170,14 @@ export class QualitySignalMeter {
   private readonly stop: { set: Set<string>; maxLength: number };
   private readonly shortLength: number;
   private readonly ends: [number, number] = [0, 0];
-  private top2 = 0;
-  private dup5 = 0;
-  private readonly visit = (n: number, top: number, dup: number): boolean => {
-    if (n === 2) this.top2 = top;
-    if (n === 5) this.dup5 = dup;
-    return n < 5;
+  /** Top 2-grams and duplicate 5-grams measured, never a limit (the filter's own function). */
+  private readonly limits: NgramLimits = {
+    top: Float64Array.from([Number.NaN, Number.NaN, Number.POSITIVE_INFINITY, Number.NaN, Number.NaN, Number.NaN]),
+    dup: Float64Array.from([Number.NaN, Number.NaN, Number.NaN, Number.NaN, Number.NaN, Number.POSITIVE_INFINITY]),
+    stopBelow: new Float64Array(6).fill(Number.NEGATIVE_INFINITY),
   };
+  private readonly topOut = new Float64Array(6);
+  private readonly dupOut = new Float64Array(6);
 
   constructor(options: SignalOptions = {}) {
     this.stop = stopWordSet(options.stop_words ?? GQ.stop_words);
@@ -188,18 +190,13 @@ export class QualitySignalMeter {
     const len = text.length;
     const denom = Math.max(words, 1);
     let dupLine = 0;
-    this.top2 = 0;
-    this.dup5 = 0;
+    let top2 = 0;
+    let dup5 = 0;
     if (len > 0) {
       dupLine = lineDuplicates(a, this.sc)[2] / len;
-      ngramRepetition(
-        a,
-        this.sc,
-        5,
-        (n) => n === 2,
-        (n) => n === 5,
-        this.visit,
-      );
+      ngramRepetition(a, this.sc, 5, this.limits, this.topOut, this.dupOut);
+      top2 = this.topOut[2];
+      dup5 = this.dupOut[5];
     }
     a.lines();
     const [punct, short] = lineEndings(a, this.shortLength, this.ends);
@@ -210,8 +207,8 @@ export class QualitySignalMeter {
       alpha_words_ratio: words === 0 ? null : a.alphaWords / words,
       stop_words: countStopWords(a, this.stop),
       dup_line_char_frac: dupLine,
-      top_2gram_char_frac: this.top2,
-      dup_5gram_char_frac: this.dup5,
+      top_2gram_char_frac: top2,
+      dup_5gram_char_frac: dup5,
       punct_line_ratio: punct / a.lineCount,
       short_line_ratio: short / a.lineCount,
       newline_word_ratio: newlineWordRatio(a),

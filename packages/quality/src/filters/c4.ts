@@ -130,6 +130,8 @@ export function countSentences(line: string, s = 0, e = line.length): number {
   return Math.max(n, 1);
 }
 
+const TOO_FEW_SENTENCES = drop('too_few_sentences');
+
 export function c4(p: C4Params): Filter['filter'] {
   const clean = p.mode === 'clean';
   const out = { sentences: 0 };
@@ -180,7 +182,7 @@ export function c4(p: C4Params): Filter['filter'] {
       sentences += out.sentences;
       if (clean) kept.push(text.slice(s, e));
     }
-    if (sentences < p.min_sentences) return drop('too_few_sentences');
+    if (sentences < p.min_sentences) return TOO_FEW_SENTENCES;
     if (!clean || !changed) return true;
     return { text: kept.join('\n') };
   };

@@ -176,6 +176,8 @@ export class RepetitionScratch {
   stampV = new Int32Array(0);
   idV = new Int32Array(0);
   gen = 0;
+  /** Set by the last level: characters covered by repeated n-grams (see `nextCandidates`). */
+  covered = 0;
 
   ensure(tokens: number, vocab: number): void {
     if (this.n < tokens) {
@@ -285,11 +287,31 @@ function paragraphs(text: string, starts: number[], ends: number[]): number {
 }
 
 /**
+ * Limits of `ngramRepetition`, per level n (index n; arrays of at least maxN + 1 entries).
+ * Plain numbers rather than callbacks, so that the filter and the signal meter call one
+ * monomorphic function: with a callback per caller, V8 deoptimised and recompiled it ~11 times
+ * per thread in a mix (0.6 s of compile time per run, measured with --trace-opt).
+ */
+export interface NgramLimits {
+  /** Drop above this top-n-gram fraction; NaN: level n has no top rule (not measured). */
+  top: Float64Array;
+  /** Drop above this duplicate-n-gram fraction; NaN: level n has no duplicate rule (not measured). */
+  dup: Float64Array;
+  /** Stop after level n when `dupBound` <= stopBelow[n] (no later level can reach its threshold). */
+  stopBelow: Float64Array;
+}
+
+/** `ngramRepetition`'s verdict: 0 = no limit exceeded, else 2n + (0 top, 1 dup) for level n. */
+export const NGRAM_TOP = 0;
+export const NGRAM_DUP = 1;
+
+/**
  * Top and duplicate n-gram character fractions of the analysed text (`a.tokens()` done), level by
- * level from n = 2 up to `maxN`. At each level `visit(n, top, dup)` receives the fraction of the
- * text's characters in the most common n-gram (counted only when repeated) when `wantTop(n)`, and
- * in n-grams seen before (no overlaps) when `wantDup(n)`, else NaN; it returns false to stop.
- * Levels after the last repeated (n-1)-gram are not visited: their fractions are 0.
+ * level from n = 2 up to `maxN`, checked against `limits`. At each level with a top rule,
+ * `topOut[n]` receives the fraction of the text's characters in the most common n-gram (counted
+ * only when repeated); with a duplicate rule, `dupOut[n]` the fraction in n-grams seen before (no
+ * overlaps). Returns at the first limit exceeded (see NGRAM_TOP) or 0. Levels after the last
+ * repeated (n-1)-gram are not reached: their out values stay 0 (both arrays are zeroed first).
  * `dupBound` is an upper bound of the duplicate fraction of every later level: a repeated
  * m-gram (m > n) is made of repeated n-grams, and the counted m-grams do not overlap, so their
  * characters fit in the union of the repeated n-grams' tokens (each with one separator).
@@ -298,139 +320,200 @@ export function ngramRepetition(
   a: TextAnalysis,
   sc: RepetitionScratch,
   maxN: number,
-  wantTop: (n: number) => boolean,
-  wantDup: (n: number) => boolean,
-  visit: (n: number, top: number, dup: number, dupBound: number) => boolean,
-): void {
+  limits: NgramLimits,
+  topOut: Float64Array,
+  dupOut: Float64Array,
+): number {
+  topOut.fill(0);
+  dupOut.fill(0);
   const len = a.text.length;
   const T = a.tokenCount;
-  if (T < 2) return;
-  // Dense token ids from the token hashes (a small, cache-resident table).
-  const c = sc.counter;
-  c.clear(Math.min(T, 4096)); // grows as needed: books have ~10^4 distinct tokens, not T
-  let V = 0;
-  sc.ensure(T, 0);
-  {
-    const tokId = sc.tokId;
-    const cnt = sc.curCount;
-    for (let i = 0; i < T; i++) {
-      const before = c.size;
-      const slot = c.add(a.tokH1[i], a.tokH2[i]);
-      const id = c.order[slot];
-      if (c.size > before) cnt[id] = 0;
-      cnt[id]++;
-      tokId[i] = id;
-      sc.cur[i] = id;
-    }
-    V = c.size;
-  }
+  if (T < 2) return 0;
+  // Each loop is a function of its own: the loops run long on whole books, and V8 optimises a
+  // function mid-loop (on-stack replacement) once per loop it is stuck in; one big function cost
+  // ~10 compiles of all of it per thread (~0.5 s of compile time per mix), small ones compile fast.
+  const V = denseIds(a, sc, T);
   sc.ensure(T, V);
-  const prefix = sc.prefix;
-  prefix[0] = 0;
-  for (let i = 0; i < T; i++) prefix[i + 1] = prefix[i] + (a.tokEnd[i] - a.tokStart[i]);
+  prefixChars(a, sc, T);
   // Level by level, the n-gram at i is (its (n-1)-gram id, token i+n-1). Only n-grams whose
   // (n-1)-gram prefix occurs twice or more can repeat ("candidates", kept in a list); they are
   // grouped by prefix id with a counting sort and numbered per following token: exact ids, no
   // hashing, work proportional to the candidates.
-  const { tokId, first, bucket, sorted, stampV, idV, seen } = sc;
-  const cand = sc.candA;
-  let nc = 0;
-  for (let i = 0; i < T; i++) if (sc.curCount[tokId[i]] >= 2) cand[nc++] = i;
+  let nc = initialCandidates(sc, T);
   let D = V;
   for (let n = 2; n <= maxN && nc > 0; n++) {
     const m = T - n + 1;
     if (m <= 0) break;
-    const { cur, next, nextCount } = sc;
+    const cand = sc.candA;
     while (nc > 0 && cand[nc - 1] >= m) nc--;
-    bucket.fill(0, 0, D + 1);
-    for (let k = 0; k < nc; k++) bucket[cur[cand[k]] + 1]++;
-    for (let d = 0; d < D; d++) bucket[d + 1] += bucket[d];
-    for (let k = 0; k < nc; k++) {
-      const i = cand[k];
-      sorted[bucket[cur[i]]++] = i;
+    const newD = groupNext(sc, nc, D, n);
+    const topLimit = limits.top[n];
+    if (topLimit === topLimit) {
+      const topFrac = topFraction(sc, newD, n, len);
+      topOut[n] = topFrac;
+      if (topFrac > topLimit) return 2 * n + NGRAM_TOP;
     }
-    // bucket[d] is now the end of bucket d
-    let newD = 0;
-    let start = 0;
-    for (let d = 0; d < D; d++) {
-      const end = bucket[d];
-      if (end === start) continue;
-      const g = sc.nextGen();
-      for (let k = start; k < end; k++) {
-        const i = sorted[k];
-        const t = tokId[i + n - 1];
-        let nid: number;
-        if (stampV[t] !== g) {
-          stampV[t] = g;
-          nid = newD++;
-          idV[t] = nid;
-          nextCount[nid] = 0;
-          first[nid] = i;
-        } else nid = idV[t];
-        nextCount[nid]++;
-        next[i] = nid;
-      }
-      start = end;
+    const dupLimit = limits.dup[n];
+    if (dupLimit === dupLimit) {
+      const dupFrac = dupFraction(sc, nc, n, len);
+      dupOut[n] = dupFrac;
+      if (dupFrac > dupLimit) return 2 * n + NGRAM_DUP;
     }
-    let topFrac = Number.NaN;
-    if (wantTop(n)) {
-      // the most common n-gram (first seen among equals, as Counter.most_common); counted only when repeated
-      let best = -1;
-      let bestCount = 1;
-      for (let id = 0; id < newD; id++) {
-        const k = nextCount[id];
-        if (k > bestCount || (k === bestCount && best >= 0 && first[id] < best)) {
-          bestCount = k;
-          best = first[id];
-        }
-      }
-      topFrac = 0;
-      if (best >= 0) {
-        const chars = prefix[best + n] - prefix[best] + n - 1;
-        topFrac = (chars * bestCount) / len;
-      }
-    }
-    let dupFrac = Number.NaN;
-    if (wantDup(n)) {
-      // characters in n-grams seen before, skipping past each repeat (no overlaps counted);
-      // n-grams that occur once are never "seen before" and need no visit
-      const g = sc.nextGen();
-      let repeated = 0;
-      let allowed = 0;
-      for (let k = 0; k < nc; k++) {
-        const i = cand[k];
-        if (i < allowed) continue;
-        const id = next[i];
-        if (nextCount[id] < 2) continue;
-        if (seen[id] === g) {
-          repeated += prefix[i + n] - prefix[i] + n - 1;
-          allowed = i + n;
-        } else seen[id] = g;
-      }
-      dupFrac = repeated / len;
-    }
-    // next level's candidates: n-grams that repeat (ascending positions)
-    let w = 0;
-    let covered = 0;
-    let coveredEnd = 0;
-    for (let k = 0; k < nc; k++) {
-      const i = cand[k];
-      if (nextCount[next[i]] >= 2) {
-        cand[w++] = i;
-        // characters (plus one separator each) of the tokens in the union of the repeated n-grams
-        const s = Math.max(i, coveredEnd);
-        const e = i + n;
-        if (e > s) {
-          covered += prefix[e] - prefix[s] + (e - s);
-          coveredEnd = e;
-        }
-      }
-    }
-    if (!visit(n, topFrac, dupFrac, covered / len)) return;
+    const w = nextCandidates(sc, nc, n);
+    if (sc.covered / len <= limits.stopBelow[n]) return 0;
     nc = w;
     sc.swap();
     D = newD;
   }
+  return 0;
+}
+
+/** Dense token ids from the token hashes (a small, cache-resident table); returns the id count. */
+function denseIds(a: TextAnalysis, sc: RepetitionScratch, T: number): number {
+  const c = sc.counter;
+  c.clear(Math.min(T, 4096)); // grows as needed: books have ~10^4 distinct tokens, not T
+  sc.ensure(T, 0);
+  const tokId = sc.tokId;
+  const cur = sc.cur;
+  const cnt = sc.curCount;
+  const h1 = a.tokH1;
+  const h2 = a.tokH2;
+  for (let i = 0; i < T; i++) {
+    const before = c.size;
+    const slot = c.add(h1[i], h2[i]);
+    const id = c.order[slot];
+    if (c.size > before) cnt[id] = 0;
+    cnt[id]++;
+    tokId[i] = id;
+    cur[i] = id;
+  }
+  return c.size;
+}
+
+/** prefix[i] = characters of tokens 0..i-1. */
+function prefixChars(a: TextAnalysis, sc: RepetitionScratch, T: number): void {
+  const prefix = sc.prefix;
+  const s = a.tokStart;
+  const e = a.tokEnd;
+  prefix[0] = 0;
+  for (let i = 0; i < T; i++) prefix[i + 1] = prefix[i] + (e[i] - s[i]);
+}
+
+/** Positions of tokens that occur twice or more (level 1's repeated "n-grams"). */
+function initialCandidates(sc: RepetitionScratch, T: number): number {
+  const cand = sc.candA;
+  const tokId = sc.tokId;
+  const cnt = sc.curCount;
+  let nc = 0;
+  for (let i = 0; i < T; i++) if (cnt[tokId[i]] >= 2) cand[nc++] = i;
+  return nc;
+}
+
+/**
+ * Level n's ids of the candidates' n-grams (in `next`, counts in `nextCount`, first position in
+ * `first`): candidates grouped by their (n-1)-gram id (counting sort), numbered per following token.
+ */
+function groupNext(sc: RepetitionScratch, nc: number, D: number, n: number): number {
+  const { cur, next, nextCount, tokId, first, bucket, sorted, stampV, idV } = sc;
+  const cand = sc.candA;
+  bucket.fill(0, 0, D + 1);
+  for (let k = 0; k < nc; k++) bucket[cur[cand[k]] + 1]++;
+  for (let d = 0; d < D; d++) bucket[d + 1] += bucket[d];
+  for (let k = 0; k < nc; k++) {
+    const i = cand[k];
+    sorted[bucket[cur[i]]++] = i;
+  }
+  // bucket[d] is now the end of bucket d
+  let newD = 0;
+  let start = 0;
+  for (let d = 0; d < D; d++) {
+    const end = bucket[d];
+    if (end === start) continue;
+    const g = sc.nextGen();
+    for (let k = start; k < end; k++) {
+      const i = sorted[k];
+      const t = tokId[i + n - 1];
+      let nid: number;
+      if (stampV[t] !== g) {
+        stampV[t] = g;
+        nid = newD++;
+        idV[t] = nid;
+        nextCount[nid] = 0;
+        first[nid] = i;
+      } else nid = idV[t];
+      nextCount[nid]++;
+      next[i] = nid;
+    }
+    start = end;
+  }
+  return newD;
+}
+
+/** Characters in the most common n-gram (first seen among equals, as Counter.most_common; counted only when repeated) / len. */
+function topFraction(sc: RepetitionScratch, newD: number, n: number, len: number): number {
+  const { nextCount, first, prefix } = sc;
+  let best = -1;
+  let bestCount = 1;
+  for (let id = 0; id < newD; id++) {
+    const k = nextCount[id];
+    if (k > bestCount || (k === bestCount && best >= 0 && first[id] < best)) {
+      bestCount = k;
+      best = first[id];
+    }
+  }
+  if (best < 0) return 0;
+  const chars = prefix[best + n] - prefix[best] + n - 1;
+  return (chars * bestCount) / len;
+}
+
+/**
+ * Characters in n-grams seen before, skipping past each repeat (no overlaps counted) / len;
+ * n-grams that occur once are never "seen before" and need no visit.
+ */
+function dupFraction(sc: RepetitionScratch, nc: number, n: number, len: number): number {
+  const { next, nextCount, seen, prefix } = sc;
+  const cand = sc.candA;
+  const g = sc.nextGen();
+  let repeated = 0;
+  let allowed = 0;
+  for (let k = 0; k < nc; k++) {
+    const i = cand[k];
+    if (i < allowed) continue;
+    const id = next[i];
+    if (nextCount[id] < 2) continue;
+    if (seen[id] === g) {
+      repeated += prefix[i + n] - prefix[i] + n - 1;
+      allowed = i + n;
+    } else seen[id] = g;
+  }
+  return repeated / len;
+}
+
+/**
+ * Next level's candidates: n-grams that repeat (ascending positions, compacted in place); returns
+ * their count. `sc.covered`: characters (plus one separator each) of the tokens in the union of the
+ * repeated n-grams (the `dupBound` numerator).
+ */
+function nextCandidates(sc: RepetitionScratch, nc: number, n: number): number {
+  const { next, nextCount, prefix } = sc;
+  const cand = sc.candA;
+  let w = 0;
+  let covered = 0;
+  let coveredEnd = 0;
+  for (let k = 0; k < nc; k++) {
+    const i = cand[k];
+    if (nextCount[next[i]] >= 2) {
+      cand[w++] = i;
+      const s = Math.max(i, coveredEnd);
+      const e = i + n;
+      if (e > s) {
+        covered += prefix[e] - prefix[s] + (e - s);
+        coveredEnd = e;
+      }
+    }
+  }
+  sc.covered = covered;
+  return w;
 }
 
 /** Paragraph, then line duplicates of a non-empty text: [elements, dup elements, dup chars] each. */
@@ -451,32 +534,24 @@ export function gopherRepetition(p: GopherRepetitionParams): Filter['filter'] {
   const top = new Map<number, number>(Object.entries(p.top_ngram_char_frac).map(([n, f]) => [Number(n), f]));
   const dup = new Map<number, number>(Object.entries(p.dup_ngram_char_frac).map(([n, f]) => [Number(n), f]));
   const maxN = Math.max(0, ...top.keys(), ...dup.keys());
-  const wantTop = (n: number) => top.has(n);
-  const wantDup = (n: number) => dup.has(n);
   // Per level n: no top rule after n, and the smallest dup threshold after n (to stop early when
   // `dupBound` shows that no later level can exceed its threshold: the verdict cannot change).
-  const stopBelow = new Float64Array(maxN + 1).fill(Number.NEGATIVE_INFINITY);
+  const limits: NgramLimits = {
+    top: new Float64Array(maxN + 1).fill(Number.NaN),
+    dup: new Float64Array(maxN + 1).fill(Number.NaN),
+    stopBelow: new Float64Array(maxN + 1).fill(Number.NEGATIVE_INFINITY),
+  };
+  for (const [n, f] of top) limits.top[n] = f;
+  for (const [n, f] of dup) limits.dup[n] = f;
   for (let n = 0; n <= maxN; n++) {
     let min = Number.POSITIVE_INFINITY;
     let topLater = false;
     for (const m of top.keys()) if (m > n) topLater = true;
     for (const [m, f] of dup) if (m > n) min = Math.min(min, f);
-    if (!topLater) stopBelow[n] = min;
+    if (!topLater) limits.stopBelow[n] = min;
   }
-  let verdict: FilterResult = true;
-  const judge = (n: number, topFrac: number, dupFrac: number, dupBound: number): boolean => {
-    const t = top.get(n);
-    if (t !== undefined && topFrac > t) {
-      verdict = drop(`top_${n}gram_char_frac`);
-      return false;
-    }
-    const d = dup.get(n);
-    if (d !== undefined && dupFrac > d) {
-      verdict = drop(`dup_${n}gram_char_frac`);
-      return false;
-    }
-    return !(dupBound <= stopBelow[n]);
-  };
+  const topOut = new Float64Array(maxN + 1);
+  const dupOut = new Float64Array(maxN + 1);
   return (doc: FilterDoc): FilterResult => {
     const a = doc.analysis;
     const text = a.text;
@@ -492,8 +567,9 @@ export function gopherRepetition(p: GopherRepetitionParams): Filter['filter'] {
     if (lc / len > p.max_dup_line_char_frac) return drop('dup_line_char_frac');
 
     if (maxN === 0) return true;
-    verdict = true;
-    ngramRepetition(a.tokens(), sc, maxN, wantTop, wantDup, judge);
-    return verdict;
+    const v = ngramRepetition(a.tokens(), sc, maxN, limits, topOut, dupOut);
+    if (v === 0) return true;
+    const n = v >> 1;
+    return drop((v & 1) === NGRAM_TOP ? `top_${n}gram_char_frac` : `dup_${n}gram_char_frac`);
   };
 }
