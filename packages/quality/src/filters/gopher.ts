@@ -348,13 +348,13 @@ export function ngramRepetition(
     while (nc > 0 && cand[nc - 1] >= m) nc--;
     const newD = groupNext(sc, nc, D, n);
     const topLimit = limits.top[n];
-    if (topLimit === topLimit) {
+    if (!Number.isNaN(topLimit)) {
       const topFrac = topFraction(sc, newD, n, len);
       topOut[n] = topFrac;
       if (topFrac > topLimit) return 2 * n + NGRAM_TOP;
     }
     const dupLimit = limits.dup[n];
-    if (dupLimit === dupLimit) {
+    if (!Number.isNaN(dupLimit)) {
       const dupFrac = dupFraction(sc, nc, n, len);
       dupOut[n] = dupFrac;
       if (dupFrac > dupLimit) return 2 * n + NGRAM_DUP;
