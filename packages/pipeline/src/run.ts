@@ -660,8 +660,10 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     }
     // Pass 2 on this thread: its own text-only scanner (not built when the pass-1 threads did pass 2).
     const mainSources = pool && !rejectedWriter ? [] : sources;
-    const textScanner = mainSources.length ? await Scanner.create(recipe, { textOnly: true }) : (null as never);
+    let textScanner: Scanner | undefined;
     for (const s of mainSources) {
+      textScanner ??= await Scanner.create(recipe, { textOnly: true });
+      const scanner = textScanner;
       const sel = perSourceSel[s.index];
       const idx = sortIndex(sel.rows, sel.epochs, sel.n);
       let ptr = 0;
@@ -669,7 +671,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       let rejected: Row[] = [];
       for (let fi = 0; fi < s.files.length; fi++) {
         const f = s.files[fi];
-        textScanner.chain.doc.file = f.path;
+        scanner.chain.doc.file = f.path;
         for await (const batch of readShard(f)) {
           const base = s.fileBase[fi] + (batch.offset ?? 0);
           for (let r = 0; r < batch.length; r++) {
@@ -682,7 +684,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
                     s,
                     sr,
                     idOf(s, sr),
-                    textScanner.templates[s.index].render(batch, r),
+                    scanner.templates[s.index].render(batch, r),
                     null,
                     batch,
                     r,
@@ -699,9 +701,9 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
               continue;
             }
             if (ptr >= sel.n || sel.rows[idx[ptr]] !== sr) continue;
-            const text = textScanner.transforms
-              ? textScanner.decide(s.index, batch, r).text
-              : textScanner.templates[s.index].render(batch, r);
+            const text = scanner.transforms
+              ? scanner.decide(s.index, batch, r).text
+              : scanner.templates[s.index].render(batch, r);
             const id = idOf(s, sr);
             while (ptr < sel.n && sel.rows[idx[ptr]] === sr) {
               const j = idx[ptr++];
