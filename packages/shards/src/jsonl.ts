@@ -8,7 +8,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createGzip, type Gzip } from 'node:zlib';
 import { type Batch, InputError } from '@curate/core';
-import { decodeLine, isBlank, rawLines } from './lines.js';
+import { decodeLine, isBlank, isRecord, kindOf, parseRecord, rawLines } from './lines.js';
 import { missingColumnError, RowColumns } from './rows.js';
 import { fileLines, fileText } from './text.js';
 import type { FileWriter, FileWriterOptions, FormatReader, InputFile, ReadOptions } from './types.js';
@@ -17,14 +17,6 @@ export const DEFAULT_BATCH_SIZE = 2048;
 
 /** `.json` files are parsed whole; above this many (decompressed) bytes we refuse and ask for JSONL. */
 export const JSON_ARRAY_MAX_BYTES = 256 * 1024 * 1024;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function kindOf(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? 'a string' : `a ${typeof v}`;
-}
 
 function checkAbort(signal?: AbortSignal): void {
   if (signal?.aborted) throw signal.reason ?? new Error('aborted');
@@ -35,24 +27,6 @@ function checkAbort(signal?: AbortSignal): void {
  * books of 1-2 MB per line) stream in bounded memory instead of `batchSize` books at a time.
  */
 export const BATCH_MAX_CHARS = 8 * 1024 * 1024;
-
-/** One JSONL line parsed as a record, with the reader's errors (row = 0-based line index). */
-function parseRecord(text: string, file: string, row: number): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`invalid JSON: ${(e as Error).message}`, { code: 'E_JSON_PARSE', file, row });
-  }
-  if (!isRecord(value)) {
-    throw new InputError(`expected a JSON object per line, got ${kindOf(value)}`, {
-      code: 'E_JSON_NOT_OBJECT',
-      file,
-      row,
-    });
-  }
-  return value;
-}
 
 export const jsonlReader: FormatReader = {
   async *read(file: InputFile, options: ReadOptions): AsyncIterable<Batch> {

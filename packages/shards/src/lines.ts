@@ -135,28 +135,34 @@ export function decodeLine(buf: Uint8Array, s: number, e: number): string {
   return decoder.decode(buf.subarray(s, e));
 }
 
-/** JSON.parse of a line with the shards reader's errors (E_JSON_PARSE, E_JSON_NOT_OBJECT; row = line index). */
-export function parseLine(buf: Uint8Array, s: number, e: number, file: string, line: number): Record<string, unknown> {
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** How errors name a JSON value that is not an object. */
+export function kindOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? 'a string' : `a ${typeof v}`;
+}
+
+/** One JSONL line's text parsed as a record, with the reader's errors (E_JSON_PARSE, E_JSON_NOT_OBJECT; row = line index). */
+export function parseRecord(text: string, file: string, row: number): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(decodeLine(buf, s, e));
-  } catch (err) {
-    throw new InputError(`invalid JSON: ${(err as Error).message}`, { code: 'E_JSON_PARSE', file, row: line });
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`invalid JSON: ${(e as Error).message}`, { code: 'E_JSON_PARSE', file, row });
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    const kind =
-      value === null
-        ? 'null'
-        : Array.isArray(value)
-          ? 'an array'
-          : typeof value === 'string'
-            ? 'a string'
-            : `a ${typeof value}`;
-    throw new InputError(`expected a JSON object per line, got ${kind}`, {
+  if (!isRecord(value)) {
+    throw new InputError(`expected a JSON object per line, got ${kindOf(value)}`, {
       code: 'E_JSON_NOT_OBJECT',
       file,
-      row: line,
+      row,
     });
   }
-  return value as Record<string, unknown>;
+  return value;
+}
+
+/** `parseRecord` of line bytes buf[s, e). */
+export function parseLine(buf: Uint8Array, s: number, e: number, file: string, line: number): Record<string, unknown> {
+  return parseRecord(decodeLine(buf, s, e), file, line);
 }
