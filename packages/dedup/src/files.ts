@@ -340,7 +340,8 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
   };
   const near = new NearDedupIndex(nearOpts); // validates options before any work
   const exact = new ExactDeduper({ prefer: options.prefer });
-  const workers = options.workers ?? defaultWorkers(files.reduce((a, f) => a + f.size, 0));
+  const totalBytes = files.reduce((a, f) => a + f.size, 0);
+  const workers = options.workers ?? defaultWorkers(totalBytes);
   if (!Number.isInteger(workers) || workers < 1) {
     throw new UsageError(`workers must be a positive integer, got ${workers}`, { code: 'E_USAGE' });
   }
@@ -349,7 +350,6 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
     let docs = 0;
     let noShingles = 0;
     const k = near.options.numPerm;
-    const totalBytes = files.reduce((a, f) => a + f.size, 0);
     const shapes = new LineShapes();
     await signAll(files, { ...options, near: nearOn }, workers, (s) => {
       shapes.add(s);

@@ -98,7 +98,6 @@ export interface CorpusMetricsState {
   lengthCounts: Float64Array;
   unigramCounts: Float64Array;
   unigramTotal: number;
-  sampleTokens: number;
   sample: { key: number; hashes: Uint32Array; text: Uint8Array }[];
 }
 
@@ -141,6 +140,10 @@ class UnitHeap {
   offer(u: Unit, budget: number): void {
     this.push(u);
     while (this.tokens - this.items[0].hashes.length >= budget) this.pop();
+    this.setLimit(budget);
+  }
+
+  setLimit(budget: number): void {
     this.limit = this.tokens >= budget ? this.items[0].key : Number.POSITIVE_INFINITY;
   }
 
@@ -311,7 +314,6 @@ export class CorpusMetrics {
       lengthCounts: this.lengthCounts,
       unigramCounts: this.unigram.counts,
       unigramTotal: this.unigram.total,
-      sampleTokens: this.sample.tokens,
       sample: this.sample.items.map((u) => ({ key: u.key, hashes: u.hashes, text: u.text })),
     };
   }
@@ -332,13 +334,13 @@ export class CorpusMetrics {
     m.unigram.counts.set(state.unigramCounts);
     m.unigram.total = state.unigramTotal;
     // the items keep their heap order; texts become Buffers again (a structured clone makes them Uint8Arrays)
+    const heap = m.sample;
     for (const u of state.sample) {
       const t = u.text;
-      m.sample.items.push({ key: u.key, hashes: u.hashes, text: Buffer.from(t.buffer, t.byteOffset, t.byteLength) });
+      heap.items.push({ key: u.key, hashes: u.hashes, text: Buffer.from(t.buffer, t.byteOffset, t.byteLength) });
+      heap.tokens += u.hashes.length;
     }
-    m.sample.tokens = state.sampleTokens;
-    const heap = m.sample;
-    heap.limit = heap.tokens >= m.options.sampleTokens ? heap.items[0].key : Number.POSITIVE_INFINITY;
+    heap.setLimit(m.options.sampleTokens);
     return m;
   }
 

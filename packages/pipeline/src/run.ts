@@ -550,6 +550,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     let pass2Bytes = 0;
     let pass2Rows = 0;
     const pool = samplePool as SamplePool | null;
+    // The pass-1 threads do pass 2 unless rejected rows must be written (only this thread writes).
+    const threaded = pool !== null && !rejectedWriter;
     // Diversity metrics of the written rows, per source (kinds are merged from sources below).
     const bySource = new Map<string, CorpusMetrics>();
     const byKind = new Map<string, CorpusMetrics>();
@@ -564,8 +566,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     let metricsSeconds = 0;
     // On the pass-2 threads, each file's texts are measured where they are read; the accumulators
     // merge exactly (order does not matter), so the writer below does not measure again.
-    const metricsInPass2 = Boolean(pool && !rejectedWriter && options.metrics !== false);
-    if (pool && !rejectedWriter) {
+    const metricsInPass2 = threaded && options.metrics !== false;
+    if (threaded) {
       // On the pass-1 threads, one task per file with selected rows (or per row range of a big JSONL
       // file); records arrive ready to file.
       const stasks: SampleTask[] = [];
@@ -659,7 +661,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       }
     }
     // Pass 2 on this thread: its own text-only scanner (not built when the pass-1 threads did pass 2).
-    const mainSources = pool && !rejectedWriter ? [] : sources;
+    const mainSources = threaded ? [] : sources;
     let textScanner: Scanner | undefined;
     for (const s of mainSources) {
       textScanner ??= await Scanner.create(recipe, { textOnly: true });
