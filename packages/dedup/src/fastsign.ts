@@ -10,7 +10,16 @@ import type { InputError } from '@curate/core';
 import type { InputFile } from '@curate/shards';
 import { exactKeyOfBytes, exactKeyPrepared } from './exact.js';
 import { isRawJsonl } from './fastwrite.js';
-import { decodeLine, isBlank, LineScanner, parseLine, rawLines, T_LITERAL, T_STRING } from './jsonline.js';
+import {
+  decodeLine,
+  isBlank,
+  type LineChunk,
+  LineScanner,
+  parseLine,
+  rawLines,
+  T_LITERAL,
+  T_STRING,
+} from './jsonline.js';
 import { MinHasher } from './minhash.js';
 import { prepareWords } from './normalize.js';
 import { RawTextKernel } from './rawtext.js';
@@ -105,52 +114,94 @@ export async function* signJsonlRange(
   task: RangeTask,
   options: SignOptions,
 ): AsyncGenerator<BatchSignatures & { first?: FirstBatchInfo }> {
-  const f = files[task.fileIndex];
-  const path = f.path;
-  const batchSize = options.batchSize ?? 2048;
-  const col = plainColumn(options.text ?? 'text') as string;
-  const idCol = options.idColumn ?? 'id';
-  const kindCol = options.kindColumn ?? 'kind';
-  const near = options.near ?? true;
-  const strip = options.stripPunctuation ?? false;
-  const mh = new MinHasher(options);
-  const k = mh.numPerm;
-  const kernel = new RawTextKernel();
-  const sc = new LineScanner();
-  sc.lazyKey = Buffer.from(col, 'utf8');
-  const textKey = Buffer.from(col, 'utf8');
-  const idKey = Buffer.from(idCol, 'utf8');
-  const kindKey = Buffer.from(kindCol, 'utf8');
-  const kindReal = Buffer.from('"real"', 'latin1');
-  const start = await countBefore(path, task.from);
-  let line = start.lines;
-  let rec = start.records;
-  let first: FirstBatchInfo | undefined = rec < batchSize ? { records: 0, sawText: false, keys: [] } : undefined;
-  const keySet = new Set<string>();
-  const noteKeys = (keys: Iterable<string>) => {
-    for (const key of keys)
-      if (!keySet.has(key)) {
-        keySet.add(key);
-        first?.keys.push(key);
-      }
-  };
-  const render = cellText;
+  const path = files[task.fileIndex].path;
+  const st = new RangeSigner(path, task, options, await countBefore(path, task.from));
+  // the generator only moves chunks and batches: the per-line work is RangeSigner.fill, a plain
+  // method (V8 compiled this generator with the loop inside twice per run, ~35 ms each)
+  for await (const chunk of rawLines(path, task.from, task.to, true)) {
+    let li = 0;
+    while (li < chunk.count) {
+      li = st.fill(chunk, li);
+      if (st.full()) yield st.take();
+    }
+  }
+  const last = st.rest();
+  if (last) yield last;
+}
 
+/** The state of `signJsonlRange`: the current batch and what the lines so far showed. */
+class RangeSigner {
+  private readonly batchSize: number;
+  private readonly col: string;
+  private readonly idCol: string;
+  private readonly kindCol: string;
+  private readonly near: boolean;
+  private readonly strip: boolean;
+  private readonly mh: MinHasher;
+  private readonly k: number;
+  private readonly kernel = new RawTextKernel();
+  private readonly sc = new LineScanner();
+  private readonly textKey: Buffer;
+  private readonly idKey: Buffer;
+  private readonly kindKey: Buffer;
+  private readonly kindReal = Buffer.from('"real"', 'latin1');
+  private line: number;
+  private rec: number;
+  private first: FirstBatchInfo | undefined;
+  private readonly keySet = new Set<string>();
   // shapes (key lists) of canonical lines, interned locally; pass 2 copies those lines without a scan
-  const signer = `${threadId}:${task.fileIndex}:${task.from}`;
-  const shapeIds = new Map<string, number>();
-  let newShapes: { id: number; keys: string[] }[] = [];
-  let prevKeys = Buffer.alloc(0);
-  let prevLens: number[] = [];
-  let prevShape = -1;
-  const shapeOf = (buf: Buffer): number => {
-    if (prevShape >= 0 && sc.nkeys === prevLens.length) {
+  private readonly signer: string;
+  private readonly shapeIds = new Map<string, number>();
+  private newShapes: { id: number; keys: string[] }[] = [];
+  private prevKeys = Buffer.alloc(0);
+  private prevLens: number[] = [];
+  private prevShape = -1;
+  private out: BatchSignatures;
+  private r = 0;
+
+  constructor(
+    private readonly path: string,
+    task: RangeTask,
+    private readonly options: SignOptions,
+    start: { lines: number; records: number },
+  ) {
+    this.batchSize = options.batchSize ?? 2048;
+    this.col = plainColumn(options.text ?? 'text') as string;
+    this.idCol = options.idColumn ?? 'id';
+    this.kindCol = options.kindColumn ?? 'kind';
+    this.near = options.near ?? true;
+    this.strip = options.stripPunctuation ?? false;
+    this.mh = new MinHasher(options);
+    this.k = this.mh.numPerm;
+    this.sc.lazyKey = Buffer.from(this.col, 'utf8');
+    this.textKey = Buffer.from(this.col, 'utf8');
+    this.idKey = Buffer.from(this.idCol, 'utf8');
+    this.kindKey = Buffer.from(this.kindCol, 'utf8');
+    this.line = start.lines;
+    this.rec = start.records;
+    this.first = this.rec < this.batchSize ? { records: 0, sawText: false, keys: [] } : undefined;
+    this.signer = `${threadId}:${task.fileIndex}:${task.from}`;
+    this.out = newBatch(task.fileIndex, this.rec, this.batchSize, this.near ? this.k : 0);
+  }
+
+  private noteKeys(keys: Iterable<string>): void {
+    for (const key of keys)
+      if (!this.keySet.has(key)) {
+        this.keySet.add(key);
+        this.first?.keys.push(key);
+      }
+  }
+
+  private shapeOf(buf: Buffer): number {
+    const sc = this.sc;
+    if (this.prevShape >= 0 && sc.nkeys === this.prevLens.length) {
+      const prevKeys = this.prevKeys;
       let off = 0;
       let same = true;
       for (let i = 0; i < sc.nkeys && same; i++) {
         const ks = sc.keyStart[i];
         const l = sc.keyEnd[i] - ks;
-        if (l !== prevLens[i]) same = false;
+        if (l !== this.prevLens[i]) same = false;
         else
           for (let j = 0; j < l; j++)
             if (buf[ks + j] !== prevKeys[off + j]) {
@@ -159,40 +210,78 @@ export async function* signJsonlRange(
             }
         off += l;
       }
-      if (same) return prevShape;
+      if (same) return this.prevShape;
     }
     const keys: string[] = [];
     const parts: Buffer[] = [];
-    prevLens = [];
+    this.prevLens = [];
     for (let i = 0; i < sc.nkeys; i++) {
       keys.push(buf.toString('utf8', sc.keyStart[i], sc.keyEnd[i]));
-      prevLens.push(sc.keyEnd[i] - sc.keyStart[i]);
+      this.prevLens.push(sc.keyEnd[i] - sc.keyStart[i]);
       parts.push(buf.subarray(sc.keyStart[i], sc.keyEnd[i]));
     }
-    prevKeys = Buffer.concat(parts);
+    this.prevKeys = Buffer.concat(parts);
     const name = keys.join('\u0000');
-    let id = shapeIds.get(name);
+    let id = this.shapeIds.get(name);
     if (id === undefined) {
-      id = shapeIds.size;
-      shapeIds.set(name, id);
-      newShapes.push({ id, keys });
+      id = this.shapeIds.size;
+      this.shapeIds.set(name, id);
+      this.newShapes.push({ id, keys });
     }
-    prevShape = id;
+    this.prevShape = id;
     return id;
-  };
+  }
 
-  let out = newBatch(task.fileIndex, rec, batchSize, near ? k : 0);
-  let r = 0;
-  const jsonValue = (buf: Uint8Array, i: number): unknown => JSON.parse(decodeLine(buf, sc.valStart[i], sc.valEnd[i]));
+  private jsonValue(buf: Uint8Array, i: number): unknown {
+    return JSON.parse(decodeLine(buf, this.sc.valStart[i], this.sc.valEnd[i]));
+  }
 
-  for await (const chunk of rawLines(path, task.from, task.to, true)) {
+  /** Whether the current batch is complete. */
+  full(): boolean {
+    return this.r === this.batchSize;
+  }
+
+  /** Take the complete batch (and start the next). */
+  take(): BatchSignatures & { first?: FirstBatchInfo } {
+    const out: BatchSignatures & { first?: FirstBatchInfo } = this.out;
+    out.length = this.r;
+    out.signer = this.signer;
+    out.newShapes = this.newShapes;
+    this.newShapes = [];
+    if (this.first && this.rec >= this.batchSize) {
+      out.first = this.first;
+      this.first = undefined;
+    }
+    this.out = newBatch(out.fileIndex, this.rec, this.batchSize, this.near ? this.k : 0);
+    this.r = 0;
+    return out;
+  }
+
+  /** The last, partial batch (or one carrying `first` alone), if any. */
+  rest(): (BatchSignatures & { first?: FirstBatchInfo }) | undefined {
+    const r = this.r;
+    if (r === 0 && !this.first) return undefined;
+    const b: BatchSignatures & { first?: FirstBatchInfo } =
+      r < this.batchSize ? shrink(this.out, r, this.near ? this.k : 0) : this.out;
+    b.signer = this.signer;
+    b.newShapes = this.newShapes;
+    if (this.first) b.first = this.first;
+    return b;
+  }
+
+  /** Sign the chunk's lines from `li` until the batch is full or the chunk ends; returns the next line. */
+  fill(chunk: LineChunk, li: number): number {
     const { buf, starts, ends } = chunk;
-    for (let li = 0; li < chunk.count; li++) {
+    const { sc, kernel, mh, k, batchSize, near, strip, path, col, idCol, kindCol, options } = this;
+    const first = this.first;
+    const out = this.out;
+    for (; li < chunk.count && this.r < batchSize; li++) {
       const s = starts[li];
       const e = ends[li];
-      const ln = line++;
+      const ln = this.line++;
       if (isBlank(buf, s, e)) continue;
-      const row = rec++;
+      const row = this.rec++;
+      const r = this.r;
       const inFirst = row < batchSize;
       if (inFirst && first) first.records++;
       let text: string | undefined;
@@ -200,7 +289,7 @@ export async function* signJsonlRange(
       let id: unknown;
       let real = false;
       let parse = !(sc.scan(buf, s, e) && sc.plainKeys && sc.lazyCount <= 1);
-      const ti = parse ? -1 : sc.find(textKey);
+      const ti = parse ? -1 : sc.find(this.textKey);
       const lazyText = ti >= 0 && sc.valType[ti] === T_STRING;
       // the text string was only skipped by the scanner: the kernel validates it, else JSON.parse decides
       if (lazyText) {
@@ -208,33 +297,33 @@ export async function* signJsonlRange(
         if (!fast) parse = true;
       }
       if (!parse) {
-        out.shapes![r] = sc.canonical && (!lazyText || kernel.canonical) ? shapeOf(buf) : -1;
+        out.shapes![r] = sc.canonical && (!lazyText || kernel.canonical) ? this.shapeOf(buf) : -1;
         if (inFirst && first && !first.sawText) {
           if (ti >= 0) first.sawText = true;
           else {
             const ks: string[] = [];
             for (let i = 0; i < sc.nkeys; i++) ks.push(buf.toString('utf8', sc.keyStart[i], sc.keyEnd[i]));
-            noteKeys(ks);
+            this.noteKeys(ks);
           }
         }
         if (ti < 0) text = '';
-        else if (!lazyText) text = render(jsonValue(buf, ti));
-        const ii = sc.find(idKey);
+        else if (!lazyText) text = cellText(this.jsonValue(buf, ti));
+        const ii = sc.find(this.idKey);
         if (ii >= 0) {
           const vs = sc.valStart[ii];
           const ve = sc.valEnd[ii];
           if (sc.valType[ii] === T_STRING && isAsciiPlain(buf, vs + 1, ve - 1))
             id = buf.toString('latin1', vs + 1, ve - 1);
           else if (sc.valType[ii] === T_LITERAL && buf[vs] === 110) id = null;
-          else id = jsonValue(buf, ii);
+          else id = this.jsonValue(buf, ii);
         }
-        const ki = sc.find(kindKey);
+        const ki = sc.find(this.kindKey);
         if (ki >= 0) {
           const vs = sc.valStart[ki];
           const ve = sc.valEnd[ki];
-          if (ve - vs === 6) real = buf.compare(kindReal, 0, 6, vs, ve) === 0;
+          if (ve - vs === 6) real = buf.compare(this.kindReal, 0, 6, vs, ve) === 0;
           else if (sc.valType[ki] === T_STRING && !isAsciiPlain(buf, vs + 1, ve - 1))
-            real = jsonValue(buf, ki) === 'real';
+            real = this.jsonValue(buf, ki) === 'real';
         }
       } else {
         fast = false;
@@ -242,9 +331,9 @@ export async function* signJsonlRange(
         const obj = parseLine(buf, s, e, path, ln);
         if (inFirst && first && !first.sawText) {
           if (Object.hasOwn(obj, col)) first.sawText = true;
-          else noteKeys(Object.keys(obj));
+          else this.noteKeys(Object.keys(obj));
         }
-        text = render(Object.hasOwn(obj, col) ? obj[col] : null);
+        text = cellText(Object.hasOwn(obj, col) ? obj[col] : null);
         id = Object.hasOwn(obj, idCol) ? obj[idCol] : null;
         real = Object.hasOwn(obj, kindCol) && obj[kindCol] === 'real';
       }
@@ -265,27 +354,9 @@ export async function* signJsonlRange(
         out.keys[r] = exactKeyPrepared(prepared, options);
         if (near) out.hasSig[r] = mh.signaturePrepared(prepared, out.sigs.subarray(r * k, r * k + k)) ? 1 : 0;
       }
-      if (++r === batchSize) {
-        out.length = r;
-        out.signer = signer;
-        out.newShapes = newShapes;
-        newShapes = [];
-        if (first && rec >= batchSize) {
-          (out as BatchSignatures & { first?: FirstBatchInfo }).first = first;
-          first = undefined;
-        }
-        yield out;
-        out = newBatch(task.fileIndex, rec, batchSize, near ? k : 0);
-        r = 0;
-      }
+      this.r = r + 1;
     }
-  }
-  if (r > 0 || first) {
-    const b = r < batchSize ? shrink(out, r, near ? k : 0) : out;
-    b.signer = signer;
-    b.newShapes = newShapes;
-    if (first) (b as BatchSignatures & { first?: FirstBatchInfo }).first = first;
-    yield b;
+    return li;
   }
 }
 

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Stats } from '@curate/core';
 import { type InputFile, jsonCell, type WrittenShard } from '@curate/shards';
-import { isBlank, LineScanner, parseLine, rawLines } from './jsonline.js';
+import { isBlank, type LineChunk, LineScanner, parseLine, rawLines } from './jsonline.js';
 import type { BatchSignatures } from './sign.js';
 
 const openP = promisify(open);
@@ -100,6 +100,19 @@ class RawShardWriter {
       this.out = Buffer.allocUnsafe(Math.max(OUT_CHUNK, need));
       this.len = 0;
     } else if (need > this.out.length) this.out = Buffer.allocUnsafe(need);
+  }
+
+  /**
+   * `raw` without waiting, when the shard is open and the line fits the buffer; false (nothing
+   * written) otherwise.
+   */
+  rawNow(b: Uint8Array, s: number, e: number, reason?: string): boolean {
+    if (this.fd < 0 || reason !== undefined || this.len + e - s + 1 > this.out.length) return false;
+    this.out.set(b.subarray(s, e), this.len);
+    this.len += e - s;
+    this.out[this.len++] = 10;
+    this.rows++;
+    return true;
   }
 
   /** The line's bytes, plus the reason for a rejected row (only when `rawKeys` matched). */
@@ -266,143 +279,66 @@ export async function writeSplitJsonl(
   const kept = new RawShardWriter(options.dir, prefix, false);
   const rej =
     (options.writeRejected ?? true) ? new RawShardWriter(join(options.dir, 'rejected'), prefix, true) : undefined;
-  const batchSize = options.batchSize ?? 2048;
-  const sc = new LineScanner();
-  // a scanned canonical line with the previous scanned line's key bytes reuses its shape
-  const shapeKeys = known.keys;
-  let prevKeys = Buffer.alloc(0);
-  let prevLens: number[] = [];
-  let prevShape = -1;
-  const shapeOf = (): number => {
-    const b = sc.b as Buffer;
-    if (prevShape >= 0 && sc.nkeys === prevLens.length) {
-      let off = 0;
-      let same = true;
-      for (let i = 0; i < sc.nkeys && same; i++) {
-        const s = sc.keyStart[i];
-        const l = sc.keyEnd[i] - s;
-        if (l !== prevLens[i]) same = false;
-        else
-          for (let j = 0; j < l; j++)
-            if (b[s + j] !== prevKeys[off + j]) {
-              same = false;
-              break;
-            }
-        off += l;
-      }
-      if (same) return prevShape;
-    }
-    const keys: string[] = [];
-    prevLens = [];
-    const parts: Buffer[] = [];
-    for (let i = 0; i < sc.nkeys; i++) {
-      keys.push(b.toString('utf8', sc.keyStart[i], sc.keyEnd[i]));
-      prevLens.push(sc.keyEnd[i] - sc.keyStart[i]);
-      parts.push(b.subarray(sc.keyStart[i], sc.keyEnd[i]));
-    }
-    prevKeys = Buffer.concat(parts);
-    prevShape = known.intern(keys);
-    return prevShape;
-  };
+  const batcher = new SplitBatcher(known, reasonOf, stats, fileScale, options.batchSize ?? 2048);
+  const batch = batcher.batch;
   const rawOk = (w: RawShardWriter, shape: number): boolean => {
-    const keys = shapeKeys[shape];
+    const keys = known.keys[shape];
     const raw = w.rawKeys;
     if (!raw || raw.length !== keys.length) return false;
     for (let i = 0; i < keys.length; i++) if (!raw[i].equals(Buffer.from(keys[i], 'utf8'))) return false;
     return true;
   };
+  const writeRows = async (w: RawShardWriter, wantKept: boolean, path: string) => {
+    const ok = new Map<number, boolean>();
+    for (let i = 0; i < batch.n; i++) {
+      const reason = batch.reasons[i];
+      if ((reason === undefined) !== wantKept) continue;
+      const shape = batch.shapes[i];
+      let raw = false;
+      if (shape >= 0) {
+        let r = ok.get(shape);
+        if (r === undefined) ok.set(shape, (r = rawOk(w, shape)));
+        raw = r;
+      }
+      if (raw) {
+        // most lines fit the writer's buffer: no promise per line
+        if (!w.rawNow(batch.bufs[i], batch.starts[i], batch.ends[i], reason))
+          await w.raw(batch.bufs[i], batch.starts[i], batch.ends[i], reason);
+      } else {
+        const obj = batch.objs[i] ?? parseLine(batch.bufs[i], batch.starts[i], batch.ends[i], path, -1);
+        await w.row(obj, reason);
+      }
+    }
+  };
   try {
     let rowsDone = 0;
     let bytesDone = 0;
-    const batch = new BatchRows();
     for (const fi of fileIndexes) {
       const f = files[fi];
       stats.read(f.path, 0);
-      const union: string[] = [];
-      const unionSet = new Set<string>();
-      const shapesSeen = new Set<number>();
-      const pass1 = known.of(fi);
-      let line = 0;
-      let rec = 0;
-      let nKept = 0;
-      let nRej = 0;
-      const addKeys = (keys: string[]) => {
-        for (const k of keys)
-          if (!unionSet.has(k)) {
-            unionSet.add(k);
-            union.push(k);
-          }
-      };
-      const writeRows = async (w: RawShardWriter, wantKept: boolean) => {
-        const ok = new Map<number, boolean>();
-        for (let i = 0; i < batch.n; i++) {
-          const reason = batch.reasons[i];
-          if ((reason === undefined) !== wantKept) continue;
-          const shape = batch.shapes[i];
-          let raw = false;
-          if (shape >= 0) {
-            let r = ok.get(shape);
-            if (r === undefined) ok.set(shape, (r = rawOk(w, shape)));
-            raw = r;
-          }
-          if (raw) await w.raw(batch.bufs[i], batch.starts[i], batch.ends[i], reason);
-          else {
-            const obj = batch.objs[i] ?? parseLine(batch.bufs[i], batch.starts[i], batch.ends[i], f.path, -1);
-            await w.row(obj, reason);
-          }
-        }
-      };
+      batcher.startFile(fi, f.path);
       const endBatch = async () => {
         if (batch.n === 0) return;
         stats.read(f.path, batch.n);
-        stats.kept(f.path, nKept);
-        if (nKept) {
-          await kept.conform(union);
-          await writeRows(kept, true);
+        stats.kept(f.path, batcher.nKept);
+        if (batcher.nKept) {
+          await kept.conform(batcher.union);
+          await writeRows(kept, true, f.path);
         }
-        if (nRej && rej) {
-          await rej.conform(union);
-          await writeRows(rej, false);
+        if (batcher.nRej && rej) {
+          await rej.conform(batcher.union);
+          await writeRows(rej, false, f.path);
         }
         rowsDone += batch.n;
-        batch.clear();
-        nKept = 0;
-        nRej = 0;
+        batcher.clear();
       };
       for await (const chunk of rawLines(f.path)) {
-        const { buf, starts, ends } = chunk;
-        for (let i = 0; i < chunk.count; i++) {
-          const s = starts[i];
-          const e = ends[i];
-          const ln = line++;
-          if (isBlank(buf, s, e)) continue;
-          const reason = reasonOf(fi * fileScale + rec);
-          rec++;
-          if (reason === undefined) nKept++;
-          else {
-            nRej++;
-            stats.drop(f.path, reason);
-          }
-          let shape = pass1 && rec - 1 < pass1.length ? pass1[rec - 1] : -2;
-          let obj: Record<string, unknown> | undefined;
-          if (shape === -2) shape = sc.scan(buf, s, e) && sc.canonical ? shapeOf() : -1;
-          if (shape >= 0) {
-            if (!shapesSeen.has(shape)) {
-              shapesSeen.add(shape);
-              addKeys(shapeKeys[shape]);
-            }
-          } else {
-            obj = parseLine(buf, s, e, f.path, ln);
-            addKeys(Object.keys(obj));
-          }
-          const j = batch.n++;
-          batch.bufs[j] = buf;
-          batch.starts[j] = s;
-          batch.ends[j] = e;
-          batch.shapes[j] = shape;
-          batch.objs[j] = obj;
-          batch.reasons[j] = reason;
-          if (batch.n === batchSize) await endBatch();
+        // the per-line work is SplitBatcher.fill, a plain method: V8 compiles a loop inside an
+        // async function at several times the cost
+        let i = 0;
+        while (i < chunk.count) {
+          i = batcher.fill(chunk, i);
+          if (batcher.full()) await endBatch();
         }
       }
       await endBatch();
@@ -414,5 +350,138 @@ export async function writeSplitJsonl(
     await kept.abort();
     await rej?.abort();
     throw e;
+  }
+}
+
+/** The per-line half of `writeSplitJsonl`: one file's lines into batches, with the union of their keys. */
+class SplitBatcher {
+  readonly batch = new BatchRows();
+  private readonly sc = new LineScanner();
+  /** Keys of the file's rows so far, in first-seen order. */
+  union: string[] = [];
+  private unionSet = new Set<string>();
+  private shapesSeen = new Set<number>();
+  private pass1: Int32Array | undefined;
+  private fileIndex = 0;
+  private path = '';
+  private line = 0;
+  private rec = 0;
+  nKept = 0;
+  nRej = 0;
+  // a scanned canonical line with the previous scanned line's key bytes reuses its shape
+  private prevKeys = Buffer.alloc(0);
+  private prevLens: number[] = [];
+  private prevShape = -1;
+
+  constructor(
+    private readonly known: LineShapes,
+    private readonly reasonOf: (docIndex: number) => string | undefined,
+    private readonly stats: Stats,
+    private readonly fileScale: number,
+    private readonly batchSize: number,
+  ) {}
+
+  startFile(fileIndex: number, path: string): void {
+    this.fileIndex = fileIndex;
+    this.path = path;
+    this.union = [];
+    this.unionSet = new Set();
+    this.shapesSeen = new Set();
+    this.pass1 = this.known.of(fileIndex);
+    this.line = 0;
+    this.rec = 0;
+    this.clear();
+  }
+
+  full(): boolean {
+    return this.batch.n === this.batchSize;
+  }
+
+  clear(): void {
+    this.batch.clear();
+    this.nKept = 0;
+    this.nRej = 0;
+  }
+
+  private addKeys(keys: string[]): void {
+    for (const k of keys)
+      if (!this.unionSet.has(k)) {
+        this.unionSet.add(k);
+        this.union.push(k);
+      }
+  }
+
+  private shapeOf(): number {
+    const sc = this.sc;
+    const b = sc.b as Buffer;
+    if (this.prevShape >= 0 && sc.nkeys === this.prevLens.length) {
+      const prevKeys = this.prevKeys;
+      let off = 0;
+      let same = true;
+      for (let i = 0; i < sc.nkeys && same; i++) {
+        const s = sc.keyStart[i];
+        const l = sc.keyEnd[i] - s;
+        if (l !== this.prevLens[i]) same = false;
+        else
+          for (let j = 0; j < l; j++)
+            if (b[s + j] !== prevKeys[off + j]) {
+              same = false;
+              break;
+            }
+        off += l;
+      }
+      if (same) return this.prevShape;
+    }
+    const keys: string[] = [];
+    this.prevLens = [];
+    const parts: Buffer[] = [];
+    for (let i = 0; i < sc.nkeys; i++) {
+      keys.push(b.toString('utf8', sc.keyStart[i], sc.keyEnd[i]));
+      this.prevLens.push(sc.keyEnd[i] - sc.keyStart[i]);
+      parts.push(b.subarray(sc.keyStart[i], sc.keyEnd[i]));
+    }
+    this.prevKeys = Buffer.concat(parts);
+    this.prevShape = this.known.intern(keys);
+    return this.prevShape;
+  }
+
+  /** Batch the chunk's lines from `i` until the batch is full or the chunk ends; returns the next line. */
+  fill(chunk: LineChunk, i: number): number {
+    const { buf, starts, ends } = chunk;
+    const { batch, sc, pass1, batchSize, path } = this;
+    const shapeKeys = this.known.keys;
+    for (; i < chunk.count && batch.n < batchSize; i++) {
+      const s = starts[i];
+      const e = ends[i];
+      const ln = this.line++;
+      if (isBlank(buf, s, e)) continue;
+      const reason = this.reasonOf(this.fileIndex * this.fileScale + this.rec);
+      const rec = this.rec++;
+      if (reason === undefined) this.nKept++;
+      else {
+        this.nRej++;
+        this.stats.drop(path, reason);
+      }
+      let shape = pass1 && rec < pass1.length ? pass1[rec] : -2;
+      let obj: Record<string, unknown> | undefined;
+      if (shape === -2) shape = sc.scan(buf, s, e) && sc.canonical ? this.shapeOf() : -1;
+      if (shape >= 0) {
+        if (!this.shapesSeen.has(shape)) {
+          this.shapesSeen.add(shape);
+          this.addKeys(shapeKeys[shape]);
+        }
+      } else {
+        obj = parseLine(buf, s, e, path, ln);
+        this.addKeys(Object.keys(obj));
+      }
+      const j = batch.n++;
+      batch.bufs[j] = buf;
+      batch.starts[j] = s;
+      batch.ends[j] = e;
+      batch.shapes[j] = shape;
+      batch.objs[j] = obj;
+      batch.reasons[j] = reason;
+    }
+    return i;
   }
 }
