@@ -8,6 +8,7 @@ export {
   UsageError,
   withFile,
 } from './errors.js';
+export { peakRssBytes } from './memory.js';
 export { fnv1a32, Rng } from './rng.js';
 export { type DropStage, dropReason, reasonKey, type SourceCounters, Stats } from './stats.js';
 export {

@@ -1,5 +1,6 @@
 // Child process of the benchmark: one whole `dedupFiles` run, printing its summary, CPU time and peak RSS.
 // CPU time counts every thread of the process, including Node's start-up and module loading (measured apart).
+import { peakRssBytes } from '@curate/core';
 import { dedupFiles } from '../dist/index.js';
 
 const loaded = process.cpuUsage(); // start-up + module loading (all threads)
@@ -19,7 +20,7 @@ process.stdout.write(
     secs,
     cpuSecs: (cpu.user + cpu.system) / 1e6,
     loadCpuSecs: (loaded.user + loaded.system) / 1e6,
-    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    maxRssMiB: peakRssBytes() / 2 ** 20, // this process's own peak (getrusage's carries the parent's over exec)
     summary: { ...s, outputs: undefined },
   }),
 );

@@ -22,6 +22,7 @@ import {
   CurateError,
   type Kind,
   type ProgressListener,
+  peakRssBytes,
   Rng,
   type Row,
   rowsToBatch,
@@ -838,7 +839,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     manifest.timings = {
       ...timings,
       total_seconds: (now() - t0) / 1000,
-      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+      peak_rss_mb: Math.round(peakRssBytes() / 2 ** 20),
     };
     manifest.finished_at = new Date().toISOString();
     checkInvariant(manifest);

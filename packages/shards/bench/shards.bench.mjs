@@ -5,6 +5,7 @@
 // parquetjs-lite. Runs against dist/ (build first). MB = UTF-8 bytes of text.
 //
 //   npm run bench -w @curate/shards            BENCH_REPS=2 (best of), BENCH_MB=97 (cap)
+import { execFileSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -86,6 +87,7 @@ const con = await duck.connect();
 const [{ threads }] = (await con.runAndReadAll(`SELECT current_setting('threads') AS threads`)).getRowObjectsJS();
 
 const results = [];
+const memory = [];
 /**
  * Run the entries of one comparison in rounds (A B C, A B C, ...) so that noise
  * from other processes hits them alike; keep each one's best wall time and the
@@ -120,16 +122,17 @@ function check(rows, chars, what) {
     throw new Error(`${what}: read ${rows} rows / ${chars} chars, expected ${N} / ${CHARS}`);
 }
 
-async function ourWrite(path, compression) {
-  const w = await pq.createParquetFileWriter(path, { columns: COLUMNS, compression });
+async function ourWrite(path, compression, rowGroupRows) {
+  const w = await pq.createParquetFileWriter(path, { columns: COLUMNS, compression, rowGroupRows });
   for (const b of batches) await w.write(b);
   await w.close();
   return size(path);
 }
-async function ourRead(path) {
+async function ourRead(path, readerOptions) {
   let rows = 0;
   let chars = 0;
-  for await (const b of pq.parquetReader.read({ path, format: 'parquet', size: 0 }, { batchSize: BATCH })) {
+  const reader = readerOptions ? pq.createParquetReader(readerOptions) : pq.parquetReader;
+  for await (const b of reader.read({ path, format: 'parquet', size: 0 }, { batchSize: BATCH })) {
     rows += b.length;
     for (const t of b.columns.text) chars += t.length;
   }
@@ -246,6 +249,8 @@ try {
   console.log('read (every value into JS)');
   // DuckDB puts all 38k rows in one 96 MB row group; the same data in 16k-row groups shows what group size costs us
   await con.run(`COPY t TO '${f('duck-16k.parquet')}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)`);
+  // all rows in one row group of 1 MiB pages, as pyarrow, Spark or HF datasets write big files
+  await ourWrite(f('ours-1rg.parquet'), 'zstd', N);
   for (const codec of ['zstd', 'snappy']) {
     await compare(`read parquet ${codec}`, [
       { lib: 'DuckDB into JS (stream chunks)', base: true, fn: () => duckReadToJs(f(`duck-${codec}.parquet`)) },
@@ -254,6 +259,11 @@ try {
       ...(codec === 'zstd'
         ? [
             { lib: 'curate (hyparquet), DuckDB 16k-row groups', fn: () => ourRead(f('duck-16k.parquet')) },
+            { lib: 'curate, own file, 1 row group', fn: () => ourRead(f('ours-1rg.parquet')) },
+            {
+              lib: 'curate, own file, 1 row group, whole-group decode (before)',
+              fn: () => ourRead(f('ours-1rg.parquet'), { pages: false }),
+            },
             {
               lib: 'DuckDB native scan (reference)',
               fn: async () => {
@@ -273,6 +283,35 @@ try {
       { lib: 'curate arrow ipc (apache-arrow)', fn: () => coreRead(f('out.arrow')) },
       { lib: 'curate jsonl', fn: () => coreRead(f('out.jsonl')) },
     ]);
+  }
+  // Peak RSS of a fresh process reading one file (all columns into JS, batches of 2048): a row group
+  // decoded whole (hyparquet) against page after page (default since the page reader)
+  console.log('peak RSS of a read in a fresh process');
+  const child = `const pq = await import(${JSON.stringify(new URL('../dist/parquet/index.js', import.meta.url).href)});
+    const [path, mode] = process.argv.slice(1);
+    let n = 0;
+    for await (const b of pq.createParquetReader({ pages: mode === 'pages' }).read({ path, format: 'parquet', size: 0 }, { batchSize: ${BATCH} })) n += b.length;
+    if (n !== ${N}) throw new Error('rows ' + n);
+    // VmHWM: this process's own peak (getrusage's maxRSS keeps the parent's peak across exec)
+    const hwm = (await import('node:fs')).readFileSync('/proc/self/status', 'utf8').match(/VmHWM:\\s+(\\d+)/);
+    console.log(JSON.stringify({ rss: Number(hwm[1]) / 1024 }));`;
+  for (const [file, what] of [
+    ['ours-1rg.parquet', 'own file, 1 row group (1 MiB pages)'],
+    ['duck-zstd.parquet', 'DuckDB file, 1 row group (DuckDB pages)'],
+  ]) {
+    const peak = {};
+    for (const mode of ['group', 'pages']) {
+      let best = Infinity;
+      for (let r = 0; r < REPS; r++) {
+        const out = execFileSync(process.execPath, ['--input-type=module', '-e', child, f(file), mode], {
+          encoding: 'utf8',
+        });
+        best = Math.min(best, JSON.parse(out).rss);
+      }
+      peak[mode] = best;
+    }
+    memory.push({ file: what, 'whole group MiB': peak.group.toFixed(0), 'pages MiB': peak.pages.toFixed(0) });
+    console.log(`  ${what}: whole group ${peak.group.toFixed(0)} MiB, pages ${peak.pages.toFixed(0)} MiB`);
   }
 } finally {
   con.closeSync();
@@ -305,3 +344,5 @@ const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | '
 console.log(line(head));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const r of rows) console.log(line(r));
+console.log('\npeak RSS of a fresh process reading the file (best of the runs):');
+console.table(memory);

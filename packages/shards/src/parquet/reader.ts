@@ -16,11 +16,20 @@ import { InputError } from '@curate/core';
 import { type ColumnData, type DecodedArray, parquetRead, parquetSchema, type SchemaTree } from 'hyparquet';
 import type { FormatReader, InputFile, ReadOptions } from '../types.js';
 import { readDecompressors } from './codecs.js';
+import { ColumnPages, flatChunk } from './pages.js';
 import { openParquet } from './source.js';
 
 export interface ParquetReaderOptions {
   /** Decode BYTE_ARRAY columns without a string annotation as UTF-8 text (default false: Uint8Array). */
   binaryAsString?: boolean;
+  /**
+   * Read row groups whose columns are all flat one page at a time (default true), so memory is
+   * bounded by a page, not a row group; false decodes each row group whole, as hyparquet does.
+   */
+  pages?: boolean;
+  /** Bytes read from the file at a time when reading pages (default 1 MiB), and first offered to a page header (default 4 KiB). */
+  pageWindow?: number;
+  pageHeaderBytes?: number;
 }
 
 const DEFAULT_BATCH = 2048;
@@ -124,6 +133,40 @@ export async function* readParquet(
       groupStart = rowEnd;
       if (groupRows === 0) continue;
       signal?.throwIfAborted();
+      const flat = readerOptions.pages === false ? [] : names.map((n) => flatChunk(schema, rg.columns, n));
+      if (names.length > 0 && flat.length === names.length && flat.every((c) => c !== undefined)) {
+        // every column flat: page after page, never the whole group in memory
+        const options = {
+          compressors,
+          parsers,
+          utf8: readerOptions.binaryAsString ?? false,
+          window: readerOptions.pageWindow,
+          headerBytes: readerOptions.pageHeaderBytes,
+        };
+        const pages = flat.map((c, i) => new ColumnPages(pq.buffer, schema, c!, options, converters[i]));
+        for (let i = 0; i < groupRows; i += batchSize) {
+          signal?.throwIfAborted();
+          const n = Math.min(batchSize, groupRows - i);
+          const cols: Record<string, unknown[]> = {};
+          for (let c = 0; c < names.length; c++) {
+            let values: unknown[];
+            try {
+              values = await pages[c].take(n);
+            } catch (err) {
+              throw wrapReadError(err, path);
+            }
+            if (values.length < n) {
+              throw new InputError(
+                `cannot decode Parquet data: column "${names[c]}" has ${i + values.length} values in a row group of ${groupRows} rows (rows ${rowStart}-${rowEnd - 1})`,
+                { code: 'E_PARQUET_CORRUPT', file: path },
+              );
+            }
+            cols[names[c]] = values;
+          }
+          yield { length: n, columns: cols, file: path, offset: rowStart + i };
+        }
+        continue;
+      }
       const chunks = new Map<string, ColumnData[]>();
       try {
         await parquetRead({
