@@ -8,7 +8,7 @@
 import { serialize } from 'node:v8';
 import type { Batch, Kind, Row } from '@curate/core';
 import { CorpusMetrics, type CorpusMetricsState } from '@curate/metrics';
-import { readShard } from '@curate/shards';
+import { type InputFile, readShard } from '@curate/shards';
 import { isBlank, parseLine, rawLines } from '@curate/shards/lines';
 import type { Scanner } from './scan.js';
 
@@ -97,7 +97,10 @@ export interface SampleResult {
  * The selected rows of one file: each as a one-row batch with every column of the file (null where
  * the row has none, as the reader's batches have them), and its row within the file.
  */
-async function* selectedRows(task: SampleTask): AsyncGenerator<{ batch: Batch; r: number; sr: number }, number> {
+async function* selectedRows(
+  scanner: Scanner,
+  task: SampleTask,
+): AsyncGenerator<{ batch: Batch; r: number; sr: number }, number> {
   const n = task.rows.length;
   let ptr = 0;
   if (task.format === 'jsonl' && !task.compression) {
@@ -125,12 +128,13 @@ async function* selectedRows(task: SampleTask): AsyncGenerator<{ batch: Batch; r
     return record;
   }
   let rowsRead = 0;
-  for await (const batch of readShard({
+  const file: InputFile = {
     path: task.path,
     format: task.format as never,
     compression: task.compression as never,
     size: task.size,
-  })) {
+  };
+  for await (const batch of readShard(file, { columns: await scanner.readColumns(task.sourceIndex, file) })) {
     const base = task.fileBase + (batch.offset ?? 0);
     for (let r = 0; r < batch.length && ptr < n; r++) {
       const sr = base + r;
@@ -154,7 +158,7 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
   scanner.chain.doc.file = task.path;
   const metrics = task.metricsSeed === null ? null : new CorpusMetrics({ seed: task.metricsSeed });
   let metricsMs = 0;
-  const it = selectedRows(task);
+  const it = selectedRows(scanner, task);
   let next = await it.next();
   while (!next.done) {
     const { batch, r, sr } = next.value;

@@ -17,7 +17,9 @@ import { qualitySteps } from '@curate/recipe/filters';
 import {
   type ColumnSpec,
   compileTemplate,
+  declaredColumns,
   expandInputs,
+  type InputFile,
   inferColumns,
   readShard,
   type TextTemplate,
@@ -142,6 +144,32 @@ export class Scanner {
     return scanner;
   }
 
+  /**
+   * The columns to read from a file of source `sourceIndex`, or undefined for all of them. A
+   * Parquet file declares its columns, so only those the job uses are decoded: the template's, the
+   * id, the dedup score, the filters' and the pass-through columns it has (wide files, and nested
+   * columns nobody asked for, then cost nothing). When a column the job needs is missing, or a
+   * filter does not say what it reads, every column is read, so errors name the file's columns as before.
+   */
+  async readColumns(sourceIndex: number, file: InputFile): Promise<string[] | undefined> {
+    const declared = await declaredColumns(file);
+    const filterColumns = this.chain.columns();
+    if (!declared || !filterColumns) return undefined;
+    const s = this.recipe.sources[sourceIndex];
+    const score = this.recipe.dedup?.near?.score_column;
+    const needed = new Set([
+      ...this.templates[sourceIndex].columns,
+      ...(s.id ? [s.id] : []),
+      ...(score ? [score] : []),
+      ...filterColumns,
+    ]);
+    const has = new Set(declared);
+    for (const c of needed) if (!has.has(c)) return undefined;
+    const pass = new Set(passThroughColumns(this.recipe, sourceIndex));
+    const read = declared.filter((c) => needed.has(c) || pass.has(c));
+    return read.length === 0 || read.length === declared.length ? undefined : read;
+  }
+
   /** The document text of row `r` after quality cleaning, or the drop reason. */
   decide(sourceIndex: number, batch: Batch, r: number): { text: string; reason: string | null } {
     return this.judge(sourceIndex, this.templates[sourceIndex].render(batch, r), batch, r);
@@ -185,12 +213,13 @@ export class Scanner {
     const seed = signalSeed(source.name, task.fileIndex);
     let signalMs = 0;
 
-    for await (const batch of readShard({
+    const file: InputFile = {
       path: task.path,
       format: task.format as never,
       compression: task.compression as never,
       size: task.size,
-    })) {
+    };
+    for await (const batch of readShard(file, { columns: await this.readColumns(task.sourceIndex, file) })) {
       if (rows === 0) {
         template.check(batch);
         if (source.id && !(source.id in batch.columns)) {

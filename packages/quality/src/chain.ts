@@ -18,6 +18,19 @@ export class FilterChain {
     this.reasons = filters.map(() => new Map());
   }
 
+  /**
+   * The columns the filters read besides the text, or undefined when a filter does not say
+   * (a hand-written one may read any column: keep them all).
+   */
+  columns(): string[] | undefined {
+    const out = new Set<string>();
+    for (const f of this.filters) {
+      if (!f.columns) return undefined;
+      for (const c of f.columns) out.add(c);
+    }
+    return [...out];
+  }
+
   /** Run every filter's one-time set-up (tokenizers, detectors). */
   async prepare(): Promise<void> {
     for (const f of this.filters) if (f.prepare) await f.prepare();

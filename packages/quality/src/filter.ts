@@ -24,6 +24,11 @@ export interface Filter {
   /** Filter name as in the recipe (`gopher_quality`), used in drop reasons `filter:NAME:DETAIL`. */
   readonly name: string;
   readonly appliesTo?: AppliesTo;
+  /**
+   * The columns the filter reads with `doc.get` (besides the text): [] for one that reads none;
+   * absent when unknown (a hand-written filter may read any), so readers must keep every column.
+   */
+  readonly columns?: readonly string[];
   /** Optional one-time async set-up (e.g. loading a tokenizer). */
   prepare?(): Promise<void>;
   filter(doc: FilterDoc): FilterResult;

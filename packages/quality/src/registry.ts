@@ -41,6 +41,8 @@ interface Definition<P> {
   spec: Record<string, ParamSpec>;
   defaults: P;
   make(params: P, path: string): Pick<Filter, 'filter' | 'prepare'>;
+  /** The columns the filter reads with these parameters (none when absent). */
+  columns?(params: P): string[];
 }
 
 function def<P>(d: Definition<P>): Definition<P> {
@@ -150,6 +152,7 @@ const DEFINITIONS: Record<FilterName, Definition<never>> = {
       }
       return { filter: score(p) };
     },
+    columns: (p) => [p.column],
   }),
   grounded: def<GroundedParams>({
     spec: {
@@ -164,6 +167,7 @@ const DEFINITIONS: Record<FilterName, Definition<never>> = {
       required(p.context, `${path}.context`);
       return { filter: grounded(p) };
     },
+    columns: (p) => [p.context, ...(p.prompt ? [p.prompt] : []), ...(p.response ? [p.response] : [])],
   }),
 } as unknown as Record<FilterName, Definition<never>>;
 
@@ -188,7 +192,7 @@ export function createFilter(name: string, params?: object, path?: string): Filt
   const resolved = resolveParams(d.spec, d.defaults, params, at);
   const appliesTo = resolveAppliesTo((params as { applies_to?: unknown } | undefined)?.applies_to, at);
   const made = d.make(resolved, at);
-  const f: Filter = { name, appliesTo, filter: made.filter };
+  const f: Filter = { name, appliesTo, filter: made.filter, columns: d.columns?.(resolved) ?? [] };
   if (made.prepare) f.prepare = made.prepare;
   return f;
 }

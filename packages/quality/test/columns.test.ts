@@ -193,3 +193,29 @@ describe('grounded normalisation', () => {
     });
   });
 });
+
+describe('the columns filters read', () => {
+  it('built-in filters say which columns they read; a hand-written one makes the chain unknown', async () => {
+    const { defineFilter, FILTER_NAMES } = await import('../src/index.js');
+    const params: Record<string, object> = {
+      score: { column: 'judge', min: 1 },
+      grounded: { context: 'ctx', prompt: 'q' },
+      language: { keep: ['en'] },
+    };
+    for (const name of FILTER_NAMES) {
+      const f = createFilter(name, params[name]);
+      const want = name === 'score' ? ['judge'] : name === 'grounded' ? ['ctx', 'q'] : [];
+      expect(f.columns, name).toEqual(want);
+    }
+    expect(createFilter('grounded', { context: 'c', response: 'r' }).columns).toEqual(['c', 'r']);
+    const chain = new FilterChain([
+      createFilter('gopher_quality'),
+      createFilter('score', { column: 'judge', min: 1 }),
+      createFilter('grounded', { context: 'ctx', prompt: 'judge' }),
+    ]);
+    expect(chain.columns()).toEqual(['judge', 'ctx']);
+    expect(new FilterChain([]).columns()).toEqual([]);
+    const mine = defineFilter('mine', (doc) => (doc.get('anything') === null ? { drop: 'null' } : true));
+    expect(new FilterChain([createFilter('c4'), mine]).columns()).toBeUndefined();
+  });
+});

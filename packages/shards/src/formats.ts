@@ -37,6 +37,15 @@ export async function inspectParquet(path: string): Promise<ParquetInfo> {
   return (await import('./parquet/index.js')).inspectParquet(path);
 }
 
+/**
+ * The top-level columns a Parquet file declares in its footer, read before any row; undefined for
+ * the other formats (their rows tell). For reading just the columns a job needs.
+ */
+export async function declaredColumns(file: InputFile): Promise<string[] | undefined> {
+  if (file.format !== 'parquet') return undefined;
+  return (await inspectParquet(file.path)).columns.map((c) => c.name);
+}
+
 const READERS: Record<ShardFormat, FormatReader> = {
   parquet: parquetReader,
   arrow: arrowReader,
