@@ -210,11 +210,15 @@ export function parseFilterList(list: string): Filter[] {
   return names.map((n, i) => createFilter(n, undefined, `--filters[${i}]`));
 }
 
-/** Make a filter from a plain hook (for library users writing their own). */
+/**
+ * Make a filter from a plain hook (for library users writing their own). `columns`: the columns
+ * the hook reads with `doc.get`; without it a reader keeps every column for this filter.
+ */
 export function defineFilter(
   name: string,
   filter: (doc: FilterDoc) => FilterResult,
   appliesTo?: Filter['appliesTo'],
+  columns?: readonly string[],
 ): Filter {
-  return { name, appliesTo, filter };
+  return columns ? { name, appliesTo, filter, columns } : { name, appliesTo, filter };
 }

@@ -217,5 +217,9 @@ describe('the columns filters read', () => {
     expect(new FilterChain([]).columns()).toEqual([]);
     const mine = defineFilter('mine', (doc) => (doc.get('anything') === null ? { drop: 'null' } : true));
     expect(new FilterChain([createFilter('c4'), mine]).columns()).toBeUndefined();
+    const declared = defineFilter('mine', (doc) => (doc.get('anything') === null ? { drop: 'null' } : true), 'real', [
+      'anything',
+    ]);
+    expect(new FilterChain([createFilter('c4'), declared]).columns()).toEqual(['anything']);
   });
 });
