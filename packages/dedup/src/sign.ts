@@ -5,7 +5,7 @@
  * identical data.
  */
 import { type Batch, InputError } from '@curate/core';
-import { compileTemplate, type InputFile, readShard } from '@curate/shards';
+import { compileTemplate, declaredColumns, type InputFile, readShard } from '@curate/shards';
 import { exactKeyPrepared } from './exact.js';
 import { checkFirstBatch, fastSignable, signJsonlRange } from './fastsign.js';
 import { MinHasher, type MinHashOptions } from './minhash.js';
@@ -149,9 +149,33 @@ export async function* signFiles(
     }
     signer ??= new BatchSigner(options);
     let b = 0;
-    for await (const batch of readShard(f, { batchSize: options.batchSize ?? 2048 })) {
+    const columns = await signColumns(f, options);
+    for await (const batch of readShard(f, { batchSize: options.batchSize ?? 2048, columns })) {
       if (b++ % stride !== part) continue;
       yield signer.sign(batch, fi, f.path);
     }
   }
+}
+
+/**
+ * The columns signing reads from a file: for Parquet (whose footer lists them) the template's,
+ * the id, kind and score columns it has, so wide or nested columns are never decoded in pass 1
+ * (pass 2 still copies every column). Undefined (every column) for other formats, and when a
+ * template or score column is missing: the full read then reports it with the file's columns.
+ */
+export async function signColumns(f: InputFile, options: SignOptions): Promise<string[] | undefined> {
+  const declared = await declaredColumns(f);
+  if (!declared) return undefined;
+  const has = new Set(declared);
+  const template = compileTemplate(options.text ?? 'text').columns;
+  const score = options.scoreColumn;
+  if (template.some((c) => !has.has(c)) || (score && !has.has(score))) return undefined;
+  const want = new Set([
+    ...template,
+    options.idColumn ?? 'id',
+    options.kindColumn ?? 'kind',
+    ...(score ? [score] : []),
+  ]);
+  const read = declared.filter((c) => want.has(c));
+  return read.length === 0 || read.length === declared.length ? undefined : read;
 }
