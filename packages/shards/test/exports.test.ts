@@ -14,6 +14,7 @@ describe('public API', () => {
       'createFileWriter',
       'createShardWriter',
       'createSplitWriter',
+      'declaredColumns',
       'detectFormat',
       'expandInputs',
       'extensionFor',
