@@ -1,5 +1,6 @@
 /**
- * Pass 1 fast path for uncompressed JSONL with a plain text column: lines are
+ * Pass 1 fast path for JSONL (plain; gzip and zstd decompressed as a stream, then
+ * read whole, never in byte ranges) with a plain text column: lines are
  * scanned as bytes (no JSON.parse), the text goes through the byte kernel
  * (`RawTextKernel`), and only lines or texts the fast path does not cover are
  * decoded and parsed, so keys, signatures, ids, errors and row numbers are
@@ -114,11 +115,12 @@ export async function* signJsonlRange(
   task: RangeTask,
   options: SignOptions,
 ): AsyncGenerator<BatchSignatures & { first?: FirstBatchInfo }> {
-  const path = files[task.fileIndex].path;
+  const f = files[task.fileIndex];
+  const path = f.path;
   const st = new RangeSigner(path, task, options, await countBefore(path, task.from));
   // the generator only moves chunks and batches: the per-line work is RangeSigner.fill, a plain
   // method (V8 compiled this generator with the loop inside twice per run, ~35 ms each)
-  for await (const chunk of rawLines(path, task.from, task.to, true)) {
+  for await (const chunk of rawLines(path, task.from, task.to, true, f.compression)) {
     let li = 0;
     while (li < chunk.count) {
       li = st.fill(chunk, li);

@@ -1,5 +1,5 @@
 /**
- * Pass 2 fast path for JSONL in, JSONL out (uncompressed): kept and rejected
+ * Pass 2 fast path for JSONL in (plain, gzip or zstd), uncompressed JSONL out: kept and rejected
  * rows are written without building batches. A canonical line whose keys are
  * the output schema in order is copied as bytes (rejected rows get
  * `,"reason":...` spliced before the closing brace); any other line is parsed
@@ -27,9 +27,9 @@ const renameP = promisify(rename);
 const statP = promisify(stat);
 const rmP = promisify(rm);
 
-/** Input files the fast path reads: uncompressed JSONL. */
+/** Input files the fast path reads: JSONL, plain or compressed (decompressed as a stream). */
 export function isRawJsonl(f: InputFile): boolean {
-  return f.format === 'jsonl' && !f.compression;
+  return f.format === 'jsonl';
 }
 
 const OUT_CHUNK = 1 << 22;
@@ -257,7 +257,7 @@ class BatchRows {
 }
 
 /**
- * `writeSplit` for uncompressed JSONL inputs written as uncompressed JSONL:
+ * `writeSplit` for JSONL inputs (plain, gzip or zstd) written as uncompressed JSONL:
  * same files, rows, stats and errors, without JSON.parse for canonical lines.
  */
 export async function writeSplitJsonl(
@@ -332,7 +332,7 @@ export async function writeSplitJsonl(
         rowsDone += batch.n;
         batcher.clear();
       };
-      for await (const chunk of rawLines(f.path)) {
+      for await (const chunk of rawLines(f.path, 0, Number.POSITIVE_INFINITY, false, f.compression)) {
         // the per-line work is SplitBatcher.fill, a plain method: V8 compiles a loop inside an
         // async function at several times the cost
         let i = 0;

@@ -150,7 +150,9 @@ export async function signAll(
         // otherwise every worker reads every file and signs batches b % workers == part.
         // Raw JSONL files (fast path) are split by byte ranges at line starts instead.
         const byFiles = files.length >= workers;
-        const ranged = (i: number) => !byFiles && options.fastJsonl !== false && fastSignable(files[i], options);
+        // (a compressed file cannot be entered at a byte offset: it is read whole, by batches)
+        const ranged = (i: number) =>
+          !byFiles && options.fastJsonl !== false && !files[i].compression && fastSignable(files[i], options);
         const fileIndexes = files.map((_, i) => i).filter((i) => (byFiles ? i % workers === part : !ranged(i)));
         const ranges: RangeTask[] = files
           .map((f, i) => ({

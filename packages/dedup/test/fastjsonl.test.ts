@@ -1,6 +1,8 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { createFileWriter } from '@curate/shards';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedupFiles } from '../src/index.js';
 
@@ -107,6 +109,24 @@ describe('raw JSONL fast path', () => {
     );
     const s = await both('mix', [p1, p2]);
     expect(s.removed['dedup:exact']).toBeGreaterThanOrEqual(8);
+    // the same files gzip- and zstd-compressed: read as a stream by the fast path, same output bytes
+    const gz = join(dir, 'a.jsonl.gz');
+    const zst = join(dir, 'b.jsonl.zst');
+    await writeFile(gz, gzipSync(await readFile(p1)));
+    // b.jsonl's lines are JSON.stringify output: the shards JSONL writer writes the same bytes (zstd frames)
+    const w = await createFileWriter('jsonl', zst, {
+      columns: [
+        { name: 'text', type: 'string' },
+        { name: 'id', type: 'string' },
+      ],
+      compression: 'zstd',
+    });
+    const bRows = (await readFile(p2, 'utf8')).split('\n').map((l) => JSON.parse(l));
+    await w.write({ length: bRows.length, columns: { text: bRows.map((r) => r.text), id: bRows.map((r) => r.id) } });
+    await w.close();
+    const sc = await both('mixz', [gz, zst]);
+    expect(await tree(join(dir, 'mixz-true-1'))).toEqual(await tree(join(dir, 'mix-true-1')));
+    expect(sc.removed).toEqual(s.removed);
     const noRej = await both('norej', [p1], { writeRejected: false });
     expect(noRej.kept).toBeLessThan(noRej.documents_in);
     // an input column named reason: replaced by the reason in rejected rows

@@ -10,7 +10,7 @@ import { createGzip, type Gzip } from 'node:zlib';
 import { type Batch, InputError } from '@curate/core';
 import { decodeLine, isBlank, isRecord, kindOf, parseRecord, rawLines } from './lines.js';
 import { missingColumnError, RowColumns } from './rows.js';
-import { fileLines, fileText } from './text.js';
+import { fileText } from './text.js';
 import type { FileWriter, FileWriterOptions, FormatReader, InputFile, ReadOptions } from './types.js';
 
 export const DEFAULT_BATCH_SIZE = 2048;
@@ -50,30 +50,17 @@ export const jsonlReader: FormatReader = {
       offset = records;
       return b;
     };
-    if (!file.compression) {
-      // Uncompressed: lines are found as bytes and each is decoded alone (no chunk strings joined
-      // and sliced: 1.2-1.5x faster on books); same rules, rows and errors (lines.ts).
-      for await (const c of rawLines(file.path, 0, Number.POSITIVE_INFINITY, true)) {
-        for (let i = 0; i < c.count; i++) {
-          const row = line++;
-          if (isBlank(c.buf, c.starts[i], c.ends[i])) continue;
-          const text = decodeLine(c.buf, c.starts[i], c.ends[i]);
-          rows.add(parseRecord(text, file.path, row));
-          records++;
-          chars += text.length;
-          if (full()) yield flush();
-        }
-      }
-    } else {
-      for await (const lines of fileLines(file.path, file.compression)) {
-        for (const text of lines) {
-          const row = line++;
-          if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) continue;
-          rows.add(parseRecord(text, file.path, row));
-          records++;
-          chars += text.length;
-          if (full()) yield flush();
-        }
+    // Lines are found as bytes (gzip and zstd files decompressed as a stream) and each is decoded
+    // alone: no chunk strings joined and sliced, 1.2-1.5x faster on books (lines.ts).
+    for await (const c of rawLines(file.path, 0, Number.POSITIVE_INFINITY, true, file.compression)) {
+      for (let i = 0; i < c.count; i++) {
+        const row = line++;
+        if (isBlank(c.buf, c.starts[i], c.ends[i])) continue;
+        const text = decodeLine(c.buf, c.starts[i], c.ends[i]);
+        rows.add(parseRecord(text, file.path, row));
+        records++;
+        chars += text.length;
+        if (full()) yield flush();
       }
     }
     if (rows.length > 0) {

@@ -1,6 +1,6 @@
 /**
- * Raw JSONL lines as bytes: a line splitter over an uncompressed file with the
- * JSONL reader's numbering rules (leading UTF-8 BOM dropped, `\r\n` and `\n`
+ * Raw JSONL lines as bytes: a line splitter over a file (gzip and zstd
+ * decompressed as a stream) with the JSONL reader's numbering rules (leading UTF-8 BOM dropped, `\r\n` and `\n`
  * end a line, a missing final newline is fine, blank lines are not records),
  * the reader's blank-line rule, and its per-line decoding and errors. For
  * callers that must find or copy a few lines without parsing every one
@@ -9,6 +9,7 @@
  */
 import { open } from 'node:fs/promises';
 import { InputError } from '@curate/core';
+import type { StreamCompression } from './types.js';
 
 /** A chunk of whole lines: line i is bytes [starts[i], ends[i]) of buf (CR and LF excluded). */
 export interface LineChunk {
@@ -21,9 +22,10 @@ export interface LineChunk {
 const CHUNK = 4 << 20;
 
 /**
- * The lines of an uncompressed file whose first byte lies in [from, to), in
- * chunks (a leading UTF-8 BOM of the file is dropped, `\r\n` ends a line, a
- * missing final newline is fine, as in @curate/shards).
+ * The lines of a file whose first byte lies in [from, to), in chunks (a leading UTF-8 BOM of the
+ * file is dropped, `\r\n` ends a line, a missing final newline is fine, as in @curate/shards).
+ * A gzip or zstd file is decompressed as a stream (then `from` must be 0 and `to` unbounded:
+ * offsets of a compressed stream cannot be sought).
  */
 export async function* rawLines(
   path: string,
@@ -31,7 +33,16 @@ export async function* rawLines(
   to = Number.POSITIVE_INFINITY,
   /** The caller is done with a chunk before asking for the next one: two buffers take turns. */
   reuse = false,
+  compression?: StreamCompression,
 ): AsyncGenerator<LineChunk> {
+  if (compression) {
+    if (from !== 0 || to !== Number.POSITIVE_INFINITY)
+      throw new RangeError(`rawLines: a ${compression} file is read whole (from 0, to the end)`);
+    // text.ts (zlib, the zstd decoders) loads only for a compressed file
+    const { fileBytes } = await import('./text.js');
+    yield* streamLines(fileBytes(path, compression), reuse);
+    return;
+  }
   const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
     throw new InputError(`cannot open: ${e.message}`, { code: 'E_NOT_FOUND', file: path });
   });
@@ -89,6 +100,50 @@ export async function* rawLines(
     }
   } finally {
     await fh.close();
+  }
+}
+
+/** The lines of a stream of byte chunks (a decompressed file), with rawLines' rules. */
+async function* streamLines(chunks: AsyncIterable<Uint8Array>, reuse: boolean): AsyncGenerator<LineChunk> {
+  const lines = new LineSplitter();
+  let buf: Buffer = Buffer.allocUnsafe(CHUNK);
+  let spare: Buffer | undefined;
+  let have = 0;
+  let first = true;
+  const it = chunks[Symbol.asyncIterator]();
+  let eof = false;
+  while (!eof) {
+    // fill the buffer: at least one chunk, up to its size
+    do {
+      const r = await it.next();
+      if (r.done) {
+        eof = true;
+        break;
+      }
+      const c = r.value;
+      if (have + c.length > buf.length) {
+        const nb = Buffer.allocUnsafe(Math.max(buf.length * 2, have + c.length));
+        buf.copy(nb, 0, 0, have);
+        buf = nb;
+      }
+      buf.set(c, have);
+      have += c.length;
+    } while (have < buf.length >> 1);
+    let s = 0;
+    if (first && (have >= 3 || eof)) {
+      if (have >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) s = 3;
+      first = false;
+    }
+    if (first) continue;
+    s = lines.split(buf, s, have, eof, Number.POSITIVE_INFINITY);
+    if (lines.count > 0) yield { buf, count: lines.count, starts: lines.starts, ends: lines.ends };
+    const rest = have - s;
+    const size = Math.max(CHUNK, rest * 2);
+    const nb = reuse && spare && spare.length >= size ? spare : Buffer.allocUnsafe(size);
+    if (reuse) spare = buf;
+    if (rest) buf.copy(nb, 0, s, have);
+    buf = nb;
+    have = rest;
   }
 }
 

@@ -5,6 +5,8 @@ import { gzipSync } from 'node:zlib';
 import { batchRows, collect, InputError, makeBatch } from '@curate/core';
 import { describe, expect, it } from 'vitest';
 import { createFileWriter, inspectShard, readShard } from '../src/index.js';
+import { zstdCompress } from '../src/parquet/codecs.js';
+import { fileLines } from '../src/text.js';
 import { rejection, useTmp } from './helpers.js';
 
 const tmp = useTmp();
@@ -24,7 +26,7 @@ function hasZstdCli(): boolean {
 }
 
 describe('JSONL reader', () => {
-  it('reads uncompressed files (byte lines) exactly as compressed ones (decoded chunks): rows, batches, errors', async () => {
+  it('reads plain, gzip and zstd files alike, and as decoded text chunks split into lines would: rows, batches, errors', async () => {
     const d = await tmp();
     const big = 'w'.repeat(9 << 20); // one line longer than a read chunk and than a batch's characters
     const parts = [
@@ -39,19 +41,43 @@ describe('JSONL reader', () => {
     const gz = join(d, 'same.jsonl.gz');
     await writeFile(plain, body);
     await writeFile(gz, gzipSync(body));
+    const zst = join(d, 'same.jsonl.zst');
+    const zstdCompressSync = (await zstdCompress()).compress;
+    await writeFile(zst, zstdCompressSync(body));
     const a = await collect(readShard(plain));
     const b = await collect(readShard(gz));
     expect(a.length).toBeGreaterThan(2); // batches cut by rows and by characters
     expect(a.map((x) => [x.offset, x.length])).toEqual(b.map((x) => [x.offset, x.length]));
     for (let i = 0; i < a.length; i++) expect(a[i].columns).toEqual(b[i].columns);
+    const c = await collect(readShard(zst));
+    expect(c.map((x) => [x.offset, x.length])).toEqual(a.map((x) => [x.offset, x.length]));
+    for (let i = 0; i < a.length; i++) expect(c[i].columns).toEqual(a[i].columns);
+    // an independent reference: the decompressed text decoded as a stream, split into lines, parsed
+    const ref: Record<string, unknown>[] = [];
+    for await (const lines of fileLines(gz, 'gzip'))
+      for (const t of lines) if (t.length && !(t.charCodeAt(0) <= 32 && t.trim() === '')) ref.push(JSON.parse(t));
+    const got: Record<string, unknown>[] = [];
+    for (const x of b)
+      for (let r = 0; r < x.length; r++)
+        got.push(
+          Object.fromEntries(
+            Object.keys(x.columns).flatMap((k) => (x.columns[k][r] === null ? [] : [[k, x.columns[k][r]]])),
+          ),
+        );
+    expect(got.length).toBe(ref.length);
+    expect(got).toEqual(ref);
     expect(a[0].columns.t[1]).toBe('caf\u00e9 \ud83d\ude00');
     expect(a[0].columns.t[2]).toBe('bad \uFFFD');
     // the same error, naming the same line, from both paths
     const broken = Buffer.concat([body.subarray(0, 200), Buffer.from('\n{"t": oops}\n')]);
     await writeFile(plain, broken);
     await writeFile(gz, gzipSync(broken));
+    await writeFile(zst, zstdCompressSync(broken));
     const ea = await rejection(collect(readShard(plain)));
     const eb = await rejection(collect(readShard(gz)));
+    const ec = await rejection(collect(readShard(zst)));
+    expect(ec.message).toBe(ea.message);
+    expect(ec.row).toBe(ea.row);
     expect(ea).toBeInstanceOf(InputError);
     expect(ea.message).toBe(eb.message);
     expect(ea.row).toBe(eb.row);
