@@ -16,6 +16,7 @@ import {
   isBlank,
   type LineChunk,
   LineScanner,
+  LineShapeCache,
   parseLine,
   rawLines,
   T_LITERAL,
@@ -155,9 +156,7 @@ class RangeSigner {
   private readonly signer: string;
   private readonly shapeIds = new Map<string, number>();
   private newShapes: { id: number; keys: string[] }[] = [];
-  private prevKeys = Buffer.alloc(0);
-  private prevLens: number[] = [];
-  private prevShape = -1;
+  private readonly shapes = new LineShapeCache();
   private out: BatchSignatures;
   private r = 0;
 
@@ -194,35 +193,8 @@ class RangeSigner {
       }
   }
 
-  private shapeOf(buf: Buffer): number {
-    const sc = this.sc;
-    if (this.prevShape >= 0 && sc.nkeys === this.prevLens.length) {
-      const prevKeys = this.prevKeys;
-      let off = 0;
-      let same = true;
-      for (let i = 0; i < sc.nkeys && same; i++) {
-        const ks = sc.keyStart[i];
-        const l = sc.keyEnd[i] - ks;
-        if (l !== this.prevLens[i]) same = false;
-        else
-          for (let j = 0; j < l; j++)
-            if (buf[ks + j] !== prevKeys[off + j]) {
-              same = false;
-              break;
-            }
-        off += l;
-      }
-      if (same) return this.prevShape;
-    }
-    const keys: string[] = [];
-    const parts: Buffer[] = [];
-    this.prevLens = [];
-    for (let i = 0; i < sc.nkeys; i++) {
-      keys.push(buf.toString('utf8', sc.keyStart[i], sc.keyEnd[i]));
-      this.prevLens.push(sc.keyEnd[i] - sc.keyStart[i]);
-      parts.push(buf.subarray(sc.keyStart[i], sc.keyEnd[i]));
-    }
-    this.prevKeys = Buffer.concat(parts);
+  /** A local id of a new key list (pass 2 maps it to a global one through `newShapes`). */
+  private readonly internLocal = (keys: string[]): number => {
     const name = keys.join('\u0000');
     let id = this.shapeIds.get(name);
     if (id === undefined) {
@@ -230,9 +202,8 @@ class RangeSigner {
       this.shapeIds.set(name, id);
       this.newShapes.push({ id, keys });
     }
-    this.prevShape = id;
     return id;
-  }
+  };
 
   private jsonValue(buf: Uint8Array, i: number): unknown {
     return JSON.parse(decodeLine(buf, this.sc.valStart[i], this.sc.valEnd[i]));
@@ -299,7 +270,8 @@ class RangeSigner {
         if (!fast) parse = true;
       }
       if (!parse) {
-        out.shapes![r] = sc.canonical && (!lazyText || kernel.canonical) ? this.shapeOf(buf) : -1;
+        out.shapes![r] =
+          sc.canonical && (!lazyText || kernel.canonical) ? this.shapes.shapeOf(sc, buf, this.internLocal) : -1;
         if (inFirst && first && !first.sawText) {
           if (ti >= 0) first.sawText = true;
           else {

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Stats } from '@curate/core';
 import { type InputFile, jsonCell, type WrittenShard } from '@curate/shards';
-import { isBlank, type LineChunk, LineScanner, parseLine, rawLines } from './jsonline.js';
+import { isBlank, type LineChunk, LineScanner, LineShapeCache, parseLine, rawLines } from './jsonline.js';
 import type { BatchSignatures } from './sign.js';
 
 const openP = promisify(open);
@@ -369,9 +369,8 @@ class SplitBatcher {
   nKept = 0;
   nRej = 0;
   // a scanned canonical line with the previous scanned line's key bytes reuses its shape
-  private prevKeys = Buffer.alloc(0);
-  private prevLens: number[] = [];
-  private prevShape = -1;
+  private readonly shapes = new LineShapeCache();
+  private readonly intern = (keys: string[]): number => this.known.intern(keys);
 
   constructor(
     private readonly known: LineShapes,
@@ -411,40 +410,6 @@ class SplitBatcher {
       }
   }
 
-  private shapeOf(): number {
-    const sc = this.sc;
-    const b = sc.b as Buffer;
-    if (this.prevShape >= 0 && sc.nkeys === this.prevLens.length) {
-      const prevKeys = this.prevKeys;
-      let off = 0;
-      let same = true;
-      for (let i = 0; i < sc.nkeys && same; i++) {
-        const s = sc.keyStart[i];
-        const l = sc.keyEnd[i] - s;
-        if (l !== this.prevLens[i]) same = false;
-        else
-          for (let j = 0; j < l; j++)
-            if (b[s + j] !== prevKeys[off + j]) {
-              same = false;
-              break;
-            }
-        off += l;
-      }
-      if (same) return this.prevShape;
-    }
-    const keys: string[] = [];
-    this.prevLens = [];
-    const parts: Buffer[] = [];
-    for (let i = 0; i < sc.nkeys; i++) {
-      keys.push(b.toString('utf8', sc.keyStart[i], sc.keyEnd[i]));
-      this.prevLens.push(sc.keyEnd[i] - sc.keyStart[i]);
-      parts.push(b.subarray(sc.keyStart[i], sc.keyEnd[i]));
-    }
-    this.prevKeys = Buffer.concat(parts);
-    this.prevShape = this.known.intern(keys);
-    return this.prevShape;
-  }
-
   /** Batch the chunk's lines from `i` until the batch is full or the chunk ends; returns the next line. */
   fill(chunk: LineChunk, i: number): number {
     const { buf, starts, ends } = chunk;
@@ -464,7 +429,7 @@ class SplitBatcher {
       }
       let shape = pass1 && rec < pass1.length ? pass1[rec] : -2;
       let obj: Record<string, unknown> | undefined;
-      if (shape === -2) shape = sc.scan(buf, s, e) && sc.canonical ? this.shapeOf() : -1;
+      if (shape === -2) shape = sc.scan(buf, s, e) && sc.canonical ? this.shapes.shapeOf(sc, buf, this.intern) : -1;
       if (shape >= 0) {
         if (!this.shapesSeen.has(shape)) {
           this.shapesSeen.add(shape);

@@ -417,3 +417,47 @@ export class LineScanner {
     }
   }
 }
+
+/**
+ * The shape (interned key list) of the last scanned line, reused while the next lines have the same
+ * key bytes (JSONL files mostly repeat one key order): no key strings are made for those lines.
+ */
+export class LineShapeCache {
+  private prevKeys = Buffer.alloc(0);
+  private prevLens: number[] = [];
+  private prevShape = -1;
+
+  /** The shape id of the line `sc` last scanned (in `buf`); `intern` gives the id of a new key list. */
+  shapeOf(sc: LineScanner, buf: Uint8Array, intern: (keys: string[]) => number): number {
+    if (this.prevShape >= 0 && sc.nkeys === this.prevLens.length) {
+      const prevKeys = this.prevKeys;
+      let off = 0;
+      let same = true;
+      for (let i = 0; i < sc.nkeys && same; i++) {
+        const ks = sc.keyStart[i];
+        const l = sc.keyEnd[i] - ks;
+        if (l !== this.prevLens[i]) same = false;
+        else
+          for (let j = 0; j < l; j++)
+            if (buf[ks + j] !== prevKeys[off + j]) {
+              same = false;
+              break;
+            }
+        off += l;
+      }
+      if (same) return this.prevShape;
+    }
+    const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    const keys: string[] = [];
+    const parts: Buffer[] = [];
+    this.prevLens = [];
+    for (let i = 0; i < sc.nkeys; i++) {
+      keys.push(b.toString('utf8', sc.keyStart[i], sc.keyEnd[i]));
+      this.prevLens.push(sc.keyEnd[i] - sc.keyStart[i]);
+      parts.push(b.subarray(sc.keyStart[i], sc.keyEnd[i]));
+    }
+    this.prevKeys = Buffer.concat(parts);
+    this.prevShape = intern(keys);
+    return this.prevShape;
+  }
+}
