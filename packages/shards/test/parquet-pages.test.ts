@@ -202,3 +202,40 @@ describe('page reads on files DuckDB and our writer make', () => {
     },
   );
 });
+
+describe.skipIf(!HAS_SHARED)('corrupt bytes in real Parquet files', () => {
+  // 150 random 1-4 byte corruptions of each file (a fixed seed): every read either succeeds or is an
+  // InputError naming the file, in both read modes; never another error, a hang or an unhandled
+  // rejection (a duplicated column chunk in the footer once made hyparquet drop a failing read)
+  for (const name of [
+    'parquet-testing__data_datapage_v2.snappy.parquet',
+    'LS_Intro_to_ML_NLP__train-00000-of-00001.parquet',
+    'duckdb__data_parquet-testing_dictionary_multipage.parquet',
+  ]) {
+    it(name, async () => {
+      const { writeFileSync } = await import('node:fs');
+      const src = readFileSync(shared('parquet', name));
+      const path = join(tmp, `fuzz-${name}`);
+      let seed = 7;
+      const rnd = () => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return seed / 2 ** 32;
+      };
+      const outcomes: Record<string, number> = {};
+      for (let t = 0; t < 150; t++) {
+        const b = Buffer.from(src);
+        const n = 1 + Math.floor(rnd() * 4);
+        for (let k = 0; k < n; k++) b[4 + Math.floor(rnd() * (b.length - 16))] = Math.floor(rnd() * 256);
+        writeFileSync(path, b);
+        for (const reader of [byPage, byGroup]) {
+          const r = await batches(reader, path, 1000);
+          if (r instanceof InputError) expect(r.file).toBe(path);
+          const k = r instanceof InputError ? r.code : 'read';
+          outcomes[k] = (outcomes[k] ?? 0) + 1;
+        }
+      }
+      expect(Object.keys(outcomes).every((k) => k === 'read' || k.startsWith('E_'))).toBe(true);
+      expect(outcomes.read).toBeGreaterThan(0);
+    }, 120_000);
+  }
+});

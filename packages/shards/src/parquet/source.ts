@@ -5,7 +5,7 @@
  */
 import { type FileHandle, open } from 'node:fs/promises';
 import { InputError } from '@curate/core';
-import { type AsyncBuffer, type FileMetaData, parquetMetadataAsync } from 'hyparquet';
+import { type AsyncBuffer, type FileMetaData, parquetMetadataAsync, parquetSchema, type SchemaTree } from 'hyparquet';
 
 const MAGIC = 0x31524150; // "PAR1" little-endian
 const LFS_PREFIX = 'version https://git-lfs';
@@ -109,9 +109,51 @@ export async function openParquet(path: string): Promise<OpenParquet> {
         cause: err,
       });
     }
+    checkMetadata(metadata, path);
     return { path, size, buffer, metadata, close: () => handle.close() };
   } catch (err) {
     await handle.close();
     throw err;
   }
+}
+
+/**
+ * Footer facts the readers rely on, checked once: every row group has a valid row count (they add
+ * up to the file's), and its column chunks are the schema's leaf columns, each once. A footer that
+ * breaks these (a corrupt or hand-made file) is E_PARQUET_CORRUPT up front; otherwise hyparquet
+ * would skip a duplicate chunk, whose read error then escapes as an unhandled rejection, and a
+ * negative row count would read as an empty group (rows silently lost).
+ */
+function checkMetadata(md: FileMetaData, path: string): void {
+  const corrupt = (why: string) =>
+    new InputError(`corrupt Parquet footer: ${why}`, { code: 'E_PARQUET_CORRUPT', file: path });
+  let schema: SchemaTree;
+  try {
+    schema = parquetSchema(md);
+  } catch (err) {
+    throw corrupt(`bad schema (${(err as Error).message})`);
+  }
+  const leaves = new Set<string>();
+  const walk = (node: SchemaTree, prefix: string[]) => {
+    for (const c of node.children) {
+      const p = [...prefix, c.element.name];
+      if (c.children.length) walk(c, p);
+      else leaves.add(p.join('\u0000'));
+    }
+  };
+  walk(schema, []);
+  let total = 0;
+  md.row_groups.forEach((rg, g) => {
+    const rows = Number(rg.num_rows);
+    if (!Number.isSafeInteger(rows) || rows < 0) throw corrupt(`row group ${g} has ${rg.num_rows} rows`);
+    total += rows;
+    const seen = new Set<string>();
+    for (const c of rg.columns) {
+      const key = c.meta_data?.path_in_schema?.join('\u0000');
+      if (key === undefined || !leaves.has(key) || seen.has(key))
+        throw corrupt(`row group ${g} has a column chunk that is not one of the schema's columns once`);
+      seen.add(key);
+    }
+  });
+  if (total !== Number(md.num_rows)) throw corrupt(`row groups hold ${total} rows, the footer says ${md.num_rows}`);
 }
