@@ -6,13 +6,13 @@
  * dictionary-encoded values -> their decoded values.
  */
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { type Batch, InputError, withFile } from '@curate/core';
 import {
   Bool,
   CompressionType,
-  type DataType,
+  DataType,
   Field,
   Float64,
   Int64,
@@ -146,6 +146,32 @@ function sliceColumns(cols: Record<string, unknown[]>, start: number, end: numbe
   return out;
 }
 
+/**
+ * The file handle apache-arrow reads an IPC file through, made to fail on a corrupt file instead
+ * of spinning: reads outside the file are refused (arrow retries while it gets fewer bytes than it
+ * asked for), and so is reading more than 8x the file's size (a corrupt schema made arrow re-read
+ * the same message forever: found by corrupting bytes of real Arrow files; a sound file is read
+ * about once). Arrow knows a handle by its `fd`, `stat` and `read`.
+ */
+function guardedHandle(fh: FileHandle, size: number) {
+  let total = 0;
+  const most = 8 * size + (1 << 20);
+  return {
+    fd: fh.fd,
+    stat: () => fh.stat(),
+    close: () => fh.close(),
+    async read(buffer: Uint8Array, offset: number, length: number, position: number) {
+      if (!Number.isSafeInteger(position) || position < 0 || position > size)
+        throw new Error(`a read at byte ${position} is outside the file (${size} bytes)`);
+      const r = await fh.read(buffer, offset, length, position);
+      if (r.bytesRead === 0 && length > 0) throw new Error(`a read at byte ${position} is past the end of the file`);
+      total += r.bytesRead;
+      if (total > most) throw new Error(`read ${total} bytes of a ${size}-byte file: its messages repeat`);
+      return r;
+    },
+  };
+}
+
 /** Open a reader; `close` releases the file (also when opening fails half-way). */
 async function openReader(file: InputFile) {
   registerArrowCodecs();
@@ -162,7 +188,7 @@ async function openReader(file: InputFile) {
       return { reader: await RecordBatchReader.from(stream), close };
     }
     fh = await open(file.path);
-    const reader = await RecordBatchReader.from(fh);
+    const reader = await RecordBatchReader.from(guardedHandle(fh, (await fh.stat()).size) as unknown as FileHandle);
     await reader.open();
     return { reader, close };
   } catch (e) {
@@ -191,6 +217,7 @@ export async function arrowColumnTypes(file: InputFile): Promise<{ name: string;
 export const arrowReader: FormatReader = {
   async *read(file: InputFile, options: ReadOptions): AsyncIterable<Batch> {
     const { reader, close } = await openReader(file);
+    const fileBytes = (await stat(file.path)).size;
     let offset = 0;
     let checked = false;
     try {
@@ -202,6 +229,15 @@ export const arrowReader: FormatReader = {
           checked = true;
         }
         if (rb.numRows === 0) continue;
+        // a corrupt length field (Arrow files carry no checksums) would make the conversion below
+        // build arrays of hundreds of millions of rows until the process dies: every row of a
+        // non-null column takes at least one bit of the file
+        if (rb.numRows > 8 * fileBytes + 64 && rb.schema.fields.some((f) => !DataType.isNull(f.type))) {
+          throw new InputError(
+            `cannot read Arrow IPC data: a record batch declares ${rb.numRows} rows, more than a ${fileBytes}-byte file can hold (corrupt file)`,
+            { code: 'E_ARROW_READ', file: file.path },
+          );
+        }
         const cols = batchToColumns(rb, options.columns);
         const size = options.batchSize ?? rb.numRows;
         for (let start = 0; start < rb.numRows; start += size) {

@@ -153,3 +153,57 @@ describe('Arrow IPC writer', () => {
     expect(err.file).toBe('in.jsonl');
   });
 });
+
+describe('corrupt Arrow IPC files', () => {
+  // Two corruptions of a zstd Arrow file of the Brown fixture, found by flipping random bytes:
+  // one made apache-arrow re-read the same message forever, one declared 218M rows in a 43 KB file
+  // (converting them exhausted memory). Both must end as an InputError naming the file.
+  it('a corrupt file ends in an InputError, not a spin or an out-of-memory crash', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { InputError } = await import('@curate/core');
+    const fixture = join(import.meta.dirname, '..', '..', '..', 'fixtures', 'shards', 'real', 'brown-00000.jsonl');
+    const rows = readFileSync(fixture, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { id: string; text: string });
+    const d = await tmp();
+    const src = join(d, 'src.arrow');
+    const w = await createFileWriter('arrow', src, {
+      columns: [
+        { name: 'id', type: 'string' },
+        { name: 'text', type: 'string' },
+      ],
+      compression: 'zstd',
+    });
+    await w.write({ length: rows.length, columns: { id: rows.map((r) => r.id), text: rows.map((r) => r.text) } });
+    await w.close();
+    const bytes = readFileSync(src);
+    for (const edits of [
+      [
+        [4286, 153],
+        [25, 238],
+      ],
+      [[91, 13]],
+    ]) {
+      const b = Buffer.from(bytes);
+      for (const [at, v] of edits) b[at] = v;
+      const p = join(d, 'corrupt.arrow');
+      await writeFile(p, b);
+      let timer: NodeJS.Timeout | undefined;
+      const spin = new Promise<unknown>((res) => {
+        timer = setTimeout(() => res(new Error('still reading after 20 s')), 20_000);
+      });
+      const r = await Promise.race([
+        collect(readShard(p)).then(
+          () => 'rows',
+          (e) => e,
+        ),
+        spin,
+      ]);
+      clearTimeout(timer);
+      expect(r).toBeInstanceOf(InputError);
+      expect((r as InstanceType<typeof InputError>).code).toBe('E_ARROW_READ');
+      expect((r as InstanceType<typeof InputError>).file).toBe(p);
+    }
+  }, 60_000);
+});
