@@ -5,7 +5,7 @@
  * identical data.
  */
 import { type Batch, InputError } from '@curate/core';
-import { compileTemplate, declaredColumns, type InputFile, readShard } from '@curate/shards';
+import { columnsToRead, compileTemplate, type InputFile, readShard } from '@curate/shards';
 import { exactKeyPrepared } from './exact.js';
 import { checkFirstBatch, fastSignable, signJsonlRange } from './fastsign.js';
 import { MinHasher, type MinHashOptions } from './minhash.js';
@@ -164,18 +164,10 @@ export async function* signFiles(
  * template or score column is missing: the full read then reports it with the file's columns.
  */
 export async function signColumns(f: InputFile, options: SignOptions): Promise<string[] | undefined> {
-  const declared = await declaredColumns(f);
-  if (!declared) return undefined;
-  const has = new Set(declared);
-  const template = compileTemplate(options.text ?? 'text').columns;
   const score = options.scoreColumn;
-  if (template.some((c) => !has.has(c)) || (score && !has.has(score))) return undefined;
-  const want = new Set([
-    ...template,
-    options.idColumn ?? 'id',
-    options.kindColumn ?? 'kind',
-    ...(score ? [score] : []),
-  ]);
-  const read = declared.filter((c) => want.has(c));
-  return read.length === 0 || read.length === declared.length ? undefined : read;
+  return columnsToRead(
+    f,
+    [...compileTemplate(options.text ?? 'text').columns, ...(score ? [score] : [])],
+    [options.idColumn ?? 'id', options.kindColumn ?? 'kind'],
+  );
 }

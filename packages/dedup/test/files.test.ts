@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { BYTES_PER_SIGNER, defaultWorkers } from '../src/files.js';
 import { decontamFiles, dedupFiles } from '../src/index.js';
-import { plantCorpus, readJsonl } from './helpers.js';
+import { plantCorpus, readJsonlDir } from './helpers.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -14,13 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function rowsOf(d: string): Promise<Record<string, unknown>[]> {
-  const out: Record<string, unknown>[] = [];
-  for (const f of (await readdir(d)).filter((x) => x.endsWith('.jsonl')).sort())
-    out.push(...(await readJsonl(join(d, f))));
-  return out;
-}
 
 describe.skipIf(!HAS_SHARED)('dedupFiles', () => {
   it('removes planted copies, keeps every column, explains every removal, same result for 1, 2 and 4 workers', async () => {
@@ -37,13 +30,13 @@ describe.skipIf(!HAS_SHARED)('dedupFiles', () => {
     });
     expect(events.length).toBeGreaterThan(0);
     expect(s1.documents_in).toBe(s2.documents_in);
-    const kept1 = await rowsOf(join(dir, 'out1'));
-    const rej1 = await rowsOf(join(dir, 'out1', 'rejected'));
-    expect(kept1).toEqual(await rowsOf(join(dir, 'out2')));
-    expect(rej1).toEqual(await rowsOf(join(dir, 'out2', 'rejected')));
+    const kept1 = await readJsonlDir(join(dir, 'out1'));
+    const rej1 = await readJsonlDir(join(dir, 'out1', 'rejected'));
+    expect(kept1).toEqual(await readJsonlDir(join(dir, 'out2')));
+    expect(rej1).toEqual(await readJsonlDir(join(dir, 'out2', 'rejected')));
     // more workers than files: every worker reads every file and signs its share of batches
     await dedupFiles({ inputs, out: join(dir, 'out4'), workers: 4, batchSize: 100 });
-    expect(await rowsOf(join(dir, 'out4', 'rejected'))).toEqual(rej1);
+    expect(await readJsonlDir(join(dir, 'out4', 'rejected'))).toEqual(rej1);
     expect(kept1.length + rej1.length).toBe(s1.documents_in);
     expect(s1.kept).toBe(kept1.length);
     // every synthetic copy is removed, in favour of a real document, never the other way round
@@ -90,7 +83,7 @@ describe.skipIf(!HAS_SHARED)('decontamFiles', () => {
     expect(s.documents_in).toBe(1319);
     expect(s.kept).toBe(0);
     expect(s.sources[solutions].dropped).toEqual({ 'decontam:gsm8k_test': 1319 });
-    const rej = await rowsOf(join(dir, 'dc', 'rejected'));
+    const rej = await readJsonlDir(join(dir, 'dc', 'rejected'));
     expect(rej[0].reason).toBe('decontam:gsm8k_test:row=0');
     expect(rej[0]['175b_verification']).toBeDefined(); // every input column kept
     const t = await decontamFiles({
@@ -101,7 +94,7 @@ describe.skipIf(!HAS_SHARED)('decontamFiles', () => {
     });
     expect(t.documents_in).toBe(7473);
     expect(t.documents_in - t.kept).toBeLessThanOrEqual(74);
-    expect((await rowsOf(join(dir, 'dc-train'))).length).toBe(t.kept);
+    expect((await readJsonlDir(join(dir, 'dc-train'))).length).toBe(t.kept);
   });
   it('one clear error for an eval file that does not exist', async () => {
     await expect(

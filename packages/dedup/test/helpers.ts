@@ -14,6 +14,15 @@ export async function readJsonl(path: string): Promise<Record<string, unknown>[]
   return out;
 }
 
+/** Rows of every .jsonl file directly in a folder, files in name order (an output directory). */
+export async function readJsonlDir(d: string): Promise<Record<string, unknown>[]> {
+  const { readdir } = await import('node:fs/promises');
+  const out: Record<string, unknown>[] = [];
+  for (const f of (await readdir(d)).filter((x) => x.endsWith('.jsonl')).sort())
+    out.push(...(await readJsonl(join(d, f))));
+  return out;
+}
+
 export function readJsonlSync(path: string): Record<string, unknown>[] {
   return readFileSync(path, 'utf8')
     .split('\n')

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_SHARED } from '../../../tools/test/shared-data.js';
 import { dedupFiles } from '../src/index.js';
 import { signColumns } from '../src/sign.js';
-import { plantCorpus, readJsonl } from './helpers.js';
+import { plantCorpus, readJsonl, readJsonlDir } from './helpers.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -19,14 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function rowsOf(d: string): Promise<Record<string, unknown>[]> {
-  const { readdir } = await import('node:fs/promises');
-  const out: Record<string, unknown>[] = [];
-  for (const f of (await readdir(d)).filter((x) => x.endsWith('.jsonl')).sort())
-    out.push(...(await readJsonl(join(d, f))));
-  return out;
-}
 
 describe.skipIf(!HAS_SHARED)('dedup of wide Parquet inputs', () => {
   it('signs from the text, id and kind columns only, with the same result as the JSONL', async () => {
@@ -75,11 +67,11 @@ describe.skipIf(!HAS_SHARED)('dedup of wide Parquet inputs', () => {
     expect(a.removed).toEqual(b.removed);
     expect(a.kept).toBe(b.kept);
     const strip = (r: Record<string, unknown>) => ({ id: r.id, kind: r.kind, reason: r.reason });
-    expect((await rowsOf(join(dir, 'out-pq', 'rejected'))).map(strip)).toEqual(
-      (await rowsOf(join(dir, 'out-jsonl', 'rejected'))).map(strip),
+    expect((await readJsonlDir(join(dir, 'out-pq', 'rejected'))).map(strip)).toEqual(
+      (await readJsonlDir(join(dir, 'out-jsonl', 'rejected'))).map(strip),
     );
     // pass 2 still copies every column, the unused ones included
-    const kept = await rowsOf(join(dir, 'out-pq'));
+    const kept = await readJsonlDir(join(dir, 'out-pq'));
     expect(kept.length).toBe(b.kept);
     expect(Object.keys(kept[0]).sort()).toEqual(['blob', 'extra', 'id', 'kind', 'meta', 'text']);
     expect(kept[0].blob).toBe(String(kept[0].text).repeat(3));

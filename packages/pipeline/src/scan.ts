@@ -16,8 +16,8 @@ import type { Recipe } from '@curate/recipe';
 import { qualitySteps } from '@curate/recipe/filters';
 import {
   type ColumnSpec,
+  columnsToRead,
   compileTemplate,
-  declaredColumns,
   expandInputs,
   type InputFile,
   inferColumns,
@@ -152,22 +152,15 @@ export class Scanner {
    * filter does not say what it reads, every column is read, so errors name the file's columns as before.
    */
   async readColumns(sourceIndex: number, file: InputFile): Promise<string[] | undefined> {
-    const declared = await declaredColumns(file);
     const filterColumns = this.chain.columns();
-    if (!declared || !filterColumns) return undefined;
+    if (!filterColumns) return undefined;
     const s = this.recipe.sources[sourceIndex];
     const score = this.recipe.dedup?.near?.score_column;
-    const needed = new Set([
-      ...this.templates[sourceIndex].columns,
-      ...(s.id ? [s.id] : []),
-      ...(score ? [score] : []),
-      ...filterColumns,
-    ]);
-    const has = new Set(declared);
-    for (const c of needed) if (!has.has(c)) return undefined;
-    const pass = new Set(passThroughColumns(this.recipe, sourceIndex));
-    const read = declared.filter((c) => needed.has(c) || pass.has(c));
-    return read.length === 0 || read.length === declared.length ? undefined : read;
+    return columnsToRead(
+      file,
+      [...this.templates[sourceIndex].columns, ...(s.id ? [s.id] : []), ...(score ? [score] : []), ...filterColumns],
+      passThroughColumns(this.recipe, sourceIndex),
+    );
   }
 
   /** The document text of row `r` after quality cleaning, or the drop reason. */

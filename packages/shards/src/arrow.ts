@@ -185,12 +185,14 @@ async function openReader(file: InputFile) {
   try {
     if (file.format === 'arrows') {
       stream = createReadStream(file.path);
-      return { reader: await RecordBatchReader.from(stream), close };
+      const { size } = await stat(file.path);
+      return { reader: await RecordBatchReader.from(stream), close, size };
     }
     fh = await open(file.path);
-    const reader = await RecordBatchReader.from(guardedHandle(fh, (await fh.stat()).size) as unknown as FileHandle);
+    const size = (await fh.stat()).size;
+    const reader = await RecordBatchReader.from(guardedHandle(fh, size) as unknown as FileHandle);
     await reader.open();
-    return { reader, close };
+    return { reader, close, size };
   } catch (e) {
     await close();
     throw new InputError(
@@ -216,8 +218,7 @@ export async function arrowColumnTypes(file: InputFile): Promise<{ name: string;
 
 export const arrowReader: FormatReader = {
   async *read(file: InputFile, options: ReadOptions): AsyncIterable<Batch> {
-    const { reader, close } = await openReader(file);
-    const fileBytes = (await stat(file.path)).size;
+    const { reader, close, size: fileBytes } = await openReader(file);
     let offset = 0;
     let checked = false;
     try {

@@ -38,12 +38,25 @@ export async function inspectParquet(path: string): Promise<ParquetInfo> {
 }
 
 /**
- * The top-level columns a Parquet file declares in its footer, read before any row; undefined for
- * the other formats (their rows tell). For reading just the columns a job needs.
+ * The columns to read from a file for a job that needs `needed` and uses `optional` when present:
+ * for Parquet (whose footer lists its columns) those of them the file has, in file order, so the
+ * others are never decoded. Undefined, i.e. every column, for the other formats (only their rows
+ * tell), when a needed column is missing (the full read then reports it with the file's columns),
+ * and when the job uses every column anyway.
  */
-export async function declaredColumns(file: InputFile): Promise<string[] | undefined> {
+export async function columnsToRead(
+  file: InputFile,
+  needed: Iterable<string>,
+  optional: Iterable<string> = [],
+): Promise<string[] | undefined> {
   if (file.format !== 'parquet') return undefined;
-  return (await inspectParquet(file.path)).columns.map((c) => c.name);
+  const declared = (await inspectParquet(file.path)).columns.map((c) => c.name);
+  const has = new Set(declared);
+  const want = new Set(needed);
+  for (const c of want) if (!has.has(c)) return undefined;
+  for (const c of optional) want.add(c);
+  const read = declared.filter((c) => want.has(c));
+  return read.length === 0 || read.length === declared.length ? undefined : read;
 }
 
 const READERS: Record<ShardFormat, FormatReader> = {

@@ -4,7 +4,7 @@
  */
 
 export { detectFormat } from './detect.js';
-export { createFileWriter, declaredColumns, extensionFor } from './formats.js';
+export { columnsToRead, createFileWriter, extensionFor } from './formats.js';
 export { inferColumns } from './infer.js';
 export { expandInputs } from './inputs.js';
 export { JSON_ARRAY_MAX_BYTES, jsonCell } from './jsonl.js';

@@ -27,3 +27,12 @@ export async function rejection(
   }
   throw new Error('expected a rejection');
 }
+
+/** A seeded pseudo-random number generator in [0, 1) (an LCG: the same corruptions on every run). */
+export function seededRandom(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return x / 2 ** 32;
+  };
+}

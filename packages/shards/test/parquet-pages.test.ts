@@ -17,6 +17,7 @@ import { createParquetReader } from '../src/parquet/index.js';
 import { ColumnPages, flatChunk } from '../src/parquet/pages.js';
 import { openParquet } from '../src/parquet/source.js';
 import type { InputFile } from '../src/types.js';
+import { seededRandom } from './helpers.js';
 import { type Duck, lit, openDuck } from './parquet-helpers.js';
 
 const input = (path: string): InputFile => ({ path, format: 'parquet', size: 0 });
@@ -216,11 +217,7 @@ describe.skipIf(!HAS_SHARED)('corrupt bytes in real Parquet files', () => {
       const { writeFileSync } = await import('node:fs');
       const src = readFileSync(shared('parquet', name));
       const path = join(tmp, `fuzz-${name}`);
-      let seed = 7;
-      const rnd = () => {
-        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-        return seed / 2 ** 32;
-      };
+      const rnd = seededRandom(7);
       const outcomes: Record<string, number> = {};
       for (let t = 0; t < 150; t++) {
         const b = Buffer.from(src);
