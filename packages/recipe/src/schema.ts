@@ -275,8 +275,11 @@ export const recipeSchema = {
     seed: {
       type: 'integer',
       minimum: 0,
+      // 2^53 - 1: above it YAML/JSON numbers are no longer exact (9007199254740993 reads as 2^53)
+      maximum: 9007199254740991,
       default: 0,
-      description: 'Seed for sampling and shuffling; same recipe and seed, same output.',
+      description:
+        'Seed for sampling and shuffling; same recipe and seed, same output. At most 2^53 - 1: larger integers are not exact in YAML/JSON.',
     },
     tokenizer: {
       type: 'string',

@@ -207,6 +207,17 @@ describe('loadRecipe', () => {
     expect(err.message).toMatch(/^line 5, column 1: .*\(YAML [A-Z_]+\)$/);
   });
 
+  it('seeds above 2^53 - 1 are refused with the recipe path (they are not exact: 2^53 + 1 reads as 2^53)', async () => {
+    for (const seed of ['9007199254740993', '9007199254740992', '1e300']) {
+      const text = stringify(recipe()).replace('seed: 7', `seed: ${seed}`);
+      const err = (await loadRecipe(await write(`seed-${seed}.yaml`, text)).catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(RecipeValidationError);
+      expect(err.message).toContain('seed: must be <= 9007199254740991');
+    }
+    const ok = stringify(recipe()).replace('seed: 7', 'seed: 9007199254740991');
+    expect((await loadRecipe(await write('seed-max.yaml', ok))).recipe.seed).toBe(9007199254740991);
+  });
+
   it('duplicate YAML keys are a syntax error', async () => {
     const err = (await loadRecipe(await write('dup.yaml', 'name: a\nseed: 1\nseed: 2\n')).catch(
       (e: unknown) => e,
