@@ -26,10 +26,12 @@ export {
   batchRows,
   collect,
   type DocumentColumns,
+  dict,
   KINDS,
   type Kind,
   makeBatch,
   type Row,
   rowsToBatch,
   selectRows,
+  type ValueType,
 } from './types.js';

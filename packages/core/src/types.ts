@@ -2,8 +2,23 @@
 export type Kind = 'real' | 'synthetic';
 export const KINDS: readonly Kind[] = ['real', 'synthetic'];
 
-/** One row as an object: column name -> value. */
+/**
+ * One row as an object: column name -> value. Column names are data: build rows and `columns`
+ * records with `dict()` (no prototype), so names such as `__proto__`, `constructor` or `toString`
+ * are ordinary keys (assigning `__proto__` into `{}` sets the prototype and loses the column).
+ */
 export type Row = Record<string, unknown>;
+
+/** An empty dictionary without a prototype: every string is an ordinary key. */
+export function dict<T = unknown>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/**
+ * Value types a reader knows from the file (its schema, or JSON number tokens such as `1.0`),
+ * which the values alone cannot show: a DOUBLE column whose values are whole, an all-null column.
+ */
+export type ValueType = 'string' | 'int64' | 'double' | 'boolean' | 'json';
 
 /**
  * The unit flowing between steps: columnar, a few thousand rows.
@@ -16,6 +31,8 @@ export interface Batch {
   readonly file?: string;
   /** Index (0-based, within `file`) of the batch's first row. */
   readonly offset?: number;
+  /** Types of some columns as the file declares them (see `ValueType`); values decide the rest. */
+  readonly types?: Readonly<Record<string, ValueType>>;
 }
 
 /**
@@ -46,7 +63,7 @@ export function batchRows(batch: Batch): Row[] {
   const names = Object.keys(batch.columns);
   const rows: Row[] = new Array(batch.length);
   for (let i = 0; i < batch.length; i++) {
-    const r: Row = {};
+    const r: Row = dict();
     for (const n of names) r[n] = batch.columns[n][i];
     rows[i] = r;
   }
@@ -65,20 +82,20 @@ export function rowsToBatch(rows: Row[], meta: { file?: string; offset?: number 
       }
     }
   }
-  const columns: Record<string, unknown[]> = {};
-  for (const n of names) columns[n] = rows.map((r) => (n in r ? r[n] : null));
+  const columns = dict<unknown[]>();
+  for (const n of names) columns[n] = rows.map((r) => (Object.hasOwn(r, n) ? r[n] : null));
   return { length: rows.length, columns, ...meta };
 }
 
 /** Keep the rows whose index is in `keep` (sorted ascending). */
 export function selectRows(batch: Batch, keep: ArrayLike<number>): Batch {
-  const columns: Record<string, unknown[]> = {};
+  const columns = dict<unknown[]>();
   for (const [n, values] of Object.entries(batch.columns)) {
     const out = new Array(keep.length);
     for (let i = 0; i < keep.length; i++) out[i] = values[keep[i]];
     columns[n] = out;
   }
-  return { length: keep.length, columns, file: batch.file, offset: batch.offset };
+  return { length: keep.length, columns, file: batch.file, offset: batch.offset, types: batch.types };
 }
 
 /** Collect an async iterable into an array (tests and small inputs only). */

@@ -20,6 +20,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import {
   type Batch,
   CurateError,
+  dict,
   type Kind,
   type ProgressListener,
   peakRssBytes,
@@ -913,8 +914,8 @@ function copyResult(r: MetricsResult): MetricsResult {
 }
 
 function toBatch(rows: Row[], columns: ColumnSpec[]): Batch {
-  const cols: Record<string, unknown[]> = {};
-  for (const c of columns) cols[c.name] = rows.map((r) => (r[c.name] === undefined ? null : r[c.name]));
+  const cols = dict<unknown[]>();
+  for (const c of columns) cols[c.name] = rows.map((r) => (Object.hasOwn(r, c.name) ? (r[c.name] ?? null) : null));
   return { length: rows.length, columns: cols };
 }
 

@@ -6,7 +6,7 @@
  * ones the main thread builds itself (same `makeRow`, same serializer).
  */
 import { serialize } from 'node:v8';
-import type { Batch, Kind, Row } from '@curate/core';
+import { type Batch, dict, type Kind, type Row } from '@curate/core';
 import { CorpusMetrics, type CorpusMetricsState } from '@curate/metrics';
 import { type InputFile, readShard } from '@curate/shards';
 import { isBlank, parseLine, rawLines } from '@curate/shards/lines';
@@ -30,7 +30,8 @@ export function makeRow(
   passCols: string[],
   reason: string | null,
 ): Row {
-  const row: Row = {
+  // a dictionary without prototype: a pass-through column named "__proto__" stays a column
+  const row: Row = Object.assign(dict(), {
     id,
     text,
     source: s.name,
@@ -38,13 +39,13 @@ export function makeRow(
     source_row: sourceRow,
     epoch,
     generator: s.generator,
-  };
+  });
   if (reason !== null) {
     delete row.epoch;
     row.reason = reason;
   }
   for (const c of passCols) {
-    const v = batch.columns[c]?.[r];
+    const v = Object.hasOwn(batch.columns, c) ? batch.columns[c][r] : undefined;
     row[c] = v === undefined ? null : v;
   }
   return row;

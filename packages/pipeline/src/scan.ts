@@ -9,7 +9,15 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { type Batch, InputError, type Kind, loadTokenizer, type Tokenizer, type TokenizerName } from '@curate/core';
+import {
+  type Batch,
+  dict,
+  InputError,
+  type Kind,
+  loadTokenizer,
+  type Tokenizer,
+  type TokenizerName,
+} from '@curate/core';
 import { DecontamIndex, exactKey, hash64, MinHasher } from '@curate/dedup';
 import { createFilter, FilterChain, QualitySignalMeter } from '@curate/quality';
 import type { Recipe } from '@curate/recipe';
@@ -215,15 +223,15 @@ export class Scanner {
     for await (const batch of readShard(file, { columns: await this.readColumns(task.sourceIndex, file) })) {
       if (rows === 0) {
         template.check(batch);
-        if (source.id && !(source.id in batch.columns)) {
+        if (source.id && !Object.hasOwn(batch.columns, source.id)) {
           throw new InputError(`id column "${source.id}" not found (sources[${task.sourceIndex}].id)`, {
             code: 'E_MISSING_COLUMN',
             file: task.path,
           });
         }
-        const sub: Record<string, unknown[]> = {};
-        for (const c of passCols) if (c in batch.columns) sub[c] = batch.columns[c];
-        columns = inferColumns({ length: batch.length, columns: sub });
+        const sub = dict<unknown[]>();
+        for (const c of passCols) if (Object.hasOwn(batch.columns, c)) sub[c] = batch.columns[c];
+        columns = inferColumns({ length: batch.length, columns: sub, types: batch.types });
       }
       keys = Object.keys(batch.columns);
       const end = rows + batch.length;

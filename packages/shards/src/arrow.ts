@@ -8,7 +8,7 @@
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
-import { type Batch, InputError, withFile } from '@curate/core';
+import { type Batch, dict, InputError, type ValueType } from '@curate/core';
 import {
   Bool,
   CompressionType,
@@ -28,7 +28,7 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import { registerArrowCodecs, registerArrowZstdEncoder } from './arrow-codecs.js';
-import { bigintReplacer } from './jsonl.js';
+import { isWellFormed, JsonValueError, loneSurrogateMessage, parseJsonValue, setOwn, stringifyJson } from './json.js';
 import { missingColumnError } from './rows.js';
 import type { ColumnSpec, FileWriter, FileWriterOptions, FormatReader, InputFile, ReadOptions } from './types.js';
 
@@ -56,7 +56,7 @@ function plain(v: unknown): unknown {
   if (typeof row.toJSON === 'function' && !(v instanceof Date)) {
     const obj = row.toJSON();
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(obj)) out[k] = plain(obj[k]);
+    for (const k of Object.keys(obj)) setOwn(out, k, plain(obj[k]));
     return out;
   }
   return v;
@@ -94,7 +94,7 @@ export function vectorValues(vec: Vector): unknown[] {
           continue;
         }
         const obj: Record<string, unknown> = {};
-        for (let j = 0; j < names.length; j++) obj[names[j]] = kids[j][i];
+        for (let j = 0; j < names.length; j++) setOwn(obj, names[j], kids[j][i]);
         out[i] = obj;
       }
       return out;
@@ -105,13 +105,15 @@ export function vectorValues(vec: Vector): unknown[] {
   }
 }
 
-function parseJsonColumn(values: unknown[]): unknown[] {
+function parseJsonColumn(values: unknown[], column: string, file: string, offset: number): unknown[] {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (typeof v === 'string') {
       try {
-        values[i] = JSON.parse(v);
-      } catch {
+        values[i] = parseJsonValue(v);
+      } catch (e) {
+        if (e instanceof JsonValueError)
+          throw new InputError(`column "${column}": ${e.message}`, { code: e.code, file, row: offset + i });
         // not JSON after all: keep the text
       }
     }
@@ -119,29 +121,64 @@ function parseJsonColumn(values: unknown[]): unknown[] {
   return values;
 }
 
-function columnValues(rb: RecordBatch, j: number): unknown[] {
-  const field = rb.schema.fields[j];
-  const values = vectorValues(rb.getChildAt(j)!);
-  return field.metadata.get(EXTENSION_KEY) === JSON_EXTENSION ? parseJsonColumn(values) : values;
+/**
+ * A field's name. apache-arrow writes no name for `""` and reads a missing name back as "null"
+ * (or "undefined"), so a column named "" would collide with one named "null": our writer marks
+ * such a field with `NAME_KEY` = "" (other readers see the missing name as "").
+ */
+function fieldName(f: Field): string {
+  const marked = f.metadata.get(NAME_KEY);
+  return marked !== undefined ? marked : f.name;
 }
 
-function batchToColumns(rb: RecordBatch, columns: string[] | undefined): Record<string, unknown[]> {
-  const out: Record<string, unknown[]> = {};
-  const fields = rb.schema.fields;
-  if (columns) {
-    for (const c of columns)
-      out[c] = columnValues(
-        rb,
-        fields.findIndex((f) => f.name === c),
-      );
-  } else {
-    for (let j = 0; j < fields.length; j++) out[fields[j].name] = columnValues(rb, j);
+/** The type a field declares, where values alone may not show it (whole doubles, all-null columns). */
+function fieldType(f: Field): ValueType | undefined {
+  if (f.metadata.get(EXTENSION_KEY) === JSON_EXTENSION) return 'json';
+  switch (f.type.typeId) {
+    case Type.Float:
+      return 'double';
+    case Type.Int:
+      return (f.type as Int64).bitWidth === 64 && !(f.type as Int64).isSigned ? undefined : 'int64';
+    case Type.Bool:
+      return 'boolean';
+    case Type.Utf8:
+    case Type.LargeUtf8:
+      return 'string';
+    default:
+      return undefined;
   }
-  return out;
+}
+
+function columnValues(rb: RecordBatch, j: number, file: string, offset: number): unknown[] {
+  const field = rb.schema.fields[j];
+  const values = vectorValues(rb.getChildAt(j)!);
+  return field.metadata.get(EXTENSION_KEY) === JSON_EXTENSION
+    ? parseJsonColumn(values, fieldName(field), file, offset)
+    : values;
+}
+
+function batchToColumns(
+  rb: RecordBatch,
+  columns: string[] | undefined,
+  file: string,
+  offset: number,
+): { cols: Record<string, unknown[]>; types: Record<string, ValueType> } {
+  const cols = dict<unknown[]>();
+  const types = dict<ValueType>();
+  const fields = rb.schema.fields;
+  const names = fields.map(fieldName);
+  const take = (j: number) => {
+    cols[names[j]] = columnValues(rb, j, file, offset);
+    const t = fieldType(fields[j]);
+    if (t) types[names[j]] = t;
+  };
+  if (columns) for (const c of columns) take(names.indexOf(c));
+  else for (let j = 0; j < fields.length; j++) take(j);
+  return { cols, types };
 }
 
 function sliceColumns(cols: Record<string, unknown[]>, start: number, end: number): Record<string, unknown[]> {
-  const out: Record<string, unknown[]> = {};
+  const out = dict<unknown[]>();
   for (const [k, v] of Object.entries(cols)) out[k] = start === 0 && end === v.length ? v : v.slice(start, end);
   return out;
 }
@@ -208,7 +245,7 @@ export async function arrowColumnTypes(file: InputFile): Promise<{ name: string;
   try {
     if (!reader.schema) await (reader as { open(): Promise<unknown> }).open();
     return reader.schema.fields.map((f) => ({
-      name: f.name,
+      name: fieldName(f),
       type: f.metadata.get(EXTENSION_KEY) === JSON_EXTENSION ? `${String(f.type)} (arrow.json)` : String(f.type),
     }));
   } finally {
@@ -224,7 +261,7 @@ export const arrowReader: FormatReader = {
     try {
       for await (const rb of reader as AsyncIterable<RecordBatch>) {
         if (!checked && options.columns) {
-          const names = rb.schema.fields.map((f) => f.name);
+          const names = rb.schema.fields.map(fieldName);
           const missing = options.columns.filter((c) => !names.includes(c));
           if (missing.length) throw missingColumnError(file.path, missing, names);
           checked = true;
@@ -239,7 +276,7 @@ export const arrowReader: FormatReader = {
             { code: 'E_ARROW_READ', file: file.path },
           );
         }
-        const cols = batchToColumns(rb, options.columns);
+        const { cols, types } = batchToColumns(rb, options.columns, file.path, offset);
         const size = options.batchSize ?? rb.numRows;
         for (let start = 0; start < rb.numRows; start += size) {
           const end = Math.min(start + size, rb.numRows);
@@ -249,6 +286,7 @@ export const arrowReader: FormatReader = {
             columns: sliceColumns(cols, start, end),
             file: file.path,
             offset: offset + start,
+            types,
           };
         }
         offset += rb.numRows;
@@ -269,6 +307,8 @@ export const arrowReader: FormatReader = {
 };
 
 const EXTENSION_KEY = 'ARROW:extension:name';
+/** Field metadata naming a column apache-arrow cannot name itself (the empty name). */
+const NAME_KEY = 'curate:name';
 /** Canonical Arrow extension type for JSON text in a Utf8 column. */
 const JSON_EXTENSION = 'arrow.json';
 
@@ -287,8 +327,10 @@ export function arrowSchema(columns: ColumnSpec[]): Schema {
             : c.type === 'boolean'
               ? new Bool()
               : new Utf8();
-      const meta = c.type === 'json' ? new Map([[EXTENSION_KEY, JSON_EXTENSION]]) : undefined;
-      return new Field(c.name, type, true, meta);
+      const meta = new Map<string, string>();
+      if (c.type === 'json') meta.set(EXTENSION_KEY, JSON_EXTENSION);
+      if (c.name === '') meta.set(NAME_KEY, '');
+      return new Field(c.name, type, true, meta.size ? meta : undefined);
     }),
   );
 }
@@ -330,20 +372,52 @@ function utf8Data(values: (string | null)[]) {
   });
 }
 
-function typeError(spec: ColumnSpec, v: unknown): InputError {
-  return new InputError(
+/** A value the column cannot hold; `row` is the row within the batch (the writer adds file and offset). */
+class CellError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly row: number,
+  ) {
+    super(message);
+  }
+}
+
+function typeError(spec: ColumnSpec, v: unknown, row: number): CellError {
+  return new CellError(
     `column "${spec.name}" is ${spec.type} but has the value ${String(v).slice(0, 40)} (${typeof v})`,
-    {
-      code: 'E_COLUMN_TYPE',
-    },
+    'E_COLUMN_TYPE',
+    row,
   );
 }
 
-function toText(v: unknown, spec: ColumnSpec): string | null {
+/** UTF-8 has no lone surrogates: a string with one would come back with U+FFFD instead, so it is refused. */
+function checkWellFormed(spec: ColumnSpec, v: string, row: number): void {
+  if (!isWellFormed(v)) throw new CellError(loneSurrogateMessage(spec.name, v), 'E_LONE_SURROGATE', row);
+}
+
+function toText(v: unknown, spec: ColumnSpec, row: number): string | null {
   if (v === null || v === undefined) return null;
-  if (spec.type === 'json') return JSON.stringify(v, bigintReplacer) ?? null;
-  if (typeof v === 'string') return v;
-  return typeof v === 'object' ? JSON.stringify(v, bigintReplacer) : String(v);
+  let text: string;
+  try {
+    text = spec.type === 'json' || typeof v === 'object' ? stringifyJson(v) : String(v);
+  } catch (e) {
+    if (e instanceof JsonValueError) throw new CellError(`column "${spec.name}": ${e.message}`, e.code, row);
+    throw e;
+  }
+  // JSON text escapes lone surrogates (\udc00); plain strings must be well formed
+  if (typeof v === 'string' && spec.type !== 'json') checkWellFormed(spec, text, row);
+  return text;
+}
+
+/** A number or bigint as a double, refusing a bigint a double cannot hold exactly. */
+function toDouble(spec: ColumnSpec, v: unknown, row: number): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') {
+    const d = Number(v);
+    if (BigInt(d) === v) return d;
+  }
+  throw typeError(spec, v, row);
 }
 
 function columnData(spec: ColumnSpec, values: unknown[] | undefined, n: number) {
@@ -352,7 +426,7 @@ function columnData(spec: ColumnSpec, values: unknown[] | undefined, n: number) 
     case 'string':
     case 'json': {
       const texts = new Array<string | null>(n);
-      for (let i = 0; i < n; i++) texts[i] = toText(get(i), spec);
+      for (let i = 0; i < n; i++) texts[i] = toText(get(i), spec, i);
       return utf8Data(texts);
     }
     case 'int64': {
@@ -361,8 +435,8 @@ function columnData(spec: ColumnSpec, values: unknown[] | undefined, n: number) 
         const v = get(i);
         if (v === null || v === undefined) arr[i] = null;
         else if (typeof v === 'bigint') arr[i] = v;
-        else if (typeof v === 'number' && Number.isInteger(v)) arr[i] = BigInt(v);
-        else throw typeError(spec, v);
+        else if (typeof v === 'number' && Number.isInteger(v) && !Object.is(v, -0)) arr[i] = BigInt(v);
+        else throw typeError(spec, v, i);
       }
       return vectorFromArray(arr, new Int64()).data[0];
     }
@@ -370,9 +444,7 @@ function columnData(spec: ColumnSpec, values: unknown[] | undefined, n: number) 
       const arr = new Array<number | null>(n);
       for (let i = 0; i < n; i++) {
         const v = get(i);
-        if (v === null || v === undefined) arr[i] = null;
-        else if (typeof v === 'number' || typeof v === 'bigint') arr[i] = Number(v);
-        else throw typeError(spec, v);
+        arr[i] = v === null || v === undefined ? null : toDouble(spec, v, i);
       }
       return vectorFromArray(arr, new Float64()).data[0];
     }
@@ -382,7 +454,7 @@ function columnData(spec: ColumnSpec, values: unknown[] | undefined, n: number) 
         const v = get(i);
         if (v === null || v === undefined) arr[i] = null;
         else if (typeof v === 'boolean') arr[i] = v;
-        else throw typeError(spec, v);
+        else throw typeError(spec, v, i);
       }
       return vectorFromArray(arr, new Bool()).data[0];
     }
@@ -431,9 +503,14 @@ export async function createArrowWriter(path: string, options: FileWriterOptions
       if (batch.length === 0) return;
       const children = options.columns.map((c) => {
         try {
-          return columnData(c, batch.columns[c.name], batch.length);
+          return columnData(c, Object.hasOwn(batch.columns, c.name) ? batch.columns[c.name] : undefined, batch.length);
         } catch (e) {
-          if (e instanceof InputError) throw withFile(e, batch.file ?? path);
+          if (e instanceof CellError)
+            throw new InputError(e.message, {
+              code: e.code,
+              file: batch.file ?? path,
+              row: (batch.offset ?? 0) + e.row,
+            });
           throw e;
         }
       });

@@ -8,6 +8,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createGzip, type Gzip } from 'node:zlib';
 import { type Batch, InputError } from '@curate/core';
+import { JsonValueError, jsonNumber, parseJsonValue, stringifyJson } from './json.js';
 import { decodeLine, isBlank, isRecord, kindOf, parseRecord, rawLines } from './lines.js';
 import { missingColumnError, RowColumns } from './rows.js';
 import { fileText } from './text.js';
@@ -37,6 +38,7 @@ export const jsonlReader: FormatReader = {
     let records = 0;
     let offset = 0;
     let checked = !options.columns;
+    const floats = new Set<string>();
     const full = (): boolean => rows.length >= batchSize || chars >= BATCH_MAX_CHARS;
     const flush = (): Batch => {
       chars = 0;
@@ -57,7 +59,7 @@ export const jsonlReader: FormatReader = {
         const row = line++;
         if (isBlank(c.buf, c.starts[i], c.ends[i])) continue;
         const text = decodeLine(c.buf, c.starts[i], c.ends[i]);
-        rows.add(parseRecord(text, file.path, row));
+        rows.add(parseRecord(text, file.path, row, floats), floats);
         records++;
         chars += text.length;
         if (full()) yield flush();
@@ -90,8 +92,9 @@ export const jsonArrayReader: FormatReader = {
     }
     let data: unknown;
     try {
-      data = JSON.parse(parts.join(''));
+      data = parseJsonValue(parts.join(''));
     } catch (e) {
+      if (e instanceof JsonValueError) throw new InputError(e.message, { code: e.code, file: file.path });
       throw new InputError(`invalid JSON: ${(e as Error).message}`, { code: 'E_JSON_PARSE', file: file.path });
     }
     parts.length = 0;
@@ -130,7 +133,7 @@ export const jsonArrayReader: FormatReader = {
   },
 };
 
-/** JSON replacer: bigint -> number when safe, else its decimal string. */
+/** JSON replacer: bigint -> number when safe, else its decimal string (for text meant for people, e.g. reports). */
 export function bigintReplacer(_key: string, v: unknown): unknown {
   if (typeof v === 'bigint') {
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
@@ -138,19 +141,25 @@ export function bigintReplacer(_key: string, v: unknown): unknown {
   return v;
 }
 
-/** JSON text of one cell: undefined -> null; bigint per `bigintReplacer`; objects with keys as given. */
-export function jsonCell(v: unknown): string {
+/**
+ * JSON text of one cell, exactly (`stringifyJson`): undefined -> null, bigint as its digits (a JSON
+ * number of any size), `-0` kept; in a `double` column a whole number gets `.0` (`2.0`) so it reads
+ * back as a float. NaN and ±Infinity have no JSON form: JsonValueError (the writer names file and row).
+ */
+export function jsonCell(v: unknown, double = false): string {
   if (v === null || v === undefined) return 'null';
   switch (typeof v) {
     case 'string':
     case 'boolean':
       return JSON.stringify(v);
-    case 'number':
-      return Number.isFinite(v) ? String(v) : 'null';
+    case 'number': {
+      const s = jsonNumber(v);
+      return double && Number.isInteger(v) && !s.includes('e') ? `${s}.0` : s;
+    }
     case 'bigint':
-      return JSON.stringify(bigintReplacer('', v));
+      return v.toString();
     default:
-      return JSON.stringify(v, bigintReplacer) ?? 'null';
+      return stringifyJson(v);
   }
 }
 
@@ -176,6 +185,7 @@ export async function createJsonlWriter(path: string, options: FileWriterOptions
   const zstd =
     compression === 'zstd' ? (await (await import('./parquet/codecs.js')).zstdCompress()).compress : undefined;
   const names = options.columns.map((c) => c.name);
+  const doubles = options.columns.map((c) => c.type === 'double');
   const keys = names.map((n, i) => (i === 0 ? '{' : ',') + JSON.stringify(n) + ':');
   const out: WriteStream = createWriteStream(path);
   let failed: Error | undefined;
@@ -232,12 +242,21 @@ export async function createJsonlWriter(path: string, options: FileWriterOptions
       return written + pending;
     },
     async write(batch: Batch) {
-      const cols = names.map((n) => batch.columns[n]);
+      const cols = names.map((n) => (Object.hasOwn(batch.columns, n) ? batch.columns[n] : undefined));
       for (let r = 0; r < batch.length; r++) {
         let line = names.length ? '' : '{';
         for (let c = 0; c < names.length; c++) {
           const col = cols[c];
-          line += keys[c] + jsonCell(col === undefined ? null : col[r]);
+          try {
+            line += keys[c] + jsonCell(col === undefined ? null : col[r], doubles[c]);
+          } catch (e) {
+            if (!(e instanceof JsonValueError)) throw e;
+            throw new InputError(`column "${names[c]}": ${e.message}, so JSONL cannot hold it`, {
+              code: e.code,
+              file: batch.file ?? path,
+              row: (batch.offset ?? 0) + r,
+            });
+          }
         }
         line += '}\n';
         parts.push(line);

@@ -9,6 +9,7 @@
  */
 import { open } from 'node:fs/promises';
 import { InputError } from '@curate/core';
+import { JsonValueError, parseJsonRecord } from './json.js';
 import type { StreamCompression } from './types.js';
 
 /** A chunk of whole lines: line i is bytes [starts[i], ends[i]) of buf (CR and LF excluded). */
@@ -225,12 +226,17 @@ export function kindOf(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? 'a string' : `a ${typeof v}`;
 }
 
-/** One JSONL line's text parsed as a record, with the reader's errors (E_JSON_PARSE, E_JSON_NOT_OBJECT; row = line index). */
-export function parseRecord(text: string, file: string, row: number): Record<string, unknown> {
+/**
+ * One JSONL line's text parsed as a record, with the reader's errors (E_JSON_PARSE, E_JSON_NOT_OBJECT,
+ * E_JSON_DEPTH, E_JSON_NUMBER; row = line index). Exact (`parseJsonRecord`): integers beyond 2^53
+ * are bigints; `floats` collects the top-level keys whose number was written as a float (`1.0`).
+ */
+export function parseRecord(text: string, file: string, row: number, floats?: Set<string>): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonRecord(text, floats);
   } catch (e) {
+    if (e instanceof JsonValueError) throw new InputError(e.message, { code: e.code, file, row });
     throw new InputError(`invalid JSON: ${(e as Error).message}`, { code: 'E_JSON_PARSE', file, row });
   }
   if (!isRecord(value)) {

@@ -1,5 +1,5 @@
 /** Row objects -> columnar batches, with the column set carried across batches of one file. */
-import { type Batch, InputError } from '@curate/core';
+import { type Batch, dict, InputError, type ValueType } from '@curate/core';
 
 /**
  * Accumulates row objects into columns. Columns are the union of keys in
@@ -11,6 +11,8 @@ export class RowColumns {
   private names: string[] = [];
   private cols = new Map<string, unknown[]>();
   private seen = new Set<string>();
+  /** Columns with a number written as a float (`1.0`) in this file: written as doubles. */
+  private doubles = new Set<string>();
   length = 0;
 
   constructor(private readonly only?: string[]) {
@@ -24,15 +26,20 @@ export class RowColumns {
     }
   }
 
-  add(obj: Record<string, unknown>): void {
+  /** Add a row; `floats` names its keys whose number was written as a float (it is emptied). */
+  add(obj: Record<string, unknown>, floats?: Set<string>): void {
     const row = this.length++;
+    if (floats !== undefined && floats.size > 0) {
+      for (const k of floats) this.doubles.add(k);
+      floats.clear();
+    }
     if (this.only) {
       for (const n of this.names) {
+        // own keys only: a row without "toString" must not read Object.prototype.toString
+        if (!Object.hasOwn(obj, n)) continue;
+        this.seen.add(n);
         const v = obj[n];
-        if (v !== undefined) {
-          this.cols.get(n)![row] = v;
-          this.seen.add(n);
-        } else if (Object.hasOwn(obj, n)) this.seen.add(n);
+        if (v !== undefined) this.cols.get(n)![row] = v;
       }
       return;
     }
@@ -50,7 +57,8 @@ export class RowColumns {
   /** Hand out the rows collected so far as a batch and start a new one. */
   flush(file: string, offset: number): Batch {
     const length = this.length;
-    const entries: [string, unknown[]][] = [];
+    // a dictionary without prototype: a column named "__proto__" or "constructor" is a column
+    const columns = dict<unknown[]>();
     for (const n of this.names) {
       const col = this.cols.get(n)!;
       // Fill holes (rows without the key) and the tail with null.
@@ -59,12 +67,17 @@ export class RowColumns {
         const v = col[i];
         out[i] = v === undefined ? null : v;
       }
-      entries.push([n, out]);
+      columns[n] = out;
       this.cols.set(n, []);
     }
     this.length = 0;
-    // fromEntries defines own properties, so a key such as "__proto__" stays a column.
-    return { length, columns: Object.fromEntries(entries), file, offset };
+    let types: Record<string, ValueType> | undefined;
+    for (const n of this.doubles) {
+      if (!this.cols.has(n)) continue;
+      types ??= dict<ValueType>();
+      types[n] = 'double';
+    }
+    return types ? { length, columns, file, offset, types } : { length, columns, file, offset };
   }
 
   /** Requested columns that no row so far had. */
@@ -87,9 +100,9 @@ export function missingColumnError(file: string, missing: string[], available?: 
 /** Keep only `columns` of a batch (in that order); a missing one is E_MISSING_COLUMN. */
 export function projectBatch(batch: Batch, columns: string[] | undefined, file: string): Batch {
   if (!columns) return batch;
-  const missing = columns.filter((c) => !(c in batch.columns));
+  const missing = columns.filter((c) => !Object.hasOwn(batch.columns, c));
   if (missing.length) throw missingColumnError(file, missing, Object.keys(batch.columns));
-  const out: Record<string, unknown[]> = {};
+  const out = dict<unknown[]>();
   for (const c of columns) out[c] = batch.columns[c];
-  return { length: batch.length, columns: out, file: batch.file, offset: batch.offset };
+  return { length: batch.length, columns: out, file: batch.file, offset: batch.offset, types: batch.types };
 }

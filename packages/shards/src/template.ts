@@ -6,7 +6,7 @@
  * String(), objects as JSON.
  */
 import { type Batch, InputError, RecipeError } from '@curate/core';
-import { bigintReplacer } from './jsonl.js';
+import { JsonValueError, parseJsonValue, stringifyJson } from './json.js';
 
 export interface TextTemplate {
   /** Top-level columns the template reads, in first-use order. */
@@ -23,11 +23,22 @@ interface Field {
 
 type Part = string | Field;
 
-/** Text of one value. */
-export function cellText(v: unknown): string {
+/** Text of one value; objects as exact JSON (NaN inside as null). `batch` and `row` name a value too deep to render. */
+export function cellText(v: unknown, batch?: Batch, row?: number): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'string') return v;
-  if (typeof v === 'object') return JSON.stringify(v, bigintReplacer) ?? '';
+  if (typeof v === 'object') {
+    try {
+      return stringifyJson(v, true);
+    } catch (e) {
+      if (!(e instanceof JsonValueError)) throw e;
+      throw new InputError(`cannot render a value in a text template: ${e.message}`, {
+        code: e.code,
+        file: batch?.file,
+        row: row === undefined ? undefined : (batch?.offset ?? 0) + row,
+      });
+    }
+  }
   return String(v);
 }
 
@@ -37,12 +48,12 @@ function dig(v: unknown, path: string[]): unknown {
       const c = v.charCodeAt(0);
       if (c !== 123 /* { */ && c !== 91 /* [ */) return undefined;
       try {
-        v = JSON.parse(v);
+        v = parseJsonValue(v);
       } catch {
         return undefined;
       }
     }
-    if (v === null || typeof v !== 'object') return undefined;
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, key)) return undefined;
     v = (v as Record<string, unknown>)[key];
   }
   return v;
@@ -104,9 +115,9 @@ export function compileTemplate(template: string): TextTemplate {
   for (const p of parts) if (typeof p !== 'string' && !columns.includes(p.column)) columns.push(p.column);
 
   const value = (f: Field, batch: Batch, row: number): string => {
-    const col = batch.columns[f.column];
+    const col = Object.hasOwn(batch.columns, f.column) ? batch.columns[f.column] : undefined;
     const v = col === undefined ? undefined : col[row];
-    return cellText(f.path.length ? dig(v, f.path) : v);
+    return cellText(f.path.length ? dig(v, f.path) : v, batch, row);
   };
 
   let render: (batch: Batch, row: number) => string;
@@ -115,9 +126,9 @@ export function compileTemplate(template: string): TextTemplate {
     if (f.path.length === 0) {
       const name = f.column;
       render = (batch, row) => {
-        const col = batch.columns[name];
+        const col = Object.hasOwn(batch.columns, name) ? batch.columns[name] : undefined;
         const v = col === undefined ? undefined : col[row];
-        return typeof v === 'string' ? v : cellText(v);
+        return typeof v === 'string' ? v : cellText(v, batch, row);
       };
     } else render = (batch, row) => value(f, batch, row);
   } else {
@@ -136,7 +147,7 @@ export function compileTemplate(template: string): TextTemplate {
     render,
     check(batch: Batch) {
       for (const c of columns) {
-        if (!(c in batch.columns)) {
+        if (!Object.hasOwn(batch.columns, c)) {
           throw new InputError(
             `missing column "${c}" needed by text template ${JSON.stringify(template)}; columns: ${Object.keys(batch.columns).join(', ') || '(none)'}`,
             { code: 'E_MISSING_COLUMN', file: batch.file },

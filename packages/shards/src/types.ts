@@ -3,7 +3,7 @@
  * (reader: file -> batches; writer: batches -> one file), each proven by one
  * conformance suite (test/conformance.test.ts).
  */
-import type { Batch } from '@curate/core';
+import type { Batch, ValueType } from '@curate/core';
 
 export type ShardFormat = 'parquet' | 'arrow' | 'arrows' | 'jsonl' | 'json';
 export type StreamCompression = 'gzip' | 'zstd';
@@ -31,7 +31,7 @@ export interface FormatReader {
 }
 
 /** Logical column types curate writes. Nested objects/arrays are written as JSON text. */
-export type ColumnType = 'string' | 'int64' | 'double' | 'boolean' | 'json';
+export type ColumnType = ValueType;
 
 export interface ColumnSpec {
   name: string;

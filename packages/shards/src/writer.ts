@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Batch, InputError } from '@curate/core';
+import { type Batch, dict, InputError } from '@curate/core';
 import { createFileWriter, DEFAULT_COMPRESSION, extensionFor } from './formats.js';
 import { inferColumns } from './infer.js';
 import type { ColumnSpec, FileWriter, ShardWriter, ShardWriterOptions, WrittenShard } from './types.js';
@@ -30,9 +30,9 @@ export function shardName(prefix: string, index: number, total: number, ext: str
 
 function slice(batch: Batch, start: number, end: number): Batch {
   if (start === 0 && end === batch.length) return batch;
-  const columns: Record<string, unknown[]> = {};
+  const columns = dict<unknown[]>();
   for (const [k, v] of Object.entries(batch.columns)) columns[k] = v.slice(start, end);
-  return { length: end - start, columns, file: batch.file, offset: (batch.offset ?? 0) + start };
+  return { length: end - start, columns, file: batch.file, offset: (batch.offset ?? 0) + start, types: batch.types };
 }
 
 /** Rows per `write` call on a file writer when rotating by bytes, so a shard overshoots by little. */
@@ -88,9 +88,9 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
     if (!fresh.length) return;
     // A new column starts a new shard whose schema is the old one plus the new columns.
     await finishCurrent();
-    const sub: Record<string, unknown[]> = {};
+    const sub = dict<unknown[]>();
     for (const k of fresh) sub[k] = batch.columns[k];
-    columns = [...columns, ...inferColumns({ length: batch.length, columns: sub })];
+    columns = [...columns, ...inferColumns({ length: batch.length, columns: sub, types: batch.types })];
     names = new Set(columns.map((c) => c.name));
   };
 
@@ -109,8 +109,8 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
     }
     let out = batch;
     for (const c of columns) {
-      if (!(c.name in batch.columns)) {
-        if (out === batch) out = { ...batch, columns: { ...batch.columns } };
+      if (!Object.hasOwn(batch.columns, c.name)) {
+        if (out === batch) out = { ...batch, columns: Object.assign(dict<unknown[]>(), batch.columns) };
         (out.columns as Record<string, unknown[]>)[c.name] = new Array(batch.length).fill(null);
       }
     }

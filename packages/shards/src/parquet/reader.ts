@@ -11,9 +11,10 @@
  *   a bare REPEATED field with no values -> [] (not null).
  * - Timestamps -> Date, as hyparquet does.
  */
-import type { Batch } from '@curate/core';
-import { InputError } from '@curate/core';
+import type { Batch, ValueType } from '@curate/core';
+import { dict, InputError } from '@curate/core';
 import { type ColumnData, type DecodedArray, parquetRead, parquetSchema, type SchemaTree } from 'hyparquet';
+import { JsonValueError, parseJsonValue } from '../json.js';
 import type { FormatReader, InputFile, ReadOptions } from '../types.js';
 import { readDecompressors } from './codecs.js';
 import { ColumnPages, flatChunk } from './pages.js';
@@ -38,7 +39,39 @@ const DEFAULT_BATCH = 2048;
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 const parsers = {
   stringFromBytes: (bytes: Uint8Array | undefined) => bytes && utf8.decode(bytes),
+  // exact: integers beyond 2^53 stay bigint; depth-limited
+  jsonFromBytes: (bytes: Uint8Array | undefined) => bytes && parseJsonValue(utf8.decode(bytes)),
 };
+
+/** The type a flat column declares, where values alone may not show it (whole doubles, all-null columns). */
+function declaredType(node: SchemaTree): ValueType | undefined {
+  const el = node.element;
+  if (node.children.length > 0 || el.repetition_type === 'REPEATED') return undefined;
+  const logical = el.logical_type?.type;
+  if (el.converted_type === 'JSON' || logical === 'JSON') return 'json';
+  switch (el.type) {
+    case 'DOUBLE':
+    case 'FLOAT':
+      return 'double';
+    case 'BOOLEAN':
+      return 'boolean';
+    case 'INT32':
+    case 'INT64':
+      if (el.converted_type === undefined && logical === undefined) return 'int64';
+      if (logical === 'INTEGER' && !isUnsigned64(el.logical_type)) return 'int64';
+      if (el.converted_type && /^U?INT_(8|16|32)$|^INT_64$/.test(el.converted_type)) return 'int64';
+      return undefined;
+    case 'BYTE_ARRAY':
+      return el.converted_type === 'UTF8' || logical === 'STRING' ? 'string' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function isUnsigned64(t: unknown): boolean {
+  const l = t as { bitWidth?: number; isSigned?: boolean };
+  return l.bitWidth === 64 && l.isSigned === false;
+}
 
 /** bigint -> number when exact. */
 function toSafe(v: bigint): number | bigint {
@@ -95,6 +128,7 @@ function converterFor(node: SchemaTree): Converter {
 
 function wrapReadError(err: unknown, file: string): unknown {
   if (err instanceof InputError) return err;
+  if (err instanceof JsonValueError) return new InputError(`a JSON value: ${err.message}`, { code: err.code, file });
   if (err instanceof Error && err.name === 'AbortError') return err;
   const msg = err instanceof Error ? err.message : String(err);
   return new InputError(`cannot decode Parquet data: ${msg}`, { code: 'E_PARQUET_CORRUPT', file, cause: err });
@@ -125,6 +159,13 @@ export async function* readParquet(
       }
     }
     const converters = names.map((n) => converterFor(byName.get(n)!));
+    let types: Record<string, ValueType> | undefined;
+    for (const n of names) {
+      const t = declaredType(byName.get(n)!);
+      if (t === undefined) continue;
+      types ??= dict<ValueType>();
+      types[n] = t;
+    }
     let groupStart = 0;
     for (const rg of pq.metadata.row_groups) {
       const groupRows = Number(rg.num_rows);
@@ -147,7 +188,7 @@ export async function* readParquet(
         for (let i = 0; i < groupRows; i += batchSize) {
           signal?.throwIfAborted();
           const n = Math.min(batchSize, groupRows - i);
-          const cols: Record<string, unknown[]> = {};
+          const cols = dict<unknown[]>();
           for (let c = 0; c < names.length; c++) {
             let values: unknown[];
             try {
@@ -163,7 +204,7 @@ export async function* readParquet(
             }
             cols[names[c]] = values;
           }
-          yield { length: n, columns: cols, file: path, offset: rowStart + i };
+          yield { length: n, columns: cols, file: path, offset: rowStart + i, types };
         }
         continue;
       }
@@ -206,11 +247,11 @@ export async function* readParquet(
       for (let i = 0; i < groupRows; i += batchSize) {
         signal?.throwIfAborted();
         const end = Math.min(i + batchSize, groupRows);
-        const cols: Record<string, unknown[]> = {};
+        const cols = dict<unknown[]>();
         for (let c = 0; c < names.length; c++) {
           cols[names[c]] = i === 0 && end === groupRows ? columns[c] : columns[c].slice(i, end);
         }
-        yield { length: end - i, columns: cols, file: path, offset: rowStart + i };
+        yield { length: end - i, columns: cols, file: path, offset: rowStart + i, types };
       }
     }
   } finally {

@@ -11,6 +11,7 @@ import type { Batch } from '@curate/core';
 import { InputError } from '@curate/core';
 import type { CompressionCodec, SchemaElement } from 'hyparquet';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import { isWellFormed, JsonValueError, loneSurrogateMessage, stringifyJson } from '../json.js';
 import type { ColumnSpec, ColumnType, FileWriter, FileWriterFactory, FileWriterOptions } from '../types.js';
 import { type Compressor, gzipCompress, snappyCompress, zstdCompress } from './codecs.js';
 
@@ -77,7 +78,9 @@ function schemaElement(spec: ColumnSpec): SchemaElement {
     case 'string':
       return { ...base, type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' } };
     case 'json':
-      return { ...base, type: 'BYTE_ARRAY', converted_type: 'JSON', logical_type: { type: 'JSON' } };
+      // converted_type JSON is added at close (see ParquetFileWriter.close): with it hyparquet-writer
+      // would JSON.stringify the values itself, rounding bigints and dropping "__proto__" keys and -0
+      return { ...base, type: 'BYTE_ARRAY', logical_type: { type: 'JSON' } };
     case 'int64':
       return { ...base, type: 'INT64' };
     case 'double':
@@ -107,23 +110,45 @@ function typeError(spec: ColumnSpec, v: unknown): never {
   });
 }
 
+const utf8 = new TextEncoder();
+
 /** Value conversion and a byte estimate per type; null/undefined become null. */
 function converter(spec: ColumnSpec): { convert: Convert; size: (v: unknown) => number } {
   const fixed = (n: number) => (v: unknown) => (v == null ? 0 : n);
   const byType: Record<ColumnType, { convert: Convert; size: (v: unknown) => number }> = {
     string: {
-      convert: (v) => (v == null ? null : typeof v === 'string' ? v : typeError(spec, v)),
+      convert: (v) => {
+        if (v == null) return null;
+        if (typeof v !== 'string') return typeError(spec, v);
+        // UTF-8 cannot hold a lone surrogate: it would be read back as U+FFFD
+        if (!isWellFormed(v)) throw new InputError(loneSurrogateMessage(spec.name, v), { code: 'E_LONE_SURROGATE' });
+        return v;
+      },
       size: (v) => (typeof v === 'string' ? v.length : 0),
     },
     json: {
-      // hyparquet-writer JSON.stringifies values of a JSON column.
-      convert: (v) => (v === undefined ? null : v),
-      size: (v) => (v == null ? 0 : typeof v === 'string' ? v.length + 2 : 64),
+      // our exact JSON text (bigints, -0, every key), as bytes of the JSON-annotated column
+      convert: (v) => {
+        if (v == null) return null;
+        try {
+          return utf8.encode(stringifyJson(v));
+        } catch (e) {
+          if (e instanceof JsonValueError)
+            throw new InputError(`column "${spec.name}": ${e.message}`, { code: e.code });
+          throw e;
+        }
+      },
+      size: (v) => (v == null ? 0 : (v as Uint8Array).length),
     },
     int64: {
       convert: (v) => {
         if (v == null) return null;
-        const b = typeof v === 'bigint' ? v : typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : undefined;
+        const b =
+          typeof v === 'bigint'
+            ? v
+            : typeof v === 'number' && Number.isInteger(v) && !Object.is(v, -0)
+              ? BigInt(v)
+              : undefined;
         if (b === undefined || b < INT64_MIN || b > INT64_MAX) return typeError(spec, v);
         return b;
       },
@@ -133,7 +158,8 @@ function converter(spec: ColumnSpec): { convert: Convert; size: (v: unknown) => 
       convert: (v) => {
         if (v == null) return null;
         if (typeof v === 'number') return v;
-        if (typeof v === 'bigint') return Number(v);
+        // a bigint a double holds exactly; others would lose digits
+        if (typeof v === 'bigint' && BigInt(Number(v)) === v) return Number(v);
         return typeError(spec, v);
       },
       size: fixed(8),
@@ -161,6 +187,7 @@ class ParquetFileWriter implements FileWriter {
     private readonly handle: FileHandle,
     private readonly sink: FileSink,
     private readonly pw: ParquetWriter,
+    private readonly schema: SchemaElement[],
     private readonly columns: ColumnSpec[],
     private readonly rowGroupRows: number | undefined,
     private readonly firstRatio: number,
@@ -199,7 +226,7 @@ class ParquetFileWriter implements FileWriter {
     let added = 0;
     for (let c = 0; c < this.columns.length; c++) {
       const spec = this.columns[c];
-      const src = batch.columns[spec.name];
+      const src = Object.hasOwn(batch.columns, spec.name) ? batch.columns[spec.name] : undefined;
       const out = this.buffers[c];
       const { convert, size } = this.converters[c];
       if (!src) {
@@ -244,6 +271,8 @@ class ParquetFileWriter implements FileWriter {
     this.closed = true;
     try {
       await this.flushGroup();
+      // the footer names JSON columns by both annotations (DuckDB and older readers read converted_type)
+      for (const el of this.schema) if (el.logical_type?.type === 'JSON') el.converted_type = 'JSON';
       await this.pw.finish();
     } finally {
       await this.handle.close();
@@ -274,6 +303,7 @@ export const createParquetFileWriter: FileWriterFactory = async (path, options) 
     handle,
     sink,
     pw,
+    schema,
     columns,
     rowGroupRows && rowGroupRows > 0 ? rowGroupRows : undefined,
     FIRST_RATIO[compression],
