@@ -62,6 +62,26 @@ function plain(v: unknown): unknown {
   return v;
 }
 
+// apache-arrow decodes Utf8 with a TextDecoder that drops a leading U+FEFF: text must come back byte for byte
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** Strings of a Utf8/LargeUtf8 vector, decoded from its buffers (nulls as null). */
+function utf8Values(vec: Vector, out: unknown[]): unknown[] {
+  let i = 0;
+  for (const d of vec.data) {
+    const offsets = d.valueOffsets as Int32Array | BigInt64Array;
+    const bytes = d.values as Uint8Array;
+    for (let j = 0; j < d.length; j++, i++) {
+      if (!d.getValid(j)) {
+        out[i] = null;
+        continue;
+      }
+      out[i] = utf8Decoder.decode(bytes.subarray(Number(offsets[j]), Number(offsets[j + 1])));
+    }
+  }
+  return out;
+}
+
 /** JS values of an Arrow vector. */
 export function vectorValues(vec: Vector): unknown[] {
   const n = vec.length;
@@ -70,6 +90,7 @@ export function vectorValues(vec: Vector): unknown[] {
   switch (type.typeId) {
     case Type.Utf8:
     case Type.LargeUtf8:
+      return utf8Values(vec, out);
     case Type.Bool:
     case Type.Float:
     case Type.Dictionary:
@@ -122,9 +143,9 @@ function parseJsonColumn(values: unknown[], column: string, file: string, offset
 }
 
 /**
- * A field's name. apache-arrow writes no name for `""` and reads a missing name back as "null"
- * (or "undefined"), so a column named "" would collide with one named "null": our writer marks
- * such a field with `NAME_KEY` = "" (other readers see the missing name as "").
+ * A field's name. apache-arrow cannot write an empty field name (it omits it, and reads a missing
+ * name back as "null", merging that field with a real "null" column): our writer names such a field
+ * `EMPTY_NAME` and marks it with `NAME_KEY` = "", which this reader turns back into "".
  */
 function fieldName(f: Field): string {
   const marked = f.metadata.get(NAME_KEY);
@@ -309,6 +330,8 @@ export const arrowReader: FormatReader = {
 const EXTENSION_KEY = 'ARROW:extension:name';
 /** Field metadata naming a column apache-arrow cannot name itself (the empty name). */
 const NAME_KEY = 'curate:name';
+/** The name written for a column named "" (other Arrow readers show this name). */
+const EMPTY_NAME = '\u0000curate:empty-name';
 /** Canonical Arrow extension type for JSON text in a Utf8 column. */
 const JSON_EXTENSION = 'arrow.json';
 
@@ -330,7 +353,7 @@ export function arrowSchema(columns: ColumnSpec[]): Schema {
       const meta = new Map<string, string>();
       if (c.type === 'json') meta.set(EXTENSION_KEY, JSON_EXTENSION);
       if (c.name === '') meta.set(NAME_KEY, '');
-      return new Field(c.name, type, true, meta.size ? meta : undefined);
+      return new Field(c.name === '' ? EMPTY_NAME : c.name, type, true, meta.size ? meta : undefined);
     }),
   );
 }

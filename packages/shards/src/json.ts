@@ -253,7 +253,8 @@ export function jsonBigint(v: bigint): string {
 }
 
 /**
- * JSON text of a value, exactly: bigint as its digits, `-0` as `-0`, every own key (also
+ * JSON text of a value, exactly: bigint as its digits, `-0` as `-0`, a whole double beyond 2^53 with
+ * `.0` (it reads back as that double, not as an exact integer), every own key (also
  * `__proto__`), `undefined` members skipped and `undefined` array items `null` (as JSON.stringify),
  * Dates as ISO strings, byte arrays as arrays of numbers. Refuses NaN/Infinity and values nested
  * deeper than MAX_JSON_DEPTH (JsonValueError), never a stack overflow. `nonFiniteAsNull` writes
@@ -267,8 +268,12 @@ function write(v: unknown, depth: number, lenient: boolean): string | undefined 
   switch (typeof v) {
     case 'string':
       return JSON.stringify(v);
-    case 'number':
-      return lenient && !Number.isFinite(v) ? 'null' : jsonNumber(v);
+    case 'number': {
+      if (lenient && !Number.isFinite(v)) return 'null';
+      const s = jsonNumber(v);
+      // a double beyond 2^53 printed as digits would read back as an exact integer (bigint): mark it a float
+      return Number.isSafeInteger(v) || !Number.isInteger(v) || s.includes('e') ? s : `${s}.0`;
+    }
     case 'bigint':
       return v >= MIN_SAFE && v <= MAX_SAFE ? String(Number(v)) : v.toString();
     case 'boolean':

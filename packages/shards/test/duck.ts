@@ -3,6 +3,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 
 export interface Duck {
   rows(sql: string): Promise<Record<string, unknown>[]>;
+  /** Column names and rows as arrays (row objects would lose a column named "__proto__"). */
+  table(sql: string): Promise<{ names: string[]; rows: unknown[][] }>;
   close(): void;
 }
 
@@ -12,6 +14,10 @@ export async function openDuck(): Promise<Duck> {
   return {
     async rows(sql: string) {
       return (await con.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
+    },
+    async table(sql: string) {
+      const r = await con.runAndReadAll(sql);
+      return { names: r.columnNames(), rows: r.getRowsJS() as unknown[][] };
     },
     close() {
       con.closeSync();
