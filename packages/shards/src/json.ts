@@ -43,44 +43,31 @@ function nonFiniteError(v: number): JsonValueError {
   );
 }
 
-/** A float-form number token (`1.0`, `1e3`) somewhere in the text: checked only when a top-level value is whole. */
-const FLOAT_TOKEN = /\d\.0+(?!\d)|\d[eE]/;
-
 /**
  * Walk a parsed value (iteratively) to `depth` levels below `level`: true when it holds a number that
  * `JSON.parse` may have rounded (a whole number beyond 2^53); throws for depth or non-finite numbers.
  */
-function nestedNeedsExact(root: object, level: number): boolean {
+function nestedNeedsExact(v: object, level: number): boolean {
+  // recursion is bounded by MAX_JSON_DEPTH (and faster than an explicit stack here)
+  if (level > MAX_JSON_DEPTH) throw depthError();
   let exact = false;
-  const stack: unknown[] = [root];
-  const levels: number[] = [level];
-  while (stack.length) {
-    const v = stack.pop() as Record<string, unknown> | unknown[];
-    const d = levels.pop()!;
-    if (d > MAX_JSON_DEPTH) throw depthError();
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        const x = v[i];
-        if (typeof x === 'number') {
-          if (!Number.isSafeInteger(x) && Number.isInteger(x)) exact = true;
-          else if (!Number.isFinite(x)) throw rangeError(x);
-        } else if (typeof x === 'object' && x !== null) {
-          stack.push(x);
-          levels.push(d + 1);
-        }
-      }
-    } else {
-      for (const k in v) {
-        const x = v[k];
-        if (typeof x === 'number') {
-          if (!Number.isSafeInteger(x) && Number.isInteger(x)) exact = true;
-          else if (!Number.isFinite(x)) throw rangeError(x);
-        } else if (typeof x === 'object' && x !== null) {
-          stack.push(x);
-          levels.push(d + 1);
-        }
-      }
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (typeof x === 'number') {
+        if (!Number.isSafeInteger(x) && Number.isInteger(x)) exact = true;
+        else if (!Number.isFinite(x)) throw rangeError(x);
+      } else if (typeof x === 'object' && x !== null && nestedNeedsExact(x, level + 1)) exact = true;
     }
+    return exact;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    const x = o[k];
+    if (typeof x === 'number') {
+      if (!Number.isSafeInteger(x) && Number.isInteger(x)) exact = true;
+      else if (!Number.isFinite(x)) throw rangeError(x);
+    } else if (typeof x === 'object' && x !== null && nestedNeedsExact(x, level + 1)) exact = true;
   }
   return exact;
 }
@@ -102,20 +89,106 @@ export function parseJsonRecord(text: string, floats?: Set<string>): unknown {
     return v;
   }
   if (Array.isArray(v)) return nestedNeedsExact(v, 1) ? parseExact(text) : v;
-  let exact = false;
+  return exactRecord(v as Record<string, unknown>, text, floats);
+}
+
+/**
+ * The second half of `parseJsonRecord` for a record `JSON.parse` already gave from `text`: the same
+ * record when it is exact, else the exact one; `floats` as there. For readers that parse first and
+ * look at values they touch anyway (the JSONL reader's column builder), so lines without numbers
+ * or nested values skip this.
+ */
+export function exactRecord(rec: Record<string, unknown>, text: string, floats?: Set<string>): Record<string, unknown> {
+  let nested = false;
+  let top = false;
   let whole = false;
-  const rec = v as Record<string, unknown>;
   for (const k in rec) {
     const x = rec[k];
     if (typeof x === 'number') {
       if (Number.isInteger(x)) {
         if (Number.isSafeInteger(x)) whole = true;
-        else exact = true;
+        else top = true;
       } else if (!Number.isFinite(x)) throw rangeError(x);
-    } else if (typeof x === 'object' && x !== null && nestedNeedsExact(x, 2)) exact = true;
+    } else if (typeof x === 'object' && x !== null && nestedNeedsExact(x, 2)) nested = true;
   }
-  if (exact || (whole && floats !== undefined && FLOAT_TOKEN.test(text))) return parseExact(text, floats);
-  return v;
+  // a whole number may have been written `1.0`: the scan below tells (cheaper than a regex over the line)
+  if (whole && floats !== undefined) top = true;
+  // a big integer inside a nested value: parse it all again; else only the top-level numbers
+  if (nested) return parseExact(text, floats) as Record<string, unknown>;
+  return top ? scanTopLevel(text, rec, floats) : rec;
+}
+
+/**
+ * Fix a record's top-level numbers from its text without parsing nested values or strings: an
+ * integer token beyond 2^53 becomes a bigint, a float-form token (`1.0`) puts its key in `floats`.
+ * Strings are skipped with indexOf, nested values by counting brackets outside strings; no
+ * allocation but the keys. Returns `rec` when nothing changed, else a changed copy.
+ */
+function scanTopLevel(t: string, rec: Record<string, unknown>, floats?: Set<string>): Record<string, unknown> {
+  let out = rec;
+  let p = skipWs(t, skipWs(t, 0) + 1); // after {
+  if (t.charCodeAt(p) === 125) return rec;
+  for (;;) {
+    // the key
+    p = skipWs(t, p);
+    const ke = skipString(t, p);
+    let key = t.slice(p + 1, ke - 1);
+    if (key.indexOf('\\') >= 0) key = JSON.parse(t.slice(p, ke)) as string;
+    p = skipWs(t, skipWs(t, ke) + 1);
+    // the value: later occurrences of a key win, as in JSON.parse
+    const c = t.charCodeAt(p);
+    let tok: string | undefined;
+    if (c === 34) p = skipString(t, p);
+    else if (c === 123 || c === 91) p = skipNested(t, p);
+    else if (c === 110 || c === 116) p += 4;
+    else if (c === 102) p += 5;
+    else {
+      const s = p;
+      while (isNumberChar(t.charCodeAt(p))) p++;
+      tok = t.slice(s, p);
+    }
+    if (tok !== undefined && (tok.indexOf('.') >= 0 || tok.indexOf('e') >= 0 || tok.indexOf('E') >= 0)) {
+      floats?.add(key);
+    } else {
+      if (floats?.size) floats.delete(key);
+      if (tok !== undefined && tok.length > 15 && !Number.isSafeInteger(Number(tok))) {
+        if (out === rec) out = { ...rec }; // a copy: callers tell a changed record by identity
+        setOwn(out, key, BigInt(tok));
+      } else if (out !== rec && out[key] !== rec[key]) setOwn(out, key, rec[key]);
+    }
+    p = skipWs(t, p);
+    if (t.charCodeAt(p) !== 44) return out;
+    p++;
+  }
+}
+
+/** The index after the string token at t[p]. */
+function skipString(t: string, p: number): number {
+  let e = t.indexOf('"', p + 1);
+  for (;;) {
+    let b = e - 1;
+    while (t.charCodeAt(b) === 92) b--;
+    if ((e - 1 - b) % 2 === 0) return e + 1;
+    e = t.indexOf('"', e + 1);
+  }
+}
+
+/** The index after the object or array starting at t[p] (valid JSON). */
+function skipNested(t: string, p: number): number {
+  let depth = 0;
+  for (;;) {
+    const c = t.charCodeAt(p);
+    if (c === 34) {
+      p = skipString(t, p);
+      continue;
+    }
+    if (c === 123 || c === 91) depth++;
+    else if (c === 125 || c === 93) {
+      depth--;
+      if (depth === 0) return p + 1;
+    }
+    p++;
+  }
 }
 
 /** Any JSON text's value, exactly (bigint beyond 2^53), with the depth and range checks of `parseJsonRecord`. */

@@ -9,7 +9,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { createGzip, type Gzip } from 'node:zlib';
 import { type Batch, InputError } from '@curate/core';
 import { JsonValueError, jsonNumber, parseJsonValue, stringifyJson } from './json.js';
-import { decodeLine, isBlank, isRecord, kindOf, parseRecord, rawLines } from './lines.js';
+import { decodeLine, isBlank, isRecord, kindOf, parseObject, rawLines, refineRecord } from './lines.js';
 import { missingColumnError, RowColumns } from './rows.js';
 import { fileText } from './text.js';
 import type { FileWriter, FileWriterOptions, FormatReader, InputFile, ReadOptions } from './types.js';
@@ -59,7 +59,12 @@ export const jsonlReader: FormatReader = {
         const row = line++;
         if (isBlank(c.buf, c.starts[i], c.ends[i])) continue;
         const text = decodeLine(c.buf, c.starts[i], c.ends[i]);
-        rows.add(parseRecord(text, file.path, row, floats), floats);
+        const obj = parseObject(text, file.path, row);
+        // only a row with a whole number or a nested value can hold more than JSON.parse gave
+        if (rows.add(obj)) {
+          const exact = refineRecord(obj, text, file.path, row, floats);
+          if (exact !== obj || floats.size) rows.refine(exact, floats);
+        }
         records++;
         chars += text.length;
         if (full()) yield flush();

@@ -9,7 +9,7 @@
  */
 import { open } from 'node:fs/promises';
 import { InputError } from '@curate/core';
-import { JsonValueError, parseJsonRecord } from './json.js';
+import { exactRecord, JsonValueError, parseJsonRecord } from './json.js';
 import type { StreamCompression } from './types.js';
 
 /** A chunk of whole lines: line i is bytes [starts[i], ends[i]) of buf (CR and LF excluded). */
@@ -252,4 +252,41 @@ export function parseRecord(text: string, file: string, row: number, floats?: Se
 /** `parseRecord` of line bytes buf[s, e). */
 export function parseLine(buf: Uint8Array, s: number, e: number, file: string, line: number): Record<string, unknown> {
   return parseRecord(decodeLine(buf, s, e), file, line);
+}
+
+/**
+ * The JSONL reader's hot path, in two halves: `parseObject` is `JSON.parse` and the object check;
+ * `refineRecord` (for a row with a number or nested value) makes it what `parseRecord` gives.
+ */
+export function parseObject(text: string, file: string, row: number): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`invalid JSON: ${(e as Error).message}`, { code: 'E_JSON_PARSE', file, row });
+  }
+  if (!isRecord(value)) {
+    throw new InputError(`expected a JSON object per line, got ${kindOf(value)}`, {
+      code: 'E_JSON_NOT_OBJECT',
+      file,
+      row,
+    });
+  }
+  return value;
+}
+
+/** `parseRecord`'s result for a record `parseObject` gave from `text` (see `exactRecord`). */
+export function refineRecord(
+  obj: Record<string, unknown>,
+  text: string,
+  file: string,
+  row: number,
+  floats?: Set<string>,
+): Record<string, unknown> {
+  try {
+    return exactRecord(obj, text, floats);
+  } catch (e) {
+    if (e instanceof JsonValueError) throw new InputError(e.message, { code: e.code, file, row });
+    throw e;
+  }
 }

@@ -26,22 +26,26 @@ export class RowColumns {
     }
   }
 
-  /** Add a row; `floats` names its keys whose number was written as a float (it is emptied). */
-  add(obj: Record<string, unknown>, floats?: Set<string>): void {
+  /**
+   * Add a row. Returns true when a value it keeps is a number that is whole or not finite, or a
+   * nested object/array: JSON text may then hold more than `JSON.parse` gave (digits beyond 2^53,
+   * `1.0`, `1e400`, deep nesting), and the JSONL reader calls `refine`.
+   */
+  add(obj: Record<string, unknown>): boolean {
     const row = this.length++;
-    if (floats !== undefined && floats.size > 0) {
-      for (const k of floats) this.doubles.add(k);
-      floats.clear();
-    }
+    let check = false;
     if (this.only) {
       for (const n of this.names) {
         // own keys only: a row without "toString" must not read Object.prototype.toString
         if (!Object.hasOwn(obj, n)) continue;
         this.seen.add(n);
         const v = obj[n];
-        if (v !== undefined) this.cols.get(n)![row] = v;
+        if (v === undefined) continue;
+        this.cols.get(n)![row] = v;
+        if (typeof v === 'number' ? Number.isInteger(v) || !Number.isFinite(v) : typeof v === 'object' && v !== null)
+          check = true;
       }
-      return;
+      return check;
     }
     for (const k in obj) {
       let col = this.cols.get(k);
@@ -50,7 +54,22 @@ export class RowColumns {
         this.cols.set(k, col);
         this.names.push(k);
       }
-      col[row] = obj[k];
+      const v = obj[k];
+      col[row] = v;
+      if (typeof v === 'number' ? Number.isInteger(v) || !Number.isFinite(v) : typeof v === 'object' && v !== null)
+        check = true;
+    }
+    return check;
+  }
+
+  /** Replace the last row's values by those of `exact` (the same keys); `floats` names its float columns (it is emptied). */
+  refine(exact: Record<string, unknown>, floats: Set<string>): void {
+    const row = this.length - 1;
+    for (const k of floats) this.doubles.add(k);
+    floats.clear();
+    for (const k in exact) {
+      const col = this.cols.get(k);
+      if (col !== undefined && col[row] !== undefined) col[row] = exact[k];
     }
   }
 

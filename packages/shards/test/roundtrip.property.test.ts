@@ -182,7 +182,8 @@ describe('property: JSONL -> Parquet -> Arrow -> JSONL keeps every name and valu
     await fc.assert(
       fc.asyncProperty(fc.array(text.filter(isWellFormed), { maxLength: 4 }), lone, async (before, bad) => {
         const columns = dict<unknown[]>();
-        columns['__proto__'] = [...before, bad];
+        const proto = '__proto__';
+        columns[proto] = [...before, bad];
         const batch: Batch = { length: before.length + 1, columns };
         const dir = await tmp();
         const p = join(dir, 'a.jsonl');
