@@ -50,6 +50,7 @@ import { makeRow, type SampleTask } from './sample.js';
 import { type FileScan, passThroughColumns, Scanner, type ScanTask } from './scan.js';
 import { qualitySignalsRecord, SignalHistograms, signalRate } from './signals.js';
 import { BucketSpill } from './spill.js';
+import { unusedSourceWarnings } from './warnings.js';
 
 /** The version written into manifests, from this package's package.json (one version line for all of curate). */
 export const TOOL_VERSION: string = JSON.parse(
@@ -419,6 +420,13 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       sources: w.sources,
       fact: planFacts[w.code],
     }));
+    warnings.push(
+      ...unusedSourceWarnings(
+        plan,
+        selections.map((x) => x.documents),
+        sources.map((x) => x.rowsRead),
+      ),
+    );
 
     const baseManifest = (): Manifest => ({
       manifest_version: MANIFEST_VERSION,
