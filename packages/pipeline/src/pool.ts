@@ -210,7 +210,11 @@ export class SamplePool {
         }
         w.once('message', (msg: { ok: true; result: SampleResult } | { ok: false; error: SerializedError }) => {
           if (!msg.ok) return fail(deserializeError(msg.error));
-          onDone(t, msg.result);
+          try {
+            onDone(t, msg.result); // files the records into the spill: may fail (disk full)
+          } catch (e) {
+            return fail(e as Error);
+          }
           next(w);
         });
         w.postMessage(t);
