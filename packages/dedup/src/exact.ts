@@ -26,6 +26,11 @@ export function exactKeyOfBytes(normalized: Uint8Array): string {
   return xx.h64Raw(normalized).toString(16).padStart(16, '0');
 }
 
+/** xxh32 of a string's UTF-8 bytes, as an unsigned 32-bit number (no normalisation): a cheap row fingerprint. */
+export function hash32(s: string): number {
+  return xx.h32(s) >>> 0;
+}
+
 /** xxh64 of a string as 16 hex digits (no normalisation). */
 export function hash64(s: string): string {
   return xx.h64ToString(s);

@@ -7,7 +7,7 @@ export {
   type EvalSetStats,
   evalNameFromPath,
 } from './decontam.js';
-export { ExactDeduper, type ExactDeduperOptions, type ExactRemoval, exactKey, hash64 } from './exact.js';
+export { ExactDeduper, type ExactDeduperOptions, type ExactRemoval, exactKey, hash32, hash64 } from './exact.js';
 export {
   type DecontamFilesOptions,
   type DecontamSummary,

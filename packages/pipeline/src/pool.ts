@@ -62,7 +62,7 @@ export function deserializeError(s: SerializedError): Error {
 }
 
 export function transferList(r: FileScan): ArrayBuffer[] {
-  const bufs = [r.tokens.buffer, r.chars.buffer, r.sigRows.buffer, r.sigs.buffer];
+  const bufs = [r.tokens.buffer, r.chars.buffer, r.textHashes.buffer, r.sigRows.buffer, r.sigs.buffer];
   if (r.scores) bufs.push(r.scores.buffer);
   return bufs as ArrayBuffer[];
 }

@@ -43,6 +43,7 @@ import {
   type ShardWriter,
   type WrittenShard,
 } from '@curate/shards';
+import { checkRow, checkStamp, rowsChanged } from './integrity.js';
 import type { Manifest, OutputShardRecord, SourceRecord, WarningRecord } from './manifest.js';
 import { MANIFEST_VERSION } from './manifest.js';
 import { runScans, type SamplePool } from './pool.js';
@@ -607,6 +608,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
             const epochs = new Uint16Array(n);
             const pos = new Float64Array(n);
             const ids: string[] = new Array(n);
+            const hashes = new Uint32Array(n);
             let chars = 0;
             for (let j = 0; j < n; j++) {
               const e = idx[from + j];
@@ -614,6 +616,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
               epochs[j] = sel.epochs[e];
               pos[j] = sel.pos[e];
               ids[j] = idOf(s, sel.rows[e]);
+              hashes[j] = sc.textHashes[sel.rows[e] - s.fileBase[fi]];
               chars += sc.chars[sel.rows[e] - s.fileBase[fi]];
             }
             stasks.push({
@@ -634,6 +637,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
               epochs,
               pos,
               ids,
+              hashes,
+              stamp: sc.stat,
               passCols,
               metricsSeed: metricsInPass2 ? recipe.seed : null,
             });
@@ -682,27 +687,22 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       let rejected: Row[] = [];
       for (let fi = 0; fi < s.files.length; fi++) {
         const f = s.files[fi];
+        const sc = s.scans[fi];
         scanner.chain.doc.file = f.path;
+        await checkStamp(f.path, sc.stat);
+        let fileRows = 0;
         for await (const batch of readShard(f)) {
           const base = s.fileBase[fi] + (batch.offset ?? 0);
+          fileRows += batch.length;
+          if (fileRows > sc.rows) throw rowsChanged(f.path, `more than the ${sc.rows} rows pass 1 read`);
           for (let r = 0; r < batch.length; r++) {
             const sr = base + r;
             const reason = s.reasons.get(sr);
             if (reason !== undefined) {
               if (rejectedWriter) {
-                rejected.push(
-                  makeRow(
-                    s,
-                    sr,
-                    idOf(s, sr),
-                    scanner.templates[s.index].render(batch, r),
-                    null,
-                    batch,
-                    r,
-                    passCols,
-                    reason,
-                  ),
-                );
+                const raw = scanner.templates[s.index].render(batch, r);
+                checkRow(f.path, sr - s.fileBase[fi], raw, sc.textHashes[sr - s.fileBase[fi]]);
+                rejected.push(makeRow(s, sr, idOf(s, sr), raw, null, batch, r, passCols, reason));
                 if (rejected.length >= WRITE_BATCH) {
                   await rejectedWriter.write(rowsToBatch(rejected));
                   rejectedRows += rejected.length;
@@ -712,9 +712,9 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
               continue;
             }
             if (ptr >= sel.n || sel.rows[idx[ptr]] !== sr) continue;
-            const text = scanner.transforms
-              ? scanner.decide(s.index, batch, r).text
-              : scanner.templates[s.index].render(batch, r);
+            const raw = scanner.templates[s.index].render(batch, r);
+            checkRow(f.path, sr - s.fileBase[fi], raw, sc.textHashes[sr - s.fileBase[fi]]);
+            const text = scanner.transforms ? scanner.judge(s.index, raw, batch, r).text : raw;
             const id = idOf(s, sr);
             while (ptr < sel.n && sel.rows[idx[ptr]] === sr) {
               const j = idx[ptr++];
@@ -724,6 +724,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
           pass2Rows += batch.length;
           progress({ phase: 'sample', rows: pass2Rows, bytes: pass2Bytes, totalBytes });
         }
+        if (fileRows !== sc.rows) throw rowsChanged(f.path, `${fileRows} rows where pass 1 read ${sc.rows}`);
+        await checkStamp(f.path, sc.stat);
         pass2Bytes += f.size;
       }
       if (ptr !== sel.n) {

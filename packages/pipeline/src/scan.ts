@@ -9,8 +9,9 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { type Batch, InputError, type Kind, loadTokenizer, type Tokenizer, type TokenizerName } from '@curate/core';
-import { DecontamIndex, exactKey, hash64, MinHasher } from '@curate/dedup';
+import { DecontamIndex, exactKey, hash32, hash64, MinHasher } from '@curate/dedup';
 import { createFilter, FilterChain, QualitySignalMeter } from '@curate/quality';
 import type { Recipe } from '@curate/recipe';
 import { qualitySteps } from '@curate/recipe/filters';
@@ -57,6 +58,10 @@ export interface FileScan {
   id: number;
   rows: number;
   sha256: string;
+  /** The file's size and modification time when pass 1 read it (pass 2 checks they did not change). */
+  stat: FileStamp;
+  /** xxh32 of each row's rendered template text, before any filter (pass 2 checks each row it writes against it). */
+  textHashes: Uint32Array;
   /** Rows dropped in pass 1 (quality or decontamination), ascending, with their reasons. */
   dropRows: number[];
   dropReasons: string[];
@@ -81,6 +86,17 @@ export interface FileScan {
   evalSets: { name: string; rows: number; ngrams: number }[];
   /** Quality-signal histograms of the sampled rows' raw text (null when `signalRate` is 0). */
   signals: { sampled: number; counts: Uint32Array; seconds: number } | null;
+}
+
+/** What pass 2 compares to decide a file is the one pass 1 read. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+}
+
+export async function stampOf(path: string): Promise<FileStamp> {
+  const st = await stat(path);
+  return { size: st.size, mtimeMs: st.mtimeMs };
 }
 
 /** Columns each source passes through to the output. */
@@ -169,7 +185,7 @@ export class Scanner {
   }
 
   /** `decide` for an already rendered raw text. */
-  private judge(sourceIndex: number, raw: string, batch: Batch, r: number): { text: string; reason: string | null } {
+  judge(sourceIndex: number, raw: string, batch: Batch, r: number): { text: string; reason: string | null } {
     const s = this.recipe.sources[sourceIndex];
     const reason = this.chain.run(raw, s.name, s.kind as Kind, batch.columns, r);
     return { text: this.chain.doc.text, reason };
@@ -186,11 +202,13 @@ export class Scanner {
 
     const parts = task.parts ?? 1;
     const part = task.part ?? 0;
+    const stamp = await stampOf(task.path);
     const hashing = part === 0 ? sha256Of(task.path) : Promise.resolve('');
     const dropRows: number[] = [];
     const dropReasons: string[] = [];
     let tokens: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
     let chars: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
+    let textHashes: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
     const ids: string[] | null = source.id ? [] : null;
     const exactKeys: string[] | null = exact ? [] : null;
     let scores: Float64Array<ArrayBuffer> | null = scoreColumn ? new Float64Array(1024) : null;
@@ -231,6 +249,7 @@ export class Scanner {
         const cap = Math.max(end, tokens.length * 2);
         tokens = growU32(tokens, cap);
         chars = growU32(chars, cap);
+        textHashes = growU32(textHashes, cap);
         if (scores) scores = growF64(scores, cap);
       }
       this.chain.doc.file = task.path;
@@ -247,6 +266,7 @@ export class Scanner {
         this.chain.doc.fileRow = row;
         if (ids) ids.push(idCol?.[r] == null ? '' : String(idCol[r]));
         const raw = template.render(batch, r);
+        textHashes[row] = hash32(raw);
         // Signals of the raw text, before any filter: where rows sit relative to the thresholds.
         if (signals && inSignalSample(seed, row, signalRate)) {
           const t = performance.now();
@@ -298,6 +318,8 @@ export class Scanner {
       id: task.id,
       rows,
       sha256: await hashing,
+      stat: stamp,
+      textHashes: textHashes.slice(0, rows),
       dropRows,
       dropReasons,
       tokens: tokens.slice(0, rows),
@@ -328,6 +350,7 @@ export function mergeParts(scans: FileScan[]): FileScan {
   const rows = first.rows;
   const tokens = new Uint32Array(rows);
   const chars = new Uint32Array(rows);
+  const textHashes = new Uint32Array(rows);
   const ids: string[] | null = first.ids ? new Array(rows) : null;
   const exactKeys: string[] | null = first.exactKeys ? new Array(rows) : null;
   const scores = first.scores ? new Float64Array(rows) : null;
@@ -335,6 +358,7 @@ export function mergeParts(scans: FileScan[]): FileScan {
     const o = scans[Math.floor(r / PART_ROWS) % P];
     tokens[r] = o.tokens[r];
     chars[r] = o.chars[r];
+    textHashes[r] = o.textHashes[r];
     if (ids) ids[r] = (o.ids as string[])[r];
     if (exactKeys) exactKeys[r] = (o.exactKeys as string[])[r];
     if (scores) scores[r] = (o.scores as Float64Array)[r];
@@ -372,6 +396,8 @@ export function mergeParts(scans: FileScan[]): FileScan {
     id: first.id,
     rows,
     sha256: first.sha256,
+    stat: first.stat,
+    textHashes,
     dropRows: drops.map((d) => d[0]),
     dropReasons: drops.map((d) => d[1]),
     tokens,
