@@ -64,6 +64,7 @@ export function deserializeError(s: SerializedError): Error {
 export function transferList(r: FileScan): ArrayBuffer[] {
   const bufs = [r.tokens.buffer, r.chars.buffer, r.textHashes.buffer, r.sigRows.buffer, r.sigs.buffer];
   if (r.scores) bufs.push(r.scores.buffer);
+  if (r.exactKeys) bufs.push(r.exactKeys.buffer);
   return bufs as ArrayBuffer[];
 }
 

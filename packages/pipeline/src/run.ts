@@ -47,6 +47,7 @@ import { checkRow, checkStamp, rowsChanged } from './integrity.js';
 import type { Manifest, OutputShardRecord, SourceRecord, WarningRecord } from './manifest.js';
 import { MANIFEST_VERSION } from './manifest.js';
 import { runScans, type SamplePool } from './pool.js';
+import { RowReasons } from './reasons.js';
 import { makeRow, type SampleTask } from './sample.js';
 import { type FileScan, passThroughColumns, Scanner, type ScanTask } from './scan.js';
 import { qualitySignalsRecord, SignalHistograms, signalRate } from './signals.js';
@@ -101,8 +102,8 @@ interface SourceState {
   rowsRead: number;
   /** First global document index of this source. */
   docBase: number;
-  /** source row -> drop reason. */
-  reasons: Map<number, string>;
+  /** source row -> drop reason (a code per row into a table of distinct reasons). */
+  reasons: RowReasons;
   /** Available source rows, ascending, and their tokens. */
   avail: Uint32Array;
   availTokens: Uint32Array;
@@ -199,10 +200,13 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       const sc = tasks.filter((t) => t.sourceIndex === si).map((t) => scans[t.id]);
       const fileBase: number[] = [];
       let rowsRead = 0;
-      const reasons = new Map<number, string>();
+      const reasons = new RowReasons(sc.reduce((a, f) => a + f.rows, 0));
       for (const f of sc) {
         fileBase.push(rowsRead);
         for (let i = 0; i < f.dropRows.length; i++) reasons.set(rowsRead + f.dropRows[i], f.dropReasons[i]);
+        // held in `reasons` from here: a string per dropped row need not live on
+        f.dropRows = [];
+        f.dropReasons = [];
         rowsRead += f.rows;
       }
       sources.push({
@@ -253,20 +257,19 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       let groupsTotal = 0;
       for (const group of groups) {
         const dd = new ExactDeduper({ prefer: (dedup.near?.prefer as 'real' | 'none' | undefined) ?? 'real' });
-        const keys = new Set<string>();
         for (const s of group) {
           s.scans.forEach((f, fi) => {
-            const ks = f.exactKeys as string[];
+            const ks = f.exactKeys as BigUint64Array;
             for (let r = 0; r < f.rows; r++) {
-              if (!ks[r]) continue;
               const sr = s.fileBase[fi] + r;
-              keys.add(ks[r]);
+              if (s.reasons.has(sr)) continue; // dropped in pass 1: no key
               dd.add(s.docBase + sr, ks[r], { id: idOf(s, sr), kind: s.kind, score: scoreAt(s, fi, r) });
             }
+            f.exactKeys = null; // used once
           });
         }
         const removed = dd.resolve();
-        groupsTotal += keys.size;
+        groupsTotal += dd.groupCount;
         for (const [doc, rem] of removed) {
           const s = sourceOfDoc(group, doc);
           s.reasons.set(doc - s.docBase, `dedup:exact:dup_of=${rem.keptId}`);
@@ -375,7 +378,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       });
       stats.read(s.name, s.rowsRead);
       stats.kept(s.name, n);
-      for (const r of s.reasons.values()) stats.drop(s.name, r);
+      for (const [r, k] of s.reasons.counts()) stats.drop(s.name, r, k);
     }
     const unit = recipe.target?.documents !== undefined ? 'documents' : 'tokens';
     const target: MixTarget = {

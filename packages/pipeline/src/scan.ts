@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { type Batch, InputError, type Kind, loadTokenizer, type Tokenizer, type TokenizerName } from '@curate/core';
-import { DecontamIndex, exactKey, hash32, hash64, MinHasher } from '@curate/dedup';
+import { DecontamIndex, exactKey64, hash32, hash64n, MinHasher } from '@curate/dedup';
 import { createFilter, FilterChain, QualitySignalMeter } from '@curate/quality';
 import type { Recipe } from '@curate/recipe';
 import { qualitySteps } from '@curate/recipe/filters';
@@ -71,8 +71,8 @@ export interface FileScan {
   chars: Uint32Array;
   /** The id column's value per row, when the source names one. */
   ids: string[] | null;
-  /** Exact-dedup key per row ('' for dropped rows), when exact dedup is on. */
-  exactKeys: string[] | null;
+  /** Exact-dedup key per row (xxh64 as 8 bytes; 0 for dropped rows), when exact dedup is on. */
+  exactKeys: BigUint64Array | null;
   /** Rows that have a MinHash signature (kept rows with at least one shingle), and their signatures. */
   sigRows: Uint32Array;
   sigs: Int32Array;
@@ -210,7 +210,7 @@ export class Scanner {
     let chars: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
     let textHashes: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
     const ids: string[] | null = source.id ? [] : null;
-    const exactKeys: string[] | null = exact ? [] : null;
+    let exactKeys: BigUint64Array<ArrayBuffer> | null = exact ? new BigUint64Array(1024) : null;
     let scores: Float64Array<ArrayBuffer> | null = scoreColumn ? new Float64Array(1024) : null;
     let sigRows: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
     let sigs: Int32Array<ArrayBuffer> = new Int32Array(numPerm * 256);
@@ -250,6 +250,7 @@ export class Scanner {
         tokens = growU32(tokens, cap);
         chars = growU32(chars, cap);
         textHashes = growU32(textHashes, cap);
+        if (exactKeys) exactKeys = growU64(exactKeys, cap);
         if (scores) scores = growF64(scores, cap);
       }
       this.chain.doc.file = task.path;
@@ -260,7 +261,6 @@ export class Scanner {
         if (parts > 1 && !ownsRow(row, part, parts)) {
           // another part's row: placeholders, replaced by that part's values in mergeParts
           if (ids) ids.push('');
-          if (exactKeys) exactKeys.push('');
           continue;
         }
         this.chain.doc.fileRow = row;
@@ -287,15 +287,15 @@ export class Scanner {
         if (why !== null) {
           dropRows.push(row);
           dropReasons.push(why);
-          if (exactKeys) exactKeys.push('');
           continue;
         }
         tokens[row] = this.tokenizer.count(text);
         chars[row] = text.length;
         if (exactKeys)
-          exactKeys.push(
-            exact?.normalize === false ? hash64(text) : exactKey(text, { stripPunctuation: exact?.strip_punctuation }),
-          );
+          exactKeys[row] =
+            exact?.normalize === false
+              ? hash64n(text)
+              : exactKey64(text, { stripPunctuation: exact?.strip_punctuation });
         if (scores) {
           const v = scoreCol?.[r];
           scores[row] =
@@ -325,7 +325,7 @@ export class Scanner {
       tokens: tokens.slice(0, rows),
       chars: chars.slice(0, rows),
       ids,
-      exactKeys,
+      exactKeys: exactKeys ? exactKeys.slice(0, rows) : null,
       sigRows: sigRows.slice(0, nsig),
       sigs: sigs.slice(0, nsig * numPerm),
       scores: scores ? scores.slice(0, rows) : null,
@@ -352,7 +352,7 @@ export function mergeParts(scans: FileScan[]): FileScan {
   const chars = new Uint32Array(rows);
   const textHashes = new Uint32Array(rows);
   const ids: string[] | null = first.ids ? new Array(rows) : null;
-  const exactKeys: string[] | null = first.exactKeys ? new Array(rows) : null;
+  const exactKeys = first.exactKeys ? new BigUint64Array(rows) : null;
   const scores = first.scores ? new Float64Array(rows) : null;
   for (let r = 0; r < rows; r++) {
     const o = scans[Math.floor(r / PART_ROWS) % P];
@@ -360,7 +360,7 @@ export function mergeParts(scans: FileScan[]): FileScan {
     chars[r] = o.chars[r];
     textHashes[r] = o.textHashes[r];
     if (ids) ids[r] = (o.ids as string[])[r];
-    if (exactKeys) exactKeys[r] = (o.exactKeys as string[])[r];
+    if (exactKeys) exactKeys[r] = (o.exactKeys as BigUint64Array)[r];
     if (scores) scores[r] = (o.scores as Float64Array)[r];
   }
   // drops and signatures: each part's lists are ascending; merge them by row
@@ -416,6 +416,11 @@ export function mergeParts(scans: FileScan[]): FileScan {
 
 function growU32(a: Uint32Array<ArrayBuffer>, n: number): Uint32Array<ArrayBuffer> {
   const b = new Uint32Array(n);
+  b.set(a);
+  return b;
+}
+function growU64(a: BigUint64Array<ArrayBuffer>, n: number): BigUint64Array<ArrayBuffer> {
+  const b = new BigUint64Array(n);
   b.set(a);
   return b;
 }
