@@ -1,6 +1,6 @@
 /** Kept/rejected split writers (output directories themselves: outdir.ts). */
 import { join } from 'node:path';
-import type { Batch } from '@curate/core';
+import { type Batch, dict } from '@curate/core';
 import type { ShardWriterOptions, WrittenShard } from './types.js';
 import { createShardWriter } from './writer.js';
 
@@ -39,7 +39,8 @@ export function createSplitWriter(options: ShardWriterOptions & { rejected?: boo
       if (reasons.length !== batch.length) {
         throw new RangeError(`reject: ${reasons.length} reasons for ${batch.length} rows`);
       }
-      const columns: Record<string, unknown[]> = {};
+      // a dictionary without prototype: a column named "__proto__" stays a column
+      const columns = dict<unknown[]>();
       for (const [k, v] of Object.entries(batch.columns)) if (k !== 'reason') columns[k] = v;
       columns.reason = reasons;
       await rejected.write({ length: batch.length, columns, file: batch.file, offset: batch.offset });

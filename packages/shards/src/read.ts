@@ -1,5 +1,5 @@
 /** Reading shards: dispatch by format, sequential over many files, and `inspect`. */
-import { type Batch, batchRows, CurateError, InputError, type Row, withFile } from '@curate/core';
+import { type Batch, batchRows, CurateError, dict, InputError, type Row, withFile } from '@curate/core';
 import { inspectParquet, readerFor } from './formats.js';
 import { expandInputs, inputFile } from './inputs.js';
 import type { ParquetInfo } from './parquet/index.js';
@@ -110,7 +110,7 @@ export async function inspectShard(path: string, options: { sample?: number } = 
       types.set(name, t);
     }
     for (let i = 0; i < batch.length && info.sample.length < want; i++) {
-      const row: Row = {};
+      const row: Row = dict();
       for (const [name, values] of Object.entries(batch.columns)) row[name] = values[i];
       info.sample.push(row);
     }

@@ -6,7 +6,15 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Batch, collect, dict, InputError } from '@curate/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFileWriter, createShardWriter, inferColumns, readShard, type WriteFormat } from '../src/index.js';
+import {
+  createFileWriter,
+  createShardWriter,
+  createSplitWriter,
+  inferColumns,
+  inspectShard,
+  readShard,
+  type WriteFormat,
+} from '../src/index.js';
 import { type Duck, lit, openDuck } from './duck.js';
 import { rejection, useTmp } from './helpers.js';
 
@@ -86,6 +94,19 @@ describe('column names JavaScript objects treat specially (19.3)', () => {
       for (const again of ['jsonl', 'parquet', 'arrow'] as const)
         expect(await entries(await convert(out, again)), `${format} -> ${again}`).toEqual(want);
     }
+  });
+
+  it('rejected rows (filter/dedup/decontam --out DIR/rejected) and inspect samples keep a __proto__ column', async () => {
+    const src = join(await tmp(), 'odd.jsonl');
+    await writeFile(src, '{"__proto__":"p","text":"t"}\n');
+    const [batch] = await collect(readShard(src));
+    const dir = await tmp();
+    const w = createSplitWriter({ dir, format: 'jsonl', rejected: true });
+    await w.reject(batch, ['filter:x']);
+    const { rejected } = await w.close();
+    expect(await readFile(rejected[0].path, 'utf8')).toBe('{"__proto__":"p","text":"t","reason":"filter:x"}\n');
+    const info = await inspectShard(src, { sample: 1 });
+    expect(Object.keys(info.sample[0])).toEqual(['__proto__', 'text']);
   });
 
   it('a JSONL row without "toString" reads null for a requested toString column, not Object.prototype.toString', async () => {
