@@ -9,7 +9,7 @@
 import { threadId } from 'node:worker_threads';
 import type { InputError } from '@curate/core';
 import type { InputFile } from '@curate/shards';
-import { exactKeyOfBytes, exactKeyPrepared } from './exact.js';
+import { exactKeyOfBytes, exactKeyPrepared, hash32Bytes } from './exact.js';
 import { isRawJsonl } from './fastwrite.js';
 import {
   decodeLine,
@@ -255,6 +255,7 @@ class RangeSigner {
       if (isBlank(buf, s, e)) continue;
       const row = this.rec++;
       const r = this.r;
+      out.rowHashes![r] = hash32Bytes(buf.subarray(s, e));
       const inFirst = row < batchSize;
       if (inFirst && first) first.records++;
       let text: string | undefined;
@@ -352,6 +353,8 @@ function newBatch(fileIndex: number, offset: number, n: number, k: number): Batc
     sigs: new Int32Array(n * k),
     chars: 0,
     shapes: new Int32Array(n),
+    rowHashes: new Uint32Array(n),
+    rowHashKind: 'line',
   };
 }
 
@@ -366,5 +369,6 @@ function shrink(b: BatchSignatures, n: number, k: number): BatchSignatures {
     hasSig: b.hasSig.slice(0, n),
     sigs: b.sigs.slice(0, n * k),
     shapes: b.shapes?.slice(0, n),
+    rowHashes: b.rowHashes?.slice(0, n),
   };
 }

@@ -32,9 +32,10 @@ import {
   type WrittenShard,
 } from '@curate/shards';
 import { DecontamIndex, type EvalFile } from './decontam.js';
-import { ExactDeduper } from './exact.js';
+import { ExactDeduper, hash32 } from './exact.js';
 import { checkFirstBatch, type FirstBatchInfo, fastSignable, type RangeTask, signJsonlRange } from './fastsign.js';
 import { isRawJsonl, LineShapes, writeSplitJsonl } from './fastwrite.js';
+import { checkStamp, inputChanged, LineHashReader, PassOneRecord, stampOf } from './integrity.js';
 import type { Prefer } from './keep.js';
 import { NearDedupIndex, type NearDedupOptions } from './near.js';
 import { type BatchSignatures, FILE_SCALE, type SignOptions, signFiles } from './sign.js';
@@ -238,20 +239,31 @@ export function defaultWorkers(totalBytes = Number.POSITIVE_INFINITY): number {
 export async function writeSplit(
   files: InputFile[],
   fileIndexes: number[],
-  options: OutputOptions & { batchSize?: number; prefix?: string; dir?: string; fastJsonl?: boolean },
+  options: OutputOptions & {
+    batchSize?: number;
+    prefix?: string;
+    dir?: string;
+    fastJsonl?: boolean;
+    /** Text column or template (to check pass 1's row hashes of the generic path). */
+    text?: string;
+  },
   reasonOf: (docIndex: number) => string | undefined,
   stats: Stats,
   shapes?: LineShapes,
+  /** What pass 1 saw: checked per file (size, mtime, rows) and per row (hashes), see integrity.ts. */
+  passOne?: PassOneRecord,
 ): Promise<{ kept: WrittenShard[]; rejected: WrittenShard[] }> {
   const dir = options.dir as string;
   const format = options.format ?? defaultFormat(files);
   if (
     options.fastJsonl !== false &&
+    // rows pass 1 hashed as rendered text are checked by the generic path only (which writes the same bytes)
+    !passOne?.has('text') &&
     format === 'jsonl' &&
     (options.compression === undefined || options.compression === 'none') &&
     fileIndexes.every((fi) => isRawJsonl(files[fi]))
   ) {
-    return writeSplitJsonl(files, fileIndexes, { ...options, dir }, reasonOf, stats, FILE_SCALE, shapes);
+    return writeSplitJsonl(files, fileIndexes, { ...options, dir }, reasonOf, stats, FILE_SCALE, shapes, passOne);
   }
   const writer = createSplitWriter({
     dir,
@@ -263,29 +275,63 @@ export async function writeSplit(
   try {
     let rowsDone = 0;
     let bytesDone = 0;
+    const tpl = passOne?.has('text') ? compileTemplate(options.text ?? 'text') : undefined;
     for (const fi of fileIndexes) {
       const f = files[fi];
       stats.read(f.path, 0);
-      for await (const batch of readShard(f, { batchSize: options.batchSize ?? 2048 })) {
-        const keep: number[] = [];
-        const drop: number[] = [];
-        const reasons: string[] = [];
-        const base = fi * FILE_SCALE + (batch.offset ?? 0);
-        for (let r = 0; r < batch.length; r++) {
-          const reason = reasonOf(base + r);
-          if (reason === undefined) keep.push(r);
-          else {
-            drop.push(r);
-            reasons.push(reason);
-            stats.drop(f.path, reason);
+      if (passOne) await checkStamp(f.path, passOne.stamps[fi]);
+      const hashes = passOne?.hashesOf(fi, 'text');
+      // files pass 1 signed as raw lines: their lines are hashed again alongside the parsed rows
+      const lineHashes = passOne?.hashesOf(fi, 'line');
+      const lines = lineHashes && isRawJsonl(f) ? new LineHashReader(f) : undefined;
+      let rows = 0;
+      try {
+        for await (const batch of readShard(f, { batchSize: options.batchSize ?? 2048 })) {
+          if (lines && lineHashes) {
+            const got = await lines.take(batch.length);
+            const off = batch.offset ?? rows;
+            for (let r = 0; r < batch.length; r++) {
+              const row = off + r;
+              if (r >= got.length || row >= lineHashes.length || got[r] !== lineHashes[row])
+                throw inputChanged(f.path, 'this row is not the row pass 1 read', row);
+            }
           }
+          if (hashes && tpl) {
+            tpl.check(batch);
+            const off = batch.offset ?? rows;
+            for (let r = 0; r < batch.length; r++) {
+              const row = off + r;
+              if (row >= hashes.length || hash32(tpl.render(batch, r)) !== hashes[row])
+                throw inputChanged(f.path, 'this row is not the row pass 1 read', row);
+            }
+          }
+          rows += batch.length;
+          const keep: number[] = [];
+          const drop: number[] = [];
+          const reasons: string[] = [];
+          const base = fi * FILE_SCALE + (batch.offset ?? 0);
+          for (let r = 0; r < batch.length; r++) {
+            const reason = reasonOf(base + r);
+            if (reason === undefined) keep.push(r);
+            else {
+              drop.push(r);
+              reasons.push(reason);
+              stats.drop(f.path, reason);
+            }
+          }
+          stats.read(f.path, batch.length);
+          stats.kept(f.path, keep.length);
+          if (keep.length === batch.length) await writer.keep(batch);
+          else if (keep.length) await writer.keep(selectRows(batch, keep));
+          if (drop.length) await writer.reject(selectRows(batch, drop), reasons);
+          rowsDone += batch.length;
         }
-        stats.read(f.path, batch.length);
-        stats.kept(f.path, keep.length);
-        if (keep.length === batch.length) await writer.keep(batch);
-        else if (keep.length) await writer.keep(selectRows(batch, keep));
-        if (drop.length) await writer.reject(selectRows(batch, drop), reasons);
-        rowsDone += batch.length;
+      } finally {
+        await lines?.close();
+      }
+      if (passOne) {
+        await checkStamp(f.path, passOne.stamps[fi]);
+        passOne.checkRows(fi, f.path, rows);
       }
       bytesDone += f.size;
       options.progress?.({ phase: 'write', rows: rowsDone, bytes: bytesDone });
@@ -358,8 +404,12 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
     let noShingles = 0;
     const k = near.options.numPerm;
     const shapes = new LineShapes();
+    const passOne = new PassOneRecord();
+    // stamps before pass 1 reads a byte: a file changed during pass 1 fails in pass 2 too
+    for (const f of files) passOne.stamps.push(await stampOf(f.path));
     await signAll(files, { ...options, near: nearOn }, workers, (s) => {
       shapes.add(s);
+      passOne.add(s);
       for (let r = 0; r < s.length; r++) {
         const di = s.fileIndex * FILE_SCALE + s.offset + r;
         const meta = {
@@ -395,6 +445,7 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
       },
       stats,
       shapes,
+      passOne,
     ).then((o) => outDir.finalShards(o));
     await outDir.commit();
     timings.write = secs(t2);

@@ -6,7 +6,7 @@
  */
 import { type Batch, InputError } from '@curate/core';
 import { columnsToRead, compileTemplate, type InputFile, readShard } from '@curate/shards';
-import { exactKeyPrepared } from './exact.js';
+import { exactKeyPrepared, hash32 } from './exact.js';
 import { checkFirstBatch, fastSignable, signJsonlRange } from './fastsign.js';
 import { MinHasher, type MinHashOptions } from './minhash.js';
 import { prepareWords } from './normalize.js';
@@ -61,6 +61,12 @@ export interface BatchSignatures {
   shapes?: Int32Array;
   newShapes?: { id: number; keys: string[] }[];
   signer?: string;
+  /**
+   * xxh32 per row of what pass 1 read (`rowHashKind`: the raw line on the JSONL fast path, the
+   * rendered text on the generic path): pass 2 checks every row it writes against it (integrity.ts).
+   */
+  rowHashes?: Uint32Array;
+  rowHashKind?: 'line' | 'text';
 }
 
 export class BatchSigner {
@@ -101,13 +107,17 @@ export class BatchSigner {
       hasSig: new Uint8Array(n),
       sigs: new Int32Array(this.near ? n * k : 0),
       chars: 0,
+      rowHashes: new Uint32Array(n),
+      rowHashKind: 'text',
     };
+    const rowHashes = out.rowHashes as Uint32Array;
     const idc = batch.columns[this.idCol];
     const kc = batch.columns[this.kindCol];
     const sc = scoreCol ? batch.columns[scoreCol] : undefined;
     for (let r = 0; r < n; r++) {
       const text = this.tpl.render(batch, r);
       out.chars += text.length;
+      rowHashes[r] = hash32(text);
       const prepared = prepareWords(text); // NFKC + lower case once, for both keys
       out.keys[r] = exactKeyPrepared(prepared, this.options);
       const id = idc?.[r];
