@@ -257,8 +257,6 @@ export async function writeSplit(
   const format = options.format ?? defaultFormat(files);
   if (
     options.fastJsonl !== false &&
-    // rows pass 1 hashed as rendered text are checked by the generic path only (which writes the same bytes)
-    !passOne?.has('text') &&
     format === 'jsonl' &&
     (options.compression === undefined || options.compression === 'none') &&
     fileIndexes.every((fi) => isRawJsonl(files[fi]))

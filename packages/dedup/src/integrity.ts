@@ -1,7 +1,8 @@
 /**
  * Pass 2 of `dedupFiles` proves it reads what pass 1 judged (issue 19.1). Pass 1 stats every file
- * before reading it and records an xxh32 per row: of the raw line on the JSONL fast path, of the
- * rendered text on the generic path. Pass 2 checks each file's size and modification time before
+ * before reading it and records an xxh32 per row: of the raw line for JSONL (the fast path hashes the
+ * lines it scans, the generic path reads the lines alongside the parsed rows), of the rendered text
+ * for Parquet and Arrow. Pass 2 checks each file's size and modification time before
  * and after reading it, its row count, and the hash of every row it writes (kept or rejected),
  * when it reads the row the same way; a mismatch is E_INPUT_CHANGED naming the file (and the row).
  */
@@ -49,7 +50,7 @@ function retag(e: InputError, code: string): InputError {
   return code === e.code ? e : new InputError(e.message, { code, file: e.file, row: e.row });
 }
 
-/** What pass 1 hashed per row of a file: the raw JSONL line (fast path) or the rendered text (generic path). */
+/** What pass 1 hashed per row of a file: the raw line (JSONL) or the rendered text (Parquet, Arrow). */
 export type RowHashKind = 'line' | 'text';
 
 /** Per file: the stamp before pass 1, the row count and the row hashes pass 1 saw. */

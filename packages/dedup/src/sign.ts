@@ -8,6 +8,8 @@ import { type Batch, InputError } from '@curate/core';
 import { columnsToRead, compileTemplate, type InputFile, readShard } from '@curate/shards';
 import { exactKeyPrepared, hash32 } from './exact.js';
 import { checkFirstBatch, fastSignable, signJsonlRange } from './fastsign.js';
+import { isRawJsonl } from './fastwrite.js';
+import { LineHashReader } from './integrity.js';
 import { MinHasher, type MinHashOptions } from './minhash.js';
 import { prepareWords } from './normalize.js';
 
@@ -62,8 +64,8 @@ export interface BatchSignatures {
   newShapes?: { id: number; keys: string[] }[];
   signer?: string;
   /**
-   * xxh32 per row of what pass 1 read (`rowHashKind`: the raw line on the JSONL fast path, the
-   * rendered text on the generic path): pass 2 checks every row it writes against it (integrity.ts).
+   * xxh32 per row of what pass 1 read (`rowHashKind`: the raw line for JSONL, the rendered text for
+   * Parquet and Arrow): pass 2 checks every row it writes against it (integrity.ts).
    */
   rowHashes?: Uint32Array;
   rowHashKind?: 'line' | 'text';
@@ -87,7 +89,8 @@ export class BatchSigner {
     return this.mh.numPerm;
   }
 
-  sign(batch: Batch, fileIndex: number, path: string): BatchSignatures {
+  /** `hashText`: record `rowHashes` of the rendered texts (callers hashing raw JSONL lines instead pass false). */
+  sign(batch: Batch, fileIndex: number, path: string, hashText = true): BatchSignatures {
     this.tpl.check(batch);
     const scoreCol = this.options.scoreColumn;
     if (scoreCol && !(scoreCol in batch.columns)) {
@@ -107,17 +110,17 @@ export class BatchSigner {
       hasSig: new Uint8Array(n),
       sigs: new Int32Array(this.near ? n * k : 0),
       chars: 0,
-      rowHashes: new Uint32Array(n),
-      rowHashKind: 'text',
+      rowHashes: hashText ? new Uint32Array(n) : undefined,
+      rowHashKind: hashText ? 'text' : undefined,
     };
-    const rowHashes = out.rowHashes as Uint32Array;
+    const rowHashes = out.rowHashes;
     const idc = batch.columns[this.idCol];
     const kc = batch.columns[this.kindCol];
     const sc = scoreCol ? batch.columns[scoreCol] : undefined;
     for (let r = 0; r < n; r++) {
       const text = this.tpl.render(batch, r);
       out.chars += text.length;
-      rowHashes[r] = hash32(text);
+      if (rowHashes) rowHashes[r] = hash32(text);
       const prepared = prepareWords(text); // NFKC + lower case once, for both keys
       out.keys[r] = exactKeyPrepared(prepared, this.options);
       const id = idc?.[r];
@@ -160,9 +163,23 @@ export async function* signFiles(
     signer ??= new BatchSigner(options);
     let b = 0;
     const columns = await signColumns(f, options);
-    for await (const batch of readShard(f, { batchSize: options.batchSize ?? 2048, columns })) {
-      if (b++ % stride !== part) continue;
-      yield signer.sign(batch, fi, f.path);
+    // JSONL: hash the raw lines (read alongside), as the fast paths of both passes do, so any pass 2 checks them
+    const lines = isRawJsonl(f) ? new LineHashReader(f) : undefined;
+    try {
+      for await (const batch of readShard(f, { batchSize: options.batchSize ?? 2048, columns })) {
+        const hashes = lines ? await lines.take(batch.length) : undefined;
+        if (b++ % stride !== part) continue;
+        const s = signer.sign(batch, fi, f.path, !lines);
+        if (hashes) {
+          // fewer lines than rows: the file changed while read; pass 2 then finds a row that does not match
+          s.rowHashes = new Uint32Array(batch.length).fill(0xffffffff);
+          s.rowHashes.set(hashes.slice(0, batch.length));
+          s.rowHashKind = 'line';
+        }
+        yield s;
+      }
+    } finally {
+      await lines?.close();
     }
   }
 }

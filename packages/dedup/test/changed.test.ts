@@ -101,6 +101,49 @@ describe('dedupFiles: an input rewritten between pass 1 and pass 2', () => {
   });
 });
 
+describe('dedupFiles: a Parquet input rewritten between the passes', () => {
+  it('same size and mtime: the rendered-text hash fails naming file and row', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dedup-changed-pq-'));
+    const lines = rows().slice(0, 60);
+    // two Parquet files with the same rows in opposite orders (uncompressed: the same size)
+    const pq: string[] = [];
+    for (const [name, ls] of [
+      ['a', lines],
+      ['b', [...lines].reverse()],
+    ] as const) {
+      const src = join(dir, `${name}.jsonl`);
+      writeFileSync(src, `${ls.join('\n')}\n`);
+      const o = await dedupFiles({
+        inputs: [src],
+        out: join(dir, name),
+        format: 'parquet',
+        compression: 'none',
+        workers: 1,
+      });
+      expect(o.kept).toBe(60);
+      pq.push(o.outputs.kept[0].path);
+    }
+    expect(readFileSync(pq[1]).length).toBe(readFileSync(pq[0]).length);
+    const input = join(dir, 'in.parquet');
+    writeFileSync(input, readFileSync(pq[0]));
+    utimesSync(input, MTIME, MTIME);
+    let done = false;
+    const err = await dedupFiles({
+      inputs: [input],
+      out: join(dir, 'out'),
+      workers: 1,
+      progress: (e) => {
+        if (done || e.phase !== 'signatures' || e.rows !== 60) return;
+        done = true;
+        writeFileSync(input, readFileSync(pq[1]));
+        utimesSync(input, MTIME, MTIME);
+      },
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_INPUT_CHANGED', file: input, row: 0 });
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+  });
+});
+
 describe('dedup stages: an input rewritten after the signatures stage', () => {
   it('same size, new mtime: the remove stage fails naming the file and writes nothing', async () => {
     const { dir, input } = setup();
