@@ -1,4 +1,4 @@
-import { RecipeError } from '@curate/core';
+import { didYouMean, RecipeError } from '@curate/core';
 
 /** Kinds of parameter value a filter accepts. */
 export type ParamSpec =
@@ -39,7 +39,10 @@ export function resolveParams<T extends object>(
     if (key === 'applies_to') continue;
     const s = spec[key];
     const p = `${path}.${key}`;
-    if (!s) fail(p, `unknown parameter (expected one of: ${[...Object.keys(spec), 'applies_to'].join(', ')})`);
+    if (!s) {
+      const known = [...Object.keys(spec), 'applies_to'];
+      fail(p, `unknown parameter "${key}"${didYouMean(key, known)} (expected one of: ${known.join(', ')})`);
+    }
     if (value === undefined || (value === null && 'optional' in s && s.optional)) {
       out[key] = undefined;
       continue;

@@ -1,4 +1,4 @@
-import { RecipeError } from '@curate/core';
+import { didYouMean, RecipeError } from '@curate/core';
 import type { Filter, FilterDoc, FilterResult } from './filter.js';
 import { BLOCKLIST_DEFAULTS, type BlocklistParams, blocklist } from './filters/blocklist.js';
 import { C4_DEFAULTS, type C4Params, c4 } from './filters/c4.js';
@@ -183,10 +183,13 @@ function required(value: string, path: string): void {
 export function createFilter(name: string, params?: object, path?: string): Filter {
   const at = path ?? name;
   if (!Object.hasOwn(DEFINITIONS, name)) {
-    throw new RecipeError(`unknown filter "${name}" (expected one of: ${FILTER_NAMES.join(', ')})`, {
-      path: at,
-      code: 'E_QUALITY_UNKNOWN_FILTER',
-    });
+    throw new RecipeError(
+      `unknown filter "${name}"${didYouMean(name, FILTER_NAMES)} (expected one of: ${FILTER_NAMES.join(', ')})`,
+      {
+        path: at,
+        code: 'E_QUALITY_UNKNOWN_FILTER',
+      },
+    );
   }
   const d = DEFINITIONS[name as FilterName] as unknown as Definition<object>;
   const resolved = resolveParams(d.spec, d.defaults, params, at);

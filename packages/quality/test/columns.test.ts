@@ -41,7 +41,7 @@ describe('score', () => {
       ),
     ).catch((e) => e);
     expect(err.toLine()).toBe('rows.jsonl: row 42: column "judge" not found (columns: text)');
-    expect(err.code).toBe('E_QUALITY_MISSING_COLUMN');
+    expect(err.code).toBe('E_MISSING_COLUMN');
   });
 });
 

@@ -2,9 +2,10 @@
  * Cross-field checks, each a small named rule over a schema-valid, resolved
  * recipe. The README's rule table is generated from `RULES`.
  */
+
+import { didYouMean } from '@curate/core';
 import { qualitySteps } from './filters.js';
 import { formatPath, type PathSegment } from './issues.js';
-import { didYouMean } from './suggest.js';
 import { parseTextTemplate } from './template.js';
 import type { Recipe, RecipeIssue, SourceKind } from './types.js';
 
