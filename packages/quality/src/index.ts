@@ -9,7 +9,9 @@ export type { GopherQualityParams, GopherRepetitionParams } from './filters/goph
 export { type Groundedness, type GroundedParams, groundedness } from './filters/grounded.js';
 export { detectLanguage, type LanguageParams } from './filters/language.js';
 export type { LengthParams } from './filters/length.js';
+export { type PiiKind, type PiiParams, PiiRedactor } from './filters/pii.js';
 export type { ScoreParams } from './filters/score.js';
+export type { WhereParams, WhereValue } from './filters/where.js';
 export {
   createFilter,
   defineFilter,

@@ -7,6 +7,10 @@ export type ParamSpec =
   | { type: 'boolean' }
   | { type: 'string'; optional?: boolean }
   | { type: 'strings' }
+  /** A string, finite number or boolean (`where: { eq: ok }`). */
+  | { type: 'scalar' }
+  /** A non-empty list of those (`where: { in: [en, de] }`). */
+  | { type: 'scalars' }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'fractions'; keys: readonly number[] };
 
@@ -68,6 +72,15 @@ export function resolveParams<T extends object>(
           fail(p, `must be a list of strings, got ${JSON.stringify(value)}`);
         out[key] = [...value];
         break;
+      case 'scalar':
+        if (!isScalar(value)) fail(p, `must be a string, number or boolean, got ${JSON.stringify(value)}`);
+        out[key] = value;
+        break;
+      case 'scalars':
+        if (!Array.isArray(value) || value.length === 0 || !value.every(isScalar))
+          fail(p, `must be a non-empty list of strings, numbers or booleans, got ${JSON.stringify(value)}`);
+        out[key] = [...value];
+        break;
       case 'enum':
         if (typeof value !== 'string' || !s.values.includes(value))
           fail(p, `must be one of ${s.values.map((x) => `"${x}"`).join(', ')}, got ${JSON.stringify(value)}`);
@@ -88,6 +101,10 @@ export function resolveParams<T extends object>(
     }
   }
   return out as T;
+}
+
+function isScalar(v: unknown): boolean {
+  return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 }
 
 /** Validate `applies_to`: 'real' | 'synthetic' | string[]. */

@@ -180,7 +180,7 @@ export const RULES: readonly Rule[] = [
   {
     name: 'filter-params',
     description:
-      '`blocklist` has a word or phrase; `score` has `min` or `max`; every `min` <= its `max` (`score`, `length`, `gopher_quality`) (error).',
+      '`blocklist` has a word or phrase; `score` has `min` or `max`; `where` has a condition; every `min` <= its `max` (`score`, `length`, `gopher_quality`) (error).',
     check(r, report) {
       for (const step of qualitySteps(r)) {
         const pairs: [string, string][] = [];
@@ -193,6 +193,11 @@ export const RULES: readonly Rule[] = [
             report.error(step.path, 'give min, max or both');
           }
           pairs.push(['min', 'max']);
+        } else if (step.filter === 'where') {
+          const conditions = ['eq', 'ne', 'in', 'not_in', 'gt', 'gte', 'lt', 'lte'] as const;
+          if (!conditions.some((c) => step.params[c] !== undefined)) {
+            report.error(step.path, `give a condition: ${conditions.join(', ')}`);
+          }
         } else if (step.filter === 'length') {
           pairs.push(['min', 'max']);
         } else if (step.filter === 'gopher_quality') {
