@@ -374,6 +374,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       stats.read(s.name, s.rowsRead);
       stats.kept(s.name, n);
       for (const r of s.reasons.values()) stats.drop(s.name, r);
+      for (const f of s.scans) for (const [k, v] of Object.entries(f.changed)) stats.change(s.name, k, v);
     }
     const unit = recipe.target?.documents !== undefined ? 'documents' : 'tokens';
     const target: MixTarget = {
@@ -474,6 +475,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
           })),
           rows_read: s.rowsRead,
           dropped: counters?.dropped ?? {},
+          ...(counters?.changed ? { changed: counters.changed } : {}),
           rows_available: s.avail.length,
           tokens_available: sum(s.availTokens),
           rows_sampled: sel.documents,
@@ -671,6 +673,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       const idx = sortIndex(sel.rows, sel.epochs, sel.n);
       let ptr = 0;
       const passCols = passThroughColumns(recipe, s.index);
+      // pii: rejected rows' text and every row's string pass-through values are redacted too
+      const redact = scanner.redactor(s.index);
       let rejected: Row[] = [];
       for (let fi = 0; fi < s.files.length; fi++) {
         const f = s.files[fi];
@@ -682,18 +686,9 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
             const reason = s.reasons.get(sr);
             if (reason !== undefined) {
               if (rejectedWriter) {
+                const raw = scanner.templates[s.index].render(batch, r);
                 rejected.push(
-                  makeRow(
-                    s,
-                    sr,
-                    idOf(s, sr),
-                    scanner.templates[s.index].render(batch, r),
-                    null,
-                    batch,
-                    r,
-                    passCols,
-                    reason,
-                  ),
+                  makeRow(s, sr, idOf(s, sr), redact ? redact(raw) : raw, null, batch, r, passCols, reason, redact),
                 );
                 if (rejected.length >= WRITE_BATCH) {
                   await rejectedWriter.write(rowsToBatch(rejected));
@@ -710,7 +705,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
             const id = idOf(s, sr);
             while (ptr < sel.n && sel.rows[idx[ptr]] === sr) {
               const j = idx[ptr++];
-              spill.add(sel.pos[j], makeRow(s, sr, id, text, sel.epochs[j], batch, r, passCols, null));
+              spill.add(sel.pos[j], makeRow(s, sr, id, text, sel.epochs[j], batch, r, passCols, null, redact));
             }
           }
           pass2Rows += batch.length;

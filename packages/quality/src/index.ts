@@ -1,4 +1,5 @@
 export { FilterChain, type QualityStepOptions, qualityStep, type RowAccess } from './chain.js';
+export { type CustomFilterParams, loadCustomFilter, loadFilter } from './custom.js';
 export { evaluateFilters, type FilterPassRate, formatPassRates, type PassRates } from './evaluate.js';
 export { evaluateFiles, type FilterFilesOptions, type FilterSummary, filterFiles } from './files.js';
 export type { AppliesTo, Filter, FilterDoc, FilterResult } from './filter.js';
