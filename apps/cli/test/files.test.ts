@@ -164,6 +164,29 @@ describe('bad input: exit 2, one line naming the file, row or recipe path, nothi
     expect(t.stderr).toContain(data);
     expect(t.stderr).toMatch(/instruction/);
     expect(readdirSync(d).sort()).toEqual(['bad.yaml', 'data.jsonl', 'tpl.yaml']);
+    // validate catches it too, from the files' schemas, naming recipe path, line, file and columns
+    const vt = await curate(['validate', tpl]);
+    expect(vt.code).toBe(2);
+    expect(vt.stderr).toContain(
+      `sources[0].text: column "instruction" is not in ${data} of source "a" (columns: text)`,
+    );
+    expect(vt.stderr).toMatch(/response/);
+    const flt = join(d, 'flt.yaml');
+    writeFileSync(
+      flt,
+      `name: x
+sources:
+  - { name: a, kind: real, paths: [data.jsonl], text: text }
+quality:
+  - where: { column: txet, eq: ok }
+output: { dir: out }
+`,
+    );
+    const vf = await curate(['validate', flt]);
+    expect(vf.code).toBe(2);
+    expect(vf.stderr).toContain('quality[0].where.column: column "txet" is not in');
+    expect(vf.stderr).toContain('(did you mean "text"?)');
+    expect((await curate(['validate', flt, '--no-check-paths'])).code).toBe(0);
   });
 
   it('a codec the output format does not take is bad usage; one it takes works', async () => {

@@ -28,8 +28,20 @@ function writeInput(dir: string): void {
     score: i % 4,
   }));
   // two files, so pass 1 and pass 2 run in worker threads with workers: 2
-  writeFileSync(join(dir, 'data-0.jsonl'), rows.slice(0, 25).map((r) => JSON.stringify(r)).join('\n'));
-  writeFileSync(join(dir, 'data-1.jsonl'), rows.slice(25).map((r) => JSON.stringify(r)).join('\n'));
+  writeFileSync(
+    join(dir, 'data-0.jsonl'),
+    rows
+      .slice(0, 25)
+      .map((r) => JSON.stringify(r))
+      .join('\n'),
+  );
+  writeFileSync(
+    join(dir, 'data-1.jsonl'),
+    rows
+      .slice(25)
+      .map((r) => JSON.stringify(r))
+      .join('\n'),
+  );
   mkdirSync(join(dir, 'filters'));
   // a custom filter module outside any package: a plain object (what defineFilter returns)
   writeFileSync(
@@ -122,5 +134,34 @@ describe('where, pii and custom filters in a mix', () => {
     expect(all).toContain('filter:min_words_in:too_short');
     expect(readJsonl(out).length).toBe(200);
     expect(readFileSync(join(out, 'manifest.json'), 'utf8')).toContain('custom-filters.mjs');
+  });
+});
+
+describe('checkRecipeColumns', () => {
+  it('reads only schemas (Parquet footer, first JSONL batch) and names path, file, columns and the closest name', async () => {
+    const { loadRecipe } = await import('@curate/recipe');
+    const { checkRecipeColumns } = await import('../dist/index.js');
+    const dir = tempDir();
+    const recipe = writeRecipe(
+      dir,
+      'c.yaml',
+      `name: c
+sources:
+  - { name: brown, kind: real, paths: ["${join(FIX, 'shards', 'real')}/*"], text: "{text}\\n{genr}", id: id }
+quality:
+  - score: { column: genre, min: 1, applies_to: [brown] }
+  - grounded: { context: contxt }
+output: { dir: out }
+`,
+    );
+    const { recipe: r } = await loadRecipe(recipe);
+    const issues = await checkRecipeColumns(r);
+    expect(issues.map((i) => i.path)).toEqual(['sources[0].text', 'quality[1].grounded.context']);
+    expect(issues[0].message).toMatch(
+      /^column "genr" is not in .*brown-00000\.jsonl of source "brown" \(did you mean "genre"\?\) \(columns: id, text, genre\)$/,
+    );
+    const err = await loadRecipe(recipe, { checks: [checkRecipeColumns] }).catch((e) => e);
+    expect(err.code).toBe('E_RECIPE_INVALID');
+    expect(err.issues[0]).toMatchObject({ path: 'sources[0].text', line: 3 });
   });
 });

@@ -384,7 +384,7 @@ describe('filters', () => {
     expect(await q({ pii: { email: 'yes' } })).toEqual(['quality[0].pii.email: must be a boolean (true or false)']);
     expect(await q({ pii: { phones: true } })).toEqual(['quality[0].pii.phones: unknown key (did you mean "phone"?)']);
     expect(await q({ custom: { export: 'x' } })).toEqual(['quality[0].custom.module: is required']);
-    const base = { ...baseRecipe(), quality: [{ custom: { module: './f/short.mjs', params: { max: 3 } } }] };
+    const base: Loose = { ...baseRecipe(), quality: [{ custom: { module: './f/short.mjs', params: { max: 3 } } }] };
     const res = await validateRecipe(base, { checkPaths: false, baseDir: '/recipes' });
     expect(res.recipe!.quality[0]).toEqual({
       custom: { module: '/recipes/f/short.mjs', export: 'default', params: { max: 3 } },

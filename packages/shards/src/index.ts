@@ -10,7 +10,7 @@ export { expandInputs } from './inputs.js';
 export { JSON_ARRAY_MAX_BYTES, jsonCell } from './jsonl.js';
 export type { OutputDir, SplitWriter } from './output.js';
 export { createSplitWriter, prepareOutputDir } from './output.js';
-export { inspectShard, readShard, readShards, type ShardInfo } from './read.js';
+export { inspectShard, readShard, readShards, type ShardInfo, shardColumns } from './read.js';
 export { compileTemplate, type TextTemplate } from './template.js';
 export * from './types.js';
 export { createShardWriter, sha256File } from './writer.js';

@@ -25,6 +25,7 @@ describe('public API', () => {
       'readShard',
       'readShards',
       'sha256File',
+      'shardColumns',
     ]);
   });
 
