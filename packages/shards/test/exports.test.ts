@@ -10,6 +10,8 @@ describe('public API', () => {
   it('exports exactly the reviewed runtime names', () => {
     expect(Object.keys(shards).sort()).toEqual([
       'JSON_ARRAY_MAX_BYTES',
+      'OUTPUT_MARKER',
+      'abortOpenOutputs',
       'columnsToRead',
       'compileTemplate',
       'createFileWriter',
@@ -19,11 +21,15 @@ describe('public API', () => {
       'expandInputs',
       'extensionFor',
       'inferColumns',
+      'inputReadingOutput',
       'inspectShard',
       'jsonCell',
+      'outputCommitting',
       'prepareOutputDir',
+      'readOutputMarker',
       'readShard',
       'readShards',
+      'recoverOutputDir',
       'sha256File',
       'shardColumns',
     ]);
