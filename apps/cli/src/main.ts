@@ -154,7 +154,12 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'apply quality filters; dropped rows go to OUT/rejected with their reason',
     options: (c) =>
       outputOptions(c)
-        .requiredOption('--filters <names>', 'comma-separated filters with default parameters, e.g. gopher_quality,c4')
+        .option('--filters <names>', 'comma-separated filters with default parameters, e.g. gopher_quality,c4')
+        .option(
+          '--where <condition>',
+          "keep rows by a column value, as the recipe's where (repeatable): '{column: status, eq: ok}', '{column: score, gte: 3}'",
+          (v: string, prev: string[] = []) => [...prev, v],
+        )
         .option('--text <column>', 'text column or template', 'text')
         .option('--no-rejected', 'do not write dropped rows to OUT/rejected'),
     load: async () => (await import('./commands/filter.js')).filterCommand,

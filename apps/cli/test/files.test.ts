@@ -164,6 +164,63 @@ describe('bad input: exit 2, one line naming the file, row or recipe path, nothi
     expect(t.stderr).toContain(data);
     expect(t.stderr).toMatch(/instruction/);
     expect(readdirSync(d).sort()).toEqual(['bad.yaml', 'data.jsonl', 'tpl.yaml']);
+    // validate catches it too, from the files' schemas, naming recipe path, line, file and columns
+    const vt = await curate(['validate', tpl]);
+    expect(vt.code).toBe(2);
+    expect(vt.stderr).toContain(
+      `sources[0].text: column "instruction" is not in ${data} of source "a" (columns: text)`,
+    );
+    expect(vt.stderr).toMatch(/response/);
+    const flt = join(d, 'flt.yaml');
+    writeFileSync(
+      flt,
+      `name: x
+sources:
+  - { name: a, kind: real, paths: [data.jsonl], text: text }
+quality:
+  - where: { column: txet, eq: ok }
+output: { dir: out }
+`,
+    );
+    const vf = await curate(['validate', flt]);
+    expect(vf.code).toBe(2);
+    expect(vf.stderr).toContain('quality[0].where.column: column "txet" is not in');
+    expect(vf.stderr).toContain('(did you mean "text"?)');
+    expect((await curate(['validate', flt, '--no-check-paths'])).code).toBe(0);
+  });
+
+  it("filter --where: the recipe's where conditions on the command line, errors naming --where[i]", async () => {
+    const d = tempDir();
+    const p = join(d, 'a.jsonl');
+    const rows = [
+      { text: 'a', status: 'ok', score: 3 },
+      { text: 'b', status: 'spam', score: 5 },
+      { text: 'c', status: 'ok', score: 1 },
+    ];
+    writeFileSync(p, rows.map((r) => JSON.stringify(r)).join('\n'));
+    const out = join(d, 'out');
+    const r = await curate([
+      'filter',
+      p,
+      '--out',
+      out,
+      '--where',
+      '{column: status, eq: ok}',
+      '--where',
+      '{column: score, gte: 2}',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.kept).toBe(1);
+    expect(summary.dropped).toEqual({ 'filter:where:status': 1, 'filter:where:score': 1 });
+    const bad = await curate(['filter', p, '--out', join(d, 'x'), '--where', '{column: score, gtee: 2}']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--where[0].gtee: unknown parameter "gtee" (did you mean "gte"?)');
+    const none = await curate(['filter', p, '--out', join(d, 'y')]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('give --filters NAMES, --where CONDITION, or both');
+    expect(readdirSync(d).sort()).toEqual(['a.jsonl', 'out']);
   });
 
   it('a codec the output format does not take is bad usage; one it takes works', async () => {

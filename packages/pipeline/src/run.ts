@@ -380,6 +380,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       stats.read(s.name, s.rowsRead);
       stats.kept(s.name, n);
       for (const [r, k] of s.reasons.counts()) stats.drop(s.name, r, k);
+      for (const f of s.scans) for (const [k, v] of Object.entries(f.changed)) stats.change(s.name, k, v);
     }
     const unit = recipe.target?.documents !== undefined ? 'documents' : 'tokens';
     const target: MixTarget = {
@@ -487,6 +488,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
           })),
           rows_read: s.rowsRead,
           dropped: counters?.dropped ?? {},
+          ...(counters?.changed ? { changed: counters.changed } : {}),
           rows_available: s.avail.length,
           tokens_available: sum(s.availTokens),
           rows_sampled: sel.documents,
@@ -688,6 +690,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       const idx = sortIndex(sel.rows, sel.epochs, sel.n);
       let ptr = 0;
       const passCols = passThroughColumns(recipe, s.index);
+      // pii: rejected rows' text and every row's string pass-through values are redacted too
+      const redact = scanner.redactor(s.index);
       let rejected: Row[] = [];
       for (let fi = 0; fi < s.files.length; fi++) {
         const f = s.files[fi];
@@ -706,7 +710,9 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
               if (rejectedWriter) {
                 const raw = scanner.templates[s.index].render(batch, r);
                 checkRow(f.path, sr - s.fileBase[fi], raw, sc.textHashes[sr - s.fileBase[fi]]);
-                rejected.push(makeRow(s, sr, idOf(s, sr), raw, null, batch, r, passCols, reason));
+                rejected.push(
+                  makeRow(s, sr, idOf(s, sr), redact ? redact(raw) : raw, null, batch, r, passCols, reason, redact),
+                );
                 if (rejected.length >= WRITE_BATCH) {
                   await rejectedWriter.write(rowsToBatch(rejected));
                   rejectedRows += rejected.length;
@@ -722,7 +728,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
             const id = idOf(s, sr);
             while (ptr < sel.n && sel.rows[idx[ptr]] === sr) {
               const j = idx[ptr++];
-              spill.add(sel.pos[j], makeRow(s, sr, id, text, sel.epochs[j], batch, r, passCols, null));
+              spill.add(sel.pos[j], makeRow(s, sr, id, text, sel.epochs[j], batch, r, passCols, null, redact));
             }
           }
           pass2Rows += batch.length;

@@ -30,6 +30,8 @@ export function makeRow(
   r: number,
   passCols: string[],
   reason: string | null,
+  /** Redaction (pii) of string pass-through values, when a redacting filter applies to the source. */
+  redact: ((s: string) => string) | null = null,
 ): Row {
   const row: Row = {
     id,
@@ -46,7 +48,7 @@ export function makeRow(
   }
   for (const c of passCols) {
     const v = batch.columns[c]?.[r];
-    row[c] = v === undefined ? null : v;
+    row[c] = v === undefined ? null : redact && typeof v === 'string' ? redact(v) : v;
   }
   return row;
 }
@@ -170,6 +172,7 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
   const metrics = task.metricsSeed === null ? null : new CorpusMetrics({ seed: task.metricsSeed });
   let metricsMs = 0;
   await checkStamp(task.path, task.stamp);
+  const redact = scanner.redactor(task.sourceIndex);
   const it = selectedRows(scanner, task);
   let next = await it.next();
   while (!next.done) {
@@ -178,7 +181,18 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
     checkRow(task.path, sr - task.fileBase, raw, task.hashes[ptr]);
     const text = scanner.transforms ? scanner.judge(task.sourceIndex, raw, batch, r).text : raw;
     while (ptr < n && task.rows[ptr] === sr) {
-      const row = makeRow(task.source, sr, task.ids[ptr], text, task.epochs[ptr], batch, r, task.passCols, null);
+      const row = makeRow(
+        task.source,
+        sr,
+        task.ids[ptr],
+        text,
+        task.epochs[ptr],
+        batch,
+        r,
+        task.passCols,
+        null,
+        redact,
+      );
       const body = serialize([task.pos[ptr], row]);
       const head = Buffer.allocUnsafe(4);
       head.writeUInt32LE(body.length, 0);

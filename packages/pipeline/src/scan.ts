@@ -10,9 +10,17 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { type Batch, InputError, type Kind, loadTokenizer, type Tokenizer, type TokenizerName } from '@curate/core';
+import {
+  type Batch,
+  InputError,
+  type Kind,
+  loadTokenizer,
+  Stats,
+  type Tokenizer,
+  type TokenizerName,
+} from '@curate/core';
 import { DecontamIndex, exactKey64, hash32, hash64n, MinHasher } from '@curate/dedup';
-import { createFilter, FilterChain, QualitySignalMeter } from '@curate/quality';
+import { type Filter, FilterChain, loadFilter, QualitySignalMeter } from '@curate/quality';
 import type { Recipe } from '@curate/recipe';
 import { qualitySteps } from '@curate/recipe/filters';
 import {
@@ -86,6 +94,28 @@ export interface FileScan {
   evalSets: { name: string; rows: number; ngrams: number }[];
   /** Quality-signal histograms of the sampled rows' raw text (null when `signalRate` is 0). */
   signals: { sampled: number; counts: Uint32Array; seconds: number } | null;
+  /** What filters changed in this file's rows, by key (`pii:rows`, `pii:email`): `Stats.change` counts. */
+  changed: Record<string, number>;
+}
+
+/** Does a recipe step rewrite text (so pass 2 must run it again)? A custom filter may (it can return `{ text }`). */
+function rewritesText(s: { filter: string; params: unknown }): boolean {
+  return (
+    (s.filter === 'c4' && (s.params as { mode?: string }).mode === 'clean') ||
+    s.filter === 'pii' ||
+    s.filter === 'custom'
+  );
+}
+
+/**
+ * The recipe's quality filters, in order (custom ones imported from their modules); `textOnly`:
+ * only those that rewrite text.
+ */
+export async function recipeFilters(recipe: Recipe, textOnly = false): Promise<Filter[]> {
+  const steps = qualitySteps(recipe).filter((s) => !textOnly || rewritesText(s));
+  const out: Filter[] = [];
+  for (const s of steps) out.push(await loadFilter(s.filter, s.params as object, s.path));
+  return out;
 }
 
 /** What pass 2 compares to decide a file is the one pass 1 read. */
@@ -110,7 +140,7 @@ export function passThroughColumns(recipe: Recipe, sourceIndex: number): string[
 export class Scanner {
   readonly chain: FilterChain;
   readonly templates: TextTemplate[];
-  /** True when some filter rewrites text (c4 clean mode): pass 2 must re-run the chain. */
+  /** True when some filter rewrites text (c4 clean mode, pii, custom): pass 2 must re-run the chain. */
   readonly transforms: boolean;
   /** Measures the quality signals of sampled rows (pass 1 only). */
   readonly meter: QualitySignalMeter | null;
@@ -119,15 +149,11 @@ export class Scanner {
     readonly tokenizer: Tokenizer,
     readonly decontam: { name: string; index: DecontamIndex }[],
     readonly minhasher: MinHasher | null,
+    filters: Filter[],
     textOnly = false,
   ) {
-    let steps = qualitySteps(recipe);
-    const cleans = (s: (typeof steps)[number]) => s.filter === 'c4' && (s.params as { mode?: string }).mode === 'clean';
-    this.transforms = steps.some(cleans);
-    // Pass 2 only re-derives the text of kept rows: only the filters that rewrite text matter
-    // there (the others kept the row in pass 1 and never change text), so the chain shrinks to them.
-    if (textOnly) steps = steps.filter(cleans);
-    this.chain = new FilterChain(steps.map((s) => createFilter(s.filter, s.params as object, s.path)));
+    this.transforms = qualitySteps(recipe).some(rewritesText);
+    this.chain = new FilterChain(filters);
     this.templates = recipe.sources.map((s) => compileTemplate(s.text));
     this.meter = textOnly ? null : new QualitySignalMeter(signalOptions(recipe));
   }
@@ -155,7 +181,10 @@ export class Scanner {
       near && !options.textOnly
         ? new MinHasher({ numPerm: near.num_perm, ngram: near.ngram, shingle: near.shingle, seed: recipe.seed })
         : null;
-    const scanner = new Scanner(recipe, tokenizer, decontam, minhasher, Boolean(options.textOnly));
+    // Pass 2 only re-derives the text of kept rows: only the filters that rewrite text matter
+    // there (the others kept the row in pass 1 and never change text), so the chain shrinks to them.
+    const filters = await recipeFilters(recipe, Boolean(options.textOnly));
+    const scanner = new Scanner(recipe, tokenizer, decontam, minhasher, filters, Boolean(options.textOnly));
     await scanner.chain.prepare();
     return scanner;
   }
@@ -223,6 +252,8 @@ export class Scanner {
     const signals = signalRate > 0 ? new SignalHistograms() : null;
     const seed = signalSeed(source.name, task.fileIndex);
     let signalMs = 0;
+    const changed = new Stats();
+    this.chain.countInto(changed);
 
     const file: InputFile = {
       path: task.path,
@@ -335,7 +366,17 @@ export class Scanner {
         d.index.evalSets.map((e) => ({ name: d.name, rows: e.rows, ngrams: e.ngrams })),
       ),
       signals: signals ? { sampled: signals.sampled, counts: signals.counts, seconds: signalMs / 1000 } : null,
+      changed: changed.toJSON()[source.name]?.changed ?? {},
     };
+  }
+
+  /**
+   * The redaction (pii) of the filters that apply to source `sourceIndex`, for every other string
+   * value written with its rows (pass-through columns, rejected rows' text), or null.
+   */
+  redactor(sourceIndex: number): ((s: string) => string) | null {
+    const s = this.recipe.sources[sourceIndex];
+    return this.chain.redactor(s.name, s.kind as Kind);
   }
 }
 
@@ -392,6 +433,8 @@ export function mergeParts(scans: FileScan[]): FileScan {
     }
     signals = { sampled, counts, seconds };
   }
+  const changed: Record<string, number> = {};
+  for (const sc of scans) for (const [k, v] of Object.entries(sc.changed)) changed[k] = (changed[k] ?? 0) + v;
   return {
     id: first.id,
     rows,
@@ -411,6 +454,7 @@ export function mergeParts(scans: FileScan[]): FileScan {
     keys: first.keys,
     evalSets: first.evalSets,
     signals,
+    changed,
   };
 }
 

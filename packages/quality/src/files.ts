@@ -17,7 +17,7 @@ import {
   type WriteFormat,
   type WrittenShard,
 } from '@curate/shards';
-import { FilterChain } from './chain.js';
+import { FilterChain, redactRow } from './chain.js';
 import { evaluateFilters, type PassRates } from './evaluate.js';
 import type { Filter } from './filter.js';
 import { parseFilterList } from './registry.js';
@@ -90,6 +90,7 @@ export async function filterFiles(options: FilterFilesOptions): Promise<FilterSu
     rejected: options.rejected ?? true,
   });
   const stats = new Stats();
+  chain.countInto(stats);
   let docs = 0;
   let cleaned = 0;
   let bytesDone = 0;
@@ -105,6 +106,8 @@ export async function filterFiles(options: FilterFilesOptions): Promise<FilterSu
         const drop: number[] = [];
         const reasons: string[] = [];
         let newText: unknown[] | undefined;
+        // kept and rejected rows a redacting filter (pii) applies to: every string column redacted too
+        let redacted: Record<string, unknown[]> | undefined;
         chain.doc.file = f.path;
         for (let r = 0; r < batch.length; r++) {
           const text = render(batch, r);
@@ -119,6 +122,11 @@ export async function filterFiles(options: FilterFilesOptions): Promise<FilterSu
           chain.doc.fileRow = (batch.offset ?? 0) + r;
           const reason = chain.run(text, source, kind, batch.columns, r);
           stats.read(source);
+          const redact = chain.redactor(source, kind);
+          if (redact) {
+            redacted ??= { ...batch.columns };
+            redactRow(redacted, batch.columns, r, redact, reason === null ? textColumn : '');
+          }
           if (reason === null) {
             keep.push(r);
             stats.kept(source);
@@ -138,10 +146,11 @@ export async function filterFiles(options: FilterFilesOptions): Promise<FilterSu
           }
         }
         docs += batch.length;
-        const src = newText ? { ...batch, columns: { ...batch.columns, [textColumn]: newText } } : batch;
+        const base = redacted ? { ...batch, columns: redacted } : batch;
+        const src = newText ? { ...base, columns: { ...base.columns, [textColumn]: newText } } : base;
         if (keep.length === batch.length) await writer.keep(src);
         else if (keep.length) await writer.keep(selectRows(src, keep));
-        if (drop.length) await writer.reject(selectRows(batch, drop), reasons);
+        if (drop.length) await writer.reject(selectRows(base, drop), reasons);
         options.progress?.({ phase: 'filter', rows: docs, bytes: bytesDone, totalBytes });
       }
       bytesDone += f.size;

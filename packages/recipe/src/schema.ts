@@ -243,6 +243,90 @@ const grounded = {
   },
 } as const;
 
+const whereValue = {
+  type: ['string', 'number', 'boolean'],
+  errorMessage: 'must be a string, number or boolean',
+} as const;
+const whereList = {
+  type: 'array',
+  minItems: 1,
+  items: whereValue,
+} as const;
+
+const where = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['column'],
+  description:
+    'Keep rows by the value of an input column; every condition given must hold (at least one). Reason `filter:where:COLUMN` (`filter:where:COLUMN:missing` for null).',
+  properties: {
+    column: { ...columnName, description: 'The input column.' },
+    eq: { ...whereValue, description: 'Keep rows whose value equals this (a number matches numeric cells).' },
+    ne: { ...whereValue, description: 'Keep rows whose value differs from this.' },
+    in: { ...whereList, description: 'Keep rows whose value is in this list.' },
+    not_in: { ...whereList, description: 'Keep rows whose value is not in this list.' },
+    gt: { type: 'number', description: 'Keep values > this (numbers and numeric strings).' },
+    gte: { type: 'number', description: 'Keep values >= this.' },
+    lt: { type: 'number', description: 'Keep values < this.' },
+    lte: { type: 'number', description: 'Keep values <= this.' },
+    missing: {
+      type: 'string',
+      enum: ['drop', 'keep'],
+      default: 'drop',
+      description: 'What to do with rows whose value is null or absent.',
+    },
+    applies_to: appliesTo,
+  },
+} as const;
+
+const pii = {
+  type: 'object',
+  additionalProperties: false,
+  description:
+    'Replace e-mail addresses, IP addresses and (opt-in) phone numbers by placeholders in the text and in every string column written with the row. Counted per source as `pii:rows`, `pii:email`, `pii:ipv4`, `pii:ipv6`, `pii:phone`.',
+  properties: {
+    email: { type: 'boolean', default: true, description: 'Replace e-mail addresses.' },
+    ip: { type: 'boolean', default: true, description: 'Replace IPv4 and IPv6 addresses.' },
+    phone: {
+      type: 'boolean',
+      default: false,
+      description: 'Replace North American and `+`country phone numbers (off: a rule for all formats is not reliable).',
+    },
+    only_public_ips: {
+      type: 'boolean',
+      default: true,
+      description: 'Keep private, loopback, link-local and documentation addresses.',
+    },
+    email_placeholder: { type: 'string', minLength: 1, default: '<EMAIL_ADDRESS>', description: 'E-mail replacement.' },
+    ip_placeholder: { type: 'string', minLength: 1, default: '<IP_ADDRESS>', description: 'IP address replacement.' },
+    phone_placeholder: { type: 'string', minLength: 1, default: '<PHONE_NUMBER>', description: 'Phone replacement.' },
+    applies_to: appliesTo,
+  },
+} as const;
+
+const custom = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['module'],
+  description:
+    'A filter from your own module: an export made with `defineFilter` (a Filter), or a function of `params` returning one. Reasons are `filter:NAME:DETAIL` with the name it was defined with.',
+  properties: {
+    module: {
+      type: 'string',
+      minLength: 1,
+      description: "Path of an ES module (`.mjs`/`.js`), relative to the recipe file's directory.",
+    },
+    export: {
+      type: 'string',
+      minLength: 1,
+      default: 'default',
+      description: 'The export holding the filter or its factory.',
+    },
+    params: { type: 'object', description: 'Passed to a factory export (not allowed for a plain filter).' },
+    applies_to: appliesTo,
+  },
+} as const;
+
 const qualityItem = {
   type: 'object',
   minProperties: 1,
@@ -259,6 +343,9 @@ const qualityItem = {
     language,
     score,
     grounded,
+    where,
+    pii,
+    custom,
   },
 } as const;
 

@@ -20,7 +20,7 @@ export {
 } from './outdir.js';
 export type { SplitWriter } from './output.js';
 export { createSplitWriter } from './output.js';
-export { inspectShard, readShard, readShards, type ShardInfo } from './read.js';
+export { inspectShard, readShard, readShards, type ShardInfo, shardColumns } from './read.js';
 export { compileTemplate, type TextTemplate } from './template.js';
 export * from './types.js';
 export { createShardWriter, sha256File } from './writer.js';

@@ -38,6 +38,25 @@ export async function* readShards(
   for (const f of files) yield* readShard(f, readOptions);
 }
 
+/**
+ * The top-level column names of one shard from its schema, without reading its rows: the Parquet
+ * footer, the Arrow schema, and for JSON/JSONL (which have no schema) the keys of the first batch,
+ * the rows every reader of a text template checks first. For `curate validate`.
+ */
+export async function shardColumns(file: string | InputFile): Promise<string[]> {
+  const path = typeof file === 'string' ? file : file.path;
+  try {
+    const input = typeof file === 'string' ? await inputFile(file) : file;
+    if (input.format === 'parquet') return (await inspectParquet(input.path)).columns.map((c) => c.name);
+    if (input.format === 'arrow' || input.format === 'arrows')
+      return (await (await import('./arrow.js')).arrowColumnTypes(input)).map((c) => c.name);
+    for await (const batch of readerFor(input.format).read(input, {})) return Object.keys(batch.columns);
+    return [];
+  } catch (e) {
+    throw wrap(e, path);
+  }
+}
+
 export interface ShardInfo {
   path: string;
   format: ShardFormat;

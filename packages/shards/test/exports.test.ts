@@ -31,6 +31,7 @@ describe('public API', () => {
       'readShards',
       'recoverOutputDir',
       'sha256File',
+      'shardColumns',
     ]);
   });
 

@@ -9,7 +9,10 @@ export async function validateCommand(
 ): Promise<void> {
   const file = args[0];
   try {
-    const { recipe, warnings, hash } = await loadRecipe(file, { checkPaths: opts.checkPaths !== false });
+    const checkPaths = opts.checkPaths !== false;
+    // With the paths checked, also the columns the recipe names against the files' schemas (footers only).
+    const checks = checkPaths ? [(await import('@curate/pipeline')).checkRecipeColumns] : [];
+    const { recipe, warnings, hash } = await loadRecipe(file, { checkPaths, checks });
     for (const w of warnings) ctx.warn(formatIssue(w));
     ctx.emit({ command: 'validate', file, valid: true, hash, warnings, recipe });
     ctx.say(`${file}: valid recipe "${recipe.name}" (${recipe.sources.length} sources, hash ${hash.slice(0, 12)})`);
