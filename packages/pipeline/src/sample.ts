@@ -8,6 +8,7 @@
 import { serialize } from 'node:v8';
 import type { Batch, Kind, Row } from '@curate/core';
 import { CorpusMetrics, type CorpusMetricsState } from '@curate/metrics';
+import type { PassColumn } from '@curate/recipe/columns';
 import { type InputFile, readShard } from '@curate/shards';
 import { isBlank, parseLine, rawLines } from '@curate/shards/lines';
 import type { Scanner } from './scan.js';
@@ -27,7 +28,7 @@ export function makeRow(
   epoch: number | null,
   batch: Batch,
   r: number,
-  passCols: string[],
+  passCols: PassColumn[],
   reason: string | null,
 ): Row {
   const row: Row = {
@@ -44,8 +45,8 @@ export function makeRow(
     row.reason = reason;
   }
   for (const c of passCols) {
-    const v = batch.columns[c]?.[r];
-    row[c] = v === undefined ? null : v;
+    const v = batch.columns[c.input]?.[r];
+    row[c.output] = v === undefined ? null : v;
   }
   return row;
 }
@@ -73,7 +74,7 @@ export interface SampleTask {
   epochs: Uint16Array;
   pos: Float64Array;
   ids: string[];
-  passCols: string[];
+  passCols: PassColumn[];
   /** Seed of the diversity metrics to take over the written texts here (null: the main thread does it). */
   metricsSeed: number | null;
 }
