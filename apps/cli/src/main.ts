@@ -54,6 +54,17 @@ const shardOptions = (c: Command) =>
     .option('--shard-rows <n>', 'rows per output shard', int('--shard-rows'))
     .option('--shard-size <size>', 'bytes per output shard, e.g. 128MB', '128MB');
 
+/**
+ * `--text`, repeatable: `TEMPLATE` for every file, or `PATTERN=TEMPLATE` per file pattern when the
+ * inputs differ in columns (the first matching pattern wins; a template without a pattern covers
+ * the rest). Parsed by `parseTextOption` of @curate/shards in each command.
+ */
+const textOption = [
+  '--text <template>',
+  'text column or template; repeat as PATTERN=TEMPLATE for inputs that differ in columns, e.g. --text "*dolly*={instruction} {response}" --text "*alpaca*={instruction} {output}" (first matching pattern wins; one without a pattern covers the other files)',
+  (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+] as const;
+
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'mix',
@@ -98,7 +109,7 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'counts, tokens, lengths, diversity metrics and filter pass rates of a corpus',
     options: (c) =>
       c
-        .option('--text <column>', 'text column or template', 'text')
+        .option(...textOption)
         .option('--group-by <column>', 'compute metrics per value of this column')
         .option('--tokenizer <name>', 'token counts: words, bytes, cl100k_base or o200k_base', 'words')
         .option(
@@ -121,7 +132,7 @@ export const COMMANDS: CommandSpec[] = [
           ).choices(['signatures', 'buckets', 'clusters', 'remove']),
         )
         .option('--work-dir <dir>', 'shared directory for stage files and manifests (with --stage)')
-        .option('--text <column>', 'text column or template', 'text')
+        .option(...textOption)
         .option('--threshold <j>', 'Jaccard threshold for near duplicates', num('--threshold'), 0.8)
         .option('--ngram <n>', 'shingle size in words', int('--ngram'), 5)
         .option('--num-perm <n>', 'MinHash permutations', int('--num-perm'), 128)
@@ -155,7 +166,7 @@ export const COMMANDS: CommandSpec[] = [
     options: (c) =>
       outputOptions(c)
         .requiredOption('--filters <names>', 'comma-separated filters with default parameters, e.g. gopher_quality,c4')
-        .option('--text <column>', 'text column or template', 'text')
+        .option(...textOption)
         .option('--no-rejected', 'do not write dropped rows to OUT/rejected'),
     load: async () => (await import('./commands/filter.js')).filterCommand,
   },
@@ -167,7 +178,7 @@ export const COMMANDS: CommandSpec[] = [
       outputOptions(c)
         .requiredOption('--against <file...>', 'eval set files')
         .option('--against-text <column>', 'text column or template of the eval sets (default: guessed)')
-        .option('--text <column>', 'text column or template', 'text')
+        .option(...textOption)
         .option('--ngram <n>', 'n-gram size in normalized words', int('--ngram'), 13)
         .option('--no-rejected', 'do not write dropped rows to OUT/rejected'),
     load: async () => (await import('./commands/decontam.js')).decontamCommand,

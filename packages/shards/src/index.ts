@@ -12,5 +12,14 @@ export type { OutputDir, SplitWriter } from './output.js';
 export { createSplitWriter, prepareOutputDir } from './output.js';
 export { inspectShard, readShard, readShards, type ShardInfo } from './read.js';
 export { compileTemplate, type TextTemplate } from './template.js';
+export {
+  checkTextSpec,
+  compileTextSpec,
+  type FileTextTemplate,
+  parseTextOption,
+  type TextRule,
+  type TextSpec,
+  textRuleFor,
+} from './text-spec.js';
 export * from './types.js';
 export { createShardWriter, sha256File } from './writer.js';

@@ -10,8 +10,10 @@ describe('public API', () => {
   it('exports exactly the reviewed runtime names', () => {
     expect(Object.keys(shards).sort()).toEqual([
       'JSON_ARRAY_MAX_BYTES',
+      'checkTextSpec',
       'columnsToRead',
       'compileTemplate',
+      'compileTextSpec',
       'createFileWriter',
       'createShardWriter',
       'createSplitWriter',
@@ -21,10 +23,12 @@ describe('public API', () => {
       'inferColumns',
       'inspectShard',
       'jsonCell',
+      'parseTextOption',
       'prepareOutputDir',
       'readShard',
       'readShards',
       'sha256File',
+      'textRuleFor',
     ]);
   });
 

@@ -1,6 +1,7 @@
 import { filterFiles } from '@curate/quality';
 import type { WriteCompression, WriteFormat } from '@curate/shards';
 import type { CommandContext } from '../context.js';
+import { textSpec } from './options.js';
 import { printRemovals } from './summary.js';
 
 export async function filterCommand(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<void> {
@@ -8,7 +9,7 @@ export async function filterCommand(ctx: CommandContext, args: string[], opts: R
     inputs: args,
     out: String(opts.out),
     filters: String(opts.filters),
-    text: String(opts.text ?? 'text'),
+    text: textSpec(opts),
     overwrite: Boolean(opts.overwrite),
     rejected: opts.rejected !== false,
     format: opts.format as WriteFormat | undefined,
