@@ -25,6 +25,7 @@ import {
   createSplitWriter,
   expandInputs,
   type InputFile,
+  type ProtectedPath,
   prepareOutputDir,
   readShard,
   type TextSpec,
@@ -368,7 +369,11 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
   if (!Number.isInteger(workers) || workers < 1) {
     throw new UsageError(`workers must be a positive integer, got ${workers}`, { code: 'E_USAGE' });
   }
-  const outDir = await prepareOutputDir(options.out, { overwrite: options.overwrite });
+  const outDir = await prepareOutputDir(options.out, {
+    overwrite: options.overwrite,
+    protect: files.map((f) => f.path),
+    command: 'dedup',
+  });
   try {
     let docs = 0;
     let noShingles = 0;
@@ -411,7 +416,7 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
       },
       stats,
       shapes,
-    );
+    ).then((o) => outDir.finalShards(o));
     await outDir.commit();
     timings.write = secs(t2);
     timings.total = secs(t0);
@@ -490,7 +495,14 @@ export async function decontamFiles(options: DecontamFilesOptions): Promise<Deco
   const files = await expandInputs(options.inputs);
   resolveFileTexts(options.text, files); // a file no rule covers fails here, before any work
   const tpl = compileTextSpec(options.text ?? 'text');
-  const outDir = await prepareOutputDir(options.out, { overwrite: options.overwrite });
+  const outDir = await prepareOutputDir(options.out, {
+    overwrite: options.overwrite,
+    protect: [
+      ...files.map((f) => f.path),
+      ...evalFiles.map((e): ProtectedPath => ({ path: e.path, role: 'eval set' })),
+    ],
+    command: 'decontam',
+  });
   try {
     const stats = new Stats();
     const writer = createSplitWriter({
@@ -529,7 +541,7 @@ export async function decontamFiles(options: DecontamFilesOptions): Promise<Deco
         bytes += f.size;
         options.progress?.({ phase: 'decontam', rows: docs, bytes });
       }
-      outputs = await writer.close();
+      outputs = outDir.finalShards(await writer.close());
     } catch (e) {
       await writer.abort();
       throw e;

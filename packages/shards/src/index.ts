@@ -8,8 +8,18 @@ export { columnsToRead, createFileWriter, extensionFor } from './formats.js';
 export { inferColumns } from './infer.js';
 export { expandInputs } from './inputs.js';
 export { JSON_ARRAY_MAX_BYTES, jsonCell } from './jsonl.js';
-export type { OutputDir, SplitWriter } from './output.js';
-export { createSplitWriter, prepareOutputDir } from './output.js';
+export type { OutputDir, PrepareOutputOptions, ProtectedPath } from './outdir.js';
+export {
+  abortOpenOutputs,
+  inputReadingOutput,
+  OUTPUT_MARKER,
+  outputCommitting,
+  prepareOutputDir,
+  readOutputMarker,
+  recoverOutputDir,
+} from './outdir.js';
+export type { SplitWriter } from './output.js';
+export { createSplitWriter } from './output.js';
 export { inspectShard, readShard, readShards, type ShardInfo } from './read.js';
 export { compileTemplate, type TextTemplate } from './template.js';
 export {

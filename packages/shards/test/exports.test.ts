@@ -10,6 +10,8 @@ describe('public API', () => {
   it('exports exactly the reviewed runtime names', () => {
     expect(Object.keys(shards).sort()).toEqual([
       'JSON_ARRAY_MAX_BYTES',
+      'OUTPUT_MARKER',
+      'abortOpenOutputs',
       'checkTextSpec',
       'columnsToRead',
       'compileTemplate',
@@ -21,12 +23,16 @@ describe('public API', () => {
       'expandInputs',
       'extensionFor',
       'inferColumns',
+      'inputReadingOutput',
       'inspectShard',
       'jsonCell',
       'parseTextOption',
+      'outputCommitting',
       'prepareOutputDir',
+      'readOutputMarker',
       'readShard',
       'readShards',
+      'recoverOutputDir',
       'sha256File',
       'textRuleFor',
     ]);

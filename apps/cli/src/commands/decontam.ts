@@ -2,6 +2,7 @@ import { decontamFiles } from '@curate/dedup';
 import type { WriteCompression, WriteFormat } from '@curate/shards';
 import type { CommandContext } from '../context.js';
 import { textSpec } from './options.js';
+import { warnOutputReadBack } from './readback.js';
 import { printRemovals } from './summary.js';
 
 export async function decontamCommand(
@@ -9,6 +10,7 @@ export async function decontamCommand(
   args: string[],
   opts: Record<string, unknown>,
 ): Promise<void> {
+  await warnOutputReadBack(ctx, args, opts);
   const summary = await decontamFiles({
     inputs: args,
     against: opts.against as string[],
