@@ -20,13 +20,16 @@ import {
   UsageError,
 } from '@curate/core';
 import {
-  compileTemplate,
+  checkTextSpec,
+  compileTextSpec,
   createSplitWriter,
   expandInputs,
   type InputFile,
   type ProtectedPath,
   prepareOutputDir,
   readShard,
+  type TextSpec,
+  textRuleFor,
   type WriteCompression,
   type WriteFormat,
   type WrittenShard,
@@ -35,6 +38,7 @@ import { DecontamIndex, type EvalFile } from './decontam.js';
 import { ExactDeduper } from './exact.js';
 import { checkFirstBatch, type FirstBatchInfo, fastSignable, type RangeTask, signJsonlRange } from './fastsign.js';
 import { isRawJsonl, LineShapes, writeSplitJsonl } from './fastwrite.js';
+import { fileOptions, textOfFile } from './filetext.js';
 import type { Prefer } from './keep.js';
 import { NearDedupIndex, type NearDedupOptions } from './near.js';
 import { type BatchSignatures, FILE_SCALE, type SignOptions, signFiles } from './sign.js';
@@ -153,7 +157,10 @@ export async function signAll(
         const byFiles = files.length >= workers;
         // (a compressed file cannot be entered at a byte offset: it is read whole, by batches)
         const ranged = (i: number) =>
-          !byFiles && options.fastJsonl !== false && !files[i].compression && fastSignable(files[i], options);
+          !byFiles &&
+          options.fastJsonl !== false &&
+          !files[i].compression &&
+          fastSignable(files[i], fileOptions(options, i));
         const fileIndexes = files.map((_, i) => i).filter((i) => (byFiles ? i % workers === part : !ranged(i)));
         const ranges: RangeTask[] = files
           .map((f, i) => ({
@@ -210,11 +217,24 @@ export async function signAll(
   for (const [fi, l] of firsts) {
     l.sort((a, b) => a.offset - b.offset);
     await checkFirstBatch(
-      options.text ?? 'text',
+      textOfFile(options, fi),
       files[fi].path,
       l.map((x) => x.info),
     );
   }
+}
+
+/**
+ * Rules per file pattern resolved into one template per input file (`SignOptions.fileTexts`);
+ * undefined for one template. A file no rule covers is a UsageError naming it, before any work.
+ */
+export function resolveFileTexts(spec: TextSpec | undefined, files: InputFile[]): string[] | undefined {
+  if (spec === undefined || typeof spec === 'string') return undefined;
+  checkTextSpec(
+    spec,
+    files.map((f) => f.path),
+  );
+  return files.map((f) => textRuleFor(spec, f.path) as string);
 }
 
 function defaultFormat(files: InputFile[]): WriteFormat {
@@ -328,6 +348,7 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
   const t0 = performance.now();
   const timings: Timings = {};
   const files = await expandInputs(options.inputs);
+  const fileTexts = resolveFileTexts(options.text, files);
   const nearOn = options.near ?? true;
   const exactOn = options.exact ?? true;
   if (!nearOn && !exactOn)
@@ -358,7 +379,7 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
     let noShingles = 0;
     const k = near.options.numPerm;
     const shapes = new LineShapes();
-    await signAll(files, { ...options, near: nearOn }, workers, (s) => {
+    await signAll(files, { ...options, fileTexts, near: nearOn }, workers, (s) => {
       shapes.add(s);
       for (let r = 0; r < s.length; r++) {
         const di = s.fileIndex * FILE_SCALE + s.offset + r;
@@ -439,8 +460,8 @@ export interface DecontamFilesOptions extends OutputOptions {
   inputs: string[];
   /** Eval files (paths, or objects with a name and text column/template). */
   against: (string | EvalFile)[];
-  /** Corpus text column or template. Default `text`. */
-  text?: string;
+  /** Corpus text column or template (default `text`), or one per file pattern (`TextSpec`). */
+  text?: TextSpec;
   /** Eval text column or template for every eval file given as a path (default: auto, see `EvalFile.text`). */
   evalText?: string;
   ngram?: number;
@@ -472,7 +493,8 @@ export async function decontamFiles(options: DecontamFilesOptions): Promise<Deco
   const index = await DecontamIndex.fromEvalFiles(evalFiles, { ngram: options.ngram, minWords: options.minWords });
   const tIndex = secs(t0);
   const files = await expandInputs(options.inputs);
-  const tpl = compileTemplate(options.text ?? 'text');
+  resolveFileTexts(options.text, files); // a file no rule covers fails here, before any work
+  const tpl = compileTextSpec(options.text ?? 'text');
   const outDir = await prepareOutputDir(options.out, {
     overwrite: options.overwrite,
     protect: [
