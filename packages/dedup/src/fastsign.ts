@@ -11,6 +11,7 @@ import type { InputError } from '@curate/core';
 import type { InputFile } from '@curate/shards';
 import { exactKeyOfBytes, exactKeyPrepared, hash32Bytes } from './exact.js';
 import { isRawJsonl } from './fastwrite.js';
+import { fileOptions, textOfFile } from './filetext.js';
 import {
   decodeLine,
   isBlank,
@@ -53,7 +54,8 @@ export function plainColumn(text: string): string | undefined {
 export function fastSignable(f: InputFile, options: SignOptions): boolean {
   return (
     isRawJsonl(f) &&
-    plainColumn(options.text ?? 'text') !== undefined &&
+    typeof (options.text ?? 'text') === 'string' &&
+    plainColumn((options.text as string | undefined) ?? 'text') !== undefined &&
     !options.scoreColumn &&
     (options.shingle ?? 'word') === 'word'
   );
@@ -118,7 +120,7 @@ export async function* signJsonlRange(
 ): AsyncGenerator<BatchSignatures & { first?: FirstBatchInfo }> {
   const f = files[task.fileIndex];
   const path = f.path;
-  const st = new RangeSigner(path, task, options, await countBefore(path, task.from));
+  const st = new RangeSigner(path, task, fileOptions(options, task.fileIndex), await countBefore(path, task.from));
   // the generator only moves chunks and batches: the per-line work is RangeSigner.fill, a plain
   // method (V8 compiled this generator with the loop inside twice per run, ~35 ms each)
   for await (const chunk of rawLines(path, task.from, task.to, true, f.compression)) {
@@ -167,7 +169,7 @@ class RangeSigner {
     start: { lines: number; records: number },
   ) {
     this.batchSize = options.batchSize ?? 2048;
-    this.col = plainColumn(options.text ?? 'text') as string;
+    this.col = plainColumn(textOfFile(options, task.fileIndex)) as string;
     this.idCol = options.idColumn ?? 'id';
     this.kindCol = options.kindColumn ?? 'kind';
     this.near = options.near ?? true;

@@ -5,10 +5,18 @@
  * identical data.
  */
 import { type Batch, InputError } from '@curate/core';
-import { columnsToRead, compileTemplate, type InputFile, readShard } from '@curate/shards';
+import {
+  columnsToRead,
+  compileTemplate,
+  type InputFile,
+  readShard,
+  type TextSpec,
+  type TextTemplate,
+} from '@curate/shards';
 import { exactKeyPrepared, hash32 } from './exact.js';
 import { checkFirstBatch, fastSignable, signJsonlRange } from './fastsign.js';
 import { isRawJsonl } from './fastwrite.js';
+import { fileOptions, textOfFile } from './filetext.js';
 import { LineHashReader } from './integrity.js';
 import { MinHasher, type MinHashOptions } from './minhash.js';
 import { prepareWords } from './normalize.js';
@@ -17,8 +25,13 @@ import { prepareWords } from './normalize.js';
 export const FILE_SCALE = 4294967296;
 
 export interface SignOptions extends MinHashOptions {
-  /** Text column or template. Default `text`. */
-  text?: string;
+  /**
+   * Text column or template (default `text`), or one per file pattern (`TextSpec` of @curate/shards):
+   * `dedupFiles` and the stages resolve rules into `fileTexts` before signing.
+   */
+  text?: TextSpec;
+  /** The template of each input file, by index in the sorted input list (overrides `text`). */
+  fileTexts?: string[];
   /** Id column (default `id`); when absent or empty the id is `<file>:<row>`. */
   idColumn?: string;
   /** Column holding `real` | `synthetic` (default `kind`, when present). */
@@ -73,13 +86,12 @@ export interface BatchSignatures {
 
 export class BatchSigner {
   private readonly mh: MinHasher;
-  private readonly tpl;
+  private readonly tpls = new Map<string, TextTemplate>();
   private readonly idCol: string;
   private readonly kindCol: string;
   private readonly near: boolean;
   constructor(private readonly options: SignOptions) {
     this.mh = new MinHasher(options);
-    this.tpl = compileTemplate(options.text ?? 'text');
     this.idCol = options.idColumn ?? 'id';
     this.kindCol = options.kindColumn ?? 'kind';
     this.near = options.near ?? true;
@@ -89,9 +101,20 @@ export class BatchSigner {
     return this.mh.numPerm;
   }
 
+  private templateOf(fileIndex: number): TextTemplate {
+    const text = textOfFile(this.options, fileIndex);
+    let t = this.tpls.get(text);
+    if (!t) {
+      t = compileTemplate(text);
+      this.tpls.set(text, t);
+    }
+    return t;
+  }
+
   /** `hashText`: record `rowHashes` of the rendered texts (callers hashing raw JSONL lines instead pass false). */
   sign(batch: Batch, fileIndex: number, path: string, hashText = true): BatchSignatures {
-    this.tpl.check(batch);
+    const tpl = this.templateOf(fileIndex);
+    tpl.check(batch);
     const scoreCol = this.options.scoreColumn;
     if (scoreCol && !(scoreCol in batch.columns)) {
       throw new InputError(`score column "${scoreCol}" not found`, { code: 'E_MISSING_COLUMN', file: path });
@@ -118,7 +141,7 @@ export class BatchSigner {
     const kc = batch.columns[this.kindCol];
     const sc = scoreCol ? batch.columns[scoreCol] : undefined;
     for (let r = 0; r < n; r++) {
-      const text = this.tpl.render(batch, r);
+      const text = tpl.render(batch, r);
       out.chars += text.length;
       if (rowHashes) rowHashes[r] = hash32(text);
       const prepared = prepareWords(text); // NFKC + lower case once, for both keys
@@ -152,9 +175,10 @@ export async function* signFiles(
   let signer: BatchSigner | undefined;
   for (const fi of fileIndexes) {
     const f = files[fi];
-    if (stride === 1 && options.fastJsonl !== false && fastSignable(f, options)) {
-      for await (const s of signJsonlRange(files, { fileIndex: fi, from: 0, to: Number.POSITIVE_INFINITY }, options)) {
-        if (s.first) await checkFirstBatch(options.text ?? 'text', f.path, [s.first]);
+    const fo = fileOptions(options, fi);
+    if (stride === 1 && options.fastJsonl !== false && fastSignable(f, fo)) {
+      for await (const s of signJsonlRange(files, { fileIndex: fi, from: 0, to: Number.POSITIVE_INFINITY }, fo)) {
+        if (s.first) await checkFirstBatch(fo.text, f.path, [s.first]);
         s.first = undefined;
         if (s.length) yield s;
       }
@@ -162,7 +186,7 @@ export async function* signFiles(
     }
     signer ??= new BatchSigner(options);
     let b = 0;
-    const columns = await signColumns(f, options);
+    const columns = await signColumns(f, fo);
     // JSONL: hash the raw lines (read alongside), as the fast paths of both passes do, so any pass 2 checks them
     const lines = isRawJsonl(f) ? new LineHashReader(f) : undefined;
     try {
@@ -194,7 +218,7 @@ export async function signColumns(f: InputFile, options: SignOptions): Promise<s
   const score = options.scoreColumn;
   return columnsToRead(
     f,
-    [...compileTemplate(options.text ?? 'text').columns, ...(score ? [score] : [])],
+    [...compileTemplate(textOfFile(options, -1)).columns, ...(score ? [score] : [])],
     [options.idColumn ?? 'id', options.kindColumn ?? 'kind'],
   );
 }

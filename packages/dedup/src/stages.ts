@@ -20,9 +20,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CurateError, InputError, type SourceCounters, Stats, UsageError } from '@curate/core';
-import { expandInputs, type InputFile, type WrittenShard } from '@curate/shards';
+import { expandInputs, type InputFile, type TextSpec, type WrittenShard } from '@curate/shards';
 import { ExactDeduper, type ExactRemovals } from './exact.js';
-import { type DedupFilesOptions, exactReason, nearReason, writeSplit } from './files.js';
+import { type DedupFilesOptions, exactReason, nearReason, resolveFileTexts, writeSplit } from './files.js';
 import { stampOf } from './integrity.js';
 import { sizeHistogram } from './keep.js';
 import {
@@ -98,7 +98,7 @@ export interface StageOptions extends Omit<DedupFilesOptions, 'out' | 'workers'>
 interface StageConfig {
   /** Size and modification time of each input when the signatures stage ran (the remove stage checks both). */
   inputs: { path: string; size: number; mtimeMs?: number }[];
-  text: string;
+  text: TextSpec;
   idColumn: string;
   kindColumn: string;
   scoreColumn: string | null;
@@ -232,7 +232,8 @@ async function runSignatures(o: StageOptions, rank: number, ws: number): Promise
   let docs = 0;
   let withSig = 0;
   const k = config.numPerm;
-  for await (const s of signFiles(files, mine, { ...o, near: true })) {
+  const fileTexts = resolveFileTexts(o.text, files);
+  for await (const s of signFiles(files, mine, { ...o, fileTexts, near: true })) {
     for (let r = 0; r < s.length; r++) {
       const di = s.fileIndex * FILE_SCALE + s.offset + r;
       const score = Number.isNaN(s.scores[r]) ? null : s.scores[r];

@@ -131,6 +131,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   // Inputs (fail before any work when a path matches nothing).
   const files: InputFile[][] = [];
   for (const s of recipe.sources) files.push(await expandInputs(s.paths));
+  // Pass-through columns under provenance names are refused before any work (a recipe not validated).
+  for (let i = 0; i < recipe.sources.length; i++) passThroughColumns(recipe, i);
   const tasks: ScanTask[] = [];
   const measure = options.qualitySignals !== false;
   files.forEach((fs, si) => {
@@ -937,7 +939,8 @@ const PROVENANCE: ColumnSpec[] = [
 
 function passSpecs(sources: SourceState[], recipe: Recipe): ColumnSpec[] {
   const names: string[] = [];
-  for (const s of sources) for (const c of passThroughColumns(recipe, s.index)) if (!names.includes(c)) names.push(c);
+  for (const s of sources)
+    for (const c of passThroughColumns(recipe, s.index)) if (!names.includes(c.output)) names.push(c.output);
   const reserved = new Set([...PROVENANCE.map((c) => c.name), 'reason']);
   return names
     .filter((n) => !reserved.has(n))

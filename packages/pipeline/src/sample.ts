@@ -8,6 +8,7 @@
 import { serialize } from 'node:v8';
 import type { Batch, Kind, Row } from '@curate/core';
 import { CorpusMetrics, type CorpusMetricsState } from '@curate/metrics';
+import type { PassColumn } from '@curate/recipe/columns';
 import { type InputFile, readShard } from '@curate/shards';
 import { isBlank, parseLine, rawLines } from '@curate/shards/lines';
 import { checkRow, checkStamp, rowsChanged } from './integrity.js';
@@ -28,7 +29,7 @@ export function makeRow(
   epoch: number | null,
   batch: Batch,
   r: number,
-  passCols: string[],
+  passCols: PassColumn[],
   reason: string | null,
   /** Redaction (pii) of string pass-through values, when a redacting filter applies to the source. */
   redact: ((s: string) => string) | null = null,
@@ -47,8 +48,8 @@ export function makeRow(
     row.reason = reason;
   }
   for (const c of passCols) {
-    const v = batch.columns[c]?.[r];
-    row[c] = v === undefined ? null : redact && typeof v === 'string' ? redact(v) : v;
+    const v = batch.columns[c.input]?.[r];
+    row[c.output] = v === undefined ? null : redact && typeof v === 'string' ? redact(v) : v;
   }
   return row;
 }
@@ -79,7 +80,7 @@ export interface SampleTask {
   /** Pass 1's hash of each entry's rendered text, and the file's stamp: pass 2 checks both. */
   hashes: Uint32Array;
   stamp: FileStamp;
-  passCols: string[];
+  passCols: PassColumn[];
   /** Seed of the diversity metrics to take over the written texts here (null: the main thread does it). */
   metricsSeed: number | null;
 }

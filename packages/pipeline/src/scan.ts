@@ -22,6 +22,7 @@ import {
 import { DecontamIndex, exactKey64, hash32, hash64n, MinHasher } from '@curate/dedup';
 import { type Filter, FilterChain, loadFilter, QualitySignalMeter } from '@curate/quality';
 import type { Recipe } from '@curate/recipe';
+import { type PassColumn, passColumns } from '@curate/recipe/columns';
 import { qualitySteps } from '@curate/recipe/filters';
 import {
   type ColumnSpec,
@@ -129,11 +130,12 @@ export async function stampOf(path: string): Promise<FileStamp> {
   return { size: st.size, mtimeMs: st.mtimeMs };
 }
 
-/** Columns each source passes through to the output. */
-export function passThroughColumns(recipe: Recipe, sourceIndex: number): string[] {
-  const s = recipe.sources[sourceIndex];
-  const cols = [...(recipe.output.columns ?? []), ...(s.columns ?? [])];
-  return [...new Set(cols)];
+/**
+ * Columns each source passes through to the output (input name -> output name). A provenance name
+ * as output is a RecipeError naming the column and a rename: curate's columns are never overwritten.
+ */
+export function passThroughColumns(recipe: Recipe, sourceIndex: number): PassColumn[] {
+  return passColumns(recipe, sourceIndex);
 }
 
 /** The per-thread machinery of pass 1 (and of re-rendering text in pass 2). */
@@ -204,7 +206,7 @@ export class Scanner {
     return columnsToRead(
       file,
       [...this.templates[sourceIndex].columns, ...(s.id ? [s.id] : []), ...(score ? [score] : []), ...filterColumns],
-      passThroughColumns(this.recipe, sourceIndex),
+      passThroughColumns(this.recipe, sourceIndex).map((c) => c.input),
     );
   }
 
@@ -271,7 +273,7 @@ export class Scanner {
           });
         }
         const sub: Record<string, unknown[]> = {};
-        for (const c of passCols) if (c in batch.columns) sub[c] = batch.columns[c];
+        for (const c of passCols) if (c.input in batch.columns) sub[c.output] = batch.columns[c.input];
         columns = inferColumns({ length: batch.length, columns: sub });
       }
       keys = Object.keys(batch.columns);

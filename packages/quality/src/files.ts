@@ -6,13 +6,16 @@
 import { basename } from 'node:path';
 import { type Batch, type Kind, type ProgressListener, Stats, selectRows } from '@curate/core';
 import {
-  compileTemplate,
+  checkTextSpec,
+  compileTextSpec,
   createSplitWriter,
   expandInputs,
   type InputFile,
   prepareOutputDir,
   readShard,
+  type TextSpec,
   type TextTemplate,
+  textRuleFor,
   type WriteCompression,
   type WriteFormat,
   type WrittenShard,
@@ -29,8 +32,11 @@ export interface FilterFilesOptions {
   out: string;
   /** Filters, or a comma-separated list of names with default parameters. */
   filters: Filter[] | string;
-  /** Text column or template (`{instruction}\n\n{response}`); default `text`. */
-  text?: string;
+  /**
+   * Text column or template (`{instruction}\n\n{response}`), or one per file pattern
+   * (`[{ match: '*dolly*', text: '...' }, { text: '...' }]`, see `TextSpec`); default `text`.
+   */
+  text?: TextSpec;
   overwrite?: boolean;
   /** Write dropped rows to `out/rejected/` with their reason (default true). */
   rejected?: boolean;
@@ -73,9 +79,12 @@ export async function filterFiles(options: FilterFilesOptions): Promise<FilterSu
   const t0 = performance.now();
   const filters = typeof options.filters === 'string' ? parseFilterList(options.filters) : options.filters;
   const textSpec = options.text ?? 'text';
-  const template = compileTemplate(textSpec);
-  const { column: textColumn, render } = textOf(template, textSpec);
+  const template = compileTextSpec(textSpec);
   const files = await expandInputs(options.inputs);
+  checkTextSpec(
+    textSpec,
+    files.map((f) => f.path),
+  );
   const chain = new FilterChain(filters);
   await chain.prepare();
   const outDir = await prepareOutputDir(options.out, {
@@ -98,6 +107,7 @@ export async function filterFiles(options: FilterFilesOptions): Promise<FilterSu
   try {
     for (const f of files) {
       const fileSource = options.source ?? basename(f.path);
+      const { column: textColumn, render } = textOf(template.forFile(f.path), textRuleFor(textSpec, f.path) as string);
       for await (const batch of readShard(f, { signal: options.signal })) {
         template.check(batch);
         const sc = batch.columns.source;
@@ -177,14 +187,18 @@ export async function filterFiles(options: FilterFilesOptions): Promise<FilterSu
 export async function evaluateFiles(options: {
   inputs: string[];
   filters: Filter[] | string;
-  text?: string;
+  text?: TextSpec;
   source?: string;
   kind?: Kind;
   signal?: AbortSignal;
 }): Promise<PassRates> {
   const filters = typeof options.filters === 'string' ? parseFilterList(options.filters) : options.filters;
-  const template = compileTemplate(options.text ?? 'text');
+  const template = compileTextSpec(options.text ?? 'text');
   const files = await expandInputs(options.inputs);
+  checkTextSpec(
+    options.text ?? 'text',
+    files.map((f) => f.path),
+  );
   async function* batches(): AsyncIterable<Batch> {
     for (const f of files) {
       for await (const b of readShard(f, { signal: options.signal })) {

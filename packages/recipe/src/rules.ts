@@ -2,8 +2,8 @@
  * Cross-field checks, each a small named rule over a schema-valid, resolved
  * recipe. The README's rule table is generated from `RULES`.
  */
-
 import { didYouMean } from '@curate/core';
+import { passColumnsOf } from './columns.js';
 import { qualitySteps } from './filters.js';
 import { formatPath, type PathSegment } from './issues.js';
 import { parseTextTemplate } from './template.js';
@@ -264,6 +264,22 @@ export const RULES: readonly Rule[] = [
           `${compression} is not available for ${format} (use ${allowed[format].join(', ')})${compression === 'gzip' ? ': gzip is only for jsonl' : ''}`,
         );
       }
+    },
+  },
+  {
+    name: 'pass-through-columns',
+    description:
+      'A pass-through column is not written under a provenance name (`id`, `text`, `source`, `kind`, `source_row`, `epoch`, `generator`, `reason`): rename it with `{ input: output_name }`; no two inputs are written to one name (error).',
+    check(r, report) {
+      const seen = new Set<string>();
+      r.sources.forEach((_, i) => {
+        for (const p of passColumnsOf(r, i).problems) {
+          const key = `${p.path}\n${p.message}`;
+          if (seen.has(key)) continue; // output.columns problems repeat for every source
+          seen.add(key);
+          report.error(p.path, p.message);
+        }
+      });
     },
   },
   {

@@ -9,7 +9,26 @@
 
 const fraction = { type: 'number', minimum: 0, maximum: 1 } as const;
 const columnName = { type: 'string', minLength: 1 } as const;
-const columnList = { type: 'array', items: columnName } as const;
+/**
+ * A pass-through column: its name, or `{ input_name: output_name }` to write it under another name
+ * (needed when the input's column has the name of a provenance column curate writes).
+ */
+const passColumn = {
+  anyOf: [
+    columnName,
+    {
+      type: 'object',
+      minProperties: 1,
+      maxProperties: 1,
+      additionalProperties: columnName,
+    },
+  ],
+  errorMessage: 'must be a column name or { input_column: output_name }',
+} as const;
+const columnList = {
+  type: 'array',
+  items: passColumn,
+} as const;
 const nameSchema = {
   type: 'string',
   minLength: 1,
@@ -422,7 +441,11 @@ export const recipeSchema = {
             default: 1,
             description: 'Upsampling cap: whole epochs first, then a seeded subset for the fraction.',
           },
-          columns: { ...columnList, description: 'Extra columns passed through for this source.' },
+          columns: {
+            ...columnList,
+            description:
+              'Extra columns passed through for this source: names, or `{ input: output_name }` to rename one (see `output.columns`).',
+          },
         },
       },
     },
@@ -571,7 +594,12 @@ export const recipeSchema = {
           default: false,
           description: 'Also write dropped rows with their reason to `rejected/`.',
         },
-        columns: { ...columnList, default: [], description: 'Extra pass-through columns.' },
+        columns: {
+          ...columnList,
+          default: [],
+          description:
+            'Extra pass-through columns: names, or `{ input: output_name }` to rename one. Provenance names (`id`, `text`, `source`, `kind`, `source_row`, `epoch`, `generator`, `reason`) are refused, never overwritten: rename, e.g. `[instruction, { generator: input_generator }]`.',
+        },
       },
     },
     report: { type: 'boolean', default: true, description: 'Write `report.html` beside the output.' },

@@ -22,5 +22,14 @@ export type { SplitWriter } from './output.js';
 export { createSplitWriter } from './output.js';
 export { inspectShard, readShard, readShards, type ShardInfo, shardColumns } from './read.js';
 export { compileTemplate, type TextTemplate } from './template.js';
+export {
+  checkTextSpec,
+  compileTextSpec,
+  type FileTextTemplate,
+  parseTextOption,
+  type TextRule,
+  type TextSpec,
+  textRuleFor,
+} from './text-spec.js';
 export * from './types.js';
 export { createShardWriter, sha256File } from './writer.js';

@@ -12,8 +12,10 @@ describe('public API', () => {
       'JSON_ARRAY_MAX_BYTES',
       'OUTPUT_MARKER',
       'abortOpenOutputs',
+      'checkTextSpec',
       'columnsToRead',
       'compileTemplate',
+      'compileTextSpec',
       'createFileWriter',
       'createShardWriter',
       'createSplitWriter',
@@ -25,6 +27,7 @@ describe('public API', () => {
       'inspectShard',
       'jsonCell',
       'outputCommitting',
+      'parseTextOption',
       'prepareOutputDir',
       'readOutputMarker',
       'readShard',
@@ -32,6 +35,7 @@ describe('public API', () => {
       'recoverOutputDir',
       'sha256File',
       'shardColumns',
+      'textRuleFor',
     ]);
   });
 

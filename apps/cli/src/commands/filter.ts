@@ -3,6 +3,7 @@ import { createFilter, type Filter, filterFiles, parseFilterList } from '@curate
 import type { WriteCompression, WriteFormat } from '@curate/shards';
 import { parse } from 'yaml';
 import type { CommandContext } from '../context.js';
+import { textSpec } from './options.js';
 import { warnOutputReadBack } from './readback.js';
 import { printRemovals } from './summary.js';
 
@@ -12,7 +13,7 @@ export async function filterCommand(ctx: CommandContext, args: string[], opts: R
     inputs: args,
     out: String(opts.out),
     filters: filtersOf(opts),
-    text: String(opts.text ?? 'text'),
+    text: textSpec(opts),
     overwrite: Boolean(opts.overwrite),
     rejected: opts.rejected !== false,
     format: opts.format as WriteFormat | undefined,
