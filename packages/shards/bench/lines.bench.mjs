@@ -1,0 +1,112 @@
+// Line reading benchmark (issue 19.9, 19.10): one long line in plain, gzip and zstd JSONL, and
+// many one-line files. Runs against dist/ (build first). Every figure is compared with a baseline
+// measured in the same run, so the ratios hold on a loaded machine:
+//  - long lines: seconds per MB of a line of L MB, over the same for the smallest L (1.0 = linear
+//    in the line length; the old line splitter was quadratic on compressed input), and over the
+//    plain file of the same line;
+//  - many files: milliseconds per file for N files, over the same for the smallest N (1.0 = linear).
+//
+//   npm run bench:lines -w @curate/shards     LINE_MB=8,16,32  FILES=1000,4000  (comma lists)
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+const { rawLines } = await import('../dist/lines.js');
+const { readShards } = await import('../dist/index.js');
+const { zstdCompress } = await import('../dist/parquet/index.js');
+
+const LINE_MB = (process.env.LINE_MB ?? '8,16,32').split(',').map(Number);
+const FILES = (process.env.FILES ?? '1000,4000').split(',').map(Number);
+const dir = await mkdtemp(join(tmpdir(), 'curate-lines-bench-'));
+
+function zstdCli(path, data) {
+  try {
+    execFileSync('zstd', ['-q', '-f', '-3', '-o', path], { input: data });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Seconds to read every line of a file with rawLines (lines counted, bytes summed). */
+async function timeLines(path, compression) {
+  const t = performance.now();
+  let bytes = 0;
+  for await (const c of rawLines(path, 0, Number.POSITIVE_INFINITY, true, compression)) {
+    for (let i = 0; i < c.count; i++) bytes += c.ends[i] - c.starts[i];
+  }
+  return { s: (performance.now() - t) / 1000, bytes };
+}
+
+const table = [];
+try {
+  console.log(
+    `long lines (rawLines over one line of L MB, plus a short line; MB = 1e6 bytes): L = ${LINE_MB.join(', ')}`,
+  );
+  const perMb = {};
+  for (const mb of LINE_MB) {
+    const text = 'lorem ipsum dolor sit amet '.repeat(Math.ceil((mb * 1e6) / 27)).slice(0, mb * 1e6);
+    const data = Buffer.from(`{"id":"a","text":"x"}\n{"id":"b","text":"${text}"}\n`);
+    const plain = join(dir, `line-${mb}.jsonl`);
+    await writeFile(plain, data);
+    const gz = `${plain}.gz`;
+    await writeFile(gz, gzipSync(data, { level: 1 }));
+    const zst = `${plain}.zst`;
+    // a zstd stream as the zstd program writes it (one frame), else one frame from our codec
+    if (!zstdCli(zst, data)) await writeFile(zst, (await zstdCompress()).compress(data));
+    const nul = join(dir, `nul-${mb}.jsonl.gz`);
+    await writeFile(nul, gzipSync(Buffer.alloc(mb * 1e6), { level: 1 }));
+    for (const [kind, path, compression] of [
+      ['plain', plain, undefined],
+      ['gzip', gz, 'gzip'],
+      ['zstd', zst, 'zstd'],
+      ['gzip NUL bytes', nul, 'gzip'],
+    ]) {
+      const { s } = await timeLines(path, compression);
+      perMb[kind] ??= s / mb;
+      table.push({
+        input: kind,
+        'line MB': mb,
+        seconds: s.toFixed(2),
+        's/MB': (s / mb).toFixed(3),
+        [`s/MB over L=${LINE_MB[0]}`]: (s / mb / perMb[kind]).toFixed(2),
+        'over plain':
+          kind === 'plain'
+            ? '1.00'
+            : (s / table.find((r) => r.input === 'plain' && r['line MB'] === mb).seconds).toFixed(2),
+      });
+      console.log(`  ${kind} ${mb} MB: ${s.toFixed(2)} s`);
+    }
+  }
+  console.table(table);
+
+  console.log(`many one-line files (readShards over a directory): N = ${FILES.join(', ')}`);
+  const files = [];
+  let base;
+  for (const n of FILES) {
+    const d = join(dir, `files-${n}`);
+    execFileSync('mkdir', ['-p', d]);
+    for (let i = 0; i < n; i++) {
+      await writeFile(join(d, `f${String(i).padStart(6, '0')}.jsonl`), `{"id":"${i}","text":"hello number ${i}"}\n`);
+    }
+    const t = performance.now();
+    let rows = 0;
+    for await (const b of readShards([d])) rows += b.length;
+    const s = (performance.now() - t) / 1000;
+    if (rows !== n) throw new Error(`rows ${rows} != ${n}`);
+    const ms = (s * 1000) / n;
+    base ??= ms;
+    files.push({
+      files: n,
+      seconds: s.toFixed(2),
+      'ms/file': ms.toFixed(3),
+      [`ms/file over N=${FILES[0]}`]: (ms / base).toFixed(2),
+    });
+    console.log(`  ${n} files: ${s.toFixed(2)} s`);
+  }
+  console.table(files);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
