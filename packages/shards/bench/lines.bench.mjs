@@ -8,7 +8,9 @@
 //
 //   npm run bench:lines -w @curate/shards     LINE_MB=8,16,32  FILES=1000,4000  (comma lists)
 import { execFileSync } from 'node:child_process';
+import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -16,6 +18,10 @@ import { gzipSync } from 'node:zlib';
 const { rawLines } = await import('../dist/lines.js');
 const { readShards } = await import('../dist/index.js');
 const { zstdCompress } = await import('../dist/parquet/index.js');
+const { fileBytes } = await import('../dist/text.js');
+const here = new URL('.', import.meta.url).pathname;
+const DATA = process.env.CURATE_SHARED_DATA ?? join(here, '..', '..', '..', '..', 'shared', 'data');
+const ZSTD_MB = Number(process.env.ZSTD_MB ?? 48);
 
 const LINE_MB = (process.env.LINE_MB ?? '8,16,32').split(',').map(Number);
 const FILES = (process.env.FILES ?? '1000,4000').split(',').map(Number);
@@ -107,6 +113,70 @@ try {
     console.log(`  ${n} files: ${s.toFixed(2)} s`);
   }
   console.table(files);
+
+  // zstd decoders (19.2): fzstd alone (the old built-in path, no checksums) is the baseline
+  const gut = join(DATA, 'real_text', 'gutenberg');
+  if (existsSync(gut) && zstdCli(join(dir, 'probe.zst'), Buffer.from('x'))) {
+    const text = Buffer.concat(
+      readdirSync(gut)
+        .filter((f) => f.endsWith('.jsonl'))
+        .sort()
+        .map((f) => readFileSync(join(gut, f))),
+    ).subarray(0, ZSTD_MB * 1e6);
+    const zst = join(dir, 'gut.jsonl.zst');
+    zstdCli(zst, text);
+    const long = join(dir, 'gut-long.jsonl.zst');
+    // from a pipe with --long=30: no content size, a 1 GiB window
+    await writeFile(long, execFileSync('zstd', ['-q', '-c', '--long=30'], { input: text, maxBuffer: 1 << 30 }));
+    const require = createRequire(import.meta.url);
+    const { Decompress } = require('fzstd');
+    const rawFzstd = async (path) => {
+      let n = 0;
+      const dec = new Decompress((d) => {
+        n += d.length;
+      });
+      for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) dec.push(c);
+      dec.push(new Uint8Array(0), true);
+      return n;
+    };
+    const ours = async (path) => {
+      let n = 0;
+      for await (const c of fileBytes(path, 'zstd')) n += c.length;
+      return n;
+    };
+    const cases = [
+      ['fzstd alone, no checks (old built-in path; baseline)', zst, rawFzstd, undefined],
+      ['built-in: fzstd + frame walker + XXH64 checks (CURATE_ZSTD=js)', zst, ours, 'js'],
+      ['zstd program (default when on PATH)', zst, ours, undefined],
+      ['zstd program, --long=30 file (1 GiB window)', long, ours, undefined],
+    ];
+    if (process.env.ZSTD_LONG_JS) cases.push(['built-in, --long=30 file', long, ours, 'js']);
+    const rows = [];
+    let base;
+    for (const [what, path, fn, mode] of cases) {
+      if (mode) process.env.CURATE_ZSTD = mode;
+      else delete process.env.CURATE_ZSTD;
+      let s = Infinity;
+      let n = 0;
+      for (let r = 0; r < 2; r++) {
+        const t = performance.now();
+        n = await fn(path);
+        s = Math.min(s, (performance.now() - t) / 1000);
+      }
+      if (n !== text.length) throw new Error(`${what}: ${n} bytes, want ${text.length}`);
+      base ??= s;
+      rows.push({
+        decoder: what,
+        seconds: s.toFixed(2),
+        'MB/s': (text.length / 1e6 / s).toFixed(0),
+        'time over baseline': (s / base).toFixed(2),
+      });
+      console.log(`  ${what}: ${s.toFixed(2)} s`);
+    }
+    delete process.env.CURATE_ZSTD;
+    console.log(`zstd decoders over ${(text.length / 1e6).toFixed(0)} MB of Gutenberg JSONL, best of 2`);
+    console.table(rows);
+  }
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
