@@ -176,7 +176,10 @@ export const COMMANDS: CommandSpec[] = [
     name: 'report',
     args: '<manifest>',
     summary: 'write the HTML report of a run from its manifest.json',
-    options: (c) => c.option('--out <file>', 'report file (default: report.html beside the manifest)'),
+    options: (c) =>
+      c
+        .option('--out <file>', 'report file (default: report.html beside the manifest)')
+        .option('--overwrite', 'replace an existing file that is not a curate report (never the manifest or a shard)'),
     load: async () => (await import('./commands/report.js')).reportCommand,
   },
   {

@@ -207,7 +207,7 @@ describe('bad input: exit 2, one line naming the file, row or recipe path, nothi
     expect(bad.stderr.trim()).toBe('error: --compression gzip is not supported for arrow output; use zstd, none');
     const ok = await curate(['convert', p, '--out', join(d, 'y'), '--format', 'arrow', '--compression', 'zstd']);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(readdirSync(join(d, 'y'))).toEqual(['shard-00000-of-00001.arrow']);
+    expect(readdirSync(join(d, 'y')).sort()).toEqual(['.curate-output', 'shard-00000-of-00001.arrow']);
   });
 
   it('honours NO_COLOR and colours errors only on request', async () => {

@@ -24,6 +24,7 @@ import {
   createSplitWriter,
   expandInputs,
   type InputFile,
+  type ProtectedPath,
   prepareOutputDir,
   readShard,
   type WriteCompression,
@@ -347,7 +348,11 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
   if (!Number.isInteger(workers) || workers < 1) {
     throw new UsageError(`workers must be a positive integer, got ${workers}`, { code: 'E_USAGE' });
   }
-  const outDir = await prepareOutputDir(options.out, { overwrite: options.overwrite });
+  const outDir = await prepareOutputDir(options.out, {
+    overwrite: options.overwrite,
+    protect: files.map((f) => f.path),
+    command: 'dedup',
+  });
   try {
     let docs = 0;
     let noShingles = 0;
@@ -390,7 +395,7 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
       },
       stats,
       shapes,
-    );
+    ).then((o) => outDir.finalShards(o));
     await outDir.commit();
     timings.write = secs(t2);
     timings.total = secs(t0);
@@ -468,7 +473,14 @@ export async function decontamFiles(options: DecontamFilesOptions): Promise<Deco
   const tIndex = secs(t0);
   const files = await expandInputs(options.inputs);
   const tpl = compileTemplate(options.text ?? 'text');
-  const outDir = await prepareOutputDir(options.out, { overwrite: options.overwrite });
+  const outDir = await prepareOutputDir(options.out, {
+    overwrite: options.overwrite,
+    protect: [
+      ...files.map((f) => f.path),
+      ...evalFiles.map((e): ProtectedPath => ({ path: e.path, role: 'eval set' })),
+    ],
+    command: 'decontam',
+  });
   try {
     const stats = new Stats();
     const writer = createSplitWriter({
@@ -507,7 +519,7 @@ export async function decontamFiles(options: DecontamFilesOptions): Promise<Deco
         bytes += f.size;
         options.progress?.({ phase: 'decontam', rows: docs, bytes });
       }
-      outputs = await writer.close();
+      outputs = outDir.finalShards(await writer.close());
     } catch (e) {
       await writer.abort();
       throw e;

@@ -63,9 +63,9 @@ const tricky = [
   '{"id":"z2","text":"emoji 😀 😀 here","n":12}',
 ];
 
-/** A summary without timings, worker count and the temp directory in output paths. */
+/** A summary without timings, worker count and the output directory in output paths. */
 function comparable(s: Awaited<ReturnType<typeof dedupFiles>>) {
-  const shard = (x: { path: string }) => ({ ...x, path: x.path.replace(/^.*\.tmp-[^/]+\//, '') });
+  const shard = (x: { path: string }) => ({ ...x, path: x.path.replace(/^.*?\/((rejected\/)?shard-[^/]+)$/, '$1') });
   return {
     ...s,
     timings_s: 0,

@@ -14,9 +14,9 @@
  * clean near-copies would be dropped as duplicates of a row that is dropped too.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import {
   type Batch,
   CurateError,
@@ -38,6 +38,7 @@ import {
   createShardWriter,
   expandInputs,
   type InputFile,
+  type ProtectedPath,
   prepareOutputDir,
   readShard,
   type ShardWriter,
@@ -148,7 +149,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const totalBytes = tasks.reduce((a, t) => a + t.size, 0);
 
   // The output directory is checked before any work, and written under a temporary name.
-  const out = options.dryRun ? null : await openOutput(outDir, Boolean(options.overwrite));
+  const out = options.dryRun ? null : await openOutput(outDir, recipe, files, options);
   // The pass-1 threads, kept for pass 2 when they can do it (no rejected rows to write).
   let samplePool: SamplePool | null = null;
   try {
@@ -874,30 +875,17 @@ async function writeReportFile(dir: string): Promise<void> {
   await writeReport(join(dir, 'manifest.json'), join(dir, 'report.html'));
 }
 
-/** Open the output directory under a temporary name, after removing stale temporaries of dead runs. */
-async function openOutput(dir: string, overwrite: boolean) {
-  const parent = dirname(dir);
-  const name = basename(dir);
-  const entries = await readdir(parent).catch(() => [] as string[]);
-  for (const e of entries) {
-    const m = new RegExp(`^\\.${escapeRe(name)}\\.(?:tmp|old)-(\\d+)-[0-9a-f]+$`).exec(e);
-    if (m && !alive(Number(m[1]))) await rm(join(parent, e), { recursive: true, force: true });
+/**
+ * Open the output directory under a temporary name (see `prepareOutputDir`): it must not be
+ * or contain the recipe, an input file or an eval set, and is replaced only when curate wrote it.
+ */
+async function openOutput(dir: string, recipe: Recipe, inputs: InputFile[][], options: RunOptions) {
+  const protect: ProtectedPath[] = inputs.flat().map((f) => ({ path: f.path, role: 'input file' }));
+  for (const d of recipe.dedup.decontaminate ?? []) {
+    for (const f of await expandInputs(d.paths)) protect.push({ path: f.path, role: 'eval set' });
   }
-  return prepareOutputDir(dir, { overwrite });
-}
-
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  if (options.recipeFile) protect.push({ path: options.recipeFile, role: 'recipe' });
+  return prepareOutputDir(dir, { overwrite: Boolean(options.overwrite), protect, command: 'mix' });
 }
 
 /** A deep copy of a metrics result (the same values; nothing shared). */

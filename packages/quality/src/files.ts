@@ -78,7 +78,11 @@ export async function filterFiles(options: FilterFilesOptions): Promise<FilterSu
   const files = await expandInputs(options.inputs);
   const chain = new FilterChain(filters);
   await chain.prepare();
-  const outDir = await prepareOutputDir(options.out, { overwrite: options.overwrite });
+  const outDir = await prepareOutputDir(options.out, {
+    overwrite: options.overwrite,
+    protect: files.map((f) => f.path),
+    command: 'filter',
+  });
   const writer = createSplitWriter({
     dir: outDir.tmpDir,
     format: options.format ?? defaultFormat(files),
@@ -142,7 +146,7 @@ export async function filterFiles(options: FilterFilesOptions): Promise<FilterSu
       }
       bytesDone += f.size;
     }
-    const outputs = await writer.close();
+    const outputs = outDir.finalShards(await writer.close());
     await outDir.commit();
     const sources = stats.toJSON();
     const dropped: Record<string, number> = {};

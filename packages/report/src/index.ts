@@ -11,4 +11,4 @@ export type {
   ReportWarning,
 } from './manifest.js';
 export { type RenderOptions, renderReport } from './render.js';
-export { writeReport } from './write.js';
+export { type WriteReportOptions, writeReport } from './write.js';

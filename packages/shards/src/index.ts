@@ -9,8 +9,18 @@ export { inferColumns } from './infer.js';
 export { expandInputs, type InputOptions } from './inputs.js';
 export { JSON_ARRAY_MAX_BYTES, jsonCell } from './jsonl.js';
 export { DEFAULT_MAX_LINE_BYTES } from './lines.js';
-export type { OutputDir, SplitWriter } from './output.js';
-export { createSplitWriter, prepareOutputDir } from './output.js';
+export type { OutputDir, PrepareOutputOptions, ProtectedPath } from './outdir.js';
+export {
+  abortOpenOutputs,
+  inputReadingOutput,
+  OUTPUT_MARKER,
+  outputCommitting,
+  prepareOutputDir,
+  readOutputMarker,
+  recoverOutputDir,
+} from './outdir.js';
+export type { SplitWriter } from './output.js';
+export { createSplitWriter } from './output.js';
 export { inspectShard, readShard, readShards, type ShardInfo } from './read.js';
 export { compileTemplate, type TextTemplate } from './template.js';
 export * from './types.js';

@@ -1,80 +1,8 @@
-/** Output directories that appear complete or not at all, and kept/rejected split writers. */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { type Batch, InputError } from '@curate/core';
+/** Kept/rejected split writers (output directories themselves: outdir.ts). */
+import { join } from 'node:path';
+import type { Batch } from '@curate/core';
 import type { ShardWriterOptions, WrittenShard } from './types.js';
 import { createShardWriter } from './writer.js';
-
-export interface OutputDir {
-  /** Write here; it becomes `dir` on commit(). */
-  tmpDir: string;
-  /** Rename the temp dir into place (replacing the old dir when overwrite). */
-  commit(): Promise<void>;
-  /** Remove the temp dir. */
-  abort(): Promise<void>;
-}
-
-async function isNonEmptyDir(path: string): Promise<boolean> {
-  return (await readdir(path)).length > 0;
-}
-
-/**
- * Prepare an output directory: refuse an existing non-empty `dir` unless
- * `overwrite` (E_OUTPUT_EXISTS) and a path that is a file (E_OUTPUT_IS_FILE).
- * Work happens in a sibling `.DIR.tmp-<pid>-<rand>` that commit() renames into
- * place, so a killed run never leaves a directory that looks complete.
- */
-export async function prepareOutputDir(dir: string, options: { overwrite?: boolean } = {}): Promise<OutputDir> {
-  const target = resolve(dir);
-  const check = async () => {
-    const st = await stat(target).catch(() => undefined);
-    if (!st) return false;
-    if (!st.isDirectory()) {
-      throw new InputError('output path exists and is a file', { code: 'E_OUTPUT_IS_FILE', file: dir });
-    }
-    if (!options.overwrite && (await isNonEmptyDir(target))) {
-      throw new InputError('output directory exists and is not empty (use --overwrite to replace it)', {
-        code: 'E_OUTPUT_EXISTS',
-        file: dir,
-      });
-    }
-    return true;
-  };
-  await check();
-  const parent = dirname(target);
-  await mkdir(parent, { recursive: true });
-  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const tmpDir = join(parent, `.${basename(target)}.tmp-${tag}`);
-  await mkdir(tmpDir);
-  let state: 'open' | 'committed' | 'aborted' = 'open';
-  return {
-    tmpDir,
-    async commit() {
-      if (state !== 'open') throw new Error(`output directory already ${state}`);
-      const exists = await check();
-      if (exists) {
-        const old = join(parent, `.${basename(target)}.old-${tag}`);
-        await rename(target, old);
-        try {
-          await rename(tmpDir, target);
-        } catch (e) {
-          await rename(old, target).catch(() => {});
-          throw e;
-        }
-        await rm(old, { recursive: true, force: true });
-      } else {
-        await rename(tmpDir, target);
-      }
-      state = 'committed';
-    },
-    async abort() {
-      if (state !== 'open') return;
-      state = 'aborted';
-      await rm(tmpDir, { recursive: true, force: true });
-    },
-  };
-}
 
 export interface SplitWriter {
   keep(batch: Batch): Promise<void>;

@@ -11,6 +11,8 @@ describe('public API', () => {
     expect(Object.keys(shards).sort()).toEqual([
       'DEFAULT_MAX_LINE_BYTES',
       'JSON_ARRAY_MAX_BYTES',
+      'OUTPUT_MARKER',
+      'abortOpenOutputs',
       'columnsToRead',
       'compileTemplate',
       'createFileWriter',
@@ -20,11 +22,15 @@ describe('public API', () => {
       'expandInputs',
       'extensionFor',
       'inferColumns',
+      'inputReadingOutput',
       'inspectShard',
       'jsonCell',
+      'outputCommitting',
       'prepareOutputDir',
+      'readOutputMarker',
       'readShard',
       'readShards',
+      'recoverOutputDir',
       'sha256File',
     ]);
   });

@@ -155,7 +155,7 @@ describe('prepareOutputDir', () => {
     await writeFile(join(out.tmpDir, 'manifest.json'), '{}');
     expect(existsSync(dir)).toBe(false);
     await out.commit();
-    expect(await readdir(dir)).toEqual(['manifest.json']);
+    expect((await readdir(dir)).sort()).toEqual(['.curate-output', 'manifest.json']);
     expect(await readdir(root)).toEqual(['out']);
   });
 
@@ -163,14 +163,14 @@ describe('prepareOutputDir', () => {
     const root = await tmp();
     const dir = join(root, 'out');
     const first = await prepareOutputDir(dir, {});
-    await writeFile(join(first.tmpDir, 'old.txt'), 'old');
+    await writeFile(join(first.tmpDir, 'shard-00000-of-00001.jsonl'), 'old');
     await first.commit();
     const err = await rejection(prepareOutputDir(dir, {}));
     expect([err.code, err.file]).toEqual(['E_OUTPUT_EXISTS', dir]);
     const second = await prepareOutputDir(dir, { overwrite: true });
-    await writeFile(join(second.tmpDir, 'new.txt'), 'new');
+    await writeFile(join(second.tmpDir, 'new.jsonl'), 'new');
     await second.commit();
-    expect(await readdir(dir)).toEqual(['new.txt']);
+    expect((await readdir(dir)).sort()).toEqual(['.curate-output', 'new.jsonl']);
     expect(await readdir(root)).toEqual(['out']);
     await writeFile(join(root, 'file'), 'x');
     expect((await rejection(prepareOutputDir(join(root, 'file'), { overwrite: true }))).code).toBe('E_OUTPUT_IS_FILE');
@@ -188,7 +188,7 @@ describe('prepareOutputDir', () => {
     const b = await prepareOutputDir(dir, {});
     await writeFile(join(b.tmpDir, 'y.jsonl'), '');
     await b.commit();
-    expect(await readdir(dir)).toEqual(['y.jsonl']);
+    expect((await readdir(dir)).sort()).toEqual(['.curate-output', 'y.jsonl']);
     expect(await readdir(root)).toEqual(['out']);
   });
 });

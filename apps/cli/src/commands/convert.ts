@@ -2,6 +2,7 @@ import { createShardWriter, expandInputs, prepareOutputDir, readShard } from '@c
 import type { CommandContext } from '../context.js';
 import { formatBytes } from '../io.js';
 import { writerOptions } from './options.js';
+import { warnOutputReadBack } from './readback.js';
 
 export async function convertCommand(
   ctx: CommandContext,
@@ -11,7 +12,15 @@ export async function convertCommand(
   const started = Date.now();
   const files = await expandInputs(args, { cwd: ctx.io.cwd });
   const totalBytes = files.reduce((s, f) => s + f.size, 0);
-  const out = await prepareOutputDir(String(opts.out), { overwrite: Boolean(opts.overwrite) });
+  // Options are checked before the output directory is touched: a refused command leaves nothing behind.
+  writerOptions(opts, String(opts.out));
+  await warnOutputReadBack(ctx, args, { ...opts, format: opts.format ?? 'parquet' });
+  const out = await prepareOutputDir(String(opts.out), {
+    overwrite: Boolean(opts.overwrite),
+    protect: files.map((f) => f.path),
+    command: 'convert',
+    cwd: ctx.io.cwd,
+  });
   const writer = createShardWriter({ ...writerOptions(opts, out.tmpDir), widen: true });
   let rows = 0;
   let doneBytes = 0;
@@ -28,14 +37,14 @@ export async function convertCommand(
       ctx.progress.listener({ phase: 'convert', rows, bytes: doneBytes, totalBytes });
       if (fileRows === 0) ctx.warn(`${f.path}: no rows`);
     }
-    const shards = await writer.close();
+    const shards = (await writer.close()).map((s) => ({ ...s, path: out.finalPath(s.path) }));
     await out.commit();
     const summary = {
       command: 'convert',
       inputs: files.map((f) => ({ path: f.path, format: f.format, bytes: f.size })),
       rows,
       out: String(opts.out),
-      shards: shards.map((s) => ({ ...s, path: s.path.replace(out.tmpDir, String(opts.out)) })),
+      shards,
       seconds: (Date.now() - started) / 1000,
     };
     ctx.emit(summary);

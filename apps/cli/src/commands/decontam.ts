@@ -1,6 +1,7 @@
 import { decontamFiles } from '@curate/dedup';
 import type { WriteCompression, WriteFormat } from '@curate/shards';
 import type { CommandContext } from '../context.js';
+import { warnOutputReadBack } from './readback.js';
 import { printRemovals } from './summary.js';
 
 export async function decontamCommand(
@@ -8,6 +9,7 @@ export async function decontamCommand(
   args: string[],
   opts: Record<string, unknown>,
 ): Promise<void> {
+  await warnOutputReadBack(ctx, args, opts);
   const summary = await decontamFiles({
     inputs: args,
     against: opts.against as string[],

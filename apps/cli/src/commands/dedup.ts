@@ -3,6 +3,7 @@ import { dedupFiles, runDedupStage } from '@curate/dedup';
 import type { WriteCompression, WriteFormat } from '@curate/shards';
 import type { CommandContext } from '../context.js';
 import { table } from '../io.js';
+import { warnOutputReadBack } from './readback.js';
 import { printRemovals } from './summary.js';
 
 /** The options `dedupFiles` and the distributed stages share, from the command line. */
@@ -32,6 +33,7 @@ export async function dedupCommand(ctx: CommandContext, args: string[], opts: Re
   if (opts.rank !== undefined || opts.worldSize !== undefined) {
     throw new UsageError('--rank and --world-size run one distributed stage: add --stage and --work-dir');
   }
+  await warnOutputReadBack(ctx, args, opts);
   const summary = await dedupFiles({
     ...commonOptions(args, opts),
     out: String(opts.out),

@@ -1,9 +1,11 @@
 import { filterFiles } from '@curate/quality';
 import type { WriteCompression, WriteFormat } from '@curate/shards';
 import type { CommandContext } from '../context.js';
+import { warnOutputReadBack } from './readback.js';
 import { printRemovals } from './summary.js';
 
 export async function filterCommand(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<void> {
+  await warnOutputReadBack(ctx, args, opts);
   const summary = await filterFiles({
     inputs: args,
     out: String(opts.out),
