@@ -4,6 +4,7 @@
 //  - long lines: seconds per MB of a line of L MB, over the same for the smallest L (1.0 = linear
 //    in the line length; the old line splitter was quadratic on compressed input), and over the
 //    plain file of the same line;
+//    (process CPU seconds too, steadier on a shared machine; the zstd program's own CPU is not in them);
 //  - many files: milliseconds per file for N files, over the same for the smallest N (1.0 = linear).
 //
 //   npm run bench:lines -w @curate/shards     LINE_MB=8,16,32  FILES=1000,4000  (comma lists)
@@ -39,11 +40,13 @@ function zstdCli(path, data) {
 /** Seconds to read every line of a file with rawLines (lines counted, bytes summed). */
 async function timeLines(path, compression) {
   const t = performance.now();
+  const c0 = process.cpuUsage();
   let bytes = 0;
   for await (const c of rawLines(path, 0, Number.POSITIVE_INFINITY, true, compression)) {
     for (let i = 0; i < c.count; i++) bytes += c.ends[i] - c.starts[i];
   }
-  return { s: (performance.now() - t) / 1000, bytes };
+  const c = process.cpuUsage(c0);
+  return { s: (performance.now() - t) / 1000, cpu: (c.user + c.system) / 1e6, bytes };
 }
 
 const table = [];
@@ -52,7 +55,9 @@ try {
     `long lines (rawLines over one line of L MB, plus a short line; MB = 1e6 bytes): L = ${LINE_MB.join(', ')}`,
   );
   const perMb = {};
-  for (const mb of LINE_MB) {
+  // the first size is read twice, the first time unrecorded (JIT warm-up would inflate its s/MB)
+  for (const [k, mb] of [LINE_MB[0], ...LINE_MB].entries()) {
+    const warm = k === 0;
     const text = 'lorem ipsum dolor sit amet '.repeat(Math.ceil((mb * 1e6) / 27)).slice(0, mb * 1e6);
     const data = Buffer.from(`{"id":"a","text":"x"}\n{"id":"b","text":"${text}"}\n`);
     const plain = join(dir, `line-${mb}.jsonl`);
@@ -70,14 +75,18 @@ try {
       ['zstd', zst, 'zstd'],
       ['gzip NUL bytes', nul, 'gzip'],
     ]) {
-      const { s } = await timeLines(path, compression);
+      const { s, cpu } = await timeLines(path, compression);
+      if (warm) continue;
       perMb[kind] ??= s / mb;
+      perMb[`${kind} cpu`] ??= cpu / mb;
       table.push({
         input: kind,
         'line MB': mb,
         seconds: s.toFixed(2),
         's/MB': (s / mb).toFixed(3),
         [`s/MB over L=${LINE_MB[0]}`]: (s / mb / perMb[kind]).toFixed(2),
+        'cpu s': cpu.toFixed(2),
+        [`cpu/MB over L=${LINE_MB[0]}`]: (cpu / mb / perMb[`${kind} cpu`]).toFixed(2),
         'over plain':
           kind === 'plain'
             ? '1.00'
