@@ -26,6 +26,21 @@ export function exactKeyOfBytes(normalized: Uint8Array): string {
   return xx.h64Raw(normalized).toString(16).padStart(16, '0');
 }
 
+/** xxh32 of a string's UTF-8 bytes, as an unsigned 32-bit number (no normalisation): a cheap row fingerprint. */
+export function hash32(s: string): number {
+  return xx.h32(s) >>> 0;
+}
+
+/** `exactKey` as a 64-bit bigint (8 bytes in a BigUint64Array instead of a 16-character string). */
+export function exactKey64(text: string, options: NormalizeOptions = {}): bigint {
+  return xx.h64(normalizeText(text, options));
+}
+
+/** `hash64` as a 64-bit bigint. */
+export function hash64n(s: string): bigint {
+  return xx.h64(s);
+}
+
 /** xxh64 of a string as 16 hex digits (no normalisation). */
 export function hash64(s: string): string {
   return xx.h64ToString(s);
@@ -41,56 +56,194 @@ export interface ExactDeduperOptions {
   prefer?: Prefer;
 }
 
-interface Entry {
-  index: number;
-  kind: number;
-  score: number;
-  id: string;
+/** An exact-dedup key: the hex string of `exactKey`, or the same 64 bits as a bigint (`exactKey64`). */
+export type ExactKeyValue = string | bigint;
+
+/**
+ * The documents `ExactDeduper.resolve` removes, held compactly: 12 bytes per removed document
+ * (its index and its group in typed arrays, sorted by index) plus, per group, the kept document.
+ * Reads like a `ReadonlyMap<docIndex, ExactRemoval>`; the removal objects are made on demand.
+ */
+export class ExactRemovals implements Iterable<[number, ExactRemoval]> {
+  /** @internal */
+  constructor(
+    private readonly docs: Float64Array,
+    private readonly groupOf: Uint32Array,
+    private readonly keptIndex: Float64Array,
+    private readonly keptId: string[],
+    /** Groups that lost at least one document. */
+    readonly groups: number,
+  ) {}
+
+  get size(): number {
+    return this.docs.length;
+  }
+
+  private find(docIndex: number): number {
+    let lo = 0;
+    let hi = this.docs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = this.docs[mid];
+      if (v === docIndex) return mid;
+      if (v < docIndex) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  has(docIndex: number): boolean {
+    return this.find(docIndex) >= 0;
+  }
+
+  get(docIndex: number): ExactRemoval | undefined {
+    const i = this.find(docIndex);
+    if (i < 0) return undefined;
+    const g = this.groupOf[i];
+    return { keptIndex: this.keptIndex[g], keptId: this.keptId[g] };
+  }
+
+  /** Removed documents in ascending index order. */
+  *keys(): IterableIterator<number> {
+    for (let i = 0; i < this.docs.length; i++) yield this.docs[i];
+  }
+
+  *values(): IterableIterator<ExactRemoval> {
+    for (let i = 0; i < this.docs.length; i++) {
+      const g = this.groupOf[i];
+      yield { keptIndex: this.keptIndex[g], keptId: this.keptId[g] };
+    }
+  }
+
+  *entries(): IterableIterator<[number, ExactRemoval]> {
+    for (let i = 0; i < this.docs.length; i++) {
+      const g = this.groupOf[i];
+      yield [this.docs[i], { keptIndex: this.keptIndex[g], keptId: this.keptId[g] }];
+    }
+  }
+
+  [Symbol.iterator](): IterableIterator<[number, ExactRemoval]> {
+    return this.entries();
+  }
 }
+
+const EMPTY_F64 = new Float64Array(0);
 
 /**
  * Groups documents by exact key. Two ways to use it:
  * - as data: `add(docIndex, key, meta)` for all documents (any order), then
- *   `resolve()` gives the removal map, keeping per group the preferred document;
+ *   `resolve()` gives the removals, keeping per group the preferred document;
  * - streaming: `check(key, docIndex, meta)` returns the earlier document a new
  *   one duplicates (first seen is kept), or null.
+ *
+ * Memory (README): per document added, 12 bytes (its index and group number in typed arrays);
+ * per distinct key, one map entry and the group's current keeper (index, kind, score, id).
+ * Duplicates cost 12 bytes each, whatever their number; `resolve` adds 12 bytes per removed document.
  */
 export class ExactDeduper {
   private readonly prefer: Prefer;
-  private readonly best = new Map<string, Entry>();
-  private readonly all: { key: string; index: number }[] = [];
+  /** key -> group number */
+  private readonly groupOfKey = new Map<ExactKeyValue, number>();
+  // per group: the document kept so far
+  private bestIndex: Float64Array = new Float64Array(1024);
+  private bestKind: Uint8Array = new Uint8Array(1024);
+  private bestScore: Float64Array = new Float64Array(1024);
+  private readonly bestId: string[] = [];
+  // per document added: its index and group
+  private docs: Float64Array = new Float64Array(1024);
+  private groups: Uint32Array = new Uint32Array(1024);
+  private n = 0;
+  /** streaming use (`check`): key -> first document */
+  private readonly seen = new Map<ExactKeyValue, { index: number; id: string }>();
 
   constructor(options: ExactDeduperOptions = {}) {
     this.prefer = options.prefer ?? 'real';
   }
 
+  /** Documents added. */
   get size(): number {
-    return this.all.length;
+    return this.n;
   }
 
-  add(docIndex: number, key: string, meta: DocMeta): void {
-    const e: Entry = { index: docIndex, kind: kindCode(meta.kind), score: scoreValue(meta.score), id: meta.id };
-    this.all.push({ key, index: docIndex });
-    const cur = this.best.get(key);
-    if (!cur || compareForKeep(this.prefer, e.index, e.kind, e.score, cur.index, cur.kind, cur.score) < 0) {
-      this.best.set(key, e);
-    }
+  /** Distinct keys among the documents added. */
+  get groupCount(): number {
+    return this.groupOfKey.size;
   }
 
-  resolve(): Map<number, ExactRemoval> {
-    const removed = new Map<number, ExactRemoval>();
-    for (const { key, index } of this.all) {
-      const b = this.best.get(key) as Entry;
-      if (b.index !== index) removed.set(index, { keptIndex: b.index, keptId: b.id });
+  add(docIndex: number, key: ExactKeyValue, meta: DocMeta): void {
+    const kind = kindCode(meta.kind);
+    const score = scoreValue(meta.score);
+    let g = this.groupOfKey.get(key);
+    if (g === undefined) {
+      g = this.groupOfKey.size;
+      this.groupOfKey.set(key, g);
+      if (g === this.bestIndex.length) {
+        const cap = g * 2;
+        this.bestIndex = grow(this.bestIndex, cap);
+        this.bestScore = grow(this.bestScore, cap);
+        const k = new Uint8Array(cap);
+        k.set(this.bestKind);
+        this.bestKind = k;
+      }
+      this.bestIndex[g] = docIndex;
+      this.bestKind[g] = kind;
+      this.bestScore[g] = score;
+      this.bestId[g] = meta.id;
+    } else if (
+      compareForKeep(this.prefer, docIndex, kind, score, this.bestIndex[g], this.bestKind[g], this.bestScore[g]) < 0
+    ) {
+      this.bestIndex[g] = docIndex;
+      this.bestKind[g] = kind;
+      this.bestScore[g] = score;
+      this.bestId[g] = meta.id;
     }
-    return removed;
+    if (this.n === this.docs.length) {
+      this.docs = grow(this.docs, this.n * 2);
+      const gs = new Uint32Array(this.n * 2);
+      gs.set(this.groups);
+      this.groups = gs;
+    }
+    this.docs[this.n] = docIndex;
+    this.groups[this.n] = g;
+    this.n++;
+  }
+
+  resolve(): ExactRemovals {
+    let m = 0;
+    for (let i = 0; i < this.n; i++) if (this.bestIndex[this.groups[i]] !== this.docs[i]) m++;
+    if (m === 0) return new ExactRemovals(EMPTY_F64, new Uint32Array(0), this.bestIndex, this.bestId, 0);
+    const slots = new Uint32Array(m);
+    m = 0;
+    for (let i = 0; i < this.n; i++) if (this.bestIndex[this.groups[i]] !== this.docs[i]) slots[m++] = i;
+    const docs = this.docs;
+    slots.sort((a, b) => docs[a] - docs[b]);
+    const removed = new Float64Array(m);
+    const groupOf = new Uint32Array(m);
+    const losing = new Uint8Array(this.groupOfKey.size);
+    let groups = 0;
+    for (let j = 0; j < m; j++) {
+      removed[j] = docs[slots[j]];
+      const g = this.groups[slots[j]];
+      groupOf[j] = g;
+      if (!losing[g]) {
+        losing[g] = 1;
+        groups++;
+      }
+    }
+    return new ExactRemovals(removed, groupOf, this.bestIndex, this.bestId, groups);
   }
 
   /** Streaming use: the kept document this one duplicates, or null (then it is remembered). */
-  check(key: string, docIndex: number, meta: DocMeta): ExactRemoval | null {
-    const cur = this.best.get(key);
+  check(key: ExactKeyValue, docIndex: number, meta: DocMeta): ExactRemoval | null {
+    const cur = this.seen.get(key);
     if (cur) return { keptIndex: cur.index, keptId: cur.id };
-    this.best.set(key, { index: docIndex, kind: kindCode(meta.kind), score: scoreValue(meta.score), id: meta.id });
+    this.seen.set(key, { index: docIndex, id: meta.id });
     return null;
   }
+}
+
+function grow(a: Float64Array, n: number): Float64Array {
+  const b = new Float64Array(n);
+  b.set(a);
+  return b;
 }

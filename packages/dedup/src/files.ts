@@ -378,7 +378,7 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
     });
     timings.signatures = secs(t0);
     const t1 = performance.now();
-    const exactRemoved = exactOn ? exact.resolve() : new Map();
+    const exactRemoved = exact.resolve(); // empty when exact dedup is off (nothing added)
     const nearResult = nearOn ? near.resolve({ exclude: exactRemoved }) : null;
     timings.resolve = secs(t1);
     const t2 = performance.now();
@@ -422,7 +422,7 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
             edges: nearResult.edges,
           }
         : null,
-      exact_groups: new Set([...exactRemoved.values()].map((r) => r.keptIndex)).size,
+      exact_groups: exactRemoved.groups,
       sources: stats.toJSON(),
       outputs,
       workers,

@@ -7,7 +7,18 @@ export {
   type EvalSetStats,
   evalNameFromPath,
 } from './decontam.js';
-export { ExactDeduper, type ExactDeduperOptions, type ExactRemoval, exactKey, hash64 } from './exact.js';
+export {
+  ExactDeduper,
+  type ExactDeduperOptions,
+  type ExactKeyValue,
+  type ExactRemoval,
+  ExactRemovals,
+  exactKey,
+  exactKey64,
+  hash32,
+  hash64,
+  hash64n,
+} from './exact.js';
 export {
   type DecontamFilesOptions,
   type DecontamSummary,

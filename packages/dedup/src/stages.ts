@@ -21,7 +21,7 @@ import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { CurateError, InputError, type SourceCounters, Stats, UsageError } from '@curate/core';
 import { expandInputs, type InputFile, type WrittenShard } from '@curate/shards';
-import { ExactDeduper } from './exact.js';
+import { ExactDeduper, type ExactRemovals } from './exact.js';
 import { type DedupFilesOptions, exactReason, nearReason, writeSplit } from './files.js';
 import { sizeHistogram } from './keep.js';
 import {
@@ -309,10 +309,9 @@ async function loadDocs(workDir: string): Promise<AllDocs> {
   return d;
 }
 
-function exactRemovals(d: AllDocs): Map<number, { keptIndex: number; keptId: string }> {
-  if (!d.config.exact) return new Map();
+function exactRemovals(d: AllDocs): ExactRemovals {
   const ex = new ExactDeduper({ prefer: d.config.near.prefer });
-  for (let i = 0; i < d.docIndex.length; i++) {
+  for (let i = 0; d.config.exact && i < d.docIndex.length; i++) {
     ex.add(d.docIndex[i], d.keys[i], {
       id: d.ids[i],
       kind: d.kinds[i] === 0 ? 'real' : 'synthetic',

@@ -47,3 +47,46 @@ describe.skipIf(!HAS_SHARED)('exact dedup on Gutenberg', () => {
     expect(raw.length - new Set(raw).size).toBe(14);
   }, 60_000);
 });
+
+describe('ExactDeduper compact state (issue 19.11)', () => {
+  it('removals read like a Map, in index order, for string and bigint keys alike', async () => {
+    const { exactKey64 } = await import('../src/index.js');
+    for (const keyOf of [(t: string) => exactKey(t), (t: string) => exactKey64(t)]) {
+      const d = new ExactDeduper();
+      const texts = ['a b', 'c', 'A  B', 'c', 'a b', 'd'];
+      // added out of order, as worker batches arrive
+      for (const i of [4, 1, 0, 5, 3, 2])
+        d.add(i * 10, keyOf(texts[i]), { id: `doc${i}`, kind: i === 2 ? 'real' : 'synthetic' });
+      const r = d.resolve();
+      expect(d.size).toBe(6);
+      expect(d.groupCount).toBe(3);
+      expect(r.size).toBe(3);
+      expect(r.groups).toBe(2);
+      expect([...r]).toEqual([
+        [0, { keptIndex: 20, keptId: 'doc2' }], // the real copy is kept
+        [30, { keptIndex: 10, keptId: 'doc1' }],
+        [40, { keptIndex: 20, keptId: 'doc2' }],
+      ]);
+      expect([...r.keys()]).toEqual([0, 30, 40]);
+      expect(r.has(30)).toBe(true);
+      expect(r.has(10)).toBe(false);
+      expect(r.get(40)).toEqual({ keptIndex: 20, keptId: 'doc2' });
+      expect(r.get(50)).toBeUndefined();
+    }
+    expect(exactKey64('Hello  World').toString(16).padStart(16, '0')).toBe(exactKey('hello world'));
+    expect(new ExactDeduper().resolve().size).toBe(0);
+  });
+
+  it('a million copies of one key keep typed arrays, not an object per row', () => {
+    const d = new ExactDeduper();
+    for (let i = 0; i < 1_000_000; i++) d.add(i, 'same', { id: `s${i}` });
+    const r = d.resolve();
+    expect(r.size).toBe(999_999);
+    expect(r.groups).toBe(1);
+    expect(r.get(999_999)).toEqual({ keptIndex: 0, keptId: 's0' });
+    // the state is typed arrays: docIndex + group per row, index + group per removal
+    const own = Object.values(d as unknown as Record<string, unknown>).filter((v) => ArrayBuffer.isView(v));
+    expect(own.reduce((a, v) => a + (v as ArrayBufferView).byteLength, 0) / 1e6).toBeLessThan(30);
+    expect((d as unknown as { all?: unknown }).all).toBeUndefined();
+  });
+});

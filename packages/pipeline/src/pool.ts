@@ -62,8 +62,9 @@ export function deserializeError(s: SerializedError): Error {
 }
 
 export function transferList(r: FileScan): ArrayBuffer[] {
-  const bufs = [r.tokens.buffer, r.chars.buffer, r.sigRows.buffer, r.sigs.buffer];
+  const bufs = [r.tokens.buffer, r.chars.buffer, r.textHashes.buffer, r.sigRows.buffer, r.sigs.buffer];
   if (r.scores) bufs.push(r.scores.buffer);
+  if (r.exactKeys) bufs.push(r.exactKeys.buffer);
   return bufs as ArrayBuffer[];
 }
 
@@ -210,7 +211,11 @@ export class SamplePool {
         }
         w.once('message', (msg: { ok: true; result: SampleResult } | { ok: false; error: SerializedError }) => {
           if (!msg.ok) return fail(deserializeError(msg.error));
-          onDone(t, msg.result);
+          try {
+            onDone(t, msg.result); // files the records into the spill: may fail (disk full)
+          } catch (e) {
+            return fail(e as Error);
+          }
           next(w);
         });
         w.postMessage(t);

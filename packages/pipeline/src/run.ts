@@ -44,13 +44,16 @@ import {
   type ShardWriter,
   type WrittenShard,
 } from '@curate/shards';
+import { checkRow, checkStamp, rowsChanged } from './integrity.js';
 import type { Manifest, OutputShardRecord, SourceRecord, WarningRecord } from './manifest.js';
 import { MANIFEST_VERSION } from './manifest.js';
 import { runScans, type SamplePool } from './pool.js';
+import { RowReasons } from './reasons.js';
 import { makeRow, type SampleTask } from './sample.js';
 import { type FileScan, passThroughColumns, Scanner, type ScanTask } from './scan.js';
 import { qualitySignalsRecord, SignalHistograms, signalRate } from './signals.js';
 import { BucketSpill } from './spill.js';
+import { unusedSourceWarnings } from './warnings.js';
 
 /** The version written into manifests, from this package's package.json (one version line for all of curate). */
 export const TOOL_VERSION: string = JSON.parse(
@@ -100,8 +103,8 @@ interface SourceState {
   rowsRead: number;
   /** First global document index of this source. */
   docBase: number;
-  /** source row -> drop reason. */
-  reasons: Map<number, string>;
+  /** source row -> drop reason (a code per row into a table of distinct reasons). */
+  reasons: RowReasons;
   /** Available source rows, ascending, and their tokens. */
   avail: Uint32Array;
   availTokens: Uint32Array;
@@ -198,10 +201,13 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       const sc = tasks.filter((t) => t.sourceIndex === si).map((t) => scans[t.id]);
       const fileBase: number[] = [];
       let rowsRead = 0;
-      const reasons = new Map<number, string>();
+      const reasons = new RowReasons(sc.reduce((a, f) => a + f.rows, 0));
       for (const f of sc) {
         fileBase.push(rowsRead);
         for (let i = 0; i < f.dropRows.length; i++) reasons.set(rowsRead + f.dropRows[i], f.dropReasons[i]);
+        // held in `reasons` from here: a string per dropped row need not live on
+        f.dropRows = [];
+        f.dropReasons = [];
         rowsRead += f.rows;
       }
       sources.push({
@@ -252,20 +258,19 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       let groupsTotal = 0;
       for (const group of groups) {
         const dd = new ExactDeduper({ prefer: (dedup.near?.prefer as 'real' | 'none' | undefined) ?? 'real' });
-        const keys = new Set<string>();
         for (const s of group) {
           s.scans.forEach((f, fi) => {
-            const ks = f.exactKeys as string[];
+            const ks = f.exactKeys as BigUint64Array;
             for (let r = 0; r < f.rows; r++) {
-              if (!ks[r]) continue;
               const sr = s.fileBase[fi] + r;
-              keys.add(ks[r]);
+              if (s.reasons.has(sr)) continue; // dropped in pass 1: no key
               dd.add(s.docBase + sr, ks[r], { id: idOf(s, sr), kind: s.kind, score: scoreAt(s, fi, r) });
             }
+            f.exactKeys = null; // used once
           });
         }
         const removed = dd.resolve();
-        groupsTotal += keys.size;
+        groupsTotal += dd.groupCount;
         for (const [doc, rem] of removed) {
           const s = sourceOfDoc(group, doc);
           s.reasons.set(doc - s.docBase, `dedup:exact:dup_of=${rem.keptId}`);
@@ -374,7 +379,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       });
       stats.read(s.name, s.rowsRead);
       stats.kept(s.name, n);
-      for (const r of s.reasons.values()) stats.drop(s.name, r);
+      for (const [r, k] of s.reasons.counts()) stats.drop(s.name, r, k);
     }
     const unit = recipe.target?.documents !== undefined ? 'documents' : 'tokens';
     const target: MixTarget = {
@@ -420,6 +425,13 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       sources: w.sources,
       fact: planFacts[w.code],
     }));
+    warnings.push(
+      ...unusedSourceWarnings(
+        plan,
+        selections.map((x) => x.documents),
+        sources.map((x) => x.rowsRead),
+      ),
+    );
 
     const baseManifest = (): Manifest => ({
       manifest_version: MANIFEST_VERSION,
@@ -600,6 +612,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
             const epochs = new Uint16Array(n);
             const pos = new Float64Array(n);
             const ids: string[] = new Array(n);
+            const hashes = new Uint32Array(n);
             let chars = 0;
             for (let j = 0; j < n; j++) {
               const e = idx[from + j];
@@ -607,6 +620,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
               epochs[j] = sel.epochs[e];
               pos[j] = sel.pos[e];
               ids[j] = idOf(s, sel.rows[e]);
+              hashes[j] = sc.textHashes[sel.rows[e] - s.fileBase[fi]];
               chars += sc.chars[sel.rows[e] - s.fileBase[fi]];
             }
             stasks.push({
@@ -627,6 +641,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
               epochs,
               pos,
               ids,
+              hashes,
+              stamp: sc.stat,
               passCols,
               metricsSeed: metricsInPass2 ? recipe.seed : null,
             });
@@ -675,27 +691,22 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       let rejected: Row[] = [];
       for (let fi = 0; fi < s.files.length; fi++) {
         const f = s.files[fi];
+        const sc = s.scans[fi];
         scanner.chain.doc.file = f.path;
+        await checkStamp(f.path, sc.stat);
+        let fileRows = 0;
         for await (const batch of readShard(f)) {
           const base = s.fileBase[fi] + (batch.offset ?? 0);
+          fileRows += batch.length;
+          if (fileRows > sc.rows) throw rowsChanged(f.path, `more than the ${sc.rows} rows pass 1 read`);
           for (let r = 0; r < batch.length; r++) {
             const sr = base + r;
             const reason = s.reasons.get(sr);
             if (reason !== undefined) {
               if (rejectedWriter) {
-                rejected.push(
-                  makeRow(
-                    s,
-                    sr,
-                    idOf(s, sr),
-                    scanner.templates[s.index].render(batch, r),
-                    null,
-                    batch,
-                    r,
-                    passCols,
-                    reason,
-                  ),
-                );
+                const raw = scanner.templates[s.index].render(batch, r);
+                checkRow(f.path, sr - s.fileBase[fi], raw, sc.textHashes[sr - s.fileBase[fi]]);
+                rejected.push(makeRow(s, sr, idOf(s, sr), raw, null, batch, r, passCols, reason));
                 if (rejected.length >= WRITE_BATCH) {
                   await rejectedWriter.write(rowsToBatch(rejected));
                   rejectedRows += rejected.length;
@@ -705,9 +716,9 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
               continue;
             }
             if (ptr >= sel.n || sel.rows[idx[ptr]] !== sr) continue;
-            const text = scanner.transforms
-              ? scanner.decide(s.index, batch, r).text
-              : scanner.templates[s.index].render(batch, r);
+            const raw = scanner.templates[s.index].render(batch, r);
+            checkRow(f.path, sr - s.fileBase[fi], raw, sc.textHashes[sr - s.fileBase[fi]]);
+            const text = scanner.transforms ? scanner.judge(s.index, raw, batch, r).text : raw;
             const id = idOf(s, sr);
             while (ptr < sel.n && sel.rows[idx[ptr]] === sr) {
               const j = idx[ptr++];
@@ -717,6 +728,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
           pass2Rows += batch.length;
           progress({ phase: 'sample', rows: pass2Rows, bytes: pass2Bytes, totalBytes });
         }
+        if (fileRows !== sc.rows) throw rowsChanged(f.path, `${fileRows} rows where pass 1 read ${sc.rows}`);
+        await checkStamp(f.path, sc.stat);
         pass2Bytes += f.size;
       }
       if (ptr !== sel.n) {

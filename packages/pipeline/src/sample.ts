@@ -10,7 +10,8 @@ import type { Batch, Kind, Row } from '@curate/core';
 import { CorpusMetrics, type CorpusMetricsState } from '@curate/metrics';
 import { type InputFile, readShard } from '@curate/shards';
 import { isBlank, parseLine, rawLines } from '@curate/shards/lines';
-import type { Scanner } from './scan.js';
+import { checkRow, checkStamp, rowsChanged } from './integrity.js';
+import type { FileStamp, Scanner } from './scan.js';
 
 /** The fields of a source a row needs. */
 export interface RowSource {
@@ -73,6 +74,9 @@ export interface SampleTask {
   epochs: Uint16Array;
   pos: Float64Array;
   ids: string[];
+  /** Pass 1's hash of each entry's rendered text, and the file's stamp: pass 2 checks both. */
+  hashes: Uint32Array;
+  stamp: FileStamp;
   passCols: string[];
   /** Seed of the diversity metrics to take over the written texts here (null: the main thread does it). */
   metricsSeed: number | null;
@@ -165,13 +169,14 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
   scanner.chain.doc.file = task.path;
   const metrics = task.metricsSeed === null ? null : new CorpusMetrics({ seed: task.metricsSeed });
   let metricsMs = 0;
+  await checkStamp(task.path, task.stamp);
   const it = selectedRows(scanner, task);
   let next = await it.next();
   while (!next.done) {
     const { batch, r, sr } = next.value;
-    const text = scanner.transforms
-      ? scanner.decide(task.sourceIndex, batch, r).text
-      : scanner.templates[task.sourceIndex].render(batch, r);
+    const raw = scanner.templates[task.sourceIndex].render(batch, r);
+    checkRow(task.path, sr - task.fileBase, raw, task.hashes[ptr]);
+    const text = scanner.transforms ? scanner.judge(task.sourceIndex, raw, batch, r).text : raw;
     while (ptr < n && task.rows[ptr] === sr) {
       const row = makeRow(task.source, sr, task.ids[ptr], text, task.epochs[ptr], batch, r, task.passCols, null);
       const body = serialize([task.pos[ptr], row]);
@@ -191,6 +196,8 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
     next = await it.next();
   }
   const rowsRead = next.value;
+  if (ptr !== n) throw rowsChanged(task.path, `${n - ptr} selected rows were not found again`);
+  await checkStamp(task.path, task.stamp);
   offsets[ptr] = bytes;
   // a buffer of its own (transferred to the main thread; never a slice of Node's shared pool)
   const data = new Uint8Array(bytes);

@@ -9,8 +9,9 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { type Batch, InputError, type Kind, loadTokenizer, type Tokenizer, type TokenizerName } from '@curate/core';
-import { DecontamIndex, exactKey, hash64, MinHasher } from '@curate/dedup';
+import { DecontamIndex, exactKey64, hash32, hash64n, MinHasher } from '@curate/dedup';
 import { createFilter, FilterChain, QualitySignalMeter } from '@curate/quality';
 import type { Recipe } from '@curate/recipe';
 import { qualitySteps } from '@curate/recipe/filters';
@@ -57,6 +58,10 @@ export interface FileScan {
   id: number;
   rows: number;
   sha256: string;
+  /** The file's size and modification time when pass 1 read it (pass 2 checks they did not change). */
+  stat: FileStamp;
+  /** xxh32 of each row's rendered template text, before any filter (pass 2 checks each row it writes against it). */
+  textHashes: Uint32Array;
   /** Rows dropped in pass 1 (quality or decontamination), ascending, with their reasons. */
   dropRows: number[];
   dropReasons: string[];
@@ -66,8 +71,8 @@ export interface FileScan {
   chars: Uint32Array;
   /** The id column's value per row, when the source names one. */
   ids: string[] | null;
-  /** Exact-dedup key per row ('' for dropped rows), when exact dedup is on. */
-  exactKeys: string[] | null;
+  /** Exact-dedup key per row (xxh64 as 8 bytes; 0 for dropped rows), when exact dedup is on. */
+  exactKeys: BigUint64Array | null;
   /** Rows that have a MinHash signature (kept rows with at least one shingle), and their signatures. */
   sigRows: Uint32Array;
   sigs: Int32Array;
@@ -81,6 +86,17 @@ export interface FileScan {
   evalSets: { name: string; rows: number; ngrams: number }[];
   /** Quality-signal histograms of the sampled rows' raw text (null when `signalRate` is 0). */
   signals: { sampled: number; counts: Uint32Array; seconds: number } | null;
+}
+
+/** What pass 2 compares to decide a file is the one pass 1 read. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+}
+
+export async function stampOf(path: string): Promise<FileStamp> {
+  const st = await stat(path);
+  return { size: st.size, mtimeMs: st.mtimeMs };
 }
 
 /** Columns each source passes through to the output. */
@@ -169,7 +185,7 @@ export class Scanner {
   }
 
   /** `decide` for an already rendered raw text. */
-  private judge(sourceIndex: number, raw: string, batch: Batch, r: number): { text: string; reason: string | null } {
+  judge(sourceIndex: number, raw: string, batch: Batch, r: number): { text: string; reason: string | null } {
     const s = this.recipe.sources[sourceIndex];
     const reason = this.chain.run(raw, s.name, s.kind as Kind, batch.columns, r);
     return { text: this.chain.doc.text, reason };
@@ -186,13 +202,15 @@ export class Scanner {
 
     const parts = task.parts ?? 1;
     const part = task.part ?? 0;
+    const stamp = await stampOf(task.path);
     const hashing = part === 0 ? sha256Of(task.path) : Promise.resolve('');
     const dropRows: number[] = [];
     const dropReasons: string[] = [];
     let tokens: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
     let chars: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
+    let textHashes: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
     const ids: string[] | null = source.id ? [] : null;
-    const exactKeys: string[] | null = exact ? [] : null;
+    let exactKeys: BigUint64Array<ArrayBuffer> | null = exact ? new BigUint64Array(1024) : null;
     let scores: Float64Array<ArrayBuffer> | null = scoreColumn ? new Float64Array(1024) : null;
     let sigRows: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
     let sigs: Int32Array<ArrayBuffer> = new Int32Array(numPerm * 256);
@@ -231,6 +249,8 @@ export class Scanner {
         const cap = Math.max(end, tokens.length * 2);
         tokens = growU32(tokens, cap);
         chars = growU32(chars, cap);
+        textHashes = growU32(textHashes, cap);
+        if (exactKeys) exactKeys = growU64(exactKeys, cap);
         if (scores) scores = growF64(scores, cap);
       }
       this.chain.doc.file = task.path;
@@ -241,12 +261,12 @@ export class Scanner {
         if (parts > 1 && !ownsRow(row, part, parts)) {
           // another part's row: placeholders, replaced by that part's values in mergeParts
           if (ids) ids.push('');
-          if (exactKeys) exactKeys.push('');
           continue;
         }
         this.chain.doc.fileRow = row;
         if (ids) ids.push(idCol?.[r] == null ? '' : String(idCol[r]));
         const raw = template.render(batch, r);
+        textHashes[row] = hash32(raw);
         // Signals of the raw text, before any filter: where rows sit relative to the thresholds.
         if (signals && inSignalSample(seed, row, signalRate)) {
           const t = performance.now();
@@ -267,15 +287,15 @@ export class Scanner {
         if (why !== null) {
           dropRows.push(row);
           dropReasons.push(why);
-          if (exactKeys) exactKeys.push('');
           continue;
         }
         tokens[row] = this.tokenizer.count(text);
         chars[row] = text.length;
         if (exactKeys)
-          exactKeys.push(
-            exact?.normalize === false ? hash64(text) : exactKey(text, { stripPunctuation: exact?.strip_punctuation }),
-          );
+          exactKeys[row] =
+            exact?.normalize === false
+              ? hash64n(text)
+              : exactKey64(text, { stripPunctuation: exact?.strip_punctuation });
         if (scores) {
           const v = scoreCol?.[r];
           scores[row] =
@@ -298,12 +318,14 @@ export class Scanner {
       id: task.id,
       rows,
       sha256: await hashing,
+      stat: stamp,
+      textHashes: textHashes.slice(0, rows),
       dropRows,
       dropReasons,
       tokens: tokens.slice(0, rows),
       chars: chars.slice(0, rows),
       ids,
-      exactKeys,
+      exactKeys: exactKeys ? exactKeys.slice(0, rows) : null,
       sigRows: sigRows.slice(0, nsig),
       sigs: sigs.slice(0, nsig * numPerm),
       scores: scores ? scores.slice(0, rows) : null,
@@ -328,15 +350,17 @@ export function mergeParts(scans: FileScan[]): FileScan {
   const rows = first.rows;
   const tokens = new Uint32Array(rows);
   const chars = new Uint32Array(rows);
+  const textHashes = new Uint32Array(rows);
   const ids: string[] | null = first.ids ? new Array(rows) : null;
-  const exactKeys: string[] | null = first.exactKeys ? new Array(rows) : null;
+  const exactKeys = first.exactKeys ? new BigUint64Array(rows) : null;
   const scores = first.scores ? new Float64Array(rows) : null;
   for (let r = 0; r < rows; r++) {
     const o = scans[Math.floor(r / PART_ROWS) % P];
     tokens[r] = o.tokens[r];
     chars[r] = o.chars[r];
+    textHashes[r] = o.textHashes[r];
     if (ids) ids[r] = (o.ids as string[])[r];
-    if (exactKeys) exactKeys[r] = (o.exactKeys as string[])[r];
+    if (exactKeys) exactKeys[r] = (o.exactKeys as BigUint64Array)[r];
     if (scores) scores[r] = (o.scores as Float64Array)[r];
   }
   // drops and signatures: each part's lists are ascending; merge them by row
@@ -372,6 +396,8 @@ export function mergeParts(scans: FileScan[]): FileScan {
     id: first.id,
     rows,
     sha256: first.sha256,
+    stat: first.stat,
+    textHashes,
     dropRows: drops.map((d) => d[0]),
     dropReasons: drops.map((d) => d[1]),
     tokens,
@@ -390,6 +416,11 @@ export function mergeParts(scans: FileScan[]): FileScan {
 
 function growU32(a: Uint32Array<ArrayBuffer>, n: number): Uint32Array<ArrayBuffer> {
   const b = new Uint32Array(n);
+  b.set(a);
+  return b;
+}
+function growU64(a: BigUint64Array<ArrayBuffer>, n: number): BigUint64Array<ArrayBuffer> {
+  const b = new BigUint64Array(n);
   b.set(a);
   return b;
 }

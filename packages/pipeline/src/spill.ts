@@ -14,9 +14,46 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import type { Row } from '@curate/core';
+import { CurateError, type Row } from '@curate/core';
 
 const FLUSH_BYTES = 8 << 20;
+
+/**
+ * The file calls the spill makes, as an object so a test can make a write fail or come up short
+ * (a full disk is hard to make on demand). Production code never changes it.
+ */
+export const spillIo = { writeSync };
+
+/** errno codes that mean the disk (or the quota, or the file size limit) is full. */
+const FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+
+/**
+ * Write all of `buf` at the end of `fd`: `write(2)` may write less than asked (it does when the disk
+ * fills up mid-write), so loop; a write of 0 bytes or a failing one ends in an error naming `path`.
+ */
+function writeAll(fd: number, buf: Buffer, path: string): void {
+  let off = 0;
+  try {
+    while (off < buf.length) {
+      const n = spillIo.writeSync(fd, buf, off, buf.length - off);
+      if (n <= 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'ENOSPC' });
+      off += n;
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code && FULL.has(code)) {
+      throw new CurateError(
+        `no space left on the device while spilling the shuffle (${code}; ${off} of ${buf.length} bytes written): free space or choose another output directory`,
+        { code: 'E_DISK_FULL', file: path, cause: e },
+      );
+    }
+    throw new CurateError(`cannot write the shuffle spill: ${(e as Error).message}`, {
+      code: 'E_SPILL_WRITE',
+      file: path,
+      cause: e,
+    });
+  }
+}
 
 export class BucketSpill {
   private readonly files: string[];
@@ -64,7 +101,7 @@ export class BucketSpill {
       if (!parts.length) continue;
       const fd = openSync(this.files[b], 'a');
       try {
-        writeSync(fd, Buffer.concat(parts));
+        writeAll(fd, Buffer.concat(parts), this.files[b]);
       } finally {
         closeSync(fd);
       }
@@ -83,7 +120,13 @@ export class BucketSpill {
       const records: [number, Row][] = [];
       let off = 0;
       while (off < buf.length) {
-        const len = buf.readUInt32LE(off);
+        const len = off + 4 <= buf.length ? buf.readUInt32LE(off) : -1;
+        if (len < 0 || off + 4 + len > buf.length) {
+          throw new CurateError(`internal: spill file truncated at byte ${off} of ${buf.length}`, {
+            code: 'E_SPILL_CORRUPT',
+            file: this.files[b],
+          });
+        }
         records.push(deserialize(buf.subarray(off + 4, off + 4 + len)) as [number, Row]);
         off += 4 + len;
       }

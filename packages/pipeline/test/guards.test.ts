@@ -80,4 +80,36 @@ describe('collapse guards', () => {
     const { existsSync } = await import('node:fs');
     expect(existsSync(out)).toBe(false);
   });
+
+  it('a source the plan gives no rows (max_epochs 0.01 of a small source) is written with a warning naming it', async () => {
+    const dir = tempDir();
+    const p = writeRecipe(
+      dir,
+      'tiny.yaml',
+      `name: tiny-epochs
+seed: 1
+tokenizer: words
+sources:
+  - { name: brown, kind: real, paths: ["${join(FIX, 'shards', 'real')}/*.jsonl"], text: text, max_epochs: 1 }
+  - { name: markov, kind: synthetic, generator: markov-2, paths: ["${join(FIX, 'shards', 'synthetic')}/*.jsonl"], text: text, max_epochs: 0.001 }
+output: { dir: out, format: jsonl }
+report: false
+`,
+    );
+    const r = await runRecipeFile(p, { out: join(dir, 'out') });
+    const markov = r.manifest.sources.find((s) => s.name === 'markov');
+    expect(markov?.rows_available).toBeGreaterThan(0);
+    expect(markov?.rows_sampled).toBe(0);
+    // with no target the mix takes the natural proportion, so markov's cap of 0.1% of its tokens
+    // (a few tokens, less than any row) limits brown too: both are named
+    const w = r.manifest.warnings.filter((x) => x.code === 'source_unused');
+    expect(w.map((x) => x.sources)).toEqual([['brown'], ['markov']]);
+    expect(w[1].message).toMatch(
+      /^source "markov" \(synthetic\) contributes no rows to the output: its quota of \d+ tokens \(capped by max_epochs 0.001\) selects no whole row$/,
+    );
+    expect(r.manifest.totals.rows_written).toBe(0);
+    // the same warning in a dry run (curate plan)
+    const d = await runRecipeFile(p, { dryRun: true });
+    expect(d.manifest.warnings.map((x) => x.code)).toContain('source_unused');
+  });
 });

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { RecipeError } from '@curate/core';
-import { type Document, isMap, isNode, isPair, isSeq, LineCounter, parseDocument } from 'yaml';
+import { type Document, isMap, isNode, isPair, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import { recipeHash } from './canonical.js';
 import { formatIssue, type PathSegment } from './issues.js';
 import type { Recipe, RecipeIssue } from './types.js';
@@ -86,6 +86,21 @@ function locator(doc: Document, lines: LineCounter): (issue: RecipeIssue) => voi
   };
 }
 
+/** Nodes one alias may expand to (yaml's `maxAliasCount`); a recipe never comes near it. */
+const MAX_ALIAS_COUNT = 1000;
+
+/** Line and column of the document's first alias (where an alias bomb starts), or 1:1. */
+function firstAlias(doc: Document, lines: LineCounter): { line: number; col: number } {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset === undefined ? { line: 1, col: 1 } : lines.linePos(offset);
+}
+
 function parseText(file: string, text: string): Parsed {
   const lines = new LineCounter();
   if (extname(file).toLowerCase() === '.json') {
@@ -115,7 +130,22 @@ function parseText(file: string, text: string): Parsed {
     const first = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     throw syntaxError(file, pos.line, pos.col, `${first} (YAML ${err.code})`, err);
   }
-  return { data: doc.toJS({ maxAliasCount: 1000 }), locate: locator(doc, lines) };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    // yaml throws a bare ReferenceError when aliases expand past maxAliasCount ("billion laughs")
+    if (!/alias/i.test((e as Error).message)) throw e;
+    const at = firstAlias(doc, lines);
+    throw syntaxError(
+      file,
+      at.line,
+      at.col,
+      `YAML aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT} per alias): refused as a resource exhaustion ("billion laughs") document`,
+      e,
+    );
+  }
+  return { data, locate: locator(doc, lines) };
 }
 
 /**

@@ -215,6 +215,22 @@ describe('loadRecipe', () => {
     expect(err.message).toMatch(/^line 3, column 1: .*unique.*\(YAML DUPLICATE_KEY\)$/i);
   });
 
+  it('a YAML alias bomb ("billion laughs") is a syntax error naming the file and the first alias', async () => {
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const name = String.fromCharCode(97 + i);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
+    }
+    const file = await write('bomb.yaml', `${levels.join('\n')}\n`);
+    const err = (await loadRecipe(file).catch((e: unknown) => e)) as RecipeError;
+    expect(err).toBeInstanceOf(RecipeError);
+    expect(err.code).toBe('E_RECIPE_SYNTAX');
+    expect(err.file).toBe(file);
+    expect(err.message).toMatch(/^line 2, column 8: YAML aliases expand to too many nodes/);
+    expect(err.toLine()).toContain(file);
+  });
+
   it('a JSON syntax error names line and column', async () => {
     const err = (await loadRecipe(await write('broken.json', '{\n  "name": "mix",\n  "seed": 1,\n}\n')).catch(
       (e: unknown) => e,
