@@ -2,10 +2,11 @@
  * `curate inspect` and `curate convert` treat every file in shared/data/parquet as DuckDB
  * does (same rows, same string values), and bad input exits 2 with one line naming the file.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { curate, tempDir } from './helpers.js';
 
@@ -107,6 +108,37 @@ describe('bad input: exit 2, one line naming the file, row or recipe path, nothi
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(new RegExp(`${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: row 2: `));
     expect(readdirSync(d)).toEqual(['broken.jsonl']);
+  });
+
+  it('a line over the line limit, a FIFO, a link to /dev/zero and a corrupt .zst: one line naming the file, nothing left', async () => {
+    const d = tempDir();
+    const p = join(d, 'long.jsonl');
+    writeFileSync(p, `{"text":"ok"}\n{"text":"${'x'.repeat(5000)}"}\n`);
+    vi.stubEnv('CURATE_MAX_LINE_BYTES', '1000');
+    try {
+      const r = await curate(['convert', p, '--out', join(d, 'out')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(
+        `${p}: row 2: line 2 (starting at byte 14) is longer than the line limit of 1000 bytes`,
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    execFileSync('mkfifo', [join(d, 'pipe.jsonl')]);
+    symlinkSync('/dev/zero', join(d, 'zero.jsonl'));
+    writeFileSync(join(d, 'bad.jsonl.zst'), Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x05, 0x29, 0, 0]));
+    for (const [name, says] of [
+      ['pipe.jsonl', 'is a FIFO (named pipe), not a regular file'],
+      ['zero.jsonl', 'is a character device, not a regular file'],
+      ['bad.jsonl.zst', 'cannot read: zstd'],
+    ]) {
+      const r = await curate(['convert', join(d, name), '--out', join(d, 'out')]);
+      expect(r.code, name).toBe(2);
+      expect(r.stderr.trim().split('\n'), name).toHaveLength(1);
+      expect(r.stderr, name).toContain(`${join(d, name)}: ${says}`);
+    }
+    expect(readdirSync(d).sort()).toEqual(['bad.jsonl.zst', 'long.jsonl', 'pipe.jsonl', 'zero.jsonl']);
   });
 
   it('a glob that matches nothing, an output path that is a file, a truncated Parquet file', async () => {

@@ -6,8 +6,9 @@
 export { detectFormat } from './detect.js';
 export { columnsToRead, createFileWriter, extensionFor } from './formats.js';
 export { inferColumns } from './infer.js';
-export { expandInputs } from './inputs.js';
+export { expandInputs, type InputOptions } from './inputs.js';
 export { JSON_ARRAY_MAX_BYTES, jsonCell } from './jsonl.js';
+export { DEFAULT_MAX_LINE_BYTES } from './lines.js';
 export type { OutputDir, PrepareOutputOptions, ProtectedPath } from './outdir.js';
 export {
   abortOpenOutputs,

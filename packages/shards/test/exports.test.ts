@@ -9,6 +9,7 @@ const tmp = useTmp();
 describe('public API', () => {
   it('exports exactly the reviewed runtime names', () => {
     expect(Object.keys(shards).sort()).toEqual([
+      'DEFAULT_MAX_LINE_BYTES',
       'JSON_ARRAY_MAX_BYTES',
       'OUTPUT_MARKER',
       'abortOpenOutputs',
