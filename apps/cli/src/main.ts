@@ -54,6 +54,17 @@ const shardOptions = (c: Command) =>
     .option('--shard-rows <n>', 'rows per output shard', int('--shard-rows'))
     .option('--shard-size <size>', 'bytes per output shard, e.g. 128MB', '128MB');
 
+/**
+ * `--text`, repeatable: `TEMPLATE` for every file, or `PATTERN=TEMPLATE` per file pattern when the
+ * inputs differ in columns (the first matching pattern wins; a template without a pattern covers
+ * the rest). Parsed by `parseTextOption` of @curate/shards in each command.
+ */
+const textOption = [
+  '--text <template>',
+  'text column or template; repeat as PATTERN=TEMPLATE for inputs that differ in columns, e.g. --text "*dolly*={instruction} {response}" --text "*alpaca*={instruction} {output}" (first matching pattern wins; one without a pattern covers the other files)',
+  (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+] as const;
+
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'mix',
@@ -98,7 +109,7 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'counts, tokens, lengths, diversity metrics and filter pass rates of a corpus',
     options: (c) =>
       c
-        .option('--text <column>', 'text column or template', 'text')
+        .option(...textOption)
         .option('--group-by <column>', 'compute metrics per value of this column')
         .option('--tokenizer <name>', 'token counts: words, bytes, cl100k_base or o200k_base', 'words')
         .option(
@@ -121,7 +132,7 @@ export const COMMANDS: CommandSpec[] = [
           ).choices(['signatures', 'buckets', 'clusters', 'remove']),
         )
         .option('--work-dir <dir>', 'shared directory for stage files and manifests (with --stage)')
-        .option('--text <column>', 'text column or template', 'text')
+        .option(...textOption)
         .option('--threshold <j>', 'Jaccard threshold for near duplicates', num('--threshold'), 0.8)
         .option('--ngram <n>', 'shingle size in words', int('--ngram'), 5)
         .option('--num-perm <n>', 'MinHash permutations', int('--num-perm'), 128)
@@ -154,8 +165,13 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'apply quality filters; dropped rows go to OUT/rejected with their reason',
     options: (c) =>
       outputOptions(c)
-        .requiredOption('--filters <names>', 'comma-separated filters with default parameters, e.g. gopher_quality,c4')
-        .option('--text <column>', 'text column or template', 'text')
+        .option('--filters <names>', 'comma-separated filters with default parameters, e.g. gopher_quality,c4')
+        .option(
+          '--where <condition>',
+          "keep rows by a column value, as the recipe's where (repeatable): '{column: status, eq: ok}', '{column: score, gte: 3}'",
+          (v: string, prev: string[] = []) => [...prev, v],
+        )
+        .option(...textOption)
         .option('--no-rejected', 'do not write dropped rows to OUT/rejected'),
     load: async () => (await import('./commands/filter.js')).filterCommand,
   },
@@ -167,7 +183,7 @@ export const COMMANDS: CommandSpec[] = [
       outputOptions(c)
         .requiredOption('--against <file...>', 'eval set files')
         .option('--against-text <column>', 'text column or template of the eval sets (default: guessed)')
-        .option('--text <column>', 'text column or template', 'text')
+        .option(...textOption)
         .option('--ngram <n>', 'n-gram size in normalized words', int('--ngram'), 13)
         .option('--no-rejected', 'do not write dropped rows to OUT/rejected'),
     load: async () => (await import('./commands/decontam.js')).decontamCommand,
@@ -202,11 +218,14 @@ function addCommon(c: Command): Command {
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
   const errPaint = paint(useColor(io, 'stderr'));
   let debug = argv.includes('--debug');
+  // Known before parsing, so a usage error (unknown flag, missing argument) also answers in JSON.
+  const json = argv.includes('--json');
+  const commandName = argv.find((a) => COMMANDS.some((c) => c.name === a));
   const program = new Command('curate')
     .description('curate: clean, deduplicated, correctly mixed real/synthetic training sets')
     .version(VERSION, '-v, --version')
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)')
+    .showHelpAfterError(json ? false : '(run with --help for usage)')
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
@@ -238,21 +257,95 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
         return 0;
       }
-      return err.exitCode === 0 ? 0 : 2;
+      const code = err.exitCode === 0 ? 0 : 2;
+      if (code !== 0 && json) {
+        const message = err.message.replace(/^error:\s*/, '');
+        writeJsonError(io, commandName, code, { code: 'E_USAGE', category: 'usage', message, line: message });
+      }
+      return code;
     }
-    return reportError(err, io, debug, errPaint);
+    return reportError(err, io, { debug, json, command: commandName }, errPaint);
   }
 }
 
-function reportError(err: unknown, io: Io, debug: boolean, p: ReturnType<typeof paint>): number {
+/** A recipe issue as RecipeValidationError carries them (kept structural: the CLI does not need @curate/recipe here). */
+interface Issue {
+  path: string;
+  message: string;
+  line?: number;
+  column?: number;
+}
+
+function issuesOf(err: unknown): Issue[] {
+  const issues = (err as { issues?: unknown }).issues;
+  return Array.isArray(issues) ? (issues as Issue[]) : [];
+}
+
+/** `line 7, column 5: sources[0].max_epochs: must be >= 0` */
+function formatIssueLine(i: Issue): string {
+  const at = i.line !== undefined ? `line ${i.line}${i.column !== undefined ? `, column ${i.column}` : ''}: ` : '';
+  return `${at}${i.path || 'recipe'}: ${i.message}`;
+}
+
+/** The `error` member of the JSON a failing command prints with `--json`. */
+export interface JsonError {
+  /** Stable code (`E_RECIPE_INVALID`, `E_MISSING_COLUMN`, ...; `E_UNEXPECTED` for a failure curate did not foresee). */
+  code: string;
+  /** usage | recipe | input | runtime */
+  category: string;
+  /** The message alone. */
+  message: string;
+  /** The line printed after `error:` on stderr (file, row, recipe path and message). */
+  line: string;
+  file?: string;
+  /** 1-based row within `file`, as printed. */
+  row?: number;
+  /** Recipe path such as `sources[1].max_epochs`. */
+  path?: string;
+  /** Every recipe issue, with its line and column in the recipe file when known. */
+  issues?: Issue[];
+}
+
+function writeJsonError(io: Io, command: string | undefined, exitCode: number, error: JsonError): void {
+  const out = { command: command ?? null, ok: false, exit_code: exitCode, error };
+  io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
+
+function reportError(
+  err: unknown,
+  io: Io,
+  how: { debug: boolean; json: boolean; command?: string },
+  p: ReturnType<typeof paint>,
+): number {
   const code = exitCodeFor(err);
+  const issues = issuesOf(err);
+  let line: string;
   if (err instanceof CurateError) {
-    io.stderr.write(`${p.red('error:')} ${err.toLine()}\n`);
+    line = err.toLine();
+    io.stderr.write(`${p.red('error:')} ${line}\n`);
+    // Several recipe issues: all of them under the error line, each with its place in the file.
+    if (issues.length > 1) for (const i of issues) io.stderr.write(`  ${formatIssueLine(i)}\n`);
   } else {
     const msg = err instanceof Error ? err.message : String(err);
-    io.stderr.write(`${p.red('error:')} ${msg.split('\n')[0]}\n`);
-    if (!debug) io.stderr.write(p.dim('(an unexpected failure: run with --debug for the stack trace)\n'));
+    line = msg.split('\n')[0];
+    io.stderr.write(`${p.red('error:')} ${line}\n`);
+    if (!how.debug) io.stderr.write(p.dim('(an unexpected failure: run with --debug for the stack trace)\n'));
   }
-  if (debug && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+  if (how.debug && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+  if (how.json) {
+    const e = err instanceof CurateError ? err : undefined;
+    const error: JsonError = {
+      code: e?.code ?? 'E_UNEXPECTED',
+      category: e?.category ?? 'runtime',
+      message: e ? e.message : line,
+      line,
+    };
+    if (e?.file !== undefined) error.file = e.file;
+    if (e?.row !== undefined) error.row = e.row + 1;
+    const path = e?.path ?? issues[0]?.path;
+    if (path !== undefined) error.path = path;
+    if (issues.length) error.issues = issues;
+    writeJsonError(io, how.command, code, error);
+  }
   return code;
 }

@@ -2,10 +2,11 @@
  * `curate inspect` and `curate convert` treat every file in shared/data/parquet as DuckDB
  * does (same rows, same string values), and bad input exits 2 with one line naming the file.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { curate, tempDir } from './helpers.js';
 
@@ -109,6 +110,37 @@ describe('bad input: exit 2, one line naming the file, row or recipe path, nothi
     expect(readdirSync(d)).toEqual(['broken.jsonl']);
   });
 
+  it('a line over the line limit, a FIFO, a link to /dev/zero and a corrupt .zst: one line naming the file, nothing left', async () => {
+    const d = tempDir();
+    const p = join(d, 'long.jsonl');
+    writeFileSync(p, `{"text":"ok"}\n{"text":"${'x'.repeat(5000)}"}\n`);
+    vi.stubEnv('CURATE_MAX_LINE_BYTES', '1000');
+    try {
+      const r = await curate(['convert', p, '--out', join(d, 'out')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(
+        `${p}: row 2: line 2 (starting at byte 14) is longer than the line limit of 1000 bytes`,
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    execFileSync('mkfifo', [join(d, 'pipe.jsonl')]);
+    symlinkSync('/dev/zero', join(d, 'zero.jsonl'));
+    writeFileSync(join(d, 'bad.jsonl.zst'), Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x05, 0x29, 0, 0]));
+    for (const [name, says] of [
+      ['pipe.jsonl', 'is a FIFO (named pipe), not a regular file'],
+      ['zero.jsonl', 'is a character device, not a regular file'],
+      ['bad.jsonl.zst', 'cannot read: zstd'],
+    ]) {
+      const r = await curate(['convert', join(d, name), '--out', join(d, 'out')]);
+      expect(r.code, name).toBe(2);
+      expect(r.stderr.trim().split('\n'), name).toHaveLength(1);
+      expect(r.stderr, name).toContain(`${join(d, name)}: ${says}`);
+    }
+    expect(readdirSync(d).sort()).toEqual(['bad.jsonl.zst', 'long.jsonl', 'pipe.jsonl', 'zero.jsonl']);
+  });
+
   it('a glob that matches nothing, an output path that is a file, a truncated Parquet file', async () => {
     const d = tempDir();
     const nomatch = await curate(['inspect', join(d, 'nothing-*.parquet')]);
@@ -164,6 +196,63 @@ describe('bad input: exit 2, one line naming the file, row or recipe path, nothi
     expect(t.stderr).toContain(data);
     expect(t.stderr).toMatch(/instruction/);
     expect(readdirSync(d).sort()).toEqual(['bad.yaml', 'data.jsonl', 'tpl.yaml']);
+    // validate catches it too, from the files' schemas, naming recipe path, line, file and columns
+    const vt = await curate(['validate', tpl]);
+    expect(vt.code).toBe(2);
+    expect(vt.stderr).toContain(
+      `sources[0].text: column "instruction" is not in ${data} of source "a" (columns: text)`,
+    );
+    expect(vt.stderr).toMatch(/response/);
+    const flt = join(d, 'flt.yaml');
+    writeFileSync(
+      flt,
+      `name: x
+sources:
+  - { name: a, kind: real, paths: [data.jsonl], text: text }
+quality:
+  - where: { column: txet, eq: ok }
+output: { dir: out }
+`,
+    );
+    const vf = await curate(['validate', flt]);
+    expect(vf.code).toBe(2);
+    expect(vf.stderr).toContain('quality[0].where.column: column "txet" is not in');
+    expect(vf.stderr).toContain('(did you mean "text"?)');
+    expect((await curate(['validate', flt, '--no-check-paths'])).code).toBe(0);
+  });
+
+  it("filter --where: the recipe's where conditions on the command line, errors naming --where[i]", async () => {
+    const d = tempDir();
+    const p = join(d, 'a.jsonl');
+    const rows = [
+      { text: 'a', status: 'ok', score: 3 },
+      { text: 'b', status: 'spam', score: 5 },
+      { text: 'c', status: 'ok', score: 1 },
+    ];
+    writeFileSync(p, rows.map((r) => JSON.stringify(r)).join('\n'));
+    const out = join(d, 'out');
+    const r = await curate([
+      'filter',
+      p,
+      '--out',
+      out,
+      '--where',
+      '{column: status, eq: ok}',
+      '--where',
+      '{column: score, gte: 2}',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.kept).toBe(1);
+    expect(summary.dropped).toEqual({ 'filter:where:status': 1, 'filter:where:score': 1 });
+    const bad = await curate(['filter', p, '--out', join(d, 'x'), '--where', '{column: score, gtee: 2}']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--where[0].gtee: unknown parameter "gtee" (did you mean "gte"?)');
+    const none = await curate(['filter', p, '--out', join(d, 'y')]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('give --filters NAMES, --where CONDITION, or both');
+    expect(readdirSync(d).sort()).toEqual(['a.jsonl', 'out']);
   });
 
   it('a codec the output format does not take is bad usage; one it takes works', async () => {

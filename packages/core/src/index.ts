@@ -16,10 +16,12 @@ export {
   type ProgressEvent,
   type ProgressListener,
   pipe,
+  type RejectHandler,
   type Step,
   type StepContext,
   silentLogger,
 } from './step.js';
+export { closest, didYouMean, editDistance } from './suggest.js';
 export { loadTokenizer, TOKENIZER_NAMES, type Tokenizer, type TokenizerName } from './tokenizers.js';
 export {
   type Batch,

@@ -27,6 +27,11 @@ export interface SourceCounters {
   rows_read: number;
   rows_kept: number;
   dropped: Record<string, number>;
+  /**
+   * What steps changed in rows they did not drop, by key (`pii:rows`, `pii:email`); present only
+   * when a step counted something.
+   */
+  changed?: Record<string, number>;
 }
 
 /** Per-source counters: rows read, kept, and dropped by reason key. */
@@ -56,6 +61,13 @@ export class Stats {
     d[key] = (d[key] ?? 0) + n;
   }
 
+  /** Count `n` under `key` (`pii:email`) of what a step changed in rows of `source`. */
+  change(source: string, key: string, n = 1): void {
+    const s = this.get(source);
+    const c = (s.changed ??= {});
+    c[key] = (c[key] ?? 0) + n;
+  }
+
   totalDropped(source: string): number {
     const s = this.sources.get(source);
     if (!s) return 0;
@@ -71,6 +83,10 @@ export class Stats {
       s.rows_read += c.rows_read;
       s.rows_kept += c.rows_kept;
       for (const [k, v] of Object.entries(c.dropped)) s.dropped[k] = (s.dropped[k] ?? 0) + v;
+      if (c.changed) {
+        const ch = (s.changed ??= {});
+        for (const [k, v] of Object.entries(c.changed)) ch[k] = (ch[k] ?? 0) + v;
+      }
     }
     return this;
   }
@@ -83,6 +99,11 @@ export class Stats {
       const dropped: Record<string, number> = {};
       for (const k of Object.keys(s.dropped).sort()) dropped[k] = s.dropped[k];
       out[name] = { rows_read: s.rows_read, rows_kept: s.rows_kept, dropped };
+      if (s.changed) {
+        const changed: Record<string, number> = {};
+        for (const k of Object.keys(s.changed).sort()) changed[k] = s.changed[k];
+        out[name].changed = changed;
+      }
     }
     return out;
   }

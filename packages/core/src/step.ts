@@ -32,6 +32,14 @@ export interface StepContext {
   progress?: ProgressListener;
 }
 
+/**
+ * Receives the rows a step dropped, once per input batch that had drops: `rejected` holds only
+ * those rows (all columns, as read), `reasons[i]` is row i's full reason (`filter:c4:too_few_sentences`,
+ * `dedup:exact:dup_of=doc-7`). The step awaits it before going on, so a writer can apply back-pressure.
+ * The one shape every step of every package uses (`qualityStep`, `exactDedupStep`, ...).
+ */
+export type RejectHandler = (rejected: Batch, reasons: string[]) => void | Promise<void>;
+
 /** A step: a stream of batches in, a stream of batches out. */
 export type Step = (input: AsyncIterable<Batch>, ctx: StepContext) => AsyncIterable<Batch>;
 

@@ -5,7 +5,10 @@ import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import {
   batchRows,
   CurateError,
+  closest,
+  didYouMean,
   dropReason,
+  editDistance,
   exitCodeFor,
   InputError,
   loadTokenizer,
@@ -108,6 +111,29 @@ describe('Stats and reasons', () => {
       s: { rows_read: 5, rows_kept: 2, dropped: { 'dedup:near': 2, 'filter:c4:lorem_ipsum': 1 } },
     });
     expect(a.totalDropped('s')).toBe(3);
+  });
+
+  it('counts changes beside drops, merged by addition, absent when nothing changed', () => {
+    const a = new Stats();
+    a.change('s', 'pii:rows');
+    a.change('s', 'pii:email', 2);
+    const b = new Stats();
+    b.change('s', 'pii:email');
+    b.read('t');
+    a.merge(b);
+    expect(a.toJSON()).toEqual({
+      s: { rows_read: 0, rows_kept: 0, dropped: {}, changed: { 'pii:email': 3, 'pii:rows': 1 } },
+      t: { rows_read: 1, rows_kept: 0, dropped: {} },
+    });
+  });
+});
+
+describe('didYouMean', () => {
+  it('suggests the closest candidate within a third of the word', () => {
+    expect(didYouMean('min_word', ['min_words', 'max_words'])).toBe(' (did you mean "min_words"?)');
+    expect(didYouMean('zzzzzz', ['min_words'])).toBe('');
+    expect(closest('tresold', ['threshold', 'ngram'])).toBe('threshold');
+    expect(editDistance('ab', 'ba')).toBe(1);
   });
 });
 

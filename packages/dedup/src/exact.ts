@@ -41,6 +41,11 @@ export function hash64n(s: string): bigint {
   return xx.h64(s);
 }
 
+/** xxh32 of bytes, as an unsigned 32-bit number: `hash32` of a string is `hash32Bytes` of its UTF-8 bytes. */
+export function hash32Bytes(b: Uint8Array): number {
+  return xx.h32Raw(b) >>> 0;
+}
+
 /** xxh64 of a string as 16 hex digits (no normalisation). */
 export function hash64(s: string): string {
   return xx.h64ToString(s);

@@ -9,8 +9,9 @@
 import { threadId } from 'node:worker_threads';
 import type { InputError } from '@curate/core';
 import type { InputFile } from '@curate/shards';
-import { exactKeyOfBytes, exactKeyPrepared } from './exact.js';
+import { exactKeyOfBytes, exactKeyPrepared, hash32Bytes } from './exact.js';
 import { isRawJsonl } from './fastwrite.js';
+import { fileOptions, textOfFile } from './filetext.js';
 import {
   decodeLine,
   isBlank,
@@ -53,7 +54,8 @@ export function plainColumn(text: string): string | undefined {
 export function fastSignable(f: InputFile, options: SignOptions): boolean {
   return (
     isRawJsonl(f) &&
-    plainColumn(options.text ?? 'text') !== undefined &&
+    typeof (options.text ?? 'text') === 'string' &&
+    plainColumn((options.text as string | undefined) ?? 'text') !== undefined &&
     !options.scoreColumn &&
     (options.shingle ?? 'word') === 'word'
   );
@@ -118,7 +120,7 @@ export async function* signJsonlRange(
 ): AsyncGenerator<BatchSignatures & { first?: FirstBatchInfo }> {
   const f = files[task.fileIndex];
   const path = f.path;
-  const st = new RangeSigner(path, task, options, await countBefore(path, task.from));
+  const st = new RangeSigner(path, task, fileOptions(options, task.fileIndex), await countBefore(path, task.from));
   // the generator only moves chunks and batches: the per-line work is RangeSigner.fill, a plain
   // method (V8 compiled this generator with the loop inside twice per run, ~35 ms each)
   for await (const chunk of rawLines(path, task.from, task.to, true, f.compression)) {
@@ -167,7 +169,7 @@ class RangeSigner {
     start: { lines: number; records: number },
   ) {
     this.batchSize = options.batchSize ?? 2048;
-    this.col = plainColumn(options.text ?? 'text') as string;
+    this.col = plainColumn(textOfFile(options, task.fileIndex)) as string;
     this.idCol = options.idColumn ?? 'id';
     this.kindCol = options.kindColumn ?? 'kind';
     this.near = options.near ?? true;
@@ -255,6 +257,7 @@ class RangeSigner {
       if (isBlank(buf, s, e)) continue;
       const row = this.rec++;
       const r = this.r;
+      out.rowHashes![r] = hash32Bytes(buf.subarray(s, e));
       const inFirst = row < batchSize;
       if (inFirst && first) first.records++;
       let text: string | undefined;
@@ -352,6 +355,8 @@ function newBatch(fileIndex: number, offset: number, n: number, k: number): Batc
     sigs: new Int32Array(n * k),
     chars: 0,
     shapes: new Int32Array(n),
+    rowHashes: new Uint32Array(n),
+    rowHashKind: 'line',
   };
 }
 
@@ -366,5 +371,6 @@ function shrink(b: BatchSignatures, n: number, k: number): BatchSignatures {
     hasSig: b.hasSig.slice(0, n),
     sigs: b.sigs.slice(0, n * k),
     shapes: b.shapes?.slice(0, n),
+    rowHashes: b.rowHashes?.slice(0, n),
   };
 }

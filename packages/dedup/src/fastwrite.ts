@@ -17,6 +17,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Stats } from '@curate/core';
 import { type InputFile, jsonCell, type WrittenShard } from '@curate/shards';
+import { hash32Bytes } from './exact.js';
+import { checkStamp, inputChanged, type PassOneRecord } from './integrity.js';
 import { isBlank, type LineChunk, LineScanner, LineShapeCache, parseLine, rawLines } from './jsonline.js';
 import type { BatchSignatures } from './sign.js';
 
@@ -274,6 +276,7 @@ export async function writeSplitJsonl(
   stats: Stats,
   fileScale: number,
   known: LineShapes = new LineShapes(),
+  passOne?: PassOneRecord,
 ): Promise<{ kept: WrittenShard[]; rejected: WrittenShard[] }> {
   const prefix = options.prefix ?? 'shard';
   const kept = new RawShardWriter(options.dir, prefix, false);
@@ -316,7 +319,8 @@ export async function writeSplitJsonl(
     for (const fi of fileIndexes) {
       const f = files[fi];
       stats.read(f.path, 0);
-      batcher.startFile(fi, f.path);
+      if (passOne) await checkStamp(f.path, passOne.stamps[fi]);
+      batcher.startFile(fi, f.path, passOne?.hashesOf(fi, 'line'));
       const endBatch = async () => {
         if (batch.n === 0) return;
         stats.read(f.path, batch.n);
@@ -342,6 +346,10 @@ export async function writeSplitJsonl(
         }
       }
       await endBatch();
+      if (passOne) {
+        await checkStamp(f.path, passOne.stamps[fi]);
+        passOne.checkRows(fi, f.path, batcher.records);
+      }
       bytesDone += f.size;
       options.progress?.({ phase: 'write', rows: rowsDone, bytes: bytesDone });
     }
@@ -362,6 +370,8 @@ class SplitBatcher {
   private unionSet = new Set<string>();
   private shapesSeen = new Set<number>();
   private pass1: Int32Array | undefined;
+  /** xxh32 of each line pass 1 signed (checked for every line written). */
+  private rowHashes: Uint32Array | undefined;
   private fileIndex = 0;
   private path = '';
   private line = 0;
@@ -380,7 +390,13 @@ class SplitBatcher {
     private readonly batchSize: number,
   ) {}
 
-  startFile(fileIndex: number, path: string): void {
+  /** Records of the current file so far. */
+  get records(): number {
+    return this.rec;
+  }
+
+  startFile(fileIndex: number, path: string, rowHashes?: Uint32Array): void {
+    this.rowHashes = rowHashes;
     this.fileIndex = fileIndex;
     this.path = path;
     this.union = [];
@@ -422,6 +438,9 @@ class SplitBatcher {
       if (isBlank(buf, s, e)) continue;
       const reason = this.reasonOf(this.fileIndex * this.fileScale + this.rec);
       const rec = this.rec++;
+      const hashes = this.rowHashes;
+      if (hashes && (rec >= hashes.length || hash32Bytes(buf.subarray(s, e)) !== hashes[rec]))
+        throw inputChanged(path, 'this row is not the row pass 1 read', rec);
       if (reason === undefined) this.nKept++;
       else {
         this.nRej++;

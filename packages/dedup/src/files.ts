@@ -20,21 +20,27 @@ import {
   UsageError,
 } from '@curate/core';
 import {
+  checkTextSpec,
   compileTemplate,
+  compileTextSpec,
   createSplitWriter,
   expandInputs,
   type InputFile,
   type ProtectedPath,
   prepareOutputDir,
   readShard,
+  type TextSpec,
+  textRuleFor,
   type WriteCompression,
   type WriteFormat,
   type WrittenShard,
 } from '@curate/shards';
 import { DecontamIndex, type EvalFile } from './decontam.js';
-import { ExactDeduper } from './exact.js';
+import { ExactDeduper, hash32 } from './exact.js';
 import { checkFirstBatch, type FirstBatchInfo, fastSignable, type RangeTask, signJsonlRange } from './fastsign.js';
 import { isRawJsonl, LineShapes, writeSplitJsonl } from './fastwrite.js';
+import { fileOptions, textOfFile } from './filetext.js';
+import { checkStamp, inputChanged, LineHashReader, PassOneRecord, stampOf } from './integrity.js';
 import type { Prefer } from './keep.js';
 import { NearDedupIndex, type NearDedupOptions } from './near.js';
 import { type BatchSignatures, FILE_SCALE, type SignOptions, signFiles } from './sign.js';
@@ -153,7 +159,10 @@ export async function signAll(
         const byFiles = files.length >= workers;
         // (a compressed file cannot be entered at a byte offset: it is read whole, by batches)
         const ranged = (i: number) =>
-          !byFiles && options.fastJsonl !== false && !files[i].compression && fastSignable(files[i], options);
+          !byFiles &&
+          options.fastJsonl !== false &&
+          !files[i].compression &&
+          fastSignable(files[i], fileOptions(options, i));
         const fileIndexes = files.map((_, i) => i).filter((i) => (byFiles ? i % workers === part : !ranged(i)));
         const ranges: RangeTask[] = files
           .map((f, i) => ({
@@ -210,11 +219,24 @@ export async function signAll(
   for (const [fi, l] of firsts) {
     l.sort((a, b) => a.offset - b.offset);
     await checkFirstBatch(
-      options.text ?? 'text',
+      textOfFile(options, fi),
       files[fi].path,
       l.map((x) => x.info),
     );
   }
+}
+
+/**
+ * Rules per file pattern resolved into one template per input file (`SignOptions.fileTexts`);
+ * undefined for one template. A file no rule covers is a UsageError naming it, before any work.
+ */
+export function resolveFileTexts(spec: TextSpec | undefined, files: InputFile[]): string[] | undefined {
+  if (spec === undefined || typeof spec === 'string') return undefined;
+  checkTextSpec(
+    spec,
+    files.map((f) => f.path),
+  );
+  return files.map((f) => textRuleFor(spec, f.path) as string);
 }
 
 function defaultFormat(files: InputFile[]): WriteFormat {
@@ -238,10 +260,17 @@ export function defaultWorkers(totalBytes = Number.POSITIVE_INFINITY): number {
 export async function writeSplit(
   files: InputFile[],
   fileIndexes: number[],
-  options: OutputOptions & { batchSize?: number; prefix?: string; dir?: string; fastJsonl?: boolean },
+  options: OutputOptions & {
+    batchSize?: number;
+    prefix?: string;
+    dir?: string;
+    fastJsonl?: boolean;
+  } & Pick<SignOptions, 'text' | 'fileTexts'>,
   reasonOf: (docIndex: number) => string | undefined,
   stats: Stats,
   shapes?: LineShapes,
+  /** What pass 1 saw: checked per file (size, mtime, rows) and per row (hashes), see integrity.ts. */
+  passOne?: PassOneRecord,
 ): Promise<{ kept: WrittenShard[]; rejected: WrittenShard[] }> {
   const dir = options.dir as string;
   const format = options.format ?? defaultFormat(files);
@@ -251,7 +280,7 @@ export async function writeSplit(
     (options.compression === undefined || options.compression === 'none') &&
     fileIndexes.every((fi) => isRawJsonl(files[fi]))
   ) {
-    return writeSplitJsonl(files, fileIndexes, { ...options, dir }, reasonOf, stats, FILE_SCALE, shapes);
+    return writeSplitJsonl(files, fileIndexes, { ...options, dir }, reasonOf, stats, FILE_SCALE, shapes, passOne);
   }
   const writer = createSplitWriter({
     dir,
@@ -263,29 +292,70 @@ export async function writeSplit(
   try {
     let rowsDone = 0;
     let bytesDone = 0;
+    // the rendered texts pass 1 hashed (Parquet, Arrow): one template per file
+    const tpls = new Map<string, ReturnType<typeof compileTemplate>>();
     for (const fi of fileIndexes) {
       const f = files[fi];
       stats.read(f.path, 0);
-      for await (const batch of readShard(f, { batchSize: options.batchSize ?? 2048 })) {
-        const keep: number[] = [];
-        const drop: number[] = [];
-        const reasons: string[] = [];
-        const base = fi * FILE_SCALE + (batch.offset ?? 0);
-        for (let r = 0; r < batch.length; r++) {
-          const reason = reasonOf(base + r);
-          if (reason === undefined) keep.push(r);
-          else {
-            drop.push(r);
-            reasons.push(reason);
-            stats.drop(f.path, reason);
+      if (passOne) await checkStamp(f.path, passOne.stamps[fi]);
+      const hashes = passOne?.hashesOf(fi, 'text');
+      let tpl: ReturnType<typeof compileTemplate> | undefined;
+      if (hashes) {
+        const text = textOfFile(options, fi);
+        tpl = tpls.get(text) ?? compileTemplate(text);
+        tpls.set(text, tpl);
+      }
+      // files pass 1 signed as raw lines: their lines are hashed again alongside the parsed rows
+      const lineHashes = passOne?.hashesOf(fi, 'line');
+      const lines = lineHashes && isRawJsonl(f) ? new LineHashReader(f) : undefined;
+      let rows = 0;
+      try {
+        for await (const batch of readShard(f, { batchSize: options.batchSize ?? 2048 })) {
+          if (lines && lineHashes) {
+            const got = await lines.take(batch.length);
+            const off = batch.offset ?? rows;
+            for (let r = 0; r < batch.length; r++) {
+              const row = off + r;
+              if (r >= got.length || row >= lineHashes.length || got[r] !== lineHashes[row])
+                throw inputChanged(f.path, 'this row is not the row pass 1 read', row);
+            }
           }
+          if (hashes && tpl) {
+            tpl.check(batch);
+            const off = batch.offset ?? rows;
+            for (let r = 0; r < batch.length; r++) {
+              const row = off + r;
+              if (row >= hashes.length || hash32(tpl.render(batch, r)) !== hashes[row])
+                throw inputChanged(f.path, 'this row is not the row pass 1 read', row);
+            }
+          }
+          rows += batch.length;
+          const keep: number[] = [];
+          const drop: number[] = [];
+          const reasons: string[] = [];
+          const base = fi * FILE_SCALE + (batch.offset ?? 0);
+          for (let r = 0; r < batch.length; r++) {
+            const reason = reasonOf(base + r);
+            if (reason === undefined) keep.push(r);
+            else {
+              drop.push(r);
+              reasons.push(reason);
+              stats.drop(f.path, reason);
+            }
+          }
+          stats.read(f.path, batch.length);
+          stats.kept(f.path, keep.length);
+          if (keep.length === batch.length) await writer.keep(batch);
+          else if (keep.length) await writer.keep(selectRows(batch, keep));
+          if (drop.length) await writer.reject(selectRows(batch, drop), reasons);
+          rowsDone += batch.length;
         }
-        stats.read(f.path, batch.length);
-        stats.kept(f.path, keep.length);
-        if (keep.length === batch.length) await writer.keep(batch);
-        else if (keep.length) await writer.keep(selectRows(batch, keep));
-        if (drop.length) await writer.reject(selectRows(batch, drop), reasons);
-        rowsDone += batch.length;
+      } finally {
+        await lines?.close();
+      }
+      if (passOne) {
+        await checkStamp(f.path, passOne.stamps[fi]);
+        passOne.checkRows(fi, f.path, rows);
       }
       bytesDone += f.size;
       options.progress?.({ phase: 'write', rows: rowsDone, bytes: bytesDone });
@@ -328,6 +398,7 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
   const t0 = performance.now();
   const timings: Timings = {};
   const files = await expandInputs(options.inputs);
+  const fileTexts = resolveFileTexts(options.text, files);
   const nearOn = options.near ?? true;
   const exactOn = options.exact ?? true;
   if (!nearOn && !exactOn)
@@ -358,8 +429,12 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
     let noShingles = 0;
     const k = near.options.numPerm;
     const shapes = new LineShapes();
-    await signAll(files, { ...options, near: nearOn }, workers, (s) => {
+    const passOne = new PassOneRecord();
+    // stamps before pass 1 reads a byte: a file changed during pass 1 fails in pass 2 too
+    for (const f of files) passOne.stamps.push(await stampOf(f.path));
+    await signAll(files, { ...options, fileTexts, near: nearOn }, workers, (s) => {
       shapes.add(s);
+      passOne.add(s);
       for (let r = 0; r < s.length; r++) {
         const di = s.fileIndex * FILE_SCALE + s.offset + r;
         const meta = {
@@ -386,7 +461,7 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
     const outputs = await writeSplit(
       files,
       files.map((_, i) => i),
-      { ...options, dir: outDir.tmpDir },
+      { ...options, fileTexts, dir: outDir.tmpDir },
       (di) => {
         const e = exactRemoved.get(di);
         if (e) return exactReason(e.keptId);
@@ -395,6 +470,7 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
       },
       stats,
       shapes,
+      passOne,
     ).then((o) => outDir.finalShards(o));
     await outDir.commit();
     timings.write = secs(t2);
@@ -439,8 +515,8 @@ export interface DecontamFilesOptions extends OutputOptions {
   inputs: string[];
   /** Eval files (paths, or objects with a name and text column/template). */
   against: (string | EvalFile)[];
-  /** Corpus text column or template. Default `text`. */
-  text?: string;
+  /** Corpus text column or template (default `text`), or one per file pattern (`TextSpec`). */
+  text?: TextSpec;
   /** Eval text column or template for every eval file given as a path (default: auto, see `EvalFile.text`). */
   evalText?: string;
   ngram?: number;
@@ -472,7 +548,8 @@ export async function decontamFiles(options: DecontamFilesOptions): Promise<Deco
   const index = await DecontamIndex.fromEvalFiles(evalFiles, { ngram: options.ngram, minWords: options.minWords });
   const tIndex = secs(t0);
   const files = await expandInputs(options.inputs);
-  const tpl = compileTemplate(options.text ?? 'text');
+  resolveFileTexts(options.text, files); // a file no rule covers fails here, before any work
+  const tpl = compileTextSpec(options.text ?? 'text');
   const outDir = await prepareOutputDir(options.out, {
     overwrite: options.overwrite,
     protect: [

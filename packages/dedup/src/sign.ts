@@ -5,9 +5,19 @@
  * identical data.
  */
 import { type Batch, InputError } from '@curate/core';
-import { columnsToRead, compileTemplate, type InputFile, readShard } from '@curate/shards';
-import { exactKeyPrepared } from './exact.js';
+import {
+  columnsToRead,
+  compileTemplate,
+  type InputFile,
+  readShard,
+  type TextSpec,
+  type TextTemplate,
+} from '@curate/shards';
+import { exactKeyPrepared, hash32 } from './exact.js';
 import { checkFirstBatch, fastSignable, signJsonlRange } from './fastsign.js';
+import { isRawJsonl } from './fastwrite.js';
+import { fileOptions, textOfFile } from './filetext.js';
+import { LineHashReader } from './integrity.js';
 import { MinHasher, type MinHashOptions } from './minhash.js';
 import { prepareWords } from './normalize.js';
 
@@ -15,8 +25,13 @@ import { prepareWords } from './normalize.js';
 export const FILE_SCALE = 4294967296;
 
 export interface SignOptions extends MinHashOptions {
-  /** Text column or template. Default `text`. */
-  text?: string;
+  /**
+   * Text column or template (default `text`), or one per file pattern (`TextSpec` of @curate/shards):
+   * `dedupFiles` and the stages resolve rules into `fileTexts` before signing.
+   */
+  text?: TextSpec;
+  /** The template of each input file, by index in the sorted input list (overrides `text`). */
+  fileTexts?: string[];
   /** Id column (default `id`); when absent or empty the id is `<file>:<row>`. */
   idColumn?: string;
   /** Column holding `real` | `synthetic` (default `kind`, when present). */
@@ -61,17 +76,22 @@ export interface BatchSignatures {
   shapes?: Int32Array;
   newShapes?: { id: number; keys: string[] }[];
   signer?: string;
+  /**
+   * xxh32 per row of what pass 1 read (`rowHashKind`: the raw line for JSONL, the rendered text for
+   * Parquet and Arrow): pass 2 checks every row it writes against it (integrity.ts).
+   */
+  rowHashes?: Uint32Array;
+  rowHashKind?: 'line' | 'text';
 }
 
 export class BatchSigner {
   private readonly mh: MinHasher;
-  private readonly tpl;
+  private readonly tpls = new Map<string, TextTemplate>();
   private readonly idCol: string;
   private readonly kindCol: string;
   private readonly near: boolean;
   constructor(private readonly options: SignOptions) {
     this.mh = new MinHasher(options);
-    this.tpl = compileTemplate(options.text ?? 'text');
     this.idCol = options.idColumn ?? 'id';
     this.kindCol = options.kindColumn ?? 'kind';
     this.near = options.near ?? true;
@@ -81,8 +101,20 @@ export class BatchSigner {
     return this.mh.numPerm;
   }
 
-  sign(batch: Batch, fileIndex: number, path: string): BatchSignatures {
-    this.tpl.check(batch);
+  private templateOf(fileIndex: number): TextTemplate {
+    const text = textOfFile(this.options, fileIndex);
+    let t = this.tpls.get(text);
+    if (!t) {
+      t = compileTemplate(text);
+      this.tpls.set(text, t);
+    }
+    return t;
+  }
+
+  /** `hashText`: record `rowHashes` of the rendered texts (callers hashing raw JSONL lines instead pass false). */
+  sign(batch: Batch, fileIndex: number, path: string, hashText = true): BatchSignatures {
+    const tpl = this.templateOf(fileIndex);
+    tpl.check(batch);
     const scoreCol = this.options.scoreColumn;
     if (scoreCol && !(scoreCol in batch.columns)) {
       throw new InputError(`score column "${scoreCol}" not found`, { code: 'E_MISSING_COLUMN', file: path });
@@ -101,13 +133,17 @@ export class BatchSigner {
       hasSig: new Uint8Array(n),
       sigs: new Int32Array(this.near ? n * k : 0),
       chars: 0,
+      rowHashes: hashText ? new Uint32Array(n) : undefined,
+      rowHashKind: hashText ? 'text' : undefined,
     };
+    const rowHashes = out.rowHashes;
     const idc = batch.columns[this.idCol];
     const kc = batch.columns[this.kindCol];
     const sc = scoreCol ? batch.columns[scoreCol] : undefined;
     for (let r = 0; r < n; r++) {
-      const text = this.tpl.render(batch, r);
+      const text = tpl.render(batch, r);
       out.chars += text.length;
+      if (rowHashes) rowHashes[r] = hash32(text);
       const prepared = prepareWords(text); // NFKC + lower case once, for both keys
       out.keys[r] = exactKeyPrepared(prepared, this.options);
       const id = idc?.[r];
@@ -139,9 +175,10 @@ export async function* signFiles(
   let signer: BatchSigner | undefined;
   for (const fi of fileIndexes) {
     const f = files[fi];
-    if (stride === 1 && options.fastJsonl !== false && fastSignable(f, options)) {
-      for await (const s of signJsonlRange(files, { fileIndex: fi, from: 0, to: Number.POSITIVE_INFINITY }, options)) {
-        if (s.first) await checkFirstBatch(options.text ?? 'text', f.path, [s.first]);
+    const fo = fileOptions(options, fi);
+    if (stride === 1 && options.fastJsonl !== false && fastSignable(f, fo)) {
+      for await (const s of signJsonlRange(files, { fileIndex: fi, from: 0, to: Number.POSITIVE_INFINITY }, fo)) {
+        if (s.first) await checkFirstBatch(fo.text, f.path, [s.first]);
         s.first = undefined;
         if (s.length) yield s;
       }
@@ -149,10 +186,24 @@ export async function* signFiles(
     }
     signer ??= new BatchSigner(options);
     let b = 0;
-    const columns = await signColumns(f, options);
-    for await (const batch of readShard(f, { batchSize: options.batchSize ?? 2048, columns })) {
-      if (b++ % stride !== part) continue;
-      yield signer.sign(batch, fi, f.path);
+    const columns = await signColumns(f, fo);
+    // JSONL: hash the raw lines (read alongside), as the fast paths of both passes do, so any pass 2 checks them
+    const lines = isRawJsonl(f) ? new LineHashReader(f) : undefined;
+    try {
+      for await (const batch of readShard(f, { batchSize: options.batchSize ?? 2048, columns })) {
+        const hashes = lines ? await lines.take(batch.length) : undefined;
+        if (b++ % stride !== part) continue;
+        const s = signer.sign(batch, fi, f.path, !lines);
+        if (hashes) {
+          // fewer lines than rows: the file changed while read; pass 2 then finds a row that does not match
+          s.rowHashes = new Uint32Array(batch.length).fill(0xffffffff);
+          s.rowHashes.set(hashes.slice(0, batch.length));
+          s.rowHashKind = 'line';
+        }
+        yield s;
+      }
+    } finally {
+      await lines?.close();
     }
   }
 }
@@ -167,7 +218,7 @@ export async function signColumns(f: InputFile, options: SignOptions): Promise<s
   const score = options.scoreColumn;
   return columnsToRead(
     f,
-    [...compileTemplate(options.text ?? 'text').columns, ...(score ? [score] : [])],
+    [...compileTemplate(textOfFile(options, -1)).columns, ...(score ? [score] : [])],
     [options.idColumn ?? 'id', options.kindColumn ?? 'kind'],
   );
 }

@@ -17,12 +17,13 @@
  * rank whose manifest exists with the same configuration is skipped on rerun.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CurateError, InputError, type SourceCounters, Stats, UsageError } from '@curate/core';
-import { expandInputs, type InputFile, type WrittenShard } from '@curate/shards';
+import { expandInputs, type InputFile, type TextSpec, type WrittenShard } from '@curate/shards';
 import { ExactDeduper, type ExactRemovals } from './exact.js';
-import { type DedupFilesOptions, exactReason, nearReason, writeSplit } from './files.js';
+import { type DedupFilesOptions, exactReason, nearReason, resolveFileTexts, writeSplit } from './files.js';
+import { stampOf } from './integrity.js';
 import { sizeHistogram } from './keep.js';
 import {
   bandEdges,
@@ -95,8 +96,9 @@ export interface StageOptions extends Omit<DedupFilesOptions, 'out' | 'workers'>
 }
 
 interface StageConfig {
-  inputs: { path: string; size: number }[];
-  text: string;
+  /** Size and modification time of each input when the signatures stage ran (the remove stage checks both). */
+  inputs: { path: string; size: number; mtimeMs?: number }[];
+  text: TextSpec;
   idColumn: string;
   kindColumn: string;
   scoreColumn: string | null;
@@ -130,7 +132,9 @@ function hashConfig(c: StageConfig): string {
 async function configFrom(o: StageOptions): Promise<StageConfig> {
   const files = await expandInputs(o.inputs);
   return {
-    inputs: files.map((f) => ({ path: f.path, size: f.size })),
+    inputs: await Promise.all(
+      files.map(async (f) => ({ path: f.path, size: f.size, mtimeMs: (await stampOf(f.path)).mtimeMs })),
+    ),
     text: o.text ?? 'text',
     idColumn: o.idColumn ?? 'id',
     kindColumn: o.kindColumn ?? 'kind',
@@ -228,7 +232,8 @@ async function runSignatures(o: StageOptions, rank: number, ws: number): Promise
   let docs = 0;
   let withSig = 0;
   const k = config.numPerm;
-  for await (const s of signFiles(files, mine, { ...o, near: true })) {
+  const fileTexts = resolveFileTexts(o.text, files);
+  for await (const s of signFiles(files, mine, { ...o, fileTexts, near: true })) {
     for (let r = 0; r < s.length; r++) {
       const di = s.fileIndex * FILE_SCALE + s.offset + r;
       const score = Number.isNaN(s.scores[r]) ? null : s.scores[r];
@@ -468,15 +473,21 @@ async function runRemove(o: StageOptions, rank: number, ws: number): Promise<Man
   const [cm] = await checkStage(o.workDir, 'clusters');
   const config = cm.config;
   const files: InputFile[] = [];
-  for (const f of config.inputs) {
+  const unchanged = async (f: StageConfig['inputs'][number]) => {
     const st = await stat(f.path).catch(() => undefined);
-    if (!st || st.size !== f.size) {
-      throw new InputError('input file changed or vanished since the signatures stage', {
+    if (!st || st.size !== f.size || (f.mtimeMs !== undefined && st.mtimeMs !== f.mtimeMs)) {
+      const what = !st
+        ? 'it vanished'
+        : st.size !== f.size
+          ? `size ${f.size} -> ${st.size} bytes`
+          : `modified at ${new Date(st.mtimeMs).toISOString()}`;
+      throw new InputError(`input file changed since the signatures stage: ${what}`, {
         code: 'E_DEDUP_INPUT_CHANGED',
         file: f.path,
       });
     }
-  }
+  };
+  for (const f of config.inputs) await unchanged(f);
   files.push(...(await expandInputs(config.inputs.map((f) => f.path))));
   const removed = new Map<number, string>();
   const text = await readFile(join(o.workDir, 'clusters', 'removed.jsonl'), 'utf8');
@@ -497,6 +508,13 @@ async function runRemove(o: StageOptions, rank: number, ws: number): Promise<Man
     (di) => removed.get(di),
     stats,
   );
+  // and after reading them: a file rewritten while this stage read it leaves no shard behind
+  try {
+    for (const i of mine) await unchanged(config.inputs[i]);
+  } catch (e) {
+    await Promise.all([...outputs.kept, ...outputs.rejected].map((s) => rm(s.path, { force: true })));
+    throw e;
+  }
   const m: Manifest = {
     stage: 'remove',
     rank,

@@ -6,7 +6,7 @@
  * and first-seen-kept; for the order-independent keep rule (`prefer: real`,
  * scores) use the data APIs (`ExactDeduper.resolve`, `NearDedupIndex.resolve`).
  */
-import { type Batch, dropReason, type Step, type StepContext, selectRows } from '@curate/core';
+import { type Batch, dropReason, type RejectHandler, type Step, type StepContext, selectRows } from '@curate/core';
 import { compileTemplate } from '@curate/shards';
 import type { DecontamIndex } from './decontam.js';
 import { ExactDeduper, exactKey } from './exact.js';
@@ -19,8 +19,13 @@ export interface StepOptions {
   text?: string;
   /** Id column; default `id` when present, else `<file or source>:<row>`. */
   idColumn?: string;
-  /** Receives dropped rows with their reasons. */
-  onReject?: (batch: Batch, reasons: string[]) => void | Promise<void>;
+  /**
+   * Source name for the counters when the batch has no `source` column (default: the batch's file,
+   * else `input`), as `qualityStep`'s `source`.
+   */
+  source?: string;
+  /** Receives the dropped rows of each batch with their reasons (core's `RejectHandler`, as `qualityStep`). */
+  onReject?: RejectHandler;
 }
 
 interface RowCtx {
@@ -49,7 +54,7 @@ function rowContext(options: StepOptions): RowCtx {
     },
     source: (batch, row) => {
       const s = batch.columns.source?.[row];
-      return typeof s === 'string' ? s : (batch.file ?? 'input');
+      return typeof s === 'string' ? s : (options.source ?? batch.file ?? 'input');
     },
   };
 }

@@ -12,6 +12,7 @@ function post(s: BatchSignatures): void {
     s.hasSig.buffer,
     s.sigs.buffer,
     ...(s.shapes ? [s.shapes.buffer] : []),
+    ...(s.rowHashes ? [s.rowHashes.buffer] : []),
   ] as ArrayBuffer[]);
 }
 

@@ -65,3 +65,31 @@ describe.skipIf(!HAS_SHARED)('streaming steps on C4 text', () => {
     expect(s.dropped['decontam:gsm8k_test']).toBe(3);
   });
 });
+
+describe('step options shared with qualityStep', () => {
+  const ctx = () => ({ rank: 0, worldSize: 1, stats: new Stats(), log: silentLogger });
+  const input = () =>
+    (async function* () {
+      yield makeBatch({ text: ['same words here', 'same words here', 'other'] }, { file: 'in.jsonl', offset: 0 });
+    })();
+
+  it('`source` names the counters of rows without a source column', async () => {
+    const c = ctx();
+    const seen: [string[], unknown[]][] = [];
+    await collect(
+      exactDedupStep({ source: 'dolly', onReject: (b, reasons) => void seen.push([reasons, b.columns.text]) })(
+        input(),
+        c,
+      ),
+    );
+    expect(Object.keys(c.stats.toJSON())).toEqual(['dolly']);
+    expect(c.stats.toJSON().dolly.dropped).toEqual({ 'dedup:exact': 1 });
+    expect(seen).toEqual([[['dedup:exact:dup_of=in.jsonl:0'], ['same words here']]]);
+  });
+
+  it('a text column the batch lacks is E_MISSING_COLUMN naming column and file', async () => {
+    const err = await collect(nearDedupStep({ text: 'respnse' })(input(), ctx())).catch((e) => e);
+    expect(err.code).toBe('E_MISSING_COLUMN');
+    expect(err.toLine()).toMatch(/^in\.jsonl: missing column "respnse"/);
+  });
+});

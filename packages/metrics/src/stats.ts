@@ -3,7 +3,7 @@
  * as `source`, `kind` or `generator`), for `curate stats`.
  */
 import { InputError, type Tokenizer, withFile } from '@curate/core';
-import { compileTemplate, readShards } from '@curate/shards';
+import { checkTextSpec, compileTextSpec, expandInputs, readShard, type TextSpec } from '@curate/shards';
 import {
   type Comparison,
   compareToReal,
@@ -16,8 +16,11 @@ import { CorpusMetrics, type MetricsOptions, type MetricsResult } from './corpus
 export interface StatsOptions {
   /** Files, directories or globs (any format @curate/shards reads). */
   inputs: string[];
-  /** Text column or template over columns, e.g. `"{instruction}\n\n{response}"` (default `text`). */
-  text?: string;
+  /**
+   * Text column or template over columns, e.g. `"{instruction}\n\n{response}"` (default `text`), or
+   * one per file pattern (`TextSpec` of @curate/shards) when the inputs differ in columns.
+   */
+  text?: TextSpec;
   /** Column whose value names each row's group; without it every row is in group `all`. */
   groupBy?: string;
   /**
@@ -43,9 +46,23 @@ export interface StatsResult {
 }
 
 export async function computeStats(options: StatsOptions): Promise<StatsResult> {
-  const template = compileTemplate(options.text ?? 'text');
-  const columns = [...template.columns];
-  if (options.groupBy && !columns.includes(options.groupBy)) columns.push(options.groupBy);
+  const spec = options.text ?? 'text';
+  const template = compileTextSpec(spec, options.cwd);
+  const files = await expandInputs(options.inputs, { cwd: options.cwd });
+  checkTextSpec(
+    spec,
+    files.map((f) => f.path),
+    options.cwd,
+  );
+  /** Only the columns a file's template (and the grouping) read. */
+  const columnsOf = (path: string) => {
+    const columns = [...template.forFile(path).columns];
+    if (options.groupBy && !columns.includes(options.groupBy)) columns.push(options.groupBy);
+    return columns;
+  };
+  async function* batches() {
+    for (const f of files) yield* readShard(f, { columns: columnsOf(f.path), signal: options.signal });
+  }
   const acc = new Map<string, CorpusMetrics>();
   const groupOf = (name: string): CorpusMetrics => {
     let m = acc.get(name);
@@ -53,7 +70,7 @@ export async function computeStats(options: StatsOptions): Promise<StatsResult> 
     return m;
   };
   const tok = options.tokenizer;
-  for await (const batch of readShards(options.inputs, { columns, cwd: options.cwd, signal: options.signal })) {
+  for await (const batch of batches()) {
     template.check(batch);
     const keys = options.groupBy ? batch.columns[options.groupBy] : undefined;
     if (options.groupBy && !keys) {

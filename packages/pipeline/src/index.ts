@@ -1,3 +1,4 @@
+export { checkRecipeColumns } from './columns.js';
 export { runRecipeFile } from './file.js';
 export type {
   DedupRecord,

@@ -22,6 +22,12 @@ export interface SourceRecord {
   rows_read: number;
   /** Drop counts by reason key (`filter:gopher_quality:word_count`, `dedup:exact`, `dedup:near`, `decontam:gsm8k`). */
   dropped: Record<string, number>;
+  /**
+   * What filters changed in rows of this source, by key, when any did: `pii:rows` (rows whose text
+   * the pii filter changed, whether or not a later step dropped them), `pii:email`, `pii:ipv4`,
+   * `pii:ipv6`, `pii:phone` (matches replaced), custom filters' `doc.count` keys.
+   */
+  changed?: Record<string, number>;
   rows_available: number;
   tokens_available: number;
   rows_sampled: number;

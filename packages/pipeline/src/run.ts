@@ -132,6 +132,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   // Inputs (fail before any work when a path matches nothing).
   const files: InputFile[][] = [];
   for (const s of recipe.sources) files.push(await expandInputs(s.paths));
+  // Pass-through columns under provenance names are refused before any work (a recipe not validated).
+  for (let i = 0; i < recipe.sources.length; i++) passThroughColumns(recipe, i);
   const tasks: ScanTask[] = [];
   const measure = options.qualitySignals !== false;
   files.forEach((fs, si) => {
@@ -381,6 +383,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       stats.read(s.name, s.rowsRead);
       stats.kept(s.name, n);
       for (const [r, k] of s.reasons.counts()) stats.drop(s.name, r, k);
+      for (const f of s.scans) for (const [k, v] of Object.entries(f.changed)) stats.change(s.name, k, v);
     }
     const unit = recipe.target?.documents !== undefined ? 'documents' : 'tokens';
     const target: MixTarget = {
@@ -488,6 +491,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
           })),
           rows_read: s.rowsRead,
           dropped: counters?.dropped ?? {},
+          ...(counters?.changed ? { changed: counters.changed } : {}),
           rows_available: s.avail.length,
           tokens_available: sum(s.availTokens),
           rows_sampled: sel.documents,
@@ -689,6 +693,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       const idx = sortIndex(sel.rows, sel.epochs, sel.n);
       let ptr = 0;
       const passCols = passThroughColumns(recipe, s.index);
+      // pii: rejected rows' text and every row's string pass-through values are redacted too
+      const redact = scanner.redactor(s.index);
       let rejected: Row[] = [];
       for (let fi = 0; fi < s.files.length; fi++) {
         const f = s.files[fi];
@@ -707,7 +713,9 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
               if (rejectedWriter) {
                 const raw = scanner.templates[s.index].render(batch, r);
                 checkRow(f.path, sr - s.fileBase[fi], raw, sc.textHashes[sr - s.fileBase[fi]]);
-                rejected.push(makeRow(s, sr, idOf(s, sr), raw, null, batch, r, passCols, reason));
+                rejected.push(
+                  makeRow(s, sr, idOf(s, sr), redact ? redact(raw) : raw, null, batch, r, passCols, reason, redact),
+                );
                 if (rejected.length >= WRITE_BATCH) {
                   await rejectedWriter.write(rowsToBatch(rejected));
                   rejectedRows += rejected.length;
@@ -723,7 +731,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
             const id = idOf(s, sr);
             while (ptr < sel.n && sel.rows[idx[ptr]] === sr) {
               const j = idx[ptr++];
-              spill.add(sel.pos[j], makeRow(s, sr, id, text, sel.epochs[j], batch, r, passCols, null));
+              spill.add(sel.pos[j], makeRow(s, sr, id, text, sel.epochs[j], batch, r, passCols, null, redact));
             }
           }
           pass2Rows += batch.length;
@@ -932,7 +940,8 @@ const PROVENANCE: ColumnSpec[] = [
 
 function passSpecs(sources: SourceState[], recipe: Recipe): ColumnSpec[] {
   const names: string[] = [];
-  for (const s of sources) for (const c of passThroughColumns(recipe, s.index)) if (!names.includes(c)) names.push(c);
+  for (const s of sources)
+    for (const c of passThroughColumns(recipe, s.index)) if (!names.includes(c.output)) names.push(c.output);
   const reserved = new Set([...PROVENANCE.map((c) => c.name), 'reason']);
   return names
     .filter((n) => !reserved.has(n))

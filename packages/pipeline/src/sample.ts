@@ -8,6 +8,7 @@
 import { serialize } from 'node:v8';
 import { type Batch, dict, type Kind, type Row } from '@curate/core';
 import { CorpusMetrics, type CorpusMetricsState } from '@curate/metrics';
+import type { PassColumn } from '@curate/recipe/columns';
 import { type InputFile, readShard } from '@curate/shards';
 import { isBlank, parseLine, rawLines } from '@curate/shards/lines';
 import { checkRow, checkStamp, rowsChanged } from './integrity.js';
@@ -28,8 +29,10 @@ export function makeRow(
   epoch: number | null,
   batch: Batch,
   r: number,
-  passCols: string[],
+  passCols: PassColumn[],
   reason: string | null,
+  /** Redaction (pii) of string pass-through values, when a redacting filter applies to the source. */
+  redact: ((s: string) => string) | null = null,
 ): Row {
   // a dictionary without prototype: a pass-through column named "__proto__" stays a column
   const row: Row = Object.assign(dict(), {
@@ -46,8 +49,8 @@ export function makeRow(
     row.reason = reason;
   }
   for (const c of passCols) {
-    const v = Object.hasOwn(batch.columns, c) ? batch.columns[c][r] : undefined;
-    row[c] = v === undefined ? null : v;
+    const v = Object.hasOwn(batch.columns, c.input) ? batch.columns[c.input][r] : undefined;
+    row[c.output] = v === undefined ? null : redact && typeof v === 'string' ? redact(v) : v;
   }
   return row;
 }
@@ -78,7 +81,7 @@ export interface SampleTask {
   /** Pass 1's hash of each entry's rendered text, and the file's stamp: pass 2 checks both. */
   hashes: Uint32Array;
   stamp: FileStamp;
-  passCols: string[];
+  passCols: PassColumn[];
   /** Seed of the diversity metrics to take over the written texts here (null: the main thread does it). */
   metricsSeed: number | null;
 }
@@ -171,6 +174,7 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
   const metrics = task.metricsSeed === null ? null : new CorpusMetrics({ seed: task.metricsSeed });
   let metricsMs = 0;
   await checkStamp(task.path, task.stamp);
+  const redact = scanner.redactor(task.sourceIndex);
   const it = selectedRows(scanner, task);
   let next = await it.next();
   while (!next.done) {
@@ -179,7 +183,18 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
     checkRow(task.path, sr - task.fileBase, raw, task.hashes[ptr]);
     const text = scanner.transforms ? scanner.judge(task.sourceIndex, raw, batch, r).text : raw;
     while (ptr < n && task.rows[ptr] === sr) {
-      const row = makeRow(task.source, sr, task.ids[ptr], text, task.epochs[ptr], batch, r, task.passCols, null);
+      const row = makeRow(
+        task.source,
+        sr,
+        task.ids[ptr],
+        text,
+        task.epochs[ptr],
+        batch,
+        r,
+        task.passCols,
+        null,
+        redact,
+      );
       const body = serialize([task.pos[ptr], row]);
       const head = Buffer.allocUnsafe(4);
       head.writeUInt32LE(body.length, 0);

@@ -16,12 +16,15 @@ import {
   InputError,
   type Kind,
   loadTokenizer,
+  Stats,
   type Tokenizer,
   type TokenizerName,
+  type ValueType,
 } from '@curate/core';
 import { DecontamIndex, exactKey64, hash32, hash64n, MinHasher } from '@curate/dedup';
-import { createFilter, FilterChain, QualitySignalMeter } from '@curate/quality';
+import { type Filter, FilterChain, loadFilter, QualitySignalMeter } from '@curate/quality';
 import type { Recipe } from '@curate/recipe';
+import { type PassColumn, passColumns } from '@curate/recipe/columns';
 import { qualitySteps } from '@curate/recipe/filters';
 import {
   type ColumnSpec,
@@ -94,6 +97,28 @@ export interface FileScan {
   evalSets: { name: string; rows: number; ngrams: number }[];
   /** Quality-signal histograms of the sampled rows' raw text (null when `signalRate` is 0). */
   signals: { sampled: number; counts: Uint32Array; seconds: number } | null;
+  /** What filters changed in this file's rows, by key (`pii:rows`, `pii:email`): `Stats.change` counts. */
+  changed: Record<string, number>;
+}
+
+/** Does a recipe step rewrite text (so pass 2 must run it again)? A custom filter may (it can return `{ text }`). */
+function rewritesText(s: { filter: string; params: unknown }): boolean {
+  return (
+    (s.filter === 'c4' && (s.params as { mode?: string }).mode === 'clean') ||
+    s.filter === 'pii' ||
+    s.filter === 'custom'
+  );
+}
+
+/**
+ * The recipe's quality filters, in order (custom ones imported from their modules); `textOnly`:
+ * only those that rewrite text.
+ */
+export async function recipeFilters(recipe: Recipe, textOnly = false): Promise<Filter[]> {
+  const steps = qualitySteps(recipe).filter((s) => !textOnly || rewritesText(s));
+  const out: Filter[] = [];
+  for (const s of steps) out.push(await loadFilter(s.filter, s.params as object, s.path));
+  return out;
 }
 
 /** What pass 2 compares to decide a file is the one pass 1 read. */
@@ -107,18 +132,19 @@ export async function stampOf(path: string): Promise<FileStamp> {
   return { size: st.size, mtimeMs: st.mtimeMs };
 }
 
-/** Columns each source passes through to the output. */
-export function passThroughColumns(recipe: Recipe, sourceIndex: number): string[] {
-  const s = recipe.sources[sourceIndex];
-  const cols = [...(recipe.output.columns ?? []), ...(s.columns ?? [])];
-  return [...new Set(cols)];
+/**
+ * Columns each source passes through to the output (input name -> output name). A provenance name
+ * as output is a RecipeError naming the column and a rename: curate's columns are never overwritten.
+ */
+export function passThroughColumns(recipe: Recipe, sourceIndex: number): PassColumn[] {
+  return passColumns(recipe, sourceIndex);
 }
 
 /** The per-thread machinery of pass 1 (and of re-rendering text in pass 2). */
 export class Scanner {
   readonly chain: FilterChain;
   readonly templates: TextTemplate[];
-  /** True when some filter rewrites text (c4 clean mode): pass 2 must re-run the chain. */
+  /** True when some filter rewrites text (c4 clean mode, pii, custom): pass 2 must re-run the chain. */
   readonly transforms: boolean;
   /** Measures the quality signals of sampled rows (pass 1 only). */
   readonly meter: QualitySignalMeter | null;
@@ -127,15 +153,11 @@ export class Scanner {
     readonly tokenizer: Tokenizer,
     readonly decontam: { name: string; index: DecontamIndex }[],
     readonly minhasher: MinHasher | null,
+    filters: Filter[],
     textOnly = false,
   ) {
-    let steps = qualitySteps(recipe);
-    const cleans = (s: (typeof steps)[number]) => s.filter === 'c4' && (s.params as { mode?: string }).mode === 'clean';
-    this.transforms = steps.some(cleans);
-    // Pass 2 only re-derives the text of kept rows: only the filters that rewrite text matter
-    // there (the others kept the row in pass 1 and never change text), so the chain shrinks to them.
-    if (textOnly) steps = steps.filter(cleans);
-    this.chain = new FilterChain(steps.map((s) => createFilter(s.filter, s.params as object, s.path)));
+    this.transforms = qualitySteps(recipe).some(rewritesText);
+    this.chain = new FilterChain(filters);
     this.templates = recipe.sources.map((s) => compileTemplate(s.text));
     this.meter = textOnly ? null : new QualitySignalMeter(signalOptions(recipe));
   }
@@ -163,7 +185,10 @@ export class Scanner {
       near && !options.textOnly
         ? new MinHasher({ numPerm: near.num_perm, ngram: near.ngram, shingle: near.shingle, seed: recipe.seed })
         : null;
-    const scanner = new Scanner(recipe, tokenizer, decontam, minhasher, Boolean(options.textOnly));
+    // Pass 2 only re-derives the text of kept rows: only the filters that rewrite text matter
+    // there (the others kept the row in pass 1 and never change text), so the chain shrinks to them.
+    const filters = await recipeFilters(recipe, Boolean(options.textOnly));
+    const scanner = new Scanner(recipe, tokenizer, decontam, minhasher, filters, Boolean(options.textOnly));
     await scanner.chain.prepare();
     return scanner;
   }
@@ -183,7 +208,7 @@ export class Scanner {
     return columnsToRead(
       file,
       [...this.templates[sourceIndex].columns, ...(s.id ? [s.id] : []), ...(score ? [score] : []), ...filterColumns],
-      passThroughColumns(this.recipe, sourceIndex),
+      passThroughColumns(this.recipe, sourceIndex).map((c) => c.input),
     );
   }
 
@@ -231,6 +256,8 @@ export class Scanner {
     const signals = signalRate > 0 ? new SignalHistograms() : null;
     const seed = signalSeed(source.name, task.fileIndex);
     let signalMs = 0;
+    const changed = new Stats();
+    this.chain.countInto(changed);
 
     const file: InputFile = {
       path: task.path,
@@ -248,8 +275,14 @@ export class Scanner {
           });
         }
         const sub = dict<unknown[]>();
-        for (const c of passCols) if (Object.hasOwn(batch.columns, c)) sub[c] = batch.columns[c];
-        columns = inferColumns({ length: batch.length, columns: sub, types: batch.types });
+        const types = dict<ValueType>();
+        for (const c of passCols) {
+          if (!Object.hasOwn(batch.columns, c.input)) continue;
+          sub[c.output] = batch.columns[c.input];
+          const t = batch.types?.[c.input];
+          if (t) types[c.output] = t;
+        }
+        columns = inferColumns({ length: batch.length, columns: sub, types });
       }
       keys = Object.keys(batch.columns);
       const end = rows + batch.length;
@@ -343,7 +376,17 @@ export class Scanner {
         d.index.evalSets.map((e) => ({ name: d.name, rows: e.rows, ngrams: e.ngrams })),
       ),
       signals: signals ? { sampled: signals.sampled, counts: signals.counts, seconds: signalMs / 1000 } : null,
+      changed: changed.toJSON()[source.name]?.changed ?? {},
     };
+  }
+
+  /**
+   * The redaction (pii) of the filters that apply to source `sourceIndex`, for every other string
+   * value written with its rows (pass-through columns, rejected rows' text), or null.
+   */
+  redactor(sourceIndex: number): ((s: string) => string) | null {
+    const s = this.recipe.sources[sourceIndex];
+    return this.chain.redactor(s.name, s.kind as Kind);
   }
 }
 
@@ -400,6 +443,8 @@ export function mergeParts(scans: FileScan[]): FileScan {
     }
     signals = { sampled, counts, seconds };
   }
+  const changed: Record<string, number> = {};
+  for (const sc of scans) for (const [k, v] of Object.entries(sc.changed)) changed[k] = (changed[k] ?? 0) + v;
   return {
     id: first.id,
     rows,
@@ -419,6 +464,7 @@ export function mergeParts(scans: FileScan[]): FileScan {
     keys: first.keys,
     evalSets: first.evalSets,
     signals,
+    changed,
   };
 }
 

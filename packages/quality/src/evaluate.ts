@@ -1,5 +1,5 @@
 import { type Batch, reasonKey } from '@curate/core';
-import { FilterChain, type RowAccess, rowAccessor } from './chain.js';
+import { FilterChain, type RowAccess, rowAccess } from './chain.js';
 import { applies, DocView, type Filter } from './filter.js';
 
 export interface FilterPassRate {
@@ -36,8 +36,9 @@ export async function evaluateFilters(
   const rates = filters.map((f) => ({ name: f.name, rows: 0, passed: 0, dropped: {} as Record<string, number> }));
   const chainRate: FilterPassRate = { name: 'chain', rows: 0, passed: 0, dropped: {} };
   let rows = 0;
+  const access = rowAccess(options);
   for await (const batch of input) {
-    const acc = rowAccessor(batch, options);
+    const acc = access(batch);
     view.file = batch.file;
     chain.doc.file = batch.file;
     for (let r = 0; r < batch.length; r++) {

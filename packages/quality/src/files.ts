@@ -6,18 +6,21 @@
 import { basename } from 'node:path';
 import { type Batch, type Kind, type ProgressListener, Stats, selectRows } from '@curate/core';
 import {
-  compileTemplate,
+  checkTextSpec,
+  compileTextSpec,
   createSplitWriter,
   expandInputs,
   type InputFile,
   prepareOutputDir,
   readShard,
+  type TextSpec,
   type TextTemplate,
+  textRuleFor,
   type WriteCompression,
   type WriteFormat,
   type WrittenShard,
 } from '@curate/shards';
-import { FilterChain } from './chain.js';
+import { FilterChain, redactRow } from './chain.js';
 import { evaluateFilters, type PassRates } from './evaluate.js';
 import type { Filter } from './filter.js';
 import { parseFilterList } from './registry.js';
@@ -29,8 +32,11 @@ export interface FilterFilesOptions {
   out: string;
   /** Filters, or a comma-separated list of names with default parameters. */
   filters: Filter[] | string;
-  /** Text column or template (`{instruction}\n\n{response}`); default `text`. */
-  text?: string;
+  /**
+   * Text column or template (`{instruction}\n\n{response}`), or one per file pattern
+   * (`[{ match: '*dolly*', text: '...' }, { text: '...' }]`, see `TextSpec`); default `text`.
+   */
+  text?: TextSpec;
   overwrite?: boolean;
   /** Write dropped rows to `out/rejected/` with their reason (default true). */
   rejected?: boolean;
@@ -73,9 +79,12 @@ export async function filterFiles(options: FilterFilesOptions): Promise<FilterSu
   const t0 = performance.now();
   const filters = typeof options.filters === 'string' ? parseFilterList(options.filters) : options.filters;
   const textSpec = options.text ?? 'text';
-  const template = compileTemplate(textSpec);
-  const { column: textColumn, render } = textOf(template, textSpec);
+  const template = compileTextSpec(textSpec);
   const files = await expandInputs(options.inputs);
+  checkTextSpec(
+    textSpec,
+    files.map((f) => f.path),
+  );
   const chain = new FilterChain(filters);
   await chain.prepare();
   const outDir = await prepareOutputDir(options.out, {
@@ -90,6 +99,7 @@ export async function filterFiles(options: FilterFilesOptions): Promise<FilterSu
     rejected: options.rejected ?? true,
   });
   const stats = new Stats();
+  chain.countInto(stats);
   let docs = 0;
   let cleaned = 0;
   let bytesDone = 0;
@@ -97,6 +107,7 @@ export async function filterFiles(options: FilterFilesOptions): Promise<FilterSu
   try {
     for (const f of files) {
       const fileSource = options.source ?? basename(f.path);
+      const { column: textColumn, render } = textOf(template.forFile(f.path), textRuleFor(textSpec, f.path) as string);
       for await (const batch of readShard(f, { signal: options.signal })) {
         template.check(batch);
         const sc = batch.columns.source;
@@ -105,6 +116,8 @@ export async function filterFiles(options: FilterFilesOptions): Promise<FilterSu
         const drop: number[] = [];
         const reasons: string[] = [];
         let newText: unknown[] | undefined;
+        // kept and rejected rows a redacting filter (pii) applies to: every string column redacted too
+        let redacted: Record<string, unknown[]> | undefined;
         chain.doc.file = f.path;
         for (let r = 0; r < batch.length; r++) {
           const text = render(batch, r);
@@ -119,6 +132,11 @@ export async function filterFiles(options: FilterFilesOptions): Promise<FilterSu
           chain.doc.fileRow = (batch.offset ?? 0) + r;
           const reason = chain.run(text, source, kind, batch.columns, r);
           stats.read(source);
+          const redact = chain.redactor(source, kind);
+          if (redact) {
+            redacted ??= { ...batch.columns };
+            redactRow(redacted, batch.columns, r, redact, reason === null ? textColumn : '');
+          }
           if (reason === null) {
             keep.push(r);
             stats.kept(source);
@@ -138,10 +156,11 @@ export async function filterFiles(options: FilterFilesOptions): Promise<FilterSu
           }
         }
         docs += batch.length;
-        const src = newText ? { ...batch, columns: { ...batch.columns, [textColumn]: newText } } : batch;
+        const base = redacted ? { ...batch, columns: redacted } : batch;
+        const src = newText ? { ...base, columns: { ...base.columns, [textColumn]: newText } } : base;
         if (keep.length === batch.length) await writer.keep(src);
         else if (keep.length) await writer.keep(selectRows(src, keep));
-        if (drop.length) await writer.reject(selectRows(batch, drop), reasons);
+        if (drop.length) await writer.reject(selectRows(base, drop), reasons);
         options.progress?.({ phase: 'filter', rows: docs, bytes: bytesDone, totalBytes });
       }
       bytesDone += f.size;
@@ -168,14 +187,18 @@ export async function filterFiles(options: FilterFilesOptions): Promise<FilterSu
 export async function evaluateFiles(options: {
   inputs: string[];
   filters: Filter[] | string;
-  text?: string;
+  text?: TextSpec;
   source?: string;
   kind?: Kind;
   signal?: AbortSignal;
 }): Promise<PassRates> {
   const filters = typeof options.filters === 'string' ? parseFilterList(options.filters) : options.filters;
-  const template = compileTemplate(options.text ?? 'text');
+  const template = compileTextSpec(options.text ?? 'text');
   const files = await expandInputs(options.inputs);
+  checkTextSpec(
+    options.text ?? 'text',
+    files.map((f) => f.path),
+  );
   async function* batches(): AsyncIterable<Batch> {
     for (const f of files) {
       for await (const b of readShard(f, { signal: options.signal })) {

@@ -14,6 +14,11 @@ export interface FilterDoc {
   get(column: string): unknown;
   /** Shared, lazily computed tokens and lines of `text` (see text.ts). */
   readonly analysis: TextAnalysis;
+  /**
+   * Count `n` under `key` of what the filter changed in this row (`count('email', 2)`): the base adds
+   * it to the row's source as `NAME:key` (`pii:email`) in the run's counters (`Stats.change`).
+   */
+  count(key: string, n?: number): void;
 }
 
 /** Keep (`true`), drop with a reason detail, or keep with cleaned text. */
@@ -32,6 +37,12 @@ export interface Filter {
   /** Optional one-time async set-up (e.g. loading a tokenizer). */
   prepare?(): Promise<void>;
   filter(doc: FilterDoc): FilterResult;
+  /**
+   * For filters that remove content from the text (`pii`): the same removal for any other string
+   * value written with a row the filter applies to (pass-through columns, the input columns
+   * `curate filter` keeps, rejected rows), so no copy of what was removed is written.
+   */
+  redact?(value: string): string;
 }
 
 /** Does the filter look at rows of this source and kind? */
@@ -62,6 +73,10 @@ export class DocView implements FilterDoc {
   row = 0;
   file: string | undefined;
   fileRow: number | undefined;
+  /** The name of the filter being run (set by the chain, for `count`). */
+  filterName = '';
+  /** Where `count` goes (set by the chain); counts are dropped when absent. */
+  onCount: ((source: string, key: string, n: number) => void) | undefined;
   private readonly a = new TextAnalysis();
   private analysed = false;
 
@@ -88,12 +103,16 @@ export class DocView implements FilterDoc {
     return this.a;
   }
 
+  count(key: string, n = 1): void {
+    this.onCount?.(this.source, `${this.filterName}:${key}`, n);
+  }
+
   get(column: string): unknown {
     const col = this.columns?.[column];
     if (col === undefined) {
       const names = this.columns ? Object.keys(this.columns).join(', ') : '';
       throw new InputError(`column "${column}" not found (columns: ${names || 'none'})`, {
-        code: 'E_QUALITY_MISSING_COLUMN',
+        code: 'E_MISSING_COLUMN',
         file: this.file,
         row: this.fileRow,
       });

@@ -1,4 +1,5 @@
 export { FilterChain, type QualityStepOptions, qualityStep, type RowAccess } from './chain.js';
+export { type CustomFilterParams, loadCustomFilter, loadFilter } from './custom.js';
 export { evaluateFilters, type FilterPassRate, formatPassRates, type PassRates } from './evaluate.js';
 export { evaluateFiles, type FilterFilesOptions, type FilterSummary, filterFiles } from './files.js';
 export type { AppliesTo, Filter, FilterDoc, FilterResult } from './filter.js';
@@ -9,7 +10,9 @@ export type { GopherQualityParams, GopherRepetitionParams } from './filters/goph
 export { type Groundedness, type GroundedParams, groundedness } from './filters/grounded.js';
 export { detectLanguage, type LanguageParams } from './filters/language.js';
 export type { LengthParams } from './filters/length.js';
+export { type PiiKind, type PiiParams, PiiRedactor } from './filters/pii.js';
 export type { ScoreParams } from './filters/score.js';
+export type { WhereParams, WhereValue } from './filters/where.js';
 export {
   createFilter,
   defineFilter,

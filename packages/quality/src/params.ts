@@ -1,4 +1,4 @@
-import { RecipeError } from '@curate/core';
+import { didYouMean, RecipeError } from '@curate/core';
 
 /** Kinds of parameter value a filter accepts. */
 export type ParamSpec =
@@ -7,6 +7,10 @@ export type ParamSpec =
   | { type: 'boolean' }
   | { type: 'string'; optional?: boolean }
   | { type: 'strings' }
+  /** A string, finite number or boolean (`where: { eq: ok }`). */
+  | { type: 'scalar' }
+  /** A non-empty list of those (`where: { in: [en, de] }`). */
+  | { type: 'scalars' }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'fractions'; keys: readonly number[] };
 
@@ -39,7 +43,10 @@ export function resolveParams<T extends object>(
     if (key === 'applies_to') continue;
     const s = spec[key];
     const p = `${path}.${key}`;
-    if (!s) fail(p, `unknown parameter (expected one of: ${[...Object.keys(spec), 'applies_to'].join(', ')})`);
+    if (!s) {
+      const known = [...Object.keys(spec), 'applies_to'];
+      fail(p, `unknown parameter "${key}"${didYouMean(key, known)} (expected one of: ${known.join(', ')})`);
+    }
     if (value === undefined || (value === null && 'optional' in s && s.optional)) {
       out[key] = undefined;
       continue;
@@ -65,6 +72,15 @@ export function resolveParams<T extends object>(
           fail(p, `must be a list of strings, got ${JSON.stringify(value)}`);
         out[key] = [...value];
         break;
+      case 'scalar':
+        if (!isScalar(value)) fail(p, `must be a string, number or boolean, got ${JSON.stringify(value)}`);
+        out[key] = value;
+        break;
+      case 'scalars':
+        if (!Array.isArray(value) || value.length === 0 || !value.every(isScalar))
+          fail(p, `must be a non-empty list of strings, numbers or booleans, got ${JSON.stringify(value)}`);
+        out[key] = [...value];
+        break;
       case 'enum':
         if (typeof value !== 'string' || !s.values.includes(value))
           fail(p, `must be one of ${s.values.map((x) => `"${x}"`).join(', ')}, got ${JSON.stringify(value)}`);
@@ -85,6 +101,10 @@ export function resolveParams<T extends object>(
     }
   }
   return out as T;
+}
+
+function isScalar(v: unknown): boolean {
+  return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 }
 
 /** Validate `applies_to`: 'real' | 'synthetic' | string[]. */

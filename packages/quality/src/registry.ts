@@ -1,4 +1,4 @@
-import { RecipeError } from '@curate/core';
+import { didYouMean, RecipeError } from '@curate/core';
 import type { Filter, FilterDoc, FilterResult } from './filter.js';
 import { BLOCKLIST_DEFAULTS, type BlocklistParams, blocklist } from './filters/blocklist.js';
 import { C4_DEFAULTS, type C4Params, c4 } from './filters/c4.js';
@@ -14,7 +14,9 @@ import {
 import { GROUNDED_DEFAULTS, type GroundedParams, grounded } from './filters/grounded.js';
 import { LANGUAGE_DEFAULTS, type LanguageParams, language } from './filters/language.js';
 import { LENGTH_DEFAULTS, type LengthParams, length } from './filters/length.js';
+import { PII_DEFAULTS, type PiiParams, pii } from './filters/pii.js';
 import { SCORE_DEFAULTS, type ScoreParams, score } from './filters/score.js';
+import { WHERE_CONDITIONS, WHERE_DEFAULTS, type WhereParams, where } from './filters/where.js';
 import { type ParamSpec, resolveAppliesTo, resolveParams } from './params.js';
 
 /** Default parameters of every filter (the recipe schema's names, snake_case). */
@@ -28,6 +30,8 @@ export const FILTER_DEFAULTS = {
   language: LANGUAGE_DEFAULTS,
   score: SCORE_DEFAULTS,
   grounded: GROUNDED_DEFAULTS,
+  where: WHERE_DEFAULTS,
+  pii: PII_DEFAULTS,
 } as const;
 
 export type FilterName = keyof typeof FILTER_DEFAULTS;
@@ -40,7 +44,7 @@ const count = { type: 'int', min: 0 } as const;
 interface Definition<P> {
   spec: Record<string, ParamSpec>;
   defaults: P;
-  make(params: P, path: string): Pick<Filter, 'filter' | 'prepare'>;
+  make(params: P, path: string): Pick<Filter, 'filter' | 'prepare' | 'redact'>;
   /** The columns the filter reads with these parameters (none when absent). */
   columns?(params: P): string[];
 }
@@ -169,6 +173,42 @@ const DEFINITIONS: Record<FilterName, Definition<never>> = {
     },
     columns: (p) => [p.context, ...(p.prompt ? [p.prompt] : []), ...(p.response ? [p.response] : [])],
   }),
+  where: def<WhereParams>({
+    spec: {
+      column: { type: 'string' },
+      eq: { type: 'scalar' },
+      ne: { type: 'scalar' },
+      in: { type: 'scalars' },
+      not_in: { type: 'scalars' },
+      gt: { type: 'number' },
+      gte: { type: 'number' },
+      lt: { type: 'number' },
+      lte: { type: 'number' },
+      missing: { type: 'enum', values: ['drop', 'keep'] },
+    },
+    defaults: WHERE_DEFAULTS,
+    make: (p, path) => {
+      required(p.column, `${path}.column`);
+      if (!WHERE_CONDITIONS.some((c) => p[c] !== undefined)) {
+        throw new RecipeError(`give a condition: ${WHERE_CONDITIONS.join(', ')}`, { path, code: 'E_QUALITY_PARAM' });
+      }
+      return { filter: where(p) };
+    },
+    columns: (p) => [p.column],
+  }),
+  pii: def<PiiParams>({
+    spec: {
+      email: { type: 'boolean' },
+      ip: { type: 'boolean' },
+      phone: { type: 'boolean' },
+      only_public_ips: { type: 'boolean' },
+      email_placeholder: { type: 'string' },
+      ip_placeholder: { type: 'string' },
+      phone_placeholder: { type: 'string' },
+    },
+    defaults: PII_DEFAULTS,
+    make: (p) => pii(p),
+  }),
 } as unknown as Record<FilterName, Definition<never>>;
 
 function required(value: string, path: string): void {
@@ -183,10 +223,13 @@ function required(value: string, path: string): void {
 export function createFilter(name: string, params?: object, path?: string): Filter {
   const at = path ?? name;
   if (!Object.hasOwn(DEFINITIONS, name)) {
-    throw new RecipeError(`unknown filter "${name}" (expected one of: ${FILTER_NAMES.join(', ')})`, {
-      path: at,
-      code: 'E_QUALITY_UNKNOWN_FILTER',
-    });
+    throw new RecipeError(
+      `unknown filter "${name}"${didYouMean(name, FILTER_NAMES)} (expected one of: ${FILTER_NAMES.join(', ')})`,
+      {
+        path: at,
+        code: 'E_QUALITY_UNKNOWN_FILTER',
+      },
+    );
   }
   const d = DEFINITIONS[name as FilterName] as unknown as Definition<object>;
   const resolved = resolveParams(d.spec, d.defaults, params, at);
@@ -194,6 +237,7 @@ export function createFilter(name: string, params?: object, path?: string): Filt
   const made = d.make(resolved, at);
   const f: Filter = { name, appliesTo, filter: made.filter, columns: d.columns?.(resolved) ?? [] };
   if (made.prepare) f.prepare = made.prepare;
+  if (made.redact) f.redact = made.redact;
   return f;
 }
 

@@ -5,6 +5,7 @@ const params: Record<string, object> = {
   score: { column: 'score', min: 1 },
   grounded: { context: 'context' },
   blocklist: { words: ['casino'] },
+  where: { column: 'score', gte: 3 },
 };
 
 describe('bad input: every filter gives a defined answer', () => {
@@ -51,6 +52,8 @@ describe('bad input: every filter gives a defined answer', () => {
         'language',
         'length',
         'score',
+        'where',
+        'pii',
       ].sort(),
     );
     expect(FILTER_DEFAULTS.c4.mode).toBe('clean');

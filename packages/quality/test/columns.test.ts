@@ -41,7 +41,7 @@ describe('score', () => {
       ),
     ).catch((e) => e);
     expect(err.toLine()).toBe('rows.jsonl: row 42: column "judge" not found (columns: text)');
-    expect(err.code).toBe('E_QUALITY_MISSING_COLUMN');
+    expect(err.code).toBe('E_MISSING_COLUMN');
   });
 });
 
@@ -201,10 +201,12 @@ describe('the columns filters read', () => {
       score: { column: 'judge', min: 1 },
       grounded: { context: 'ctx', prompt: 'q' },
       language: { keep: ['en'] },
+      where: { column: 'status', eq: 'ok' },
     };
     for (const name of FILTER_NAMES) {
       const f = createFilter(name, params[name]);
-      const want = name === 'score' ? ['judge'] : name === 'grounded' ? ['ctx', 'q'] : [];
+      const want =
+        name === 'score' ? ['judge'] : name === 'grounded' ? ['ctx', 'q'] : name === 'where' ? ['status'] : [];
       expect(f.columns, name).toEqual(want);
     }
     expect(createFilter('grounded', { context: 'c', response: 'r' }).columns).toEqual(['c', 'r']);

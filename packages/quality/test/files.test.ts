@@ -22,6 +22,35 @@ const good = (i: number) =>
   ).join('\n');
 
 describe('filterFiles', () => {
+  it('pii: the text and every string column of kept and rejected rows are redacted; counts per source', async () => {
+    const input = join(dir, 'pii.jsonl');
+    const rows = [
+      { id: 'a', instruction: 'Mail jo@ex.org please', response: 'Sure, I wrote to jo@ex.org today.', n: 1 },
+      { id: 'b', instruction: 'Ping 163.36.107.25', response: 'no', n: 2 },
+    ];
+    await writeFile(input, rows.map((r) => JSON.stringify(r)).join('\n'));
+    const out = join(dir, 'pii-out');
+    const summary = await filterFiles({
+      inputs: [input],
+      out,
+      text: '{instruction}\n{response}',
+      filters: [createFilter('pii'), createFilter('length', { min: 4 })],
+    });
+    expect(summary.sources['pii.jsonl'].changed).toEqual({ 'pii:email': 2, 'pii:ipv4': 1, 'pii:rows': 2 });
+    const kept = (await collect(readShards([join(out, 'shard-*')]))).flatMap(batchRows);
+    expect(kept).toEqual([
+      {
+        id: 'a',
+        instruction: 'Mail <EMAIL_ADDRESS> please',
+        response: 'Sure, I wrote to <EMAIL_ADDRESS> today.',
+        n: 1,
+        text: 'Mail <EMAIL_ADDRESS> please\nSure, I wrote to <EMAIL_ADDRESS> today.',
+      },
+    ]);
+    const rejected = (await collect(readShards([join(out, 'rejected')]))).flatMap(batchRows);
+    expect(rejected.map((r) => [r.instruction, r.reason])).toEqual([['Ping <IP_ADDRESS>', 'filter:length:too_short']]);
+  });
+
   it('keeps every column, writes kept rows and rejected rows with their reason', async () => {
     const input = join(dir, 'in.jsonl');
     const rows = [

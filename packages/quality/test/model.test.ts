@@ -42,6 +42,23 @@ describe('createFilter', () => {
       'gopher_repetition',
     ]);
   });
+
+  it('names the unknown parameter or filter and suggests the closest one', () => {
+    expect(line(() => createFilter('gopher_quality', { min_word: 3 }, 'quality[2].gopher_quality'))).toMatch(
+      /^quality\[2\]\.gopher_quality\.min_word: unknown parameter "min_word" \(did you mean "min_words"\?\) \(expected one of: min_words, /,
+    );
+    expect(line(() => createFilter('length', { unti: 'words' }))).toMatch(
+      /unknown parameter "unti" \(did you mean "unit"\?\)/,
+    );
+    expect(line(() => createFilter('length', { zzzzzzzz: 1 }))).not.toMatch(/did you mean/);
+    expect(line(() => createFilter('gopher_qualty'))).toMatch(
+      /unknown filter "gopher_qualty" \(did you mean "gopher_quality"\?\)/,
+    );
+    expect(parseFilterList('gopher_quality,gopher_repetition').map((f) => f.name)).toEqual([
+      'gopher_quality',
+      'gopher_repetition',
+    ]);
+  });
 });
 
 describe('qualityStep', () => {
@@ -55,9 +72,13 @@ describe('qualityStep', () => {
 
   it('keeps rows, counts drops per source and reason, reports rejected rows', async () => {
     const c = ctx();
-    const rejected: [number, string][] = [];
+    const rejected: [unknown, string][] = [];
     const out = await collect(
-      qualityStep([short], { onReject: (_b, r, reason) => rejected.push([r, reason]) })(
+      qualityStep([short], {
+        onReject: (b, reasons) => {
+          for (const [i, reason] of reasons.entries()) rejected.push([b.columns.extra[i], reason]);
+        },
+      })(
         (async function* () {
           yield batch;
         })(),
@@ -66,8 +87,8 @@ describe('qualityStep', () => {
     );
     expect(out.map((b) => b.columns.extra)).toEqual([[2, 4]]);
     expect(rejected).toEqual([
-      [0, 'filter:shortish:too_short'],
-      [2, 'filter:shortish:too_short'],
+      [1, 'filter:shortish:too_short'],
+      [3, 'filter:shortish:too_short'],
     ]);
     expect(c.stats.toJSON().a.dropped).toEqual({ 'filter:shortish:too_short': 1 });
     expect(c.stats.toJSON().b.dropped).toEqual({ 'filter:shortish:too_short': 1 });
@@ -89,6 +110,38 @@ describe('qualityStep', () => {
       ).flatMap((b) => b.columns.extra);
     expect(await run(onlySynth)).toEqual([1, 2, 4]);
     expect(await run(onlyA)).toEqual([2, 3, 4]);
+  });
+
+  it('a text column or template column the batch lacks is E_MISSING_COLUMN naming column and file, never empty text', async () => {
+    const keepAll = defineFilter('keep_all', () => true);
+    const b = makeBatch({ response: ['a b c'] }, { file: 'dolly.parquet', offset: 0 });
+    for (const text of ['respnse', '{instruction}\n\n{response}']) {
+      const err = await collect(
+        qualityStep([keepAll], { text })(
+          (async function* () {
+            yield b;
+          })(),
+          ctx(),
+        ),
+      ).catch((e) => e);
+      expect(err.code).toBe('E_MISSING_COLUMN');
+      expect(err.toLine()).toMatch(
+        /^dolly\.parquet: missing column "(respnse|instruction)" needed by text template .*; columns: response$/,
+      );
+    }
+    // evaluateFilters (curate stats) reads text the same way
+    const err = await evaluateFilters([b], [keepAll], { text: 'respnse' }).catch((e) => e);
+    expect(err.code).toBe('E_MISSING_COLUMN');
+    // a template over present columns works; cleaned text of a template goes to `text`
+    const out = await collect(
+      qualityStep([defineFilter('up', (d) => ({ text: d.text.toUpperCase() }))], { text: '{response}!' })(
+        (async function* () {
+          yield b;
+        })(),
+        ctx(),
+      ),
+    );
+    expect(out[0].columns).toEqual({ response: ['a b c'], text: ['A B C!'] });
   });
 
   it('a filter reading a missing column fails with a one-line input error', async () => {

@@ -17,7 +17,7 @@ await validateRecipe({}, { checkPaths: false });
 const tCompile = performance.now() - t2;
 
 const here = dirname(fileURLToPath(import.meta.url));
-const example = join(here, '..', 'examples', 'instruct-mix.yaml');
+const example = join(here, '..', '..', '..', 'examples', 'architecture-sketch.yaml');
 const text = readFileSync(example, 'utf8');
 const bytes = Buffer.byteLength(text);
 const obj = YAML.parse(text);
@@ -51,7 +51,7 @@ const rows = [...best];
 const base = best.get(cases[0][0]);
 rmSync(dir, { recursive: true, force: true });
 
-console.log(`recipe: examples/instruct-mix.yaml, ${bytes} bytes; Node ${process.version}`);
+console.log(`recipe: examples/architecture-sketch.yaml (repository root), ${bytes} bytes; Node ${process.version}`);
 console.log('| case | ms/op | ops/s | MB/s | ratio vs baseline |');
 console.log('| --- | ---: | ---: | ---: | ---: |');
 for (const [name, ms] of rows) {

@@ -1,4 +1,5 @@
 export { canonicalJson, recipeHash } from './canonical.js';
+export { type PassColumn, passColumns, passColumnsOf, RESERVED_COLUMNS } from './columns.js';
 export { appliesToSources, FILTER_DEFAULTS, FILTER_NAMES, qualitySteps } from './filters.js';
 export { formatIssue } from './issues.js';
 export { type LoadedRecipe, type LoadOptions, loadRecipe, RecipeValidationError } from './load.js';

@@ -1,7 +1,8 @@
 /** Recipe paths and readable messages from ajv errors. */
+
+import { didYouMean } from '@curate/core';
 import type { ErrorObject } from 'ajv';
 import { qualityItemSchema } from './schema.js';
-import { didYouMean } from './suggest.js';
 import type { RecipeIssue } from './types.js';
 
 export type PathSegment = string | number;

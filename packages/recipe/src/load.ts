@@ -12,6 +12,11 @@ export interface LoadOptions {
   checkPaths?: boolean;
   /** Values from the command line; `out` replaces `output.dir` (relative to the working directory). */
   overrides?: { out?: string };
+  /**
+   * More checks of the valid, resolved recipe (e.g. @curate/pipeline's `checkRecipeColumns`, which reads
+   * the input files' schemas); their issues are reported like the schema's, with line and column.
+   */
+  checks?: ((recipe: Recipe) => Promise<RecipeIssue[]>)[];
 }
 
 export interface LoadedRecipe {
@@ -173,7 +178,8 @@ export async function loadRecipe(file: string, options: LoadOptions = {}): Promi
     data = { ...rec, output: { ...output, dir: resolve(out) } };
   }
   const result = await validateRecipe(data, { baseDir: dirname(abs), checkPaths: options.checkPaths });
+  if (result.recipe) for (const check of options.checks ?? []) result.errors.push(...(await check(result.recipe)));
   for (const issue of [...result.errors, ...result.warnings]) parsed.locate(issue);
-  if (!result.recipe) throw new RecipeValidationError(file, result.errors, result.warnings);
+  if (!result.recipe || result.errors.length) throw new RecipeValidationError(file, result.errors, result.warnings);
   return { recipe: result.recipe, warnings: result.warnings, hash: recipeHash(result.recipe), file: abs, text };
 }

@@ -23,6 +23,7 @@ export function resolveRecipePaths(recipe: Recipe, baseDir: string): Recipe {
   for (const s of recipe.sources) s.paths = s.paths.map((x) => resolveInputPath(x, baseDir));
   for (const d of recipe.dedup.decontaminate ?? []) d.paths = d.paths.map((x) => resolveInputPath(x, baseDir));
   recipe.output.dir = resolve(baseDir, recipe.output.dir);
+  for (const item of recipe.quality) if ('custom' in item) item.custom.module = resolve(baseDir, item.custom.module);
   return recipe;
 }
 
@@ -60,6 +61,19 @@ export async function checkRecipePaths(recipe: Recipe, baseDir: string): Promise
   }
   for (const [i, d] of (recipe.dedup.decontaminate ?? []).entries()) {
     for (const [j, x] of d.paths.entries()) check(['dedup', 'decontaminate', i, 'paths', j], x);
+  }
+  for (const [i, item] of recipe.quality.entries()) {
+    if (!('custom' in item)) continue;
+    const module = item.custom.module;
+    jobs.push(
+      stat(resolve(baseDir, module)).then(
+        (st) =>
+          st.isFile()
+            ? undefined
+            : { path: formatPath(['quality', i, 'custom', 'module']), message: `"${module}" is not a file` },
+        () => ({ path: formatPath(['quality', i, 'custom', 'module']), message: `no file "${module}"` }),
+      ),
+    );
   }
   return (await Promise.all(jobs)).filter((x): x is RecipeIssue => x !== undefined);
 }

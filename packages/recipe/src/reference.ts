@@ -40,7 +40,8 @@ function typeOf(n: Node): string {
   if (n.enum) return n.enum.map((v) => `\`${String(v)}\``).join(' | ');
   if (n.anyOf) return n.anyOf.map(typeOf).join(' | ');
   const t = Array.isArray(n.type) ? n.type.join(' | ') : String(n.type ?? 'any');
-  if (t === 'array') return `list of ${n.items ? typeOf(n.items) : 'any'}${n.minItems ? ' (non-empty)' : ''}`;
+  if (t === 'array')
+    return `list of ${n.items ? (n.items.anyOf ? `(${typeOf(n.items)})` : typeOf(n.items)) : 'any'}${n.minItems ? ' (non-empty)' : ''}`;
   if (t === 'object' && n.additionalProperties && typeof n.additionalProperties === 'object') {
     return `map of ${typeOf(n.additionalProperties)}`;
   }

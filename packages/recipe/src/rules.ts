@@ -2,9 +2,10 @@
  * Cross-field checks, each a small named rule over a schema-valid, resolved
  * recipe. The README's rule table is generated from `RULES`.
  */
+import { didYouMean } from '@curate/core';
+import { passColumnsOf } from './columns.js';
 import { qualitySteps } from './filters.js';
 import { formatPath, type PathSegment } from './issues.js';
-import { didYouMean } from './suggest.js';
 import { parseTextTemplate } from './template.js';
 import type { Recipe, RecipeIssue, SourceKind } from './types.js';
 
@@ -179,7 +180,7 @@ export const RULES: readonly Rule[] = [
   {
     name: 'filter-params',
     description:
-      '`blocklist` has a word or phrase; `score` has `min` or `max`; every `min` <= its `max` (`score`, `length`, `gopher_quality`) (error).',
+      '`blocklist` has a word or phrase; `score` has `min` or `max`; `where` has a condition; every `min` <= its `max` (`score`, `length`, `gopher_quality`) (error).',
     check(r, report) {
       for (const step of qualitySteps(r)) {
         const pairs: [string, string][] = [];
@@ -192,6 +193,11 @@ export const RULES: readonly Rule[] = [
             report.error(step.path, 'give min, max or both');
           }
           pairs.push(['min', 'max']);
+        } else if (step.filter === 'where') {
+          const conditions = ['eq', 'ne', 'in', 'not_in', 'gt', 'gte', 'lt', 'lte'] as const;
+          if (!conditions.some((c) => step.params[c] !== undefined)) {
+            report.error(step.path, `give a condition: ${conditions.join(', ')}`);
+          }
         } else if (step.filter === 'length') {
           pairs.push(['min', 'max']);
         } else if (step.filter === 'gopher_quality') {
@@ -258,6 +264,22 @@ export const RULES: readonly Rule[] = [
           `${compression} is not available for ${format} (use ${allowed[format].join(', ')})${compression === 'gzip' ? ': gzip is only for jsonl' : ''}`,
         );
       }
+    },
+  },
+  {
+    name: 'pass-through-columns',
+    description:
+      'A pass-through column is not written under a provenance name (`id`, `text`, `source`, `kind`, `source_row`, `epoch`, `generator`, `reason`): rename it with `{ input: output_name }`; no two inputs are written to one name (error).',
+    check(r, report) {
+      const seen = new Set<string>();
+      r.sources.forEach((_, i) => {
+        for (const p of passColumnsOf(r, i).problems) {
+          const key = `${p.path}\n${p.message}`;
+          if (seen.has(key)) continue; // output.columns problems repeat for every source
+          seen.add(key);
+          report.error(p.path, p.message);
+        }
+      });
     },
   },
   {

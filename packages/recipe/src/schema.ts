@@ -9,7 +9,26 @@
 
 const fraction = { type: 'number', minimum: 0, maximum: 1 } as const;
 const columnName = { type: 'string', minLength: 1 } as const;
-const columnList = { type: 'array', items: columnName } as const;
+/**
+ * A pass-through column: its name, or `{ input_name: output_name }` to write it under another name
+ * (needed when the input's column has the name of a provenance column curate writes).
+ */
+const passColumn = {
+  anyOf: [
+    columnName,
+    {
+      type: 'object',
+      minProperties: 1,
+      maxProperties: 1,
+      additionalProperties: columnName,
+    },
+  ],
+  errorMessage: 'must be a column name or { input_column: output_name }',
+} as const;
+const columnList = {
+  type: 'array',
+  items: passColumn,
+} as const;
 const nameSchema = {
   type: 'string',
   minLength: 1,
@@ -243,6 +262,90 @@ const grounded = {
   },
 } as const;
 
+const whereValue = {
+  type: ['string', 'number', 'boolean'],
+  errorMessage: 'must be a string, number or boolean',
+} as const;
+const whereList = {
+  type: 'array',
+  minItems: 1,
+  items: whereValue,
+} as const;
+
+const where = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['column'],
+  description:
+    'Keep rows by the value of an input column; every condition given must hold (at least one). Reason `filter:where:COLUMN` (`filter:where:COLUMN:missing` for null).',
+  properties: {
+    column: { ...columnName, description: 'The input column.' },
+    eq: { ...whereValue, description: 'Keep rows whose value equals this (a number matches numeric cells).' },
+    ne: { ...whereValue, description: 'Keep rows whose value differs from this.' },
+    in: { ...whereList, description: 'Keep rows whose value is in this list.' },
+    not_in: { ...whereList, description: 'Keep rows whose value is not in this list.' },
+    gt: { type: 'number', description: 'Keep values > this (numbers and numeric strings).' },
+    gte: { type: 'number', description: 'Keep values >= this.' },
+    lt: { type: 'number', description: 'Keep values < this.' },
+    lte: { type: 'number', description: 'Keep values <= this.' },
+    missing: {
+      type: 'string',
+      enum: ['drop', 'keep'],
+      default: 'drop',
+      description: 'What to do with rows whose value is null or absent.',
+    },
+    applies_to: appliesTo,
+  },
+} as const;
+
+const pii = {
+  type: 'object',
+  additionalProperties: false,
+  description:
+    'Replace e-mail addresses, IP addresses and (opt-in) phone numbers by placeholders in the text and in every string column written with the row. Counted per source as `pii:rows`, `pii:email`, `pii:ipv4`, `pii:ipv6`, `pii:phone`.',
+  properties: {
+    email: { type: 'boolean', default: true, description: 'Replace e-mail addresses.' },
+    ip: { type: 'boolean', default: true, description: 'Replace IPv4 and IPv6 addresses.' },
+    phone: {
+      type: 'boolean',
+      default: false,
+      description: 'Replace North American and `+`country phone numbers (off: a rule for all formats is not reliable).',
+    },
+    only_public_ips: {
+      type: 'boolean',
+      default: true,
+      description: 'Keep private, loopback, link-local and documentation addresses.',
+    },
+    email_placeholder: { type: 'string', minLength: 1, default: '<EMAIL_ADDRESS>', description: 'E-mail replacement.' },
+    ip_placeholder: { type: 'string', minLength: 1, default: '<IP_ADDRESS>', description: 'IP address replacement.' },
+    phone_placeholder: { type: 'string', minLength: 1, default: '<PHONE_NUMBER>', description: 'Phone replacement.' },
+    applies_to: appliesTo,
+  },
+} as const;
+
+const custom = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['module'],
+  description:
+    'A filter from your own module: an export made with `defineFilter` (a Filter), or a function of `params` returning one. Reasons are `filter:NAME:DETAIL` with the name it was defined with.',
+  properties: {
+    module: {
+      type: 'string',
+      minLength: 1,
+      description: "Path of an ES module (`.mjs`/`.js`), relative to the recipe file's directory.",
+    },
+    export: {
+      type: 'string',
+      minLength: 1,
+      default: 'default',
+      description: 'The export holding the filter or its factory.',
+    },
+    params: { type: 'object', description: 'Passed to a factory export (not allowed for a plain filter).' },
+    applies_to: appliesTo,
+  },
+} as const;
+
 const qualityItem = {
   type: 'object',
   minProperties: 1,
@@ -259,6 +362,9 @@ const qualityItem = {
     language,
     score,
     grounded,
+    where,
+    pii,
+    custom,
   },
 } as const;
 
@@ -338,7 +444,11 @@ export const recipeSchema = {
             default: 1,
             description: 'Upsampling cap: whole epochs first, then a seeded subset for the fraction.',
           },
-          columns: { ...columnList, description: 'Extra columns passed through for this source.' },
+          columns: {
+            ...columnList,
+            description:
+              'Extra columns passed through for this source: names, or `{ input: output_name }` to rename one (see `output.columns`).',
+          },
         },
       },
     },
@@ -487,7 +597,12 @@ export const recipeSchema = {
           default: false,
           description: 'Also write dropped rows with their reason to `rejected/`.',
         },
-        columns: { ...columnList, default: [], description: 'Extra pass-through columns.' },
+        columns: {
+          ...columnList,
+          default: [],
+          description:
+            'Extra pass-through columns: names, or `{ input: output_name }` to rename one. Provenance names (`id`, `text`, `source`, `kind`, `source_row`, `epoch`, `generator`, `reason`) are refused, never overwritten: rename, e.g. `[instruction, { generator: input_generator }]`.',
+        },
       },
     },
     report: { type: 'boolean', default: true, description: 'Write `report.html` beside the output.' },

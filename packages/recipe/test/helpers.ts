@@ -37,6 +37,8 @@ export const GIVEN_FILTER_PARAMS: Record<string, object> = {
   score: { column: 's', min: 1 },
   grounded: { context: 'c' },
   blocklist: { words: ['x'] },
+  where: { column: 'lang', in: ['en', 'de'] },
+  custom: { module: 'filters/mine.mjs' },
 };
 
 /** Give `r` every filter (required parameters filled in, the rest defaulted) and every dedup part. */

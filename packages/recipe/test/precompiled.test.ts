@@ -17,7 +17,7 @@ const distModule = join(pkg, 'dist', 'recipe-validator.js');
 
 /** Every example recipe in the repository, parsed as `loadRecipe` parses it. */
 function exampleRecipes(): [string, unknown][] {
-  const dirs = [join(pkg, 'examples'), join(root, 'fixtures', 'recipes')];
+  const dirs = [join(root, 'examples'), join(root, 'fixtures', 'recipes')];
   const files = dirs.flatMap((dir) => readdirSync(dir).map((f) => join(dir, f)));
   return files
     .filter((f) => /\.(ya?ml|json)$/.test(f))

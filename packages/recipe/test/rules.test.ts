@@ -163,6 +163,27 @@ describe('rules', () => {
     ).toEqual(['dedup.decontaminate[0].text: empty "{}" at character 3: name a column']);
   });
 
+  it('pass-through-columns: provenance names are refused with a rename; renames are accepted', async () => {
+    expect(await errorsOf((r) => (r.output = { dir: 'out', columns: ['generator'] }))).toEqual([
+      'output.columns[0]: "generator" is a provenance column curate writes (id, text, source, kind, source_row, epoch, generator, reason); pass the input\'s column under another name: { generator: input_generator }',
+    ]);
+    expect(await errorsOf((r) => (r.sources[1].columns = ['instruction', 'source_row']))).toEqual([
+      'sources[1].columns[1]: "source_row" is a provenance column curate writes (id, text, source, kind, source_row, epoch, generator, reason); pass the input\'s column under another name: { source_row: input_source_row }',
+    ]);
+    expect(
+      await errorsOf((r) => (r.output = { dir: 'out', columns: ['instruction', { generator: 'input_generator' }] })),
+    ).toEqual([]);
+    expect(await errorsOf((r) => (r.output = { dir: 'out', columns: [{ model: 'kind' }] }))).toEqual([
+      'output.columns[0]: "kind" is a provenance column curate writes (id, text, source, kind, source_row, epoch, generator, reason); choose another output name, e.g. { model: input_kind }',
+    ]);
+    expect(await errorsOf((r) => (r.output = { dir: 'out', columns: ['a', { b: 'a' }] }))).toEqual([
+      'output.columns[1]: writes column "a", which output.columns[0] already writes from input column "a"',
+    ]);
+    expect(await errorsOf((r) => (r.output = { dir: 'out', columns: [{ a: 'x', b: 'y' }] }))).toEqual([
+      'output.columns[0]: must be a column name or { input_column: output_name }',
+    ]);
+  });
+
   it('applies-to-sources: names must exist; a kind without sources warns', async () => {
     expect(await errorsOf((r) => (r.quality = [{ c4: { applies_to: ['human', 'synht'] } }]))).toEqual([
       'quality[0].c4.applies_to[1]: unknown source "synht" (did you mean "synth"?)',

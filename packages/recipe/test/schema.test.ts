@@ -294,6 +294,9 @@ describe('filters', () => {
       'language',
       'score',
       'grounded',
+      'where',
+      'pii',
+      'custom',
     ]);
     expect(FILTER_DEFAULTS).toEqual({
       gopher_quality: {
@@ -338,7 +341,59 @@ describe('filters', () => {
       language: { keep: ['en'], min_confidence: 0.5 },
       score: { missing: 'drop' },
       grounded: { max_unsupported: 0.2, min_response_words: 5 },
+      where: { missing: 'drop' },
+      pii: {
+        email: true,
+        ip: true,
+        phone: false,
+        only_public_ips: true,
+        email_placeholder: '<EMAIL_ADDRESS>',
+        ip_placeholder: '<IP_ADDRESS>',
+        phone_placeholder: '<PHONE_NUMBER>',
+      },
+      custom: { export: 'default' },
     });
+  });
+
+  it('where: structured conditions with recipe-path errors', async () => {
+    const q = (item: object) => errorsOf((r) => (r.quality = [{ c4: {} }, item]));
+    expect(await q({ where: { column: 'status' } })).toEqual([
+      'quality[1].where: give a condition: eq, ne, in, not_in, gt, gte, lt, lte',
+    ]);
+    expect(await q({ where: { column: 'score', gte: 'three' } })).toEqual(['quality[1].where.gte: must be a number']);
+    expect(await q({ where: { column: 'lang', in: [] } })).toEqual(['quality[1].where.in: must not be empty']);
+    expect(await q({ where: { column: 'lang', in: [['en']] } })).toEqual([
+      'quality[1].where.in[0]: must be a string, number or boolean',
+    ]);
+    expect(await q({ where: { colum: 'lang', eq: 'en' } })).toEqual([
+      'quality[1].where.column: is required',
+      'quality[1].where.colum: unknown key (did you mean "column"?)',
+    ]);
+    const { recipe } = await check({
+      ...baseRecipe(),
+      quality: [{ where: { column: 'status', eq: 'ok' } }, { where: { column: 'score', gte: 3, lt: 10 } }],
+    });
+    expect(recipe!.quality).toEqual([
+      { where: { column: 'status', eq: 'ok', missing: 'drop' } },
+      { where: { column: 'score', gte: 3, lt: 10, missing: 'drop' } },
+    ]);
+  });
+
+  it('pii and custom: defaults, recipe-path errors, module resolved against the recipe directory', async () => {
+    const q = (item: object) => errorsOf((r) => (r.quality = [item]));
+    expect(await q({ pii: { email: 'yes' } })).toEqual(['quality[0].pii.email: must be a boolean (true or false)']);
+    expect(await q({ pii: { phones: true } })).toEqual(['quality[0].pii.phones: unknown key (did you mean "phone"?)']);
+    expect(await q({ custom: { export: 'x' } })).toEqual(['quality[0].custom.module: is required']);
+    const base: Loose = { ...baseRecipe(), quality: [{ custom: { module: './f/short.mjs', params: { max: 3 } } }] };
+    const res = await validateRecipe(base, { checkPaths: false, baseDir: '/recipes' });
+    expect(res.recipe!.quality[0]).toEqual({
+      custom: { module: '/recipes/f/short.mjs', export: 'default', params: { max: 3 } },
+    });
+    const missing = await validateRecipe(
+      { ...base, sources: base.sources.map((s: Loose) => ({ ...s, paths: [__filename] })) },
+      { baseDir: '/nonexistent-dir' },
+    );
+    expect(lines(missing.errors)).toEqual(['quality[0].custom.module: no file "./f/short.mjs"']);
   });
 
   it('every filter accepts applies_to', () => {

@@ -112,8 +112,8 @@ describe.skipIf(!HAS_SHARED)('recipes over the shared data', () => {
   it('the committed examples load', async () => {
     // The examples point at ../shared beside the checkout; elsewhere only the schema is checked.
     const beside = resolve(SHARED_DATA) === resolve(REPO_ROOT, '..', 'shared', 'data');
-    for (const name of ['instruct-mix.yaml', 'minimal.json']) {
-      const { recipe, warnings } = await loadRecipe(join(import.meta.dirname, '..', 'examples', name), {
+    for (const name of ['architecture-sketch.yaml', 'instruct-mix.yaml', 'minimal.json']) {
+      const { recipe, warnings } = await loadRecipe(join(REPO_ROOT, 'examples', name), {
         checkPaths: beside,
       });
       expect(warnings).toEqual([]);

@@ -24,7 +24,13 @@ it('types derive from the schema, with defaults required', () => {
     | 'language'
     | 'score'
     | 'grounded'
+    | 'where'
+    | 'pii'
+    | 'custom'
   >();
+  expectTypeOf<FilterParams<'where'>['in']>().toEqualTypeOf<(string | number | boolean)[] | undefined>();
+  expectTypeOf<FilterParams<'pii'>['phone']>().toEqualTypeOf<boolean>();
+  expectTypeOf<FilterParams<'custom'>['export']>().toEqualTypeOf<string>();
   expectTypeOf<FilterParams<'score'>['column']>().toEqualTypeOf<string>();
   expectTypeOf<FilterParams<'score'>['min']>().toEqualTypeOf<number | undefined>();
   expectTypeOf<FilterParams<'c4'>['mode']>().toEqualTypeOf<'filter' | 'clean'>();

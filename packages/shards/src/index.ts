@@ -6,8 +6,9 @@
 export { detectFormat } from './detect.js';
 export { columnsToRead, createFileWriter, extensionFor } from './formats.js';
 export { inferColumns } from './infer.js';
-export { expandInputs } from './inputs.js';
+export { expandInputs, type InputOptions } from './inputs.js';
 export { JSON_ARRAY_MAX_BYTES, jsonCell } from './jsonl.js';
+export { DEFAULT_MAX_LINE_BYTES } from './lines.js';
 export type { OutputDir, PrepareOutputOptions, ProtectedPath } from './outdir.js';
 export {
   abortOpenOutputs,
@@ -20,7 +21,16 @@ export {
 } from './outdir.js';
 export type { SplitWriter } from './output.js';
 export { createSplitWriter } from './output.js';
-export { inspectShard, readShard, readShards, type ShardInfo } from './read.js';
+export { inspectShard, readShard, readShards, type ShardInfo, shardColumns } from './read.js';
 export { compileTemplate, type TextTemplate } from './template.js';
+export {
+  checkTextSpec,
+  compileTextSpec,
+  type FileTextTemplate,
+  parseTextOption,
+  type TextRule,
+  type TextSpec,
+  textRuleFor,
+} from './text-spec.js';
 export * from './types.js';
 export { createShardWriter, sha256File } from './writer.js';

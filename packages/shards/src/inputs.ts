@@ -1,15 +1,56 @@
 /** Resolve paths, directories and globs into a sorted list of input shards. */
+import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { InputError } from '@curate/core';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { detectFormat, isKnownShard } from './detect.js';
 import type { InputFile } from './types.js';
 
-async function toInputFile(path: string, size?: number): Promise<InputFile> {
+/** Options of `expandInputs` and `inputFile`. */
+export interface InputOptions {
+  /** Base directory of relative patterns (default: the process's working directory). */
+  cwd?: string;
+  /**
+   * Read FIFOs, sockets and devices too. By default they are refused (`E_NOT_REGULAR_FILE`): a FIFO
+   * without a writer blocks forever and a device such as /dev/zero never ends.
+   */
+  allowSpecialFiles?: boolean;
+}
+
+function kindOfFile(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/** `st` (of `path`, links followed) as an input file, or the refusal of a non-regular file. */
+function toInputFile(path: string, st: Stats, shown: string, options: InputOptions): InputFile {
+  if (!st.isFile() && !options.allowSpecialFiles) {
+    throw new InputError(
+      `is ${kindOfFile(st)}, not a regular file: refused, as it may never end or never answer (the library option allowSpecialFiles reads it)`,
+      { code: 'E_NOT_REGULAR_FILE', file: shown },
+    );
+  }
   const { format, compression } = detectFormat(path);
-  const bytes = size ?? (await stat(path)).size;
-  return compression ? { path, format, compression, size: bytes } : { path, format, size: bytes };
+  return compression ? { path, format, compression, size: st.size } : { path, format, size: st.size };
+}
+
+async function statOf(path: string, shown: string): Promise<Stats> {
+  return stat(path).catch((e: NodeJS.ErrnoException) => {
+    const what =
+      e.code === 'ENOENT' ? 'file not found (or a broken link)' : e.code === 'ELOOP' ? 'a loop of links' : e.message;
+    throw new InputError(what, { code: 'E_NOT_FOUND', file: shown, cause: e });
+  });
+}
+
+/** Fewer path segments first, then by path: the name a file reached several ways is listed under. */
+function preferred(a: string, b: string): boolean {
+  const da = a.split(sep).length;
+  const db = b.split(sep).length;
+  return da < db || (da === db && a < b);
 }
 
 function byPath(a: InputFile, b: InputFile): number {
@@ -18,11 +59,21 @@ function byPath(a: InputFile, b: InputFile): number {
 
 /**
  * Expand files, directories (recursively, known extensions only, hidden files
- * skipped) and globs into absolute input files, sorted by path and de-duplicated.
+ * skipped) and globs into absolute input files, sorted by path.
+ *
+ * Links are followed, directory links included, and every file is listed once however many
+ * ways lead to it (by device and inode: overlapping patterns, a link to a listed file, a link
+ * loop or a link to a parent directory), under its shortest path. FIFOs, sockets and devices
+ * are refused unless `allowSpecialFiles`.
  */
-export async function expandInputs(patterns: string[], options: { cwd?: string } = {}): Promise<InputFile[]> {
+export async function expandInputs(patterns: string[], options: InputOptions = {}): Promise<InputFile[]> {
   const cwd = resolve(options.cwd ?? process.cwd());
-  const found = new Map<string, InputFile>();
+  const found = new Map<string, InputFile>(); // by device:inode
+  const add = (file: InputFile, st: Stats) => {
+    const key = `${st.dev}:${st.ino}`;
+    const had = found.get(key);
+    if (!had || preferred(file.path, had.path)) found.set(key, file);
+  };
   for (const pattern of patterns) {
     let paths: string[];
     const abs = resolve(cwd, pattern);
@@ -48,22 +99,23 @@ export async function expandInputs(patterns: string[], options: { cwd?: string }
         }
       } else {
         detectFormat(pattern);
-        found.set(abs, await toInputFile(abs, st.size));
+        add(toInputFile(abs, st, pattern, options), st);
         continue;
       }
     }
     for (const p of paths) {
-      const abs = resolve(p);
-      if (!found.has(abs)) found.set(abs, await toInputFile(abs));
+      const path = resolve(p);
+      const pst = await statOf(path, path);
+      add(toInputFile(path, pst, path, options), pst);
     }
   }
   return [...found.values()].sort(byPath);
 }
 
 /** An input file for one path (format by extension); a missing file is `E_NOT_FOUND`. */
-export async function inputFile(path: string): Promise<InputFile> {
-  const { format, compression } = detectFormat(path);
+export async function inputFile(path: string, options: InputOptions = {}): Promise<InputFile> {
+  detectFormat(path);
   const st = await stat(path).catch(() => undefined);
-  if (!st?.isFile()) throw new InputError('file not found', { code: 'E_NOT_FOUND', file: path });
-  return compression ? { path, format, compression, size: st.size } : { path, format, size: st.size };
+  if (!st || st.isDirectory()) throw new InputError('file not found', { code: 'E_NOT_FOUND', file: path });
+  return toInputFile(path, st, path, options);
 }

@@ -21,12 +21,64 @@ export interface LineChunk {
 }
 
 const CHUNK = 4 << 20;
+/** The smallest buffer a (small) file gets. */
+const MIN_BUFFER = 64 << 10;
+
+/**
+ * The longest line read by default: 256 MiB (the `CURATE_MAX_LINE_BYTES` environment variable, in
+ * bytes, changes the default). A longer line is an InputError (`E_LINE_TOO_LONG`) naming the file,
+ * line and byte offset, found with at most ~2x the limit in memory, instead of buffers that grow
+ * until the process dies (a 3 GB line, or a link to /dev/zero, ended in a native assertion).
+ */
+export const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
+
+/** The line limit in force: `wanted`, else CURATE_MAX_LINE_BYTES, else DEFAULT_MAX_LINE_BYTES. */
+export function maxLineBytes(wanted?: number): number {
+  if (wanted !== undefined) {
+    if (!Number.isSafeInteger(wanted) || wanted < 1)
+      throw new RangeError(`maxLineBytes must be a positive integer, got ${wanted}`);
+    return wanted;
+  }
+  const env = process.env.CURATE_MAX_LINE_BYTES;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isSafeInteger(n) || n < 1) {
+      throw new InputError(`CURATE_MAX_LINE_BYTES must be a positive whole number of bytes, got "${env}"`, {
+        code: 'E_LINE_LIMIT',
+      });
+    }
+    return n;
+  }
+  return DEFAULT_MAX_LINE_BYTES;
+}
+
+function mib(n: number): string {
+  return n % (1 << 20) === 0 ? `${n / (1 << 20)} MiB` : `${n} bytes`;
+}
+
+function lineTooLong(path: string, line: number, offset: number, max: number, compressed: boolean): InputError {
+  const at = compressed ? `byte ${offset} of the decompressed text` : `byte ${offset}`;
+  return new InputError(
+    `line ${line + 1} (starting at ${at}) is longer than the line limit of ${mib(max)} (raise it with maxLineBytes or CURATE_MAX_LINE_BYTES, or split the line)`,
+    { code: 'E_LINE_TOO_LONG', file: path, row: line },
+  );
+}
+
+/** Options of `rawLines` beyond its positional ones. */
+export interface RawLinesOptions {
+  /** The longest line accepted, in bytes (CR/LF excluded); default `maxLineBytes()`. */
+  maxLineBytes?: number;
+}
+
+/** Fills buf[at, at + len) with the next bytes; 0 = end of input. */
+type Fill = (buf: Buffer, at: number, len: number) => Promise<number>;
 
 /**
  * The lines of a file whose first byte lies in [from, to), in chunks (a leading UTF-8 BOM of the
  * file is dropped, `\r\n` ends a line, a missing final newline is fine, as in @curate/shards).
  * A gzip or zstd file is decompressed as a stream (then `from` must be 0 and `to` unbounded:
- * offsets of a compressed stream cannot be sought).
+ * offsets of a compressed stream cannot be sought). Time is linear in the bytes read, however
+ * long the lines; a line longer than the limit is `E_LINE_TOO_LONG`.
  */
 export async function* rawLines(
   path: string,
@@ -35,116 +87,165 @@ export async function* rawLines(
   /** The caller is done with a chunk before asking for the next one: two buffers take turns. */
   reuse = false,
   compression?: StreamCompression,
+  options: RawLinesOptions = {},
 ): AsyncGenerator<LineChunk> {
+  const max = maxLineBytes(options.maxLineBytes);
   if (compression) {
     if (from !== 0 || to !== Number.POSITIVE_INFINITY)
       throw new RangeError(`rawLines: a ${compression} file is read whole (from 0, to the end)`);
     // text.ts (zlib, the zstd decoders) loads only for a compressed file
     const { fileBytes } = await import('./text.js');
-    yield* streamLines(fileBytes(path, compression), reuse);
+    const it = fileBytes(path, compression)[Symbol.asyncIterator]();
+    let cur: Uint8Array | undefined;
+    let curPos = 0;
+    // copy decompressed chunks into buf until it is full or the input ends
+    const fill: Fill = async (buf, at, len) => {
+      let n = 0;
+      while (n < len) {
+        if (!cur || curPos === cur.length) {
+          const r = await it.next();
+          if (r.done) break;
+          cur = r.value;
+          curPos = 0;
+          continue;
+        }
+        const k = Math.min(len - n, cur.length - curPos);
+        buf.set(cur.subarray(curPos, curPos + k), at + n);
+        curPos += k;
+        n += k;
+      }
+      return n;
+    };
+    try {
+      yield* splitLines(path, fill, 0, Number.POSITIVE_INFINITY, reuse, Number.POSITIVE_INFINITY, max, true);
+    } finally {
+      await it.return?.(undefined);
+    }
     return;
   }
   const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
     throw new InputError(`cannot open: ${e.message}`, { code: 'E_NOT_FOUND', file: path });
   });
   try {
-    let buf: Buffer = Buffer.allocUnsafe(CHUNK);
-    let spare: Buffer | undefined;
-    let have = 0; // bytes in buf
-    let pos = from; // file position of buf[have]
-    let base = from; // file position of buf[0]
-    let eof = false;
-    const lines = new LineSplitter();
+    // the size is a hint for the first buffer (small files get small buffers); devices say 0
+    const st = await fh.stat();
+    const size = st.size;
+    // a pipe or device (read only when asked for, see expandInputs) is read in order, without offsets
+    const seekable = st.isFile();
+    if (!seekable && from > 0) throw new RangeError('rawLines: only a regular file is read from an offset');
+    let pos = from;
     if (from > 0) {
       // the first line starting at or after `from`: after the newline at or after from - 1
+      const probe = Buffer.allocUnsafe(MIN_BUFFER);
       for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, pos - 1);
+        const { bytesRead } = await fh.read(probe, 0, probe.length, pos - 1);
         if (bytesRead === 0) return;
-        const nl = buf.subarray(0, bytesRead).indexOf(10);
+        const nl = probe.subarray(0, bytesRead).indexOf(10);
         if (nl >= 0) {
           pos = pos - 1 + nl + 1;
           break;
         }
         pos += bytesRead;
+        if (pos - from > max + 2) throw lineTooLong(path, 0, from, max, false);
       }
-      base = pos;
     }
-    let first = from === 0;
-    while (!eof) {
-      if (have === buf.length) {
-        const nb = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(nb, 0, 0, have);
-        buf = nb;
-      }
-      const { bytesRead } = await fh.read(buf, have, buf.length - have, pos);
-      if (bytesRead === 0) eof = true;
-      have += bytesRead;
+    const start = pos;
+    // a short read of a regular file is its end: no second read to learn it (one fewer round
+    // trip through the thread pool per small file)
+    let atEnd = false;
+    const fill: Fill = async (buf, at, len) => {
+      if (atEnd) return 0;
+      const { bytesRead } = await fh.read(buf, at, len, seekable ? pos : null);
       pos += bytesRead;
-      let s = 0;
-      if (first && have >= 3) {
-        if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) s = 3;
-        first = false;
-      } else if (first && eof) first = false;
-      if (first) continue;
-      s = lines.split(buf, s, have, eof, to - base);
-      if (lines.reachedEnd) eof = true;
-      if (lines.count > 0) yield { buf, count: lines.count, starts: lines.starts, ends: lines.ends };
-      // keep the partial line: move it to the other buffer (or a fresh one: the yielded one may still be referenced)
-      const rest = Math.max(0, have - s);
-      const size = Math.max(CHUNK, rest * 2);
-      const nb = reuse && spare && spare.length >= size ? spare : Buffer.allocUnsafe(size);
-      if (reuse) spare = buf;
-      if (rest) buf.copy(nb, 0, s, have);
-      base += s;
-      buf = nb;
-      have = rest;
-    }
+      if (seekable && bytesRead < len) atEnd = true;
+      return bytesRead;
+    };
+    yield* splitLines(path, fill, start, to, reuse, size > start ? size - start : Number.POSITIVE_INFINITY, max, false);
   } finally {
     await fh.close();
   }
 }
 
-/** The lines of a stream of byte chunks (a decompressed file), with rawLines' rules. */
-async function* streamLines(chunks: AsyncIterable<Uint8Array>, reuse: boolean): AsyncGenerator<LineChunk> {
+/**
+ * The line loop of rawLines over any byte source. Bytes are read into one buffer; lines found are
+ * yielded as views of it, then the unfinished last line moves to a fresh (or, with `reuse`, the
+ * spare) buffer. While no line ends, reads go on into the same buffer, which doubles when full,
+ * and the newline search resumes where it stopped: every byte is searched once and copied a
+ * bounded number of times (the old loop copied and searched the whole unfinished line again per
+ * 256 KiB of decompressed input: quadratic in the line length).
+ */
+async function* splitLines(
+  path: string,
+  fill: Fill,
+  /** Position (in the file or the decompressed text) of the first byte `fill` gives. */
+  start: number,
+  /** Lines starting at or after this position are not read. */
+  to: number,
+  reuse: boolean,
+  /** Bytes expected (a hint for buffer sizes; Infinity when unknown). */
+  expected: number,
+  max: number,
+  compressed: boolean,
+): AsyncGenerator<LineChunk> {
   const lines = new LineSplitter();
-  let buf: Buffer = Buffer.allocUnsafe(CHUNK);
+  // room for the unfinished line and more, never much above the limit; small inputs, small buffers
+  const sizeFor = (rest: number, left: number) =>
+    Math.max(
+      Math.min(rest * 2, max + 2 + MIN_BUFFER),
+      rest + MIN_BUFFER,
+      Math.min(CHUNK, Math.max(MIN_BUFFER, left + 1)),
+    );
+  let buf: Buffer = Buffer.allocUnsafe(sizeFor(0, expected));
   let spare: Buffer | undefined;
-  let have = 0;
-  let first = true;
-  const it = chunks[Symbol.asyncIterator]();
+  let have = 0; // bytes in buf
+  let s = 0; // start of the unfinished line in buf
+  let scan = 0; // buf[s, scan) holds no newline
+  let base = start; // position of buf[0]
+  let line = 0; // index of the line starting at buf[s]
+  let read = 0; // bytes read so far
+  let first = start === 0;
   let eof = false;
   while (!eof) {
-    // fill the buffer: at least one chunk, up to its size
-    do {
-      const r = await it.next();
-      if (r.done) {
-        eof = true;
-        break;
-      }
-      const c = r.value;
-      if (have + c.length > buf.length) {
-        const nb = Buffer.allocUnsafe(Math.max(buf.length * 2, have + c.length));
-        buf.copy(nb, 0, 0, have);
-        buf = nb;
-      }
-      buf.set(c, have);
-      have += c.length;
-    } while (have < buf.length >> 1);
-    let s = 0;
-    if (first && (have >= 3 || eof)) {
-      if (have >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) s = 3;
+    if (have === buf.length) {
+      // full, and no line ended since the last move: grow (the line must fit, up to the limit)
+      const nb = Buffer.allocUnsafe(Math.min(buf.length * 2, Math.max(buf.length + 1, max + 2 + MIN_BUFFER)));
+      buf.copy(nb, 0, s, have);
+      base += s;
+      have -= s;
+      scan -= s;
+      s = 0;
+      buf = nb;
+    }
+    const n = await fill(buf, have, buf.length - have);
+    if (n === 0) eof = true;
+    have += n;
+    read += n;
+    if (first) {
+      if (have < 3 && !eof) continue;
+      if (have >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) s = scan = 3;
       first = false;
     }
-    if (first) continue;
-    s = lines.split(buf, s, have, eof, Number.POSITIVE_INFINITY);
-    if (lines.count > 0) yield { buf, count: lines.count, starts: lines.starts, ends: lines.ends };
-    const rest = have - s;
-    const size = Math.max(CHUNK, rest * 2);
-    const nb = reuse && spare && spare.length >= size ? spare : Buffer.allocUnsafe(size);
-    if (reuse) spare = buf;
-    if (rest) buf.copy(nb, 0, s, have);
-    buf = nb;
-    have = rest;
+    const next = lines.split(buf, s, scan, have, eof, to - base, max);
+    if (lines.tooLong >= 0) throw lineTooLong(path, line + lines.count, base + lines.tooLong, max, compressed);
+    if (lines.reachedEnd) eof = true;
+    line += lines.count;
+    s = next;
+    scan = have;
+    if (!eof && have - s > max + 1) throw lineTooLong(path, line, base + s, max, compressed);
+    if (lines.count > 0) {
+      yield { buf, count: lines.count, starts: lines.starts, ends: lines.ends };
+      if (eof) break;
+      // keep the unfinished line: move it out of the yielded buffer (the caller may still hold it)
+      const rest = have - s;
+      const size = sizeFor(rest, expected - read);
+      const nb = reuse && spare && spare.length >= size ? spare : Buffer.allocUnsafe(size);
+      if (reuse) spare = buf;
+      if (rest) buf.copy(nb, 0, s, have);
+      base += s;
+      buf = nb;
+      have = scan = rest;
+      s = 0;
+    }
   }
 }
 
@@ -159,25 +260,38 @@ class LineSplitter {
   count = 0;
   /** The last split stopped at a line starting at or after its `end`. */
   reachedEnd = false;
+  /** Start of a line longer than the limit, or -1. */
+  tooLong = -1;
 
   /**
    * The whole lines of buf[s, have) that start before `end` (and the last,
    * unterminated one when `eof`); returns the offset after the last line.
+   * buf[s, scan) is known to hold no newline. The search never looks past
+   * `have` (the rest of the buffer is stale bytes: searching it cost
+   * milliseconds per small file, and hid lines in stale data).
    */
-  split(buf: Buffer, s: number, have: number, eof: boolean, end: number): number {
+  split(buf: Buffer, s: number, scan: number, have: number, eof: boolean, end: number, max: number): number {
     let starts = this.starts;
     let ends = this.ends;
     let n = 0;
     this.reachedEnd = false;
+    this.tooLong = -1;
+    const view = buf.subarray(0, have);
+    let from = Math.max(scan, s);
     for (;;) {
       if (s >= end) {
         this.reachedEnd = true;
         break;
       }
-      let nl = buf.indexOf(10, s);
-      if (nl < 0 || nl >= have) {
+      let nl = from < have ? view.indexOf(10, from) : -1;
+      if (nl < 0) {
         if (!eof || s >= have) break;
         nl = have; // last line without a newline
+      }
+      const e = nl > s && buf[nl - 1] === 13 ? nl - 1 : nl;
+      if (e - s > max) {
+        this.tooLong = s;
+        break;
       }
       if (n === starts.length) {
         const a = new Int32Array(n * 2);
@@ -188,9 +302,9 @@ class LineSplitter {
         ends = this.ends = z;
       }
       starts[n] = s;
-      ends[n] = nl > s && buf[nl - 1] === 13 ? nl - 1 : nl;
+      ends[n] = e;
       n++;
-      s = nl + 1;
+      s = from = nl + 1;
     }
     this.count = n;
     return s;

@@ -1,7 +1,7 @@
 /** Reading shards: dispatch by format, sequential over many files, and `inspect`. */
 import { type Batch, batchRows, CurateError, dict, InputError, type Row, withFile } from '@curate/core';
 import { inspectParquet, readerFor } from './formats.js';
-import { expandInputs, inputFile } from './inputs.js';
+import { expandInputs, type InputOptions, inputFile } from './inputs.js';
 import type { ParquetInfo } from './parquet/index.js';
 import type { InputFile, ReadOptions, ShardFormat, StreamCompression } from './types.js';
 
@@ -14,10 +14,13 @@ function wrap(e: unknown, file: string): unknown {
 }
 
 /** Batches of one file (`batch.file` and `batch.offset` set). */
-export async function* readShard(file: string | InputFile, options: ReadOptions = {}): AsyncIterable<Batch> {
+export async function* readShard(
+  file: string | InputFile,
+  options: ReadOptions & Pick<InputOptions, 'allowSpecialFiles'> = {},
+): AsyncIterable<Batch> {
   const path = typeof file === 'string' ? file : file.path;
   try {
-    const input = typeof file === 'string' ? await inputFile(file) : file;
+    const input = typeof file === 'string' ? await inputFile(file, options) : file;
     yield* readerFor(input.format).read(input, options);
   } catch (e) {
     if (options.signal?.aborted && e === options.signal.reason) throw e;
@@ -28,14 +31,33 @@ export async function* readShard(file: string | InputFile, options: ReadOptions 
 /** Batches of many files, one file after another in path order. */
 export async function* readShards(
   inputs: string[] | InputFile[],
-  options: ReadOptions & { cwd?: string } = {},
+  options: ReadOptions & InputOptions = {},
 ): AsyncIterable<Batch> {
-  const { cwd, ...readOptions } = options;
+  const { cwd, allowSpecialFiles, ...readOptions } = options;
   const files =
     inputs.length && typeof inputs[0] === 'string'
-      ? await expandInputs(inputs as string[], { cwd })
+      ? await expandInputs(inputs as string[], { cwd, allowSpecialFiles })
       : [...(inputs as InputFile[])].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  for (const f of files) yield* readShard(f, readOptions);
+  for (const f of files) yield* readShard(f, { ...readOptions, allowSpecialFiles });
+}
+
+/**
+ * The top-level column names of one shard from its schema, without reading its rows: the Parquet
+ * footer, the Arrow schema, and for JSON/JSONL (which have no schema) the keys of the first batch,
+ * the rows every reader of a text template checks first. For `curate validate`.
+ */
+export async function shardColumns(file: string | InputFile): Promise<string[]> {
+  const path = typeof file === 'string' ? file : file.path;
+  try {
+    const input = typeof file === 'string' ? await inputFile(file) : file;
+    if (input.format === 'parquet') return (await inspectParquet(input.path)).columns.map((c) => c.name);
+    if (input.format === 'arrow' || input.format === 'arrows')
+      return (await (await import('./arrow.js')).arrowColumnTypes(input)).map((c) => c.name);
+    for await (const batch of readerFor(input.format).read(input, {})) return Object.keys(batch.columns);
+    return [];
+  } catch (e) {
+    throw wrap(e, path);
+  }
 }
 
 export interface ShardInfo {

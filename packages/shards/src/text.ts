@@ -6,8 +6,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
+import { InputError } from '@curate/core';
 import { Decompress } from 'fzstd';
 import type { StreamCompression } from './types.js';
+import { ZstdFrameWalker } from './zstd-frames.js';
 
 const READ_CHUNK = 1 << 20;
 
@@ -15,8 +17,9 @@ let cliChecked: boolean | undefined;
 
 /**
  * Whether to decompress zstd with the `zstd` command-line tool: a native
- * decoder in its own process, 4-10x faster than fzstd (pure JS) here. Used when
- * it is on PATH unless CURATE_ZSTD=js.
+ * decoder in its own process, 4-10x faster than fzstd (pure JS) here, and the
+ * only decoder installed here that reads long windows (`zstd --long=30`) in
+ * linear time. Used when it is on PATH unless CURATE_ZSTD=js.
  */
 function zstdCliAvailable(): boolean {
   if (process.env.CURATE_ZSTD === 'js') return false;
@@ -27,8 +30,15 @@ function zstdCliAvailable(): boolean {
   return cliChecked;
 }
 
+/** A corrupt or unreadable compressed file (`E_READ`, naming it). */
+function corrupt(path: string, what: string, cause?: unknown): InputError {
+  return new InputError(`cannot read: ${what}`, { code: 'E_READ', file: path, cause });
+}
+
 async function* zstdCli(path: string): AsyncGenerator<Uint8Array> {
-  const child = spawn('zstd', ['-dcq', '--', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // --long=31 lifts the decoder's default 128 MiB window limit (files written with --long=30 were
+  // refused); the program checks every frame's checksum and content size itself.
+  const child = spawn('zstd', ['-dcq', '--long=31', '--', path], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (s: string) => {
@@ -44,12 +54,17 @@ async function* zstdCli(path: string): AsyncGenerator<Uint8Array> {
     const code = await exited;
     done = true;
     if (code !== 0) {
-      const msg = stderr
+      // "zstd: <file name, maybe shortened> : Decoding error (36) : Restored data doesn't match checksum"
+      let msg = stderr
+        .split(path)
+        .join('')
         .replace(/^zstd: /, '')
-        .replace(path, '')
-        .replace(/^[\s:]+/, '')
+        .replace(/\s+/g, ' ')
         .trim();
-      throw new Error(`zstd: ${msg || `exit code ${code}`}`);
+      const sep = msg.indexOf(' : ');
+      if (sep >= 0) msg = msg.slice(sep + 3);
+      msg = msg.replace(/^[\s:]+/, '');
+      throw corrupt(path, `zstd: ${msg || `exit code ${code}`}`);
     }
   } finally {
     if (!done) {
@@ -59,7 +74,63 @@ async function* zstdCli(path: string): AsyncGenerator<Uint8Array> {
   }
 }
 
-/** Decompressed bytes of a file. */
+/**
+ * zstd without the program: fzstd's streaming decoder, fed one frame at a time so that each
+ * frame's output is checked against its declared content size and checksum (XXH64, from
+ * xxhash-wasm). A truncated stream, a bad frame or a flipped bit is `E_READ` naming the file.
+ */
+async function* zstdJs(path: string, raw: AsyncIterable<Buffer>): AsyncGenerator<Uint8Array> {
+  const { default: xxhash } = await import('xxhash-wasm');
+  const { create64 } = await xxhash();
+  const walker = new ZstdFrameWalker(path);
+  let out: Uint8Array[] = [];
+  let hash = create64(0n);
+  let produced = 0;
+  const dec = new Decompress((data) => {
+    if (!data.length) return;
+    out.push(data);
+    hash.update(data);
+    produced += data.length;
+  });
+  let decoded = 0; // frames the decoder has finished
+  const push = (bytes: Uint8Array, final: boolean) => {
+    try {
+      dec.push(bytes, final);
+    } catch (e) {
+      throw walker.error(`${(e as Error).message} in frame ${decoded + 1} (corrupt file)`);
+    }
+  };
+  for await (const chunk of raw) {
+    let from = 0;
+    for (const end of walker.feed(chunk)) {
+      // `final` at a frame's end: fzstd otherwise holds back inputs under 18 bytes, so a small
+      // frame's output would come only with the next frame's bytes
+      push(chunk.subarray(from, end.at), !end.skippable);
+      from = end.at;
+      if (end.skippable) continue;
+      const frame = ++decoded;
+      if (end.size !== undefined && end.size !== produced) {
+        throw walker.error(`frame ${frame} declares ${end.size} bytes of content but holds ${produced} (corrupt file)`);
+      }
+      if (end.checksum !== undefined && Number(hash.digest() & 0xffffffffn) !== end.checksum) {
+        throw walker.error(`checksum mismatch in frame ${frame} (corrupt file)`);
+      }
+      hash = create64(0n);
+      produced = 0;
+    }
+    if (from < chunk.length) push(chunk.subarray(from), false);
+    if (out.length) {
+      const ready = out;
+      out = [];
+      yield* ready;
+    }
+  }
+  if (!walker.atBoundary) throw walker.error('the file ends inside a frame (truncated file)');
+  push(new Uint8Array(0), true);
+  yield* out;
+}
+
+/** Decompressed bytes of a file. Corrupt or truncated gzip and zstd data is `E_READ` naming the file. */
 export async function* fileBytes(path: string, compression?: StreamCompression): AsyncGenerator<Uint8Array> {
   const raw = createReadStream(path, { highWaterMark: READ_CHUNK });
   if (!compression) {
@@ -67,10 +138,16 @@ export async function* fileBytes(path: string, compression?: StreamCompression):
     return;
   }
   if (compression === 'gzip') {
+    // node:zlib checks gzip's CRC-32 and length trailer, and fails on a truncated stream
     const gunzip = createGunzip({ chunkSize: 256 * 1024 });
     raw.on('error', (e) => gunzip.destroy(e));
     try {
       yield* raw.pipe(gunzip) as AsyncIterable<Buffer>;
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err?.code?.startsWith('Z_') || err?.code === 'ERR_STREAM_PREMATURE_CLOSE')
+        throw corrupt(path, `gzip: ${err.message} (corrupt or truncated file)`, e);
+      throw e;
     } finally {
       raw.destroy();
     }
@@ -81,22 +158,8 @@ export async function* fileBytes(path: string, compression?: StreamCompression):
     yield* zstdCli(path);
     return;
   }
-  // zstd without the CLI: fzstd's streaming decompressor, fed chunk by chunk.
-  let out: Uint8Array[] = [];
-  const dec = new Decompress((data) => {
-    out.push(data);
-  });
   try {
-    for await (const chunk of raw as AsyncIterable<Buffer>) {
-      dec.push(chunk);
-      if (out.length) {
-        const ready = out;
-        out = [];
-        yield* ready;
-      }
-    }
-    dec.push(new Uint8Array(0), true);
-    yield* out;
+    yield* zstdJs(path, raw as AsyncIterable<Buffer>);
   } finally {
     raw.destroy();
   }

@@ -23,6 +23,11 @@ export interface ReadOptions {
   /** Read only these top-level columns; a missing one is an InputError naming the file. */
   columns?: string[];
   signal?: AbortSignal;
+  /**
+   * JSONL: the longest line accepted, in bytes (default 256 MiB, or the CURATE_MAX_LINE_BYTES
+   * environment variable); a longer line is `E_LINE_TOO_LONG` naming the file, line and byte offset.
+   */
+  maxLineBytes?: number;
 }
 
 /** A format reader: one file in, batches out, with `batch.file` and `batch.offset` set. */

@@ -12,7 +12,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { lz4FrameDecode, zstdDecode } from '../src/arrow-codecs.js';
 import { createFileWriter, inferColumns, readShard } from '../src/index.js';
-import { useTmp } from './helpers.js';
+import { seededRandom, useTmp } from './helpers.js';
 
 const tmp = useTmp();
 
@@ -115,5 +115,28 @@ describe('zstd-compressed Arrow IPC', () => {
     const data = sample(300_000);
     const frame = execFileSync('zstd', ['-c', '-q', '-19'], { input: data, maxBuffer: 1 << 26 });
     expect(Buffer.from(zstdDecode(frame)).equals(Buffer.from(data))).toBe(true);
+  });
+
+  it.skipIf(!has('zstd'))('zstdDecode never returns changed data for a flipped bit of a checksummed frame', () => {
+    const data = Buffer.from(Array.from({ length: 4000 }, (_, i) => `row ${i} some text ${i * 7}`).join('\n'));
+    const frame = execFileSync('zstd', ['-q', '-c'], { input: data });
+    const rand = seededRandom(5);
+    let failed = 0;
+    for (let k = 0; k < 40; k++) {
+      const b = Buffer.from(frame);
+      const pos = Math.floor(rand() * b.length);
+      b[pos] ^= 1 << Math.floor(rand() * 8);
+      let out: Uint8Array;
+      try {
+        out = zstdDecode(b);
+      } catch (e) {
+        expect((e as Error).message, `flip at ${pos}`).toMatch(/^cannot read: zstd: /);
+        failed++;
+        continue;
+      }
+      // the native decoder refused it: the JS one used to decode it unchecked
+      expect(Buffer.from(out).equals(data), `flip at ${pos} decoded to changed data`).toBe(true);
+    }
+    expect(failed).toBeGreaterThanOrEqual(35);
   });
 });

@@ -9,11 +9,14 @@ const tmp = useTmp();
 describe('public API', () => {
   it('exports exactly the reviewed runtime names', () => {
     expect(Object.keys(shards).sort()).toEqual([
+      'DEFAULT_MAX_LINE_BYTES',
       'JSON_ARRAY_MAX_BYTES',
       'OUTPUT_MARKER',
       'abortOpenOutputs',
+      'checkTextSpec',
       'columnsToRead',
       'compileTemplate',
+      'compileTextSpec',
       'createFileWriter',
       'createShardWriter',
       'createSplitWriter',
@@ -25,12 +28,15 @@ describe('public API', () => {
       'inspectShard',
       'jsonCell',
       'outputCommitting',
+      'parseTextOption',
       'prepareOutputDir',
       'readOutputMarker',
       'readShard',
       'readShards',
       'recoverOutputDir',
       'sha256File',
+      'shardColumns',
+      'textRuleFor',
     ]);
   });
 

@@ -1,4 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { detectFormat, expandInputs } from '../src/index.js';
@@ -87,5 +89,55 @@ describe('expandInputs', () => {
     expect([e3.code, e3.file]).toEqual(['E_NOT_FOUND', 'data/missing.jsonl']);
     const e4 = await rejection(expandInputs(['data/notes.txt'], { cwd: d }));
     expect(e4.code).toBe('E_UNKNOWN_FORMAT');
+  });
+
+  it('lists a file once however many links lead to it (a link loop, an upward link, a link to a file)', async () => {
+    const d = await tmp();
+    await mkdir(join(d, 'data', 'sub'), { recursive: true });
+    await writeFile(join(d, 'data', 'a.jsonl'), '{"id":1}\n');
+    await writeFile(join(d, 'data', 'sub', 'b.jsonl'), '{"id":2}\n');
+    await symlink('.', join(d, 'data', 'loop')); // data/loop -> data
+    await symlink('..', join(d, 'data', 'sub', 'up')); // data/sub/up -> data
+    await symlink('a.jsonl', join(d, 'data', 'alias.jsonl')); // a link to a listed file
+    const files = await expandInputs(['data', 'data/sub', 'data/loop/a.jsonl'], { cwd: d });
+    expect(files.map((f) => f.path)).toEqual([join(d, 'data', 'a.jsonl'), join(d, 'data', 'sub', 'b.jsonl')]);
+    // a directory reached only through a link is followed
+    await mkdir(join(d, 'other'));
+    await symlink(join(d, 'data', 'sub'), join(d, 'other', 'linked'));
+    expect((await expandInputs(['other'], { cwd: d })).map((f) => f.path)).toEqual([
+      join(d, 'other', 'linked', 'b.jsonl'),
+    ]);
+  });
+
+  it('refuses FIFOs, sockets and devices (also behind links) unless allowSpecialFiles', async () => {
+    const d = await tmp();
+    await mkdir(join(d, 'data'));
+    await writeFile(join(d, 'data', 'a.jsonl'), '{"id":1}\n');
+    await symlink(join(d, 'data', 'a.jsonl'), join(d, 'ok.jsonl')); // a link to a regular file is fine
+    expect((await expandInputs(['ok.jsonl'], { cwd: d })).map((f) => f.path)).toEqual([join(d, 'ok.jsonl')]);
+    execFileSync('mkfifo', [join(d, 'data', 'pipe.jsonl')]);
+    await symlink('/dev/null', join(d, 'data', 'null.jsonl'));
+    const server = createServer();
+    await new Promise<void>((res) => server.listen(join(d, 'sock.jsonl'), res));
+    try {
+      const pipe = await rejection(expandInputs(['data/pipe.jsonl'], { cwd: d }));
+      expect([pipe.code, pipe.file]).toEqual(['E_NOT_REGULAR_FILE', 'data/pipe.jsonl']);
+      expect(pipe.message).toMatch(/^is a FIFO \(named pipe\), not a regular file: refused/);
+      const sock = await rejection(expandInputs(['sock.jsonl'], { cwd: d }));
+      expect([sock.code, sock.message.slice(0, 11)]).toEqual(['E_NOT_REGULAR_FILE', 'is a socket']);
+      // a directory listing holds files and links (not FIFOs): the link to a device is refused
+      const dev = await rejection(expandInputs(['data'], { cwd: d }));
+      expect([dev.code, dev.file, dev.message.slice(0, 22)]).toEqual([
+        'E_NOT_REGULAR_FILE',
+        join(d, 'data', 'null.jsonl'),
+        'is a character device,',
+      ]);
+      const all = await expandInputs(['data', 'data/pipe.jsonl'], { cwd: d, allowSpecialFiles: true });
+      expect(all.map((f) => f.path)).toEqual(
+        ['data/a.jsonl', 'data/null.jsonl', 'data/pipe.jsonl'].map((f) => join(d, f)),
+      );
+    } finally {
+      server.close();
+    }
   });
 });

@@ -1,5 +1,11 @@
 import { UsageError } from '@curate/core';
-import type { ShardWriterOptions, WriteCompression, WriteFormat } from '@curate/shards';
+import {
+  parseTextOption,
+  type ShardWriterOptions,
+  type TextSpec,
+  type WriteCompression,
+  type WriteFormat,
+} from '@curate/shards';
 
 /** Parse sizes like `128MB`, `1.5GiB`, `500kb`, `1048576`. */
 export function parseSize(value: string, flag = '--shard-size'): number {
@@ -38,4 +44,11 @@ export function writerOptions(opts: Record<string, unknown>, dir: string): Shard
     maxRows: opts.shardRows as number | undefined,
     maxBytes: parseSize(String(opts.shardSize ?? '128MB')),
   };
+}
+
+/** The `--text` values (repeatable) as one template or rules per file pattern; default `text`. */
+export function textSpec(opts: Record<string, unknown>): TextSpec {
+  const values = opts.text as string[] | string | undefined;
+  if (values === undefined || (Array.isArray(values) && values.length === 0)) return 'text';
+  return parseTextOption(values);
 }

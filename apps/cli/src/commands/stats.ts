@@ -1,14 +1,15 @@
 import { loadTokenizer, type TokenizerName, UsageError } from '@curate/core';
 import { computeStats, formatMetricsTable } from '@curate/metrics';
 import { evaluateFilters, formatPassRates, parseFilterList } from '@curate/quality';
-import { compileTemplate, readShards } from '@curate/shards';
+import { compileTextSpec, readShards } from '@curate/shards';
 import type { CommandContext } from '../context.js';
+import { textSpec } from './options.js';
 
 /** The filters of `--filters default`: the published heuristic chain. */
 export const DEFAULT_FILTERS = 'gopher_quality,gopher_repetition,c4,fineweb';
 
 export async function statsCommand(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<void> {
-  const text = String(opts.text ?? 'text');
+  const text = textSpec(opts);
   const tokName = String(opts.tokenizer ?? 'words') as TokenizerName;
   const tokenizer = await loadTokenizer(tokName).catch(() => {
     throw new UsageError(`--tokenizer: unknown tokenizer "${tokName}"`);
@@ -24,7 +25,7 @@ export async function statsCommand(ctx: CommandContext, args: string[], opts: Re
   const filterList = String(opts.filters ?? 'default');
   if (filterList !== 'none') {
     const filters = parseFilterList(filterList === 'default' ? DEFAULT_FILTERS : filterList);
-    const tpl = compileTemplate(text);
+    const tpl = compileTextSpec(text, ctx.io.cwd);
     rates = await evaluateFilters(readShards(args, { cwd: ctx.io.cwd }), filters, {
       text: (batch, row) => {
         if (row === 0) tpl.check(batch);

@@ -1,0 +1,161 @@
+/**
+ * Corrupt, truncated and long-window compressed input (issue 19.2): every decoder either reads
+ * the rows the file was made from or fails with `E_READ` naming the file, never changed rows.
+ * The zstd files are made by the `zstd` program (the only writer here of frames with checksums);
+ * without it these tests skip.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { batchRows, collect, InputError } from '@curate/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
+import { readShard } from '../src/index.js';
+import { rejection, seededRandom, useTmp } from './helpers.js';
+
+const tmp = useTmp();
+
+function hasZstdCli(): boolean {
+  try {
+    execFileSync('zstd', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const ZSTD = hasZstdCli();
+
+/** ~600 KB of real text as JSONL (Gutenberg from shared/data when present, else generated). */
+function sample(): Buffer {
+  if (HAS_SHARED) {
+    const text = readFileSync(shared('real_text/gutenberg/gutenberg-00000-of-00004.jsonl'), 'utf8');
+    const book = JSON.parse(text.slice(0, text.indexOf('\n'))) as { text: string };
+    const paras = book.text.split(/\n\s*\n/).slice(0, 1500);
+    return Buffer.from(`${paras.map((p, i) => JSON.stringify({ i, text: p })).join('\n')}\n`);
+  }
+  return Buffer.from(
+    `${Array.from({ length: 3000 }, (_, i) => JSON.stringify({ i, text: `paragraph ${i} `.repeat(12) })).join('\n')}\n`,
+  );
+}
+
+async function rows(path: string) {
+  return (await collect(readShard(path))).flatMap((b) => batchRows(b));
+}
+
+/** Each seeded single-bit flip of `file` either reads `want` or is E_READ naming the file. */
+async function flips(file: Buffer, path: string, want: unknown[], count: number, header: number) {
+  const rand = seededRandom(19);
+  let failed = 0;
+  for (let k = 0; k < count; k++) {
+    const b = Buffer.from(file);
+    // some flips in the frame header, the rest anywhere
+    const pos = Math.floor(rand() * (k < header ? 16 : b.length));
+    b[pos] ^= 1 << Math.floor(rand() * 8);
+    writeFileSync(path, b);
+    let got: unknown[] | undefined;
+    try {
+      got = await rows(path);
+    } catch (e) {
+      expect(e, `flip at byte ${pos}`).toBeInstanceOf(InputError);
+      const err = e as InputError;
+      // a flip may also make a line invalid JSON when the decoder cannot tell (gzip header bits do not)
+      expect(err.code, `flip at byte ${pos}: ${err.message}`).toBe('E_READ');
+      expect(err.file).toBe(path);
+      failed++;
+      continue;
+    }
+    expect(got, `flip at byte ${pos} read changed rows`).toEqual(want);
+  }
+  return failed;
+}
+
+describe.skipIf(!ZSTD)('zstd input (files made by the zstd program)', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('single-bit flips fail with E_READ naming the file, with the program and with the built-in decoder', async () => {
+    const d = await tmp();
+    const plain = join(d, 'real.jsonl');
+    writeFileSync(plain, sample());
+    const want = await rows(plain);
+    execFileSync('zstd', ['-q', '-f', plain, '-o', `${plain}.zst`]);
+    const file = readFileSync(`${plain}.zst`);
+    const path = join(d, 'flipped.jsonl.zst');
+    for (const mode of ['js', 'auto']) {
+      vi.stubEnv('CURATE_ZSTD', mode);
+      expect(await rows(`${plain}.zst`), mode).toEqual(want);
+      const failed = await flips(file, path, want, 30, 6);
+      // nearly every flip changes data the checksum covers (a few header bits do not matter)
+      expect(failed, mode).toBeGreaterThanOrEqual(25);
+    }
+  }, 120_000);
+
+  it('the built-in decoder checks each frame: concatenated and skippable frames read, truncation and a wrong size fail', async () => {
+    vi.stubEnv('CURATE_ZSTD', 'js');
+    const d = await tmp();
+    const a = join(d, 'a.jsonl');
+    const b = join(d, 'b.jsonl');
+    writeFileSync(a, '{"i":1}\n{"i":2}\n');
+    writeFileSync(b, '{"i":3}\n');
+    execFileSync('zstd', ['-q', '-f', a, '-o', `${a}.zst`]);
+    execFileSync('zstd', ['-q', '-f', '--no-check', b, '-o', `${b}.zst`]);
+    const skippable = Buffer.from([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
+    const both = join(d, 'both.jsonl.zst');
+    writeFileSync(both, Buffer.concat([readFileSync(`${a}.zst`), skippable, readFileSync(`${b}.zst`)]));
+    expect(await rows(both)).toEqual([{ i: 1 }, { i: 2 }, { i: 3 }]);
+
+    const whole = readFileSync(both);
+    const cut = join(d, 'cut.jsonl.zst');
+    writeFileSync(cut, whole.subarray(0, whole.length - 2));
+    const e1 = await rejection(rows(cut));
+    expect([e1.code, e1.file]).toEqual(['E_READ', cut]);
+    expect(e1.message).toMatch(/truncated/);
+
+    // frame 2 (no checksum) declares one byte more content than it holds
+    const sized = join(d, 'sized.jsonl.zst');
+    const bad = Buffer.from(readFileSync(`${b}.zst`));
+    expect(bad[4] >> 6 === 0 && (bad[4] & 0x20) !== 0).toBe(true); // single segment, 1-byte content size
+    bad[5] += 1;
+    writeFileSync(sized, Buffer.concat([readFileSync(`${a}.zst`), bad]));
+    const e2 = await rejection(rows(sized));
+    expect([e2.code, e2.file]).toEqual(['E_READ', sized]);
+    expect(e2.message).toMatch(/frame 2 declares 9 bytes of content but holds 8/);
+  });
+
+  it('reads a file written with --long=30 (a 1 GiB window) in bounded memory', async () => {
+    const d = await tmp();
+    const data = sample();
+    const path = join(d, 'long.jsonl.zst');
+    // from a pipe: no content size, so the frame declares the whole 1 GiB window
+    writeFileSync(path, execFileSync('zstd', ['-q', '-c', '--long=30'], { input: data, maxBuffer: 1 << 30 }));
+    const header = readFileSync(path).subarray(0, 6);
+    expect(1 << (10 + (header[5] >> 3))).toBe(1 << 30); // window descriptor: 2^30
+    const plain = join(d, 'long.jsonl');
+    writeFileSync(plain, data);
+    const before = process.memoryUsage().rss;
+    expect(await rows(path)).toEqual(await rows(plain));
+    expect(process.memoryUsage().rss - before).toBeLessThan(256 << 20);
+  });
+});
+
+describe('gzip input', () => {
+  it('single-bit flips and truncations fail with E_READ naming the file, or read the same rows', async () => {
+    const d = await tmp();
+    const plain = join(d, 'real.jsonl');
+    const data = sample();
+    writeFileSync(plain, data);
+    const want = await rows(plain);
+    const file = gzipSync(data);
+    const path = join(d, 'flipped.jsonl.gz');
+    const failed = await flips(file, path, want, 30, 10);
+    expect(failed).toBeGreaterThanOrEqual(18);
+    for (const keep of [10, file.length >> 1, file.length - 4]) {
+      writeFileSync(path, file.subarray(0, keep));
+      const e = await rejection(rows(path));
+      expect([e.code, e.file]).toEqual(['E_READ', path]);
+      expect(e.message).toMatch(/^cannot read: gzip: .*\(corrupt or truncated file\)$/);
+    }
+  }, 60_000);
+});
