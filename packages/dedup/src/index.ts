@@ -28,6 +28,7 @@ export {
   dedupFiles,
   type OutputOptions,
 } from './files.js';
+export { checkStamp, type FileStamp, inputChanged, stampOf } from './integrity.js';
 export { compareForKeep, type DocMeta, type Prefer, sizeHistogram } from './keep.js';
 export {
   type BandChoice,

@@ -5,37 +5,17 @@
  * between the passes, even to the same size (the same lines in another order), then fails with
  * E_INPUT_CHANGED naming the file (and the row), instead of writing rows pass 1 never judged.
  */
-import { InputError } from '@curate/core';
-import { hash32 } from '@curate/dedup';
-import { type FileStamp, stampOf } from './scan.js';
+import type { InputError } from '@curate/core';
+import { hash32, inputChanged } from '@curate/dedup';
 
-function changed(path: string, what: string, row?: number): InputError {
-  return new InputError(
-    `input changed between the passes of the run: ${what} (inputs must not change while curate runs)`,
-    { code: 'E_INPUT_CHANGED', file: path, row },
-  );
-}
-
-/** Fail unless `path` still has the size and modification time pass 1 saw. */
-export async function checkStamp(path: string, was: FileStamp): Promise<void> {
-  let now: FileStamp;
-  try {
-    now = await stampOf(path);
-  } catch (e) {
-    throw changed(path, `cannot stat it any more (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  if (now.size !== was.size) throw changed(path, `size ${was.size} -> ${now.size} bytes`);
-  if (now.mtimeMs !== was.mtimeMs) {
-    throw changed(path, `modified at ${new Date(now.mtimeMs).toISOString()}, after pass 1 read it`);
-  }
-}
+export { checkStamp } from '@curate/dedup';
 
 /** Fail unless the rendered text of row `fileRow` of `path` hashes to what pass 1 recorded. */
 export function checkRow(path: string, fileRow: number, raw: string, expected: number): void {
-  if (hash32(raw) !== expected) throw changed(path, 'this row is not the row pass 1 read', fileRow);
+  if (hash32(raw) !== expected) throw inputChanged(path, 'this row is not the row pass 1 read', fileRow);
 }
 
 /** Fail when pass 2 found a different number of rows (or of selected rows) than pass 1. */
 export function rowsChanged(path: string, what: string): InputError {
-  return changed(path, what);
+  return inputChanged(path, what);
 }

@@ -7,12 +7,13 @@
  */
 import { serialize } from 'node:v8';
 import { type Batch, dict, type Kind, type Row } from '@curate/core';
+import type { FileStamp } from '@curate/dedup';
 import { CorpusMetrics, type CorpusMetricsState } from '@curate/metrics';
 import type { PassColumn } from '@curate/recipe/columns';
 import { type InputFile, readShard } from '@curate/shards';
 import { isBlank, parseLine, rawLines } from '@curate/shards/lines';
 import { checkRow, checkStamp, rowsChanged } from './integrity.js';
-import type { FileStamp, Scanner } from './scan.js';
+import type { Scanner } from './scan.js';
 
 /** The fields of a source a row needs. */
 export interface RowSource {

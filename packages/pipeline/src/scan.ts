@@ -9,7 +9,6 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import {
   type Batch,
   dict,
@@ -21,7 +20,7 @@ import {
   type TokenizerName,
   type ValueType,
 } from '@curate/core';
-import { DecontamIndex, exactKey64, hash32, hash64n, MinHasher } from '@curate/dedup';
+import { DecontamIndex, exactKey64, type FileStamp, hash32, hash64n, MinHasher, stampOf } from '@curate/dedup';
 import { type Filter, FilterChain, loadFilter, QualitySignalMeter } from '@curate/quality';
 import type { Recipe } from '@curate/recipe';
 import { type PassColumn, passColumns } from '@curate/recipe/columns';
@@ -119,17 +118,6 @@ export async function recipeFilters(recipe: Recipe, textOnly = false): Promise<F
   const out: Filter[] = [];
   for (const s of steps) out.push(await loadFilter(s.filter, s.params as object, s.path));
   return out;
-}
-
-/** What pass 2 compares to decide a file is the one pass 1 read. */
-export interface FileStamp {
-  size: number;
-  mtimeMs: number;
-}
-
-export async function stampOf(path: string): Promise<FileStamp> {
-  const st = await stat(path);
-  return { size: st.size, mtimeMs: st.mtimeMs };
 }
 
 /**
