@@ -245,7 +245,7 @@ describe('nothing left behind', () => {
     async (signal, code) => {
       const p = project();
       const lines: string[] = [];
-      for (let i = 0; i < 150_000; i++) lines.push(JSON.stringify({ text: `row ${i} ${ROWS[i % 2]} ${i * 7919}` }));
+      for (let i = 0; i < 400_000; i++) lines.push(JSON.stringify({ text: `row ${i} ${ROWS[i % 2]} ${i * 7919}` }));
       writeFileSync(join(p, 'data', 'big.jsonl'), `${lines.join('\n')}\n`);
       writeFileSync(
         join(p, 'big.yaml'),
