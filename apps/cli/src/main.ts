@@ -269,7 +269,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
 }
 
 /** A recipe issue as RecipeValidationError carries them (kept structural: the CLI does not need @curate/recipe here). */
-interface Issue {
+export interface Issue {
   path: string;
   message: string;
   line?: number;

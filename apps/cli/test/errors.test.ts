@@ -1,25 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { JsonError } from '../src/main.js';
 import { curate, tempDir } from './helpers.js';
 
 /** The one JSON object a failing command prints on stdout with --json. */
 function jsonError(stdout: string) {
-  const v = JSON.parse(stdout) as {
-    command: string | null;
-    ok: boolean;
-    exit_code: number;
-    error: {
-      code: string;
-      category: string;
-      message: string;
-      line: string;
-      file?: string;
-      row?: number;
-      path?: string;
-      issues?: { path: string; message: string; line?: number; column?: number }[];
-    };
-  };
+  const v = JSON.parse(stdout) as { command: string | null; ok: boolean; exit_code: number; error: JsonError };
   expect(v.ok).toBe(false);
   return v;
 }

@@ -16,7 +16,6 @@ export {
   OUTPUT_MARKER,
   outputCommitting,
   prepareOutputDir,
-  readOutputMarker,
   recoverOutputDir,
 } from './outdir.js';
 export type { SplitWriter } from './output.js';

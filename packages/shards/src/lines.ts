@@ -351,8 +351,17 @@ export function parseRecord(text: string, file: string, row: number, floats?: Se
     value = parseJsonRecord(text, floats);
   } catch (e) {
     if (e instanceof JsonValueError) throw new InputError(e.message, { code: e.code, file, row });
-    throw new InputError(`invalid JSON: ${(e as Error).message}`, { code: 'E_JSON_PARSE', file, row });
+    throw invalidJson(e, file, row);
   }
+  return recordOf(value, file, row);
+}
+
+function invalidJson(e: unknown, file: string, row: number): InputError {
+  return new InputError(`invalid JSON: ${(e as Error).message}`, { code: 'E_JSON_PARSE', file, row });
+}
+
+/** `value` when it is a JSON object, else E_JSON_NOT_OBJECT naming the file and row. */
+function recordOf(value: unknown, file: string, row: number): Record<string, unknown> {
   if (!isRecord(value)) {
     throw new InputError(`expected a JSON object per line, got ${kindOf(value)}`, {
       code: 'E_JSON_NOT_OBJECT',
@@ -377,16 +386,9 @@ export function parseObject(text: string, file: string, row: number): Record<str
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`invalid JSON: ${(e as Error).message}`, { code: 'E_JSON_PARSE', file, row });
+    throw invalidJson(e, file, row);
   }
-  if (!isRecord(value)) {
-    throw new InputError(`expected a JSON object per line, got ${kindOf(value)}`, {
-      code: 'E_JSON_NOT_OBJECT',
-      file,
-      row,
-    });
-  }
-  return value;
+  return recordOf(value, file, row);
 }
 
 /** `parseRecord`'s result for a record `parseObject` gave from `text` (see `exactRecord`). */

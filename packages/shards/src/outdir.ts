@@ -17,7 +17,7 @@
  *   before doing anything else, and removes temporaries of dead processes.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, parse, posix, relative, resolve, sep } from 'node:path';
@@ -251,9 +251,10 @@ export async function prepareOutputDir(dir: string, options: PrepareOutputOption
   const target = resolve(cwd, dir);
   const protect = options.protect ?? [];
   await recoverOutputDir(target);
-  const check = async () => {
+  /** `withProtected`: also the never-replace rules (at prepare; at commit only what may have changed since). */
+  const check = async (withProtected: boolean) => {
     const st = await stat(target).catch(() => undefined);
-    await checkProtected(dir, target, await realish(target), protect, cwd);
+    if (withProtected) await checkProtected(dir, target, await realish(target), protect, cwd);
     if (!st) return false;
     if (!st.isDirectory()) {
       throw new InputError('output path exists and is a file', { code: 'E_OUTPUT_IS_FILE', file: dir });
@@ -280,7 +281,7 @@ export async function prepareOutputDir(dir: string, options: PrepareOutputOption
     }
     return true;
   };
-  await check();
+  await check(true);
   const parent = dirname(target);
   await mkdir(parent, { recursive: true });
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -309,7 +310,8 @@ export async function prepareOutputDir(dir: string, options: PrepareOutputOption
     },
     async commit() {
       if (state !== 'open') throw new Error(`output directory already ${state}`);
-      const exists = await check();
+      // Inputs, recipe and working directory were checked at prepare; the target may have changed.
+      const exists = await check(false);
       entry.committing = true;
       try {
         crashPoint('before-swap');
@@ -345,15 +347,6 @@ export async function prepareOutputDir(dir: string, options: PrepareOutputOption
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** Read a marker (for tests and tools); undefined when `dir` has none. */
-export function readOutputMarker(dir: string): Record<string, unknown> | undefined {
-  try {
-    return JSON.parse(readFileSync(join(dir, OUTPUT_MARKER), 'utf8'));
-  } catch {
-    return undefined;
-  }
 }
 
 /**

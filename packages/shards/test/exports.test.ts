@@ -30,7 +30,6 @@ describe('public API', () => {
       'outputCommitting',
       'parseTextOption',
       'prepareOutputDir',
-      'readOutputMarker',
       'readShard',
       'readShards',
       'recoverOutputDir',

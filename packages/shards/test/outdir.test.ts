@@ -12,7 +12,6 @@ import {
   inputReadingOutput,
   OUTPUT_MARKER,
   prepareOutputDir,
-  readOutputMarker,
   recoverOutputDir,
 } from '../src/index.js';
 import { rejection, useTmp } from './helpers.js';
@@ -44,6 +43,11 @@ async function previousOutput(dir: string, cwd: string): Promise<void> {
   await o.commit();
 }
 
+/** The marker's contents, parsed. */
+async function marker(dir: string): Promise<unknown> {
+  return JSON.parse(await readFile(join(dir, OUTPUT_MARKER), 'utf8'));
+}
+
 /** A pid that is certainly not running (a child that has exited). */
 function deadPid(): number {
   const r = spawnSync(process.execPath, ['-e', '0']);
@@ -63,13 +67,13 @@ describe('what --overwrite may replace', () => {
     const root = await tmp();
     const out = join(root, 'out');
     await previousOutput(out, root);
-    expect(readOutputMarker(out)).toMatchObject({ tool: 'curate' });
+    expect(await marker(out)).toMatchObject({ tool: 'curate' });
     const o = await prepareOutputDir(out, { overwrite: true, cwd: root, command: 'test' });
     await writeFile(join(o.tmpDir, 'shard-00000-of-00001.jsonl'), '{"text":"new"}\n');
     await o.commit();
     expect((await readdir(out)).sort()).toEqual([OUTPUT_MARKER, 'shard-00000-of-00001.jsonl']);
     expect(await readFile(join(out, 'shard-00000-of-00001.jsonl'), 'utf8')).toBe('{"text":"new"}\n');
-    expect(readOutputMarker(out)).toMatchObject({ tool: 'curate', command: 'test' });
+    expect(await marker(out)).toMatchObject({ tool: 'curate', command: 'test' });
     expect((await readdir(root)).sort()).toEqual(['out']);
   });
 

@@ -13,7 +13,7 @@ export async function convertCommand(
   const files = await expandInputs(args, { cwd: ctx.io.cwd });
   const totalBytes = files.reduce((s, f) => s + f.size, 0);
   // Options are checked before the output directory is touched: a refused command leaves nothing behind.
-  writerOptions(opts, String(opts.out));
+  const write = writerOptions(opts, String(opts.out));
   await warnOutputReadBack(ctx, args, { ...opts, format: opts.format ?? 'parquet' });
   const out = await prepareOutputDir(String(opts.out), {
     overwrite: Boolean(opts.overwrite),
@@ -21,7 +21,7 @@ export async function convertCommand(
     command: 'convert',
     cwd: ctx.io.cwd,
   });
-  const writer = createShardWriter({ ...writerOptions(opts, out.tmpDir), widen: true });
+  const writer = createShardWriter({ ...write, dir: out.tmpDir, widen: true });
   let rows = 0;
   let doneBytes = 0;
   try {
