@@ -52,24 +52,22 @@ function nestedNeedsExact(v: object, level: number): boolean {
   if (level > MAX_JSON_DEPTH) throw depthError();
   let exact = false;
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const x = v[i];
-      if (typeof x === 'number') {
-        if (!Number.isSafeInteger(x) && Number.isInteger(x)) exact = true;
-        else if (!Number.isFinite(x)) throw rangeError(x);
-      } else if (typeof x === 'object' && x !== null && nestedNeedsExact(x, level + 1)) exact = true;
-    }
+    for (let i = 0; i < v.length; i++) if (valueNeedsExact(v[i], level)) exact = true;
     return exact;
   }
   const o = v as Record<string, unknown>;
-  for (const k in o) {
-    const x = o[k];
-    if (typeof x === 'number') {
-      if (!Number.isSafeInteger(x) && Number.isInteger(x)) exact = true;
-      else if (!Number.isFinite(x)) throw rangeError(x);
-    } else if (typeof x === 'object' && x !== null && nestedNeedsExact(x, level + 1)) exact = true;
-  }
+  for (const k in o) if (valueNeedsExact(o[k], level)) exact = true;
   return exact;
+}
+
+/** One value inside a nested value at `level`: a whole number beyond 2^53 (or one nested deeper) needs the exact parse. */
+function valueNeedsExact(x: unknown, level: number): boolean {
+  if (typeof x === 'number') {
+    if (!Number.isSafeInteger(x) && Number.isInteger(x)) return true;
+    if (!Number.isFinite(x)) throw rangeError(x);
+    return false;
+  }
+  return typeof x === 'object' && x !== null && nestedNeedsExact(x, level + 1);
 }
 
 /**

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
+import { readShard } from '../src/index.js';
 
 /** A fresh temp dir per call, removed after the test. */
 export function useTmp(): () => Promise<string> {
@@ -35,4 +36,14 @@ export function seededRandom(seed: number): () => number {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
     return x / 2 ** 32;
   };
+}
+
+/** All rows of a file as [name, value] lists (order and every key kept, prototypes irrelevant). */
+export async function entries(path: string): Promise<[string, unknown][][]> {
+  const out: [string, unknown][][] = [];
+  for await (const b of readShard(path)) {
+    const names = Object.keys(b.columns);
+    for (let i = 0; i < b.length; i++) out.push(names.map((n) => [n, b.columns[n][i]]));
+  }
+  return out;
 }

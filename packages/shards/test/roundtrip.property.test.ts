@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ColumnSpec, createFileWriter, createShardWriter, readShard, type WriteFormat } from '../src/index.js';
 import { isWellFormed, parseJsonValue } from '../src/json.js';
 import { type Duck, lit, openDuck } from './duck.js';
-import { rejection, useTmp } from './helpers.js';
+import { entries, rejection, useTmp } from './helpers.js';
 
 const tmp = useTmp();
 let duck: Duck;
@@ -100,16 +100,6 @@ function toBatch(t: { specs: ColumnSpec[]; values: unknown[][]; n: number }): Ba
     columns[s.name] = t.values[i];
   });
   return { length: t.n, columns, file: 'generated', offset: 0 };
-}
-
-/** Rows as [name, value] lists: compared without caring about prototypes. */
-async function entries(path: string): Promise<[string, unknown][][]> {
-  const out: [string, unknown][][] = [];
-  for await (const b of readShard(path)) {
-    const names = Object.keys(b.columns);
-    for (let i = 0; i < b.length; i++) out.push(names.map((n) => [n, b.columns[n][i]]));
-  }
-  return out;
 }
 
 function batchEntries(b: Batch): [string, unknown][][] {

@@ -16,7 +16,7 @@ import {
   type WriteFormat,
 } from '../src/index.js';
 import { type Duck, lit, openDuck } from './duck.js';
-import { rejection, useTmp } from './helpers.js';
+import { entries, rejection, useTmp } from './helpers.js';
 
 const tmp = useTmp();
 let duck: Duck;
@@ -34,16 +34,6 @@ async function convert(input: string, format: WriteFormat): Promise<string> {
   for await (const b of readShard(input)) await w.write(b);
   const [shard] = await w.close();
   return shard.path;
-}
-
-/** All rows of a file as [name, value] lists (order and every key kept, prototypes irrelevant). */
-async function entries(path: string): Promise<[string, unknown][][]> {
-  const out: [string, unknown][][] = [];
-  for await (const b of readShard(path)) {
-    const names = Object.keys(b.columns);
-    for (let i = 0; i < b.length; i++) out.push(names.map((n) => [n, b.columns[n][i]]));
-  }
-  return out;
 }
 
 async function writeOne(format: WriteFormat, batch: Batch): Promise<string> {
