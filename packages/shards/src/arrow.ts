@@ -16,7 +16,10 @@ import {
   Field,
   Float64,
   Int64,
+  List,
+  Map_,
   makeData,
+  makeVector,
   RecordBatch,
   RecordBatchFileWriter,
   RecordBatchReader,
@@ -29,6 +32,7 @@ import {
 } from 'apache-arrow';
 import { registerArrowCodecs, registerArrowZstdEncoder } from './arrow-codecs.js';
 import { isWellFormed, JsonValueError, loneSurrogateMessage, parseJsonValue, setOwn, stringifyJson } from './json.js';
+import { isContainer, type LeafConvert, type Nested, ShapeError, shapeName, toShape } from './nested.js';
 import { missingColumnError } from './rows.js';
 import type { ColumnSpec, FileWriter, FileWriterOptions, FormatReader, InputFile, ReadOptions } from './types.js';
 
@@ -106,9 +110,20 @@ export function vectorValues(vec: Vector): unknown[] {
         out[i] = v === null || v === undefined ? null : typeof v === 'bigint' ? safeBigint(v) : v;
       }
       return out;
+    case Type.List: {
+      // each chunk's children decoded once (JSON leaves parsed), then cut by the chunk's offsets
+      const field = (type as List).children[0];
+      let i = 0;
+      for (const d of vec.data) {
+        const kid = childValues(field, makeVector(d.children[0]));
+        const offsets = d.valueOffsets as Int32Array;
+        for (let j = 0; j < d.length; j++, i++) out[i] = d.getValid(j) ? kid.slice(offsets[j], offsets[j + 1]) : null;
+      }
+      return out;
+    }
     case Type.Struct: {
       const names = (type as Struct).children.map((f) => f.name);
-      const kids = names.map((_, j) => vectorValues(vec.getChildAt(j)!));
+      const kids = names.map((_, j) => childValues((type as Struct).children[j], vec.getChildAt(j)!));
       for (let i = 0; i < n; i++) {
         if (!vec.isValid(i)) {
           out[i] = null;
@@ -124,6 +139,15 @@ export function vectorValues(vec: Vector): unknown[] {
       for (let i = 0; i < n; i++) out[i] = plain(vec.get(i));
       return out;
   }
+}
+
+/** Values of a nested child field; a JSON leaf (`arrow.json`) parsed back. */
+function childValues(field: Field, vec: Vector): unknown[] {
+  const values = vectorValues(vec);
+  if (field.metadata.get(EXTENSION_KEY) !== JSON_EXTENSION) return values;
+  for (let i = 0; i < values.length; i++)
+    if (typeof values[i] === 'string') values[i] = parseJsonValue(values[i] as string);
+  return values;
 }
 
 function parseJsonColumn(values: unknown[], column: string, file: string, offset: number): unknown[] {
@@ -342,6 +366,11 @@ const JSON_EXTENSION = 'arrow.json';
 export function arrowSchema(columns: ColumnSpec[]): Schema {
   return new Schema(
     columns.map((c) => {
+      if (c.type === 'json' && isContainer(c.nested)) {
+        const f = nestedField(c.name === '' ? EMPTY_NAME : c.name, c.nested);
+        if (c.name !== '') return f;
+        return new Field(EMPTY_NAME, f.type, true, new Map([[NAME_KEY, '']]));
+      }
       const type =
         c.type === 'int64'
           ? new Int64()
@@ -356,6 +385,68 @@ export function arrowSchema(columns: ColumnSpec[]): Schema {
       return new Field(c.name === '' ? EMPTY_NAME : c.name, type, true, meta.size ? meta : undefined);
     }),
   );
+}
+
+/** The Arrow field of a nested shape: List<item>, Struct<fields>, Map<Utf8, value>; JSON leaves as `arrow.json` Utf8. */
+function nestedField(name: string, shape: Nested): Field {
+  switch (shape.type) {
+    case 'list':
+      return new Field(name, new List(nestedField('element', shape.item)), true);
+    case 'struct':
+      return new Field(name, new Struct(shape.fields.map((f) => nestedField(f.name, f.shape))), true);
+    case 'map': {
+      const entry = new Struct([new Field('key', new Utf8(), false), nestedField('value', shape.value)]);
+      return new Field(name, new Map_(new Field('entries', entry, false)), true);
+    }
+    case 'int64':
+      return new Field(name, new Int64(), true);
+    case 'double':
+      return new Field(name, new Float64(), true);
+    case 'boolean':
+      return new Field(name, new Bool(), true);
+    case 'json':
+      return new Field(name, new Utf8(), true, new Map([[EXTENSION_KEY, JSON_EXTENSION]]));
+    default:
+      return new Field(name, new Utf8(), true);
+  }
+}
+
+function arrowLeaves(column: string, row: number): LeafConvert {
+  return {
+    string: (v, path) => {
+      if (!isWellFormed(v)) throw new CellError(loneSurrogateMessage(`${column}${path}`, v), 'E_LONE_SURROGATE', row);
+      return v;
+    },
+    int64: (v) => BigInt(v),
+    double: (v) => v,
+    boolean: (v) => v,
+    json: (v, path) => {
+      try {
+        return stringifyJson(v);
+      } catch (e) {
+        if (e instanceof JsonValueError) throw new CellError(`column "${column}"${path}: ${e.message}`, e.code, row);
+        throw e;
+      }
+    },
+  };
+}
+
+/** Nested values as one Arrow Data of the column's List/Struct/Map type. */
+function nestedData(spec: ColumnSpec, shape: Nested, type: DataType, values: unknown[] | undefined, n: number) {
+  const out = new Array(n);
+  const toMap = (entries: [string, unknown][]) => new Map(entries);
+  for (let i = 0; i < n; i++) {
+    try {
+      out[i] = values === undefined ? null : toShape(values[i], shape, arrowLeaves(spec.name, i), toMap);
+    } catch (e) {
+      if (!(e instanceof ShapeError)) throw e;
+      throw new CellError(`column "${spec.name}" is ${shapeName(shape)}: ${e.message}`, 'E_COLUMN_TYPE', i);
+    }
+  }
+  const vec = vectorFromArray(out, type);
+  if (vec.data.length !== 1)
+    throw new RangeError(`Arrow: nested column "${spec.name}" built in ${vec.data.length} chunks`);
+  return vec.data[0];
 }
 
 const encoder = new TextEncoder();
@@ -443,7 +534,8 @@ function toDouble(spec: ColumnSpec, v: unknown, row: number): number {
   throw typeError(spec, v, row);
 }
 
-function columnData(spec: ColumnSpec, values: unknown[] | undefined, n: number) {
+function columnData(spec: ColumnSpec, values: unknown[] | undefined, n: number, field: Field) {
+  if (spec.type === 'json' && isContainer(spec.nested)) return nestedData(spec, spec.nested, field.type, values, n);
   const get = (i: number) => (values === undefined ? null : values[i]);
   switch (spec.type) {
     case 'string':
@@ -482,6 +574,18 @@ function columnData(spec: ColumnSpec, values: unknown[] | undefined, n: number) 
       return vectorFromArray(arr, new Bool()).data[0];
     }
   }
+}
+
+/** Buffer bytes of an Arrow Data and its children. */
+function dataBytes(d: {
+  values?: { byteLength: number };
+  valueOffsets?: { byteLength: number };
+  nullBitmap?: { byteLength: number };
+  children?: unknown[];
+}): number {
+  let n = (d.values?.byteLength ?? 0) + (d.valueOffsets?.byteLength ?? 0) + (d.nullBitmap?.byteLength ?? 0);
+  for (const c of d.children ?? []) n += dataBytes(c as typeof d);
+  return n;
 }
 
 /**
@@ -524,9 +628,14 @@ export async function createArrowWriter(path: string, options: FileWriterOptions
     },
     async write(batch: Batch) {
       if (batch.length === 0) return;
-      const children = options.columns.map((c) => {
+      const children = options.columns.map((c, j) => {
         try {
-          return columnData(c, Object.hasOwn(batch.columns, c.name) ? batch.columns[c.name] : undefined, batch.length);
+          return columnData(
+            c,
+            Object.hasOwn(batch.columns, c.name) ? batch.columns[c.name] : undefined,
+            batch.length,
+            schema.fields[j],
+          );
         } catch (e) {
           if (e instanceof CellError)
             throw new InputError(e.message, {
@@ -542,8 +651,7 @@ export async function createArrowWriter(path: string, options: FileWriterOptions
       wroteAny = true;
       // The node stream reports bytes asynchronously; count the batch body now for rotation.
       for (const child of children) {
-        estimated +=
-          64 + child.values.byteLength + (child.valueOffsets?.byteLength ?? 0) + (child.nullBitmap?.byteLength ?? 0);
+        estimated += 64 + dataBytes(child);
       }
       // Let the node stream drain what the writer produced.
       await new Promise<void>((res) => setImmediate(res));

@@ -1,5 +1,6 @@
 /** Column types from values (and the types a reader knows from the file). */
 import type { Batch, ValueType } from '@curate/core';
+import { columnShape, mergeShapes, type Nested, sameShape } from './nested.js';
 import type { ColumnSpec, ColumnType } from './types.js';
 
 const INT64_MIN = -(2n ** 63n);
@@ -57,8 +58,46 @@ export function inferType(values: ArrayLike<unknown>, declared?: ValueType): Col
  */
 export function inferColumns(batch: Batch): ColumnSpec[] {
   const types = batch.types;
-  return Object.entries(batch.columns).map(([name, values]) => ({
-    name,
-    type: inferType(values, types && Object.hasOwn(types, name) ? types[name] : undefined),
-  }));
+  return Object.entries(batch.columns).map(([name, values]) => {
+    const declared = types && Object.hasOwn(types, name) ? types[name] : undefined;
+    const type = inferType(values, declared);
+    // lists, structs and maps (not a column the file declares JSON text) keep their shape
+    const nested = type === 'json' && declared !== 'json' ? columnShape(values) : undefined;
+    return nested ? { name, type, nested } : { name, type };
+  });
+}
+
+/**
+ * One spec for a column seen with two specs (two batches or files): int64 with double is double,
+ * two nested shapes merge (see `mergeShapes`), a nested shape with nulls only stays nested, any
+ * other difference is JSON text.
+ */
+export function mergeColumnSpec(a: ColumnSpec, b: ColumnSpec): ColumnSpec {
+  if (a.type === b.type && sameShape(a.nested, b.nested)) return a;
+  if (a.type === 'json' && b.type === 'json') {
+    if (a.nested && b.nested) {
+      const nested: Nested = mergeShapes(a.nested, b.nested);
+      return nested.type === 'json' ? { name: a.name, type: 'json' } : { name: a.name, type: 'json', nested };
+    }
+    return { name: a.name, type: 'json' };
+  }
+  if ((a.type === 'int64' && b.type === 'double') || (a.type === 'double' && b.type === 'int64'))
+    return { name: a.name, type: 'double' };
+  return { name: a.name, type: 'json' };
+}
+
+/** `mergeColumnSpec` over lists of specs, by name, in first-seen order. */
+export function mergeColumnSpecs(lists: readonly (readonly ColumnSpec[])[]): ColumnSpec[] {
+  const out: ColumnSpec[] = [];
+  const at = new Map<string, number>();
+  for (const l of lists) {
+    for (const c of l) {
+      const i = at.get(c.name);
+      if (i === undefined) {
+        at.set(c.name, out.length);
+        out.push(c);
+      } else out[i] = mergeColumnSpec(out[i], c);
+    }
+  }
+  return out;
 }

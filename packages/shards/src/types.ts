@@ -4,6 +4,7 @@
  * conformance suite (test/conformance.test.ts).
  */
 import type { Batch, ValueType } from '@curate/core';
+import type { Nested } from './nested.js';
 
 export type ShardFormat = 'parquet' | 'arrow' | 'arrows' | 'jsonl' | 'json';
 export type StreamCompression = 'gzip' | 'zstd';
@@ -35,12 +36,17 @@ export interface FormatReader {
   read(file: InputFile, options: ReadOptions): AsyncIterable<Batch>;
 }
 
-/** Logical column types curate writes. Nested objects/arrays are written as JSON text. */
+/**
+ * Logical column types curate writes. A `json` column with a `nested` shape (a list, struct or map)
+ * is written as a nested column; without one (values of mixed kinds) as declared JSON text.
+ */
 export type ColumnType = ValueType;
 
 export interface ColumnSpec {
   name: string;
   type: ColumnType;
+  /** Only with type `json`: the list/struct/map shape of the values (see nested.ts). */
+  nested?: Nested;
 }
 
 export type WriteFormat = 'parquet' | 'arrow' | 'jsonl';

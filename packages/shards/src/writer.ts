@@ -9,7 +9,8 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Batch, dict, InputError } from '@curate/core';
 import { createFileWriter, DEFAULT_COMPRESSION, extensionFor } from './formats.js';
-import { inferColumns } from './infer.js';
+import { inferColumns, mergeColumnSpec } from './infer.js';
+import { sameShape } from './nested.js';
 import type { ColumnSpec, FileWriter, ShardWriter, ShardWriterOptions, WrittenShard } from './types.js';
 
 /** Hex sha256 of a file's bytes. */
@@ -82,8 +83,29 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
     done.push({ tmp: c.tmp, rows: c.rows });
   };
 
+  /** The schema with each nested column's shape widened to hold this batch's values, or undefined. */
+  const widerShapes = (batch: Batch): ColumnSpec[] | undefined => {
+    let out: ColumnSpec[] | undefined;
+    columns!.forEach((c, i) => {
+      if (!c.nested || !Object.hasOwn(batch.columns, c.name)) return;
+      const sub = dict<unknown[]>();
+      sub[c.name] = batch.columns[c.name];
+      const merged = mergeColumnSpec(c, inferColumns({ length: batch.length, columns: sub, types: batch.types })[0]);
+      if (merged.type === c.type && sameShape(merged.nested, c.nested)) return;
+      out ??= columns!.slice();
+      out[i] = merged;
+    });
+    return out;
+  };
+
   const widen = async (batch: Batch) => {
     if (!columns || !options.widen) return;
+    // a nested column whose values need a wider shape (a new struct field): a new shard with it
+    const wider = widerShapes(batch);
+    if (wider) {
+      await finishCurrent();
+      columns = wider;
+    }
     const fresh = Object.keys(batch.columns).filter((k) => !names!.has(k));
     if (!fresh.length) return;
     // A new column starts a new shard whose schema is the old one plus the new columns.

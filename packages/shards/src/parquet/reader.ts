@@ -80,6 +80,7 @@ function toSafe(v: bigint): number | bigint {
 
 /** Deep conversion of nested values: bigints to numbers when safe. */
 function normalizeDeep(v: unknown): unknown {
+  if (v === undefined) return null; // hyparquet gives undefined for a null list or struct
   if (typeof v === 'bigint') return toSafe(v);
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) {

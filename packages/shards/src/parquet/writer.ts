@@ -12,6 +12,7 @@ import { InputError } from '@curate/core';
 import type { CompressionCodec, SchemaElement } from 'hyparquet';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import { isWellFormed, JsonValueError, loneSurrogateMessage, stringifyJson } from '../json.js';
+import { isContainer, type LeafConvert, type Nested, nestedSize, ShapeError, shapeName, toShape } from '../nested.js';
 import type { ColumnSpec, ColumnType, FileWriter, FileWriterFactory, FileWriterOptions } from '../types.js';
 import { type Compressor, gzipCompress, snappyCompress, zstdCompress } from './codecs.js';
 
@@ -72,6 +73,74 @@ class FileSink extends ByteWriter {
   }
 }
 
+/**
+ * The schema elements of a nested shape, depth first: LIST as the standard three levels
+ * (`name` LIST / repeated `list` / `element`), MAP as `name` MAP / repeated `key_value` /
+ * required string `key` + `value`, a struct as a group. Every value is optional.
+ */
+function nestedElements(name: string, shape: Nested): SchemaElement[] {
+  const repetition_type = 'OPTIONAL' as const;
+  switch (shape.type) {
+    case 'list':
+      return [
+        { name, repetition_type, converted_type: 'LIST', logical_type: { type: 'LIST' }, num_children: 1 },
+        { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+        ...nestedElements('element', shape.item),
+      ];
+    case 'struct':
+      return [
+        { name, repetition_type, num_children: shape.fields.length },
+        ...shape.fields.flatMap((f) => nestedElements(f.name, f.shape)),
+      ];
+    case 'map':
+      return [
+        { name, repetition_type, converted_type: 'MAP', logical_type: { type: 'MAP' }, num_children: 1 },
+        { name: 'key_value', repetition_type: 'REPEATED', num_children: 2 },
+        {
+          name: 'key',
+          repetition_type: 'REQUIRED',
+          type: 'BYTE_ARRAY',
+          converted_type: 'UTF8',
+          logical_type: { type: 'STRING' },
+        },
+        ...nestedElements('value', shape.value),
+      ];
+    case 'null':
+      return [schemaElement({ name, type: 'string' })];
+    default:
+      return [schemaElement({ name, type: shape.type })];
+  }
+}
+
+/** Leaves of nested values as hyparquet-writer takes them. */
+const PARQUET_LEAVES = (column: string): LeafConvert => ({
+  string: (v, path) => {
+    if (!isWellFormed(v))
+      throw new InputError(loneSurrogateMessage(`${column}${path}`, v), { code: 'E_LONE_SURROGATE' });
+    return v;
+  },
+  int64: (v) => BigInt(v),
+  double: (v) => v,
+  boolean: (v) => v,
+  json: (v, path) => {
+    try {
+      return utf8.encode(stringifyJson(v));
+    } catch (e) {
+      if (e instanceof JsonValueError)
+        throw new InputError(`column "${column}"${path}: ${e.message}`, { code: e.code });
+      throw e;
+    }
+  },
+});
+
+const mapEntries = (entries: [string, unknown][]) => entries.map(([key, value]) => ({ key, value }));
+
+function schemaElements(spec: ColumnSpec): SchemaElement[] {
+  return spec.type === 'json' && isContainer(spec.nested)
+    ? nestedElements(spec.name, spec.nested)
+    : [schemaElement(spec)];
+}
+
 function schemaElement(spec: ColumnSpec): SchemaElement {
   const base = { name: spec.name, repetition_type: 'OPTIONAL' as const };
   switch (spec.type) {
@@ -114,6 +183,23 @@ const utf8 = new TextEncoder();
 
 /** Value conversion and a byte estimate per type; null/undefined become null. */
 function converter(spec: ColumnSpec): { convert: Convert; size: (v: unknown) => number } {
+  const nested = spec.type === 'json' && isContainer(spec.nested) ? spec.nested : undefined;
+  if (nested) {
+    const leaves = PARQUET_LEAVES(spec.name);
+    return {
+      convert: (v) => {
+        try {
+          return toShape(v, nested, leaves, mapEntries);
+        } catch (e) {
+          if (!(e instanceof ShapeError)) throw e;
+          throw new InputError(`column "${spec.name}" is ${shapeName(nested)}: ${e.message}`, {
+            code: 'E_COLUMN_TYPE',
+          });
+        }
+      },
+      size: nestedSize,
+    };
+  }
   const fixed = (n: number) => (v: unknown) => (v == null ? 0 : n);
   const byType: Record<ColumnType, { convert: Convert; size: (v: unknown) => number }> = {
     string: {
@@ -291,7 +377,7 @@ export const createParquetFileWriter: FileWriterFactory = async (path, options) 
   const codec = CODECS[compression];
   if (!codec)
     throw new InputError(`unknown Parquet compression "${compression}"`, { code: 'E_COMPRESSION', file: path });
-  const schema: SchemaElement[] = [{ name: 'root', num_children: columns.length }, ...columns.map(schemaElement)];
+  const schema: SchemaElement[] = [{ name: 'root', num_children: columns.length }, ...columns.flatMap(schemaElements)];
   const compressors: Partial<Record<CompressionCodec, Compressor>> = { SNAPPY: snappyCompress() };
   if (codec === 'ZSTD') compressors.ZSTD = (await zstdCompress()).compress;
   if (codec === 'GZIP') compressors.GZIP = gzipCompress;
