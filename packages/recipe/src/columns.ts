@@ -14,6 +14,7 @@ export const RESERVED_COLUMNS: readonly string[] = [
   'source_row',
   'epoch',
   'generator',
+  'generation',
   'reason',
 ];
 
@@ -51,6 +52,11 @@ export function passColumnsOf(
     ...((recipe.output.columns ?? []) as Entry[]).map((e, i) => entryOf(e, `output.columns[${i}]`)),
     ...((s.columns ?? []) as Entry[]).map((e, i) => entryOf(e, `sources[${sourceIndex}].columns[${i}]`)),
   ];
+  // a conversation source writes its conversation column as it came (a nested list of turns)
+  const conv = s.conversation?.column;
+  if (conv !== undefined && !entries.some((e) => e.input === conv)) {
+    entries.push({ input: conv, output: conv, path: `sources[${sourceIndex}].conversation.column` });
+  }
   const columns: PassColumn[] = [];
   const problems: { path: string; message: string }[] = [];
   for (const c of entries) {

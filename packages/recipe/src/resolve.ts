@@ -43,6 +43,8 @@ export function resolveRecipe(input: SchemaRecipe): Recipe {
       synthetic: ratio.synthetic ?? 1 - (ratio.real ?? 0),
     };
   }
+  // a conversation source's text is its conversation column (rendered by the chat template)
+  for (const s of recipe.sources) if (s.conversation && s.text === undefined) s.text = s.conversation.column;
   const out = input.output;
   recipe.output.compression = out.compression ?? defaultCompression(out.format);
   if (out.shard_size !== undefined) recipe.output.shard_size = parseSize(out.shard_size);

@@ -47,13 +47,17 @@ export type RecipeTarget = Omit<SchemaRecipe['target'], 'ratio'> & {
  * resolved, a one-sided ratio completed, relative paths made absolute when a
  * base directory is known, and `$schema` dropped.
  */
-export type Recipe = Omit<SchemaRecipe, '$schema' | 'output' | 'quality' | 'target'> & {
+export type Recipe = Omit<SchemaRecipe, '$schema' | 'output' | 'quality' | 'target' | 'sources'> & {
+  /** Sources; `text` is always there after resolution (a conversation source's is its column). */
+  sources: (SchemaRecipe['sources'][number] & { text: string })[];
   target: RecipeTarget;
   quality: QualityItem[];
   output: RecipeOutput;
 };
 
 export type RecipeSource = Recipe['sources'][number];
+/** A source's `conversation` settings, defaults applied. */
+export type RecipeConversation = NonNullable<RecipeSource['conversation']>;
 export type SourceKind = RecipeSource['kind'];
 export type RecipeDedup = Recipe['dedup'];
 export type RecipeGuards = Recipe['guards'];

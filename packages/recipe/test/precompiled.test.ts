@@ -37,6 +37,7 @@ const VALID: [string, (r: Loose) => void][] = [
   ['$schema key', (r) => (r.$schema = './recipe.schema.json')],
   ['applies_to', (r) => (r.quality = [{ c4: {} }, { c4: { applies_to: 'synthetic' } }, { c4: { applies_to: ['a'] } }])],
   ['both budgets (a rule error)', (r) => (r.target = { tokens: 10, documents: 5 })],
+  ['no text (a rule error)', (r) => delete r.sources[0].text],
   ['ratio not summing to 1 (a rule error)', (r) => (r.target = { ratio: { real: 0.7, synthetic: 0.2 } })],
 ];
 
@@ -53,7 +54,6 @@ const INVALID: [string, (r: Loose) => void][] = [
   ['empty ratio', (r) => (r.target = { ratio: {} })],
   ['no name', (r) => delete r.name],
   ['no output.dir', (r) => delete r.output.dir],
-  ['no text', (r) => delete r.sources[0].text],
   ['no output', (r) => delete r.output],
   ['no sources', (r) => delete r.sources],
   ['empty sources', (r) => (r.sources = [])],

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { passColumns } from '../src/columns.js';
 import { RULES, validateRecipe } from '../src/index.js';
 import { baseRecipe, type Loose, lines } from './helpers.js';
 
@@ -165,16 +166,16 @@ describe('rules', () => {
 
   it('pass-through-columns: provenance names are refused with a rename; renames are accepted', async () => {
     expect(await errorsOf((r) => (r.output = { dir: 'out', columns: ['generator'] }))).toEqual([
-      'output.columns[0]: "generator" is a provenance column curate writes (id, text, source, kind, source_row, epoch, generator, reason); pass the input\'s column under another name: { generator: input_generator }',
+      'output.columns[0]: "generator" is a provenance column curate writes (id, text, source, kind, source_row, epoch, generator, generation, reason); pass the input\'s column under another name: { generator: input_generator }',
     ]);
     expect(await errorsOf((r) => (r.sources[1].columns = ['instruction', 'source_row']))).toEqual([
-      'sources[1].columns[1]: "source_row" is a provenance column curate writes (id, text, source, kind, source_row, epoch, generator, reason); pass the input\'s column under another name: { source_row: input_source_row }',
+      'sources[1].columns[1]: "source_row" is a provenance column curate writes (id, text, source, kind, source_row, epoch, generator, generation, reason); pass the input\'s column under another name: { source_row: input_source_row }',
     ]);
     expect(
       await errorsOf((r) => (r.output = { dir: 'out', columns: ['instruction', { generator: 'input_generator' }] })),
     ).toEqual([]);
     expect(await errorsOf((r) => (r.output = { dir: 'out', columns: [{ model: 'kind' }] }))).toEqual([
-      'output.columns[0]: "kind" is a provenance column curate writes (id, text, source, kind, source_row, epoch, generator, reason); choose another output name, e.g. { model: input_kind }',
+      'output.columns[0]: "kind" is a provenance column curate writes (id, text, source, kind, source_row, epoch, generator, generation, reason); choose another output name, e.g. { model: input_kind }',
     ]);
     expect(await errorsOf((r) => (r.output = { dir: 'out', columns: ['a', { b: 'a' }] }))).toEqual([
       'output.columns[1]: writes column "a", which output.columns[0] already writes from input column "a"',
@@ -269,6 +270,69 @@ describe('rules', () => {
     ]);
     expect(res.warnings).toEqual([
       'sources[1].max_epochs: 10 is above guards.max_epochs_warning (4): repeated data raises collapse risk',
+    ]);
+  });
+});
+
+describe('conversations and lineage', () => {
+  const chat = (r: Loose) => {
+    delete r.sources[1].text;
+    r.sources[1].conversation = { format: 'sharegpt', roles: { bot: 'assistant' } };
+  };
+  it('a conversation source needs no text; its defaults are filled and its column passes through', async () => {
+    const r = baseRecipe();
+    chat(r);
+    const res = await validateRecipe(r, { checkPaths: false });
+    expect(res.errors).toEqual([]);
+    const s = res.recipe?.sources[1];
+    expect(s?.text).toBe('messages');
+    expect(s?.conversation).toEqual({
+      column: 'messages',
+      format: 'sharegpt',
+      roles: { bot: 'assistant' },
+      template: 'chatml',
+      quality: ['assistant'],
+      decontaminate: ['user'],
+      dedup: ['user', 'assistant', 'tool'],
+    });
+    expect(passColumns(res.recipe!, 1)).toEqual([
+      { input: 'messages', output: 'messages', path: 'sources[1].conversation.column' },
+    ]);
+  });
+  it('text with a conversation, a rewriting filter on one, an unknown role kind are errors', async () => {
+    expect(
+      await errorsOf((r) => {
+        chat(r);
+        r.sources[1].text = '{a}';
+      }),
+    ).toEqual([
+      'sources[1].text: a conversation source has no text template: its text is the conversation rendered by conversation.template',
+    ]);
+    expect(
+      await errorsOf((r) => {
+        chat(r);
+        r.quality = [{ c4: {} }, { c4: { mode: 'clean', applies_to: 'real' } }];
+      }),
+    ).toEqual([
+      'quality[0].c4: c4 in clean mode rewrites text, which conversation source "synth" cannot take (turns are kept exactly): use mode: filter, or exclude it with applies_to',
+    ]);
+    expect(
+      await errorsOf((r) => {
+        chat(r);
+        r.sources[1].conversation.roles = { bot: 'robot' };
+      }),
+    ).toEqual(['sources[1].conversation.roles.bot: must be one of system, user, assistant, tool']);
+  });
+  it('generation depth: real is 0, synthetic >= 1, and guards.max_generation_depth refuses deeper sources', async () => {
+    expect(
+      await errorsOf((r) => {
+        r.sources[0].generation = 1;
+        r.sources[1].generation = 3;
+        r.guards = { max_generation_depth: 2 };
+      }),
+    ).toEqual([
+      'sources[0].generation: a real source is written by people: generation 0',
+      'sources[1].generation: 3 is deeper than guards.max_generation_depth (2): model collapse compounds across generations of training on generated data (Shumailov et al., Nature 2024)',
     ]);
   });
 });

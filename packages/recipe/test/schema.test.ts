@@ -49,7 +49,9 @@ describe('schema errors name the recipe path', () => {
   it('reports required keys at their own path, and a non-object recipe at the root', async () => {
     expect(await errorsOf((r) => delete r.name)).toEqual(['name: is required']);
     expect(await errorsOf((r) => delete r.output.dir)).toEqual(['output.dir: is required']);
-    expect(await errorsOf((r) => delete r.sources[0].text)).toEqual(['sources[0].text: is required']);
+    expect(await errorsOf((r) => delete r.sources[0].text)).toEqual([
+      'sources[0]: give text (a column or template) or conversation',
+    ]);
     expect(lines((await check('name: x')).errors)).toEqual(['recipe: must be an object']);
     expect(lines((await check(null)).errors)).toEqual(['recipe: must be an object']);
   });
@@ -211,7 +213,7 @@ describe('defaults', () => {
       ],
       quality: [],
       dedup: { scope: 'global' },
-      guards: { max_epochs_warning: 4, min_diversity_ratio: 0.7 },
+      guards: { max_epochs_warning: 4, max_recursive_share: 0.25, min_diversity_ratio: 0.7 },
       output: {
         dir: 'out',
         format: 'parquet',
