@@ -3,12 +3,28 @@
  * streams of columnar batches; globs; shard rotation; atomic output dirs.
  */
 
+export {
+  type ChatTemplateName,
+  type ConversationFormat,
+  type ConversationOptions,
+  type ConversationTemplate,
+  type ConversationView,
+  compileConversation,
+  DEFAULT_ROLE_NAMES,
+  isConversation,
+  ROLES,
+  type Role,
+  renderChat,
+  roleText,
+  type Turn,
+} from './conversation.js';
 export { detectFormat } from './detect.js';
 export { columnsToRead, createFileWriter, extensionFor } from './formats.js';
-export { inferColumns } from './infer.js';
+export { inferColumns, mergeColumnSpec, mergeColumnSpecs } from './infer.js';
 export { expandInputs, type InputOptions } from './inputs.js';
 export { JSON_ARRAY_MAX_BYTES, jsonCell } from './jsonl.js';
-export { DEFAULT_MAX_LINE_BYTES } from './lines.js';
+export { BARE_ARRAY_COLUMN, DEFAULT_MAX_LINE_BYTES } from './lines.js';
+export { columnShape, type Nested, type NestedField, shapeName } from './nested.js';
 export type { OutputDir, PrepareOutputOptions, ProtectedPath } from './outdir.js';
 export {
   abortOpenOutputs,

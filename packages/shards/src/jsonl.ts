@@ -9,7 +9,19 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { createGzip, type Gzip } from 'node:zlib';
 import { type Batch, InputError } from '@curate/core';
 import { JsonValueError, jsonNumber, parseJsonValue, stringifyJson } from './json.js';
-import { decodeLine, isBlank, isRecord, kindOf, parseObject, rawLines, refineRecord } from './lines.js';
+import {
+  BARE_ARRAY_COLUMN,
+  decodeLine,
+  isArrayLine,
+  isBlank,
+  isRecord,
+  kindOf,
+  mixedLines,
+  parseArrayRow,
+  parseObject,
+  rawLines,
+  refineRecord,
+} from './lines.js';
 import { missingColumnError, RowColumns } from './rows.js';
 import { fileText } from './text.js';
 import type { FileWriter, FileWriterOptions, FormatReader, InputFile, ReadOptions } from './types.js';
@@ -38,6 +50,8 @@ export const jsonlReader: FormatReader = {
     let records = 0;
     let offset = 0;
     let checked = !options.columns;
+    let arrays = false;
+    let firstRow = -1;
     const floats = new Set<string>();
     const full = (): boolean => rows.length >= batchSize || chars >= BATCH_MAX_CHARS;
     const flush = (): Batch => {
@@ -61,11 +75,20 @@ export const jsonlReader: FormatReader = {
         const row = line++;
         if (isBlank(c.buf, c.starts[i], c.ends[i])) continue;
         const text = decodeLine(c.buf, c.starts[i], c.ends[i]);
-        const obj = parseObject(text, file.path, row);
+        // a line that is a bare array of turns is the row { messages: [...] }; a file is one or the other
+        const array = text.charCodeAt(0) === 123 /* { */ ? false : isArrayLine(text);
+        if (firstRow < 0) {
+          arrays = array;
+          firstRow = row;
+        } else if (array !== arrays) throw mixedLines(file.path, row, firstRow, arrays);
+        if (array) rows.add(parseArrayRow(text, file.path, row));
         // only a row with a whole number or a nested value can hold more than JSON.parse gave
-        if (rows.add(obj)) {
-          const exact = refineRecord(obj, text, file.path, row, floats);
-          if (exact !== obj || floats.size) rows.refine(exact, floats);
+        else {
+          const obj = parseObject(text, file.path, row);
+          if (rows.add(obj)) {
+            const exact = refineRecord(obj, text, file.path, row, floats);
+            if (exact !== obj || floats.size) rows.refine(exact, floats);
+          }
         }
         records++;
         chars += text.length;
@@ -119,7 +142,9 @@ export const jsonArrayReader: FormatReader = {
     for (let start = 0; start < data.length; start += batchSize) {
       const end = Math.min(start + batchSize, data.length);
       for (let i = start; i < end; i++) {
-        const value = data[i];
+        const value = Array.isArray(data[i])
+          ? Object.assign(Object.create(null), { [BARE_ARRAY_COLUMN]: data[i] })
+          : data[i];
         if (!isRecord(value)) {
           throw new InputError(`expected an object as array element, got ${kindOf(value)}`, {
             code: 'E_JSON_NOT_OBJECT',

@@ -360,6 +360,44 @@ function invalidJson(e: unknown, file: string, row: number): InputError {
   return new InputError(`invalid JSON: ${(e as Error).message}`, { code: 'E_JSON_PARSE', file, row });
 }
 
+/** The column a JSONL line (or `.json` element) that is a bare array of turns is read into. */
+export const BARE_ARRAY_COLUMN = 'messages';
+
+/** Does a line's JSON text start with `[` (after white space)? */
+export function isArrayLine(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 13 || c === 10 || c === 0xfeff) continue;
+    return c === 91;
+  }
+  return false;
+}
+
+/**
+ * A JSONL line that is a bare JSON array (a conversation exported as its list of turns) as the row
+ * `{ messages: [...] }`, exactly (integers beyond 2^53 as bigint); errors as `parseRecord`'s.
+ */
+export function parseArrayRow(text: string, file: string, row: number): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = parseJsonRecord(text);
+  } catch (e) {
+    if (e instanceof JsonValueError) throw new InputError(e.message, { code: e.code, file, row });
+    throw invalidJson(e, file, row);
+  }
+  const rec = Object.create(null) as Record<string, unknown>;
+  rec[BARE_ARRAY_COLUMN] = value;
+  return rec;
+}
+
+/** A file whose lines are objects and bare arrays both: E_JSONL_MIXED naming the line and the first line of the other shape. */
+export function mixedLines(file: string, row: number, firstRow: number, arrays: boolean): InputError {
+  return new InputError(
+    `this line is ${arrays ? 'an object' : 'a bare array'} but line ${firstRow + 1} is ${arrays ? 'a bare array' : 'an object'}: a file holds objects (one row each) or bare arrays of turns (read as the column "${BARE_ARRAY_COLUMN}"), not both`,
+    { code: 'E_JSONL_MIXED', file, row },
+  );
+}
+
 /** `value` when it is a JSON object, else E_JSON_NOT_OBJECT naming the file and row. */
 function recordOf(value: unknown, file: string, row: number): Record<string, unknown> {
   if (!isRecord(value)) {

@@ -150,14 +150,18 @@ describe('JSONL reader', () => {
     expect((err as unknown as InputError).toLine()).toMatch(/bad\.jsonl: row 4: invalid JSON: .+/);
   });
 
-  it('rejects a line that is not an object', async () => {
+  it('rejects a line that is not an object, and an array line among objects', async () => {
     const d = await tmp();
     const p = join(d, 'arr.jsonl');
     await writeFile(p, '{"a":1}\n[1,2]\n');
     const err = await rejection(rows(p));
-    expect(err.code).toBe('E_JSON_NOT_OBJECT');
+    expect(err.code).toBe('E_JSONL_MIXED');
     expect(err.row).toBe(1);
-    expect(err.message).toContain('an array');
+    expect(err.message).toContain('this line is a bare array but line 1 is an object');
+    await writeFile(p, '{"a":1}\n"x"\n');
+    const err2 = await rejection(rows(p));
+    expect(err2.code).toBe('E_JSON_NOT_OBJECT');
+    expect(err2.message).toContain('a string');
   });
 
   it('batches by batchSize with offsets, carrying columns forward', async () => {
