@@ -3,6 +3,7 @@
  * and report a run. Invariant per source: rows_read == sum(dropped) + rows_available.
  */
 import type { SourceCounters } from '@curate/core';
+import type { LineageRecord } from './lineage.js';
 
 export const MANIFEST_VERSION = 1;
 
@@ -18,6 +19,8 @@ export interface SourceRecord {
   name: string;
   kind: 'real' | 'synthetic';
   generator?: string;
+  /** Generation depth (0 people, 1 a model from human text, 2+ a model from generated data), when the recipe states any. */
+  generation?: number;
   files: InputFileRecord[];
   rows_read: number;
   /** Drop counts by reason key (`filter:gopher_quality:word_count`, `dedup:exact`, `dedup:near`, `decontam:gsm8k`). */
@@ -166,6 +169,8 @@ export interface Manifest {
     comparisons: Record<string, unknown>;
   };
   warnings: WarningRecord[];
+  /** Sampled tokens and documents by generation depth and by generator (see lineage.ts). */
+  lineage?: LineageRecord;
   /**
    * Quality-signal distributions, real vs synthetic, by signal name (`word_count`,
    * `mean_word_length`, `symbol_word_ratio`, `alpha_words_ratio`, `stop_words`, `dup_line_char_frac`,

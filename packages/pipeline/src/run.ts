@@ -39,6 +39,7 @@ import {
   createShardWriter,
   expandInputs,
   type InputFile,
+  mergeColumnSpecs,
   type ProtectedPath,
   prepareOutputDir,
   readShard,
@@ -46,6 +47,7 @@ import {
   type WrittenShard,
 } from '@curate/shards';
 import { checkRow, checkStamp, rowsChanged } from './integrity.js';
+import { generationColumn, lineageRecord, lineageWarnings, withGenerationColumn } from './lineage.js';
 import type { Manifest, OutputShardRecord, SourceRecord, WarningRecord } from './manifest.js';
 import { MANIFEST_VERSION } from './manifest.js';
 import { runScans, type SamplePool } from './pool.js';
@@ -97,6 +99,7 @@ interface SourceState {
   name: string;
   kind: Kind;
   generator: string | null;
+  generation?: number;
   files: InputFile[];
   scans: FileScan[];
   /** First source row of each file. */
@@ -218,6 +221,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         name: s.name,
         kind: s.kind as Kind,
         generator: s.kind === 'synthetic' ? (s.generator ?? null) : null,
+        generation: generationColumn(recipe, si),
         files: files[si],
         scans: sc,
         fileBase,
@@ -482,6 +486,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
           name: s.name,
           kind: s.kind,
           generator: s.generator ?? undefined,
+          generation: s.generation,
           files: s.files.map((f, fi) => ({
             path: f.path,
             format: f.compression ? `${f.format}+${f.compression}` : f.format,
@@ -561,7 +566,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
           compression: recipe.output.compression,
           maxRows: recipe.output.shard_rows,
           maxBytes: recipe.output.shard_size,
-          columns: rejectedColumns(sources),
+          columns: withGenerationColumn(recipe, rejectedColumns(sources)),
         })
       : null;
     if (rejectedWriter) await mkdir(join(out.tmpDir, 'rejected'), { recursive: true });
@@ -632,7 +637,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
               kind: 'sample',
               id: stasks.length,
               sourceIndex: s.index,
-              source: { name: s.name, kind: s.kind, generator: s.generator },
+              source: { name: s.name, kind: s.kind, generator: s.generator, generation: s.generation },
               path: f.path,
               format: f.format,
               compression: f.compression,
@@ -760,7 +765,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
 
     // Write in output order; metrics on the written rows.
     const t4 = now();
-    const columns = outputColumns(sources, recipe);
+    const columns = withGenerationColumn(recipe, outputColumns(sources, recipe));
     const writer = createShardWriter({
       dir: out.tmpDir,
       format: recipe.output.format,
@@ -849,6 +854,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     const slim = (g: Record<string, MetricsResult>) =>
       Object.fromEntries(Object.entries(g).map(([k, { unigram: _u, ...rest }]) => [k, rest]));
     manifest.metrics = { sources: slim(metricsSources), kinds: slim(metricsKinds), comparisons };
+    manifest.lineage = lineageRecord(recipe, manifest.sources);
+    warnings.push(...lineageWarnings(recipe, manifest.lineage));
     manifest.warnings = warnings;
     const rel = (w: WrittenShard): OutputShardRecord => ({
       path: relative(out.tmpDir, w.path),
@@ -946,9 +953,11 @@ function passSpecs(sources: SourceState[], recipe: Recipe): ColumnSpec[] {
   return names
     .filter((n) => !reserved.has(n))
     .map((name) => {
-      const types = new Set<ColumnType>();
-      for (const s of sources) for (const c of s.columns) if (c.name === name) types.add(c.type);
-      return { name, type: types.size === 1 ? [...types][0] : types.size === 0 ? 'string' : 'json' };
+      // one spec over the sources (nested shapes merged: mergeColumnSpecs)
+      const specs = sources.flatMap((s) => s.columns.filter((c) => c.name === name));
+      return specs.length === 0
+        ? { name, type: 'string' as ColumnType }
+        : mergeColumnSpecs([specs]).find((c) => c.name === name)!;
     });
 }
 
@@ -962,7 +971,12 @@ function rejectedColumns(sources: SourceState[]): ColumnSpec[] {
   const extra: ColumnSpec[] = [];
   for (const s of sources) {
     for (const c of s.columns) {
-      if (names.has(c.name) || cols.some((p) => p.name === c.name) || c.name === 'reason') continue;
+      if (cols.some((p) => p.name === c.name) || c.name === 'reason') continue;
+      if (names.has(c.name)) {
+        const i = extra.findIndex((x) => x.name === c.name);
+        extra[i] = mergeColumnSpecs([[extra[i]], [c]])[0];
+        continue;
+      }
       names.add(c.name);
       extra.push(c);
     }
@@ -970,22 +984,8 @@ function rejectedColumns(sources: SourceState[]): ColumnSpec[] {
   return [...cols, { name: 'reason', type: 'string' }, ...extra];
 }
 
-function mergeColumns(lists: ColumnSpec[][]): ColumnSpec[] {
-  const out: ColumnSpec[] = [];
-  for (const l of lists) {
-    for (const c of l) {
-      const cur = out.find((x) => x.name === c.name);
-      if (!cur) out.push({ ...c });
-      else if (cur.type !== c.type) cur.type = numericMerge(cur.type, c.type);
-    }
-  }
-  return out;
-}
-
-function numericMerge(a: ColumnType, b: ColumnType): ColumnType {
-  if ((a === 'int64' && b === 'double') || (a === 'double' && b === 'int64')) return 'double';
-  return 'json';
-}
+/** One spec per column over a source's files: int64 with double is double, nested shapes merge, else JSON. */
+const mergeColumns = mergeColumnSpecs;
 
 function fileOf(s: SourceState, sourceRow: number): number {
   let lo = 0;

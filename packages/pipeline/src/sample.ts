@@ -20,6 +20,8 @@ export interface RowSource {
   name: string;
   kind: Kind;
   generator: string | null;
+  /** Generation depth, when the recipe writes the `generation` column (lineage.ts). */
+  generation?: number;
 }
 
 export function makeRow(
@@ -45,6 +47,7 @@ export function makeRow(
     epoch,
     generator: s.generator,
   });
+  if (s.generation !== undefined) row.generation = s.generation;
   if (reason !== null) {
     delete row.epoch;
     row.reason = reason;

@@ -28,10 +28,13 @@ import { qualitySteps } from '@curate/recipe/filters';
 import {
   type ColumnSpec,
   columnsToRead,
+  compileConversation,
   compileTemplate,
   expandInputs,
   type InputFile,
   inferColumns,
+  isConversation,
+  mergeColumnSpecs,
   readShard,
   type TextTemplate,
 } from '@curate/shards';
@@ -146,7 +149,10 @@ export class Scanner {
   ) {
     this.transforms = qualitySteps(recipe).some(rewritesText);
     this.chain = new FilterChain(filters);
-    this.templates = recipe.sources.map((s) => compileTemplate(s.text));
+    // a conversation source's template renders its turns with the chat template (conversation.ts)
+    this.templates = recipe.sources.map((s) =>
+      s.conversation ? compileConversation(s.conversation) : compileTemplate(s.text),
+    );
     this.meter = textOnly ? null : new QualitySignalMeter(signalOptions(recipe));
   }
 
@@ -216,6 +222,8 @@ export class Scanner {
     const recipe = this.recipe;
     const source = recipe.sources[task.sourceIndex];
     const template = this.templates[task.sourceIndex];
+    const conv = isConversation(template) ? template : null;
+    const partsBefore = { ...conv?.nonTextParts };
     const exact = recipe.dedup?.exact;
     const scoreColumn = recipe.dedup?.near?.score_column;
     const passCols = passThroughColumns(recipe, task.sourceIndex);
@@ -271,6 +279,11 @@ export class Scanner {
           if (t) types[c.output] = t;
         }
         columns = inferColumns({ length: batch.length, columns: sub, types });
+      } else if (columns.some((c) => c.type === 'json')) {
+        // nested columns: the shape holds every batch's values (a struct field first seen later)
+        const sub = dict<unknown[]>();
+        for (const c of passCols) if (Object.hasOwn(batch.columns, c.input)) sub[c.output] = batch.columns[c.input];
+        columns = mergeColumnSpecs([columns, inferColumns({ length: batch.length, columns: sub, types: batch.types })]);
       }
       keys = Object.keys(batch.columns);
       const end = rows + batch.length;
@@ -296,17 +309,24 @@ export class Scanner {
         if (ids) ids.push(idCol?.[r] == null ? '' : String(idCol[r]));
         const raw = template.render(batch, r);
         textHashes[row] = hash32(raw);
+        // a conversation: quality filters see the turns of conversation.quality's roles
+        const seen = conv ? conv.view('quality', batch, r) : raw;
         // Signals of the raw text, before any filter: where rows sit relative to the thresholds.
         if (signals && inSignalSample(seed, row, signalRate)) {
           const t = performance.now();
-          signals.add((this.meter as QualitySignalMeter).measure(raw));
+          signals.add((this.meter as QualitySignalMeter).measure(seen));
           signalMs += performance.now() - t;
         }
-        const { text, reason } = this.judge(task.sourceIndex, raw, batch, r);
+        const judged = this.judge(task.sourceIndex, seen, batch, r);
+        const reason = judged.reason;
+        // a conversation's text is its rendering (kept exactly); decontamination and dedup see their roles' turns
+        const text = conv ? raw : judged.text;
+        const dedupText = conv ? conv.view('dedup', batch, r) : text;
         let why = reason;
         if (why === null) {
+          const evalText = conv ? conv.view('decontaminate', batch, r) : text;
           for (const d of this.decontam) {
-            const m = d.index.match(text);
+            const m = d.index.match(evalText);
             if (m) {
               why = `decontam:${d.name}:row=${m.row}`;
               break;
@@ -323,15 +343,15 @@ export class Scanner {
         if (exactKeys)
           exactKeys[row] =
             exact?.normalize === false
-              ? hash64n(text)
-              : exactKey64(text, { stripPunctuation: exact?.strip_punctuation });
+              ? hash64n(dedupText)
+              : exactKey64(dedupText, { stripPunctuation: exact?.strip_punctuation });
         if (scores) {
           const v = scoreCol?.[r];
           scores[row] =
             typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : v == null ? Number.NaN : Number(v);
         }
         if (this.minhasher && sig) {
-          if (this.minhasher.signature(text, sig)) {
+          if (this.minhasher.signature(dedupText, sig)) {
             if (nsig === sigRows.length) sigRows = growU32(sigRows, nsig * 2);
             if ((nsig + 1) * numPerm > sigs.length)
               sigs = growI32(sigs, Math.max((nsig + 1) * numPerm, sigs.length * 2));
@@ -343,6 +363,10 @@ export class Scanner {
       }
       rows = end;
     }
+    // multimodal content parts that are not text: counted, never silently dropped
+    for (const [k, n] of Object.entries(conv?.nonTextParts ?? {}))
+      if (n > (partsBefore[k] ?? 0))
+        changed.change(source.name, `conversation:non_text_parts:${k}`, n - (partsBefore[k] ?? 0));
     return {
       id: task.id,
       rows,

@@ -410,9 +410,11 @@ function recordOf(value: unknown, file: string, row: number): Record<string, unk
   return value;
 }
 
-/** `parseRecord` of line bytes buf[s, e). */
+/** `parseRecord` of line bytes buf[s, e) (a bare array line as `parseArrayRow`). */
 export function parseLine(buf: Uint8Array, s: number, e: number, file: string, line: number): Record<string, unknown> {
-  return parseRecord(decodeLine(buf, s, e), file, line);
+  const text = decodeLine(buf, s, e);
+  // a bare array of turns: the row { messages: [...] }, as the JSONL reader gives it
+  return isArrayLine(text) ? parseArrayRow(text, file, line) : parseRecord(text, file, line);
 }
 
 /**
