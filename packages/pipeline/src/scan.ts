@@ -34,9 +34,9 @@ import {
   type InputFile,
   inferColumns,
   isConversation,
-  mergeColumnSpecs,
   readShard,
   type TextTemplate,
+  widenColumns,
 } from '@curate/shards';
 import { inSignalSample, SignalHistograms, signalOptions, signalSeed } from './signals.js';
 
@@ -279,11 +279,13 @@ export class Scanner {
           if (t) types[c.output] = t;
         }
         columns = inferColumns({ length: batch.length, columns: sub, types });
-      } else if (columns.some((c) => c.type === 'json')) {
+      } else if (columns.some((c) => c.nested)) {
         // nested columns: the shape holds every batch's values (a struct field first seen later)
         const sub = dict<unknown[]>();
-        for (const c of passCols) if (Object.hasOwn(batch.columns, c.input)) sub[c.output] = batch.columns[c.input];
-        columns = mergeColumnSpecs([columns, inferColumns({ length: batch.length, columns: sub, types: batch.types })]);
+        for (const c of passCols)
+          if (Object.hasOwn(batch.columns, c.input) && columns.some((x) => x.nested && x.name === c.output))
+            sub[c.output] = batch.columns[c.input];
+        columns = [...widenColumns(columns, { length: batch.length, columns: sub })];
       }
       keys = Object.keys(batch.columns);
       const end = rows + batch.length;

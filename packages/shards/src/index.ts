@@ -20,7 +20,7 @@ export {
 } from './conversation.js';
 export { detectFormat } from './detect.js';
 export { columnsToRead, createFileWriter, extensionFor } from './formats.js';
-export { inferColumns, mergeColumnSpec, mergeColumnSpecs } from './infer.js';
+export { inferColumns, mergeColumnSpec, mergeColumnSpecs, widenColumns } from './infer.js';
 export { expandInputs, type InputOptions } from './inputs.js';
 export { JSON_ARRAY_MAX_BYTES, jsonCell } from './jsonl.js';
 export { BARE_ARRAY_COLUMN, DEFAULT_MAX_LINE_BYTES } from './lines.js';

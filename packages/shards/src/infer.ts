@@ -86,6 +86,32 @@ export function mergeColumnSpec(a: ColumnSpec, b: ColumnSpec): ColumnSpec {
   return { name: a.name, type: 'json' };
 }
 
+/**
+ * `columns` widened to hold `batch`'s values (the same array when they already do): a nested
+ * column's shape grows by the values that do not fit it (checked without building shapes), the
+ * others merge with the batch's inferred type. Columns the batch lacks are kept as they are.
+ */
+export function widenColumns(columns: readonly ColumnSpec[], batch: Batch): readonly ColumnSpec[] {
+  let out: ColumnSpec[] | undefined;
+  columns.forEach((c, i) => {
+    if (!Object.hasOwn(batch.columns, c.name)) return;
+    const values = batch.columns[c.name];
+    let next: ColumnSpec;
+    if (c.nested) {
+      const nested = columnShape(values, c.nested);
+      if (nested === c.nested) return;
+      next = nested ? { name: c.name, type: 'json', nested } : { name: c.name, type: 'json' };
+    } else {
+      const declared = batch.types && Object.hasOwn(batch.types, c.name) ? batch.types[c.name] : undefined;
+      next = mergeColumnSpec(c, { name: c.name, type: inferType(values, declared) });
+    }
+    if (next === c || (next.type === c.type && sameShape(next.nested, c.nested))) return;
+    out ??= columns.slice();
+    out[i] = next;
+  });
+  return out ?? columns;
+}
+
 /** `mergeColumnSpec` over lists of specs, by name, in first-seen order. */
 export function mergeColumnSpecs(lists: readonly (readonly ColumnSpec[])[]): ColumnSpec[] {
   const out: ColumnSpec[] = [];

@@ -133,6 +133,47 @@ export function mergeShapes(a: Nested, b: Nested): Nested {
   return JSON_LEAF;
 }
 
+/**
+ * Does `v` fit `shape` as it is (no field, item type or number kind it lacks)? Allocation-free: the
+ * common case of a batch whose values all fit the shape so far costs one walk, no shapes built.
+ */
+export function fitsShape(v: unknown, shape: Nested, depth = 0): boolean {
+  if (v === null || v === undefined) return true;
+  switch (shape.type) {
+    case 'json':
+      return true;
+    case 'null':
+      return false;
+    case 'string':
+      return typeof v === 'string' && isWellFormed(v);
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'int64':
+      return typeof v === 'number'
+        ? Number.isSafeInteger(v) && !Object.is(v, -0)
+        : typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX;
+    case 'double':
+      return typeof v === 'number';
+    case 'list':
+      if (!Array.isArray(v) || depth >= MAX_DEPTH) return false;
+      for (let i = 0; i < v.length; i++) if (!fitsShape(v[i], shape.item, depth + 1)) return false;
+      return true;
+    case 'struct': {
+      if (typeof v !== 'object' || Array.isArray(v) || v instanceof Map || v instanceof Uint8Array) return false;
+      const rec = v as Record<string, unknown>;
+      let n = 0;
+      for (const f of shape.fields) {
+        if (!Object.hasOwn(rec, f.name)) continue;
+        n++;
+        if (!fitsShape(rec[f.name], f.shape, depth + 1)) return false;
+      }
+      return n === Object.keys(rec).length;
+    }
+    case 'map':
+      return false;
+  }
+}
+
 /** The merged shape of a column's values (undefined when some value is not a container). */
 export function columnShape(values: ArrayLike<unknown>, start?: Nested): Nested | undefined {
   let shape: Nested = start ?? NULL;
@@ -140,6 +181,7 @@ export function columnShape(values: ArrayLike<unknown>, start?: Nested): Nested 
     const v = values[i];
     if (v === null || v === undefined) continue;
     if (typeof v !== 'object' || v instanceof Uint8Array) return undefined;
+    if (shape !== NULL && fitsShape(v, shape)) continue;
     shape = mergeShapes(shape, shapeOf(v));
     if (shape.type === 'json') return undefined;
   }

@@ -9,8 +9,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Batch, dict, InputError } from '@curate/core';
 import { createFileWriter, DEFAULT_COMPRESSION, extensionFor } from './formats.js';
-import { inferColumns, mergeColumnSpec } from './infer.js';
-import { sameShape } from './nested.js';
+import { inferColumns, widenColumns } from './infer.js';
 import type { ColumnSpec, FileWriter, ShardWriter, ShardWriterOptions, WrittenShard } from './types.js';
 
 /** Hex sha256 of a file's bytes. */
@@ -34,6 +33,13 @@ function slice(batch: Batch, start: number, end: number): Batch {
   const columns = dict<unknown[]>();
   for (const [k, v] of Object.entries(batch.columns)) columns[k] = v.slice(start, end);
   return { length: end - start, columns, file: batch.file, offset: (batch.offset ?? 0) + start, types: batch.types };
+}
+
+/** The batch's columns of these names (those it has). */
+function pick(batch: Batch, names: string[]): Record<string, unknown[]> {
+  const out = dict<unknown[]>();
+  for (const n of names) if (Object.hasOwn(batch.columns, n)) out[n] = batch.columns[n];
+  return out;
 }
 
 /** Rows per `write` call on a file writer when rotating by bytes, so a shard overshoots by little. */
@@ -85,17 +91,15 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
 
   /** The schema with each nested column's shape widened to hold this batch's values, or undefined. */
   const widerShapes = (batch: Batch): ColumnSpec[] | undefined => {
-    let out: ColumnSpec[] | undefined;
-    columns!.forEach((c, i) => {
-      if (!c.nested || !Object.hasOwn(batch.columns, c.name)) return;
-      const sub = dict<unknown[]>();
-      sub[c.name] = batch.columns[c.name];
-      const merged = mergeColumnSpec(c, inferColumns({ length: batch.length, columns: sub, types: batch.types })[0]);
-      if (merged.type === c.type && sameShape(merged.nested, c.nested)) return;
-      out ??= columns!.slice();
-      out[i] = merged;
+    if (!columns!.some((c) => c.nested)) return undefined;
+    const wider = widenColumns(columns!, {
+      length: batch.length,
+      columns: pick(
+        batch,
+        columns!.filter((c) => c.nested).map((c) => c.name),
+      ),
     });
-    return out;
+    return wider === columns ? undefined : [...wider];
   };
 
   const widen = async (batch: Batch) => {

@@ -47,6 +47,7 @@ describe('public API', () => {
       'shapeName',
       'shardColumns',
       'textRuleFor',
+      'widenColumns',
     ]);
   });
 

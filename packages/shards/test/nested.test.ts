@@ -110,3 +110,22 @@ it('a value that does not fit the fixed shape is an error naming the column, pat
   expect(e.row).toBe(7);
   await w.abort();
 });
+
+it('a later batch with a new struct field widens the shape (new shard) when widening, and fits without it otherwise', async () => {
+  const dir = await tmp();
+  const w = createShardWriter({ dir, format: 'parquet', widen: true });
+  await w.write(makeBatch({ meta: [{ a: 1 }, { a: 2 }] }));
+  await w.write(makeBatch({ meta: [{ a: 3 }] }));
+  await w.write(makeBatch({ meta: [{ a: 4, b: 'x' }] }));
+  const shards = await w.close();
+  expect(shards.map((s) => s.rows)).toEqual([3, 1]);
+  const rows = await duck.rows(
+    `SELECT meta.a AS a, meta.b AS b FROM read_parquet([${shards.map((s) => lit(s.path)).join(', ')}], union_by_name = true) ORDER BY a`,
+  );
+  expect(rows).toEqual([
+    { a: 1n, b: null },
+    { a: 2n, b: null },
+    { a: 3n, b: null },
+    { a: 4n, b: 'x' },
+  ]);
+});
