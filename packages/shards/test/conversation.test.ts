@@ -2,19 +2,16 @@
  * Conversations: bare-array JSONL lines, OpenAI and ShareGPT turns, role mapping, renderings and
  * views, and one-line errors naming file and row.
  */
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Batch, collect, makeBatch } from '@curate/core';
 import { describe, expect, it } from 'vitest';
+import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { compileConversation, readShard, readShards } from '../src/index.js';
 import { rejection, useTmp } from './helpers.js';
 
 const tmp = useTmp();
-const NANOCHAT = join(
-  import.meta.dirname,
-  '../../../../shared/data/chat/synthetic_nanochat_identity_conversations.jsonl',
-);
+const NANOCHAT = shared('chat', 'synthetic_nanochat_identity_conversations.jsonl');
 
 const batchOf = (messages: unknown[], file = 'chat.jsonl', offset = 10): Batch => ({
   ...makeBatch({ messages }),
@@ -23,7 +20,7 @@ const batchOf = (messages: unknown[], file = 'chat.jsonl', offset = 10): Batch =
 });
 
 describe('JSONL lines that are bare arrays of turns', () => {
-  it.skipIf(!existsSync(NANOCHAT))('read the real nanochat file as the column messages, every turn exact', async () => {
+  it.skipIf(!HAS_SHARED)('read the real nanochat file as the column messages, every turn exact', async () => {
     const batches = await collect(readShards([NANOCHAT]));
     const rows = batches.flatMap((b) => b.columns.messages as { role: string; content: string }[][]);
     expect(rows.length).toBe(1000);
