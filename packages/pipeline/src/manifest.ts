@@ -3,6 +3,7 @@
  * and report a run. Invariant per source: rows_read == sum(dropped) + rows_available.
  */
 import type { SourceCounters } from '@curate/core';
+import type { ChatHistogramRecord } from './chat-stats.js';
 import type { LineageRecord } from './lineage.js';
 
 export const MANIFEST_VERSION = 1;
@@ -171,6 +172,11 @@ export interface Manifest {
   warnings: WarningRecord[];
   /** Sampled tokens and documents by generation depth and by generator (see lineage.ts). */
   lineage?: LineageRecord;
+  /**
+   * Conversation sources' shape, real vs synthetic, over the rows read: `turns` (turns per
+   * conversation) and `chars_<role>` (characters per turn of that role) histograms (chat-stats.ts).
+   */
+  conversations?: Record<string, ChatHistogramRecord>;
   /**
    * Quality-signal distributions, real vs synthetic, by signal name (`word_count`,
    * `mean_word_length`, `symbol_word_ratio`, `alpha_words_ratio`, `stop_words`, `dup_line_char_frac`,

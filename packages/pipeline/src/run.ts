@@ -46,6 +46,7 @@ import {
   type ShardWriter,
   type WrittenShard,
 } from '@curate/shards';
+import { chatHistograms } from './chat-stats.js';
 import { checkRow, checkStamp, rowsChanged } from './integrity.js';
 import { generationColumn, lineageRecord, lineageWarnings, withGenerationColumn } from './lineage.js';
 import type { Manifest, OutputShardRecord, SourceRecord, WarningRecord } from './manifest.js';
@@ -855,6 +856,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       Object.fromEntries(Object.entries(g).map(([k, { unigram: _u, ...rest }]) => [k, rest]));
     manifest.metrics = { sources: slim(metricsSources), kinds: slim(metricsKinds), comparisons };
     manifest.lineage = lineageRecord(recipe, manifest.sources);
+    manifest.conversations = chatHistograms(sources.map((s) => ({ kind: s.kind, counts: s.scans.map((f) => f.chat) })));
     warnings.push(...lineageWarnings(recipe, manifest.lineage));
     manifest.warnings = warnings;
     const rel = (w: WrittenShard): OutputShardRecord => ({

@@ -27,6 +27,7 @@ import { type PassColumn, passColumns } from '@curate/recipe/columns';
 import { qualitySteps } from '@curate/recipe/filters';
 import {
   type ColumnSpec,
+  type ConversationTemplate,
   columnsToRead,
   compileConversation,
   compileTemplate,
@@ -38,6 +39,7 @@ import {
   type TextTemplate,
   widenColumns,
 } from '@curate/shards';
+import { addConversation, addCounts, type ChatCounts, newChatCounts } from './chat-stats.js';
 import { inSignalSample, SignalHistograms, signalOptions, signalSeed } from './signals.js';
 
 export interface ScanTask {
@@ -101,6 +103,8 @@ export interface FileScan {
   signals: { sampled: number; counts: Uint32Array; seconds: number } | null;
   /** What filters changed in this file's rows, by key (`pii:rows`, `pii:email`): `Stats.change` counts. */
   changed: Record<string, number>;
+  /** A conversation source's turn and length histograms over the rows read (chat-stats.ts). */
+  chat?: ChatCounts;
 }
 
 /** Does a recipe step rewrite text (so pass 2 must run it again)? A custom filter may (it can return `{ text }`). */
@@ -224,6 +228,7 @@ export class Scanner {
     const template = this.templates[task.sourceIndex];
     const conv = isConversation(template) ? template : null;
     const partsBefore = { ...conv?.nonTextParts };
+    const chat = conv ? newChatCounts() : undefined;
     const exact = recipe.dedup?.exact;
     const scoreColumn = recipe.dedup?.near?.score_column;
     const passCols = passThroughColumns(recipe, task.sourceIndex);
@@ -313,6 +318,7 @@ export class Scanner {
         textHashes[row] = hash32(raw);
         // a conversation: quality filters see the turns of conversation.quality's roles
         const seen = conv ? conv.view('quality', batch, r) : raw;
+        if (chat) addConversation(chat, (conv as ConversationTemplate).turns(batch, r));
         // Signals of the raw text, before any filter: where rows sit relative to the thresholds.
         if (signals && inSignalSample(seed, row, signalRate)) {
           const t = performance.now();
@@ -391,6 +397,7 @@ export class Scanner {
       ),
       signals: signals ? { sampled: signals.sampled, counts: signals.counts, seconds: signalMs / 1000 } : null,
       changed: changed.toJSON()[source.name]?.changed ?? {},
+      ...(chat ? { chat } : {}),
     };
   }
 
@@ -459,6 +466,8 @@ export function mergeParts(scans: FileScan[]): FileScan {
   }
   const changed: Record<string, number> = {};
   for (const sc of scans) for (const [k, v] of Object.entries(sc.changed)) changed[k] = (changed[k] ?? 0) + v;
+  let chat: ChatCounts | undefined;
+  for (const sc of scans) if (sc.chat) addCounts((chat ??= newChatCounts()), sc.chat);
   return {
     id: first.id,
     rows,
@@ -479,6 +488,7 @@ export function mergeParts(scans: FileScan[]): FileScan {
     evalSets: first.evalSets,
     signals,
     changed,
+    ...(chat ? { chat } : {}),
   };
 }
 

@@ -196,5 +196,13 @@ report: false
     expect(Object.keys(m.lineage!.by_generation).sort()).toEqual(['0', '1', '2']);
     expect(m.lineage!.by_generator.human.tokens).toBe(src('dolly-chat').tokens_sampled);
     expect(m.warnings.find((w) => w.code === 'recursive_generations')?.sources).toEqual(['planted']);
+
+    // Conversation shape over the rows read: turns per conversation and lengths per role, real vs synthetic
+    const c = m.conversations!;
+    expect(c.turns.sampled).toEqual({ real: 3020, synthetic: 2000 + 1000 + 100 });
+    expect(c.turns.real[c.turns.edges.indexOf(3)]).toBe(3020); // system + user + assistant
+    expect(c.chars_system.sampled.synthetic).toBe(0);
+    expect(c.chars_user.sampled.real).toBe(3020);
+    expect(c.chars_assistant.sampled.synthetic).toBeGreaterThan(3100);
   });
 });

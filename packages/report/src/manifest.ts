@@ -155,6 +155,8 @@ export interface ReportManifest {
   warnings?: ReportWarning[];
   /** Quality-signal distributions, real vs synthetic, of a sample of the rows read (before filtering). */
   quality_signals?: Record<string, unknown>;
+  /** Conversation sources' turn and per-role length histograms, real vs synthetic (same shape as `quality_signals`). */
+  conversations?: Record<string, unknown>;
   output?: {
     dir?: string;
     format?: string;

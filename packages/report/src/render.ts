@@ -692,8 +692,11 @@ function beyond(q: ReportQualitySignal, counts: number[], bound: 'min' | 'max', 
 }
 
 /** Small multiples: each quality signal's distribution, real vs synthetic, with the filter's bounds. */
-function renderSignals(ctx: Ctx): string {
-  const raw = ctx.m.quality_signals;
+function renderSignals(
+  ctx: Ctx,
+  raw: unknown = ctx.m.quality_signals,
+  head?: { id: string; title: string; lead: string },
+): string {
   if (raw === undefined || raw === null || typeof raw !== 'object') return '';
   const entries = Object.entries(raw)
     .map(([k, v]) => [k, asQualitySignal(v)] as const)
@@ -819,6 +822,18 @@ function renderSignals(ctx: Ctx): string {
     if (!threshold) noteParts.push('No bound applied.');
     const note = esc(noteParts.join(' '));
     figures.push(`<div class="multiple">${figure(svg, title, desc, table(cols, rows), note)}</div>`);
+  }
+  if (head) {
+    // histograms without filter bounds (the conversations' shape)
+    const plain =
+      '<ul class="legend" aria-label="Legend">' +
+      '<li><span class="sw sw-real" aria-hidden="true"></span>real</li>' +
+      '<li><span class="sw sw-synthetic" aria-hidden="true"></span>synthetic (hatched)</li></ul>';
+    return section(
+      head.id,
+      head.title,
+      `<p class="lead">${esc(head.lead)}</p>${plain}<div class="multiples">${figures.join('')}</div>`,
+    );
   }
   const legend =
     '<ul class="legend" aria-label="Legend">' +
@@ -1239,6 +1254,19 @@ function renderChecksums(ctx: Ctx): string {
   );
 }
 
+// ---------------------------------------------------------------- conversations
+
+/** Turns per conversation and characters per turn by role, real vs synthetic (manifest `conversations`). */
+function renderConversations(ctx: Ctx): string {
+  const raw = ctx.m.conversations;
+  if (raw === undefined || raw === null || typeof raw !== 'object') return '';
+  return renderSignals(ctx, raw, {
+    id: 'conversations',
+    title: 'Conversations: real vs synthetic',
+    lead: 'The shape of the conversation sources, over every row read: turns per conversation, and characters per turn for each role. Bars are shares of each kind; the last bin of each panel also holds larger values.',
+  });
+}
+
 // ---------------------------------------------------------------- document
 
 /** Render the whole report as one HTML document (deterministic: same manifest, same bytes). */
@@ -1264,6 +1292,7 @@ export function renderReport(manifest: ReportManifest, options: RenderOptions = 
     renderQuality(ctx),
     renderDiversity(ctx),
     renderLengths(ctx),
+    renderConversations(ctx),
     renderRecipe(ctx),
     renderChecksums(ctx),
     '</main>',

@@ -321,3 +321,32 @@ describe('writeReport', () => {
     expect(existsSync(join(errDir, 'report.html'))).toBe(false);
   });
 });
+
+describe('conversations', () => {
+  it('draws turns per conversation and per-role lengths, real vs synthetic, only when the manifest has them', () => {
+    const m = fixtureManifest();
+    expect(renderReport(m)).not.toContain('id="conversations"');
+    m.conversations = {
+      turns: {
+        label: 'turns per conversation',
+        edges: [1, 2, 3, 4, 1e9],
+        real: [0, 0, 10, 0],
+        synthetic: [0, 2, 3, 5],
+        sampled: { real: 10, synthetic: 10 },
+      },
+      chars_assistant: {
+        label: 'characters per assistant turn',
+        edges: [0, 100, 1000, 1e12],
+        real: [5, 5, 0],
+        synthetic: [1, 9, 0],
+        sampled: { real: 10, synthetic: 10 },
+      },
+      broken: { edges: [2, 1], real: [1], synthetic: [1], sampled: { real: 1, synthetic: 1 } },
+    };
+    const out = sectionHtml(renderReport(m), 'conversations');
+    expect(out).toContain('Conversations: real vs synthetic');
+    expect(out.match(/<div class="multiple">/g)).toHaveLength(2);
+    expect(out).toContain('turns per conversation');
+    expect(out).toContain('characters per assistant turn');
+  });
+});
