@@ -79,7 +79,11 @@ report: false
 async function run(mode) {
   const bytes = Object.keys(sets).reduce((a, n) => a + statSync(join(work, `${n}.${mode}.jsonl`)).size, 0);
   const t0 = performance.now();
-  const { manifest } = await runRecipeFile(recipe(mode), { out: join(work, `out-${mode}`), overwrite: true, workers: 2 });
+  const { manifest } = await runRecipeFile(recipe(mode), {
+    out: join(work, `out-${mode}`),
+    overwrite: true,
+    workers: 2,
+  });
   const s = (performance.now() - t0) / 1000;
   return { s, mbps: bytes / 1e6 / s, mb: bytes / 1e6, rows: manifest.totals.rows_read };
 }
