@@ -65,6 +65,8 @@ export function transferList(r: FileScan): ArrayBuffer[] {
   const bufs = [r.tokens.buffer, r.chars.buffer, r.textHashes.buffer, r.sigRows.buffer, r.sigs.buffer];
   if (r.scores) bufs.push(r.scores.buffer);
   if (r.exactKeys) bufs.push(r.exactKeys.buffer);
+  for (const c of r.filterCols) if (c) bufs.push(c.kind === 'values' ? c.values.buffer : c.codes.buffer);
+  for (const h of r.decontamHits) bufs.push(h.buffer);
   return bufs as ArrayBuffer[];
 }
 

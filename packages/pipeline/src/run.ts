@@ -30,6 +30,7 @@ import {
   Stats,
 } from '@curate/core';
 import { ExactDeduper, NearDedupIndex } from '@curate/dedup';
+import { FilterChain } from '@curate/quality';
 import { CorpusMetrics, compareToReal, diversityWarnings, FACTS, type MetricsResult } from '@curate/metrics';
 import { achievedRatios, type MixPlan, type MixTarget, planMix, sampleMix, shuffleOrder } from '@curate/mix';
 import { canonicalJson, type Recipe, recipeHash } from '@curate/recipe';
@@ -51,7 +52,7 @@ import { MANIFEST_VERSION } from './manifest.js';
 import { runScans, type SamplePool } from './pool.js';
 import { RowReasons } from './reasons.js';
 import { makeRow, type SampleTask } from './sample.js';
-import { type FileScan, passThroughColumns, Scanner, type ScanTask } from './scan.js';
+import { decideFile, type FileScan, passThroughColumns, recipeFilters, Scanner, type ScanTask } from './scan.js';
 import { qualitySignalsRecord, SignalHistograms, signalRate } from './signals.js';
 import { BucketSpill } from './spill.js';
 import { unusedSourceWarnings } from './warnings.js';
@@ -180,6 +181,10 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
           },
     );
     timings.scan_seconds = (now() - t0) / 1000;
+    // Decisions from what the scan stored, with this recipe's thresholds.
+    const decider = new FilterChain(await recipeFilters(recipe));
+    const evalNames = (recipe.dedup?.decontaminate ?? []).map((d) => d.name);
+    for (const sc of scans) decideFile(sc, decider, evalNames);
 
     // Quality-signal histograms per kind (sums of the files' histograms: order does not matter).
     let signalsRecord: Manifest['quality_signals'];
