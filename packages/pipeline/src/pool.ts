@@ -80,6 +80,12 @@ export async function runScans(
   keep?: (pool: SamplePool) => void,
 ): Promise<FileScan[]> {
   const results: FileScan[] = new Array(tasks.length);
+  if (tasks.length === 0 && workers > 1 && keep) {
+    // nothing to scan (every file's attributes were reused): threads for the write stage only
+    const url = new URL('./scan-worker.js', import.meta.url);
+    keep(new SamplePool(Array.from({ length: workers }, () => new Worker(url, { workerData: { recipe } }))));
+    return results;
+  }
   if (workers <= 1 || tasks.length <= 1) {
     const scanner = await Scanner.create(recipe);
     for (const t of tasks) {

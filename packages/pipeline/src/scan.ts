@@ -15,7 +15,6 @@ import {
   InputError,
   type Kind,
   loadTokenizer,
-  Stats,
   type Tokenizer,
   type TokenizerName,
   type ValueType,
@@ -107,8 +106,21 @@ export interface FileScan {
   evalSets: { name: string; rows: number; ngrams: number }[];
   /** Quality-signal histograms of the sampled rows' raw text (null when `signalRate` is 0). */
   signals: { sampled: number; counts: Uint32Array; seconds: number } | null;
-  /** What filters changed in this file's rows, by key (`pii:rows`, `pii:email`): `Stats.change` counts. */
+  /**
+   * What filters changed in this file's rows, by key (`pii:rows`, `pii:email`), counted on the rows
+   * each filter is reached by (no earlier step drops them): filled by `decideFile` from `counts`.
+   */
   changed: Record<string, number>;
+  /** Every `doc.count` of the scan: row, quality step, key and amount (decideFile keeps the reached ones). */
+  counts: CountLog;
+}
+
+/** `doc.count` calls of a scan, in row order. */
+export interface CountLog {
+  row: number[];
+  step: number[];
+  key: string[];
+  n: number[];
 }
 
 /** A quality step's stored output for the rows of one file. */
@@ -128,8 +140,12 @@ export function decideFile(scan: FileScan, chain: FilterChain, evalNames: readon
   const dropReasons: string[] = [];
   const filters = chain.filters;
   const cols = scan.filterCols;
+  const log = scan.counts;
+  const changed: Record<string, number> = {};
+  let c = 0;
   for (let r = 0; r < scan.rows; r++) {
     let why: string | null = null;
+    let step = cols.length;
     for (let i = 0; i < cols.length && why === null; i++) {
       const col = cols[i];
       if (!col) continue;
@@ -139,6 +155,12 @@ export function decideFile(scan: FileScan, chain: FilterChain, evalNames: readon
         );
         if (res !== true) why = chain.reason(i, res.drop);
       } else if (col.codes[r] !== 0) why = col.table[col.codes[r]];
+      if (why !== null) step = i;
+    }
+    // what a filter counted on this row counts when the filter was reached (as an early-exit chain)
+    while (c < log.row.length && log.row[c] < r) c++;
+    for (; c < log.row.length && log.row[c] === r; c++) {
+      if (log.step[c] <= step) changed[log.key[c]] = (changed[log.key[c]] ?? 0) + log.n[c];
     }
     for (let j = 0; j < scan.decontamHits.length && why === null; j++) {
       const h = scan.decontamHits[j][r];
@@ -151,10 +173,11 @@ export function decideFile(scan: FileScan, chain: FilterChain, evalNames: readon
   }
   scan.dropRows = dropRows;
   scan.dropReasons = dropReasons;
+  scan.changed = changed;
 }
 
 /** Does a recipe step rewrite text (so pass 2 must run it again)? A custom filter may (it can return `{ text }`). */
-function rewritesText(s: { filter: string; params: unknown }): boolean {
+export function rewritesText(s: { filter: string; params: unknown }): boolean {
   return (
     (s.filter === 'c4' && (s.params as { mode?: string }).mode === 'clean') ||
     s.filter === 'pii' ||
@@ -224,7 +247,7 @@ export class Scanner {
     const near = recipe.dedup?.near;
     const minhasher =
       near && !options.textOnly
-        ? new MinHasher({ numPerm: near.num_perm, ngram: near.ngram, shingle: near.shingle, seed: recipe.seed })
+        ? new MinHasher({ numPerm: near.num_perm, ngram: near.ngram, shingle: near.shingle, seed: near.seed ?? 1 })
         : null;
     // Pass 2 only re-derives the text of kept rows: only the filters that rewrite text matter
     // there (the others kept the row in pass 1 and never change text), so the chain shrinks to them.
@@ -295,8 +318,15 @@ export class Scanner {
     const signals = signalRate > 0 ? new SignalHistograms() : null;
     const seed = signalSeed(source.name, task.fileIndex);
     let signalMs = 0;
-    const changed = new Stats();
-    this.chain.countInto(changed);
+    const counts: CountLog = { row: [], step: [], key: [], n: [] };
+    let countRow = 0;
+    let countStep = 0;
+    this.chain.doc.onCount = (_source, key, n) => {
+      counts.row.push(countRow);
+      counts.step.push(countStep);
+      counts.key.push(key);
+      counts.n.push(n);
+    };
     const kind = source.kind as Kind;
     const filters = this.chain.filters;
     const steps: (ScanStep | null)[] = filters.map((f) => {
@@ -307,7 +337,7 @@ export class Scanner {
       }
       return { kind: 'reasons', codes: new Uint32Array(1024), table: [''], index: new Map<string, number>() };
     });
-    let hits: Int32Array<ArrayBuffer>[] = this.decontam.map(() => new Int32Array(1024));
+    const hits: Int32Array<ArrayBuffer>[] = this.decontam.map(() => new Int32Array(1024));
 
     const file: InputFile = {
       path: task.path,
@@ -372,6 +402,8 @@ export class Scanner {
           if (!st) continue;
           const f = filters[i];
           doc.filterName = f.name;
+          countRow = row;
+          countStep = i;
           if (st.kind === 'values') {
             if ((row + 1) * st.width > st.values.length)
               st.values = growF64(st.values, Math.max((row + 1) * st.width, st.values.length * 2));
@@ -448,7 +480,8 @@ export class Scanner {
         d.index.evalSets.map((e) => ({ name: d.name, rows: e.rows, ngrams: e.ngrams })),
       ),
       signals: signals ? { sampled: signals.sampled, counts: signals.counts, seconds: signalMs / 1000 } : null,
-      changed: changed.toJSON()[source.name]?.changed ?? {},
+      changed: {},
+      counts,
     };
   }
 
@@ -538,8 +571,17 @@ export function mergeParts(scans: FileScan[]): FileScan {
     }
     signals = { sampled, counts, seconds };
   }
-  const changed: Record<string, number> = {};
-  for (const sc of scans) for (const [k, v] of Object.entries(sc.changed)) changed[k] = (changed[k] ?? 0) + v;
+  const all: [number, number, string, number][] = [];
+  for (const sc of scans)
+    for (let i = 0; i < sc.counts.row.length; i++)
+      all.push([sc.counts.row[i], sc.counts.step[i], sc.counts.key[i], sc.counts.n[i]]);
+  all.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const counts: CountLog = {
+    row: all.map((x) => x[0]),
+    step: all.map((x) => x[1]),
+    key: all.map((x) => x[2]),
+    n: all.map((x) => x[3]),
+  };
   return {
     id: first.id,
     rows,
@@ -561,7 +603,8 @@ export function mergeParts(scans: FileScan[]): FileScan {
     keys: first.keys,
     evalSets: first.evalSets,
     signals,
-    changed,
+    changed: {},
+    counts,
   };
 }
 

@@ -48,7 +48,7 @@ quality:
   - fineweb: { applies_to: [alpaca-eval] }
 dedup:
   exact: {}
-  near: { threshold: 0.7 }
+  near: { threshold: 0.7, seed: 11 } # the MinHash seed was the mix seed before it became its own setting
   decontaminate:
     - { name: gsm8k_test, paths: [${shared('decontam', 'gsm8k_test.jsonl')}], text: question }
 output: { dir: ${dir}, format: parquet, compression: zstd, shard_rows: 3000, write_rejected: true }
