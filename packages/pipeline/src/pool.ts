@@ -86,6 +86,7 @@ export async function runScans(
     keep(new SamplePool(Array.from({ length: workers }, () => new Worker(url, { workerData: { recipe } }))));
     return results;
   }
+  if (tasks.length === 0) return results;
   if (workers <= 1 || tasks.length <= 1) {
     const scanner = await Scanner.create(recipe);
     for (const t of tasks) {

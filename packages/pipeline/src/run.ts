@@ -141,24 +141,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   for (const s of recipe.sources) files.push(await expandInputs(s.paths));
   // Pass-through columns under provenance names are refused before any work (a recipe not validated).
   for (let i = 0; i < recipe.sources.length; i++) passThroughColumns(recipe, i);
-  const tasks: ScanTask[] = [];
   const measure = options.qualitySignals !== false;
-  files.forEach((fs, si) => {
-    // The signal sample's rate is fixed per source before the scan, from its input bytes.
-    const rate = measure ? signalRate(fs.reduce((a, f) => a + f.size, 0)) : 0;
-    fs.forEach((f, fi) => {
-      tasks.push({
-        id: tasks.length,
-        sourceIndex: si,
-        fileIndex: fi,
-        path: f.path,
-        format: f.format,
-        compression: f.compression,
-        size: f.size,
-        signalRate: rate,
-      });
-    });
-  });
+  const tasks = scanTasks(files, measure);
   const totalBytes = tasks.reduce((a, t) => a + t.size, 0);
 
   // The work dir (attributes reused across runs), locked for this run; none for a dry run.
@@ -890,6 +874,28 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     await (samplePool as SamplePool | null)?.close();
     await (work as WorkDir | null)?.release();
   }
+}
+
+/** One scan task per input file (sources in order, files sorted), with its signal sample rate. */
+export function scanTasks(files: InputFile[][], measure = true): ScanTask[] {
+  const tasks: ScanTask[] = [];
+  files.forEach((fs, si) => {
+    // The signal sample's rate is fixed per source before the scan, from its input bytes.
+    const rate = measure ? signalRate(fs.reduce((a, f) => a + f.size, 0)) : 0;
+    fs.forEach((f, fi) => {
+      tasks.push({
+        id: tasks.length,
+        sourceIndex: si,
+        fileIndex: fi,
+        path: f.path,
+        format: f.format,
+        compression: f.compression,
+        size: f.size,
+        signalRate: rate,
+      });
+    });
+  });
+  return tasks;
 }
 
 /** The default work dir: `.curate-work` beside the output directory (shared by sibling outputs). */
