@@ -29,7 +29,6 @@ import {
   rowsToBatch,
   Stats,
 } from '@curate/core';
-import { ExactDeduper, NearDedupIndex } from '@curate/dedup';
 import { CorpusMetrics, compareToReal, diversityWarnings, FACTS, type MetricsResult } from '@curate/metrics';
 import { achievedRatios, type MixPlan, type MixTarget, planMix, sampleMix, shuffleOrder } from '@curate/mix';
 import { canonicalJson, type Recipe, recipeHash } from '@curate/recipe';
@@ -54,6 +53,7 @@ import { makeRow, type SampleTask } from './sample.js';
 import { type FileScan, passThroughColumns, Scanner, type ScanTask } from './scan.js';
 import { qualitySignalsRecord, SignalHistograms, signalRate } from './signals.js';
 import { BucketSpill } from './spill.js';
+import { type DedupSource, dedupStage } from './stages/dedup.js';
 import { scanStage } from './stages/scan.js';
 import { WorkDir } from './stages/workdir.js';
 import { unusedSourceWarnings } from './warnings.js';
@@ -227,7 +227,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       });
       docBase += rowsRead;
     });
-    const idOf = (s: SourceState, sourceRow: number): string => {
+    const idOf = (s: DedupSource, sourceRow: number): string => {
       const f = fileOf(s, sourceRow);
       const v = s.scans[f].ids?.[sourceRow - s.fileBase[f]];
       return v ? v : `${s.name}:${sourceRow}`;
@@ -235,127 +235,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
 
     // Dedup decisions (global across sources unless scope: per_source).
     const t1 = now();
-    const dedupRecord: Manifest['dedup'] = {};
-    const dedup = recipe.dedup ?? {};
-    const perSource = dedup.scope === 'per_source';
-    const groups: SourceState[][] = perSource ? sources.map((s) => [s]) : [sources];
-    const scoreAt = (s: SourceState, f: number, row: number) => s.scans[f].scores?.[row];
-    // Who duplicated whom: removed rows by their kind and the kind of the row their group kept.
-    const dupByKind: Record<string, { exact: number; near: number; candidates: number }> = {};
-    const copies = { synthetic_of_real: 0, synthetic_of_synthetic: 0, real_of_real: 0, real_of_synthetic: 0 };
-    const countByKind = (how: 'exact' | 'near', kind: Kind, keptKind: Kind) => {
-      dupByKind[kind] ??= { exact: 0, near: 0, candidates: 0 };
-      dupByKind[kind][how]++;
-      copies[`${kind}_of_${keptKind}` as keyof typeof copies]++;
-    };
-    for (const s of sources) {
-      dupByKind[s.kind] ??= { exact: 0, near: 0, candidates: 0 };
-      dupByKind[s.kind].candidates += s.rowsRead - s.reasons.size;
-    }
-    if (dedup.exact) {
-      let removedTotal = 0;
-      let groupsTotal = 0;
-      for (const group of groups) {
-        const dd = new ExactDeduper({ prefer: (dedup.near?.prefer as 'real' | 'none' | undefined) ?? 'real' });
-        for (const s of group) {
-          s.scans.forEach((f, fi) => {
-            const ks = f.exactKeys as BigUint64Array;
-            for (let r = 0; r < f.rows; r++) {
-              const sr = s.fileBase[fi] + r;
-              if (s.reasons.has(sr)) continue; // dropped in pass 1: no key
-              dd.add(s.docBase + sr, ks[r], { id: idOf(s, sr), kind: s.kind, score: scoreAt(s, fi, r) });
-            }
-            f.exactKeys = null; // used once
-          });
-        }
-        const removed = dd.resolve();
-        groupsTotal += dd.groupCount;
-        for (const [doc, rem] of removed) {
-          const s = sourceOfDoc(group, doc);
-          s.reasons.set(doc - s.docBase, `dedup:exact:dup_of=${rem.keptId}`);
-          countByKind('exact', s.kind, sourceOfDoc(group, rem.keptIndex).kind);
-          removedTotal++;
-        }
-      }
-      dedupRecord.exact = { removed: removedTotal, groups: groupsTotal };
-    }
-    if (dedup.near) {
-      const near = dedup.near;
-      let removedTotal = 0;
-      let clustersTotal = 0;
-      const sizes: Record<string, number> = {};
-      let bands = 0;
-      let rows = 0;
-      let clusterBase = 0;
-      for (const group of groups) {
-        const index = new NearDedupIndex({
-          numPerm: near.num_perm,
-          threshold: near.threshold,
-          bands: near.bands,
-          rows: near.rows,
-          verify: near.verify,
-          prefer: near.prefer as 'real' | 'none',
-        });
-        bands = index.options.bands;
-        rows = index.options.rows;
-        const k = index.options.numPerm;
-        for (const s of group) {
-          s.scans.forEach((f, fi) => {
-            for (let i = 0; i < f.sigRows.length; i++) {
-              const r = f.sigRows[i];
-              const sr = s.fileBase[fi] + r;
-              if (s.reasons.has(sr)) continue; // removed by exact dedup
-              index.add(s.docBase + sr, f.sigs.subarray(i * k, (i + 1) * k), {
-                id: idOf(s, sr),
-                kind: s.kind,
-                score: scoreAt(s, fi, r),
-              });
-            }
-          });
-        }
-        const res = index.resolve();
-        for (const [doc, rem] of res.removed) {
-          const s = sourceOfDoc(group, doc);
-          s.reasons.set(doc - s.docBase, `dedup:near:cluster=${clusterBase + rem.cluster}:kept=${rem.keptId}`);
-          countByKind('near', s.kind, sourceOfDoc(group, rem.keptIndex).kind);
-          removedTotal++;
-        }
-        clusterBase += res.clusters;
-        clustersTotal += res.clusters;
-        for (const [size, n] of Object.entries(res.sizeHistogram)) sizes[size] = (sizes[size] ?? 0) + n;
-      }
-      dedupRecord.near = {
-        removed: removedTotal,
-        clusters: clustersTotal,
-        cluster_sizes: sizes,
-        bands,
-        rows,
-        threshold: near.threshold,
-        num_perm: near.num_perm,
-      };
-    }
-    if (dedup.decontaminate?.length) {
-      const evalStats = scans.find((f) => f.evalSets.length)?.evalSets ?? [];
-      dedupRecord.decontaminate = dedup.decontaminate.map((d) => ({
-        name: d.name,
-        rows: evalStats.find((e) => e.name === d.name)?.rows ?? 0,
-        ngrams: evalStats.find((e) => e.name === d.name)?.ngrams ?? 0,
-        removed: sources.reduce((a, s) => {
-          let n = 0;
-          for (const r of s.reasons.values()) if (r.startsWith(`decontam:${d.name}:`)) n++;
-          return a + n;
-        }, 0),
-      }));
-    }
-    if (dedup.exact || dedup.near) {
-      dedupRecord.by_kind = Object.fromEntries(
-        Object.entries(dupByKind).map(([k, v]) => [
-          k,
-          { ...v, duplicate_rate: v.candidates ? (v.exact + v.near) / v.candidates : 0 },
-        ]),
-      );
-      dedupRecord.copies = copies;
-    }
+    const { record: dedupRecord, reused: dedupReused } = await dedupStage(recipe, sources, scans, idOf, work);
     timings.dedup_seconds = (now() - t1) / 1000;
 
     // Availability, counters and the plan.
@@ -512,7 +392,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         rejected: [],
         columns: [],
       },
-      ...(work ? { work: { dir: work.dir, scan: scanRecord } } : {}),
+      ...(work ? { work: { dir: work.dir, scan: scanRecord, dedup: { reused: dedupReused } } } : {}),
       timings: { ...timings, total_seconds: (now() - t0) / 1000 },
       counters: stats.toJSON(),
     });
@@ -1019,7 +899,7 @@ function numericMerge(a: ColumnType, b: ColumnType): ColumnType {
   return 'json';
 }
 
-function fileOf(s: SourceState, sourceRow: number): number {
+function fileOf(s: { fileBase: number[] }, sourceRow: number): number {
   let lo = 0;
   let hi = s.fileBase.length - 1;
   while (lo < hi) {
@@ -1028,11 +908,6 @@ function fileOf(s: SourceState, sourceRow: number): number {
     else hi = mid - 1;
   }
   return lo;
-}
-
-function sourceOfDoc(group: SourceState[], doc: number): SourceState {
-  for (let i = group.length - 1; i >= 0; i--) if (group[i].docBase <= doc) return group[i];
-  return group[0];
 }
 
 function sortIndex(rows: Uint32Array, epochs: Uint16Array, n: number): Uint32Array {
