@@ -234,6 +234,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     };
 
     // Dedup decisions (global across sources unless scope: per_source).
+    stagePoint('dedup');
     const t1 = now();
     const { record: dedupRecord, reused: dedupReused } = await dedupStage(recipe, sources, scans, idOf, work);
     timings.dedup_seconds = (now() - t1) / 1000;
@@ -401,6 +402,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       return { plan, manifest: baseManifest(), dryRun: true };
     }
 
+    stagePoint('write');
     // Global order -> per source (row, epoch, position), sorted by source row for pass 2.
     const t3 = now();
     const order = shuffleOrder(selections, rng);
@@ -679,6 +681,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     await rm(spillDir, { recursive: true, force: true });
     timings.write_seconds = (now() - t4) / 1000;
 
+    stagePoint('finalize');
     // Metrics, warnings, manifest, report.
     const tm = now();
     const metricsSources: Record<string, MetricsResult> = {};
@@ -776,6 +779,11 @@ export function scanTasks(files: InputFile[][], measure = true): ScanTask[] {
     });
   });
   return tasks;
+}
+
+/** Test seam: `CURATE_TEST_KILL_AT=STAGE` kills the process with SIGKILL as that stage starts. */
+function stagePoint(stage: 'dedup' | 'write' | 'finalize'): void {
+  if (process.env.CURATE_TEST_KILL_AT === stage) process.kill(process.pid, 'SIGKILL');
 }
 
 /** The default work dir: `.curate-work` beside the output directory (shared by sibling outputs). */
