@@ -24,13 +24,12 @@ import {
   type Kind,
   type ProgressListener,
   peakRssBytes,
-  Rng,
   type Row,
   rowsToBatch,
   Stats,
 } from '@curate/core';
-import { CorpusMetrics, compareToReal, diversityWarnings, FACTS, type MetricsResult } from '@curate/metrics';
-import { achievedRatios, type MixPlan, type MixTarget, planMix, sampleMix, shuffleOrder } from '@curate/mix';
+import { CorpusMetrics, compareToReal, diversityWarnings, type MetricsResult } from '@curate/metrics';
+import type { MixPlan } from '@curate/mix';
 import { canonicalJson, type Recipe, recipeHash } from '@curate/recipe';
 import {
   type ColumnSpec,
@@ -45,7 +44,7 @@ import {
   type WrittenShard,
 } from '@curate/shards';
 import { checkRow, checkStamp, rowsChanged } from './integrity.js';
-import type { Manifest, OutputShardRecord, SourceRecord, WarningRecord } from './manifest.js';
+import type { Manifest, OutputShardRecord, SourceRecord } from './manifest.js';
 import { MANIFEST_VERSION } from './manifest.js';
 import type { SamplePool } from './pool.js';
 import { RowReasons } from './reasons.js';
@@ -54,9 +53,9 @@ import { type FileScan, passThroughColumns, Scanner, type ScanTask } from './sca
 import { qualitySignalsRecord, SignalHistograms, signalRate } from './signals.js';
 import { BucketSpill } from './spill.js';
 import { type DedupSource, dedupStage } from './stages/dedup.js';
+import { planStage } from './stages/plan.js';
 import { scanStage } from './stages/scan.js';
 import { WorkDir } from './stages/workdir.js';
-import { unusedSourceWarnings } from './warnings.js';
 
 /** The version written into manifests, from this package's package.json (one version line for all of curate). */
 export const TOOL_VERSION: string = JSON.parse(
@@ -262,57 +261,26 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       for (const [r, k] of s.reasons.counts()) stats.drop(s.name, r, k);
       for (const f of s.scans) for (const [k, v] of Object.entries(f.changed)) stats.change(s.name, k, v);
     }
-    const unit = recipe.target?.documents !== undefined ? 'documents' : 'tokens';
-    const target: MixTarget = {
-      unit,
-      budget: recipe.target?.documents ?? recipe.target?.tokens,
-      ratio: recipe.target?.ratio,
-    };
     const t2 = now();
-    const plan = planMix(
-      sources.map((s, si) => {
-        const rs = recipe.sources[si];
-        return {
-          name: s.name,
-          kind: s.kind,
-          rows: s.avail.length,
-          tokens: sum(s.availTokens),
-          share: rs.share,
-          maxEpochs: rs.max_epochs,
-          rowsRead: s.rowsRead,
-          dropped: s.reasons.size,
-        };
-      }),
-      target,
-      {
-        allowShortfall: options.allowShortfall,
-        maxEpochsWarning: recipe.guards?.max_epochs_warning,
-        maxSyntheticFraction: recipe.guards?.max_synthetic_fraction,
-      },
+    const {
+      unit,
+      plan,
+      selections,
+      achieved,
+      warnings,
+      order: orderOf,
+    } = planStage(
+      recipe,
+      sources.map((s) => ({
+        name: s.name,
+        kind: s.kind,
+        rowsRead: s.rowsRead,
+        dropped: s.reasons.size,
+        availTokens: s.availTokens,
+      })),
+      { allowShortfall: options.allowShortfall },
     );
     timings.plan_seconds = (now() - t2) / 1000;
-
-    const rng = new Rng(recipe.seed);
-    const selections = sampleMix(plan, (name) => sources.find((s) => s.name === name)?.availTokens, rng);
-    const achieved = achievedRatios(plan, selections);
-    const planFacts: Record<string, string> = {
-      replacement: FACTS.replaceVsAccumulate,
-      epochs: FACTS.epochs,
-      synthetic_fraction_high: FACTS.syntheticShare,
-    };
-    const warnings: WarningRecord[] = plan.warnings.map((w) => ({
-      code: w.code,
-      message: w.message,
-      sources: w.sources,
-      fact: planFacts[w.code],
-    }));
-    warnings.push(
-      ...unusedSourceWarnings(
-        plan,
-        selections.map((x) => x.documents),
-        sources.map((x) => x.rowsRead),
-      ),
-    );
 
     const baseManifest = (): Manifest => ({
       manifest_version: MANIFEST_VERSION,
@@ -405,7 +373,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     stagePoint('write');
     // Global order -> per source (row, epoch, position), sorted by source row for pass 2.
     const t3 = now();
-    const order = shuffleOrder(selections, rng);
+    const order = orderOf();
     const total = order.length;
     const perSourceSel = sources.map((_, si) => ({
       n: 0,
