@@ -17,6 +17,8 @@ export interface ChatCounts {
   rows: number;
   turns: number[];
   chars: Record<string, number[]>;
+  /** Multimodal content parts that are not text (left out of the text), by part type. */
+  nonText: Record<string, number>;
 }
 
 function bin(edges: readonly number[], v: number): number {
@@ -28,7 +30,7 @@ function bin(edges: readonly number[], v: number): number {
 export function newChatCounts(): ChatCounts {
   const chars: Record<string, number[]> = {};
   for (const r of ROLES) chars[r] = new Array(CHAR_EDGES.length - 1).fill(0);
-  return { rows: 0, turns: new Array(TURN_EDGES.length - 1).fill(0), chars };
+  return { rows: 0, turns: new Array(TURN_EDGES.length - 1).fill(0), chars, nonText: {} };
 }
 
 export function addConversation(c: ChatCounts, turns: readonly Turn[]): void {
@@ -41,6 +43,7 @@ export function addCounts(into: ChatCounts, c: ChatCounts): void {
   into.rows += c.rows;
   for (let i = 0; i < c.turns.length; i++) into.turns[i] += c.turns[i];
   for (const r of ROLES) for (let i = 0; i < c.chars[r].length; i++) into.chars[r][i] += c.chars[r][i];
+  for (const [k, n] of Object.entries(c.nonText ?? {})) into.nonText[k] = (into.nonText[k] ?? 0) + n;
 }
 
 /** One histogram of the manifest: bin edges and counts per kind (the report draws it as the quality signals). */
@@ -90,6 +93,32 @@ export function chatHistograms(
       synthetic,
       sampled: { real: sum(real), synthetic: sum(synthetic) },
     };
+  }
+  return out;
+}
+
+/**
+ * One `non_text_parts` warning per conversation source whose turns held content parts that are not
+ * text (images, audio): their text parts were kept and these left out of the text, counted by type.
+ */
+export function nonTextWarnings(
+  sources: readonly { name: string; counts: readonly (ChatCounts | null | undefined)[] }[],
+): { code: string; message: string; sources: string[] }[] {
+  const out: { code: string; message: string; sources: string[] }[] = [];
+  for (const s of sources) {
+    const by: Record<string, number> = {};
+    for (const c of s.counts) for (const [k, n] of Object.entries(c?.nonText ?? {})) by[k] = (by[k] ?? 0) + n;
+    const total = Object.values(by).reduce((a, b) => a + b, 0);
+    if (total === 0) continue;
+    const list = Object.entries(by)
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
+    out.push({
+      code: 'non_text_parts',
+      message: `source "${s.name}": ${total} content parts that are not text were left out of the text (${list}); the text parts of those turns were kept`,
+      sources: [s.name],
+    });
   }
   return out;
 }

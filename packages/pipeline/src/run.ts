@@ -44,7 +44,7 @@ import {
   type ShardWriter,
   type WrittenShard,
 } from '@curate/shards';
-import { chatHistograms } from './chat-stats.js';
+import { chatHistograms, nonTextWarnings } from './chat-stats.js';
 import { checkRow, checkStamp, rowsChanged } from './integrity.js';
 import { generationColumn, lineageRecord, lineageWarnings, withGenerationColumn } from './lineage.js';
 import type { Manifest, OutputShardRecord, SourceRecord } from './manifest.js';
@@ -705,6 +705,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     manifest.metrics = { sources: slim(metricsSources), kinds: slim(metricsKinds), comparisons };
     manifest.lineage = lineageRecord(recipe, manifest.sources);
     manifest.conversations = chatHistograms(sources.map((s) => ({ kind: s.kind, counts: s.scans.map((f) => f.chat) })));
+    warnings.push(...nonTextWarnings(sources.map((s) => ({ name: s.name, counts: s.scans.map((f) => f.chat) }))));
     warnings.push(...lineageWarnings(recipe, manifest.lineage));
     manifest.warnings = warnings;
     const rel = (w: WrittenShard): OutputShardRecord => ({

@@ -305,6 +305,7 @@ export class Scanner {
     const template = this.templates[task.sourceIndex];
     const conv = isConversation(template) ? template : null;
     const chat = conv ? newChatCounts() : undefined;
+    const partsBefore = { ...conv?.nonTextParts };
     const exact = recipe.dedup?.exact;
     const scoreColumn = recipe.dedup?.near?.score_column;
     const passCols = passThroughColumns(recipe, task.sourceIndex);
@@ -508,7 +509,7 @@ export class Scanner {
       signals: signals ? { sampled: signals.sampled, counts: signals.counts, seconds: signalMs / 1000 } : null,
       changed: {},
       counts,
-      ...(chat ? { chat } : {}),
+      ...(chat ? { chat: withNonText(chat, conv?.nonTextParts ?? {}, partsBefore) } : {}),
     };
   }
 
@@ -520,6 +521,12 @@ export class Scanner {
     const s = this.recipe.sources[sourceIndex];
     return this.chain.redactor(s.name, s.kind as Kind);
   }
+}
+
+/** `chat` with the non-text content parts counted since `before` (the template counts across files). */
+function withNonText(chat: ChatCounts, now: Record<string, number>, before: Record<string, number>): ChatCounts {
+  for (const [k, n] of Object.entries(now)) if (n > (before[k] ?? 0)) chat.nonText[k] = n - (before[k] ?? 0);
+  return chat;
 }
 
 /**

@@ -64,7 +64,13 @@ function buildData(dir: string) {
           { role: 'assistant', content: `Sure, here is one: ${g.question}` },
         ],
   );
-  writeFileSync(join(dir, 'planted.jsonl'), planted.map((c) => JSON.stringify(c)).join('\n'));
+  // a multimodal user turn: its text part is the question, the image part is counted and said
+  (planted[0][0] as { content: unknown }).content = [
+    { type: 'text', text: gsm[0].question },
+    { type: 'image_url', image_url: { url: 'https://example.invalid/x.png' } },
+  ];
+  // in a column of its own: its `content` mixes text and lists of parts, so that column's content is JSON
+  writeFileSync(join(dir, 'planted.jsonl'), planted.map((c) => JSON.stringify({ chat: c })).join('\n'));
   return { chats };
 }
 
@@ -106,7 +112,7 @@ sources:
     generator: test
     generation: 2
     paths: [planted.jsonl]
-    conversation: { decontaminate: ${decontamRoles} }
+    conversation: { column: chat, decontaminate: ${decontamRoles} }
 quality:
   - length: { min: 1 }
 dedup:
@@ -152,6 +158,7 @@ report: false
     expect(typeOf.messages).toBe('STRUCT("role" VARCHAR, "content" VARCHAR)[]');
     expect(typeOf.conversations).toBe('STRUCT("from" VARCHAR, "value" VARCHAR)[]');
     expect(typeOf.generation).toBe('BIGINT');
+    expect(typeOf.chat).toBe('STRUCT("role" VARCHAR, "content" JSON)[]');
     const rows = await duckRows(
       `SELECT source, source_row, generation, text, messages, conversations FROM read_parquet('${glob}')`,
     );
@@ -196,6 +203,9 @@ report: false
     expect(Object.keys(m.lineage!.by_generation).sort()).toEqual(['0', '1', '2']);
     expect(m.lineage!.by_generator.human.tokens).toBe(src('dolly-chat').tokens_sampled);
     expect(m.warnings.find((w) => w.code === 'recursive_generations')?.sources).toEqual(['planted']);
+    expect(m.warnings.find((w) => w.code === 'non_text_parts')?.message).toBe(
+      'source "planted": 1 content parts that are not text were left out of the text (image_url 1); the text parts of those turns were kept',
+    );
 
     // Conversation shape over the rows read: turns per conversation and lengths per role, real vs synthetic
     const c = m.conversations!;
