@@ -38,6 +38,7 @@ describe('public API', () => {
       'outputCommitting',
       'parseTextOption',
       'prepareOutputDir',
+      'readParquetColumns',
       'readShard',
       'readShards',
       'recoverOutputDir',
@@ -48,6 +49,7 @@ describe('public API', () => {
       'shardColumns',
       'textRuleFor',
       'widenColumns',
+      'writeParquetColumns',
     ]);
   });
 
