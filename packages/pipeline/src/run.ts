@@ -39,6 +39,7 @@ import {
   createShardWriter,
   expandInputs,
   type InputFile,
+  isRemote,
   type ProtectedPath,
   prepareOutputDir,
   readShard,
@@ -127,7 +128,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const timings: Record<string, number> = {};
   const progress = options.onProgress ?? (() => {});
   const workers = Math.max(1, options.workers ?? Math.min(availableParallelism(), 8));
-  const outDir = resolve(options.out ?? recipe.output.dir);
+  const outArg = options.out ?? recipe.output.dir;
+  const outDir = isRemote(outArg) ? outArg.replace(/\/+$/, '') : resolve(outArg);
 
   // Inputs (fail before any work when a path matches nothing).
   const files: InputFile[][] = [];

@@ -21,6 +21,20 @@ export {
 export type { SplitWriter } from './output.js';
 export { createSplitWriter } from './output.js';
 export { inspectShard, readShard, readShards, type ShardInfo, shardColumns } from './read.js';
+export {
+  fileStamp,
+  inputDigest,
+  isRemote,
+  loadS3Config,
+  type ObjectInfo,
+  resetS3Client,
+  resetTransferCounts,
+  type S3Config,
+  type StorageDriver,
+  storageFor,
+  type TransferCounts,
+  transferCounts,
+} from './storage/index.js';
 export { compileTemplate, type TextTemplate } from './template.js';
 export {
   checkTextSpec,

@@ -127,7 +127,9 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
     if (faults.error503 && roll < faults.error503) {
       injected.error503++;
       res.writeHead(503, { 'content-type': 'application/xml' });
-      res.end('<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+      res.end(
+        '<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+      );
       return;
     }
     if (faults.slow && rnd() < faults.slow) {
@@ -144,10 +146,15 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
       const prefix = url.searchParams.get('prefix') ?? '';
       const ups = (await openUploads()).filter((u) => u.key.startsWith(prefix));
       const xml = ups
-        .map((u) => `<Upload><Key>${u.key.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</Key><UploadId>${u.id}</UploadId></Upload>`)
+        .map(
+          (u) =>
+            `<Upload><Key>${u.key.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</Key><UploadId>${u.id}</UploadId></Upload>`,
+        )
         .join('');
       res.writeHead(200, { 'content-type': 'application/xml' });
-      res.end(`<?xml version="1.0"?><ListMultipartUploadsResult><Bucket>${bucket}</Bucket>${xml}</ListMultipartUploadsResult>`);
+      res.end(
+        `<?xml version="1.0"?><ListMultipartUploadsResult><Bucket>${bucket}</Bucket>${xml}</ListMultipartUploadsResult>`,
+      );
       return;
     }
     if (req.method === 'GET' && url.searchParams.get('list-type') === '2' && bucketOnly) {

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localStorage, resetS3Client, s3Storage, type StorageDriver } from '../src/storage/index.js';
+import { localStorage, resetS3Client, type StorageDriver, s3Storage } from '../src/storage/index.js';
 import { rejection } from './helpers.js';
 import { startTestS3, type TestS3 } from './s3-server.js';
 

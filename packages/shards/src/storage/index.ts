@@ -3,7 +3,7 @@ import { localStorage } from './local.js';
 import { isS3Url, s3Storage } from './s3.js';
 import type { StorageDriver } from './types.js';
 
-export { type S3Config, loadS3Config, parseIni } from './aws-config.js';
+export { loadS3Config, parseIni, type S3Config } from './aws-config.js';
 export { localStorage } from './local.js';
 export {
   isS3Url,
@@ -31,4 +31,29 @@ export function storageFor(path: string): StorageDriver {
 /** Join a URL or path prefix and a relative name with one `/`. */
 export function joinRemote(dir: string, name: string): string {
   return `${dir.replace(/\/+$/, '')}/${name}`;
+}
+
+/**
+ * Size and modification time of a file or object, for "did the input change between passes" checks
+ * (S3: LastModified, whole seconds; the row hashes of the second pass catch a same-second rewrite).
+ */
+export async function fileStamp(path: string): Promise<{ size: number; mtimeMs: number }> {
+  const info = await storageFor(path).stat(path);
+  if (!info) {
+    const e = new Error(`${path}: not found`) as NodeJS.ErrnoException;
+    e.code = 'ENOENT';
+    throw e;
+  }
+  return { size: info.size, mtimeMs: info.mtimeMs };
+}
+
+/**
+ * The content digest recorded for an input file: the sha256 of a local file; for an `s3://` object
+ * its ETag as `s3-etag:<etag>` (hashing would fetch every byte, where a Parquet read fetches only the
+ * used columns; the ETag changes whenever the content does).
+ */
+export async function inputDigest(path: string): Promise<string> {
+  if (!isRemote(path)) return (await import('../writer.js')).sha256File(path);
+  const info = await storageFor(path).stat(path);
+  return info?.etag ? `s3-etag:${info.etag}` : '';
 }

@@ -96,7 +96,13 @@ export function resetTransferCounts(): void {
 /** A failure worth another attempt (5xx, throttling, a reset or truncated body). */
 class Retryable extends Error {}
 
-const RETRY_CODES = new Set(['SlowDown', 'InternalError', 'RequestTimeout', 'ServiceUnavailable', 'RequestTimeTooSkewed']);
+const RETRY_CODES = new Set([
+  'SlowDown',
+  'InternalError',
+  'RequestTimeout',
+  'ServiceUnavailable',
+  'RequestTimeTooSkewed',
+]);
 
 function xmlTag(xml: string, tag: string): string | undefined {
   const m = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(xml);
@@ -333,7 +339,14 @@ export class S3Client {
     if (end <= start) return new Uint8Array(0);
     try {
       return await this.retry(url, `GET bytes ${start}-${end - 1}`, async (signal, touch) => {
-        const res = await this.send('GET', url, bucket, key, { headers: { range: `bytes=${start}-${end - 1}` } }, signal);
+        const res = await this.send(
+          'GET',
+          url,
+          bucket,
+          key,
+          { headers: { range: `bytes=${start}-${end - 1}` } },
+          signal,
+        );
         const body = await this.body(res, url, touch);
         // a server that ignores Range answers 200 with the whole object
         if (res.status === 200 && (start > 0 || body.length > end - start)) return body.subarray(start, end);
