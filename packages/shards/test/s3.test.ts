@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type Batch, collect } from '@curate/core';
 import { parquetMetadata } from 'hyparquet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestS3, type TestS3 } from '../../../tools/test/s3-server.js';
 import {
   createShardWriter,
   expandInputs,
@@ -24,7 +25,6 @@ import {
   type WriteFormat,
 } from '../src/index.js';
 import { rejection } from './helpers.js';
-import { startTestS3, type TestS3 } from './s3-server.js';
 
 let s3: TestS3;
 let local: string;

@@ -7,9 +7,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestS3, type TestS3 } from '../../../tools/test/s3-server.js';
 import { localStorage, resetS3Client, type StorageDriver, s3Storage } from '../src/storage/index.js';
 import { rejection } from './helpers.js';
-import { startTestS3, type TestS3 } from './s3-server.js';
 
 let s3: TestS3;
 let local: string;
