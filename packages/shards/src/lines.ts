@@ -182,7 +182,16 @@ async function* remoteLines(
   const store = storageFor(path);
   const info = await store.stat(path);
   if (!info) throw new InputError('file not found', { code: 'E_NOT_FOUND', file: path });
-  const it = store.stream(path, from > 0 ? from - 1 : 0)[Symbol.asyncIterator]();
+  // a bounded range first (the lines starting before `to`, and some bytes past it for the last
+  // line's end), then, only if that line goes on, the rest: an open-ended GET would make the
+  // server send the rest of the file for every range
+  const first = from > 0 ? from - 1 : 0;
+  const bound = Number.isFinite(to) ? Math.min(info.size, to + (1 << 20)) : info.size;
+  async function* bytes() {
+    yield* store.stream(path, first, bound);
+    if (bound < info!.size) yield* store.stream(path, bound);
+  }
+  const it = bytes()[Symbol.asyncIterator]();
   let cur: Uint8Array | undefined;
   let curPos = 0;
   let start = 0;

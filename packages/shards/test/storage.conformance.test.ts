@@ -69,6 +69,8 @@ describe.each(drivers)('storage driver %s', (_name, driver, root) => {
     same(await d.read(p, 9_990, 20_000), data.subarray(9_990));
     same(await collect(d.stream(p)), data);
     same(await collect(d.stream(p, 4_000)), data.subarray(4_000));
+    same(await collect(d.stream(p, 4_000, 6_000)), data.subarray(4_000, 6_000));
+    same(await collect(d.stream(p, 9_000, 20_000)), data.subarray(9_000));
     await d.writeFile(p, 'replaced');
     expect(new TextDecoder().decode(await collect(d.stream(p)))).toBe('replaced');
   });

@@ -41,8 +41,10 @@ export const localStorage: StorageDriver = {
       await fh.close();
     }
   },
-  async *stream(path, start = 0) {
-    yield* createReadStream(path, { start, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
+  async *stream(path, start = 0, end?: number) {
+    if (end !== undefined && end <= start) return;
+    const opts = { start, highWaterMark: 1 << 20, ...(end !== undefined ? { end: end - 1 } : {}) };
+    yield* createReadStream(path, opts) as AsyncIterable<Buffer>;
   },
   async writeFile(path, data) {
     await mkdir(dirname(path), { recursive: true });

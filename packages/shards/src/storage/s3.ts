@@ -358,10 +358,11 @@ export class S3Client {
     }
   }
 
-  async *stream(url: string, start = 0): AsyncGenerator<Uint8Array> {
+  async *stream(url: string, start = 0, end?: number): AsyncGenerator<Uint8Array> {
     const { bucket, key } = parseS3Url(url);
     const c = countsOf(url);
     let pos = start;
+    if (end !== undefined && end <= start) return;
     let total: number | undefined;
     let etag: string | undefined;
     let faults = 0; // consecutive faults without progress
@@ -377,7 +378,7 @@ export class S3Client {
       };
       try {
         res = await this.retry(url, `GET from byte ${pos}`, async (signal) => {
-          const headers: Record<string, string> = { range: `bytes=${pos}-` };
+          const headers: Record<string, string> = { range: `bytes=${pos}-${end !== undefined ? end - 1 : ''}` };
           if (etag) headers['if-match'] = `"${etag}"`;
           ac = new AbortController();
           const onAbort = () => ac.abort(signal.reason);
@@ -395,6 +396,7 @@ export class S3Client {
       if (total === undefined) {
         const range = /\/(\d+)$/.exec(res.headers.get('content-range') ?? '');
         total = range ? Number(range[1]) : pos + Number(res.headers.get('content-length') ?? 0);
+        if (end !== undefined) total = Math.min(total, end);
         etag = res.headers.get('etag')?.replace(/"/g, '') || undefined;
       }
       touch();
@@ -412,8 +414,10 @@ export class S3Client {
             ch = ch.subarray(s);
             if (!ch.length) continue;
           }
+          if (pos + ch.length > total) ch = ch.subarray(0, total - pos);
           pos += ch.length;
           yield ch;
+          if (pos >= total) break;
         }
         if (pos < total) failure = new Retryable(`truncated body: ended at byte ${pos} of ${total}`);
       } catch (e) {
@@ -595,7 +599,7 @@ export const s3Storage: StorageDriver = {
   stat: (path) => s3Client().head(path),
   list: (dir) => s3Client().list(dir),
   read: (path, start, end) => s3Client().read(path, start, end),
-  stream: (path, start) => s3Client().stream(path, start),
+  stream: (path, start, end) => s3Client().stream(path, start, end),
   writeFile: (path, data) => s3Client().put(path, typeof data === 'string' ? new TextEncoder().encode(data) : data),
   upload: (path, localFile) => s3Client().upload(path, localFile),
   remove: (path) => s3Client().remove(path),

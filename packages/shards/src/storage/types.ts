@@ -23,8 +23,11 @@ export interface StorageDriver {
   list(dir: string): AsyncIterable<ObjectInfo>;
   /** Bytes [start, end) of `path` (end clipped to the size), verified to be complete. */
   read(path: string, start: number, end: number): Promise<Uint8Array>;
-  /** The bytes of `path` from `start` on, in chunks (S3: one streamed GET, resumed at the offset after a fault). */
-  stream(path: string, start?: number): AsyncIterable<Uint8Array>;
+  /**
+   * The bytes of `path` in [start, end) (default: to the end), in chunks (S3: one streamed GET,
+   * resumed at the offset it reached after a fault).
+   */
+  stream(path: string, start?: number, end?: number): AsyncIterable<Uint8Array>;
   /** Write a whole small object (replacing it). */
   writeFile(path: string, data: Uint8Array | string): Promise<void>;
   /** Copy a local file to `path` (S3: multipart upload above the part size, aborted on failure). */
