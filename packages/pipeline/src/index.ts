@@ -12,3 +12,15 @@ export type {
 } from './manifest.js';
 export { MANIFEST_VERSION } from './manifest.js';
 export { checkInvariant, type RunOptions, type RunResult, runRecipe, TOOL_VERSION } from './run.js';
+export { defaultWorkDir, scanTasks } from './run.js';
+export {
+  type AttrContext,
+  type AttrGroup,
+  fileGroups,
+  loadAttributes,
+  writeAttributes,
+} from './stages/attributes.js';
+export { type ScanRecord, type ScanStageOptions, scanStage } from './stages/scan.js';
+export { type TagOptions, type TagResult, tagRecipe, tagRecipeFile } from './stages/tag.js';
+export { WORK_FORMAT, WorkDir } from './stages/workdir.js';
+export { decideFile, type FileScan, type ScanTask } from './scan.js';

@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import {
   type Batch,
   CurateError,
@@ -49,12 +49,14 @@ import {
 import { checkRow, checkStamp, rowsChanged } from './integrity.js';
 import type { Manifest, OutputShardRecord, SourceRecord, WarningRecord } from './manifest.js';
 import { MANIFEST_VERSION } from './manifest.js';
-import { runScans, type SamplePool } from './pool.js';
+import type { SamplePool } from './pool.js';
 import { RowReasons } from './reasons.js';
 import { makeRow, type SampleTask } from './sample.js';
 import { type FileScan, passThroughColumns, Scanner, type ScanTask } from './scan.js';
 import { qualitySignalsRecord, SignalHistograms, signalRate } from './signals.js';
 import { BucketSpill } from './spill.js';
+import { scanStage } from './stages/scan.js';
+import { WorkDir } from './stages/workdir.js';
 import { unusedSourceWarnings } from './warnings.js';
 
 /** The version written into manifests, from this package's package.json (one version line for all of curate). */
@@ -82,6 +84,11 @@ export interface RunOptions {
   metrics?: boolean;
   /** Quality-signal histograms of a sample of the rows read (default true); off only to measure their cost. */
   qualitySignals?: boolean;
+  /**
+   * The work dir: attribute shards reused and stored across runs (default: `.curate-work` beside
+   * the output directory, see `defaultWorkDir`); false: nothing stored, everything computed.
+   */
+  work?: string | false;
 }
 
 export interface RunResult {
@@ -136,51 +143,40 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   for (const s of recipe.sources) files.push(await expandInputs(s.paths));
   // Pass-through columns under provenance names are refused before any work (a recipe not validated).
   for (let i = 0; i < recipe.sources.length; i++) passThroughColumns(recipe, i);
-  const tasks: ScanTask[] = [];
   const measure = options.qualitySignals !== false;
-  files.forEach((fs, si) => {
-    // The signal sample's rate is fixed per source before the scan, from its input bytes.
-    const rate = measure ? signalRate(fs.reduce((a, f) => a + f.size, 0)) : 0;
-    fs.forEach((f, fi) => {
-      tasks.push({
-        id: tasks.length,
-        sourceIndex: si,
-        fileIndex: fi,
-        path: f.path,
-        format: f.format,
-        compression: f.compression,
-        size: f.size,
-        signalRate: rate,
-      });
-    });
-  });
+  const tasks = scanTasks(files, measure);
   const totalBytes = tasks.reduce((a, t) => a + t.size, 0);
 
+  // The work dir (attributes reused across runs), locked for this run; none for a dry run.
+  const workPath = options.dryRun || options.work === false ? null : resolve(options.work ?? defaultWorkDir(outDir));
   // The output directory is checked before any work, and written under a temporary name.
-  const out = options.dryRun ? null : await openOutput(outDir, recipe, files, options);
+  const out = options.dryRun ? null : await openOutput(outDir, recipe, files, options, workPath);
+  let work: WorkDir | null = null;
   // The pass-1 threads, kept for pass 2 when they can do it (no rejected rows to write).
   let samplePool: SamplePool | null = null;
   try {
+    if (workPath) work = await WorkDir.open(workPath, TOOL_VERSION);
     // Pass 1.
     let scannedBytes = 0;
     let scannedRows = 0;
     progress({ phase: 'scan', rows: 0, bytes: 0, totalBytes });
-    const scans = await runScans(
-      recipe,
-      tasks,
+    const { scans, record: scanRecord } = await scanStage(recipe, tasks, {
       workers,
-      (t, r) => {
+      work,
+      tool: TOOL_VERSION,
+      signal: options.signal,
+      onDone: (t, r) => {
         scannedBytes += t.size;
         scannedRows += r.rows;
         progress({ phase: 'scan', rows: scannedRows, bytes: scannedBytes, totalBytes });
       },
-      options.signal,
-      options.dryRun || recipe.output.write_rejected
-        ? undefined
-        : (p) => {
-            samplePool = p;
-          },
-    );
+      keep:
+        options.dryRun || recipe.output.write_rejected
+          ? undefined
+          : (p) => {
+              samplePool = p;
+            },
+    });
     timings.scan_seconds = (now() - t0) / 1000;
 
     // Quality-signal histograms per kind (sums of the files' histograms: order does not matter).
@@ -518,6 +514,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         rejected: [],
         columns: [],
       },
+      ...(work ? { work: { dir: work.dir, scan: scanRecord } } : {}),
       timings: { ...timings, total_seconds: (now() - t0) / 1000 },
       counters: stats.toJSON(),
     });
@@ -877,7 +874,37 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     throw e;
   } finally {
     await (samplePool as SamplePool | null)?.close();
+    await (work as WorkDir | null)?.release();
   }
+}
+
+/** One scan task per input file (sources in order, files sorted), with its signal sample rate. */
+export function scanTasks(files: InputFile[][], measure = true): ScanTask[] {
+  const tasks: ScanTask[] = [];
+  files.forEach((fs, si) => {
+    // The signal sample's rate is fixed per source before the scan, from its input bytes.
+    const rate = measure ? signalRate(fs.reduce((a, f) => a + f.size, 0)) : 0;
+    fs.forEach((f, fi) => {
+      tasks.push({
+        id: tasks.length,
+        sourceIndex: si,
+        fileIndex: fi,
+        path: f.path,
+        format: f.format,
+        compression: f.compression,
+        size: f.size,
+        signalRate: rate,
+      });
+    });
+  });
+  return tasks;
+}
+
+/** The default work dir: `.curate-work` beside the output directory (shared by sibling outputs). */
+export function defaultWorkDir(outDir: string): string {
+  // an s3:// output: the work dir stays local, in the working directory
+  if (isRemote(outDir)) return resolve('.curate-work');
+  return join(dirname(resolve(outDir)), '.curate-work');
 }
 
 /** rows_read == sum(dropped) + rows_available for every source, or the run fails. */
@@ -903,8 +930,15 @@ async function writeReportFile(dir: string): Promise<void> {
  * Open the output directory under a temporary name (see `prepareOutputDir`): it must not be
  * or contain the recipe, an input file or an eval set, and is replaced only when curate wrote it.
  */
-async function openOutput(dir: string, recipe: Recipe, inputs: InputFile[][], options: RunOptions) {
+async function openOutput(
+  dir: string,
+  recipe: Recipe,
+  inputs: InputFile[][],
+  options: RunOptions,
+  workDir: string | null,
+) {
   const protect: ProtectedPath[] = inputs.flat().map((f) => ({ path: f.path, role: 'input file' }));
+  if (workDir) protect.push({ path: workDir, role: 'work dir' });
   for (const d of recipe.dedup.decontaminate ?? []) {
     for (const f of await expandInputs(d.paths)) protect.push({ path: f.path, role: 'eval set' });
   }
