@@ -34,6 +34,7 @@ describe('public API', () => {
       'outputCommitting',
       'parseTextOption',
       'prepareOutputDir',
+      'readParquetColumns',
       'readShard',
       'readShards',
       'recoverOutputDir',
@@ -44,6 +45,7 @@ describe('public API', () => {
       'storageFor',
       'textRuleFor',
       'transferCounts',
+      'writeParquetColumns',
     ]);
   });
 
