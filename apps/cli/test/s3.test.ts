@@ -125,7 +125,16 @@ describe('curate mix on s3://', () => {
 
   it('S3 inputs to an S3 output: the bytes of the local run; DuckDB reads the manifest row counts', async () => {
     const dir = tempDir();
-    const r = await curate(['mix', s3Recipe(dir), '--out', 's3://test/mix/a', '--no-progress', '--json']);
+    const r = await curate([
+      'mix',
+      s3Recipe(dir),
+      '--out',
+      's3://test/mix/a',
+      '--work',
+      join(keep, 'work'),
+      '--no-progress',
+      '--json',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const got = await sameShards('s3://test/mix/a');
@@ -150,7 +159,15 @@ describe('curate mix on s3://', () => {
   it('under 10% injected 503s and dropped connections: the same bytes, no orphaned multipart uploads', async () => {
     s3.setFaults({ error503: 0.1, drop: 0.1, seed: 11 });
     try {
-      const r = await curate(['mix', s3Recipe(tempDir()), '--out', 's3://test/mix/faults', '--no-progress']);
+      const r = await curate([
+        'mix',
+        s3Recipe(tempDir()),
+        '--out',
+        's3://test/mix/faults',
+        '--work',
+        join(keep, 'work'),
+        '--no-progress',
+      ]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
     } finally {
@@ -164,15 +181,26 @@ describe('curate mix on s3://', () => {
 
   it('a run killed mid-upload leaves no manifest.json; the rerun completes it without --overwrite', async () => {
     const recipe = s3Recipe(tempDir());
-    const killed = await curateChild(['mix', recipe, '--out', 's3://test/mix/killed', '--no-progress'], {
-      CURATE_TEST_CRASH_AT: 'commit:remote-uploading',
-    });
+    const killed = await curateChild(
+      ['mix', recipe, '--out', 's3://test/mix/killed', '--work', join(keep, 'work-killed'), '--no-progress'],
+      {
+        CURATE_TEST_CRASH_AT: 'commit:remote-uploading',
+      },
+    );
     expect(killed.signal).toBe('SIGKILL');
     const names: string[] = [];
     for await (const o of storageFor('s3://test/').list('s3://test/mix/killed/')) names.push(o.path);
     expect(names.length).toBeGreaterThan(0); // something was uploaded ...
     expect(names.some((n) => n.endsWith('/manifest.json'))).toBe(false); // ... and nothing looks complete
-    const r = await curate(['mix', recipe, '--out', 's3://test/mix/killed', '--no-progress']);
+    const r = await curate([
+      'mix',
+      recipe,
+      '--out',
+      's3://test/mix/killed',
+      '--work',
+      join(keep, 'work-killed'),
+      '--no-progress',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     await sameShards('s3://test/mix/killed');
