@@ -11,8 +11,16 @@ export type {
   WarningRecord,
 } from './manifest.js';
 export { MANIFEST_VERSION } from './manifest.js';
-export { checkInvariant, type RunOptions, type RunResult, runRecipe, TOOL_VERSION } from './run.js';
-export { defaultWorkDir, scanTasks } from './run.js';
+export {
+  checkInvariant,
+  defaultWorkDir,
+  type RunOptions,
+  type RunResult,
+  runRecipe,
+  scanTasks,
+  TOOL_VERSION,
+} from './run.js';
+export { decideFile, type FileScan, type ScanTask } from './scan.js';
 export {
   type AttrContext,
   type AttrGroup,
@@ -23,4 +31,3 @@ export {
 export { type ScanRecord, type ScanStageOptions, scanStage } from './stages/scan.js';
 export { type TagOptions, type TagResult, tagRecipe, tagRecipeFile } from './stages/tag.js';
 export { WORK_FORMAT, WorkDir } from './stages/workdir.js';
-export { decideFile, type FileScan, type ScanTask } from './scan.js';

@@ -28,16 +28,14 @@ function markers(work: string): number {
   return n;
 }
 
-describe.skipIf(!HAS_SHARED)('resume after SIGKILL', () => {
-  it('during scan: finished files are not scanned again and the output equals an uninterrupted run', async () => {
-    const dir = tempDir();
-    const lines = readFileSync(shared('instruct_pair', 'human_dolly15k.jsonl'), 'utf8').split('\n').filter(Boolean);
-    for (let i = 0; i < 5; i++)
-      writeFileSync(join(dir, `dolly-${i}.jsonl`), `${lines.slice(i * 3000, (i + 1) * 3000).join('\n')}\n`);
-    const recipe = writeRecipe(
-      dir,
-      'r.yaml',
-      `
+function dollyRecipe(dir: string): string {
+  const lines = readFileSync(shared('instruct_pair', 'human_dolly15k.jsonl'), 'utf8').split('\n').filter(Boolean);
+  for (let i = 0; i < 5; i++)
+    writeFileSync(join(dir, `dolly-${i}.jsonl`), `${lines.slice(i * 3000, (i + 1) * 3000).join('\n')}\n`);
+  return writeRecipe(
+    dir,
+    'r.yaml',
+    `
 name: resume
 seed: 3
 tokenizer: cl100k_base
@@ -46,20 +44,53 @@ sources:
   - { name: dolly, kind: real, paths: [dolly-*.jsonl], text: "{instruction}\\n\\n{context}\\n\\n{response}" }
 quality: [{ gopher_repetition: {} }, { length: { min: 5 } }]
 dedup: { exact: {}, near: { threshold: 0.8 } }
-output: { dir: out, format: parquet, compression: zstd, shard_rows: 2000 }
+output: { dir: out, format: parquet, compression: zstd, shard_rows: 2000, write_rejected: true }
 report: false
 `,
-    );
+  );
+}
+
+function runChild(recipe: string, work: string, env: Record<string, string> = {}) {
+  const dist = new URL('../dist/index.js', import.meta.url).href;
+  return spawn(
+    process.execPath,
+    [
+      '-e',
+      `import(${JSON.stringify(dist)}).then((m) => m.runRecipeFile(${JSON.stringify(recipe)}, { work: ${JSON.stringify(work)}, workers: 1 }))`,
+    ],
+    { stdio: 'ignore', env: { ...process.env, ...env } },
+  );
+}
+
+describe.skipIf(!HAS_SHARED)('resume after SIGKILL', () => {
+  for (const stage of ['dedup', 'write', 'finalize'] as const) {
+    it(`during ${stage}: the rerun redoes no scan unit and equals an uninterrupted run`, async () => {
+      const dir = tempDir();
+      const recipe = dollyRecipe(dir);
+      const work = join(dir, 'work');
+      const child = runChild(recipe, work, { CURATE_TEST_KILL_AT: stage });
+      const [code, signal] = await new Promise<[number | null, string | null]>((r) =>
+        child.on('exit', (c, s) => r([c, s])),
+      );
+      expect({ code, signal }).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(existsSync(join(dir, 'out'))).toBe(false); // nothing that looks complete
+      expect(markers(work)).toBe(5);
+      const resumed = (await runRecipeFile(recipe, { work, workers: 1 })).manifest;
+      expect(resumed.work?.scan).toMatchObject({ reused: 5, computed: 0, bytes_read: 0 });
+      // killed after dedup stored its verdicts (write, finalize): they are reused too
+      expect(resumed.work?.dedup.reused).toBe(stage !== 'dedup');
+      const fresh = (await runRecipeFile(recipe, { work: false, out: join(dir, 'fresh'), workers: 2 })).manifest;
+      expect(outputHash(resumed)).toBe(outputHash(fresh));
+      expect(resumed.sources).toEqual(fresh.sources);
+      expect(resumed.dedup).toEqual(fresh.dedup);
+    }, 300_000);
+  }
+
+  it('during scan: finished files are not scanned again and the output equals an uninterrupted run', async () => {
+    const dir = tempDir();
+    const recipe = dollyRecipe(dir);
     const work = join(dir, 'work');
-    const dist = new URL('../dist/index.js', import.meta.url).href;
-    const child = spawn(
-      process.execPath,
-      [
-        '-e',
-        `import(${JSON.stringify(dist)}).then((m) => m.runRecipeFile(${JSON.stringify(recipe)}, { work: ${JSON.stringify(work)}, workers: 1 }))`,
-      ],
-      { stdio: 'ignore' },
-    );
+    const child = runChild(recipe, work);
     // kill it once one or two files are tagged (well before the five are)
     await new Promise<void>((resolve, reject) => {
       const t = setInterval(() => {

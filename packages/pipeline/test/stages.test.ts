@@ -75,11 +75,21 @@ describe.skipIf(!HAS_SHARED)('staged mix: attributes in the work dir', () => {
     const wc = (m: M) => m.sources[0].dropped['filter:gopher_quality:word_count'] ?? 0;
     expect(wc(b)).toBeLessThan(wc(a));
 
+    expect(b.work?.dedup.reused).toBe(false); // other rows take part: recomputed
+
     const fresh = (await runRecipeFile(second, { work: false, out: join(dir, 'c'), workers: 1 })).manifest;
     expect(fresh.work).toBeUndefined();
     expect(outputHash(b)).toBe(outputHash(fresh));
     expect(b.sources).toEqual(fresh.sources);
     expect(b.dedup).toEqual(fresh.dedup);
+
+    // only the seed and ratio change: the dedup verdicts are reused too, and the output is still exact
+    const third = writeRecipe(dir, 'd.yaml', recipe({ out: join(dir, 'd'), seed: 5, ratio: 0.8, minWords: 30, data }));
+    const d = (await runRecipeFile(third, { work, workers: 2 })).manifest;
+    expect(d.work?.dedup.reused).toBe(true);
+    const freshD = (await runRecipeFile(third, { work: false, out: join(dir, 'e'), workers: 2 })).manifest;
+    expect(outputHash(d)).toBe(outputHash(freshD));
+    expect(d.dedup).toEqual(freshD.dedup);
   }, 300_000);
 
   it('an input modified after tagging (same name, new bytes) is rescanned; a corrupt attribute shard is recomputed', async () => {

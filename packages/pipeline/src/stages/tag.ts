@@ -8,8 +8,8 @@ import { resolve } from 'node:path';
 import type { ProgressListener } from '@curate/core';
 import { loadRecipe, type Recipe } from '@curate/recipe';
 import { expandInputs, type InputFile } from '@curate/shards';
-import { passThroughColumns } from '../scan.js';
 import { defaultWorkDir, scanTasks, TOOL_VERSION } from '../run.js';
+import { passThroughColumns } from '../scan.js';
 import { type ScanRecord, scanStage } from './scan.js';
 import { WorkDir } from './workdir.js';
 
