@@ -39,6 +39,8 @@ export interface TestS3 {
   sent: Map<string, number>;
   sentTotal(prefix?: string): number;
   faultsInjected: { error503: number; drop: number; slow: number };
+  /** Faults injected per key (`bucket/key`) since the last setFaults: each costs the client one retry. */
+  faultsByKey: Map<string, number>;
   setFaults(f: Faults): void;
   /** Multipart uploads in progress (not completed or aborted): their keys. */
   openUploads(): Promise<string[]>;
@@ -69,6 +71,8 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
   let rnd = lcg(1);
   const injected = { error503: 0, drop: 0, slow: 0 };
   const sent = new Map<string, number>();
+  const faultsByKey = new Map<string, number>();
+  const fault = (key: string) => faultsByKey.set(key, (faultsByKey.get(key) ?? 0) + 1);
 
   const openUploads = async (): Promise<{ id: string; key: string }[]> => {
     const ids = await readdir(uploadsDir).catch(() => [] as string[]);
@@ -126,6 +130,7 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
     const roll = rnd();
     if (faults.error503 && roll < faults.error503) {
       injected.error503++;
+      fault(path);
       res.writeHead(503, { 'content-type': 'application/xml' });
       res.end(
         '<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
@@ -175,6 +180,7 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
             n += cut;
             sent.set(path, (sent.get(path) ?? 0) + cut);
             injected.drop++;
+            fault(path);
             up.destroy();
             res.socket?.destroy();
             return;
@@ -207,8 +213,10 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
       return t;
     },
     faultsInjected: injected,
+    faultsByKey,
     setFaults(f) {
       faults = f;
+      faultsByKey.clear();
       rnd = lcg(f.seed ?? 1);
     },
     async openUploads() {

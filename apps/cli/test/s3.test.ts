@@ -139,7 +139,10 @@ describe('curate mix on s3://', () => {
     expect(r.code).toBe(0);
     const got = await sameShards('s3://test/mix/a');
     const manifest = JSON.parse(readFileSync(join(got, 'manifest.json'), 'utf8'));
-    expect(manifest.inputs?.length ?? manifest.input_files?.length ?? 1).toBeGreaterThan(0);
+    // every S3 input records what reading it cost
+    for (const src of manifest.sources as { files: { path: string; fetched?: { bytes: number } }[] }[]) {
+      for (const f of src.files) expect(f.fetched?.bytes, f.path).toBeGreaterThan(0);
+    }
     const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
     const con = await instance.connect();
     try {
@@ -158,6 +161,7 @@ describe('curate mix on s3://', () => {
 
   it('under 10% injected 503s and dropped connections: the same bytes, no orphaned multipart uploads', async () => {
     s3.setFaults({ error503: 0.1, drop: 0.1, seed: 11 });
+    let faults = new Map<string, number>();
     try {
       const r = await curate([
         'mix',
@@ -171,12 +175,20 @@ describe('curate mix on s3://', () => {
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
     } finally {
+      faults = new Map(s3.faultsByKey);
       s3.setFaults({});
     }
     expect(s3.faultsInjected.error503).toBeGreaterThan(0);
     expect(s3.faultsInjected.drop).toBeGreaterThan(0);
-    await sameShards('s3://test/mix/faults');
+    const got = await sameShards('s3://test/mix/faults');
     expect(await s3.openUploads()).toEqual([]);
+    // the manifest counts the retries of every input: one per fault injected on its requests
+    const manifest = JSON.parse(readFileSync(join(got, 'manifest.json'), 'utf8'));
+    for (const src of manifest.sources as { files: { path: string; fetched?: { retries: number } }[] }[]) {
+      for (const f of src.files) {
+        expect(f.fetched?.retries, f.path).toBe(faults.get(f.path.slice('s3://'.length)) ?? 0);
+      }
+    }
   });
 
   it('a run killed mid-upload leaves no manifest.json; the rerun completes it without --overwrite', async () => {

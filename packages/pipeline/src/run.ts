@@ -42,10 +42,11 @@ import {
   prepareOutputDir,
   readShard,
   type ShardWriter,
+  transferCountsOf,
   type WrittenShard,
 } from '@curate/shards';
 import { checkRow, checkStamp, rowsChanged } from './integrity.js';
-import type { Manifest, OutputShardRecord, SourceRecord } from './manifest.js';
+import type { InputFileRecord, Manifest, OutputShardRecord, SourceRecord } from './manifest.js';
 import { MANIFEST_VERSION } from './manifest.js';
 import type { SamplePool } from './pool.js';
 import { RowReasons } from './reasons.js';
@@ -335,6 +336,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
             bytes: f.size,
             sha256: s.scans[fi].sha256,
             rows: s.scans[fi].rows,
+            ...fetchedRecord(f.path),
           })),
           rows_read: s.rowsRead,
           dropped: counters?.dropped ?? {},
@@ -754,6 +756,12 @@ export function scanTasks(files: InputFile[][], measure = true): ScanTask[] {
 /** Test seam: `CURATE_TEST_KILL_AT=STAGE` kills the process with SIGKILL as that stage starts. */
 function stagePoint(stage: 'dedup' | 'write' | 'finalize'): void {
   if (process.env.CURATE_TEST_KILL_AT === stage) process.kill(process.pid, 'SIGKILL');
+}
+
+/** Bytes fetched, requests and retries of an s3:// input (all passes, all threads); nothing for a local file. */
+function fetchedRecord(path: string): Pick<InputFileRecord, 'fetched'> {
+  const c = isRemote(path) ? transferCountsOf(path) : undefined;
+  return c ? { fetched: { bytes: c.bytesFetched, requests: c.requests, retries: c.retries } } : {};
 }
 
 /** The default work dir: `.curate-work` beside the output directory (shared by sibling outputs). */

@@ -35,6 +35,7 @@ export {
   storageFor,
   type TransferCounts,
   transferCounts,
+  transferCountsOf,
 } from './storage/index.js';
 export { compileTemplate, type TextTemplate } from './template.js';
 export {

@@ -45,6 +45,7 @@ describe('public API', () => {
       'storageFor',
       'textRuleFor',
       'transferCounts',
+      'transferCountsOf',
       'writeParquetColumns',
     ]);
   });

@@ -15,6 +15,7 @@ export {
   s3Storage,
   type TransferCounts,
   transferCounts,
+  transferCountsOf,
 } from './s3.js';
 export type { ObjectInfo, StorageDriver } from './types.js';
 

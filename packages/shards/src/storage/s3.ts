@@ -10,6 +10,7 @@
  * E_S3 with the service's code and message.
  */
 import { open } from 'node:fs/promises';
+import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 import { CurateError, InputError } from '@curate/core';
 import { AwsV4Signer } from 'aws4fetch';
 import { loadS3Config, type S3Config } from './aws-config.js';
@@ -66,17 +67,68 @@ export interface TransferCounts {
 }
 
 const counts = new Map<string, TransferCounts>();
+/** In a worker thread: the counts already sent to the main thread. */
+const sent = new Map<string, TransferCounts>();
 
-function countsOf(url: string): TransferCounts {
-  let c = counts.get(url);
+function countsIn(map: Map<string, TransferCounts>, url: string): TransferCounts {
+  let c = map.get(url);
   if (!c) {
     c = { bytesFetched: 0, bytesSent: 0, requests: 0, retries: 0 };
-    counts.set(url, c);
+    map.set(url, c);
   }
   return c;
 }
 
-/** Transfer counts of one object URL (all zero when never touched), or summed over every URL starting with `prefix`. */
+function addCounts(to: TransferCounts, d: TransferCounts): void {
+  to.bytesFetched += d.bytesFetched;
+  to.bytesSent += d.bytesSent;
+  to.requests += d.requests;
+  to.retries += d.retries;
+}
+
+/**
+ * Worker threads (the pipeline reads inputs in them) send their counts to the main thread, so
+ * `transferCounts` there covers the whole process: after each request and each finished stream.
+ */
+const channel = new BroadcastChannel('curate:s3-transfer-counts');
+channel.unref();
+if (isMainThread) {
+  channel.onmessage = (e) => {
+    for (const [url, d] of (e as { data: [string, TransferCounts][] }).data) addCounts(countsIn(counts, url), d);
+  };
+}
+
+function countsOf(url: string): TransferCounts {
+  return countsIn(counts, url);
+}
+
+/** In a worker thread: send what changed since the last call to the main thread. */
+function flushCounts(): void {
+  if (isMainThread) return;
+  const data: [string, TransferCounts][] = [];
+  for (const [url, c] of counts) {
+    const was = countsIn(sent, url);
+    const d = {
+      bytesFetched: c.bytesFetched - was.bytesFetched,
+      bytesSent: c.bytesSent - was.bytesSent,
+      requests: c.requests - was.requests,
+      retries: c.retries - was.retries,
+    };
+    if (d.bytesFetched || d.bytesSent || d.requests || d.retries) {
+      data.push([url, d]);
+      addCounts(was, d);
+    }
+  }
+  if (data.length) channel.postMessage(data);
+}
+
+/** Transfer counts of exactly one object URL, or undefined when it was never touched. */
+export function transferCountsOf(url: string): TransferCounts | undefined {
+  const c = counts.get(url);
+  return c && { ...c };
+}
+
+/** Transfer counts summed over every URL starting with `prefix` (all URLs without one); worker threads' included. */
 export function transferCounts(prefix?: string): TransferCounts {
   const sum: TransferCounts = { bytesFetched: 0, bytesSent: 0, requests: 0, retries: 0 };
   for (const [url, c] of counts) {
@@ -91,6 +143,7 @@ export function transferCounts(prefix?: string): TransferCounts {
 
 export function resetTransferCounts(): void {
   counts.clear();
+  sent.clear();
 }
 
 /** A failure worth another attempt (5xx, throttling, a reset or truncated body). */
@@ -211,6 +264,7 @@ export class S3Client {
         last = err;
       } finally {
         clearTimeout(timer);
+        flushCounts();
       }
     }
     throw new CurateError(
@@ -427,6 +481,7 @@ export class S3Client {
       } finally {
         clearTimeout(timer);
         ac.abort();
+        flushCounts();
       }
       if (failure === undefined) return;
       // resume at `pos`: counted as a retry; give up after `attempts` faults in a row without progress
