@@ -221,7 +221,7 @@ describe('curate mix on s3://', () => {
 });
 
 describe('commands read s3:// inputs', () => {
-  it('convert, filter and dedup: the outputs of the same local commands', async () => {
+  it('convert, filter, dedup and decontam (--against on S3): the outputs of the same local commands', async () => {
     const inputs = ['s3://test/fx/shards/real/*.jsonl', 's3://test/fx/shards/real/brown-00002.parquet'];
     const local = [
       join(FIXTURES, 'shards/real/brown-00000.jsonl'),
@@ -232,10 +232,12 @@ describe('commands read s3:// inputs', () => {
       ['convert', ['--format', 'jsonl']],
       ['filter', ['--filters', 'gopher_quality,c4']],
       ['dedup', ['--threshold', '0.8']],
+      ['decontam', ['--against', 's3://test/fx/evals/brown-bench.jsonl']],
     ];
     for (const [cmd, flags] of cases) {
       const a = join(tempDir(), 'a');
-      const ra = await curate([cmd, ...local, '--out', a, ...flags, '--no-progress']);
+      const localFlags = flags.map((f) => f.replace('s3://test/fx/', `${FIXTURES}/`));
+      const ra = await curate([cmd, ...local, '--out', a, ...localFlags, '--no-progress']);
       expect(ra.stderr, cmd).toBe('');
       const rb = await curate([cmd, ...inputs, '--out', `s3://test/cmd/${cmd}`, ...flags, '--no-progress']);
       expect(rb.stderr, cmd).toBe('');
@@ -253,5 +255,22 @@ describe('commands read s3:// inputs', () => {
       for (const n of want)
         expect(Buffer.compare(readFileSync(join(a, n)), readFileSync(join(b, n))), `${cmd} ${n}`).toBe(0);
     }
+  });
+});
+
+describe('inspect and stats on s3://', () => {
+  it('read s3:// objects and globs as the local files', async () => {
+    const url = 's3://test/fx/shards/real/brown-00002.parquet';
+    const file = join(FIXTURES, 'shards/real/brown-00002.parquet');
+    const ri = await curate(['inspect', url, '--json']);
+    expect(ri.stderr).toBe('');
+    const li = await curate(['inspect', file, '--json']);
+    expect(ri.stdout.replaceAll(url, 'X')).toBe(li.stdout.replaceAll(file, 'X'));
+    const rs = await curate(['stats', 's3://test/fx/shards/real/*.jsonl', '--text', 'text', '--json']);
+    expect(rs.stderr).toBe('');
+    expect(rs.code).toBe(0);
+    const ls = await curate(['stats', join(FIXTURES, 'shards/real/*.jsonl'), '--text', 'text', '--json']);
+    const strip = (s: string) => s.replaceAll('s3://test/fx/', '').replaceAll(`${FIXTURES}/`, '');
+    expect(strip(rs.stdout)).toBe(strip(ls.stdout));
   });
 });
