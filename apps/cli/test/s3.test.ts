@@ -258,6 +258,51 @@ describe('commands read s3:// inputs', () => {
   });
 });
 
+describe('refusals on s3://', () => {
+  it('an s3:// work dir is a usage error, not a local directory named "s3:"', async () => {
+    const dir = tempDir();
+    const r = await curate([
+      'mix',
+      s3Recipe(dir),
+      '--out',
+      join(dir, 'out'),
+      '--work',
+      's3://test/work',
+      '--no-progress',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--work s3:\/\/test\/work: the work dir must be a local directory/);
+  });
+
+  it('a missing object, and an output prefix holding an input, are one-line errors', async () => {
+    const m = await curate([
+      'convert',
+      's3://test/fx/nothing.jsonl',
+      '--out',
+      join(tempDir(), 'o'),
+      '--format',
+      'jsonl',
+    ]);
+    expect(m.code).toBe(2);
+    expect(m.stderr.trim()).toMatch(
+      /^curate: s3:\/\/test\/fx\/nothing\.jsonl: file or directory not found$|s3:\/\/test\/fx\/nothing\.jsonl: file or directory not found/,
+    );
+    expect(m.stderr.trim().split('\n')).toHaveLength(1);
+    const p = await curate([
+      'convert',
+      's3://test/fx/shards/real/*.jsonl',
+      '--out',
+      's3://test/fx/shards',
+      '--format',
+      'jsonl',
+    ]);
+    expect(p.code).toBe(2);
+    expect(p.stderr).toMatch(
+      /E_OUTPUT_PROTECTED|refusing to replace this output directory: it contains the input file/,
+    );
+  });
+});
+
 describe('inspect and stats on s3://', () => {
   it('read s3:// objects and globs as the local files', async () => {
     const url = 's3://test/fx/shards/real/brown-00002.parquet';

@@ -27,6 +27,7 @@ import {
   type Row,
   rowsToBatch,
   Stats,
+  UsageError,
 } from '@curate/core';
 import { CorpusMetrics, compareToReal, diversityWarnings, type MetricsResult } from '@curate/metrics';
 import type { MixPlan } from '@curate/mix';
@@ -148,6 +149,11 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const totalBytes = tasks.reduce((a, t) => a + t.size, 0);
 
   // The work dir (attributes reused across runs), locked for this run; none for a dry run.
+  if (typeof options.work === 'string' && isRemote(options.work)) {
+    throw new UsageError(
+      `--work ${options.work}: the work dir must be a local directory (its attributes are local files)`,
+    );
+  }
   const workPath = options.dryRun || options.work === false ? null : resolve(options.work ?? defaultWorkDir(outDir));
   // The output directory is checked before any work, and written under a temporary name.
   const out = options.dryRun ? null : await openOutput(outDir, recipe, files, options, workPath);
