@@ -9,6 +9,7 @@
  * `<|endoftext|>` inside a document are encoded as ordinary characters, never
  * rejected.
  */
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type BpeCore, bpeCounter, CL100K_PATTERN } from './bpe-count.js';
 import { loadHfTokenizer, type TokenEncoder } from './hf-tokenizer.js';
@@ -92,14 +93,16 @@ export function isTokenizerFile(name: string): boolean {
 
 const files = new Map<string, Promise<TokenEncoder>>();
 
-/** A model tokenizer from a local Hugging Face tokenizer.json (loaded once per process and path). */
-export function loadTokenizerFile(path: string): Promise<TokenEncoder> {
-  const abs = resolve(path);
-  let p = files.get(abs);
+/** A model tokenizer from a local Hugging Face tokenizer.json (loaded once per process and file version). */
+export async function loadTokenizerFile(path: string): Promise<TokenEncoder> {
+  const st = await stat(path).catch(() => null);
+  if (!st) return loadHfTokenizer(path); // the loader's error names the file
+  const key = `${resolve(path)}\0${st.size}\0${st.mtimeMs}`;
+  let p = files.get(key);
   if (!p) {
     p = loadHfTokenizer(path);
-    files.set(abs, p);
-    p.catch(() => files.delete(abs));
+    files.set(key, p);
+    p.catch(() => files.delete(key));
   }
   return p;
 }
