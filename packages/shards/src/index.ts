@@ -31,5 +31,15 @@ export {
   type TextSpec,
   textRuleFor,
 } from './text-spec.js';
+export {
+  createTokenShardWriter,
+  MEGATRON_DTYPE,
+  MEGATRON_MAGIC,
+  type TokenFormat,
+  type TokenShardWriter,
+  type TokenShardWriterOptions,
+  tokenFileExtensions,
+  type WrittenTokenShard,
+} from './tokens.js';
 export * from './types.js';
 export { createShardWriter, sha256File } from './writer.js';

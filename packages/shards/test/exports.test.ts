@@ -11,6 +11,8 @@ describe('public API', () => {
     expect(Object.keys(shards).sort()).toEqual([
       'DEFAULT_MAX_LINE_BYTES',
       'JSON_ARRAY_MAX_BYTES',
+      'MEGATRON_DTYPE',
+      'MEGATRON_MAGIC',
       'OUTPUT_MARKER',
       'abortOpenOutputs',
       'checkTextSpec',
@@ -20,6 +22,7 @@ describe('public API', () => {
       'createFileWriter',
       'createShardWriter',
       'createSplitWriter',
+      'createTokenShardWriter',
       'detectFormat',
       'expandInputs',
       'extensionFor',
@@ -36,6 +39,7 @@ describe('public API', () => {
       'sha256File',
       'shardColumns',
       'textRuleFor',
+      'tokenFileExtensions',
     ]);
   });
 
