@@ -46,6 +46,7 @@ import {
   type WrittenShard,
 } from '@curate/shards';
 import { checkRow, checkStamp, rowsChanged } from './integrity.js';
+import { createOutputWriter, rowShardFormat } from './output-writer.js';
 import type { Manifest, OutputShardRecord, SourceRecord, WarningRecord } from './manifest.js';
 import { MANIFEST_VERSION } from './manifest.js';
 import { runScans, type SamplePool } from './pool.js';
@@ -557,8 +558,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     const rejectedWriter: ShardWriter | null = recipe.output.write_rejected
       ? createShardWriter({
           dir: join(out.tmpDir, 'rejected'),
-          format: recipe.output.format,
-          compression: recipe.output.compression,
+          ...rowShardFormat(recipe),
           maxRows: recipe.output.shard_rows,
           maxBytes: recipe.output.shard_size,
           columns: rejectedColumns(sources),
@@ -761,10 +761,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     // Write in output order; metrics on the written rows.
     const t4 = now();
     const columns = outputColumns(sources, recipe);
-    const writer = createShardWriter({
+    const writer = await createOutputWriter(recipe, {
       dir: out.tmpDir,
-      format: recipe.output.format,
-      compression: recipe.output.compression,
       maxRows: recipe.output.shard_rows,
       maxBytes: recipe.output.shard_size,
       columns,
