@@ -217,7 +217,8 @@ describe('Hugging Face tokenizer.json: identical ids to the Rust tokenizers crat
     const json = JSON.parse(readFileSync(LLAMA3, 'utf8'));
     const full = await loadHfTokenizer(LLAMA3);
     const texts = fc.sample(textArb, { numRuns: 1500, seed: 9 });
-    for (const limits of [{ entries: 7 }, { poolChars: 64 }, { poolIds: 20 }]) {
+    texts.push('😀\n😀\n😀\n', '日本語日本語\n日本語日本語\n', ' naïvely naïvely naïvely');
+    for (const limits of [{ entries: 7 }, { poolChars: 4 }, { poolIds: 1 }]) {
       const tiny = buildHfTokenizer(LLAMA3, json, limits);
       for (const t of texts) {
         expect(Array.from(tiny.encode(t)), JSON.stringify(t)).toEqual(Array.from(full.encode(t)));
