@@ -409,7 +409,8 @@ export function buildHfTokenizer(file: string, json: Json, limits: HfMemoLimits 
     throw new InputError('tokenizer.json model has no vocab', { code: 'E_TOKENIZER_JSON', file });
   const vocab = new Map<string, number>();
   let vocabSize = 0;
-  for (const [k, v] of Object.entries(vocabObj)) {
+  for (const k in vocabObj) {
+    const v = vocabObj[k];
     vocab.set(k, v);
     if (v + 1 > vocabSize) vocabSize = v + 1;
   }
@@ -452,36 +453,42 @@ export function buildHfTokenizer(file: string, json: Json, limits: HfMemoLimits 
     if (id === undefined) throw unsupported(file, `byte ${b} has no token (not a byte-level vocabulary)`);
     byteId[b] = id;
   }
-  // Merges: (left id, right id) -> rank, and the merged token's id.
+  // Merges: (left id, right id) -> rank; the merged token's id is looked up when a merge is first used.
   const merges = (model.merges as unknown[]) ?? [];
   const pairRank = new Map<number, number>();
-  const mergeId = new Int32Array(merges.length);
+  const mergeId = new Int32Array(merges.length).fill(-1);
   const V = vocabSize;
-  for (let r = 0; r < merges.length; r++) {
+  const pairOf = (r: number): [string, string] => {
     const m = merges[r];
-    let a: string;
-    let b: string;
     if (typeof m === 'string') {
       const sp = m.indexOf(' ', 1);
-      a = m.slice(0, sp);
-      b = m.slice(sp + 1);
-    } else if (Array.isArray(m) && m.length === 2) {
-      a = String(m[0]);
-      b = String(m[1]);
-    } else throw new InputError(`tokenizer.json merges[${r}] is not a pair`, { code: 'E_TOKENIZER_JSON', file });
+      if (sp > 0) return [m.slice(0, sp), m.slice(sp + 1)];
+    } else if (Array.isArray(m) && m.length === 2) return [String(m[0]), String(m[1])];
+    throw new InputError(`tokenizer.json merges[${r}] is not a pair`, { code: 'E_TOKENIZER_JSON', file });
+  };
+  const notInVocab = (r: number) =>
+    new InputError(`tokenizer.json merges[${r}] names a token not in the vocabulary`, {
+      code: 'E_TOKENIZER_JSON',
+      file,
+    });
+  for (let r = 0; r < merges.length; r++) {
+    const [a, b] = pairOf(r);
     const ia = vocab.get(a);
     const ib = vocab.get(b);
-    const im = vocab.get(a + b);
-    if (ia === undefined || ib === undefined || im === undefined) {
-      throw new InputError(`tokenizer.json merges[${r}] names a token not in the vocabulary`, {
-        code: 'E_TOKENIZER_JSON',
-        file,
-      });
-    }
+    if (ia === undefined || ib === undefined) throw notInVocab(r);
     const key = ia * V + ib;
     if (!pairRank.has(key)) pairRank.set(key, r);
-    mergeId[r] = im;
   }
+  const merged = (r: number): number => {
+    let id = mergeId[r];
+    if (id < 0) {
+      const [a, b] = pairOf(r);
+      const im = vocab.get(a + b);
+      if (im === undefined) throw notInVocab(r);
+      mergeId[r] = id = im;
+    }
+    return id;
+  };
   const ignoreMerges = Boolean(model.ignore_merges);
 
   // One piece of bytes -> ids (BPE merge: lowest rank first, leftmost among equals).
@@ -525,7 +532,7 @@ export function buildHfTokenizer(file: string, json: Json, limits: HfMemoLimits 
         }
       }
       if (at < 0) break;
-      sym[at] = mergeId[low];
+      sym[at] = merged(low);
       sym.copyWithin(at + 1, at + 2, m);
       rk.copyWithin(at, at + 1, m - 1);
       m--;
