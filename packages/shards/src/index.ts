@@ -31,6 +31,7 @@ export {
   type TextSpec,
   textRuleFor,
 } from './text-spec.js';
+export { readTokenDataset, type TokenDatasetOptions, type TokenDocument } from './token-reader.js';
 export {
   createTokenShardWriter,
   MEGATRON_DTYPE,

@@ -35,6 +35,7 @@ describe('public API', () => {
       'prepareOutputDir',
       'readShard',
       'readShards',
+      'readTokenDataset',
       'recoverOutputDir',
       'sha256File',
       'shardColumns',

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { readDatatrove, readMegatron } from '../../../tools/test/token-readers.js';
 import { tinyTokenizerJson } from '../../../tools/test/tokenizer-json.js';
-import { createTokenShardWriter } from '../src/index.js';
+import { createTokenShardWriter, readTokenDataset } from '../src/index.js';
 import { lit, openDuck } from './duck.js';
 
 const require = createRequire(import.meta.url);
@@ -117,7 +117,7 @@ describe('megatron output, read back by an independent reader', () => {
     expect(shards).toHaveLength(1);
     const ds = readMegatron(shards[0].path.replace(/\.bin$/, ''));
     expect(ds.dtypeCode).toBe(8);
-    expect(ds.sequences.map((s) => s.slice(0, -1))).toEqual(docs.map((d) => tok.encode(d.text)));
+    expect(ds.sequences.map((s) => s.slice(0, -1))).toEqual(docs.map((d) => Array.from(tok.encode(d.text))));
     expect(ds.sequences.every((s) => s.at(-1) === eod && s.indexOf(eod) === s.length - 1)).toBe(true);
   });
 
@@ -148,6 +148,40 @@ describe('nanotron (datatrove .ds) output, read back by an independent reader', 
       for (const ids of got) expect(ids).toEqual([...tok.encode(docs[row++].text), eod]);
     }
     expect(row).toBe(450);
+  });
+});
+
+describe('readTokenDataset (the streaming reader a training pipeline imports)', () => {
+  it('streams the same documents the independent readers see, for both formats', async () => {
+    for (const [format, tokenSize] of [
+      ['megatron', 4],
+      ['nanotron', 4],
+    ] as const) {
+      const { shards } = await writeAll(format, { tokenSize, maxRows: 170 });
+      for (const s of shards) {
+        const want =
+          format === 'megatron'
+            ? readMegatron(s.path.replace(/\.bin$/, '')).sequences
+            : readDatatrove(s.path, 4).documents;
+        const got: number[][] = [];
+        for await (const d of readTokenDataset(s.path, { tokenSize })) {
+          expect(d.index).toBe(got.length);
+          got.push(Array.from(d.ids));
+        }
+        expect(got).toEqual(want);
+      }
+    }
+  });
+
+  it('a file that is not a Megatron index is one InputError naming it', async () => {
+    const p = join(tmp, 'fake');
+    writeFileSync(`${p}.idx`, 'not an index at all, just text....');
+    writeFileSync(`${p}.bin`, '');
+    const err = await readTokenDataset(p)
+      .next()
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.toLine()).toBe(`${p}.idx: not a Megatron index (magic)`);
   });
 });
 
