@@ -460,4 +460,15 @@ describe('appliesToSources and qualitySteps', () => {
       ['human', 'synth2'],
     ]);
   });
+
+  it('a length step in tokens counts with the recipe tokenizer', async () => {
+    const r = baseRecipe();
+    r.tokenizer = 'o200k_base';
+    r.quality = [{ length: { unit: 'tokens', min: 5 } }, { length: { min: 5 } }];
+    const { recipe } = await check(r);
+    expect(qualitySteps(recipe!).map((s) => s.params)).toEqual([
+      { unit: 'tokens', min: 5, tokenizer: 'o200k_base' },
+      { unit: 'words', min: 5 },
+    ]);
+  });
 });
