@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import {
   type Batch,
   CurateError,
@@ -24,14 +24,12 @@ import {
   type Kind,
   type ProgressListener,
   peakRssBytes,
-  Rng,
   type Row,
   rowsToBatch,
   Stats,
 } from '@curate/core';
-import { ExactDeduper, NearDedupIndex } from '@curate/dedup';
-import { CorpusMetrics, compareToReal, diversityWarnings, FACTS, type MetricsResult } from '@curate/metrics';
-import { achievedRatios, type MixPlan, type MixTarget, planMix, sampleMix, shuffleOrder } from '@curate/mix';
+import { CorpusMetrics, compareToReal, diversityWarnings, type MetricsResult } from '@curate/metrics';
+import type { MixPlan } from '@curate/mix';
 import { canonicalJson, type Recipe, recipeHash } from '@curate/recipe';
 import {
   type ColumnSpec,
@@ -46,16 +44,19 @@ import {
   type WrittenShard,
 } from '@curate/shards';
 import { checkRow, checkStamp, rowsChanged } from './integrity.js';
-import { createOutputWriter, rowShardFormat } from './output-writer.js';
-import type { Manifest, OutputShardRecord, SourceRecord, WarningRecord } from './manifest.js';
+import type { Manifest, OutputShardRecord, SourceRecord } from './manifest.js';
 import { MANIFEST_VERSION } from './manifest.js';
-import { runScans, type SamplePool } from './pool.js';
+import { createOutputWriter, rowShardFormat } from './output-writer.js';
+import type { SamplePool } from './pool.js';
 import { RowReasons } from './reasons.js';
 import { makeRow, type SampleTask } from './sample.js';
 import { type FileScan, passThroughColumns, Scanner, type ScanTask } from './scan.js';
 import { qualitySignalsRecord, SignalHistograms, signalRate } from './signals.js';
 import { BucketSpill } from './spill.js';
-import { unusedSourceWarnings } from './warnings.js';
+import { type DedupSource, dedupStage } from './stages/dedup.js';
+import { planStage } from './stages/plan.js';
+import { scanStage } from './stages/scan.js';
+import { WorkDir } from './stages/workdir.js';
 
 /** The version written into manifests, from this package's package.json (one version line for all of curate). */
 export const TOOL_VERSION: string = JSON.parse(
@@ -82,6 +83,11 @@ export interface RunOptions {
   metrics?: boolean;
   /** Quality-signal histograms of a sample of the rows read (default true); off only to measure their cost. */
   qualitySignals?: boolean;
+  /**
+   * The work dir: attribute shards reused and stored across runs (default: `.curate-work` beside
+   * the output directory, see `defaultWorkDir`); false: nothing stored, everything computed.
+   */
+  work?: string | false;
 }
 
 export interface RunResult {
@@ -135,51 +141,40 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   for (const s of recipe.sources) files.push(await expandInputs(s.paths));
   // Pass-through columns under provenance names are refused before any work (a recipe not validated).
   for (let i = 0; i < recipe.sources.length; i++) passThroughColumns(recipe, i);
-  const tasks: ScanTask[] = [];
   const measure = options.qualitySignals !== false;
-  files.forEach((fs, si) => {
-    // The signal sample's rate is fixed per source before the scan, from its input bytes.
-    const rate = measure ? signalRate(fs.reduce((a, f) => a + f.size, 0)) : 0;
-    fs.forEach((f, fi) => {
-      tasks.push({
-        id: tasks.length,
-        sourceIndex: si,
-        fileIndex: fi,
-        path: f.path,
-        format: f.format,
-        compression: f.compression,
-        size: f.size,
-        signalRate: rate,
-      });
-    });
-  });
+  const tasks = scanTasks(files, measure);
   const totalBytes = tasks.reduce((a, t) => a + t.size, 0);
 
+  // The work dir (attributes reused across runs), locked for this run; none for a dry run.
+  const workPath = options.dryRun || options.work === false ? null : resolve(options.work ?? defaultWorkDir(outDir));
   // The output directory is checked before any work, and written under a temporary name.
-  const out = options.dryRun ? null : await openOutput(outDir, recipe, files, options);
+  const out = options.dryRun ? null : await openOutput(outDir, recipe, files, options, workPath);
+  let work: WorkDir | null = null;
   // The pass-1 threads, kept for pass 2 when they can do it (no rejected rows to write).
   let samplePool: SamplePool | null = null;
   try {
+    if (workPath) work = await WorkDir.open(workPath, TOOL_VERSION);
     // Pass 1.
     let scannedBytes = 0;
     let scannedRows = 0;
     progress({ phase: 'scan', rows: 0, bytes: 0, totalBytes });
-    const scans = await runScans(
-      recipe,
-      tasks,
+    const { scans, record: scanRecord } = await scanStage(recipe, tasks, {
       workers,
-      (t, r) => {
+      work,
+      tool: TOOL_VERSION,
+      signal: options.signal,
+      onDone: (t, r) => {
         scannedBytes += t.size;
         scannedRows += r.rows;
         progress({ phase: 'scan', rows: scannedRows, bytes: scannedBytes, totalBytes });
       },
-      options.signal,
-      options.dryRun || recipe.output.write_rejected
-        ? undefined
-        : (p) => {
-            samplePool = p;
-          },
-    );
+      keep:
+        options.dryRun || recipe.output.write_rejected
+          ? undefined
+          : (p) => {
+              samplePool = p;
+            },
+    });
     timings.scan_seconds = (now() - t0) / 1000;
 
     // Quality-signal histograms per kind (sums of the files' histograms: order does not matter).
@@ -232,135 +227,16 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       });
       docBase += rowsRead;
     });
-    const idOf = (s: SourceState, sourceRow: number): string => {
+    const idOf = (s: DedupSource, sourceRow: number): string => {
       const f = fileOf(s, sourceRow);
       const v = s.scans[f].ids?.[sourceRow - s.fileBase[f]];
       return v ? v : `${s.name}:${sourceRow}`;
     };
 
     // Dedup decisions (global across sources unless scope: per_source).
+    stagePoint('dedup');
     const t1 = now();
-    const dedupRecord: Manifest['dedup'] = {};
-    const dedup = recipe.dedup ?? {};
-    const perSource = dedup.scope === 'per_source';
-    const groups: SourceState[][] = perSource ? sources.map((s) => [s]) : [sources];
-    const scoreAt = (s: SourceState, f: number, row: number) => s.scans[f].scores?.[row];
-    // Who duplicated whom: removed rows by their kind and the kind of the row their group kept.
-    const dupByKind: Record<string, { exact: number; near: number; candidates: number }> = {};
-    const copies = { synthetic_of_real: 0, synthetic_of_synthetic: 0, real_of_real: 0, real_of_synthetic: 0 };
-    const countByKind = (how: 'exact' | 'near', kind: Kind, keptKind: Kind) => {
-      dupByKind[kind] ??= { exact: 0, near: 0, candidates: 0 };
-      dupByKind[kind][how]++;
-      copies[`${kind}_of_${keptKind}` as keyof typeof copies]++;
-    };
-    for (const s of sources) {
-      dupByKind[s.kind] ??= { exact: 0, near: 0, candidates: 0 };
-      dupByKind[s.kind].candidates += s.rowsRead - s.reasons.size;
-    }
-    if (dedup.exact) {
-      let removedTotal = 0;
-      let groupsTotal = 0;
-      for (const group of groups) {
-        const dd = new ExactDeduper({ prefer: (dedup.near?.prefer as 'real' | 'none' | undefined) ?? 'real' });
-        for (const s of group) {
-          s.scans.forEach((f, fi) => {
-            const ks = f.exactKeys as BigUint64Array;
-            for (let r = 0; r < f.rows; r++) {
-              const sr = s.fileBase[fi] + r;
-              if (s.reasons.has(sr)) continue; // dropped in pass 1: no key
-              dd.add(s.docBase + sr, ks[r], { id: idOf(s, sr), kind: s.kind, score: scoreAt(s, fi, r) });
-            }
-            f.exactKeys = null; // used once
-          });
-        }
-        const removed = dd.resolve();
-        groupsTotal += dd.groupCount;
-        for (const [doc, rem] of removed) {
-          const s = sourceOfDoc(group, doc);
-          s.reasons.set(doc - s.docBase, `dedup:exact:dup_of=${rem.keptId}`);
-          countByKind('exact', s.kind, sourceOfDoc(group, rem.keptIndex).kind);
-          removedTotal++;
-        }
-      }
-      dedupRecord.exact = { removed: removedTotal, groups: groupsTotal };
-    }
-    if (dedup.near) {
-      const near = dedup.near;
-      let removedTotal = 0;
-      let clustersTotal = 0;
-      const sizes: Record<string, number> = {};
-      let bands = 0;
-      let rows = 0;
-      let clusterBase = 0;
-      for (const group of groups) {
-        const index = new NearDedupIndex({
-          numPerm: near.num_perm,
-          threshold: near.threshold,
-          bands: near.bands,
-          rows: near.rows,
-          verify: near.verify,
-          prefer: near.prefer as 'real' | 'none',
-        });
-        bands = index.options.bands;
-        rows = index.options.rows;
-        const k = index.options.numPerm;
-        for (const s of group) {
-          s.scans.forEach((f, fi) => {
-            for (let i = 0; i < f.sigRows.length; i++) {
-              const r = f.sigRows[i];
-              const sr = s.fileBase[fi] + r;
-              if (s.reasons.has(sr)) continue; // removed by exact dedup
-              index.add(s.docBase + sr, f.sigs.subarray(i * k, (i + 1) * k), {
-                id: idOf(s, sr),
-                kind: s.kind,
-                score: scoreAt(s, fi, r),
-              });
-            }
-          });
-        }
-        const res = index.resolve();
-        for (const [doc, rem] of res.removed) {
-          const s = sourceOfDoc(group, doc);
-          s.reasons.set(doc - s.docBase, `dedup:near:cluster=${clusterBase + rem.cluster}:kept=${rem.keptId}`);
-          countByKind('near', s.kind, sourceOfDoc(group, rem.keptIndex).kind);
-          removedTotal++;
-        }
-        clusterBase += res.clusters;
-        clustersTotal += res.clusters;
-        for (const [size, n] of Object.entries(res.sizeHistogram)) sizes[size] = (sizes[size] ?? 0) + n;
-      }
-      dedupRecord.near = {
-        removed: removedTotal,
-        clusters: clustersTotal,
-        cluster_sizes: sizes,
-        bands,
-        rows,
-        threshold: near.threshold,
-        num_perm: near.num_perm,
-      };
-    }
-    if (dedup.decontaminate?.length) {
-      const evalStats = scans.find((f) => f.evalSets.length)?.evalSets ?? [];
-      dedupRecord.decontaminate = dedup.decontaminate.map((d) => ({
-        name: d.name,
-        rows: evalStats.find((e) => e.name === d.name)?.rows ?? 0,
-        ngrams: evalStats.find((e) => e.name === d.name)?.ngrams ?? 0,
-        removed: sources.reduce((a, s) => {
-          let n = 0;
-          for (const r of s.reasons.values()) if (r.startsWith(`decontam:${d.name}:`)) n++;
-          return a + n;
-        }, 0),
-      }));
-    }
-    if (dedup.exact || dedup.near) {
-      dedupRecord.by_kind = Object.fromEntries(
-        Object.entries(dupByKind).map(([k, v]) => [
-          k,
-          { ...v, duplicate_rate: v.candidates ? (v.exact + v.near) / v.candidates : 0 },
-        ]),
-      );
-      dedupRecord.copies = copies;
-    }
+    const { record: dedupRecord, reused: dedupReused } = await dedupStage(recipe, sources, scans, idOf, work);
     timings.dedup_seconds = (now() - t1) / 1000;
 
     // Availability, counters and the plan.
@@ -386,57 +262,26 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       for (const [r, k] of s.reasons.counts()) stats.drop(s.name, r, k);
       for (const f of s.scans) for (const [k, v] of Object.entries(f.changed)) stats.change(s.name, k, v);
     }
-    const unit = recipe.target?.documents !== undefined ? 'documents' : 'tokens';
-    const target: MixTarget = {
-      unit,
-      budget: recipe.target?.documents ?? recipe.target?.tokens,
-      ratio: recipe.target?.ratio,
-    };
     const t2 = now();
-    const plan = planMix(
-      sources.map((s, si) => {
-        const rs = recipe.sources[si];
-        return {
-          name: s.name,
-          kind: s.kind,
-          rows: s.avail.length,
-          tokens: sum(s.availTokens),
-          share: rs.share,
-          maxEpochs: rs.max_epochs,
-          rowsRead: s.rowsRead,
-          dropped: s.reasons.size,
-        };
-      }),
-      target,
-      {
-        allowShortfall: options.allowShortfall,
-        maxEpochsWarning: recipe.guards?.max_epochs_warning,
-        maxSyntheticFraction: recipe.guards?.max_synthetic_fraction,
-      },
+    const {
+      unit,
+      plan,
+      selections,
+      achieved,
+      warnings,
+      order: orderOf,
+    } = planStage(
+      recipe,
+      sources.map((s) => ({
+        name: s.name,
+        kind: s.kind,
+        rowsRead: s.rowsRead,
+        dropped: s.reasons.size,
+        availTokens: s.availTokens,
+      })),
+      { allowShortfall: options.allowShortfall },
     );
     timings.plan_seconds = (now() - t2) / 1000;
-
-    const rng = new Rng(recipe.seed);
-    const selections = sampleMix(plan, (name) => sources.find((s) => s.name === name)?.availTokens, rng);
-    const achieved = achievedRatios(plan, selections);
-    const planFacts: Record<string, string> = {
-      replacement: FACTS.replaceVsAccumulate,
-      epochs: FACTS.epochs,
-      synthetic_fraction_high: FACTS.syntheticShare,
-    };
-    const warnings: WarningRecord[] = plan.warnings.map((w) => ({
-      code: w.code,
-      message: w.message,
-      sources: w.sources,
-      fact: planFacts[w.code],
-    }));
-    warnings.push(
-      ...unusedSourceWarnings(
-        plan,
-        selections.map((x) => x.documents),
-        sources.map((x) => x.rowsRead),
-      ),
-    );
 
     const baseManifest = (): Manifest => ({
       manifest_version: MANIFEST_VERSION,
@@ -517,6 +362,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         rejected: [],
         columns: [],
       },
+      ...(work ? { work: { dir: work.dir, scan: scanRecord, dedup: { reused: dedupReused } } } : {}),
       timings: { ...timings, total_seconds: (now() - t0) / 1000 },
       counters: stats.toJSON(),
     });
@@ -525,9 +371,10 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       return { plan, manifest: baseManifest(), dryRun: true };
     }
 
+    stagePoint('write');
     // Global order -> per source (row, epoch, position), sorted by source row for pass 2.
     const t3 = now();
-    const order = shuffleOrder(selections, rng);
+    const order = orderOf();
     const total = order.length;
     const perSourceSel = sources.map((_, si) => ({
       n: 0,
@@ -800,6 +647,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     await rm(spillDir, { recursive: true, force: true });
     timings.write_seconds = (now() - t4) / 1000;
 
+    stagePoint('finalize');
     // Metrics, warnings, manifest, report.
     const tm = now();
     const metricsSources: Record<string, MetricsResult> = {};
@@ -873,7 +721,40 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     throw e;
   } finally {
     await (samplePool as SamplePool | null)?.close();
+    await (work as WorkDir | null)?.release();
   }
+}
+
+/** One scan task per input file (sources in order, files sorted), with its signal sample rate. */
+export function scanTasks(files: InputFile[][], measure = true): ScanTask[] {
+  const tasks: ScanTask[] = [];
+  files.forEach((fs, si) => {
+    // The signal sample's rate is fixed per source before the scan, from its input bytes.
+    const rate = measure ? signalRate(fs.reduce((a, f) => a + f.size, 0)) : 0;
+    fs.forEach((f, fi) => {
+      tasks.push({
+        id: tasks.length,
+        sourceIndex: si,
+        fileIndex: fi,
+        path: f.path,
+        format: f.format,
+        compression: f.compression,
+        size: f.size,
+        signalRate: rate,
+      });
+    });
+  });
+  return tasks;
+}
+
+/** Test seam: `CURATE_TEST_KILL_AT=STAGE` kills the process with SIGKILL as that stage starts. */
+function stagePoint(stage: 'dedup' | 'write' | 'finalize'): void {
+  if (process.env.CURATE_TEST_KILL_AT === stage) process.kill(process.pid, 'SIGKILL');
+}
+
+/** The default work dir: `.curate-work` beside the output directory (shared by sibling outputs). */
+export function defaultWorkDir(outDir: string): string {
+  return join(dirname(resolve(outDir)), '.curate-work');
 }
 
 /** rows_read == sum(dropped) + rows_available for every source, or the run fails. */
@@ -899,8 +780,15 @@ async function writeReportFile(dir: string): Promise<void> {
  * Open the output directory under a temporary name (see `prepareOutputDir`): it must not be
  * or contain the recipe, an input file or an eval set, and is replaced only when curate wrote it.
  */
-async function openOutput(dir: string, recipe: Recipe, inputs: InputFile[][], options: RunOptions) {
+async function openOutput(
+  dir: string,
+  recipe: Recipe,
+  inputs: InputFile[][],
+  options: RunOptions,
+  workDir: string | null,
+) {
   const protect: ProtectedPath[] = inputs.flat().map((f) => ({ path: f.path, role: 'input file' }));
+  if (workDir) protect.push({ path: workDir, role: 'work dir' });
   for (const d of recipe.dedup.decontaminate ?? []) {
     for (const f of await expandInputs(d.paths)) protect.push({ path: f.path, role: 'eval set' });
   }
@@ -985,7 +873,7 @@ function numericMerge(a: ColumnType, b: ColumnType): ColumnType {
   return 'json';
 }
 
-function fileOf(s: SourceState, sourceRow: number): number {
+function fileOf(s: { fileBase: number[] }, sourceRow: number): number {
   let lo = 0;
   let hi = s.fileBase.length - 1;
   while (lo < hi) {
@@ -994,11 +882,6 @@ function fileOf(s: SourceState, sourceRow: number): number {
     else hi = mid - 1;
   }
   return lo;
-}
-
-function sourceOfDoc(group: SourceState[], doc: number): SourceState {
-  for (let i = group.length - 1; i >= 0; i--) if (group[i].docBase <= doc) return group[i];
-  return group[0];
 }
 
 function sortIndex(rows: Uint32Array, epochs: Uint16Array, n: number): Uint32Array {

@@ -12,6 +12,7 @@ import { loadHfTokenizer } from '@curate/core';
 import { describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { readDatatrove, readMegatron } from '../../../tools/test/token-readers.js';
+import { tinyTokenizerJson } from '../../../tools/test/tokenizer-json.js';
 import { runRecipeFile } from '../dist/index.js';
 import { duckRows, tempDir, writeRecipe } from './helpers.js';
 
@@ -135,4 +136,32 @@ describe.skipIf(!HAS_SHARED)('megatron and nanotron output', () => {
     expect(docs).toBe(manifest.totals.rows_written);
     expect(tokens).toBe(manifest.totals.tokens_written);
   }, 600_000);
+});
+
+describe('the work dir and a tokenizer.json', () => {
+  it('token counts stored for one tokenizer.json are not reused after the file changes under the same path', async () => {
+    const dir = tempDir();
+    const rows = Array.from({ length: 40 }, (_, i) =>
+      JSON.stringify({ text: `the cat and the dog ran in the park number ${i}` }),
+    );
+    writeFileSync(join(dir, 'data.jsonl'), `${rows.join('\n')}\n`);
+    mkdirSync(join(dir, 'tok'));
+    const tok = join(dir, 'tok', 'tokenizer.json');
+    writeFileSync(tok, tinyTokenizerJson());
+    const recipe = writeRecipe(
+      dir,
+      'r.yaml',
+      'name: w\ntokenizer: tok/tokenizer.json\nsources: [{ name: a, kind: real, paths: [data.jsonl], text: text }]\noutput: { dir: out, format: megatron }\nreport: false\n',
+    );
+    const work = join(dir, 'work');
+    const first = (await runRecipeFile(recipe, { work, workers: 1 })).manifest;
+    // The same vocabulary without merges: every byte is a token.
+    const json = JSON.parse(tinyTokenizerJson());
+    json.model.merges = [];
+    writeFileSync(tok, JSON.stringify(json));
+    const second = (await runRecipeFile(recipe, { work, workers: 1, overwrite: true })).manifest;
+    const fresh = (await runRecipeFile(recipe, { work: false, out: join(dir, 'fresh'), workers: 1 })).manifest;
+    expect(second.totals.tokens_written).toBe(fresh.totals.tokens_written);
+    expect(second.totals.tokens_written).toBeGreaterThan(first.totals.tokens_written);
+  });
 });
