@@ -33,6 +33,7 @@ describe('public API', () => {
       'outputCommitting',
       'parseTextOption',
       'prepareOutputDir',
+      'readParquetColumns',
       'readShard',
       'readShards',
       'readTokenDataset',
@@ -41,6 +42,7 @@ describe('public API', () => {
       'shardColumns',
       'textRuleFor',
       'tokenFileExtensions',
+      'writeParquetColumns',
     ]);
   });
 
