@@ -194,7 +194,14 @@ export interface Manifest {
    */
   work?: {
     dir: string;
-    scan: { files: number; reused: number; computed: number; bytes_read: number };
+    scan: {
+      files: number;
+      reused: number;
+      computed: number;
+      bytes_read: number;
+      groups_reused: number;
+      groups_computed: number;
+    };
     /** Dedup verdicts taken from the work dir (same inputs, decisions and settings as a run before). */
     dedup: { reused: boolean };
   };
