@@ -12,6 +12,8 @@ export interface InputFileRecord {
   bytes: number;
   sha256: string;
   rows: number;
+  /** An s3:// input: what reading it cost (ranged GETs of only the used Parquet columns), over every pass. */
+  fetched?: { bytes: number; requests: number; retries: number };
 }
 
 export interface SourceRecord {

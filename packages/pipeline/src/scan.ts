@@ -7,8 +7,6 @@
  * A Scanner is built once per thread from the resolved recipe; `scan(task)`
  * is pure given the file, so running it in any worker gives the same result.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import {
   type Batch,
   dict,
@@ -31,6 +29,7 @@ import {
   expandInputs,
   type InputFile,
   inferColumns,
+  inputDigest,
   readShard,
   type TextTemplate,
 } from '@curate/shards';
@@ -659,13 +658,7 @@ function growF64(a: Float64Array<ArrayBuffer>, n: number): Float64Array<ArrayBuf
   return b;
 }
 
-/** sha256 of a file, streamed. */
+/** sha256 of a local file, streamed; `s3-etag:...` for an s3:// object (see inputDigest in @curate/shards). */
 export function sha256Of(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (c) => h.update(c))
-      .on('error', reject)
-      .on('end', () => resolve(h.digest('hex')));
-  });
+  return inputDigest(path);
 }

@@ -30,7 +30,13 @@ import { type FileStamp, stampOf } from '@curate/dedup';
 import { FILTER_DEFAULTS, type Filter } from '@curate/quality';
 import type { Recipe } from '@curate/recipe';
 import { qualitySteps } from '@curate/recipe/filters';
-import { type ColumnSpec, type ParquetColumn, readParquetColumns, writeParquetColumns } from '@curate/shards';
+import {
+  type ColumnSpec,
+  type ParquetColumn,
+  readParquetColumns,
+  sha256File,
+  writeParquetColumns,
+} from '@curate/shards';
 import { type FileScan, type FilterColumn, passThroughColumns, rewritesText, type ScanTask } from '../scan.js';
 import { signalOptions, signalSeed } from '../signals.js';
 import { configKey, diskError, mkdirChecked, WORK_FORMAT, type WorkDir, writeAtomic } from './workdir.js';
@@ -472,11 +478,7 @@ export async function evalChecksums(recipe: Recipe, expand: (paths: string[]) =>
   for (const d of recipe.dedup?.decontaminate ?? []) {
     const sums: string[] = [];
     for (const f of await expand(d.paths)) {
-      sums.push(
-        createHash('sha256')
-          .update(await readFile(f.path))
-          .digest('hex'),
-      );
+      sums.push(await sha256File(f.path)); // a local file or an s3:// object
     }
     out.push(sums);
   }
