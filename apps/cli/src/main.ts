@@ -131,7 +131,11 @@ export const COMMANDS: CommandSpec[] = [
       c
         .option(...textOption)
         .option('--group-by <column>', 'compute metrics per value of this column')
-        .option('--tokenizer <name>', 'token counts: words, bytes, cl100k_base or o200k_base', 'words')
+        .option(
+          '--tokenizer <name>',
+          'token counts: words, bytes, cl100k_base, o200k_base or a tokenizer.json path',
+          'words',
+        )
         .option(
           '--filters <names>',
           'quality filters for the pass-rate table: default (gopher_quality,gopher_repetition,c4,fineweb), none, or a comma-separated list',

@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tinyTokenizerJson } from '../../../tools/test/tokenizer-json.js';
 import type { JsonError } from '../src/main.js';
 import { curate, tempDir } from './helpers.js';
 
@@ -88,13 +89,54 @@ describe('several recipe issues', () => {
       expect(lines[0]).toMatch(/^error: .*bad\.yaml: .*\(\+1 more\)$/);
       expect(lines.slice(1)).toEqual([
         '  line 7, column 5: sources[0].max_epochs: must be > 0',
-        '  line 10, column 3: output.format: must be one of parquet, arrow, jsonl',
+        '  line 10, column 3: output.format: must be one of parquet, arrow, jsonl, megatron, nanotron',
       ]);
     }
     const j = await curate(['validate', recipe, '--json']);
     expect(jsonError(j.stdout).error.issues).toEqual([
       { path: 'sources[0].max_epochs', message: 'must be > 0', line: 7, column: 5 },
-      { path: 'output.format', message: 'must be one of parquet, arrow, jsonl', line: 10, column: 3 },
+      {
+        path: 'output.format',
+        message: 'must be one of parquet, arrow, jsonl, megatron, nanotron',
+        line: 10,
+        column: 3,
+      },
     ]);
+  });
+});
+
+describe('a bad tokenizer.json', () => {
+  it('missing, not JSON, unsupported model, EOD not in the vocabulary: one line naming the file, exit 2, nothing written', async () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'data.jsonl'), '{"text":"a"}\n');
+    const tok = join(d, 'tokenizer.json');
+    const recipe = (extra = '') =>
+      `name: t\ntokenizer: tokenizer.json\nsources: [{ name: a, kind: real, paths: [data.jsonl], text: text }]\noutput: { dir: out, format: megatron${extra} }\n`;
+    const cases: [string | null, string, RegExp][] = [
+      [null, '', /tokenizer: .*tokenizer\.json: tokenizer\.json not found$/],
+      ['{"model": ', '', /tokenizer: .*tokenizer\.json: tokenizer\.json is not JSON/],
+      [
+        '{"model": {"type": "Unigram", "vocab": []}}',
+        '',
+        /tokenizer: .*tokenizer\.json: unsupported tokenizer\.json: model type "Unigram"/,
+      ],
+      [
+        tinyTokenizerJson(),
+        ', eod_token: "<eos>"',
+        /output\.eod_token: .*tokenizer\.json: EOD token "<eos>" is not in the vocabulary$/,
+      ],
+      [tinyTokenizerJson({ eodId: 70000 }), ', token_size: 2', /output\.token_size: .*does not fit uint16 token ids$/],
+    ];
+    for (const [body, extra, line] of cases) {
+      if (body === null) rmSync(tok, { force: true });
+      else writeFileSync(tok, body);
+      writeFileSync(join(d, 'r.yaml'), recipe(extra));
+      const r = await curate(['mix', join(d, 'r.yaml')]);
+      expect(r.code, String(line)).toBe(2);
+      expect(r.stderr.trim().split('\n'), String(line)).toHaveLength(1);
+      expect(r.stderr.trim(), String(line)).toMatch(line);
+      expect(r.stderr).toContain(tok);
+      expect(existsSync(join(d, 'out')), String(line)).toBe(false);
+    }
   });
 });

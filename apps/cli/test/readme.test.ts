@@ -26,9 +26,10 @@ describe('the README recipe', () => {
     const m = JSON.parse(r.stdout);
     const fmt = (n: number) => n.toLocaleString('en-US');
     expect(README).toContain(
-      `writes ${fmt(m.totals.rows_written)} rows (${fmt(m.totals.tokens_written)} tokens, 70.00% real)`,
+      `writes ${fmt(m.totals.rows_written)} rows (${fmt(m.totals.tokens_written)} tokens, ${(100 * m.target.achieved_ratio.tokens.real).toFixed(2)}% real)`,
     );
-    expect(m.target.achieved_ratio.tokens.real.toFixed(4)).toBe('0.7000');
+    // within a few documents' tokens of the target (documents are whole: ~100 tokens of 800,000)
+    expect(Math.abs(m.target.achieved_ratio.tokens.real - 0.7)).toBeLessThan(0.0005);
     expect(m.target.requested_budget).toBe(m.target.budget); // no shortfall
     expect(m.warnings.map((w: { code: string }) => w.code)).not.toContain('replacement');
     const dolly = m.sources.find((s: { name: string }) => s.name === 'dolly');

@@ -8,6 +8,7 @@ export {
   UsageError,
   withFile,
 } from './errors.js';
+export { buildHfTokenizer, loadHfTokenizer, type TokenEncoder, translatePattern } from './hf-tokenizer.js';
 export { peakRssBytes } from './memory.js';
 export { fnv1a32, Rng } from './rng.js';
 export { type DropStage, dropReason, reasonKey, type SourceCounters, Stats } from './stats.js';
@@ -22,7 +23,14 @@ export {
   silentLogger,
 } from './step.js';
 export { closest, didYouMean, editDistance } from './suggest.js';
-export { loadTokenizer, TOKENIZER_NAMES, type Tokenizer, type TokenizerName } from './tokenizers.js';
+export {
+  isTokenizerFile,
+  loadTokenizer,
+  loadTokenizerFile,
+  TOKENIZER_NAMES,
+  type Tokenizer,
+  type TokenizerName,
+} from './tokenizers.js';
 export {
   type Batch,
   batchRows,

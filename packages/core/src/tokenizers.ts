@@ -9,13 +9,17 @@
  * `<|endoftext|>` inside a document are encoded as ordinary characters, never
  * rejected.
  */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { type BpeCore, bpeCounter, CL100K_PATTERN } from './bpe-count.js';
+import { loadHfTokenizer, type TokenEncoder } from './hf-tokenizer.js';
 
 export type TokenizerName = 'cl100k_base' | 'o200k_base' | 'words' | 'bytes';
 export const TOKENIZER_NAMES: readonly TokenizerName[] = ['cl100k_base', 'o200k_base', 'words', 'bytes'];
 
 export interface Tokenizer {
-  readonly name: TokenizerName;
+  /** The encoding's name, or the tokenizer.json path of a model tokenizer. */
+  readonly name: string;
   /** Number of tokens in `text`. */
   count(text: string): number;
 }
@@ -56,7 +60,7 @@ const bytesTokenizer: Tokenizer = {
   },
 };
 
-const cache = new Map<TokenizerName, Promise<Tokenizer>>();
+const cache = new Map<string, Promise<Tokenizer>>();
 
 interface BpeModule {
   countTokens(text: string, options?: unknown): number;
@@ -82,8 +86,33 @@ async function loadBpe(name: 'cl100k_base' | 'o200k_base'): Promise<Tokenizer> {
   return { name, count: (text: string): number => mod.countTokens(text, opts) };
 }
 
-/** Load a tokenizer by name (BPE ranks are loaded once per process, lazily). */
-export function loadTokenizer(name: TokenizerName): Promise<Tokenizer> {
+/** Is this tokenizer setting a path to a Hugging Face tokenizer.json (rather than an encoding name)? */
+export function isTokenizerFile(name: string): boolean {
+  return name.endsWith('.json');
+}
+
+const files = new Map<string, Promise<TokenEncoder>>();
+
+/** A model tokenizer from a local Hugging Face tokenizer.json (loaded once per process and file version). */
+export async function loadTokenizerFile(path: string): Promise<TokenEncoder> {
+  const st = await stat(path).catch(() => null);
+  if (!st) return loadHfTokenizer(path); // the loader's error names the file
+  const key = `${resolve(path)}\0${st.size}\0${st.mtimeMs}`;
+  let p = files.get(key);
+  if (!p) {
+    p = loadHfTokenizer(path);
+    files.set(key, p);
+    p.catch(() => files.delete(key));
+  }
+  return p;
+}
+
+/**
+ * Load a tokenizer by name, or a model tokenizer from a tokenizer.json path (BPE ranks and
+ * tokenizer files are loaded once per process, lazily).
+ */
+export function loadTokenizer(name: TokenizerName | (string & {})): Promise<Tokenizer> {
+  if (isTokenizerFile(name)) return loadTokenizerFile(name);
   switch (name) {
     case 'words':
       return Promise.resolve(wordsTokenizer);
@@ -91,10 +120,11 @@ export function loadTokenizer(name: TokenizerName): Promise<Tokenizer> {
       return Promise.resolve(bytesTokenizer);
     case 'cl100k_base':
     case 'o200k_base': {
-      let p = cache.get(name);
+      const enc = name as 'cl100k_base' | 'o200k_base';
+      let p = cache.get(enc);
       if (!p) {
-        p = loadBpe(name);
-        cache.set(name, p);
+        p = loadBpe(enc);
+        cache.set(enc, p);
       }
       return p;
     }

@@ -114,6 +114,7 @@ const DEFINITIONS: Record<FilterName, Definition<never>> = {
       unit: { type: 'enum', values: ['words', 'tokens', 'chars'] },
       min: count,
       max: { type: 'int', min: 0, optional: true },
+      tokenizer: { type: 'string', optional: true },
     },
     defaults: LENGTH_DEFAULTS,
     make: (p, path) => {

@@ -101,6 +101,12 @@ describe('length', () => {
     const run = (text: string) => f.filter({ text, source: 's', kind: 'real', get: () => null } as never);
     expect(run('hello')).toEqual({ drop: 'too_short' });
     expect(run('hello world')).toBe(true);
+    // the recipe passes its tokenizer (an encoding name or a tokenizer.json path)
+    const bytes = createFilter('length', { unit: 'tokens', min: 2, max: 3, tokenizer: 'bytes' });
+    await bytes.prepare?.();
+    expect(bytes.filter({ text: 'hello', source: 's', kind: 'real', get: () => null } as never)).toEqual({
+      drop: 'too_long',
+    });
     expect(() => createFilter('length', { min: 5, max: 4 }, 'quality[0].length')).toThrow(/must be >= min/);
   });
 });

@@ -20,15 +20,18 @@ export const FILTER_DEFAULTS: Record<FilterName, Record<string, unknown>> = Obje
   FILTER_NAMES.map((name) => [name, defaultsOf((qualityItemSchema.properties as FilterSchemas)[name])]),
 ) as Record<FilterName, Record<string, unknown>>;
 
-/** The quality steps of a resolved recipe, in order, as `{ filter, params, path }`. */
-export function qualitySteps(recipe: { quality: readonly QualityItem[] }): QualityStep[] {
+/**
+ * The quality steps of a resolved recipe, in order, as `{ filter, params, path }`. A `length` step
+ * in tokens counts with the recipe's `tokenizer` (passed to the filter as its `tokenizer` parameter).
+ */
+export function qualitySteps(recipe: { quality: readonly QualityItem[]; tokenizer?: string }): QualityStep[] {
   return recipe.quality.map((item, i) => {
     const filter = Object.keys(item)[0] as FilterName;
-    return {
-      filter,
-      params: (item as Record<string, unknown>)[filter],
-      path: `quality[${i}].${filter}`,
-    } as QualityStep;
+    let params = (item as Record<string, unknown>)[filter];
+    if (filter === 'length' && recipe.tokenizer && (params as { unit?: string } | null)?.unit === 'tokens') {
+      params = { ...(params as object), tokenizer: recipe.tokenizer };
+    }
+    return { filter, params, path: `quality[${i}].${filter}` } as QualityStep;
   });
 }
 

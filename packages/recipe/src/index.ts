@@ -6,6 +6,7 @@ export { type LoadedRecipe, type LoadOptions, loadRecipe, RecipeValidationError 
 export { DEFAULT_SHARD_SIZE, parseSize } from './resolve.js';
 export { RULES, type Rule } from './rules.js';
 export { recipeSchema } from './schema.js';
+export { checkTokenizer, eodId, tokenSize } from './tokenizer.js';
 export type {
   AppliesTo,
   Decontamination,

@@ -28,6 +28,7 @@ export function resolveRecipePaths(recipe: Recipe, baseDir: string): Recipe {
   for (const s of recipe.sources) s.paths = s.paths.map((x) => resolveInputPath(x, baseDir));
   for (const d of recipe.dedup.decontaminate ?? []) d.paths = d.paths.map((x) => resolveInputPath(x, baseDir));
   if (!isUrl(recipe.output.dir)) recipe.output.dir = resolve(baseDir, recipe.output.dir);
+  if (recipe.tokenizer.endsWith('.json')) recipe.tokenizer = resolve(baseDir, recipe.tokenizer);
   for (const item of recipe.quality) if ('custom' in item) item.custom.module = resolve(baseDir, item.custom.module);
   return recipe;
 }

@@ -301,12 +301,15 @@ export const RULES: readonly Rule[] = [
   },
   {
     name: 'compression-fits-format',
-    description: 'parquet: snappy, zstd, none; arrow: zstd, none; jsonl: gzip, zstd, none (error).',
+    description:
+      'parquet: snappy, zstd, none; arrow: zstd, none; jsonl: gzip, zstd, none; megatron, nanotron: none (error).',
     check(r, report) {
       const allowed: Record<string, readonly string[]> = {
         parquet: ['snappy', 'zstd', 'none'],
         arrow: ['zstd', 'none'],
         jsonl: ['gzip', 'zstd', 'none'],
+        megatron: ['none'],
+        nanotron: ['none'],
       };
       const { format, compression } = r.output;
       if (!allowed[format].includes(compression)) {
@@ -331,6 +334,25 @@ export const RULES: readonly Rule[] = [
           report.error(p.path, p.message);
         }
       });
+    },
+  },
+  {
+    name: 'tokenized-output-needs-model-tokenizer',
+    description:
+      '`output.format` `megatron` or `nanotron` needs `tokenizer` to be a tokenizer.json; `eod_token` and `token_size` only apply to them (error).',
+    check(r, report) {
+      const tokenized = r.output.format === 'megatron' || r.output.format === 'nanotron';
+      if (tokenized && !r.tokenizer.endsWith('.json')) {
+        report.error(
+          'output.format',
+          `${r.output.format} writes token ids: set tokenizer to the model's tokenizer.json (${r.tokenizer} has no ids)`,
+        );
+      }
+      if (!tokenized) {
+        for (const k of ['eod_token', 'token_size'] as const) {
+          if (r.output[k] !== undefined) report.error(p('output', k), `only applies to megatron and nanotron output`);
+        }
+      }
     },
   },
   {

@@ -446,9 +446,11 @@ export const recipeSchema = {
     },
     tokenizer: {
       type: 'string',
-      enum: ['cl100k_base', 'o200k_base', 'words', 'bytes'],
+      anyOf: [{ enum: ['cl100k_base', 'o200k_base', 'words', 'bytes'] }, { pattern: '\\.json$' }],
+      errorMessage: 'must be one of cl100k_base, o200k_base, words, bytes, or the path of a tokenizer.json',
       default: 'cl100k_base',
-      description: 'Tokenizer counting tokens for budgets, ratios and `length` in tokens.',
+      description:
+        "Tokenizer counting tokens for budgets, ratios and `length` in tokens, and writing `megatron`/`nanotron` output: an OpenAI encoding, `words`, `bytes`, or a model's Hugging Face `tokenizer.json` (a local path, relative to the recipe file; byte-level BPE such as Llama 3 or Qwen; never downloaded).",
     },
     target: {
       type: 'object',
@@ -655,9 +657,22 @@ export const recipeSchema = {
         },
         format: {
           type: 'string',
-          enum: ['parquet', 'arrow', 'jsonl'],
+          enum: ['parquet', 'arrow', 'jsonl', 'megatron', 'nanotron'],
           default: 'parquet',
-          description: 'Shard format.',
+          description:
+            'Shard format. `megatron` (Megatron-LM indexed dataset, `.bin` + `.idx`) and `nanotron` (datatrove `.ds` + `.ds.index` + `.ds.metadata`) write token ids of the recipe `tokenizer` (a tokenizer.json), one EOD token after each document, one dataset per shard, and the provenance of every document in a sidecar `.provenance.parquet`.',
+        },
+        eod_token: {
+          type: 'string',
+          minLength: 1,
+          description:
+            "`megatron`/`nanotron`: the token appended after each document (default: the tokenizer's end-of-text token, e.g. `<|end_of_text|>` for Llama 3, `<|endoftext|>` for Qwen).",
+        },
+        token_size: {
+          type: 'integer',
+          enum: [2, 4],
+          description:
+            '`megatron`/`nanotron`: bytes per token id, 2 (uint16) or 4 (int32 for Megatron, uint32 for datatrove). Default: 2 when the vocabulary fits, else 4.',
         },
         compression: {
           type: 'string',

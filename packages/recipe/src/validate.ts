@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { schemaIssues } from './issues.js';
 import { checkRecipePaths, outputInsideInputs, resolveRecipePaths } from './paths.js';
 import { resolveRecipe } from './resolve.js';
 import { runRules } from './rules.js';
+import { checkTokenizer } from './tokenizer.js';
 import type { ValidateOptions, ValidationResult } from './types.js';
 import { type RecipeValidator, validatorFingerprint } from './validator-options.js';
 
@@ -47,7 +49,10 @@ export async function validateRecipe(input: unknown, options: ValidateOptions = 
   const recipe = resolveRecipe(data);
   const { errors, warnings } = runRules(recipe);
   const base = options.baseDir ?? process.cwd();
-  if (options.checkPaths !== false) errors.push(...(await checkRecipePaths(recipe, base)));
+  if (options.checkPaths !== false) {
+    errors.push(...(await checkRecipePaths(recipe, base)));
+    if (!errors.length) errors.push(...(await checkTokenizer(recipe, resolve(base, recipe.tokenizer))));
+  }
   warnings.push(...(await outputInsideInputs(recipe, base)));
   if (options.baseDir !== undefined) resolveRecipePaths(recipe, options.baseDir);
   return errors.length ? { warnings, errors } : { recipe, warnings, errors };

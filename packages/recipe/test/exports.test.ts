@@ -11,6 +11,8 @@ it('the public API is reviewed: adding an export changes this list', () => {
     'RecipeValidationError',
     'appliesToSources',
     'canonicalJson',
+    'checkTokenizer',
+    'eodId',
     'formatIssue',
     'loadRecipe',
     'parseSize',
@@ -19,6 +21,7 @@ it('the public API is reviewed: adding an export changes this list', () => {
     'qualitySteps',
     'recipeHash',
     'recipeSchema',
+    'tokenSize',
     'validateRecipe',
   ]);
 });

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { type CurateError, RecipeError } from '@curate/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { tinyTokenizerJson } from '../../../tools/test/tokenizer-json.js';
 import { canonicalJson, formatIssue, loadRecipe, RecipeValidationError, validateRecipe } from '../src/index.js';
 import { tempTree } from './helpers.js';
 
@@ -285,5 +286,70 @@ describe('loadRecipe', () => {
   it('an empty file is an invalid recipe, not a crash', async () => {
     const err = (await loadRecipe(await write('empty.yaml', '')).catch((e: unknown) => e)) as RecipeValidationError;
     expect(err.message).toBe('recipe: must be an object');
+  });
+});
+
+describe('tokenizer: a tokenizer.json path (relative to the recipe file), checked before any work', () => {
+  const tokenized = (extra: Record<string, unknown> = {}) => {
+    const r = recipe();
+    r.tokenizer = 'tok/tokenizer.json';
+    r.output = { dir: 'out', format: 'megatron', ...extra };
+    return r;
+  };
+  const write = async (name: string, body: string) => {
+    await mkdir(join(dir, 'tok'), { recursive: true });
+    await writeFile(join(dir, 'tok', name), body);
+  };
+  const issuesOf = async (r: Record<string, unknown>) => {
+    await writeFile(join(dir, 'recipe.yaml'), stringify(r));
+    const e = await loadRecipe(join(dir, 'recipe.yaml')).catch((x) => x);
+    expect(e).toBeInstanceOf(RecipeValidationError);
+    return (e as RecipeValidationError).issues.map(formatIssue);
+  };
+
+  it('resolves the path against the recipe directory and accepts megatron output', async () => {
+    await write('tokenizer.json', tinyTokenizerJson());
+    await writeFile(join(dir, 'recipe.yaml'), stringify(tokenized()));
+    const { recipe: r } = await loadRecipe(join(dir, 'recipe.yaml'));
+    expect(r.tokenizer).toBe(join(dir, 'tok', 'tokenizer.json'));
+    expect(r.output.format).toBe('megatron');
+    expect(r.output.compression).toBe('none');
+  });
+
+  it('missing, not JSON, unsupported model: one issue naming the file', async () => {
+    const file = join(dir, 'tok', 'tokenizer.json');
+    expect(await issuesOf(tokenized())).toEqual([`tokenizer: ${file}: tokenizer.json not found`]);
+    await write('tokenizer.json', '{"model": ');
+    expect((await issuesOf(tokenized()))[0]).toMatch(new RegExp(`^tokenizer: ${file}: tokenizer.json is not JSON`));
+    await write('tokenizer.json', '{"model": {"type": "Unigram", "vocab": []}}');
+    expect((await issuesOf(tokenized()))[0]).toMatch(
+      new RegExp(`^tokenizer: ${file}: unsupported tokenizer.json: model type "Unigram"`),
+    );
+  });
+
+  it('EOD not in the vocabulary, vocabulary larger than the token size', async () => {
+    await write('tokenizer.json', tinyTokenizerJson());
+    const file = join(dir, 'tok', 'tokenizer.json');
+    expect(await issuesOf(tokenized({ eod_token: '<eos>' }))).toEqual([
+      `output.eod_token: ${file}: EOD token "<eos>" is not in the vocabulary`,
+    ]);
+    await write('tokenizer.json', tinyTokenizerJson({ eodId: 70000 }));
+    expect(await issuesOf(tokenized({ token_size: 2 }))).toEqual([
+      `output.token_size: ${file}: a vocabulary of 70001 tokens does not fit uint16 token ids`,
+    ]);
+    // by default the token size follows the vocabulary
+    await writeFile(join(dir, 'recipe.yaml'), stringify(tokenized()));
+    await expect(loadRecipe(join(dir, 'recipe.yaml'))).resolves.toBeTruthy();
+  });
+
+  it('megatron output needs a tokenizer.json; eod_token only applies to tokenized output', async () => {
+    const r = tokenized();
+    r.tokenizer = 'cl100k_base';
+    expect(await issuesOf(r)).toEqual([
+      "output.format: megatron writes token ids: set tokenizer to the model's tokenizer.json (cl100k_base has no ids)",
+    ]);
+    const p = recipe();
+    p.output = { dir: 'out', eod_token: '<x>' };
+    expect(await issuesOf(p)).toEqual(['output.eod_token: only applies to megatron and nanotron output']);
   });
 });

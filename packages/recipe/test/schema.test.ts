@@ -35,7 +35,7 @@ describe('schema errors name the recipe path', () => {
     expect(await errorsOf((r) => (r.seed = 1.5))).toEqual(['seed: must be an integer']);
     expect(await errorsOf((r) => (r.report = 'yes'))).toEqual(['report: must be a boolean (true or false)']);
     expect(await errorsOf((r) => (r.tokenizer = 'gpt2'))).toEqual([
-      'tokenizer: must be one of cl100k_base, o200k_base, words, bytes',
+      'tokenizer: must be one of cl100k_base, o200k_base, words, bytes, or the path of a tokenizer.json',
     ]);
     expect(await errorsOf((r) => (r.target = { ratio: { synthetic: 1.5 } }))).toEqual([
       'target.ratio.synthetic: must be <= 1',
@@ -162,7 +162,7 @@ describe('schema errors name the recipe path', () => {
       'guards.max_synthetic_fraction: must be >= 0',
     ]);
     expect(await errorsOf((r) => (r.output.format = 'csv'))).toEqual([
-      'output.format: must be one of parquet, arrow, jsonl',
+      'output.format: must be one of parquet, arrow, jsonl, megatron, nanotron',
     ]);
     expect(await errorsOf((r) => (r.output.compression = 'lz4'))).toEqual([
       'output.compression: must be one of snappy, zstd, none, gzip',
@@ -423,7 +423,7 @@ describe('published schema', () => {
   });
 
   it('tokenizer names follow @curate/core', () => {
-    expect([...recipeSchema.properties.tokenizer.enum].sort()).toEqual([...TOKENIZER_NAMES].sort());
+    expect([...recipeSchema.properties.tokenizer.anyOf[0].enum].sort()).toEqual([...TOKENIZER_NAMES].sort());
   });
 });
 
@@ -460,6 +460,17 @@ describe('appliesToSources and qualitySteps', () => {
       ['human', 'synth', 'synth2'],
       ['synth', 'synth2'],
       ['human', 'synth2'],
+    ]);
+  });
+
+  it('a length step in tokens counts with the recipe tokenizer', async () => {
+    const r = baseRecipe();
+    r.tokenizer = 'o200k_base';
+    r.quality = [{ length: { unit: 'tokens', min: 5 } }, { length: { min: 5 } }];
+    const { recipe } = await check(r);
+    expect(qualitySteps(recipe!).map((s) => s.params)).toEqual([
+      { unit: 'tokens', min: 5, tokenizer: 'o200k_base' },
+      { unit: 'words', min: 5 },
     ]);
   });
 });

@@ -63,5 +63,16 @@ export {
   type TextSpec,
   textRuleFor,
 } from './text-spec.js';
+export { readTokenDataset, type TokenDatasetOptions, type TokenDocument } from './token-reader.js';
+export {
+  createTokenShardWriter,
+  MEGATRON_DTYPE,
+  MEGATRON_MAGIC,
+  type TokenFormat,
+  type TokenShardWriter,
+  type TokenShardWriterOptions,
+  tokenFileExtensions,
+  type WrittenTokenShard,
+} from './tokens.js';
 export * from './types.js';
 export { createShardWriter, sha256File } from './writer.js';

@@ -1,4 +1,4 @@
-import { loadTokenizer, type TokenizerName, UsageError } from '@curate/core';
+import { CurateError, loadTokenizer, UsageError } from '@curate/core';
 import { computeStats, formatMetricsTable } from '@curate/metrics';
 import { evaluateFilters, formatPassRates, parseFilterList } from '@curate/quality';
 import { compileTextSpec, readShards } from '@curate/shards';
@@ -10,8 +10,9 @@ export const DEFAULT_FILTERS = 'gopher_quality,gopher_repetition,c4,fineweb';
 
 export async function statsCommand(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<void> {
   const text = textSpec(opts);
-  const tokName = String(opts.tokenizer ?? 'words') as TokenizerName;
-  const tokenizer = await loadTokenizer(tokName).catch(() => {
+  const tokName = String(opts.tokenizer ?? 'words');
+  const tokenizer = await loadTokenizer(tokName).catch((e) => {
+    if (e instanceof CurateError) throw e; // a bad tokenizer.json: the error names the file
     throw new UsageError(`--tokenizer: unknown tokenizer "${tokName}"`);
   });
   const stats = await computeStats({

@@ -23,6 +23,7 @@
  * file's size and sha256, and the tool and format version; a group is reused only when all match.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FileStamp, stampOf } from '@curate/dedup';
@@ -121,7 +122,7 @@ export function fileGroups(ctx: AttrContext, task: ScanTask): AttrGroup[] {
   (recipe.dedup?.decontaminate ?? []).forEach((d, j) => {
     add('decontam', { text, eval: { sha256: ctx.evalSums[j], template: d.text, ngram: d.ngram } }, j);
   });
-  add('tokens', { text, tokenizer: recipe.tokenizer });
+  add('tokens', { text, tokenizer: tokenizerIdentity(recipe.tokenizer) });
   const exact = recipe.dedup?.exact;
   if (exact) add('exact', { text, normalize: exact.normalize !== false, strip: exact.strip_punctuation ?? false });
   const near = recipe.dedup?.near;
@@ -135,6 +136,21 @@ export function fileGroups(ctx: AttrContext, task: ScanTask): AttrGroup[] {
     });
   }
   return groups;
+}
+
+const tokenizerSums = new Map<string, string>();
+
+/** An encoding's name, or a tokenizer.json's path with its sha256 (the file can change under the same path). */
+function tokenizerIdentity(tokenizer: string): string {
+  if (!tokenizer.endsWith('.json')) return tokenizer;
+  const st = statSync(tokenizer);
+  const at = `${tokenizer}\0${st.size}\0${st.mtimeMs}`;
+  let sum = tokenizerSums.get(at);
+  if (!sum) {
+    sum = createHash('sha256').update(readFileSync(tokenizer)).digest('hex');
+    tokenizerSums.set(at, sum);
+  }
+  return `${tokenizer}#sha256=${sum}`;
 }
 
 function appliesHere(f: Filter, source: { name: string; kind: string }): boolean {

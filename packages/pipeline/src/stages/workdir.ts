@@ -10,7 +10,7 @@
  * every file matches it. Anything else (missing, truncated, another key) is recomputed.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CurateError, InputError } from '@curate/core';
@@ -29,6 +29,8 @@ export class WorkDir {
   private constructor(
     readonly dir: string,
     readonly tool: string,
+    /** This run created the directory (it is removed again when the run stored nothing in it). */
+    private readonly created: boolean,
   ) {}
 
   /** Open (create) and lock `dir`. */
@@ -42,7 +44,7 @@ export class WorkDir {
       });
     }
     await mkdirChecked(abs);
-    const w = new WorkDir(abs, tool);
+    const w = new WorkDir(abs, tool, st === null);
     await w.checkFormat();
     await w.lock();
     return w;
@@ -112,10 +114,15 @@ export class WorkDir {
     throw new CurateError(`could not lock work dir ${this.dir}`, { code: 'E_WORK_LOCKED' });
   }
 
+  /** Unlock; a work dir this run created and stored nothing in (it failed early) is removed. */
   async release(): Promise<void> {
     if (!this.locked) return;
     this.locked = false;
     await rm(this.path('lock'), { force: true });
+    if (this.created) {
+      const left = await readdir(this.dir).catch(() => ['?']);
+      if (left.every((f) => f === 'curate-work.json')) await rm(this.dir, { recursive: true, force: true });
+    }
   }
 }
 

@@ -22,6 +22,7 @@ import {
 } from '@curate/shards';
 import { checkRow, checkStamp, rowsChanged } from '../integrity.js';
 import { withGenerationColumn } from '../lineage.js';
+import { createOutputWriter, rowShardFormat } from '../output-writer.js';
 import type { SamplePool } from '../pool.js';
 import type { RunOptions } from '../run.js';
 import { makeRow, type SampleTask } from '../sample.js';
@@ -101,8 +102,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
   const rejectedWriter: ShardWriter | null = recipe.output.write_rejected
     ? createShardWriter({
         dir: join(out.tmpDir, 'rejected'),
-        format: recipe.output.format,
-        compression: recipe.output.compression,
+        ...rowShardFormat(recipe),
         maxRows: recipe.output.shard_rows,
         maxBytes: recipe.output.shard_size,
         columns: withGenerationColumn(recipe, rejectedColumns(sources)),
@@ -301,10 +301,8 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
   // Write in output order; metrics on the written rows.
   const t4 = now();
   const columns = withGenerationColumn(recipe, outputColumns(sources, recipe));
-  const writer = createShardWriter({
+  const writer = await createOutputWriter(recipe, {
     dir: out.tmpDir,
-    format: recipe.output.format,
-    compression: recipe.output.compression,
     maxRows: recipe.output.shard_rows,
     maxBytes: recipe.output.shard_size,
     columns,

@@ -1,4 +1,7 @@
-/** Document length in words (Gopher-style, see text.ts), tokens (cl100k_base) or characters (code points). */
+/**
+ * Document length in words (Gopher-style, see text.ts), tokens (the recipe's tokenizer, which the
+ * recipe passes as `tokenizer`; cl100k_base when none is given) or characters (code points).
+ */
 import { loadTokenizer, type Tokenizer } from '@curate/core';
 import { drop, type Filter, type FilterDoc, type FilterResult } from '../filter.js';
 
@@ -6,6 +9,8 @@ export interface LengthParams {
   unit: 'words' | 'tokens' | 'chars';
   min: number;
   max?: number;
+  /** Tokenizer of `unit: tokens` (an encoding name or a tokenizer.json path; default cl100k_base). */
+  tokenizer?: string;
 }
 
 export const LENGTH_DEFAULTS: LengthParams = { unit: 'words', min: 1, max: undefined };
@@ -38,7 +43,7 @@ export function length(p: LengthParams): Pick<Filter, 'filter' | 'prepare' | 'si
   };
   return {
     async prepare() {
-      if (p.unit === 'tokens' && !tokenizer) tokenizer = await loadTokenizer('cl100k_base');
+      if (p.unit === 'tokens' && !tokenizer) tokenizer = await loadTokenizer(p.tokenizer ?? 'cl100k_base');
     },
     filter: (doc) => decide(measure(doc)),
     // The length in the unit is the one value the bounds judge: a new min/max needs no text.

@@ -1,0 +1,754 @@
+/**
+ * A Hugging Face `tokenizer.json` (byte-level BPE: Llama 3, Qwen 2/3, GPT-2 family, Mistral
+ * Nemo, DeepSeek V3 ...) read from a local file and run in plain JS, with the ids of the
+ * reference implementation (the Rust `tokenizers` crate; see test/hf-tokenizer.test.ts).
+ *
+ * The steps are the reference's, in its order: non-special added tokens are cut out of the text;
+ * each remaining piece is normalized (NFC/NFKC/NFD/NFKD), split by the pre-tokenizer's regular
+ * expressions (Oniguruma syntax translated to JS), mapped to bytes, and merged by the BPE merge
+ * list (lowest merge rank first, the leftmost among equals). Special added tokens (`<|eot_id|>`,
+ * `<|endoftext|>`) inside a document are plain text, as for the OpenAI encodings: training text
+ * never injects control tokens.
+ *
+ * Counting and encoding memoise each pre-token's ids (natural text repeats a few thousand
+ * pre-tokens), so a miss is the only place the merge loop runs. For the Llama 3 / Qwen split
+ * patterns an ASCII scanner decides pre-token ends exactly as the regular expression does and
+ * hands every decision that needs a non-ASCII character to the regular expression.
+ */
+import { readFile } from 'node:fs/promises';
+import { InputError } from './errors.js';
+
+/** The Llama 3 / tiktoken-cl100k split pattern as written in tokenizer.json. */
+export const LLAMA3_SPLIT =
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+/** Qwen 2/3: the same with single digits. */
+export const QWEN_SPLIT =
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+/** GPT-2's ByteLevel pattern (`use_regex: true`). */
+const GPT2_SPLIT = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+
+/** A tokenizer that also gives ids (the model tokenizers; the OpenAI encodings only count). */
+export interface TokenEncoder {
+  readonly name: string;
+  count(text: string): number;
+  /** Token ids of `text` (no BOS/EOS added; special-token strings are text). */
+  encode(text: string): Uint32Array;
+  /** Largest id + 1, added tokens included. */
+  readonly vocabSize: number;
+  /** Id of a token string (vocabulary or added token), or undefined. */
+  idOf(token: string): number | undefined;
+  /** The end-of-document token a trainer appends by default (e.g. `<|end_of_text|>`), when known. */
+  readonly eod?: string;
+  /** The tokenizer.json this came from. */
+  readonly file: string;
+  /** How often the pre-token memo filled up and started over. */
+  memoResets(): number;
+}
+
+function unsupported(file: string, what: string): InputError {
+  return new InputError(
+    `unsupported tokenizer.json: ${what} (supported: byte-level BPE such as Llama 3, Qwen 2/3, GPT-2)`,
+    {
+      code: 'E_TOKENIZER_UNSUPPORTED',
+      file,
+    },
+  );
+}
+
+/** GPT-2's byte -> printable char map (bytes_to_unicode). */
+function byteChars(): string[] {
+  const bs: number[] = [];
+  for (let b = 33; b <= 126; b++) bs.push(b);
+  for (let b = 161; b <= 172; b++) bs.push(b);
+  for (let b = 174; b <= 255; b++) bs.push(b);
+  const cs = bs.slice();
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    if (!bs.includes(b)) {
+      bs.push(b);
+      cs.push(256 + n++);
+    }
+  }
+  const out = new Array<string>(256);
+  for (let i = 0; i < bs.length; i++) out[bs[i]] = String.fromCodePoint(cs[i]);
+  return out;
+}
+
+/**
+ * An Oniguruma pattern from tokenizer.json as a JS regular expression (`u` flag): `\s`/`\S` as
+ * Unicode White_Space (Oniguruma's set: JS `\s` adds U+FEFF and lacks U+0085), and `(?i:...)`
+ * groups of ASCII literals spelled out with simple case folding (`s` also matches `ſ`, as in both
+ * engines). Anything else Oniguruma-only is refused.
+ */
+export function translatePattern(file: string, src: string): string {
+  let out = src.replace(/\(\?i:([^()]*)\)/g, (_, body: string) => {
+    if (!/^[\x20-\x7e]*$/.test(body) || /[\\[\]{}()*+?.^$]/.test(body.replace(/\|/g, ''))) {
+      throw unsupported(file, `case-insensitive group (?i:${body})`);
+    }
+    const alts = body.split('|').map((alt) =>
+      [...alt]
+        .map((ch) => {
+          const lo = ch.toLowerCase();
+          const up = ch.toUpperCase();
+          if (lo === up) return ch;
+          return lo === 's' ? '[sS\\u017F]' : lo === 'k' ? '[kK\\u212A]' : `[${lo}${up}]`;
+        })
+        .join(''),
+    );
+    return `(?:${alts.join('|')})`;
+  });
+  if (/\(\?[^:=!<]/.test(out) || /\\[AzZGhH]/.test(out) || /\[\[:/.test(out)) {
+    throw unsupported(file, `regular expression ${JSON.stringify(src)}`);
+  }
+  out = out.replace(/\\s/g, '\\p{White_Space}').replace(/\\S/g, '\\P{White_Space}');
+  try {
+    new RegExp(out, 'gu');
+  } catch {
+    throw unsupported(file, `regular expression ${JSON.stringify(src)}`);
+  }
+  return out;
+}
+
+// ASCII classes for the scanner
+const LETTER = 1;
+const DIGIT = 2;
+const SPACE = 3; // \t \v \f ' '
+const NEWLINE = 4; // \r \n
+const OTHER = 5;
+const CLS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) CLS[c] = LETTER;
+  else if (c >= 48 && c <= 57) CLS[c] = DIGIT;
+  else if (c === 10 || c === 13) CLS[c] = NEWLINE;
+  else if (c === 9 || c === 11 || c === 12 || c === 32) CLS[c] = SPACE;
+  else CLS[c] = OTHER;
+}
+const APOS = new Uint8Array(128);
+for (const ch of 'sdmtSDMT') APOS[ch.charCodeAt(0)] = 1;
+for (const ch of 'lvrLVR') APOS[ch.charCodeAt(0)] = 2;
+
+/**
+ * End of the Llama 3 (maxDigits 3) or Qwen (maxDigits 1) pre-token starting at `i`, decided on
+ * ASCII characters only, or -1 when the decision needs a non-ASCII character.
+ */
+export function llamaAsciiEnd(t: string, i: number, n: number, maxDigits: number): number {
+  const c = t.charCodeAt(i);
+  if (c >= 128) return -1;
+  const k = CLS[c];
+  // 1. (?i:'s|'t|'re|'ve|'m|'ll|'d)
+  if (c === 39 && i + 1 < n) {
+    const d = t.charCodeAt(i + 1);
+    if (d >= 128) return -1;
+    const a = APOS[d];
+    if (a === 1) return i + 2;
+    if (a === 2 && i + 2 < n) {
+      const e0 = t.charCodeAt(i + 2);
+      if (e0 >= 128) return -1;
+      const e = e0 | 0x20;
+      const dl = d | 0x20;
+      if ((dl === 108 && e === 108) || (dl === 118 && e === 101) || (dl === 114 && e === 101)) return i + 3;
+    }
+  }
+  // 2. [^\r\n\p{L}\p{N}]?\p{L}+
+  if (k === LETTER || ((k === SPACE || k === OTHER) && i + 1 < n)) {
+    let j = k === LETTER ? i : i + 1;
+    const d = t.charCodeAt(j);
+    if (d >= 128) return -1;
+    if (CLS[d] === LETTER) {
+      j++;
+      while (j < n) {
+        const x = t.charCodeAt(j);
+        if (x >= 128) return -1;
+        if (CLS[x] !== LETTER) break;
+        j++;
+      }
+      return j;
+    }
+  }
+  // 3. \p{N}{1,maxDigits}
+  if (k === DIGIT) {
+    let j = i + 1;
+    while (j < n && j < i + maxDigits) {
+      const x = t.charCodeAt(j);
+      if (x >= 128) return -1;
+      if (CLS[x] !== DIGIT) break;
+      j++;
+    }
+    return j;
+  }
+  // 4.  ?[^\s\p{L}\p{N}]+[\r\n]*
+  let p = -1;
+  if (k === OTHER) p = i;
+  else if (c === 32 && i + 1 < n) {
+    const d = t.charCodeAt(i + 1);
+    if (d >= 128) return -1;
+    if (CLS[d] === OTHER) p = i + 1;
+  }
+  if (p >= 0) {
+    let j = p + 1;
+    while (j < n) {
+      const x = t.charCodeAt(j);
+      if (x >= 128) return -1;
+      if (CLS[x] !== OTHER) break;
+      j++;
+    }
+    while (j < n) {
+      const x = t.charCodeAt(j);
+      if (x !== 10 && x !== 13) break;
+      j++;
+    }
+    return j;
+  }
+  // 5-7. \s*[\r\n]+ | \s+(?!\S) | \s+
+  let j = i;
+  let lastNl = -1;
+  while (j < n) {
+    const x = t.charCodeAt(j);
+    if (x >= 128) return -1;
+    const kx = CLS[x];
+    if (kx === NEWLINE) lastNl = j;
+    else if (kx !== SPACE) break;
+    j++;
+  }
+  if (lastNl >= 0) return lastNl + 1;
+  if (j === n) return n;
+  if (j - i >= 2) return j - 1;
+  return i + 1;
+}
+
+const MAX_CACHED = 64; // longer pre-tokens are merged without the memo
+const TABLE_BITS = 19;
+const MAX_ENTRIES = 300_000;
+const POOL_CHARS = 1 << 22;
+const POOL_IDS = 1 << 21;
+
+function hashOf(text: string, s: number, e: number): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h ^ (h >>> 15)) | 0;
+}
+
+/** Pre-token -> ids, open addressing; entries (char offset, length, id offset, id count). */
+class IdsMemo {
+  private readonly mask = (1 << TABLE_BITS) - 1;
+  private readonly slots = new Int32Array(2 << TABLE_BITS);
+  private readonly entries: Int32Array;
+  private readonly pool: Uint16Array;
+  readonly ids: Int32Array;
+  constructor(
+    private readonly maxEntries = MAX_ENTRIES,
+    private readonly poolChars = POOL_CHARS,
+    private readonly poolIds = POOL_IDS,
+  ) {
+    this.entries = new Int32Array(4 * maxEntries);
+    this.pool = new Uint16Array(poolChars);
+    this.ids = new Int32Array(poolIds);
+  }
+  private n = 0;
+  private used = 0;
+  private usedIds = 0;
+  private slot = 0;
+  resets = 0;
+
+  /** Entry index of text[s, e), or -1. */
+  lookup(text: string, s: number, e: number, h: number): number {
+    const L = e - s;
+    const slots = this.slots;
+    let i = h & this.mask;
+    for (;;) {
+      const v = slots[2 * i + 1];
+      if (v === 0) {
+        this.slot = i;
+        return -1;
+      }
+      if (slots[2 * i] === h) {
+        const k = 4 * (v - 1);
+        if (this.entries[k + 1] === L) {
+          const o = this.entries[k];
+          const pool = this.pool;
+          let j = 0;
+          while (j < L && pool[o + j] === text.charCodeAt(s + j)) j++;
+          if (j === L) return k;
+        }
+      }
+      i = (i + 1) & this.mask;
+    }
+  }
+  count(k: number): number {
+    return this.entries[k + 3];
+  }
+  idsAt(k: number): number {
+    return this.entries[k + 2];
+  }
+  /** Remember text[s, e) -> ids[0, m) (after a failed `lookup`); false when it can never fit. */
+  insert(text: string, s: number, e: number, h: number, ids: ArrayLike<number>, m: number): boolean {
+    const L = e - s;
+    if (L > this.poolChars || m > this.poolIds || this.maxEntries < 1) return false;
+    if (this.n >= this.maxEntries || this.used + L > this.poolChars || this.usedIds + m > this.poolIds) {
+      this.resets++;
+      this.slots.fill(0);
+      this.n = 0;
+      this.used = 0;
+      this.usedIds = 0;
+      this.lookup(text, s, e, h);
+    }
+    const k = 4 * this.n++;
+    this.entries[k] = this.used;
+    this.entries[k + 1] = L;
+    this.entries[k + 2] = this.usedIds;
+    this.entries[k + 3] = m;
+    for (let j = 0; j < L; j++) this.pool[this.used + j] = text.charCodeAt(s + j);
+    for (let j = 0; j < m; j++) this.ids[this.usedIds + j] = ids[j];
+    this.used += L;
+    this.usedIds += m;
+    this.slots[2 * this.slot] = h;
+    this.slots[2 * this.slot + 1] = this.n;
+    return true;
+  }
+}
+
+interface Json {
+  [k: string]: unknown;
+}
+
+type Normalize = (s: string) => string;
+
+function buildNormalizer(file: string, n: unknown): Normalize | null {
+  if (n === null || n === undefined) return null;
+  const o = n as Json;
+  switch (o.type) {
+    case 'NFC':
+    case 'NFD':
+    case 'NFKC':
+    case 'NFKD': {
+      const form = o.type;
+      return (s) => s.normalize(form);
+    }
+    case 'Sequence': {
+      const parts = ((o.normalizers as unknown[]) ?? [])
+        .map((x) => buildNormalizer(file, x))
+        .filter(Boolean) as Normalize[];
+      if (parts.length === 0) return null;
+      return (s) => parts.reduce((acc, f) => f(acc), s);
+    }
+    default:
+      throw unsupported(file, `normalizer ${JSON.stringify(o.type)}`);
+  }
+}
+
+/** The split patterns of the pre-tokenizer (applied one after another, each on the previous pieces). */
+function buildSplits(file: string, p: unknown): string[] {
+  const o = (p ?? {}) as Json;
+  const list = o.type === 'Sequence' ? ((o.pretokenizers as Json[]) ?? []) : [o];
+  const pats: string[] = [];
+  let byteLevel = false;
+  for (const x of list) {
+    if (x.type === 'Split') {
+      const pat = x.pattern as Json | undefined;
+      if (!pat || typeof pat.Regex !== 'string' || x.behavior !== 'Isolated' || x.invert) {
+        throw unsupported(
+          file,
+          `Split pre-tokenizer ${JSON.stringify({ pattern: pat, behavior: x.behavior, invert: x.invert })}`,
+        );
+      }
+      if (byteLevel) throw unsupported(file, 'Split after ByteLevel');
+      pats.push(pat.Regex);
+    } else if (x.type === 'ByteLevel') {
+      if (x.add_prefix_space) throw unsupported(file, 'ByteLevel with add_prefix_space');
+      if (x.use_regex !== false) pats.push(GPT2_SPLIT);
+      byteLevel = true;
+    } else {
+      throw unsupported(file, `pre-tokenizer ${JSON.stringify(x.type)}`);
+    }
+  }
+  if (!byteLevel) throw unsupported(file, 'no ByteLevel pre-tokenizer');
+  return pats;
+}
+
+/** Read and check a tokenizer.json; errors name the file (InputError, exit 2 in the CLI). */
+export async function loadHfTokenizer(file: string): Promise<TokenEncoder> {
+  let raw: string;
+  try {
+    raw = await readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(code === 'ENOENT' ? 'tokenizer.json not found' : `cannot read tokenizer.json (${code})`, {
+      code: 'E_TOKENIZER_MISSING',
+      file,
+    });
+  }
+  let json: Json;
+  try {
+    json = JSON.parse(raw) as Json;
+  } catch (e) {
+    throw new InputError(`tokenizer.json is not JSON (${(e as Error).message})`, { code: 'E_TOKENIZER_JSON', file });
+  }
+  if (!json || typeof json !== 'object' || !json.model || typeof json.model !== 'object') {
+    throw new InputError('tokenizer.json has no "model"', { code: 'E_TOKENIZER_JSON', file });
+  }
+  return buildHfTokenizer(file, json);
+}
+
+/** Memo sizes (tests use tiny ones to exercise the start-over path). */
+export interface HfMemoLimits {
+  entries?: number;
+  poolChars?: number;
+  poolIds?: number;
+}
+
+export function buildHfTokenizer(file: string, json: Json, limits: HfMemoLimits = {}): TokenEncoder {
+  const model = json.model as Json;
+  if (model.type !== 'BPE') throw unsupported(file, `model type ${JSON.stringify(model.type)}`);
+  if (model.byte_fallback) throw unsupported(file, 'BPE with byte_fallback');
+  if (model.dropout) throw unsupported(file, 'BPE dropout');
+  if (model.continuing_subword_prefix || model.end_of_word_suffix) throw unsupported(file, 'subword prefix/suffix');
+  const normalize = buildNormalizer(file, json.normalizer);
+  const splits = buildSplits(file, json.pre_tokenizer).map((p) => translatePattern(file, p));
+  const vocabObj = model.vocab as Record<string, number>;
+  if (!vocabObj || typeof vocabObj !== 'object')
+    throw new InputError('tokenizer.json model has no vocab', { code: 'E_TOKENIZER_JSON', file });
+  const vocab = new Map<string, number>();
+  let vocabSize = 0;
+  for (const k in vocabObj) {
+    const v = vocabObj[k];
+    vocab.set(k, v);
+    if (v + 1 > vocabSize) vocabSize = v + 1;
+  }
+  const added = ((json.added_tokens as Json[]) ?? []).map((t) => ({
+    id: t.id as number,
+    content: t.content as string,
+    special: Boolean(t.special),
+    normalized: Boolean(t.normalized),
+    flags: Boolean(t.lstrip || t.rstrip || t.single_word),
+  }));
+  const addedIds = new Map<string, number>();
+  for (const t of added) {
+    addedIds.set(t.content, t.id);
+    if (t.id + 1 > vocabSize) vocabSize = t.id + 1;
+  }
+  // Non-special added tokens are matched in the text (leftmost, longest first), as the reference does.
+  const plainAdded = added.filter((t) => !t.special);
+  for (const t of plainAdded) {
+    if (t.flags) throw unsupported(file, `added token ${JSON.stringify(t.content)} with lstrip/rstrip/single_word`);
+    if (t.normalized && normalize && !/^[\x20-\x7e]*$/.test(t.content)) {
+      throw unsupported(file, `normalized added token ${JSON.stringify(t.content)}`);
+    }
+  }
+  const addedRe = plainAdded.length
+    ? new RegExp(
+        plainAdded
+          .map((t) => t.content)
+          .sort((a, b) => b.length - a.length)
+          .map((s) => s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&'))
+          .join('|'),
+        'gu',
+      )
+    : null;
+
+  // Byte-level symbols: byte -> id of its one-char token.
+  const chars = byteChars();
+  const byteId = new Int32Array(256);
+  for (let b = 0; b < 256; b++) {
+    const id = vocab.get(chars[b]);
+    if (id === undefined) throw unsupported(file, `byte ${b} has no token (not a byte-level vocabulary)`);
+    byteId[b] = id;
+  }
+  // Merges: (left id, right id) -> rank; the merged token's id is looked up when a merge is first used.
+  const merges = (model.merges as unknown[]) ?? [];
+  const pairRank = new Map<number, number>();
+  const mergeId = new Int32Array(merges.length).fill(-1);
+  const V = vocabSize;
+  const pairOf = (r: number): [string, string] => {
+    const m = merges[r];
+    if (typeof m === 'string') {
+      const sp = m.indexOf(' ', 1);
+      if (sp > 0) return [m.slice(0, sp), m.slice(sp + 1)];
+    } else if (Array.isArray(m) && m.length === 2) return [String(m[0]), String(m[1])];
+    throw new InputError(`tokenizer.json merges[${r}] is not a pair`, { code: 'E_TOKENIZER_JSON', file });
+  };
+  const notInVocab = (r: number) =>
+    new InputError(`tokenizer.json merges[${r}] names a token not in the vocabulary`, {
+      code: 'E_TOKENIZER_JSON',
+      file,
+    });
+  for (let r = 0; r < merges.length; r++) {
+    const [a, b] = pairOf(r);
+    const ia = vocab.get(a);
+    const ib = vocab.get(b);
+    if (ia === undefined || ib === undefined) throw notInVocab(r);
+    const key = ia * V + ib;
+    if (!pairRank.has(key)) pairRank.set(key, r);
+  }
+  const merged = (r: number): number => {
+    let id = mergeId[r];
+    if (id < 0) {
+      const [a, b] = pairOf(r);
+      const im = vocab.get(a + b);
+      if (im === undefined) throw notInVocab(r);
+      mergeId[r] = id = im;
+    }
+    return id;
+  };
+  const ignoreMerges = Boolean(model.ignore_merges);
+
+  // One piece of bytes -> ids (BPE merge: lowest rank first, leftmost among equals).
+  let sym = new Int32Array(256);
+  let rk = new Int32Array(256);
+  const NONE = 0x7fffffff;
+  const rankOf = (a: number, b: number): number => {
+    const r = pairRank.get(a * V + b);
+    return r === undefined ? NONE : r;
+  };
+  const encoder = new TextEncoder();
+  let bytes = new Uint8Array(1024);
+  /** ids of text[s, e) into `sym`, returns the count. */
+  const mergePiece = (text: string, s: number, e: number): number => {
+    const piece = text.slice(s, e);
+    if (piece.length * 3 > bytes.length) bytes = new Uint8Array(piece.length * 3 + 16);
+    const n = encoder.encodeInto(piece, bytes).written;
+    if (n > sym.length) {
+      sym = new Int32Array(2 * n);
+      rk = new Int32Array(2 * n);
+    }
+    if (ignoreMerges) {
+      let w = '';
+      for (let i = 0; i < n; i++) w += chars[bytes[i]];
+      const id = vocab.get(w);
+      if (id !== undefined) {
+        sym[0] = id;
+        return 1;
+      }
+    }
+    let m = n;
+    for (let i = 0; i < n; i++) sym[i] = byteId[bytes[i]];
+    for (let i = 0; i < m - 1; i++) rk[i] = rankOf(sym[i], sym[i + 1]);
+    while (m > 1) {
+      let low = NONE;
+      let at = -1;
+      for (let i = 0; i < m - 1; i++) {
+        if (rk[i] < low) {
+          low = rk[i];
+          at = i;
+        }
+      }
+      if (at < 0) break;
+      sym[at] = merged(low);
+      sym.copyWithin(at + 1, at + 2, m);
+      rk.copyWithin(at, at + 1, m - 1);
+      m--;
+      if (at < m - 1) rk[at] = rankOf(sym[at], sym[at + 1]);
+      if (at > 0) rk[at - 1] = rankOf(sym[at - 1], sym[at]);
+    }
+    return m;
+  };
+
+  const memo = new IdsMemo(limits.entries, limits.poolChars, limits.poolIds);
+  const regexes = splits.map((p) => new RegExp(p, 'gu'));
+  const sticky = splits.length === 1 ? new RegExp(splits[0], 'uy') : null;
+  const rawSplit = json.pre_tokenizer as Json;
+  const firstRaw = (rawSplit?.type === 'Sequence' ? (rawSplit.pretokenizers as Json[])[0] : rawSplit)?.pattern as
+    | Json
+    | undefined;
+  const maxDigits =
+    splits.length === 1 && firstRaw?.Regex === LLAMA3_SPLIT
+      ? 3
+      : splits.length === 1 && firstRaw?.Regex === QWEN_SPLIT
+        ? 1
+        : 0;
+
+  /** Visit the pre-tokens of a normalized segment. */
+  const eachPretoken = (text: string, visit: (s: number, e: number) => void): void => {
+    const n = text.length;
+    if (sticky) {
+      let i = 0;
+      while (i < n) {
+        let e = maxDigits ? llamaAsciiEnd(text, i, n, maxDigits) : -1;
+        if (e < 0) {
+          sticky.lastIndex = i;
+          const m = sticky.exec(text);
+          if (m === null || m[0].length === 0) {
+            // Isolated split: text the pattern does not match is a piece of its own
+            let j = i + 1;
+            for (; j < n; j++) {
+              sticky.lastIndex = j;
+              const mm = sticky.exec(text);
+              if (mm !== null && mm[0].length > 0) break;
+            }
+            e = j;
+          } else e = i + m[0].length;
+        }
+        visit(i, e);
+        i = e;
+      }
+      return;
+    }
+    let pieces: [number, number][] = [[0, n]];
+    for (const re of regexes) {
+      const next: [number, number][] = [];
+      for (const [s, e] of pieces) {
+        const sub = text.slice(s, e);
+        let last = 0;
+        re.lastIndex = 0;
+        for (let m = re.exec(sub); m !== null; m = re.exec(sub)) {
+          if (m[0].length === 0) {
+            re.lastIndex++;
+            continue;
+          }
+          if (m.index > last) next.push([s + last, s + m.index]);
+          next.push([s + m.index, s + m.index + m[0].length]);
+          last = m.index + m[0].length;
+        }
+        if (last < sub.length) next.push([s + last, e]);
+      }
+      pieces = next;
+    }
+    for (const [s, e] of pieces) visit(s, e);
+  };
+
+  /** Run `onIds` over every pre-token's ids (memoised); `onAdded` for an added token's id. */
+  const run = (text: string, onIds: (src: Int32Array, at: number, m: number) => void): void => {
+    const segment = (seg: string) => {
+      const t = normalize ? normalize(seg) : seg;
+      eachPretoken(t, (s, e) => {
+        if (e - s > MAX_CACHED) {
+          const m = mergePiece(t, s, e);
+          onIds(sym, 0, m);
+          return;
+        }
+        const h = hashOf(t, s, e);
+        const k = memo.lookup(t, s, e, h);
+        if (k < 0) {
+          const m = mergePiece(t, s, e);
+          memo.insert(t, s, e, h, sym, m);
+          onIds(sym, 0, m);
+        } else onIds(memo.ids, memo.idsAt(k), memo.count(k));
+      });
+    };
+    if (!addedRe) {
+      segment(text);
+      return;
+    }
+    let last = 0;
+    addedRe.lastIndex = 0;
+    const one = new Int32Array(1);
+    for (let m = addedRe.exec(text); m !== null; m = addedRe.exec(text)) {
+      if (m.index > last) segment(text.slice(last, m.index));
+      one[0] = addedIds.get(m[0]) as number;
+      onIds(one, 0, 1);
+      last = m.index + m[0].length;
+    }
+    if (last < text.length) segment(last === 0 ? text : text.slice(last));
+  };
+
+  const countFast = (text: string): number => {
+    // The hot path: no added tokens and a single split pattern.
+    const t = normalize ? normalize(text) : text;
+    const n = t.length;
+    let total = 0;
+    let i = 0;
+    while (i < n) {
+      let e = maxDigits ? llamaAsciiEnd(t, i, n, maxDigits) : -1;
+      if (e < 0) {
+        (sticky as RegExp).lastIndex = i;
+        const m = (sticky as RegExp).exec(t);
+        if (m === null || m[0].length === 0) return countSlow(text);
+        e = i + m[0].length;
+      }
+      if (e - i > MAX_CACHED) total += mergePiece(t, i, e);
+      else {
+        const h = hashOf(t, i, e);
+        const k = memo.lookup(t, i, e, h);
+        if (k < 0) {
+          const m = mergePiece(t, i, e);
+          memo.insert(t, i, e, h, sym, m);
+          total += m;
+        } else total += memo.count(k);
+      }
+      i = e;
+    }
+    return total;
+  };
+  /** `encode`'s hot path (as `countFast`): ids into a growing buffer; null when the split stalls. */
+  const encodeFast = (text: string): Uint32Array | null => {
+    const t = normalize ? normalize(text) : text;
+    const len = t.length;
+    let out = new Uint32Array(Math.max(16, len >> 1));
+    let n = 0;
+    let i = 0;
+    while (i < len) {
+      let e = maxDigits ? llamaAsciiEnd(t, i, len, maxDigits) : -1;
+      if (e < 0) {
+        (sticky as RegExp).lastIndex = i;
+        const m = (sticky as RegExp).exec(t);
+        if (m === null || m[0].length === 0) return null;
+        e = i + m[0].length;
+      }
+      let src: Int32Array;
+      let at = 0;
+      let m: number;
+      if (e - i > MAX_CACHED) {
+        m = mergePiece(t, i, e);
+        src = sym;
+      } else {
+        const h = hashOf(t, i, e);
+        const k = memo.lookup(t, i, e, h);
+        if (k < 0) {
+          m = mergePiece(t, i, e);
+          memo.insert(t, i, e, h, sym, m);
+          src = sym;
+        } else {
+          src = memo.ids;
+          at = memo.idsAt(k);
+          m = memo.count(k);
+        }
+      }
+      if (n + m > out.length) {
+        const grown = new Uint32Array(Math.max(2 * out.length, n + m));
+        grown.set(out.subarray(0, n));
+        out = grown;
+      }
+      for (let j = 0; j < m; j++) out[n++] = src[at + j];
+      i = e;
+    }
+    return n === out.length ? out : out.slice(0, n);
+  };
+  const countSlow = (text: string): number => {
+    let total = 0;
+    run(text, (_src, _at, m) => {
+      total += m;
+    });
+    return total;
+  };
+  const eodName = ['<|end_of_text|>', '<|endoftext|>', '</s>', '<eos>', '<|eot_id|>'].find(
+    (t) => addedIds.has(t) || vocab.has(t),
+  );
+  const name = file;
+  return {
+    name,
+    file,
+    vocabSize,
+    memoResets: () => memo.resets,
+    eod: eodName,
+    count: sticky && !addedRe ? countFast : countSlow,
+    encode(text: string): Uint32Array {
+      if (sticky && !addedRe) {
+        const fast = encodeFast(text);
+        if (fast) return fast;
+      }
+      let out = new Uint32Array(Math.max(16, text.length >> 1));
+      let n = 0;
+      run(text, (src, at, m) => {
+        if (n + m > out.length) {
+          const grown = new Uint32Array(Math.max(2 * out.length, n + m));
+          grown.set(out.subarray(0, n));
+          out = grown;
+        }
+        for (let j = 0; j < m; j++) out[n++] = src[at + j];
+      });
+      return n === out.length ? out : out.slice(0, n);
+    },
+    idOf(token: string): number | undefined {
+      return addedIds.get(token) ?? vocab.get(token);
+    },
+  };
+}

@@ -1,0 +1,346 @@
+/**
+ * Tokenized shards that trainers read directly: one dataset per output shard.
+ *
+ * - `megatron`: Megatron-LM's indexed dataset, `PREFIX.bin` (token ids, little-endian uint16 or
+ *   int32) + `PREFIX.idx`: magic `MMIDIDX\0\0`, version 1 (uint64), dtype code (uint8: 8 uint16,
+ *   4 int32), sequence count (uint64), document count (uint64, sequences + 1), sequence lengths
+ *   (int32 each), sequence pointers (int64 byte offsets into .bin), document indices (int64,
+ *   `0..n`: one sequence per document).
+ * - `nanotron`: datatrove's `DocumentTokenizer` layout that nanotron's `DatatroveFolderDataset`
+ *   reads: `PREFIX.ds` (token ids, little-endian uint16 or uint32), `PREFIX.ds.index` (uint64 end of
+ *   each document, in tokens, cumulative) and `PREFIX.ds.metadata` (tokenizer, token count, humanised count).
+ *
+ * Every document is its text's token ids followed by one EOD id. Each dataset has a sidecar
+ * `PREFIX.provenance.parquet`, one row per document in dataset order, holding every column of the
+ * written batch except the text (source, kind, source_row, epoch, generator, ...) plus
+ * `token_start` (the document's first token in the dataset) and `tokens` (its token count, EOD
+ * excluded: the EOD is at `token_start + tokens`).
+ */
+import { randomBytes } from 'node:crypto';
+import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Batch, dict, InputError } from '@curate/core';
+import { createFileWriter } from './formats.js';
+import { inferColumns } from './infer.js';
+import type { ColumnSpec, FileWriter, WrittenShard } from './types.js';
+import { sha256File, shardName } from './writer.js';
+
+export type TokenFormat = 'megatron' | 'nanotron';
+
+export interface TokenShardWriterOptions {
+  dir: string;
+  format: TokenFormat;
+  /** Token ids of a document's text (no BOS/EOS added). */
+  encode: (text: string) => ArrayLike<number>;
+  /** Appended after every document. */
+  eod: number;
+  /** Bytes per token id: 2 (uint16) or 4 (Megatron int32, datatrove uint32). */
+  tokenSize: 2 | 4;
+  /** Written to nanotron's `.ds.metadata` (datatrove writes the tokenizer's name there). */
+  tokenizerName: string;
+  /** Column holding the text (default `text`). */
+  textColumn?: string;
+  /** Columns of the provenance sidecar (the batch's columns without the text); inferred when absent. */
+  columns?: ColumnSpec[];
+  /** Start a new dataset after this many documents. */
+  maxRows?: number;
+  /** Start a new dataset after about this many bytes of token ids. */
+  maxBytes?: number;
+  /** File name prefix (default `shard`). */
+  prefix?: string;
+}
+
+/** One written dataset: `path` is the token file (.bin / .ds); `files` every file of the dataset. */
+export interface WrittenTokenShard extends WrittenShard {
+  tokens: number;
+  files: { path: string; bytes: number; sha256: string }[];
+}
+
+export interface TokenShardWriter {
+  write(batch: Batch): Promise<void>;
+  close(): Promise<WrittenTokenShard[]>;
+  abort(): Promise<void>;
+}
+
+/** Megatron-LM DType codes. */
+export const MEGATRON_DTYPE = { uint16: 8, int32: 4 } as const;
+export const MEGATRON_MAGIC = Buffer.from('MMIDIDX\0\0', 'latin1');
+
+/** The extensions of a dataset's files, the token file first. */
+export function tokenFileExtensions(format: TokenFormat): string[] {
+  return format === 'megatron'
+    ? ['.bin', '.idx', '.provenance.parquet']
+    : ['.ds', '.ds.index', '.ds.metadata', '.provenance.parquet'];
+}
+
+/** datatrove's `humanize.metric(n, unit="T")`-style count for `.ds.metadata`: `1.23 MT`. */
+function humanTokens(n: number): string {
+  const units = ['', 'k', 'M', 'G', 'T', 'P'];
+  let i = 0;
+  let x = n;
+  while (x >= 1000 && i < units.length - 1) {
+    x /= 1000;
+    i++;
+  }
+  return `${i === 0 ? String(n) : x.toPrecision(3)} ${units[i]}T`;
+}
+
+const FLUSH_BYTES = 1 << 20;
+
+interface OpenDataset {
+  index: number;
+  tokens: FileHandle;
+  /** Token file bytes written (flushed + buffered). */
+  bytes: number;
+  buf: Buffer;
+  used: number;
+  /** Token count per document, EOD included. */
+  lengths: number[];
+  provenance: FileWriter;
+  tmp: string;
+  rows: number;
+}
+
+export function createTokenShardWriter(options: TokenShardWriterOptions): TokenShardWriter {
+  const { format, tokenSize, eod } = options;
+  const textColumn = options.textColumn ?? 'text';
+  const prefix = options.prefix ?? 'shard';
+  const maxRows = options.maxRows && options.maxRows > 0 ? options.maxRows : Number.POSITIVE_INFINITY;
+  const maxBytes = options.maxBytes && options.maxBytes > 0 ? options.maxBytes : Number.POSITIVE_INFINITY;
+  const maxId = tokenSize === 2 ? 0xffff : 0x7fffffff;
+  if (!Number.isInteger(eod) || eod < 0 || eod > maxId) {
+    throw new InputError(`EOD id ${eod} does not fit ${tokenSize}-byte token ids`, { code: 'E_TOKEN_DTYPE' });
+  }
+  const [tokenExt] = tokenFileExtensions(format);
+  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  let columns = options.columns;
+  const done: { tmp: string; rows: number; tokens: number }[] = [];
+  let current: OpenDataset | undefined;
+  let dirReady = false;
+  let state: 'open' | 'closed' | 'aborted' = 'open';
+  let chain: Promise<void> = Promise.resolve();
+  const tmpBase = (i: number) => join(options.dir, `.tmp-${prefix}-${String(i).padStart(5, '0')}-${tag}`);
+
+  const provenanceColumns = (batch: Batch): ColumnSpec[] => {
+    if (!columns) {
+      const sub = dict<unknown[]>();
+      for (const k of Object.keys(batch.columns)) if (k !== textColumn) sub[k] = batch.columns[k];
+      columns = inferColumns({ length: batch.length, columns: sub, types: batch.types });
+    }
+    return [...columns, { name: 'token_start', type: 'int64' }, { name: 'tokens', type: 'int64' }];
+  };
+
+  const openNext = async (batch: Batch) => {
+    if (!dirReady) {
+      await mkdir(options.dir, { recursive: true });
+      dirReady = true;
+    }
+    const index = done.length;
+    const tmp = tmpBase(index);
+    const tokens = await open(`${tmp}${tokenExt}`, 'w');
+    const provenance = await createFileWriter('parquet', `${tmp}.provenance.parquet`, {
+      columns: provenanceColumns(batch),
+      compression: 'zstd',
+    });
+    current = {
+      index,
+      tokens,
+      bytes: 0,
+      buf: Buffer.allocUnsafe(FLUSH_BYTES + 64),
+      used: 0,
+      lengths: [],
+      provenance,
+      tmp,
+      rows: 0,
+    };
+  };
+
+  const flush = async (d: OpenDataset) => {
+    if (d.used === 0) return;
+    await d.tokens.write(d.buf, 0, d.used);
+    d.used = 0;
+  };
+
+  /** Append one document's ids and the EOD to the token buffer (flushing first when it is full). */
+  const putDocument = async (d: OpenDataset, ids: ArrayLike<number>, file: string | undefined) => {
+    const need = (ids.length + 1) * tokenSize;
+    if (d.used + need > d.buf.length) {
+      await flush(d);
+      if (need > d.buf.length) d.buf = Buffer.allocUnsafe(need);
+    }
+    const buf = d.buf;
+    let o = d.used;
+    for (let j = 0; j < ids.length; j++) {
+      const id = ids[j];
+      if (!(id >= 0 && id <= maxId)) {
+        throw new InputError(`token id ${id} does not fit ${tokenSize}-byte token ids`, {
+          code: 'E_TOKEN_DTYPE',
+          file,
+        });
+      }
+      if (tokenSize === 2) buf.writeUInt16LE(id, o);
+      else buf.writeInt32LE(id, o);
+      o += tokenSize;
+    }
+    if (tokenSize === 2) buf.writeUInt16LE(eod, o);
+    else buf.writeInt32LE(eod, o);
+    o += tokenSize;
+    d.used = o;
+    d.bytes += need;
+  };
+
+  const finishCurrent = async () => {
+    if (!current) return;
+    const d = current;
+    current = undefined;
+    await flush(d);
+    await d.tokens.close();
+    await d.provenance.close();
+    const n = d.lengths.length;
+    let total = 0;
+    for (const l of d.lengths) total += l;
+    if (format === 'megatron') {
+      const idx = Buffer.alloc(9 + 8 + 1 + 8 + 8 + 4 * n + 8 * n + 8 * (n + 1));
+      let o = MEGATRON_MAGIC.copy(idx, 0);
+      idx.writeBigUInt64LE(1n, o);
+      o += 8;
+      idx.writeUInt8(tokenSize === 2 ? MEGATRON_DTYPE.uint16 : MEGATRON_DTYPE.int32, o);
+      o += 1;
+      idx.writeBigUInt64LE(BigInt(n), o);
+      o += 8;
+      idx.writeBigUInt64LE(BigInt(n + 1), o);
+      o += 8;
+      for (const l of d.lengths) {
+        idx.writeInt32LE(l, o);
+        o += 4;
+      }
+      let ptr = 0;
+      for (const l of d.lengths) {
+        idx.writeBigInt64LE(BigInt(ptr), o);
+        o += 8;
+        ptr += l * tokenSize;
+      }
+      for (let i = 0; i <= n; i++) {
+        idx.writeBigInt64LE(BigInt(i), o);
+        o += 8;
+      }
+      await writeWhole(`${d.tmp}.idx`, idx);
+    } else {
+      const index = Buffer.alloc(8 * n);
+      let end = 0;
+      for (let i = 0; i < n; i++) {
+        end += d.lengths[i];
+        index.writeBigUInt64LE(BigInt(end), 8 * i);
+      }
+      await writeWhole(`${d.tmp}.ds.index`, index);
+      await writeWhole(
+        `${d.tmp}.ds.metadata`,
+        Buffer.from([options.tokenizerName, String(total), humanTokens(total)].join('\n')),
+      );
+    }
+    done.push({ tmp: d.tmp, rows: d.rows, tokens: total });
+  };
+
+  const writeBatch = async (batch: Batch) => {
+    if (batch.length === 0) return;
+    const texts = batch.columns[textColumn];
+    if (!texts) {
+      throw new InputError(`no "${textColumn}" column to tokenize`, { code: 'E_MISSING_COLUMN', file: batch.file });
+    }
+    let pos = 0;
+    while (pos < batch.length) {
+      if (!current) await openNext(batch);
+      const d = current as OpenDataset;
+      const start = pos;
+      const starts: number[] = [];
+      const counts: number[] = [];
+      while (pos < batch.length && d.rows < maxRows && d.bytes < maxBytes) {
+        const text = texts[pos];
+        const ids = typeof text === 'string' ? options.encode(text) : [];
+        starts.push(d.bytes / tokenSize);
+        await putDocument(d, ids, batch.file);
+        counts.push(ids.length);
+        d.lengths.push(ids.length + 1);
+        d.rows++;
+        pos++;
+      }
+      const cols = dict<unknown[]>();
+      for (const c of columns as ColumnSpec[])
+        cols[c.name] = batch.columns[c.name]?.slice(start, pos) ?? new Array(pos - start).fill(null);
+      cols.token_start = starts;
+      cols.tokens = counts;
+      await d.provenance.write({ length: pos - start, columns: cols });
+      if (d.rows >= maxRows || d.bytes >= maxBytes) await finishCurrent();
+    }
+  };
+
+  const cleanup = async () => {
+    const bases = done.map((d) => d.tmp);
+    if (current) {
+      const c = current;
+      current = undefined;
+      await c.tokens.close().catch(() => {});
+      await c.provenance.close().catch(() => {});
+      bases.push(c.tmp);
+    }
+    const exts = tokenFileExtensions(format);
+    await Promise.all(bases.flatMap((b) => exts.map((e) => rm(`${b}${e}`, { force: true }))));
+    done.length = 0;
+  };
+
+  const enqueue = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = chain.then(fn);
+    chain = p.then(
+      () => {},
+      () => {},
+    );
+    return p;
+  };
+
+  return {
+    write(batch) {
+      if (state !== 'open') return Promise.reject(new Error(`token shard writer is ${state}`));
+      return enqueue(() => writeBatch(batch));
+    },
+    close() {
+      if (state !== 'open') return Promise.reject(new Error(`token shard writer is ${state}`));
+      state = 'closed';
+      return enqueue(async () => {
+        try {
+          await finishCurrent();
+          const total = done.length;
+          const out: WrittenTokenShard[] = [];
+          for (let i = 0; i < total; i++) {
+            const base = join(options.dir, shardName(prefix, i, total, ''));
+            const files: WrittenTokenShard['files'] = [];
+            for (const ext of tokenFileExtensions(format)) {
+              await rename(`${done[i].tmp}${ext}`, `${base}${ext}`);
+              const [st, sha256] = await Promise.all([stat(`${base}${ext}`), sha256File(`${base}${ext}`)]);
+              files.push({ path: `${base}${ext}`, bytes: st.size, sha256 });
+            }
+            done[i].tmp = base;
+            out.push({ ...files[0], rows: done[i].rows, tokens: done[i].tokens, files });
+          }
+          return out;
+        } catch (e) {
+          await cleanup();
+          throw e;
+        }
+      });
+    },
+    abort() {
+      if (state === 'aborted') return Promise.resolve();
+      state = 'aborted';
+      return enqueue(cleanup);
+    },
+  };
+}
+
+async function writeWhole(path: string, data: Buffer): Promise<void> {
+  const fh = await open(path, 'w');
+  try {
+    await fh.write(data, 0, data.length);
+  } finally {
+    await fh.close();
+  }
+}
