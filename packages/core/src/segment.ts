@@ -104,7 +104,12 @@ export function scriptLanguage(text: string, otherLetters = -1): ScriptLanguage 
     const c = text.charCodeAt(i);
     const s = SCRIPT_OF[c];
     if (s !== 0) counts[s]++;
-    else if (countOther && c >= 0x41 && LETTERISH.test(text[i])) other++;
+    else if (countOther && c >= 0x41) {
+      if (c < 0x80) {
+        const l = c | 32;
+        if (l >= 97 && l <= 122) other++;
+      } else if (LETTERISH.test(text[i])) other++;
+    }
   }
   if (!countOther) other = otherLetters;
   const cj = counts[HAN] + counts[KANA];
