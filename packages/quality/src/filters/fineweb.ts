@@ -5,7 +5,13 @@
  * at equality for the first three rules; the difference is only at equality).
  */
 import { drop, type Filter, type FilterDoc, type FilterResult } from '../filter.js';
+import { FINEWEB_LANGUAGES, type LanguageOverrides, perLanguage } from '../languages.js';
 import { CHAR_CLASS, hashRange, KeyCounter, type TextAnalysis } from '../text.js';
+
+/** Sentence-final marks of Chinese and Japanese (full width, half-width ｡, closing corner brackets). */
+export function isCjkTerminal(c: number): boolean {
+  return c === 0x3002 || c === 0xff01 || c === 0xff1f || c === 0xff61 || c === 0x300d || c === 0x300f;
+}
 
 export interface FinewebParams {
   min_punct_line_ratio: number;
@@ -13,6 +19,8 @@ export interface FinewebParams {
   short_line_length: number;
   max_dup_line_char_frac: number;
   max_newline_word_ratio: number;
+  /** Per-language overrides of the built-in language defaults (`FINEWEB_LANGUAGES`). */
+  languages?: LanguageOverrides<FinewebParams>;
 }
 
 export const FINEWEB_DEFAULTS: FinewebParams = {
@@ -26,7 +34,8 @@ export const FINEWEB_DEFAULTS: FinewebParams = {
 const SPACE = 2;
 
 /**
- * Lines (`text.split("\n")`, blank ones included) that end in `.` `'` `"` `!` or `?`, and lines of at
+ * Lines (`text.split("\n")`, blank ones included) that end in `.` `'` `"` `!` or `?` (or the CJK
+ * sentence ends `。` `！` `？` `｡` `」` `』`), and lines of at
  * most `shortLength` characters, written to `out` as [punct, short] (divide by `a.lineCount`).
  */
 export function lineEndings(a: TextAnalysis, shortLength: number, out: [number, number]): [number, number] {
@@ -39,7 +48,7 @@ export function lineEndings(a: TextAnalysis, shortLength: number, out: [number, 
     const e = a.lineEnd[l];
     if (e > s) {
       const c = text.charCodeAt(e - 1);
-      if (c === 46 || c === 39 || c === 34 || c === 33 || c === 63) punct++;
+      if (c === 46 || c === 39 || c === 34 || c === 33 || c === 63 || (c >= 0x3002 && isCjkTerminal(c))) punct++;
     }
     if (e - s <= shortLength) short++;
   }
@@ -56,15 +65,25 @@ export function newlineWordRatio(a: TextAnalysis): number {
   return words === 0 ? Number.POSITIVE_INFINITY : newlines / words;
 }
 
-export function fineweb(p: FinewebParams): Filter['filter'] {
+export function fineweb(base: FinewebParams): Filter['filter'] {
   const counter = new KeyCounter();
   const h = new Int32Array(2);
   const out: [number, number] = [0, 0];
+  const forLanguage = perLanguage(base, FINEWEB_LANGUAGES, base.languages);
+  // The built-in language defaults only relax the punctuation and short-line rules (they change
+  // nothing else): the language is looked up when a document fails one of them, so English text
+  // that passes never pays for it; with recipe overrides, for every document.
+  const eager = base.languages !== undefined && Object.keys(base.languages).length > 0;
   return (doc: FilterDoc): FilterResult => {
+    let p = eager ? forLanguage(doc.analysis.language()) : base;
     const a = doc.analysis.lines();
     const text = a.text;
     const lines = a.lineCount;
-    const [punct, short] = lineEndings(a, p.short_line_length, out);
+    let [punct, short] = lineEndings(a, p.short_line_length, out);
+    if (!eager && (punct / lines < p.min_punct_line_ratio || short / lines > p.max_short_line_ratio)) {
+      p = forLanguage(doc.analysis.language());
+      if (p !== base) [punct, short] = lineEndings(a, p.short_line_length, out);
+    }
     if (punct / lines < p.min_punct_line_ratio) return drop('punct_line_ratio');
     if (short / lines > p.max_short_line_ratio) return drop('short_line_ratio');
 

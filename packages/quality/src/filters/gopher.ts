@@ -5,6 +5,7 @@
  * passes.
  */
 import { drop, type Filter, type FilterDoc, type FilterResult } from '../filter.js';
+import { GOPHER_QUALITY_LANGUAGES, type LanguageOverrides, perLanguage } from '../languages.js';
 import { CHAR_CLASS, hashRange, KeyCounter, type TextAnalysis } from '../text.js';
 
 export interface GopherQualityParams {
@@ -18,6 +19,8 @@ export interface GopherQualityParams {
   min_alpha_words_ratio: number;
   min_stop_words: number;
   stop_words: string[];
+  /** Per-language overrides of the built-in language defaults (`GOPHER_QUALITY_LANGUAGES`). */
+  languages?: LanguageOverrides<GopherQualityParams>;
 }
 
 export const GOPHER_QUALITY_DEFAULTS: GopherQualityParams = {
@@ -112,10 +115,24 @@ export function splitLineCount(a: TextAnalysis): number {
   return n;
 }
 
-export function gopherQuality(p: GopherQualityParams): Filter['filter'] {
-  const stop = stopWordSet(p.stop_words);
+export function gopherQuality(base: GopherQualityParams): Filter['filter'] {
+  const baseStop = stopWordSet(base.stop_words);
+  const forLanguage = perLanguage(base, GOPHER_QUALITY_LANGUAGES, base.languages);
+  const rules = new Map<string, [GopherQualityParams, { set: Set<string>; maxLength: number }]>();
   return (doc: FilterDoc): FilterResult => {
     const a = doc.analysis.tokens();
+    const lang = a.language();
+    let p = base;
+    let stop = baseStop;
+    if (lang !== null) {
+      let r = rules.get(lang);
+      if (!r) {
+        const q = forLanguage(lang);
+        r = [q, stopWordSet(q.stop_words)];
+        rules.set(lang, r);
+      }
+      [p, stop] = r;
+    }
     const text = a.text;
     const words = a.wordCount;
     if (words < p.min_words || words > p.max_words) return drop('word_count');
