@@ -65,6 +65,15 @@ export function isWordChar(c: number): boolean {
   return k === LETTER || k === DIGIT;
 }
 
+/** 1 when text[s, e) holds a letter of a script in `SCRIPT_OF` (CJK, Hangul, Thai, ...), else 0. */
+function scriptsIn(text: string, s: number, e: number): number {
+  for (let i = s; i < e; i++) {
+    const c = text.charCodeAt(i);
+    if (SCRIPT_OF[c] !== 0 && CHAR_CLASS[c] === LETTER) return 1;
+  }
+  return 0;
+}
+
 function grow(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
   if (a.length >= n) return a;
   const b = new Int32Array(Math.max(n, a.length * 2));
@@ -148,6 +157,8 @@ export class TextAnalysis {
       let hasLetter = false;
       let firstCore = -1;
       let lastCore = -1;
+      // OR of the token's letters: >= 0x0e00 only when one may be of a script in SCRIPT_OF (no branch per letter)
+      let high = 0;
       for (; i < n; i++) {
         const c = text.charCodeAt(i);
         const k = CHAR_CLASS[c];
@@ -160,10 +171,11 @@ export class TextAnalysis {
           lastCore = i;
           if (k === LETTER) {
             hasLetter = true;
-            if (c >= 0x0e00 && SCRIPT_OF[c] !== 0) scripts = 1;
+            high |= c;
           }
         }
       }
+      if (high >= 0x0e00 && scripts === 0) scripts = scriptsIn(text, start, i);
       if (count >= this.tokStart.length) {
         const m = count + 1;
         this.tokStart = grow(this.tokStart, m);

@@ -16,7 +16,7 @@
  * the line rules would remove is dropped, with that rule as the reason.
  */
 
-import { isUnspaced, wordSegmenter } from '@curate/core';
+import { hasUnspaced, wordSegmenter } from '@curate/core';
 import { drop, type Filter, type FilterDoc, type FilterResult } from '../filter.js';
 import { C4_LANGUAGES, type LanguageOverrides, perLanguage } from '../languages.js';
 import { CHAR_CLASS } from '../text.js';
@@ -68,7 +68,12 @@ function lineVerdict(str: string, s: number, e: number, p: C4Params, out: { sent
   if (p.terminal_punctuation) {
     const last = str.charCodeAt(e - 1);
     terminal =
-      (last === 46 || last === 63 || last === 33 || last === 34 || last === 39 || isCjkTerminal(last)) &&
+      (last === 46 ||
+        last === 63 ||
+        last === 33 ||
+        last === 34 ||
+        last === 39 ||
+        (last >= 0x3002 && isCjkTerminal(last))) &&
       !(last === 46 && e - s >= 3 && str.charCodeAt(e - 2) === 46 && str.charCodeAt(e - 3) === 46);
     // no word can be longer than the line: the long-word rule (checked first) cannot apply
     if (!terminal && e - s <= MAX_WORD_LENGTH) return 'no_terminal_punct';
@@ -79,10 +84,8 @@ function lineVerdict(str: string, s: number, e: number, p: C4Params, out: { sent
   let wordLen = 0;
   let js = false;
   let policy = false;
-  let unspaced = false;
   for (let i = s; i < e; i++) {
     const c = str.charCodeAt(i);
-    if (c >= 0x0e00 && !unspaced && isUnspaced(c)) unspaced = true;
     if (CHAR_CLASS[c] === SPACE) {
       inWord = false;
       if (
@@ -114,12 +117,17 @@ function lineVerdict(str: string, s: number, e: number, p: C4Params, out: { sent
       policy = true;
   }
   if (!terminal) return 'no_terminal_punct';
-  if (words < p.min_words_per_line && unspaced) words = icuWords(str, s, e);
+  if (words < p.min_words_per_line && hasUnspaced(str.slice(s, e))) words = icuWords(str, s, e);
   if (words < p.min_words_per_line) return 'too_few_words';
   if (js && p.remove_javascript && JAVASCRIPT.test(str.slice(s, e))) return 'javascript';
   if (policy && p.remove_policy && POLICY.test(str.slice(s, e))) return 'policy';
   out.sentences = countSentences(str, s, e);
   return null;
+}
+
+/** Thai or Lao code unit (the scripts whose lines need no terminal punctuation by default). */
+function isThaiLao(c: number): boolean {
+  return c >= 0x0e00 && c <= 0x0eff;
 }
 
 /** Words of `str[s, e)` with runs of unspaced scripts split by ICU (@curate/core `WordSegmenter`). */
@@ -163,7 +171,7 @@ export function c4(base: C4Params): Filter['filter'] {
   const out = { sentences: 0 };
   const forLanguage = perLanguage(base, C4_LANGUAGES, base.languages);
   // The built-in language defaults only relax terminal punctuation (Thai, Lao): the document's
-  // language is looked up when a line starting or ending in such a script fails it (English text never pays
+  // language is looked up when a line starting or ending in Thai or Lao fails it (English text never pays
   // for the lookup). Recipe overrides may change any rule: then it is looked up for every document.
   const eager = base.languages !== undefined && Object.keys(base.languages).length > 0;
   return (doc: FilterDoc): FilterResult => {
@@ -171,7 +179,11 @@ export function c4(base: C4Params): Filter['filter'] {
     let resolved = eager;
     const verdict = (str: string, s: number, e: number): string | null => {
       const why = lineVerdict(str, s, e, p, out);
-      if (why !== 'no_terminal_punct' || resolved || (str.charCodeAt(e - 1) < 0x0e00 && str.charCodeAt(s) < 0x0e00))
+      if (
+        why !== 'no_terminal_punct' ||
+        resolved ||
+        !(isThaiLao(str.charCodeAt(e - 1)) || isThaiLao(str.charCodeAt(s)))
+      )
         return why;
       resolved = true;
       p = forLanguage(doc.analysis.language());

@@ -4,6 +4,8 @@
  * included) without a trailing `\r`, so CRLF text is judged like LF text. A value exactly at a threshold passes (datatrove drops
  * at equality for the first three rules; the difference is only at equality).
  */
+
+import { SCRIPT_OF } from '@curate/core';
 import { drop, type Filter, type FilterDoc, type FilterResult } from '../filter.js';
 import { FINEWEB_LANGUAGES, type LanguageOverrides, perLanguage } from '../languages.js';
 import { CHAR_CLASS, hashRange, KeyCounter, type TextAnalysis } from '../text.js';
@@ -43,19 +45,28 @@ export function lineEndings(a: TextAnalysis, shortLength: number, out: [number, 
   const text = a.text;
   let punct = 0;
   let short = 0;
+  let scripts = 0;
   for (let l = 0; l < a.lineCount; l++) {
     const s = a.lineStart[l];
     const e = a.lineEnd[l];
     if (e > s) {
       const c = text.charCodeAt(e - 1);
+      scripts |= SCRIPT_OF[c] | SCRIPT_OF[text.charCodeAt(s)];
       if (c === 46 || c === 39 || c === 34 || c === 33 || c === 63 || (c >= 0x3002 && isCjkTerminal(c))) punct++;
     }
     if (e - s <= shortLength) short++;
   }
   out[0] = punct;
   out[1] = short;
+  lastScripts = scripts;
   return out;
 }
+
+/**
+ * Non-zero when the last `lineEndings` saw a line starting or ending with a character of a
+ * script with language defaults: only then is the document's language looked up.
+ */
+let lastScripts = 0;
 
 /** Newlines per white-space token: 0 without newlines, Infinity with newlines but no token. */
 export function newlineWordRatio(a: TextAnalysis): number {
@@ -80,7 +91,11 @@ export function fineweb(base: FinewebParams): Filter['filter'] {
     const text = a.text;
     const lines = a.lineCount;
     let [punct, short] = lineEndings(a, p.short_line_length, out);
-    if (!eager && (punct / lines < p.min_punct_line_ratio || short / lines > p.max_short_line_ratio)) {
+    if (
+      !eager &&
+      lastScripts !== 0 &&
+      (punct / lines < p.min_punct_line_ratio || short / lines > p.max_short_line_ratio)
+    ) {
       p = forLanguage(doc.analysis.language());
       if (p !== base) [punct, short] = lineEndings(a, p.short_line_length, out);
     }
