@@ -51,7 +51,10 @@ export function lineEndings(a: TextAnalysis, shortLength: number, out: [number, 
     const e = a.lineEnd[l];
     if (e > s) {
       const c = text.charCodeAt(e - 1);
-      scripts |= SCRIPT_OF[c] | SCRIPT_OF[text.charCodeAt(s)];
+      const f = text.charCodeAt(s);
+      // and emoji (surrogates) at either end: informal Thai or Chinese lines often start or end with one
+      scripts |=
+        SCRIPT_OF[c] | SCRIPT_OF[f] | (c >= 0xd800 && c <= 0xdfff ? 1 : 0) | (f >= 0xd800 && f <= 0xdfff ? 1 : 0);
       if (c === 46 || c === 39 || c === 34 || c === 33 || c === 63 || (c >= 0x3002 && isCjkTerminal(c))) punct++;
     }
     if (e - s <= shortLength) short++;
@@ -64,7 +67,7 @@ export function lineEndings(a: TextAnalysis, shortLength: number, out: [number, 
 
 /**
  * Non-zero when the last `lineEndings` saw a line starting or ending with a character of a
- * script with language defaults: only then is the document's language looked up.
+ * script with language defaults (or an emoji): only then is the document's language looked up.
  */
 let lastScripts = 0;
 
