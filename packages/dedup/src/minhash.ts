@@ -15,9 +15,9 @@
  * Both estimate Jaccard as the share of equal positions; the accuracy tests
  * run on both. A signature holds minima in signed int32 order.
  */
-import { UsageError } from '@curate/core';
+import { scriptLanguage, UsageError } from '@curate/core';
 import { fmix32, splitmix32 } from './hash.js';
-import { mainScriptUnspacedOrHangul, normalizePrepared, prepareWords, wordHashes } from './normalize.js';
+import { normalizePrepared, prepareWords, wordClasses, wordHashes } from './normalize.js';
 
 /** One MinHash signature: `numPerm` int32 minima. */
 export type Signature = Int32Array;
@@ -124,10 +124,10 @@ export class MinHasher {
 
   /** `shingleHashes` of text already through `prepareWords` (NFKC + lower case). */
   shingleHashesPrepared(prepared: string): { hashes: Int32Array; count: number } {
-    if (this.options.shingle === 'char' || this.charShingled(prepared))
-      return this.charShingles(normalizePrepared(prepared));
+    if (this.options.shingle === 'char') return this.charShingles(normalizePrepared(prepared));
     const w = wordHashes(prepared, this.words);
     this.words = w.hashes;
+    if (this.charShingled(prepared)) return this.charShingles(normalizePrepared(prepared));
     return this.shinglesOfWords(w.hashes, w.count);
   }
 
@@ -173,19 +173,23 @@ export class MinHasher {
 
   /** `signature` of text already through `prepareWords`. */
   signaturePrepared(prepared: string, into?: Signature): Signature | null {
-    if (this.options.shingle === 'word' && !this.charShingled(prepared)) {
+    if (this.options.shingle === 'word') {
       const w = wordHashes(prepared, this.words);
       this.words = w.hashes;
-      return this.signatureOfWords(w.hashes, w.count, into);
+      if (!this.charShingled(prepared)) return this.signatureOfWords(w.hashes, w.count, into);
     }
     const { hashes, count } = this.shingleHashesPrepared(prepared);
     if (count === 0) return null;
     return this.signatureOfShingles(hashes, count, into);
   }
 
-  /** Whether a document shingled by words takes character n-grams instead (see `MinHashOptions.cjk`). */
+  /**
+   * Whether a document shingled by words takes character n-grams instead (see `MinHashOptions.cjk`);
+   * called right after `wordHashes` of the same text, whose `wordClasses` say whether it holds a
+   * character of those scripts at all (English text: no further scan).
+   */
   private charShingled(prepared: string): boolean {
-    return this.options.cjk === 'char' && mainScriptUnspacedOrHangul(prepared);
+    return this.options.cjk === 'char' && (wordClasses & 6) !== 0 && scriptLanguage(prepared) !== null;
   }
 
   /** The signature of a set of 32-bit shingle hashes (first `count` entries). */
