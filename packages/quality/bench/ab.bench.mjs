@@ -22,7 +22,13 @@ const run = (mod, names) => {
   const d = process.cpuUsage(t0);
   return [(d.user + d.system) / 1e6, kept];
 };
-const cases = [['gopher_quality'], ['gopher_repetition'], ['c4'], ['fineweb'], ['gopher_quality', 'gopher_repetition', 'c4', 'fineweb']];
+const cases = [
+  ['gopher_quality'],
+  ['gopher_repetition'],
+  ['c4'],
+  ['fineweb'],
+  ['gopher_quality', 'gopher_repetition', 'c4', 'fineweb'],
+];
 for (const names of cases) {
   let a = Infinity;
   let b = Infinity;
@@ -36,5 +42,7 @@ for (const names of cases) {
     ka = x[1];
     kb = y[1];
   }
-  console.log(`${names.join('+').padEnd(52)} new ${(MB / a).toFixed(1)} MB/s, old ${(MB / b).toFixed(1)} MB/s, new/old time ${(a / b).toFixed(3)}, kept ${ka} vs ${kb}`);
+  console.log(
+    `${names.join('+').padEnd(52)} new ${(MB / a).toFixed(1)} MB/s, old ${(MB / b).toFixed(1)} MB/s, new/old time ${(a / b).toFixed(3)}, kept ${ka} vs ${kb}`,
+  );
 }
