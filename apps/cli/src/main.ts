@@ -76,8 +76,25 @@ export const COMMANDS: CommandSpec[] = [
         .option('--overwrite', 'replace an existing output directory')
         .option('--workers <n>', 'worker threads (default: number of cores)', int('--workers'))
         .option('--dry-run', 'stop after planning; write nothing')
-        .option('--allow-shortfall', 'scale the budget down when the caps cannot meet it'),
+        .option('--allow-shortfall', 'scale the budget down when the caps cannot meet it')
+        .option(
+          '--work <dir>',
+          'work dir: attribute shards reused and stored across mixes (default: .curate-work beside the output directory)',
+        )
+        .option('--no-work', 'store no attributes; compute everything'),
     load: async () => (await import('./commands/mix.js')).mixCommand,
+  },
+  {
+    name: 'tag',
+    args: '<recipe>',
+    summary:
+      "compute the attribute shards of a recipe's inputs (the scan stage alone) so later mixes re-read no text to decide",
+    options: (c) =>
+      c
+        .option('--work <dir>', 'work dir (default: .curate-work beside the output directory)')
+        .option('--out <dir>', "output directory the default work dir is derived from (default: the recipe's output.dir)")
+        .option('--workers <n>', 'worker threads (default: number of cores)', int('--workers')),
+    load: async () => (await import('./commands/mix.js')).tagCommand,
   },
   {
     name: 'plan',

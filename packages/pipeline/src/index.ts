@@ -11,4 +11,23 @@ export type {
   WarningRecord,
 } from './manifest.js';
 export { MANIFEST_VERSION } from './manifest.js';
-export { checkInvariant, type RunOptions, type RunResult, runRecipe, TOOL_VERSION } from './run.js';
+export {
+  checkInvariant,
+  defaultWorkDir,
+  type RunOptions,
+  type RunResult,
+  runRecipe,
+  scanTasks,
+  TOOL_VERSION,
+} from './run.js';
+export { decideFile, type FileScan, type ScanTask } from './scan.js';
+export {
+  type AttrContext,
+  type AttrGroup,
+  fileGroups,
+  loadAttributes,
+  writeAttributes,
+} from './stages/attributes.js';
+export { type ScanRecord, type ScanStageOptions, scanStage } from './stages/scan.js';
+export { type TagOptions, type TagResult, tagRecipe, tagRecipeFile } from './stages/tag.js';
+export { WORK_FORMAT, WorkDir } from './stages/workdir.js';

@@ -186,6 +186,18 @@ export interface Manifest {
    * thread time measuring quality signals, summed over the scan workers (part of pass 1).
    */
   timings: Record<string, number>;
+  /**
+   * The work dir this run reused and stored attributes in, and what each stage reused: scan files
+   * whose attribute shards verified (`reused`) or were computed (`computed`, `bytes_read` of input),
+   * and whether the dedup verdicts were reused.
+   * Absent for a dry run or `work: false`.
+   */
+  work?: {
+    dir: string;
+    scan: { files: number; reused: number; computed: number; bytes_read: number };
+    /** Dedup verdicts taken from the work dir (same inputs, decisions and settings as a run before). */
+    dedup: { reused: boolean };
+  };
   /** Per-source raw counters (rows read / kept / dropped) exactly as counted. */
   counters: Record<string, SourceCounters>;
 }

@@ -65,6 +65,8 @@ export function transferList(r: FileScan): ArrayBuffer[] {
   const bufs = [r.tokens.buffer, r.chars.buffer, r.textHashes.buffer, r.sigRows.buffer, r.sigs.buffer];
   if (r.scores) bufs.push(r.scores.buffer);
   if (r.exactKeys) bufs.push(r.exactKeys.buffer);
+  for (const c of r.filterCols) if (c) bufs.push(c.kind === 'values' ? c.values.buffer : c.codes.buffer);
+  for (const h of r.decontamHits) bufs.push(h.buffer);
   return bufs as ArrayBuffer[];
 }
 
@@ -78,6 +80,13 @@ export async function runScans(
   keep?: (pool: SamplePool) => void,
 ): Promise<FileScan[]> {
   const results: FileScan[] = new Array(tasks.length);
+  if (tasks.length === 0 && workers > 1 && keep) {
+    // nothing to scan (every file's attributes were reused): threads for the write stage only
+    const url = new URL('./scan-worker.js', import.meta.url);
+    keep(new SamplePool(Array.from({ length: workers }, () => new Worker(url, { workerData: { recipe } }))));
+    return results;
+  }
+  if (tasks.length === 0) return results;
   if (workers <= 1 || tasks.length <= 1) {
     const scanner = await Scanner.create(recipe);
     for (const t of tasks) {

@@ -14,47 +14,32 @@
  * clean near-copies would be dropped as duplicates of a row that is dropped too.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join, relative, resolve } from 'node:path';
-import {
-  type Batch,
-  CurateError,
-  dict,
-  type Kind,
-  type ProgressListener,
-  peakRssBytes,
-  Rng,
-  type Row,
-  rowsToBatch,
-  Stats,
-} from '@curate/core';
-import { ExactDeduper, NearDedupIndex } from '@curate/dedup';
-import { CorpusMetrics, compareToReal, diversityWarnings, FACTS, type MetricsResult } from '@curate/metrics';
-import { achievedRatios, type MixPlan, type MixTarget, planMix, sampleMix, shuffleOrder } from '@curate/mix';
+import { dirname, join, resolve } from 'node:path';
+import { CurateError, type Kind, type ProgressListener, Stats } from '@curate/core';
+import type { MixPlan } from '@curate/mix';
 import { canonicalJson, type Recipe, recipeHash } from '@curate/recipe';
 import {
   type ColumnSpec,
   type ColumnType,
-  createShardWriter,
   expandInputs,
   type InputFile,
   type ProtectedPath,
   prepareOutputDir,
-  readShard,
-  type ShardWriter,
-  type WrittenShard,
 } from '@curate/shards';
-import { checkRow, checkStamp, rowsChanged } from './integrity.js';
-import type { Manifest, OutputShardRecord, SourceRecord, WarningRecord } from './manifest.js';
+import type { Manifest, SourceRecord } from './manifest.js';
 import { MANIFEST_VERSION } from './manifest.js';
-import { runScans, type SamplePool } from './pool.js';
+import type { SamplePool } from './pool.js';
 import { RowReasons } from './reasons.js';
-import { makeRow, type SampleTask } from './sample.js';
-import { type FileScan, passThroughColumns, Scanner, type ScanTask } from './scan.js';
+import { passThroughColumns, type ScanTask } from './scan.js';
 import { qualitySignalsRecord, SignalHistograms, signalRate } from './signals.js';
-import { BucketSpill } from './spill.js';
-import { unusedSourceWarnings } from './warnings.js';
+import { type DedupSource, dedupStage } from './stages/dedup.js';
+import { finalizeStage } from './stages/finalize.js';
+import { planStage } from './stages/plan.js';
+import { scanStage } from './stages/scan.js';
+import type { SourceState } from './stages/sources.js';
+import { WorkDir } from './stages/workdir.js';
+import { writeStage } from './stages/write.js';
 
 /** The version written into manifests, from this package's package.json (one version line for all of curate). */
 export const TOOL_VERSION: string = JSON.parse(
@@ -81,6 +66,11 @@ export interface RunOptions {
   metrics?: boolean;
   /** Quality-signal histograms of a sample of the rows read (default true); off only to measure their cost. */
   qualitySignals?: boolean;
+  /**
+   * The work dir: attribute shards reused and stored across runs (default: `.curate-work` beside
+   * the output directory, see `defaultWorkDir`); false: nothing stored, everything computed.
+   */
+  work?: string | false;
 }
 
 export interface RunResult {
@@ -90,31 +80,6 @@ export interface RunResult {
   outDir?: string;
   dryRun: boolean;
 }
-
-/** Per-source state assembled after pass 1. */
-interface SourceState {
-  index: number;
-  name: string;
-  kind: Kind;
-  generator: string | null;
-  files: InputFile[];
-  scans: FileScan[];
-  /** First source row of each file. */
-  fileBase: number[];
-  rowsRead: number;
-  /** First global document index of this source. */
-  docBase: number;
-  /** source row -> drop reason (a code per row into a table of distinct reasons). */
-  reasons: RowReasons;
-  /** Available source rows, ascending, and their tokens. */
-  avail: Uint32Array;
-  availTokens: Uint32Array;
-  availChars: Uint32Array;
-  columns: ColumnSpec[];
-}
-
-const BUCKET_BYTES = 64 << 20;
-const WRITE_BATCH = 4096;
 
 function now(): number {
   return performance.now();
@@ -134,51 +99,40 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   for (const s of recipe.sources) files.push(await expandInputs(s.paths));
   // Pass-through columns under provenance names are refused before any work (a recipe not validated).
   for (let i = 0; i < recipe.sources.length; i++) passThroughColumns(recipe, i);
-  const tasks: ScanTask[] = [];
   const measure = options.qualitySignals !== false;
-  files.forEach((fs, si) => {
-    // The signal sample's rate is fixed per source before the scan, from its input bytes.
-    const rate = measure ? signalRate(fs.reduce((a, f) => a + f.size, 0)) : 0;
-    fs.forEach((f, fi) => {
-      tasks.push({
-        id: tasks.length,
-        sourceIndex: si,
-        fileIndex: fi,
-        path: f.path,
-        format: f.format,
-        compression: f.compression,
-        size: f.size,
-        signalRate: rate,
-      });
-    });
-  });
+  const tasks = scanTasks(files, measure);
   const totalBytes = tasks.reduce((a, t) => a + t.size, 0);
 
+  // The work dir (attributes reused across runs), locked for this run; none for a dry run.
+  const workPath = options.dryRun || options.work === false ? null : resolve(options.work ?? defaultWorkDir(outDir));
   // The output directory is checked before any work, and written under a temporary name.
-  const out = options.dryRun ? null : await openOutput(outDir, recipe, files, options);
+  const out = options.dryRun ? null : await openOutput(outDir, recipe, files, options, workPath);
+  let work: WorkDir | null = null;
   // The pass-1 threads, kept for pass 2 when they can do it (no rejected rows to write).
   let samplePool: SamplePool | null = null;
   try {
+    if (workPath) work = await WorkDir.open(workPath, TOOL_VERSION);
     // Pass 1.
     let scannedBytes = 0;
     let scannedRows = 0;
     progress({ phase: 'scan', rows: 0, bytes: 0, totalBytes });
-    const scans = await runScans(
-      recipe,
-      tasks,
+    const { scans, record: scanRecord } = await scanStage(recipe, tasks, {
       workers,
-      (t, r) => {
+      work,
+      tool: TOOL_VERSION,
+      signal: options.signal,
+      onDone: (t, r) => {
         scannedBytes += t.size;
         scannedRows += r.rows;
         progress({ phase: 'scan', rows: scannedRows, bytes: scannedBytes, totalBytes });
       },
-      options.signal,
-      options.dryRun || recipe.output.write_rejected
-        ? undefined
-        : (p) => {
-            samplePool = p;
-          },
-    );
+      keep:
+        options.dryRun || recipe.output.write_rejected
+          ? undefined
+          : (p) => {
+              samplePool = p;
+            },
+    });
     timings.scan_seconds = (now() - t0) / 1000;
 
     // Quality-signal histograms per kind (sums of the files' histograms: order does not matter).
@@ -231,135 +185,16 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       });
       docBase += rowsRead;
     });
-    const idOf = (s: SourceState, sourceRow: number): string => {
+    const idOf = (s: DedupSource, sourceRow: number): string => {
       const f = fileOf(s, sourceRow);
       const v = s.scans[f].ids?.[sourceRow - s.fileBase[f]];
       return v ? v : `${s.name}:${sourceRow}`;
     };
 
     // Dedup decisions (global across sources unless scope: per_source).
+    stagePoint('dedup');
     const t1 = now();
-    const dedupRecord: Manifest['dedup'] = {};
-    const dedup = recipe.dedup ?? {};
-    const perSource = dedup.scope === 'per_source';
-    const groups: SourceState[][] = perSource ? sources.map((s) => [s]) : [sources];
-    const scoreAt = (s: SourceState, f: number, row: number) => s.scans[f].scores?.[row];
-    // Who duplicated whom: removed rows by their kind and the kind of the row their group kept.
-    const dupByKind: Record<string, { exact: number; near: number; candidates: number }> = {};
-    const copies = { synthetic_of_real: 0, synthetic_of_synthetic: 0, real_of_real: 0, real_of_synthetic: 0 };
-    const countByKind = (how: 'exact' | 'near', kind: Kind, keptKind: Kind) => {
-      dupByKind[kind] ??= { exact: 0, near: 0, candidates: 0 };
-      dupByKind[kind][how]++;
-      copies[`${kind}_of_${keptKind}` as keyof typeof copies]++;
-    };
-    for (const s of sources) {
-      dupByKind[s.kind] ??= { exact: 0, near: 0, candidates: 0 };
-      dupByKind[s.kind].candidates += s.rowsRead - s.reasons.size;
-    }
-    if (dedup.exact) {
-      let removedTotal = 0;
-      let groupsTotal = 0;
-      for (const group of groups) {
-        const dd = new ExactDeduper({ prefer: (dedup.near?.prefer as 'real' | 'none' | undefined) ?? 'real' });
-        for (const s of group) {
-          s.scans.forEach((f, fi) => {
-            const ks = f.exactKeys as BigUint64Array;
-            for (let r = 0; r < f.rows; r++) {
-              const sr = s.fileBase[fi] + r;
-              if (s.reasons.has(sr)) continue; // dropped in pass 1: no key
-              dd.add(s.docBase + sr, ks[r], { id: idOf(s, sr), kind: s.kind, score: scoreAt(s, fi, r) });
-            }
-            f.exactKeys = null; // used once
-          });
-        }
-        const removed = dd.resolve();
-        groupsTotal += dd.groupCount;
-        for (const [doc, rem] of removed) {
-          const s = sourceOfDoc(group, doc);
-          s.reasons.set(doc - s.docBase, `dedup:exact:dup_of=${rem.keptId}`);
-          countByKind('exact', s.kind, sourceOfDoc(group, rem.keptIndex).kind);
-          removedTotal++;
-        }
-      }
-      dedupRecord.exact = { removed: removedTotal, groups: groupsTotal };
-    }
-    if (dedup.near) {
-      const near = dedup.near;
-      let removedTotal = 0;
-      let clustersTotal = 0;
-      const sizes: Record<string, number> = {};
-      let bands = 0;
-      let rows = 0;
-      let clusterBase = 0;
-      for (const group of groups) {
-        const index = new NearDedupIndex({
-          numPerm: near.num_perm,
-          threshold: near.threshold,
-          bands: near.bands,
-          rows: near.rows,
-          verify: near.verify,
-          prefer: near.prefer as 'real' | 'none',
-        });
-        bands = index.options.bands;
-        rows = index.options.rows;
-        const k = index.options.numPerm;
-        for (const s of group) {
-          s.scans.forEach((f, fi) => {
-            for (let i = 0; i < f.sigRows.length; i++) {
-              const r = f.sigRows[i];
-              const sr = s.fileBase[fi] + r;
-              if (s.reasons.has(sr)) continue; // removed by exact dedup
-              index.add(s.docBase + sr, f.sigs.subarray(i * k, (i + 1) * k), {
-                id: idOf(s, sr),
-                kind: s.kind,
-                score: scoreAt(s, fi, r),
-              });
-            }
-          });
-        }
-        const res = index.resolve();
-        for (const [doc, rem] of res.removed) {
-          const s = sourceOfDoc(group, doc);
-          s.reasons.set(doc - s.docBase, `dedup:near:cluster=${clusterBase + rem.cluster}:kept=${rem.keptId}`);
-          countByKind('near', s.kind, sourceOfDoc(group, rem.keptIndex).kind);
-          removedTotal++;
-        }
-        clusterBase += res.clusters;
-        clustersTotal += res.clusters;
-        for (const [size, n] of Object.entries(res.sizeHistogram)) sizes[size] = (sizes[size] ?? 0) + n;
-      }
-      dedupRecord.near = {
-        removed: removedTotal,
-        clusters: clustersTotal,
-        cluster_sizes: sizes,
-        bands,
-        rows,
-        threshold: near.threshold,
-        num_perm: near.num_perm,
-      };
-    }
-    if (dedup.decontaminate?.length) {
-      const evalStats = scans.find((f) => f.evalSets.length)?.evalSets ?? [];
-      dedupRecord.decontaminate = dedup.decontaminate.map((d) => ({
-        name: d.name,
-        rows: evalStats.find((e) => e.name === d.name)?.rows ?? 0,
-        ngrams: evalStats.find((e) => e.name === d.name)?.ngrams ?? 0,
-        removed: sources.reduce((a, s) => {
-          let n = 0;
-          for (const r of s.reasons.values()) if (r.startsWith(`decontam:${d.name}:`)) n++;
-          return a + n;
-        }, 0),
-      }));
-    }
-    if (dedup.exact || dedup.near) {
-      dedupRecord.by_kind = Object.fromEntries(
-        Object.entries(dupByKind).map(([k, v]) => [
-          k,
-          { ...v, duplicate_rate: v.candidates ? (v.exact + v.near) / v.candidates : 0 },
-        ]),
-      );
-      dedupRecord.copies = copies;
-    }
+    const { record: dedupRecord, reused: dedupReused } = await dedupStage(recipe, sources, scans, idOf, work);
     timings.dedup_seconds = (now() - t1) / 1000;
 
     // Availability, counters and the plan.
@@ -385,57 +220,26 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       for (const [r, k] of s.reasons.counts()) stats.drop(s.name, r, k);
       for (const f of s.scans) for (const [k, v] of Object.entries(f.changed)) stats.change(s.name, k, v);
     }
-    const unit = recipe.target?.documents !== undefined ? 'documents' : 'tokens';
-    const target: MixTarget = {
-      unit,
-      budget: recipe.target?.documents ?? recipe.target?.tokens,
-      ratio: recipe.target?.ratio,
-    };
     const t2 = now();
-    const plan = planMix(
-      sources.map((s, si) => {
-        const rs = recipe.sources[si];
-        return {
-          name: s.name,
-          kind: s.kind,
-          rows: s.avail.length,
-          tokens: sum(s.availTokens),
-          share: rs.share,
-          maxEpochs: rs.max_epochs,
-          rowsRead: s.rowsRead,
-          dropped: s.reasons.size,
-        };
-      }),
-      target,
-      {
-        allowShortfall: options.allowShortfall,
-        maxEpochsWarning: recipe.guards?.max_epochs_warning,
-        maxSyntheticFraction: recipe.guards?.max_synthetic_fraction,
-      },
+    const {
+      unit,
+      plan,
+      selections,
+      achieved,
+      warnings,
+      order: orderOf,
+    } = planStage(
+      recipe,
+      sources.map((s) => ({
+        name: s.name,
+        kind: s.kind,
+        rowsRead: s.rowsRead,
+        dropped: s.reasons.size,
+        availTokens: s.availTokens,
+      })),
+      { allowShortfall: options.allowShortfall },
     );
     timings.plan_seconds = (now() - t2) / 1000;
-
-    const rng = new Rng(recipe.seed);
-    const selections = sampleMix(plan, (name) => sources.find((s) => s.name === name)?.availTokens, rng);
-    const achieved = achievedRatios(plan, selections);
-    const planFacts: Record<string, string> = {
-      replacement: FACTS.replaceVsAccumulate,
-      epochs: FACTS.epochs,
-      synthetic_fraction_high: FACTS.syntheticShare,
-    };
-    const warnings: WarningRecord[] = plan.warnings.map((w) => ({
-      code: w.code,
-      message: w.message,
-      sources: w.sources,
-      fact: planFacts[w.code],
-    }));
-    warnings.push(
-      ...unusedSourceWarnings(
-        plan,
-        selections.map((x) => x.documents),
-        sources.map((x) => x.rowsRead),
-      ),
-    );
 
     const baseManifest = (): Manifest => ({
       manifest_version: MANIFEST_VERSION,
@@ -516,6 +320,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         rejected: [],
         columns: [],
       },
+      ...(work ? { work: { dir: work.dir, scan: scanRecord, dedup: { reused: dedupReused } } } : {}),
       timings: { ...timings, total_seconds: (now() - t0) / 1000 },
       counters: stats.toJSON(),
     });
@@ -524,350 +329,36 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       return { plan, manifest: baseManifest(), dryRun: true };
     }
 
-    // Global order -> per source (row, epoch, position), sorted by source row for pass 2.
-    const t3 = now();
-    const order = shuffleOrder(selections, rng);
-    const total = order.length;
-    const perSourceSel = sources.map((_, si) => ({
-      n: 0,
-      rows: new Uint32Array(selections[si].documents),
-      epochs: new Uint16Array(selections[si].documents),
-      pos: new Float64Array(selections[si].documents),
-    }));
-    let p = 0;
-    for (const chunk of order) {
-      for (let i = 0; i < chunk.length; i++) {
-        const ps = perSourceSel[chunk.source[i]];
-        ps.rows[ps.n] = sources[chunk.source[i]].avail[chunk.row[i]];
-        ps.epochs[ps.n] = chunk.epoch[i];
-        ps.pos[ps.n] = p++;
-        ps.n++;
-      }
-    }
-    let estBytes = 0;
-    for (let si = 0; si < sources.length; si++) {
-      const sel = selections[si];
-      for (let i = 0; i < sel.rows.length; i++) estBytes += sources[si].availChars[sel.rows[i]] * 2 + 200;
-    }
-    const spillDir = join(out.tmpDir, '.spill');
-    await mkdir(spillDir, { recursive: true });
-    const spill = new BucketSpill(spillDir, Math.max(1, Math.ceil(estBytes / BUCKET_BYTES)), total);
-
-    // Pass 2: re-read, scatter selected rows to buckets and rejected rows to rejected/.
-    const rejectedWriter: ShardWriter | null = recipe.output.write_rejected
-      ? createShardWriter({
-          dir: join(out.tmpDir, 'rejected'),
-          format: recipe.output.format,
-          compression: recipe.output.compression,
-          maxRows: recipe.output.shard_rows,
-          maxBytes: recipe.output.shard_size,
-          columns: rejectedColumns(sources),
-        })
-      : null;
-    if (rejectedWriter) await mkdir(join(out.tmpDir, 'rejected'), { recursive: true });
-    let rejectedRows = 0;
-    let pass2Bytes = 0;
-    let pass2Rows = 0;
-    const pool = samplePool as SamplePool | null;
-    // The pass-1 threads do pass 2 unless rejected rows must be written (only this thread writes).
-    const threaded = pool !== null && !rejectedWriter;
-    // Diversity metrics of the written rows, per source (kinds are merged from sources below).
-    const bySource = new Map<string, CorpusMetrics>();
-    const byKind = new Map<string, CorpusMetrics>();
-    const metricsFor = (m: Map<string, CorpusMetrics>, k: string) => {
-      let x = m.get(k);
-      if (!x) {
-        x = new CorpusMetrics({ seed: recipe.seed });
-        m.set(k, x);
-      }
-      return x;
-    };
-    let metricsSeconds = 0;
-    // On the pass-2 threads, each file's texts are measured where they are read; the accumulators
-    // merge exactly (order does not matter), so the writer below does not measure again.
-    const metricsInPass2 = threaded && options.metrics !== false;
-    if (threaded) {
-      // On the pass-1 threads, one task per file with selected rows (or per row range of a big JSONL
-      // file); records arrive ready to file.
-      const stasks: SampleTask[] = [];
-      for (const s of sources) {
-        const sel = perSourceSel[s.index];
-        const idx = sortIndex(sel.rows, sel.epochs, sel.n);
-        const passCols = passThroughColumns(recipe, s.index);
-        let k = 0;
-        for (let fi = 0; fi < s.files.length && k < sel.n; fi++) {
-          const end = fi + 1 < s.files.length ? s.fileBase[fi + 1] : Number.POSITIVE_INFINITY;
-          const start = k;
-          while (k < sel.n && sel.rows[idx[k]] < end) k++;
-          if (k === start) continue;
-          const f = s.files[fi];
-          const sc = s.scans[fi];
-          // A JSONL file with many selected rows is shared out in row ranges (each task scans the
-          // file's bytes and parses only its own lines), so no thread finishes pass 2 alone.
-          const m = k - start;
-          const raw = f.format === 'jsonl' && !f.compression;
-          const chunks = raw ? Math.max(1, Math.min(workers, Math.floor(m / 128))) : 1;
-          let from = start;
-          for (let c = 1; c <= chunks; c++) {
-            let to = c === chunks ? k : start + Math.round((m * c) / chunks);
-            while (to < k && to > from && sel.rows[idx[to]] === sel.rows[idx[to - 1]]) to++; // whole rows
-            if (to <= from) continue;
-            const n = to - from;
-            const rows = new Uint32Array(n);
-            const epochs = new Uint16Array(n);
-            const pos = new Float64Array(n);
-            const ids: string[] = new Array(n);
-            const hashes = new Uint32Array(n);
-            let chars = 0;
-            for (let j = 0; j < n; j++) {
-              const e = idx[from + j];
-              rows[j] = sel.rows[e];
-              epochs[j] = sel.epochs[e];
-              pos[j] = sel.pos[e];
-              ids[j] = idOf(s, sel.rows[e]);
-              hashes[j] = sc.textHashes[sel.rows[e] - s.fileBase[fi]];
-              chars += sc.chars[sel.rows[e] - s.fileBase[fi]];
-            }
-            stasks.push({
-              kind: 'sample',
-              id: stasks.length,
-              sourceIndex: s.index,
-              source: { name: s.name, kind: s.kind, generator: s.generator },
-              path: f.path,
-              format: f.format,
-              compression: f.compression,
-              size: f.size,
-              // characters to re-derive and write, plus the bytes to scan (an estimate, for ordering)
-              cost: chars + f.size / 16,
-              bytes: f.size / chunks,
-              fileBase: s.fileBase[fi],
-              keys: sc.keys,
-              rows,
-              epochs,
-              pos,
-              ids,
-              hashes,
-              stamp: sc.stat,
-              passCols,
-              metricsSeed: metricsInPass2 ? recipe.seed : null,
-            });
-            from = to;
-          }
-        }
-      }
-      const found = new Array(sources.length).fill(0);
-      await pool.run(
-        stasks,
-        (t, r) => {
-          for (let j = 0; j < r.found; j++)
-            spill.addRecord(r.positions[j], r.data.subarray(r.offsets[j], r.offsets[j + 1]));
-          found[t.sourceIndex] += r.found;
-          if (r.metrics) {
-            const tm = now();
-            metricsFor(bySource, t.source.name).merge(CorpusMetrics.fromState(r.metrics));
-            metricsSeconds += r.metricsSeconds + (now() - tm) / 1000;
-          }
-          pass2Rows += r.rowsRead;
-          pass2Bytes += t.bytes;
-          progress({ phase: 'sample', rows: pass2Rows, bytes: pass2Bytes, totalBytes });
-        },
-        options.signal,
-      );
-      for (const s of sources) {
-        const n = perSourceSel[s.index].n;
-        if (found[s.index] !== n) {
-          throw new CurateError(
-            `source "${s.name}" changed between passes: ${n - found[s.index]} selected rows were not found again (were its files modified during the run?)`,
-            { code: 'E_INPUT_CHANGED' },
-          );
-        }
-      }
-    }
-    // Pass 2 on this thread: its own text-only scanner (not built when the pass-1 threads did pass 2).
-    const mainSources = threaded ? [] : sources;
-    let textScanner: Scanner | undefined;
-    for (const s of mainSources) {
-      textScanner ??= await Scanner.create(recipe, { textOnly: true });
-      const scanner = textScanner;
-      const sel = perSourceSel[s.index];
-      const idx = sortIndex(sel.rows, sel.epochs, sel.n);
-      let ptr = 0;
-      const passCols = passThroughColumns(recipe, s.index);
-      // pii: rejected rows' text and every row's string pass-through values are redacted too
-      const redact = scanner.redactor(s.index);
-      let rejected: Row[] = [];
-      for (let fi = 0; fi < s.files.length; fi++) {
-        const f = s.files[fi];
-        const sc = s.scans[fi];
-        scanner.chain.doc.file = f.path;
-        await checkStamp(f.path, sc.stat);
-        let fileRows = 0;
-        for await (const batch of readShard(f)) {
-          const base = s.fileBase[fi] + (batch.offset ?? 0);
-          fileRows += batch.length;
-          if (fileRows > sc.rows) throw rowsChanged(f.path, `more than the ${sc.rows} rows pass 1 read`);
-          for (let r = 0; r < batch.length; r++) {
-            const sr = base + r;
-            const reason = s.reasons.get(sr);
-            if (reason !== undefined) {
-              if (rejectedWriter) {
-                const raw = scanner.templates[s.index].render(batch, r);
-                checkRow(f.path, sr - s.fileBase[fi], raw, sc.textHashes[sr - s.fileBase[fi]]);
-                rejected.push(
-                  makeRow(s, sr, idOf(s, sr), redact ? redact(raw) : raw, null, batch, r, passCols, reason, redact),
-                );
-                if (rejected.length >= WRITE_BATCH) {
-                  await rejectedWriter.write(rowsToBatch(rejected));
-                  rejectedRows += rejected.length;
-                  rejected = [];
-                }
-              }
-              continue;
-            }
-            if (ptr >= sel.n || sel.rows[idx[ptr]] !== sr) continue;
-            const raw = scanner.templates[s.index].render(batch, r);
-            checkRow(f.path, sr - s.fileBase[fi], raw, sc.textHashes[sr - s.fileBase[fi]]);
-            const text = scanner.transforms ? scanner.judge(s.index, raw, batch, r).text : raw;
-            const id = idOf(s, sr);
-            while (ptr < sel.n && sel.rows[idx[ptr]] === sr) {
-              const j = idx[ptr++];
-              spill.add(sel.pos[j], makeRow(s, sr, id, text, sel.epochs[j], batch, r, passCols, null, redact));
-            }
-          }
-          pass2Rows += batch.length;
-          progress({ phase: 'sample', rows: pass2Rows, bytes: pass2Bytes, totalBytes });
-        }
-        if (fileRows !== sc.rows) throw rowsChanged(f.path, `${fileRows} rows where pass 1 read ${sc.rows}`);
-        await checkStamp(f.path, sc.stat);
-        pass2Bytes += f.size;
-      }
-      if (ptr !== sel.n) {
-        throw new CurateError(
-          `source "${s.name}" changed between passes: ${sel.n - ptr} selected rows were not found again (were its files modified during the run?)`,
-          { code: 'E_INPUT_CHANGED' },
-        );
-      }
-      if (rejectedWriter && rejected.length) {
-        await rejectedWriter.write(rowsToBatch(rejected));
-        rejectedRows += rejected.length;
-      }
-    }
-    if (pool) {
-      samplePool = null;
-      await pool.close();
-    }
-    timings.sample_seconds = (now() - t3) / 1000;
-
-    // Write in output order; metrics on the written rows.
-    const t4 = now();
-    const columns = outputColumns(sources, recipe);
-    const writer = createShardWriter({
-      dir: out.tmpDir,
-      format: recipe.output.format,
-      compression: recipe.output.compression,
-      maxRows: recipe.output.shard_rows,
-      maxBytes: recipe.output.shard_size,
-      columns,
-      rowGroupRows: recipe.output.row_group_rows,
+    stagePoint('write');
+    const { shards, rejectedShards, written, rejectedRows, columns, bySource, metricsSeconds } = await writeStage({
+      recipe,
+      sources,
+      selections,
+      order: orderOf,
+      out,
+      samplePool,
+      workers,
+      options,
+      progress,
+      totalBytes,
+      idOf,
+      timings,
     });
-    const tokensOfRow = new Map<string, Uint32Array>();
-    for (const s of sources) tokensOfRow.set(s.name, s.availTokens);
-    let written = 0;
-    let shards: WrittenShard[] = [];
-    let rejectedShards: WrittenShard[] = [];
-    try {
-      for (const rows of spill.drain()) {
-        for (let i = 0; i < rows.length; i += WRITE_BATCH) {
-          const part = rows.slice(i, i + WRITE_BATCH);
-          if (options.metrics !== false && !metricsInPass2) {
-            const tm = now();
-            for (const row of part) {
-              const text = row.text as string;
-              metricsFor(bySource, row.source as string).add(text);
-            }
-            metricsSeconds += (now() - tm) / 1000;
-          }
-          await writer.write(toBatch(part, columns));
-          written += part.length;
-          progress({ phase: 'write', rows: written, bytes: 0 });
-        }
-      }
-      shards = await writer.close();
-      if (rejectedWriter) rejectedShards = await rejectedWriter.close();
-    } catch (e) {
-      await writer.abort().catch(() => {});
-      await rejectedWriter?.abort().catch(() => {});
-      throw e;
-    }
-    await rm(spillDir, { recursive: true, force: true });
-    timings.write_seconds = (now() - t4) / 1000;
+    samplePool = null; // closed by the write stage
 
-    // Metrics, warnings, manifest, report.
-    const tm = now();
-    const metricsSources: Record<string, MetricsResult> = {};
-    for (const [k, m] of [...bySource].sort((a, b) => (a[0] < b[0] ? -1 : 1))) metricsSources[k] = m.result();
-    const metricsKinds: Record<string, MetricsResult> = {};
-    // Kinds are their sources merged (CorpusMetrics merges exactly): each row is scanned once.
-    // A kind with one measured source has that source's result (the merge would be an exact copy).
-    const kindSources = new Map<string, string[]>();
-    for (const src of sources) {
-      if (!bySource.has(src.name)) continue;
-      const list = kindSources.get(src.kind) ?? [];
-      list.push(src.name);
-      kindSources.set(src.kind, list);
-    }
-    for (const [kind, names] of kindSources) {
-      if (names.length === 1) continue;
-      for (const name of names) metricsFor(byKind, kind).merge(bySource.get(name) as CorpusMetrics);
-    }
-    for (const k of [...kindSources.keys()].sort()) {
-      const names = kindSources.get(k) as string[];
-      metricsKinds[k] =
-        names.length === 1 ? copyResult(metricsSources[names[0]]) : (byKind.get(k) as CorpusMetrics).result();
-    }
-    const synthetic: Record<string, MetricsResult> = {};
-    for (const s of sources)
-      if (s.kind === 'synthetic' && metricsSources[s.name]) synthetic[s.name] = metricsSources[s.name];
-    const comparisons = metricsKinds.real ? compareToReal(synthetic, metricsKinds.real) : {};
-    const diversity = diversityWarnings({
-      comparisons,
-      thresholds:
-        recipe.guards?.min_diversity_ratio !== undefined
-          ? { minDistinctRatio: recipe.guards.min_diversity_ratio }
-          : undefined,
+    stagePoint('finalize');
+    const manifest = await finalizeStage({
+      recipe,
+      sources,
+      manifest: baseManifest(),
+      write: { shards, rejectedShards, written, rejectedRows, columns, bySource, metricsSeconds },
+      tokensWritten: achieved.totals.tokens,
+      warnings,
+      tmpDir: out.tmpDir,
+      report: recipe.report !== false && options.report !== false,
+      timings,
+      started: t0,
     });
-    for (const w of diversity)
-      warnings.push({ code: w.code, message: w.message, sources: w.source ? [w.source] : undefined, fact: w.fact });
-
-    metricsSeconds += (now() - tm) / 1000;
-    timings.metrics_seconds = metricsSeconds;
-    const manifest = baseManifest();
-    manifest.totals.rows_written = written;
-    manifest.totals.tokens_written = achieved.totals.tokens;
-    manifest.totals.rows_rejected_written = rejectedRows;
-    // The unigram sketches (up to 64k buckets each) served the comparisons; the manifest keeps the numbers.
-    const slim = (g: Record<string, MetricsResult>) =>
-      Object.fromEntries(Object.entries(g).map(([k, { unigram: _u, ...rest }]) => [k, rest]));
-    manifest.metrics = { sources: slim(metricsSources), kinds: slim(metricsKinds), comparisons };
-    manifest.warnings = warnings;
-    const rel = (w: WrittenShard): OutputShardRecord => ({
-      path: relative(out.tmpDir, w.path),
-      rows: w.rows,
-      bytes: w.bytes,
-      sha256: w.sha256,
-    });
-    manifest.output.shards = shards.map(rel);
-    manifest.output.rejected = rejectedShards.map(rel);
-    manifest.output.columns = columns;
-    manifest.timings = {
-      ...timings,
-      total_seconds: (now() - t0) / 1000,
-      peak_rss_mb: Math.round(peakRssBytes() / 2 ** 20),
-    };
-    manifest.finished_at = new Date().toISOString();
-    checkInvariant(manifest);
-    await writeFile(join(out.tmpDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    if (recipe.report !== false && options.report !== false) await writeReportFile(out.tmpDir);
     await out.commit();
     return { plan, manifest, outDir, dryRun: false };
   } catch (e) {
@@ -875,7 +366,40 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     throw e;
   } finally {
     await (samplePool as SamplePool | null)?.close();
+    await (work as WorkDir | null)?.release();
   }
+}
+
+/** One scan task per input file (sources in order, files sorted), with its signal sample rate. */
+export function scanTasks(files: InputFile[][], measure = true): ScanTask[] {
+  const tasks: ScanTask[] = [];
+  files.forEach((fs, si) => {
+    // The signal sample's rate is fixed per source before the scan, from its input bytes.
+    const rate = measure ? signalRate(fs.reduce((a, f) => a + f.size, 0)) : 0;
+    fs.forEach((f, fi) => {
+      tasks.push({
+        id: tasks.length,
+        sourceIndex: si,
+        fileIndex: fi,
+        path: f.path,
+        format: f.format,
+        compression: f.compression,
+        size: f.size,
+        signalRate: rate,
+      });
+    });
+  });
+  return tasks;
+}
+
+/** Test seam: `CURATE_TEST_KILL_AT=STAGE` kills the process with SIGKILL as that stage starts. */
+function stagePoint(stage: 'dedup' | 'write' | 'finalize'): void {
+  if (process.env.CURATE_TEST_KILL_AT === stage) process.kill(process.pid, 'SIGKILL');
+}
+
+/** The default work dir: `.curate-work` beside the output directory (shared by sibling outputs). */
+export function defaultWorkDir(outDir: string): string {
+  return join(dirname(resolve(outDir)), '.curate-work');
 }
 
 /** rows_read == sum(dropped) + rows_available for every source, or the run fails. */
@@ -891,83 +415,24 @@ export function checkInvariant(m: Manifest): void {
   }
 }
 
-async function writeReportFile(dir: string): Promise<void> {
-  // loaded only when a report is written (~40 ms of imports a `report: false` run does not pay)
-  const { writeReport } = await import('@curate/report');
-  await writeReport(join(dir, 'manifest.json'), join(dir, 'report.html'));
-}
-
 /**
  * Open the output directory under a temporary name (see `prepareOutputDir`): it must not be
  * or contain the recipe, an input file or an eval set, and is replaced only when curate wrote it.
  */
-async function openOutput(dir: string, recipe: Recipe, inputs: InputFile[][], options: RunOptions) {
+async function openOutput(
+  dir: string,
+  recipe: Recipe,
+  inputs: InputFile[][],
+  options: RunOptions,
+  workDir: string | null,
+) {
   const protect: ProtectedPath[] = inputs.flat().map((f) => ({ path: f.path, role: 'input file' }));
+  if (workDir) protect.push({ path: workDir, role: 'work dir' });
   for (const d of recipe.dedup.decontaminate ?? []) {
     for (const f of await expandInputs(d.paths)) protect.push({ path: f.path, role: 'eval set' });
   }
   if (options.recipeFile) protect.push({ path: options.recipeFile, role: 'recipe' });
   return prepareOutputDir(dir, { overwrite: Boolean(options.overwrite), protect, command: 'mix' });
-}
-
-/** A deep copy of a metrics result (the same values; nothing shared). */
-function copyResult(r: MetricsResult): MetricsResult {
-  return {
-    ...r,
-    length: structuredClone(r.length),
-    distinct: { ...r.distinct },
-    curve: structuredClone(r.curve),
-    unigram: r.unigram.clone(),
-    options: { ...r.options },
-  };
-}
-
-function toBatch(rows: Row[], columns: ColumnSpec[]): Batch {
-  const cols = dict<unknown[]>();
-  for (const c of columns) cols[c.name] = rows.map((r) => (Object.hasOwn(r, c.name) ? (r[c.name] ?? null) : null));
-  return { length: rows.length, columns: cols };
-}
-
-const PROVENANCE: ColumnSpec[] = [
-  { name: 'id', type: 'string' },
-  { name: 'text', type: 'string' },
-  { name: 'source', type: 'string' },
-  { name: 'kind', type: 'string' },
-  { name: 'source_row', type: 'int64' },
-  { name: 'epoch', type: 'int64' },
-  { name: 'generator', type: 'string' },
-];
-
-function passSpecs(sources: SourceState[], recipe: Recipe): ColumnSpec[] {
-  const names: string[] = [];
-  for (const s of sources)
-    for (const c of passThroughColumns(recipe, s.index)) if (!names.includes(c.output)) names.push(c.output);
-  const reserved = new Set([...PROVENANCE.map((c) => c.name), 'reason']);
-  return names
-    .filter((n) => !reserved.has(n))
-    .map((name) => {
-      const types = new Set<ColumnType>();
-      for (const s of sources) for (const c of s.columns) if (c.name === name) types.add(c.type);
-      return { name, type: types.size === 1 ? [...types][0] : types.size === 0 ? 'string' : 'json' };
-    });
-}
-
-function outputColumns(sources: SourceState[], recipe: Recipe): ColumnSpec[] {
-  return [...PROVENANCE, ...passSpecs(sources, recipe)];
-}
-
-function rejectedColumns(sources: SourceState[]): ColumnSpec[] {
-  const cols = PROVENANCE.filter((c) => c.name !== 'epoch');
-  const names = new Set<string>();
-  const extra: ColumnSpec[] = [];
-  for (const s of sources) {
-    for (const c of s.columns) {
-      if (names.has(c.name) || cols.some((p) => p.name === c.name) || c.name === 'reason') continue;
-      names.add(c.name);
-      extra.push(c);
-    }
-  }
-  return [...cols, { name: 'reason', type: 'string' }, ...extra];
 }
 
 function mergeColumns(lists: ColumnSpec[][]): ColumnSpec[] {
@@ -987,7 +452,7 @@ function numericMerge(a: ColumnType, b: ColumnType): ColumnType {
   return 'json';
 }
 
-function fileOf(s: SourceState, sourceRow: number): number {
+function fileOf(s: { fileBase: number[] }, sourceRow: number): number {
   let lo = 0;
   let hi = s.fileBase.length - 1;
   while (lo < hi) {
@@ -996,18 +461,6 @@ function fileOf(s: SourceState, sourceRow: number): number {
     else hi = mid - 1;
   }
   return lo;
-}
-
-function sourceOfDoc(group: SourceState[], doc: number): SourceState {
-  for (let i = group.length - 1; i >= 0; i--) if (group[i].docBase <= doc) return group[i];
-  return group[0];
-}
-
-function sortIndex(rows: Uint32Array, epochs: Uint16Array, n: number): Uint32Array {
-  const idx = new Uint32Array(n);
-  for (let i = 0; i < n; i++) idx[i] = i;
-  idx.sort((a, b) => rows[a] - rows[b] || epochs[a] - epochs[b]);
-  return idx;
 }
 
 function sum(a: Uint32Array): number {

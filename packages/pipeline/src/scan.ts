@@ -15,13 +15,12 @@ import {
   InputError,
   type Kind,
   loadTokenizer,
-  Stats,
   type Tokenizer,
   type TokenizerName,
   type ValueType,
 } from '@curate/core';
 import { DecontamIndex, exactKey64, type FileStamp, hash32, hash64n, MinHasher, stampOf } from '@curate/dedup';
-import { type Filter, FilterChain, loadFilter, QualitySignalMeter } from '@curate/quality';
+import { applies, type Filter, FilterChain, type FilterSignals, loadFilter, QualitySignalMeter } from '@curate/quality';
 import type { Recipe } from '@curate/recipe';
 import { type PassColumn, passColumns } from '@curate/recipe/columns';
 import { qualitySteps } from '@curate/recipe/filters';
@@ -72,18 +71,29 @@ export interface FileScan {
   stat: FileStamp;
   /** xxh32 of each row's rendered template text, before any filter (pass 2 checks each row it writes against it). */
   textHashes: Uint32Array;
-  /** Rows dropped in pass 1 (quality or decontamination), ascending, with their reasons. */
+  /**
+   * Rows dropped (quality or decontamination), ascending, with their reasons: empty as scanned,
+   * filled by `decideFile` from `filterCols` and `decontamHits` with the recipe's thresholds.
+   */
   dropRows: number[];
   dropReasons: string[];
-  /** Tokens per row (0 for dropped rows). */
+  /**
+   * Per quality step (recipe order), what the step gave each row (every row, whatever earlier
+   * steps decided): measured values for a filter with `signals`, else its drop reason; null when the
+   * step does not apply to the file's source.
+   */
+  filterCols: (FilterColumn | null)[];
+  /** Per eval set (recipe order), the eval row each row's text matched, -1 for none. */
+  decontamHits: Int32Array[];
+  /** Tokens per row (of every row's text after the quality steps that rewrite it). */
   tokens: Uint32Array;
-  /** UTF-16 length of each kept row's text (for sizing the shuffle buckets). */
+  /** UTF-16 length of each row's text (for sizing the shuffle buckets). */
   chars: Uint32Array;
   /** The id column's value per row, when the source names one. */
   ids: string[] | null;
-  /** Exact-dedup key per row (xxh64 as 8 bytes; 0 for dropped rows), when exact dedup is on. */
+  /** Exact-dedup key per row (xxh64 as 8 bytes), when exact dedup is on. */
   exactKeys: BigUint64Array | null;
-  /** Rows that have a MinHash signature (kept rows with at least one shingle), and their signatures. */
+  /** Rows that have a MinHash signature (rows with at least one shingle), and their signatures. */
   sigRows: Uint32Array;
   sigs: Int32Array;
   /** Dedup keep score per row (NaN when missing), when `dedup.near.score_column` is set. */
@@ -96,12 +106,78 @@ export interface FileScan {
   evalSets: { name: string; rows: number; ngrams: number }[];
   /** Quality-signal histograms of the sampled rows' raw text (null when `signalRate` is 0). */
   signals: { sampled: number; counts: Uint32Array; seconds: number } | null;
-  /** What filters changed in this file's rows, by key (`pii:rows`, `pii:email`): `Stats.change` counts. */
+  /**
+   * What filters changed in this file's rows, by key (`pii:rows`, `pii:email`), counted on the rows
+   * each filter is reached by (no earlier step drops them): filled by `decideFile` from `counts`.
+   */
   changed: Record<string, number>;
+  /** Every `doc.count` of the scan: row, quality step, key and amount (decideFile keeps the reached ones). */
+  counts: CountLog;
+}
+
+/** `doc.count` calls of a scan, in row order. */
+export interface CountLog {
+  row: number[];
+  step: number[];
+  key: string[];
+  n: number[];
+}
+
+/** A quality step's stored output for the rows of one file. */
+export type FilterColumn =
+  /** `width` values per row (the filter's `signals.names`), row-major. */
+  | { kind: 'values'; width: number; values: Float64Array }
+  /** A code per row into `table` (`table[0]` is '' for keep; the others are full drop reasons). */
+  | { kind: 'reasons'; codes: Uint32Array; table: string[] };
+
+/**
+ * Fill `scan.dropRows`/`dropReasons` from what the scan stored: the first quality step (recipe
+ * order) that drops the row, deciding from stored values with `filters`' current thresholds, then the
+ * first eval set it matched. Equal to running the chain with early exit, as pass 1 did before stages.
+ */
+export function decideFile(scan: FileScan, chain: FilterChain, evalNames: readonly string[]): void {
+  const dropRows: number[] = [];
+  const dropReasons: string[] = [];
+  const filters = chain.filters;
+  const cols = scan.filterCols;
+  const log = scan.counts;
+  const changed: Record<string, number> = {};
+  let c = 0;
+  for (let r = 0; r < scan.rows; r++) {
+    let why: string | null = null;
+    let step = cols.length;
+    for (let i = 0; i < cols.length && why === null; i++) {
+      const col = cols[i];
+      if (!col) continue;
+      if (col.kind === 'values') {
+        const res = (filters[i].signals as FilterSignals).decide(
+          col.values.subarray(r * col.width, (r + 1) * col.width),
+        );
+        if (res !== true) why = chain.reason(i, res.drop);
+      } else if (col.codes[r] !== 0) why = col.table[col.codes[r]];
+      if (why !== null) step = i;
+    }
+    // what a filter counted on this row counts when the filter was reached (as an early-exit chain)
+    while (c < log.row.length && log.row[c] < r) c++;
+    for (; c < log.row.length && log.row[c] === r; c++) {
+      if (log.step[c] <= step) changed[log.key[c]] = (changed[log.key[c]] ?? 0) + log.n[c];
+    }
+    for (let j = 0; j < scan.decontamHits.length && why === null; j++) {
+      const h = scan.decontamHits[j][r];
+      if (h >= 0) why = `decontam:${evalNames[j]}:row=${h}`;
+    }
+    if (why !== null) {
+      dropRows.push(r);
+      dropReasons.push(why);
+    }
+  }
+  scan.dropRows = dropRows;
+  scan.dropReasons = dropReasons;
+  scan.changed = changed;
 }
 
 /** Does a recipe step rewrite text (so pass 2 must run it again)? A custom filter may (it can return `{ text }`). */
-function rewritesText(s: { filter: string; params: unknown }): boolean {
+export function rewritesText(s: { filter: string; params: unknown }): boolean {
   return (
     (s.filter === 'c4' && (s.params as { mode?: string }).mode === 'clean') ||
     s.filter === 'pii' ||
@@ -171,7 +247,7 @@ export class Scanner {
     const near = recipe.dedup?.near;
     const minhasher =
       near && !options.textOnly
-        ? new MinHasher({ numPerm: near.num_perm, ngram: near.ngram, shingle: near.shingle, seed: recipe.seed })
+        ? new MinHasher({ numPerm: near.num_perm, ngram: near.ngram, shingle: near.shingle, seed: near.seed ?? 1 })
         : null;
     // Pass 2 only re-derives the text of kept rows: only the filters that rewrite text matter
     // there (the others kept the row in pass 1 and never change text), so the chain shrinks to them.
@@ -225,8 +301,6 @@ export class Scanner {
     const part = task.part ?? 0;
     const stamp = await stampOf(task.path);
     const hashing = part === 0 ? sha256Of(task.path) : Promise.resolve('');
-    const dropRows: number[] = [];
-    const dropReasons: string[] = [];
     let tokens: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
     let chars: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
     let textHashes: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
@@ -244,8 +318,26 @@ export class Scanner {
     const signals = signalRate > 0 ? new SignalHistograms() : null;
     const seed = signalSeed(source.name, task.fileIndex);
     let signalMs = 0;
-    const changed = new Stats();
-    this.chain.countInto(changed);
+    const counts: CountLog = { row: [], step: [], key: [], n: [] };
+    let countRow = 0;
+    let countStep = 0;
+    this.chain.doc.onCount = (_source, key, n) => {
+      counts.row.push(countRow);
+      counts.step.push(countStep);
+      counts.key.push(key);
+      counts.n.push(n);
+    };
+    const kind = source.kind as Kind;
+    const filters = this.chain.filters;
+    const steps: (ScanStep | null)[] = filters.map((f) => {
+      if (!applies(f, source.name, kind)) return null;
+      if (f.signals) {
+        const width = f.signals.names.length;
+        return { kind: 'values', width, values: new Float64Array(width * 1024), buf: new Float64Array(width) };
+      }
+      return { kind: 'reasons', codes: new Uint32Array(1024), table: [''], index: new Map<string, number>() };
+    });
+    const hits: Int32Array<ArrayBuffer>[] = this.decontam.map(() => new Int32Array(1024));
 
     const file: InputFile = {
       path: task.path,
@@ -302,21 +394,37 @@ export class Scanner {
           signals.add((this.meter as QualitySignalMeter).measure(raw));
           signalMs += performance.now() - t;
         }
-        const { text, reason } = this.judge(task.sourceIndex, raw, batch, r);
-        let why = reason;
-        if (why === null) {
-          for (const d of this.decontam) {
-            const m = d.index.match(text);
-            if (m) {
-              why = `decontam:${d.name}:row=${m.row}`;
-              break;
-            }
+        // Every quality step on every row, whatever earlier steps decide: what decides is stored
+        // (values or a reason) and `decideFile` applies the thresholds, so they can change later.
+        const doc = this.chain.doc.set(raw, source.name, kind, batch.columns, r);
+        for (let i = 0; i < steps.length; i++) {
+          const st = steps[i];
+          if (!st) continue;
+          const f = filters[i];
+          doc.filterName = f.name;
+          countRow = row;
+          countStep = i;
+          if (st.kind === 'values') {
+            if ((row + 1) * st.width > st.values.length)
+              st.values = growF64(st.values, Math.max((row + 1) * st.width, st.values.length * 2));
+            (f.signals as FilterSignals).measure(doc, st.buf);
+            st.values.set(st.buf, row * st.width);
+            continue;
+          }
+          if (row >= st.codes.length) st.codes = growU32(st.codes, Math.max(row + 1, st.codes.length * 2));
+          const res = f.filter(doc);
+          if (res === true) st.codes[row] = 0;
+          else if ('drop' in res) st.codes[row] = codeOf(st, this.chain.reason(i, res.drop));
+          else {
+            doc.setText(res.text);
+            st.codes[row] = 0;
           }
         }
-        if (why !== null) {
-          dropRows.push(row);
-          dropReasons.push(why);
-          continue;
+        const text = doc.text;
+        for (let j = 0; j < this.decontam.length; j++) {
+          const m = this.decontam[j].index.match(text);
+          if (row >= hits[j].length) hits[j] = growI32(hits[j], Math.max(row + 1, hits[j].length * 2));
+          hits[j][row] = m ? m.row : -1;
         }
         tokens[row] = this.tokenizer.count(text);
         chars[row] = text.length;
@@ -349,8 +457,16 @@ export class Scanner {
       sha256: await hashing,
       stat: stamp,
       textHashes: textHashes.slice(0, rows),
-      dropRows,
-      dropReasons,
+      dropRows: [],
+      dropReasons: [],
+      filterCols: steps.map((st): FilterColumn | null =>
+        !st
+          ? null
+          : st.kind === 'values'
+            ? { kind: 'values', width: st.width, values: st.values.slice(0, rows * st.width) }
+            : { kind: 'reasons', codes: st.codes.slice(0, rows), table: st.table },
+      ),
+      decontamHits: hits.map((h) => h.slice(0, rows)),
       tokens: tokens.slice(0, rows),
       chars: chars.slice(0, rows),
       ids,
@@ -364,7 +480,8 @@ export class Scanner {
         d.index.evalSets.map((e) => ({ name: d.name, rows: e.rows, ngrams: e.ngrams })),
       ),
       signals: signals ? { sampled: signals.sampled, counts: signals.counts, seconds: signalMs / 1000 } : null,
-      changed: changed.toJSON()[source.name]?.changed ?? {},
+      changed: {},
+      counts,
     };
   }
 
@@ -402,10 +519,33 @@ export function mergeParts(scans: FileScan[]): FileScan {
     if (exactKeys) exactKeys[r] = (o.exactKeys as BigUint64Array)[r];
     if (scores) scores[r] = (o.scores as Float64Array)[r];
   }
-  // drops and signatures: each part's lists are ascending; merge them by row
-  const drops: [number, string][] = [];
-  for (const sc of scans) for (let i = 0; i < sc.dropRows.length; i++) drops.push([sc.dropRows[i], sc.dropReasons[i]]);
-  drops.sort((a, b) => a[0] - b[0]);
+  // each step's column: values copied by row; reason codes re-coded into one table
+  const filterCols = first.filterCols.map((c0, i): FilterColumn | null => {
+    if (!c0) return null;
+    if (c0.kind === 'values') {
+      const w = c0.width;
+      const values = new Float64Array(rows * w);
+      for (let r = 0; r < rows; r++) {
+        const o = scans[Math.floor(r / PART_ROWS) % P].filterCols[i] as typeof c0;
+        values.set(o.values.subarray(r * w, (r + 1) * w), r * w);
+      }
+      return { kind: 'values', width: w, values };
+    }
+    const table = [''];
+    const index = new Map<string, number>();
+    const codes = new Uint32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      const o = scans[Math.floor(r / PART_ROWS) % P].filterCols[i] as Extract<FilterColumn, { kind: 'reasons' }>;
+      const c = o.codes[r];
+      codes[r] = c === 0 ? 0 : codeOf({ table, index }, o.table[c]);
+    }
+    return { kind: 'reasons', codes, table };
+  });
+  const decontamHits = first.decontamHits.map((_, j) => {
+    const h = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) h[r] = scans[Math.floor(r / PART_ROWS) % P].decontamHits[j][r];
+    return h;
+  });
   const sigList: [number, FileScan, number][] = [];
   for (const sc of scans) for (let i = 0; i < sc.sigRows.length; i++) sigList.push([sc.sigRows[i], sc, i]);
   sigList.sort((a, b) => a[0] - b[0]);
@@ -431,16 +571,27 @@ export function mergeParts(scans: FileScan[]): FileScan {
     }
     signals = { sampled, counts, seconds };
   }
-  const changed: Record<string, number> = {};
-  for (const sc of scans) for (const [k, v] of Object.entries(sc.changed)) changed[k] = (changed[k] ?? 0) + v;
+  const all: [number, number, string, number][] = [];
+  for (const sc of scans)
+    for (let i = 0; i < sc.counts.row.length; i++)
+      all.push([sc.counts.row[i], sc.counts.step[i], sc.counts.key[i], sc.counts.n[i]]);
+  all.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const counts: CountLog = {
+    row: all.map((x) => x[0]),
+    step: all.map((x) => x[1]),
+    key: all.map((x) => x[2]),
+    n: all.map((x) => x[3]),
+  };
   return {
     id: first.id,
     rows,
     sha256: first.sha256,
     stat: first.stat,
     textHashes,
-    dropRows: drops.map((d) => d[0]),
-    dropReasons: drops.map((d) => d[1]),
+    dropRows: [],
+    dropReasons: [],
+    filterCols,
+    decontamHits,
     tokens,
     chars,
     ids,
@@ -452,8 +603,23 @@ export function mergeParts(scans: FileScan[]): FileScan {
     keys: first.keys,
     evalSets: first.evalSets,
     signals,
-    changed,
+    changed: {},
+    counts,
   };
+}
+
+type ScanStep =
+  | { kind: 'values'; width: number; values: Float64Array<ArrayBuffer>; buf: Float64Array }
+  | { kind: 'reasons'; codes: Uint32Array<ArrayBuffer>; table: string[]; index: Map<string, number> };
+
+function codeOf(st: { table: string[]; index: Map<string, number> }, reason: string): number {
+  let c = st.index.get(reason);
+  if (c === undefined) {
+    c = st.table.length;
+    st.table.push(reason);
+    st.index.set(reason, c);
+  }
+  return c;
 }
 
 function growU32(a: Uint32Array<ArrayBuffer>, n: number): Uint32Array<ArrayBuffer> {

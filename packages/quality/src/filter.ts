@@ -43,6 +43,27 @@ export interface Filter {
    * `curate filter` keeps, rejected rows), so no copy of what was removed is written.
    */
   redact?(value: string): string;
+  /**
+   * The filter split in two (a staged mix stores the values and decides later, see FilterSignals):
+   * `decide(measure(doc))` must equal `filter(doc)` for every document and every threshold.
+   */
+  readonly signals?: FilterSignals;
+}
+
+/**
+ * A filter whose decision is a function of a few numbers measured on the text and of threshold
+ * parameters. The staged mix (@curate/pipeline) stores the numbers per row in the input's attribute
+ * shard, keyed by `key`, and decides from them: a recipe that changes only thresholds re-reads no text.
+ */
+export interface FilterSignals {
+  /** The parameters the measured values depend on (JSON; part of the attribute key). Thresholds are not. */
+  readonly key: unknown;
+  /** The values' names, in order (attribute column names). */
+  readonly names: readonly string[];
+  /** Write the values of `doc` into `out` (length `names.length`). */
+  measure(doc: FilterDoc, out: Float64Array): void;
+  /** The decision from the values: keep, or drop with the detail `filter(doc)` gives. */
+  decide(values: Float64Array): true | { drop: string };
 }
 
 /** Does the filter look at rows of this source and kind? */

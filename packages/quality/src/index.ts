@@ -2,7 +2,8 @@ export { FilterChain, type QualityStepOptions, qualityStep, type RowAccess } fro
 export { type CustomFilterParams, loadCustomFilter, loadFilter } from './custom.js';
 export { evaluateFilters, type FilterPassRate, formatPassRates, type PassRates } from './evaluate.js';
 export { evaluateFiles, type FilterFilesOptions, type FilterSummary, filterFiles } from './files.js';
-export type { AppliesTo, Filter, FilterDoc, FilterResult } from './filter.js';
+export type { AppliesTo, Filter, FilterDoc, FilterResult, FilterSignals } from './filter.js';
+export { applies } from './filter.js';
 export type { BlocklistParams } from './filters/blocklist.js';
 export type { C4Params } from './filters/c4.js';
 export type { FinewebParams } from './filters/fineweb.js';

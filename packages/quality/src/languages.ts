@@ -24,6 +24,14 @@ import type { C4Params } from './filters/c4.js';
 import type { FinewebParams } from './filters/fineweb.js';
 import type { GopherQualityParams } from './filters/gopher.js';
 
+/** Languages with their own rules, by index (0: the top-level rules); signals store the index. */
+export const LANGUAGE_CODES: readonly string[] = ['', 'zh', 'ja', 'ko', 'th', 'lo', 'km', 'my'];
+
+/** Index of a language in LANGUAGE_CODES (0 for null). */
+export function languageIndex(lang: string | null): number {
+  return lang === null ? 0 : Math.max(0, LANGUAGE_CODES.indexOf(lang));
+}
+
 /** Overrides per language code; `false`: none of the built-in defaults for that language. */
 export type LanguageOverrides<P> = Record<string, Partial<P> | false>;
 

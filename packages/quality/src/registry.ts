@@ -2,14 +2,16 @@ import { didYouMean, RecipeError } from '@curate/core';
 import type { Filter, FilterDoc, FilterResult } from './filter.js';
 import { BLOCKLIST_DEFAULTS, type BlocklistParams, blocklist } from './filters/blocklist.js';
 import { C4_DEFAULTS, type C4Params, c4 } from './filters/c4.js';
-import { FINEWEB_DEFAULTS, type FinewebParams, fineweb } from './filters/fineweb.js';
+import { FINEWEB_DEFAULTS, type FinewebParams, fineweb, finewebSignals } from './filters/fineweb.js';
 import {
   GOPHER_QUALITY_DEFAULTS,
   GOPHER_REPETITION_DEFAULTS,
   type GopherQualityParams,
   type GopherRepetitionParams,
   gopherQuality,
+  gopherQualitySignals,
   gopherRepetition,
+  gopherRepetitionSignals,
 } from './filters/gopher.js';
 import { GROUNDED_DEFAULTS, type GroundedParams, grounded } from './filters/grounded.js';
 import { LANGUAGE_DEFAULTS, type LanguageParams, language } from './filters/language.js';
@@ -44,7 +46,7 @@ const count = { type: 'int', min: 0 } as const;
 interface Definition<P> {
   spec: Record<string, ParamSpec>;
   defaults: P;
-  make(params: P, path: string): Pick<Filter, 'filter' | 'prepare' | 'redact'>;
+  make(params: P, path: string): Pick<Filter, 'filter' | 'prepare' | 'redact' | 'signals'>;
   /** The columns the filter reads with these parameters (none when absent). */
   columns?(params: P): string[];
 }
@@ -69,7 +71,7 @@ const DEFINITIONS: Record<FilterName, Definition<never>> = {
       languages: { type: 'languages' },
     },
     defaults: GOPHER_QUALITY_DEFAULTS,
-    make: (p) => ({ filter: gopherQuality(p) }),
+    make: (p) => ({ filter: gopherQuality(p), signals: gopherQualitySignals(p) }),
   }),
   gopher_repetition: def<GopherRepetitionParams>({
     spec: {
@@ -81,7 +83,7 @@ const DEFINITIONS: Record<FilterName, Definition<never>> = {
       dup_ngram_char_frac: { type: 'fractions', keys: [5, 6, 7, 8, 9, 10] },
     },
     defaults: GOPHER_REPETITION_DEFAULTS,
-    make: (p) => ({ filter: gopherRepetition(p) }),
+    make: (p) => ({ filter: gopherRepetition(p), signals: gopherRepetitionSignals(p) }),
   }),
   c4: def<C4Params>({
     spec: {
@@ -108,7 +110,7 @@ const DEFINITIONS: Record<FilterName, Definition<never>> = {
       languages: { type: 'languages' },
     },
     defaults: FINEWEB_DEFAULTS,
-    make: (p) => ({ filter: fineweb(p) }),
+    make: (p) => ({ filter: fineweb(p), signals: finewebSignals(p) }),
   }),
   length: def<LengthParams>({
     spec: {
@@ -241,6 +243,7 @@ export function createFilter(name: string, params?: object, path?: string): Filt
   const f: Filter = { name, appliesTo, filter: made.filter, columns: d.columns?.(resolved) ?? [] };
   if (made.prepare) f.prepare = made.prepare;
   if (made.redact) f.redact = made.redact;
+  if (made.signals) (f as { signals?: Filter['signals'] }).signals = made.signals;
   return f;
 }
 

@@ -504,6 +504,14 @@ export const recipeSchema = {
               description: 'Word or character shingles.',
             },
             num_perm: { type: 'integer', minimum: 16, maximum: 1024, default: 128, description: 'Permutations.' },
+            seed: {
+              type: 'integer',
+              minimum: 0,
+              maximum: 4294967295,
+              default: 1,
+              description:
+                'MinHash permutation seed. Independent of the mix `seed`, so mixes that differ only in their seed share the stored signatures (and the same dedup verdicts).',
+            },
             bands: {
               type: 'integer',
               minimum: 1,

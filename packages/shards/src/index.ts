@@ -20,6 +20,7 @@ export {
 } from './outdir.js';
 export type { SplitWriter } from './output.js';
 export { createSplitWriter } from './output.js';
+export { type ParquetColumn, readParquetColumns, writeParquetColumns } from './parquet/columns.js';
 export { inspectShard, readShard, readShards, type ShardInfo, shardColumns } from './read.js';
 export { compileTemplate, type TextTemplate } from './template.js';
 export {

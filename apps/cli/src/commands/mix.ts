@@ -1,4 +1,4 @@
-import { type Manifest, type RunResult, runRecipeFile } from '@curate/pipeline';
+import { type Manifest, type RunResult, runRecipeFile, tagRecipeFile } from '@curate/pipeline';
 import type { CommandContext } from '../context.js';
 import { formatBytes, table } from '../io.js';
 
@@ -73,6 +73,8 @@ async function run(ctx: CommandContext, args: string[], opts: Record<string, unk
     dryRun,
     allowShortfall: Boolean(opts.allowShortfall),
     onProgress: ctx.progress.listener,
+    // commander: --work DIR is a string, --no-work false, neither undefined (the default dir)
+    work: opts.work === false ? false : (opts.work as string | undefined),
   });
   ctx.progress.done();
   if (ctx.json) {
@@ -91,7 +93,30 @@ async function run(ctx: CommandContext, args: string[], opts: Record<string, unk
           : '') +
         ` in ${m.timings.total_seconds.toFixed(1)} s`,
     );
+    if (m.work) {
+      const w = m.work.scan;
+      ctx.say(
+        `work dir ${m.work.dir}: attributes of ${w.reused} of ${w.files} input file(s) reused, ${w.computed} computed (${formatBytes(w.bytes_read)} read)`,
+      );
+    }
   }
+}
+
+export async function tagCommand(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<void> {
+  const r = await tagRecipeFile(args[0], {
+    work: opts.work as string | undefined,
+    out: opts.out as string | undefined,
+    workers: opts.workers as number | undefined,
+    onProgress: ctx.progress.listener,
+  });
+  ctx.progress.done();
+  if (ctx.json) {
+    ctx.emit(r);
+    return;
+  }
+  ctx.say(
+    `tagged ${r.files.length} input file(s), ${r.files.reduce((a, f) => a + f.rows, 0).toLocaleString('en-US')} rows, in ${r.work}: ${r.scan.reused} reused, ${r.scan.computed} computed (${formatBytes(r.scan.bytes_read)} read) in ${r.seconds.toFixed(1)} s`,
+  );
 }
 
 export async function mixCommand(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<void> {

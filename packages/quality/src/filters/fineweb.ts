@@ -6,8 +6,8 @@
  */
 
 import { SCRIPT_OF } from '@curate/core';
-import { drop, type Filter, type FilterDoc, type FilterResult } from '../filter.js';
-import { FINEWEB_LANGUAGES, type LanguageOverrides, perLanguage } from '../languages.js';
+import { drop, type Filter, type FilterDoc, type FilterResult, type FilterSignals } from '../filter.js';
+import { FINEWEB_LANGUAGES, LANGUAGE_CODES, type LanguageOverrides, languageIndex, perLanguage } from '../languages.js';
 import { CHAR_CLASS, hashRange, KeyCounter, type TextAnalysis } from '../text.js';
 
 /** Sentence-final marks of Chinese and Japanese (full width, half-width ｡, closing corner brackets). */
@@ -37,8 +37,8 @@ const SPACE = 2;
 
 /**
  * Lines (`text.split("\n")`, blank ones included) that end in `.` `'` `"` `!` or `?` (or the CJK
- * sentence ends `。` `！` `？` `｡` `」` `』`), and lines of at
- * most `shortLength` characters, written to `out` as [punct, short] (divide by `a.lineCount`).
+ * sentence ends `。` `！` `？` `｡` `」` `』`), and lines of at most `shortLength` characters, written
+ * to `out` as [punct, short] (divide by `a.lineCount`).
  */
 export function lineEndings(a: TextAnalysis, shortLength: number, out: [number, number]): [number, number] {
   a.lines();
@@ -79,6 +79,32 @@ export function newlineWordRatio(a: TextAnalysis): number {
   return words === 0 ? Number.POSITIVE_INFINITY : newlines / words;
 }
 
+/** Characters in duplicate non-blank lines, and the characters the ratio divides by: [dup, chars]. */
+function dupLineChars(a: TextAnalysis, counter: KeyCounter, h: Int32Array): [number, number] {
+  const text = a.text;
+  const lines = a.lineCount;
+  counter.clear(lines);
+  let dupChars = 0;
+  for (let l = 0; l < lines; l++) {
+    const s = a.lineStart[l];
+    const e = a.lineEnd[l];
+    let blank = true;
+    for (let j = s; j < e; j++) {
+      if (CHAR_CLASS[text.charCodeAt(j)] !== SPACE) {
+        blank = false;
+        break;
+      }
+    }
+    if (blank) continue;
+    hashRange(text, s, e, h);
+    const slot = counter.add(h[0], h[1]);
+    if (counter.count(slot) > 1) dupChars += e - s;
+  }
+  let crs = 0;
+  for (let l = 0; l + 1 < lines; l++) if (a.lineEnd[l] < a.lineStart[l + 1] - 1) crs++;
+  return [dupChars, text.length - (lines - 1) - crs];
+}
+
 export function fineweb(base: FinewebParams): Filter['filter'] {
   const counter = new KeyCounter();
   const h = new Int32Array(2);
@@ -91,7 +117,6 @@ export function fineweb(base: FinewebParams): Filter['filter'] {
   return (doc: FilterDoc): FilterResult => {
     let p = eager ? forLanguage(doc.analysis.language()) : base;
     const a = doc.analysis.lines();
-    const text = a.text;
     const lines = a.lineCount;
     let [punct, short] = lineEndings(a, p.short_line_length, out);
     if (
@@ -104,30 +129,52 @@ export function fineweb(base: FinewebParams): Filter['filter'] {
     }
     if (punct / lines < p.min_punct_line_ratio) return drop('punct_line_ratio');
     if (short / lines > p.max_short_line_ratio) return drop('short_line_ratio');
-
-    counter.clear(lines);
-    let dupChars = 0;
-    for (let l = 0; l < lines; l++) {
-      const s = a.lineStart[l];
-      const e = a.lineEnd[l];
-      let blank = true;
-      for (let j = s; j < e; j++) {
-        if (CHAR_CLASS[text.charCodeAt(j)] !== SPACE) {
-          blank = false;
-          break;
-        }
-      }
-      if (blank) continue;
-      hashRange(text, s, e, h);
-      const slot = counter.add(h[0], h[1]);
-      if (counter.count(slot) > 1) dupChars += e - s;
-    }
-    let crs = 0;
-    for (let l = 0; l + 1 < lines; l++) if (a.lineEnd[l] < a.lineStart[l + 1] - 1) crs++;
-    const chars = text.length - (lines - 1) - crs;
+    const [dupChars, chars] = dupLineChars(a, counter, h);
     if (chars > 0 && dupChars / chars > p.max_dup_line_char_frac) return drop('dup_line_char_frac');
-
     if (newlineWordRatio(doc.analysis) > p.max_newline_word_ratio) return drop('newline_word_ratio');
     return true;
+  };
+}
+
+/**
+ * fineweb as values and a decision (FilterSignals). Values: lines, lines ending in punctuation,
+ * short lines, duplicate-line characters, characters, newlines per word; the key is
+ * `short_line_length`. `decide` checks in `fineweb`'s order with the same arithmetic.
+ */
+export function finewebSignals(base: FinewebParams): FilterSignals {
+  const counter = new KeyCounter();
+  const h = new Int32Array(2);
+  const pair: [number, number] = [0, 0];
+  const forLanguage = perLanguage(base, FINEWEB_LANGUAGES, base.languages);
+  // the short line length of every language is part of the key (it changes the measured count)
+  const shortKey: Record<string, number> = {};
+  for (const l of LANGUAGE_CODES) shortKey[l] = forLanguage(l || null).short_line_length;
+  return {
+    key: { short_line_length: base.short_line_length, languages: shortKey },
+    names: ['lines', 'punct_lines', 'short_lines', 'dup_line_chars', 'chars', 'newline_word_ratio', 'language'],
+    measure(doc, out) {
+      // the language of every document (the signals are decided later, for any thresholds)
+      const lang = doc.analysis.language();
+      const p = forLanguage(lang);
+      const a = doc.analysis.lines();
+      out[0] = a.lineCount;
+      out[6] = languageIndex(lang);
+      const [punct, short] = lineEndings(a, p.short_line_length, pair);
+      out[1] = punct;
+      out[2] = short;
+      const [dupChars, chars] = dupLineChars(a, counter, h);
+      out[3] = dupChars;
+      out[4] = chars;
+      out[5] = newlineWordRatio(doc.analysis);
+    },
+    decide(v) {
+      const p = forLanguage(LANGUAGE_CODES[v[6]] || null);
+      const lines = v[0];
+      if (v[1] / lines < p.min_punct_line_ratio) return drop('punct_line_ratio');
+      if (v[2] / lines > p.max_short_line_ratio) return drop('short_line_ratio');
+      if (v[4] > 0 && v[3] / v[4] > p.max_dup_line_char_frac) return drop('dup_line_char_frac');
+      if (v[5] > p.max_newline_word_ratio) return drop('newline_word_ratio');
+      return true;
+    },
   };
 }

@@ -4,8 +4,14 @@
  * table A1), with the checks in datatrove's order. A value exactly at a threshold
  * passes.
  */
-import { drop, type Filter, type FilterDoc, type FilterResult } from '../filter.js';
-import { GOPHER_QUALITY_LANGUAGES, type LanguageOverrides, perLanguage } from '../languages.js';
+import { drop, type Filter, type FilterDoc, type FilterResult, type FilterSignals } from '../filter.js';
+import {
+  GOPHER_QUALITY_LANGUAGES,
+  LANGUAGE_CODES,
+  type LanguageOverrides,
+  languageIndex,
+  perLanguage,
+} from '../languages.js';
 import { CHAR_CLASS, hashRange, KeyCounter, type TextAnalysis } from '../text.js';
 
 export interface GopherQualityParams {
@@ -87,7 +93,7 @@ export function countStopWords(
 }
 
 /** Count of lines starting with a bullet and ending with an ellipsis. */
-function bulletEllipsisLines(a: TextAnalysis): [number, number] {
+export function bulletEllipsisLines(a: TextAnalysis): [number, number] {
   const text = a.text;
   let bullets = 0;
   let ellipses = 0;
@@ -115,24 +121,30 @@ export function splitLineCount(a: TextAnalysis): number {
   return n;
 }
 
-export function gopherQuality(base: GopherQualityParams): Filter['filter'] {
-  const baseStop = stopWordSet(base.stop_words);
+type StopSet = { set: Set<string>; maxLength: number };
+
+/** Parameters and stop-word set per language (null: the top-level ones), built on first use. */
+function gopherRules(base: GopherQualityParams): (lang: string | null) => [GopherQualityParams, StopSet] {
   const forLanguage = perLanguage(base, GOPHER_QUALITY_LANGUAGES, base.languages);
-  const rules = new Map<string, [GopherQualityParams, { set: Set<string>; maxLength: number }]>();
+  const baseRules: [GopherQualityParams, StopSet] = [base, stopWordSet(base.stop_words)];
+  const rules = new Map<string, [GopherQualityParams, StopSet]>();
+  return (lang) => {
+    if (lang === null) return baseRules;
+    let r = rules.get(lang);
+    if (!r) {
+      const q = forLanguage(lang);
+      r = q === base ? baseRules : [q, stopWordSet(q.stop_words)];
+      rules.set(lang, r);
+    }
+    return r;
+  };
+}
+
+export function gopherQuality(base: GopherQualityParams): Filter['filter'] {
+  const rulesFor = gopherRules(base);
   return (doc: FilterDoc): FilterResult => {
     const a = doc.analysis.tokens();
-    const lang = a.language();
-    let p = base;
-    let stop = baseStop;
-    if (lang !== null) {
-      let r = rules.get(lang);
-      if (!r) {
-        const q = forLanguage(lang);
-        r = [q, stopWordSet(q.stop_words)];
-        rules.set(lang, r);
-      }
-      [p, stop] = r;
-    }
+    const [p, stop] = rulesFor(a.language());
     const text = a.text;
     const words = a.wordCount;
     if (words < p.min_words || words > p.max_words) return drop('word_count');
@@ -588,5 +600,153 @@ export function gopherRepetition(p: GopherRepetitionParams): Filter['filter'] {
     if (v === 0) return true;
     const n = v >> 1;
     return drop((v & 1) === NGRAM_TOP ? `top_${n}gram_char_frac` : `dup_${n}gram_char_frac`);
+  };
+}
+
+/**
+ * gopher_quality as values and a decision (FilterSignals). Values: words, word characters, `#`,
+ * ellipses, lines, bullet lines, ellipsis lines, alpha words, stop words; the key is the stop-word
+ * list. `decide` runs the checks of `gopherQuality` in its order with the same arithmetic.
+ */
+export function gopherQualitySignals(base: GopherQualityParams): FilterSignals {
+  const rulesFor = gopherRules(base);
+  // the stop words of every language are part of the key (they change the measured count)
+  const stopKey: Record<string, string[]> = { '': [...rulesFor(null)[1].set].sort() };
+  for (const l of LANGUAGE_CODES) if (l !== '') stopKey[l] = [...rulesFor(l)[1].set].sort();
+  return {
+    key: { stop_words: stopKey[''], languages: stopKey },
+    names: [
+      'words',
+      'word_chars',
+      'hashes',
+      'ellipses',
+      'lines',
+      'bullet_lines',
+      'ellipsis_lines',
+      'alpha_words',
+      'stop_words',
+      'language',
+    ],
+    measure(doc, out) {
+      const a = doc.analysis.tokens();
+      const lang = a.language();
+      const stop = rulesFor(lang)[1];
+      const text = a.text;
+      out[0] = a.wordCount;
+      out[1] = a.wordCharSum;
+      out[2] = hashCount(text);
+      out[3] = ellipsisCount(text);
+      a.lines();
+      const lines = splitLineCount(a);
+      out[4] = lines;
+      const [bullets, ellipses] = lines > 0 ? bulletEllipsisLines(a) : [0, 0];
+      out[5] = bullets;
+      out[6] = ellipses;
+      out[7] = a.alphaWords;
+      out[8] = countStopWords(a, stop);
+      out[9] = languageIndex(lang);
+    },
+    decide(v) {
+      const p = rulesFor(LANGUAGE_CODES[v[9]] || null)[0];
+      const words = v[0];
+      if (words < p.min_words || words > p.max_words) return drop('word_count');
+      const mean = words === 0 ? 0 : v[1] / words;
+      if (words > 0 && (mean < p.min_mean_word_length || mean > p.max_mean_word_length))
+        return drop('mean_word_length');
+      const denom = Math.max(words, 1);
+      if (v[2] / denom > p.max_symbol_word_ratio) return drop('hash_ratio');
+      if (v[3] / denom > p.max_symbol_word_ratio) return drop('ellipsis_ratio');
+      const lines = v[4];
+      if (lines > 0) {
+        if (v[5] / lines > p.max_bullet_lines_ratio) return drop('bullet_lines');
+        if (v[6] / lines > p.max_ellipsis_lines_ratio) return drop('ellipsis_lines');
+      }
+      if (words > 0 && v[7] / words < p.min_alpha_words_ratio) return drop('alpha_words');
+      if (p.min_stop_words > 0 && v[8] < p.min_stop_words) return drop('stop_words');
+      return true;
+    },
+  };
+}
+
+/**
+ * gopher_repetition as values and a decision (FilterSignals). Values: text length, paragraphs
+ * (count, duplicates, duplicate characters), lines (the same), then the top n-gram fraction for each
+ * n with a top rule and the duplicate n-gram fraction for each n with a duplicate rule, measured at
+ * every level (no early stop); the key is those n. `decide` checks in `gopherRepetition`'s order:
+ * its early stop only skips levels that cannot exceed their threshold, so the verdicts agree.
+ */
+export function gopherRepetitionSignals(p: GopherRepetitionParams): FilterSignals {
+  const sc = new RepetitionScratch();
+  const paraStarts: number[] = [];
+  const paraEnds: number[] = [];
+  const topNs = Object.keys(p.top_ngram_char_frac)
+    .map(Number)
+    .sort((a, b) => a - b);
+  const dupNs = Object.keys(p.dup_ngram_char_frac)
+    .map(Number)
+    .sort((a, b) => a - b);
+  const maxN = Math.max(0, ...topNs, ...dupNs);
+  const limits: NgramLimits = {
+    top: new Float64Array(maxN + 1).fill(Number.NaN),
+    dup: new Float64Array(maxN + 1).fill(Number.NaN),
+    stopBelow: new Float64Array(maxN + 1).fill(Number.NEGATIVE_INFINITY),
+  };
+  for (const n of topNs) limits.top[n] = Number.POSITIVE_INFINITY;
+  for (const n of dupNs) limits.dup[n] = Number.POSITIVE_INFINITY;
+  const topOut = new Float64Array(maxN + 1);
+  const dupOut = new Float64Array(maxN + 1);
+  const B = 7;
+  return {
+    key: { top: topNs, dup: dupNs },
+    names: [
+      'chars',
+      'paragraphs',
+      'dup_paragraphs',
+      'dup_paragraph_chars',
+      'lines',
+      'dup_lines',
+      'dup_line_chars',
+      ...topNs.map((n) => `top_${n}gram_char_frac`),
+      ...dupNs.map((n) => `dup_${n}gram_char_frac`),
+    ],
+    measure(doc, out) {
+      out.fill(0);
+      const a = doc.analysis;
+      const text = a.text;
+      out[0] = text.length;
+      if (text.length === 0) return;
+      const [pe, pd, pc] = paragraphDuplicates(text, sc, paraStarts, paraEnds);
+      out[1] = pe;
+      out[2] = pd;
+      out[3] = pc;
+      const [le, ld, lc] = lineDuplicates(a, sc);
+      out[4] = le;
+      out[5] = ld;
+      out[6] = lc;
+      if (maxN === 0) return;
+      ngramRepetition(a.tokens(), sc, maxN, limits, topOut, dupOut);
+      topNs.forEach((n, i) => {
+        out[B + i] = topOut[n];
+      });
+      dupNs.forEach((n, i) => {
+        out[B + topNs.length + i] = dupOut[n];
+      });
+    },
+    decide(v) {
+      const len = v[0];
+      if (len === 0) return true;
+      if (v[1] > 0 && v[2] / v[1] > p.max_dup_para_frac) return drop('dup_para_frac');
+      if (v[3] / len > p.max_dup_para_char_frac) return drop('dup_para_char_frac');
+      if (v[4] > 0 && v[5] / v[4] > p.max_dup_line_frac) return drop('dup_line_frac');
+      if (v[6] / len > p.max_dup_line_char_frac) return drop('dup_line_char_frac');
+      for (let n = 2; n <= maxN; n++) {
+        const ti = topNs.indexOf(n);
+        if (ti >= 0 && v[B + ti] > p.top_ngram_char_frac[String(n)]) return drop(`top_${n}gram_char_frac`);
+        const di = dupNs.indexOf(n);
+        if (di >= 0 && v[B + topNs.length + di] > p.dup_ngram_char_frac[String(n)])
+          return drop(`dup_${n}gram_char_frac`);
+      }
+      return true;
+    },
   };
 }

@@ -22,24 +22,33 @@ function codePoints(text: string): number {
   return n;
 }
 
-export function length(p: LengthParams): Pick<Filter, 'filter' | 'prepare'> {
+export function length(p: LengthParams): Pick<Filter, 'filter' | 'prepare' | 'signals'> {
   let tokenizer: Tokenizer | undefined;
   const max = p.max ?? Number.POSITIVE_INFINITY;
+  const measure = (doc: FilterDoc): number => {
+    if (p.unit === 'words') return doc.analysis.tokens().wordCount;
+    if (p.unit === 'chars') return codePoints(doc.text);
+    if (!tokenizer) throw new Error('length filter: prepare() was not awaited before counting tokens');
+    return tokenizer.count(doc.text);
+  };
+  const decide = (n: number): FilterResult => {
+    if (n < p.min) return drop('too_short');
+    if (n > max) return drop('too_long');
+    return true;
+  };
   return {
     async prepare() {
       if (p.unit === 'tokens' && !tokenizer) tokenizer = await loadTokenizer('cl100k_base');
     },
-    filter(doc: FilterDoc): FilterResult {
-      let n: number;
-      if (p.unit === 'words') n = doc.analysis.tokens().wordCount;
-      else if (p.unit === 'chars') n = codePoints(doc.text);
-      else {
-        if (!tokenizer) throw new Error('length filter: prepare() was not awaited before counting tokens');
-        n = tokenizer.count(doc.text);
-      }
-      if (n < p.min) return drop('too_short');
-      if (n > max) return drop('too_long');
-      return true;
+    filter: (doc) => decide(measure(doc)),
+    // The length in the unit is the one value the bounds judge: a new min/max needs no text.
+    signals: {
+      key: { unit: p.unit },
+      names: [p.unit],
+      measure(doc, out) {
+        out[0] = measure(doc);
+      },
+      decide: (v) => decide(v[0]) as true | { drop: string },
     },
   };
 }

@@ -1,0 +1,268 @@
+/**
+ * The dedup stage: exact groups, then near-duplicate clusters (LSH, verification, union-find) over
+ * the rows the quality and decontamination decisions keep, global across sources unless
+ * `dedup.scope: per_source`. Reads no text: only the scan's exact keys and signatures.
+ *
+ * With a work dir, the verdicts are stored under `WORK/dedup/<key>` (v8-serialised, marker with
+ * sha256 written last), keyed by everything they depend on: the dedup settings, the sources' order,
+ * names and kinds, each input's sha256 and the keys of its exact/minhash/base attribute groups, and
+ * the rows the decisions drop. A re-mix with other ratios, seed or budget reuses them.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { deserialize, serialize } from 'node:v8';
+import type { Kind } from '@curate/core';
+import { ExactDeduper, NearDedupIndex } from '@curate/dedup';
+import type { Recipe } from '@curate/recipe';
+import type { Manifest } from '../manifest.js';
+import type { RowReasons } from '../reasons.js';
+import type { FileScan } from '../scan.js';
+import { configKey, mkdirChecked, WORK_FORMAT, type WorkDir, writeAtomic } from './workdir.js';
+
+/** What the dedup stage reads of a source. */
+export interface DedupSource {
+  name: string;
+  kind: Kind;
+  scans: FileScan[];
+  /** First source row of each file. */
+  fileBase: number[];
+  rowsRead: number;
+  /** First global document index of this source. */
+  docBase: number;
+  /** source row -> drop reason; the stage adds its verdicts. */
+  reasons: RowReasons;
+}
+
+/** The stage's verdicts: (source index in `sources`, source row, reason). */
+interface Verdicts {
+  source: number[];
+  row: number[];
+  reason: string[];
+}
+
+export async function dedupStage(
+  recipe: Recipe,
+  sources: DedupSource[],
+  scans: FileScan[],
+  idOf: (s: DedupSource, sourceRow: number) => string,
+  work: WorkDir | null,
+): Promise<{ record: Manifest['dedup']; reused: boolean }> {
+  const dedup = recipe.dedup ?? {};
+  const key = work && (dedup.exact || dedup.near) ? dedupKey(recipe, sources) : null;
+  if (work && key) {
+    const got = await loadVerdicts(work, key);
+    if (got) {
+      for (let i = 0; i < got.verdicts.row.length; i++) {
+        sources[got.verdicts.source[i]].reasons.set(got.verdicts.row[i], got.verdicts.reason[i]);
+      }
+      for (const s of sources) for (const f of s.scans) f.exactKeys = null;
+      return { record: withDecontam(recipe, got.record, sources, scans), reused: true };
+    }
+  }
+  const verdicts: Verdicts = { source: [], row: [], reason: [] };
+  const setReason = (s: DedupSource, row: number, reason: string) => {
+    s.reasons.set(row, reason);
+    verdicts.source.push(sources.indexOf(s));
+    verdicts.row.push(row);
+    verdicts.reason.push(reason);
+  };
+  const dedupRecord: Manifest['dedup'] = {};
+  const perSource = dedup.scope === 'per_source';
+  const groups: DedupSource[][] = perSource ? sources.map((s) => [s]) : [sources];
+  const scoreAt = (s: DedupSource, f: number, row: number) => s.scans[f].scores?.[row];
+  // Who duplicated whom: removed rows by their kind and the kind of the row their group kept.
+  const dupByKind: Record<string, { exact: number; near: number; candidates: number }> = {};
+  const copies = { synthetic_of_real: 0, synthetic_of_synthetic: 0, real_of_real: 0, real_of_synthetic: 0 };
+  const countByKind = (how: 'exact' | 'near', kind: Kind, keptKind: Kind) => {
+    dupByKind[kind] ??= { exact: 0, near: 0, candidates: 0 };
+    dupByKind[kind][how]++;
+    copies[`${kind}_of_${keptKind}` as keyof typeof copies]++;
+  };
+  for (const s of sources) {
+    dupByKind[s.kind] ??= { exact: 0, near: 0, candidates: 0 };
+    dupByKind[s.kind].candidates += s.rowsRead - s.reasons.size;
+  }
+  if (dedup.exact) {
+    let removedTotal = 0;
+    let groupsTotal = 0;
+    for (const group of groups) {
+      const dd = new ExactDeduper({ prefer: (dedup.near?.prefer as 'real' | 'none' | undefined) ?? 'real' });
+      for (const s of group) {
+        s.scans.forEach((f, fi) => {
+          const ks = f.exactKeys as BigUint64Array;
+          for (let r = 0; r < f.rows; r++) {
+            const sr = s.fileBase[fi] + r;
+            if (s.reasons.has(sr)) continue; // dropped in pass 1: no key
+            dd.add(s.docBase + sr, ks[r], { id: idOf(s, sr), kind: s.kind, score: scoreAt(s, fi, r) });
+          }
+          f.exactKeys = null; // used once
+        });
+      }
+      const removed = dd.resolve();
+      groupsTotal += dd.groupCount;
+      for (const [doc, rem] of removed) {
+        const s = sourceOfDoc(group, doc);
+        setReason(s, doc - s.docBase, `dedup:exact:dup_of=${rem.keptId}`);
+        countByKind('exact', s.kind, sourceOfDoc(group, rem.keptIndex).kind);
+        removedTotal++;
+      }
+    }
+    dedupRecord.exact = { removed: removedTotal, groups: groupsTotal };
+  }
+  if (dedup.near) {
+    const near = dedup.near;
+    let removedTotal = 0;
+    let clustersTotal = 0;
+    const sizes: Record<string, number> = {};
+    let bands = 0;
+    let rows = 0;
+    let clusterBase = 0;
+    for (const group of groups) {
+      const index = new NearDedupIndex({
+        numPerm: near.num_perm,
+        threshold: near.threshold,
+        bands: near.bands,
+        rows: near.rows,
+        verify: near.verify,
+        prefer: near.prefer as 'real' | 'none',
+      });
+      bands = index.options.bands;
+      rows = index.options.rows;
+      const k = index.options.numPerm;
+      for (const s of group) {
+        s.scans.forEach((f, fi) => {
+          for (let i = 0; i < f.sigRows.length; i++) {
+            const r = f.sigRows[i];
+            const sr = s.fileBase[fi] + r;
+            if (s.reasons.has(sr)) continue; // removed by exact dedup
+            index.add(s.docBase + sr, f.sigs.subarray(i * k, (i + 1) * k), {
+              id: idOf(s, sr),
+              kind: s.kind,
+              score: scoreAt(s, fi, r),
+            });
+          }
+        });
+      }
+      const res = index.resolve();
+      for (const [doc, rem] of res.removed) {
+        const s = sourceOfDoc(group, doc);
+        setReason(s, doc - s.docBase, `dedup:near:cluster=${clusterBase + rem.cluster}:kept=${rem.keptId}`);
+        countByKind('near', s.kind, sourceOfDoc(group, rem.keptIndex).kind);
+        removedTotal++;
+      }
+      clusterBase += res.clusters;
+      clustersTotal += res.clusters;
+      for (const [size, n] of Object.entries(res.sizeHistogram)) sizes[size] = (sizes[size] ?? 0) + n;
+    }
+    dedupRecord.near = {
+      removed: removedTotal,
+      clusters: clustersTotal,
+      cluster_sizes: sizes,
+      bands,
+      rows,
+      threshold: near.threshold,
+      num_perm: near.num_perm,
+    };
+  }
+  if (dedup.exact || dedup.near) {
+    dedupRecord.by_kind = Object.fromEntries(
+      Object.entries(dupByKind).map(([k, v]) => [
+        k,
+        { ...v, duplicate_rate: v.candidates ? (v.exact + v.near) / v.candidates : 0 },
+      ]),
+    );
+    dedupRecord.copies = copies;
+  }
+  if (work && key) await storeVerdicts(work, key, verdicts, dedupRecord);
+  return { record: withDecontam(recipe, dedupRecord, sources, scans), reused: false };
+}
+
+/** The record with its decontamination part (counted from the sources' reasons). */
+function withDecontam(
+  recipe: Recipe,
+  record: Manifest['dedup'],
+  sources: DedupSource[],
+  scans: FileScan[],
+): Manifest['dedup'] {
+  const dedupRecord: Manifest['dedup'] = { ...record };
+  const dedup = recipe.dedup ?? {};
+  if (dedup.decontaminate?.length) {
+    const evalStats = scans.find((f) => f.evalSets.length)?.evalSets ?? [];
+    dedupRecord.decontaminate = dedup.decontaminate.map((d) => ({
+      name: d.name,
+      rows: evalStats.find((e) => e.name === d.name)?.rows ?? 0,
+      ngrams: evalStats.find((e) => e.name === d.name)?.ngrams ?? 0,
+      removed: sources.reduce((a, s) => {
+        let n = 0;
+        for (const r of s.reasons.values()) if (r.startsWith(`decontam:${d.name}:`)) n++;
+        return a + n;
+      }, 0),
+    }));
+  }
+  return dedupRecord;
+}
+
+/** The hash of everything the verdicts depend on (see the module comment). */
+function dedupKey(recipe: Recipe, sources: DedupSource[]): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ format: WORK_FORMAT, exact: recipe.dedup.exact ?? null, near: recipe.dedup.near ?? null }));
+  h.update(JSON.stringify({ scope: recipe.dedup.scope ?? null }));
+  for (const s of sources) {
+    h.update(JSON.stringify([s.name, s.kind, s.rowsRead]));
+    // the rows the decisions drop (only they change which rows take part)
+    const dropped = new Uint8Array(s.rowsRead);
+    for (let r = 0; r < s.rowsRead; r++) if (s.reasons.has(r)) dropped[r] = 1;
+    h.update(dropped);
+    for (const f of s.scans) {
+      h.update(f.sha256);
+      if (f.exactKeys) h.update(new Uint8Array(f.exactKeys.buffer, f.exactKeys.byteOffset, f.exactKeys.byteLength));
+      h.update(new Uint8Array(f.sigRows.buffer, f.sigRows.byteOffset, f.sigRows.byteLength));
+      h.update(new Uint8Array(f.sigs.buffer, f.sigs.byteOffset, f.sigs.byteLength));
+      if (f.ids) h.update(JSON.stringify(f.ids));
+      if (f.scores) h.update(new Uint8Array(f.scores.buffer, f.scores.byteOffset, f.scores.byteLength));
+    }
+  }
+  return configKey(h.digest('hex'));
+}
+
+interface VerdictMarker {
+  format: 'curate-dedup';
+  version: number;
+  key: string;
+  bytes: number;
+  sha256: string;
+}
+
+async function loadVerdicts(
+  work: WorkDir,
+  key: string,
+): Promise<{ verdicts: Verdicts; record: Manifest['dedup'] } | null> {
+  try {
+    const m = JSON.parse(await readFile(work.path('dedup', `${key}.json`), 'utf8')) as VerdictMarker;
+    if (m.format !== 'curate-dedup' || m.version !== WORK_FORMAT || m.key !== key) return null;
+    const buf = await readFile(work.path('dedup', `${key}.bin`));
+    if (buf.length !== m.bytes || createHash('sha256').update(buf).digest('hex') !== m.sha256) return null;
+    return deserialize(buf);
+  } catch {
+    return null;
+  }
+}
+
+async function storeVerdicts(work: WorkDir, key: string, verdicts: Verdicts, record: Manifest['dedup']) {
+  await mkdirChecked(work.path('dedup'));
+  const buf = serialize({ verdicts, record });
+  await writeAtomic(work.path('dedup', `${key}.bin`), buf);
+  const marker: VerdictMarker = {
+    format: 'curate-dedup',
+    version: WORK_FORMAT,
+    key,
+    bytes: buf.length,
+    sha256: createHash('sha256').update(buf).digest('hex'),
+  };
+  await writeAtomic(work.path('dedup', `${key}.json`), `${JSON.stringify(marker)}\n`);
+}
+
+function sourceOfDoc(group: DedupSource[], doc: number): DedupSource {
+  for (let i = group.length - 1; i >= 0; i--) if (group[i].docBase <= doc) return group[i];
+  return group[0];
+}

@@ -1,0 +1,95 @@
+/**
+ * The scan stage: for every input file, the per-row attributes (quality values and reasons,
+ * decontamination hits, tokens, text length, exact key, MinHash signature), from the work dir's
+ * attribute shards when they verify, else computed on the worker threads and stored. Then the
+ * recipe's thresholds decide each row (`decideFile`): a recipe that changes only thresholds,
+ * ratios, seed or output re-reads no text here.
+ */
+import { FilterChain } from '@curate/quality';
+import type { Recipe } from '@curate/recipe';
+import { expandInputs } from '@curate/shards';
+import { runScans, type SamplePool } from '../pool.js';
+import { decideFile, type FileScan, recipeFilters, type ScanTask } from '../scan.js';
+import { type AttrContext, evalChecksums, fileGroups, loadAttributes, writeAttributes } from './attributes.js';
+import type { WorkDir } from './workdir.js';
+
+export interface ScanStageOptions {
+  workers: number;
+  /** Where attributes are reused from and stored; null: computed, not stored. */
+  work: WorkDir | null;
+  tool: string;
+  signal?: AbortSignal;
+  /** Each file's scan as it completes (reused or computed). */
+  onDone?: (task: ScanTask, scan: FileScan) => void;
+  /** Receives the threads after the scan (for the write stage). */
+  keep?: (pool: SamplePool) => void;
+}
+
+/** What the scan stage reused and computed (for the manifest). */
+export interface ScanRecord {
+  files: number;
+  reused: number;
+  computed: number;
+  /** Input bytes read to compute attributes (0 when everything was reused). */
+  bytes_read: number;
+}
+
+export async function scanStage(
+  recipe: Recipe,
+  tasks: ScanTask[],
+  options: ScanStageOptions,
+): Promise<{ scans: FileScan[]; record: ScanRecord }> {
+  const { work } = options;
+  const filters = await recipeFilters(recipe);
+  const ctx: AttrContext = {
+    recipe,
+    filters,
+    evalSums: work ? await evalChecksums(recipe, expandInputs) : [],
+    tool: options.tool,
+  };
+  const scans: FileScan[] = new Array(tasks.length);
+  const groups = tasks.map((t) => (work ? fileGroups(ctx, t) : []));
+  const todo: ScanTask[] = [];
+  for (const t of tasks) {
+    const loaded = work ? await loadAttributes(work, ctx, t, groups[t.id]) : null;
+    if (loaded) {
+      scans[t.id] = loaded;
+      options.onDone?.(t, loaded);
+    } else todo.push(t);
+  }
+  // Attributes are stored as each file completes (a killed run keeps the files it finished).
+  let writes: Promise<void> = Promise.resolve();
+  let writeError: unknown = null;
+  await runScans(
+    recipe,
+    todo,
+    options.workers,
+    (t, r) => {
+      scans[t.id] = r;
+      if (work) {
+        writes = writes
+          .then(() => (writeError ? undefined : writeAttributes(work, ctx, t, groups[t.id], r)))
+          .catch((e) => {
+            writeError ??= e;
+          });
+      }
+      options.onDone?.(t, r);
+    },
+    options.signal,
+    options.keep,
+  );
+  await writes;
+  if (writeError) throw writeError;
+  const chain = new FilterChain(filters);
+  const evalNames = (recipe.dedup?.decontaminate ?? []).map((d) => d.name);
+  for (const sc of scans) decideFile(sc, chain, evalNames);
+  return {
+    scans,
+    record: {
+      files: tasks.length,
+      reused: tasks.length - todo.length,
+      computed: todo.length,
+      bytes_read: todo.reduce((a, t) => a + t.size, 0),
+    },
+  };
+}

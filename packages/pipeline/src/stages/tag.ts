@@ -1,0 +1,73 @@
+/**
+ * `curate tag`: the scan stage alone. Computes (or verifies) the attribute shards of every input of
+ * a recipe in the work dir, so later mixes over the same corpus (other ratios, seeds, thresholds)
+ * re-read no text to decide; writes no output.
+ */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import type { ProgressListener } from '@curate/core';
+import { loadRecipe, type Recipe } from '@curate/recipe';
+import { expandInputs, type InputFile } from '@curate/shards';
+import { defaultWorkDir, scanTasks, TOOL_VERSION } from '../run.js';
+import { passThroughColumns } from '../scan.js';
+import { type ScanRecord, scanStage } from './scan.js';
+import { WorkDir } from './workdir.js';
+
+export interface TagOptions {
+  /** Work dir (default: `.curate-work` beside the recipe's output directory). */
+  work?: string;
+  /** The output directory the default work dir is derived from (default: the recipe's `output.dir`). */
+  out?: string;
+  workers?: number;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+}
+
+export interface TagResult {
+  work: string;
+  scan: ScanRecord;
+  /** Rows per input file, in task order. */
+  files: { path: string; rows: number }[];
+  seconds: number;
+}
+
+/** Tag a resolved recipe's inputs (see `tagRecipeFile` for a recipe file). */
+export async function tagRecipe(recipe: Recipe, options: TagOptions = {}): Promise<TagResult> {
+  const t0 = performance.now();
+  const files: InputFile[][] = [];
+  for (const s of recipe.sources) files.push(await expandInputs(s.paths));
+  for (let i = 0; i < recipe.sources.length; i++) passThroughColumns(recipe, i);
+  const tasks = scanTasks(files);
+  const dir = resolve(options.work ?? defaultWorkDir(options.out ?? recipe.output.dir));
+  const work = await WorkDir.open(dir, TOOL_VERSION);
+  try {
+    const totalBytes = tasks.reduce((a, t) => a + t.size, 0);
+    let bytes = 0;
+    let rows = 0;
+    const { scans, record } = await scanStage(recipe, tasks, {
+      workers: Math.max(1, options.workers ?? Math.min(availableParallelism(), 8)),
+      work,
+      tool: TOOL_VERSION,
+      signal: options.signal,
+      onDone: (t, r) => {
+        bytes += t.size;
+        rows += r.rows;
+        options.onProgress?.({ phase: 'scan', rows, bytes, totalBytes });
+      },
+    });
+    return {
+      work: dir,
+      scan: record,
+      files: tasks.map((t) => ({ path: t.path, rows: scans[t.id].rows })),
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    await work.release();
+  }
+}
+
+/** Load a recipe file and tag its inputs (`curate tag recipe.yaml`). */
+export async function tagRecipeFile(file: string, options: TagOptions = {}): Promise<TagResult> {
+  const loaded = await loadRecipe(file, { overrides: options.out ? { out: options.out } : undefined });
+  return tagRecipe(loaded.recipe, options);
+}
