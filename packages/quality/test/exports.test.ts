@@ -14,6 +14,7 @@ it('public exports (review any change)', () => {
     'SIGNAL_EDGES',
     'SIGNAL_INFO',
     'TextAnalysis',
+    'applies',
     'createFilter',
     'defineFilter',
     'detectLanguage',
