@@ -92,7 +92,10 @@ export const COMMANDS: CommandSpec[] = [
     options: (c) =>
       c
         .option('--work <dir>', 'work dir (default: .curate-work beside the output directory)')
-        .option('--out <dir>', "output directory the default work dir is derived from (default: the recipe's output.dir)")
+        .option(
+          '--out <dir>',
+          "output directory the default work dir is derived from (default: the recipe's output.dir)",
+        )
         .option('--workers <n>', 'worker threads (default: number of cores)', int('--workers')),
     load: async () => (await import('./commands/mix.js')).tagCommand,
   },

@@ -152,7 +152,8 @@ describe('--overwrite refuses what curate did not write (exit 2, one line, every
     expect(m.code, m.stderr).toBe(0);
     const again = curateIn(p, ['mix', 'sub/r.yaml', '--overwrite']);
     expect(again.code, again.stderr).toBe(0);
-    expect(readdirSync(p).sort()).toEqual(['data', 'empty', 'evals', 'out', 'sub', 'unrelated.txt']);
+    // mix keeps its attribute shards in the default work dir beside its output (.curate-work)
+    expect(readdirSync(p).sort()).toEqual(['.curate-work', 'data', 'empty', 'evals', 'out', 'sub', 'unrelated.txt']);
   });
 
   it('the same rules through the library API', async () => {

@@ -10,10 +10,9 @@
  * (default 8); shorter rows are skipped and counted, since a 3-word eval item
  * would match ordinary text.
  */
-import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { type Batch, InputError, UsageError } from '@curate/core';
-import { compileTemplate, readShard } from '@curate/shards';
+import { compileTemplate, readShard, storageFor } from '@curate/shards';
 import { key53 } from './hash.js';
 import { prepareWords, wordHashes } from './normalize.js';
 
@@ -94,8 +93,10 @@ export class DecontamIndex {
   static async fromEvalFiles(files: EvalFile[], options: DecontamOptions = {}): Promise<DecontamIndex> {
     const idx = new DecontamIndex(options);
     for (const f of files) {
-      const st = await stat(f.path).catch(() => undefined);
-      if (!st?.isFile()) {
+      const st = await storageFor(f.path)
+        .stat(f.path)
+        .catch(() => undefined);
+      if (!st) {
         throw new InputError('eval file not found', { code: 'E_DECONTAM_EVAL_NOT_FOUND', file: f.path });
       }
       const addRow = idx.beginEvalSet(f.name ?? evalNameFromPath(f.path));

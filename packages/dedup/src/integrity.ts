@@ -6,9 +6,8 @@
  * and after reading it, its row count, and the hash of every row it writes (kept or rejected),
  * when it reads the row the same way; a mismatch is E_INPUT_CHANGED naming the file (and the row).
  */
-import { stat } from 'node:fs/promises';
 import { InputError } from '@curate/core';
-import type { InputFile } from '@curate/shards';
+import { fileStamp, type InputFile } from '@curate/shards';
 import { hash32Bytes } from './exact.js';
 import { isBlank, type LineChunk, rawLines } from './jsonline.js';
 import type { BatchSignatures } from './sign.js';
@@ -18,9 +17,9 @@ export interface FileStamp {
   mtimeMs: number;
 }
 
+/** Size and modification time of a local file or an `s3://` object. */
 export async function stampOf(path: string): Promise<FileStamp> {
-  const st = await stat(path);
-  return { size: st.size, mtimeMs: st.mtimeMs };
+  return fileStamp(path);
 }
 
 export function inputChanged(path: string, what: string, row?: number): InputError {

@@ -12,6 +12,8 @@ export interface InputFileRecord {
   bytes: number;
   sha256: string;
   rows: number;
+  /** An s3:// input: what reading it cost (ranged GETs of only the used Parquet columns), over every pass. */
+  fetched?: { bytes: number; requests: number; retries: number };
 }
 
 export interface SourceRecord {
@@ -194,7 +196,14 @@ export interface Manifest {
    */
   work?: {
     dir: string;
-    scan: { files: number; reused: number; computed: number; bytes_read: number };
+    scan: {
+      files: number;
+      reused: number;
+      computed: number;
+      bytes_read: number;
+      groups_reused: number;
+      groups_computed: number;
+    };
     /** Dedup verdicts taken from the work dir (same inputs, decisions and settings as a run before). */
     dedup: { reused: boolean };
   };

@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { CurateError, type Kind, type ProgressListener, Stats } from '@curate/core';
+import { CurateError, type Kind, type ProgressListener, Stats, UsageError } from '@curate/core';
 import type { MixPlan } from '@curate/mix';
 import { canonicalJson, type Recipe, recipeHash } from '@curate/recipe';
 import {
@@ -24,10 +24,12 @@ import {
   type ColumnType,
   expandInputs,
   type InputFile,
+  isRemote,
   type ProtectedPath,
   prepareOutputDir,
+  transferCountsOf,
 } from '@curate/shards';
-import type { Manifest, SourceRecord } from './manifest.js';
+import type { InputFileRecord, Manifest, SourceRecord } from './manifest.js';
 import { MANIFEST_VERSION } from './manifest.js';
 import type { SamplePool } from './pool.js';
 import { RowReasons } from './reasons.js';
@@ -92,7 +94,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const timings: Record<string, number> = {};
   const progress = options.onProgress ?? (() => {});
   const workers = Math.max(1, options.workers ?? Math.min(availableParallelism(), 8));
-  const outDir = resolve(options.out ?? recipe.output.dir);
+  const outArg = options.out ?? recipe.output.dir;
+  const outDir = isRemote(outArg) ? outArg.replace(/\/+$/, '') : resolve(outArg);
 
   // Inputs (fail before any work when a path matches nothing).
   const files: InputFile[][] = [];
@@ -104,6 +107,11 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const totalBytes = tasks.reduce((a, t) => a + t.size, 0);
 
   // The work dir (attributes reused across runs), locked for this run; none for a dry run.
+  if (typeof options.work === 'string' && isRemote(options.work)) {
+    throw new UsageError(
+      `--work ${options.work}: the work dir must be a local directory (its attributes are local files)`,
+    );
+  }
   const workPath = options.dryRun || options.work === false ? null : resolve(options.work ?? defaultWorkDir(outDir));
   // The output directory is checked before any work, and written under a temporary name.
   const out = options.dryRun ? null : await openOutput(outDir, recipe, files, options, workPath);
@@ -292,6 +300,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
             bytes: f.size,
             sha256: s.scans[fi].sha256,
             rows: s.scans[fi].rows,
+            ...fetchedRecord(f.path),
           })),
           rows_read: s.rowsRead,
           dropped: counters?.dropped ?? {},
@@ -397,8 +406,16 @@ function stagePoint(stage: 'dedup' | 'write' | 'finalize'): void {
   if (process.env.CURATE_TEST_KILL_AT === stage) process.kill(process.pid, 'SIGKILL');
 }
 
+/** Bytes fetched, requests and retries of an s3:// input (all passes, all threads); nothing for a local file. */
+function fetchedRecord(path: string): Pick<InputFileRecord, 'fetched'> {
+  const c = isRemote(path) ? transferCountsOf(path) : undefined;
+  return c ? { fetched: { bytes: c.bytesFetched, requests: c.requests, retries: c.retries } } : {};
+}
+
 /** The default work dir: `.curate-work` beside the output directory (shared by sibling outputs). */
 export function defaultWorkDir(outDir: string): string {
+  // an s3:// output: the work dir stays local, in the working directory
+  if (isRemote(outDir)) return resolve('.curate-work');
   return join(dirname(resolve(outDir)), '.curate-work');
 }
 

@@ -7,8 +7,6 @@
  * A Scanner is built once per thread from the resolved recipe; `scan(task)`
  * is pure given the file, so running it in any worker gives the same result.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import {
   type Batch,
   dict,
@@ -31,6 +29,7 @@ import {
   expandInputs,
   type InputFile,
   inferColumns,
+  inputDigest,
   readShard,
   type TextTemplate,
 } from '@curate/shards';
@@ -53,6 +52,11 @@ export interface ScanTask {
    */
   part?: number;
   parts?: number;
+  /**
+   * The attribute groups to compute (`text`, `tokens`, `exact`, `minhash`, `signals`, `q-NAME#i`,
+   * `decontam#j`; see stages/attributes.ts), when the others are reused; absent: all of them.
+   */
+  need?: string[];
 }
 
 /** Rows per block when a file is scanned in parts. */
@@ -314,7 +318,14 @@ export class Scanner {
     let keys: string[] = [];
     let rows = 0;
     const sig = numPerm ? new Int32Array(numPerm) : null;
-    const signalRate = this.meter ? (task.signalRate ?? 0) : 0;
+    const need = task.need ? new Set(task.need) : null;
+    const wants = (g: string) => need === null || need.has(g);
+    const wantTokens = wants('tokens');
+    const wantChars = wants('text');
+    if (!wants('exact')) exactKeys = null;
+    const minhasher = wants('minhash') ? this.minhasher : null;
+    const wantHit = this.decontam.map((_, j) => wants(`decontam#${j}`));
+    const signalRate = this.meter && wants('signals') ? (task.signalRate ?? 0) : 0;
     const signals = signalRate > 0 ? new SignalHistograms() : null;
     const seed = signalSeed(source.name, task.fileIndex);
     let signalMs = 0;
@@ -329,8 +340,11 @@ export class Scanner {
     };
     const kind = source.kind as Kind;
     const filters = this.chain.filters;
-    const steps: (ScanStep | null)[] = filters.map((f) => {
+    const recipeSteps = qualitySteps(recipe);
+    const steps: (ScanStep | null)[] = filters.map((f, i) => {
       if (!applies(f, source.name, kind)) return null;
+      // a step not asked for is skipped, unless it rewrites the text the later steps see
+      if (!wants(`q-${f.name}#${i}`) && !rewritesText(recipeSteps[i])) return null;
       if (f.signals) {
         const width = f.signals.names.length;
         return { kind: 'values', width, values: new Float64Array(width * 1024), buf: new Float64Array(width) };
@@ -422,12 +436,12 @@ export class Scanner {
         }
         const text = doc.text;
         for (let j = 0; j < this.decontam.length; j++) {
-          const m = this.decontam[j].index.match(text);
+          const m = wantHit[j] ? this.decontam[j].index.match(text) : null;
           if (row >= hits[j].length) hits[j] = growI32(hits[j], Math.max(row + 1, hits[j].length * 2));
           hits[j][row] = m ? m.row : -1;
         }
-        tokens[row] = this.tokenizer.count(text);
-        chars[row] = text.length;
+        if (wantTokens) tokens[row] = this.tokenizer.count(text);
+        if (wantChars) chars[row] = text.length;
         if (exactKeys)
           exactKeys[row] =
             exact?.normalize === false
@@ -438,8 +452,8 @@ export class Scanner {
           scores[row] =
             typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : v == null ? Number.NaN : Number(v);
         }
-        if (this.minhasher && sig) {
-          if (this.minhasher.signature(text, sig)) {
+        if (minhasher && sig) {
+          if (minhasher.signature(text, sig)) {
             if (nsig === sigRows.length) sigRows = growU32(sigRows, nsig * 2);
             if ((nsig + 1) * numPerm > sigs.length)
               sigs = growI32(sigs, Math.max((nsig + 1) * numPerm, sigs.length * 2));
@@ -644,13 +658,7 @@ function growF64(a: Float64Array<ArrayBuffer>, n: number): Float64Array<ArrayBuf
   return b;
 }
 
-/** sha256 of a file, streamed. */
+/** sha256 of a local file, streamed; `s3-etag:...` for an s3:// object (see inputDigest in @curate/shards). */
 export function sha256Of(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (c) => h.update(c))
-      .on('error', reject)
-      .on('end', () => resolve(h.digest('hex')));
-  });
+  return inputDigest(path);
 }

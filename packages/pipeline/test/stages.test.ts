@@ -18,7 +18,7 @@ function outputHash(m: M): string {
   return h.digest('hex');
 }
 
-const recipe = (o: { out: string; seed: number; ratio: number; minWords: number; data: string }) => `
+const recipe = (o: { out: string; seed: number; ratio: number; minWords: number; data: string; extra?: string }) => `
 name: stages
 seed: ${o.seed}
 tokenizer: cl100k_base
@@ -39,6 +39,7 @@ quality:
   - length: { min: 3 }
   - gopher_quality: { min_words: ${o.minWords}, min_stop_words: 1 }
   - gopher_repetition: {}
+${o.extra ?? ''}
 dedup:
   exact: {}
   near: { threshold: 0.8 }
@@ -70,7 +71,7 @@ describe.skipIf(!HAS_SHARED)('staged mix: attributes in the work dir', () => {
 
     const second = writeRecipe(dir, 'b.yaml', recipe({ out: join(dir, 'b'), seed: 9, ratio: 0.6, minWords: 30, data }));
     const b = (await runRecipeFile(second, { work, workers: 2 })).manifest;
-    expect(b.work?.scan).toEqual({ files: 3, reused: 3, computed: 0, bytes_read: 0 });
+    expect(b.work?.scan).toMatchObject({ files: 3, reused: 3, computed: 0, bytes_read: 0, groups_computed: 0 });
     // the threshold moved: other rows are dropped for word_count
     const wc = (m: M) => m.sources[0].dropped['filter:gopher_quality:word_count'] ?? 0;
     expect(wc(b)).toBeLessThan(wc(a));
@@ -90,6 +91,26 @@ describe.skipIf(!HAS_SHARED)('staged mix: attributes in the work dir', () => {
     const freshD = (await runRecipeFile(third, { work: false, out: join(dir, 'e'), workers: 2 })).manifest;
     expect(outputHash(d)).toBe(outputHash(freshD));
     expect(d.dedup).toEqual(freshD.dedup);
+
+    // a filter added: only its column is computed (one group per file), the rest is reused
+    const fourth = writeRecipe(
+      dir,
+      'f.yaml',
+      recipe({
+        out: join(dir, 'f'),
+        seed: 5,
+        ratio: 0.8,
+        minWords: 30,
+        data,
+        extra: '  - fineweb: { applies_to: real }',
+      }),
+    );
+    const f = (await runRecipeFile(fourth, { work, workers: 2 })).manifest;
+    expect(f.work?.scan).toMatchObject({ reused: 1, computed: 2, groups_computed: 2 });
+    expect(Object.keys(f.sources[0].dropped).some((r) => r.startsWith('filter:fineweb:'))).toBe(true);
+    const freshF = (await runRecipeFile(fourth, { work: false, out: join(dir, 'g'), workers: 1 })).manifest;
+    expect(outputHash(f)).toBe(outputHash(freshF));
+    expect(f.sources).toEqual(freshF.sources);
   }, 300_000);
 
   it('an input modified after tagging (same name, new bytes) is rescanned; a corrupt attribute shard is recomputed', async () => {

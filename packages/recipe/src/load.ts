@@ -4,6 +4,7 @@ import { RecipeError } from '@curate/core';
 import { type Document, isMap, isNode, isPair, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import { recipeHash } from './canonical.js';
 import { formatIssue, type PathSegment } from './issues.js';
+import { isUrl } from './paths.js';
 import type { Recipe, RecipeIssue } from './types.js';
 import { validateRecipe } from './validate.js';
 
@@ -175,7 +176,7 @@ export async function loadRecipe(file: string, options: LoadOptions = {}): Promi
   if (out !== undefined && data !== null && typeof data === 'object' && !Array.isArray(data)) {
     const rec = data as Record<string, unknown>;
     const output = rec.output !== null && typeof rec.output === 'object' ? rec.output : {};
-    data = { ...rec, output: { ...output, dir: resolve(out) } };
+    data = { ...rec, output: { ...output, dir: isUrl(out) ? out : resolve(out) } };
   }
   const result = await validateRecipe(data, { baseDir: dirname(abs), checkPaths: options.checkPaths });
   if (result.recipe) for (const check of options.checks ?? []) result.errors.push(...(await check(result.recipe)));

@@ -8,9 +8,14 @@ import type { Recipe, RecipeIssue } from './types.js';
 /** Extensions the shard readers know (see @curate/shards). */
 const SHARD_EXT = /\.(parquet|arrow|arrows|feather|jsonl|json|ndjson|jsonl\.gz|jsonl\.zst|json\.gz)$/i;
 
+/** True for object-store URLs (`s3://bucket/key`): never resolved against a directory; @curate/shards reads them. */
+export function isUrl(path: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
+}
+
 /** Resolve one input path or glob against `baseDir` (glob metacharacters in `baseDir` escaped). */
 export function resolveInputPath(path: string, baseDir: string): string {
-  if (isAbsolute(path)) return path;
+  if (isAbsolute(path) || isUrl(path)) return path;
   if (isDynamicPattern(path))
     return join(escapePath(resolve(baseDir)), path)
       .split(sep)
@@ -22,13 +27,15 @@ export function resolveInputPath(path: string, baseDir: string): string {
 export function resolveRecipePaths(recipe: Recipe, baseDir: string): Recipe {
   for (const s of recipe.sources) s.paths = s.paths.map((x) => resolveInputPath(x, baseDir));
   for (const d of recipe.dedup.decontaminate ?? []) d.paths = d.paths.map((x) => resolveInputPath(x, baseDir));
-  recipe.output.dir = resolve(baseDir, recipe.output.dir);
+  if (!isUrl(recipe.output.dir)) recipe.output.dir = resolve(baseDir, recipe.output.dir);
   for (const item of recipe.quality) if ('custom' in item) item.custom.module = resolve(baseDir, item.custom.module);
   return recipe;
 }
 
 /** Why `path` matches no input file, or undefined when it matches at least one. */
 export async function pathProblem(path: string, baseDir: string): Promise<string | undefined> {
+  // object-store URLs are listed when the run reads them (a missing one is E_NO_MATCH naming it)
+  if (isUrl(path)) return undefined;
   if (isDynamicPattern(path)) {
     const matches = await glob(path, { cwd: baseDir, onlyFiles: true, expandDirectories: false });
     if (matches.some((m) => SHARD_EXT.test(m))) return undefined;
@@ -80,6 +87,7 @@ export async function checkRecipePaths(recipe: Recipe, baseDir: string): Promise
 
 /** The directory a path reads from: a directory itself, or a glob's static prefix; undefined for a plain file. */
 async function inputRoot(path: string, baseDir: string): Promise<string | undefined> {
+  if (isUrl(path)) return undefined;
   if (isDynamicPattern(path)) {
     const parts = path.split(/[\\/]/);
     const stop = parts.findIndex((part) => isDynamicPattern(part));
@@ -93,6 +101,7 @@ async function inputRoot(path: string, baseDir: string): Promise<string | undefi
 
 /** Warnings for an output directory inside a directory a source reads from. */
 export async function outputInsideInputs(recipe: Recipe, baseDir: string): Promise<RecipeIssue[]> {
+  if (isUrl(recipe.output.dir)) return [];
   const out = resolve(baseDir, recipe.output.dir);
   const warnings: RecipeIssue[] = [];
   for (const [i, s] of recipe.sources.entries()) {

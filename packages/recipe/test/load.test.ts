@@ -108,6 +108,21 @@ describe('loadRecipe', () => {
     expect(got.output.format).toBe('parquet');
   });
 
+  it('keeps s3:// URLs as they are: sources, eval sets, output.dir and --out (listed when the run reads them)', async () => {
+    const r = recipe();
+    (r.sources as { paths: string[] }[])[0].paths = ['s3://bucket/real/*.parquet', 's3://bucket/real/more'];
+    (r.dedup as { decontaminate: { paths: string[] }[] }).decontaminate[0].paths = ['s3://bucket/evals/gsm8k.jsonl'];
+    (r.output as { dir: string }).dir = 's3://bucket/out/mix';
+    const file = await write('mix.yaml', stringify(r));
+    const { recipe: got, warnings } = await loadRecipe(file);
+    expect(got.sources[0].paths).toEqual(['s3://bucket/real/*.parquet', 's3://bucket/real/more']);
+    expect(got.dedup.decontaminate![0].paths).toEqual(['s3://bucket/evals/gsm8k.jsonl']);
+    expect(got.output.dir).toBe('s3://bucket/out/mix');
+    expect(warnings).toEqual([]);
+    const { recipe: over } = await loadRecipe(file, { overrides: { out: 's3://other/prefix' } });
+    expect(over.output.dir).toBe('s3://other/prefix');
+  });
+
   it('checks every path against real files, globs and directories', async () => {
     const r = recipe();
     r.sources = [

@@ -231,7 +231,7 @@ describe('defaults', () => {
     expect(errors).toEqual([]);
     expect(recipe!.dedup).toEqual({
       exact: { normalize: true, strip_punctuation: false },
-      near: { threshold: 0.9, ngram: 5, shingle: 'word', num_perm: 128, prefer: 'real', verify: true },
+      near: { threshold: 0.9, ngram: 5, shingle: 'word', num_perm: 128, seed: 1, prefer: 'real', verify: true },
       decontaminate: [{ name: 'ev', paths: ['e.jsonl'], text: 'q', ngram: 13 }],
       scope: 'global',
     });

@@ -7,6 +7,7 @@
  */
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { type Batch, dict, InputError, type ValueType } from '@curate/core';
 import {
@@ -30,6 +31,7 @@ import {
 import { registerArrowCodecs, registerArrowZstdEncoder } from './arrow-codecs.js';
 import { isWellFormed, JsonValueError, loneSurrogateMessage, parseJsonValue, setOwn, stringifyJson } from './json.js';
 import { missingColumnError } from './rows.js';
+import { isRemote, storageFor } from './storage/index.js';
 import type { ColumnSpec, FileWriter, FileWriterOptions, FormatReader, InputFile, ReadOptions } from './types.js';
 
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
@@ -230,6 +232,37 @@ function guardedHandle(fh: FileHandle, size: number) {
   };
 }
 
+/**
+ * A remote IPC stream is one streamed GET; a remote IPC file is read through a handle whose reads
+ * are ranged GETs (the footer, then each record batch), with the same guards as a local file.
+ */
+async function openRemoteReader(file: InputFile, close: () => Promise<void>) {
+  const store = storageFor(file.path);
+  const info = await store.stat(file.path);
+  if (!info) throw new InputError('file not found', { code: 'E_NOT_FOUND', file: file.path });
+  if (file.format === 'arrows') {
+    const stream = Readable.from(store.stream(file.path), { objectMode: false });
+    const reader = await RecordBatchReader.from(stream);
+    return { reader, close: async () => stream.destroy(), size: info.size };
+  }
+  const size = info.size;
+  const handle = {
+    fd: -1,
+    stat: async () => ({ size }),
+    close: async () => {},
+    async read(buffer: Uint8Array, offset: number, length: number, position: number) {
+      const bytes = await store.read(file.path, position, position + length);
+      buffer.set(bytes, offset);
+      return { bytesRead: bytes.length, buffer };
+    },
+  };
+  const reader = await RecordBatchReader.from(
+    guardedHandle(handle as unknown as FileHandle, size) as unknown as FileHandle,
+  );
+  await reader.open();
+  return { reader, close, size };
+}
+
 /** Open a reader; `close` releases the file (also when opening fails half-way). */
 async function openReader(file: InputFile) {
   registerArrowCodecs();
@@ -241,6 +274,7 @@ async function openReader(file: InputFile) {
     fh = undefined;
   };
   try {
+    if (isRemote(file.path)) return await openRemoteReader(file, close);
     if (file.format === 'arrows') {
       stream = createReadStream(file.path);
       const { size } = await stat(file.path);

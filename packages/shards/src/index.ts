@@ -22,6 +22,21 @@ export type { SplitWriter } from './output.js';
 export { createSplitWriter } from './output.js';
 export { type ParquetColumn, readParquetColumns, writeParquetColumns } from './parquet/columns.js';
 export { inspectShard, readShard, readShards, type ShardInfo, shardColumns } from './read.js';
+export {
+  fileStamp,
+  inputDigest,
+  isRemote,
+  loadS3Config,
+  type ObjectInfo,
+  resetS3Client,
+  resetTransferCounts,
+  type S3Config,
+  type StorageDriver,
+  storageFor,
+  type TransferCounts,
+  transferCounts,
+  transferCountsOf,
+} from './storage/index.js';
 export { compileTemplate, type TextTemplate } from './template.js';
 export {
   checkTextSpec,

@@ -3,8 +3,10 @@ import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { InputError } from '@curate/core';
+import picomatch from 'picomatch';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { detectFormat, isKnownShard } from './detect.js';
+import { isRemote, type ObjectInfo, storageFor } from './storage/index.js';
 import type { InputFile } from './types.js';
 
 /** Options of `expandInputs` and `inputFile`. */
@@ -53,6 +55,61 @@ function preferred(a: string, b: string): boolean {
   return da < db || (da === db && a < b);
 }
 
+function remoteFile(o: ObjectInfo): InputFile {
+  const { format, compression } = detectFormat(o.path);
+  return compression ? { path: o.path, format, compression, size: o.size } : { path: o.path, format, size: o.size };
+}
+
+/** True when no segment of `rel` (a path below a listed prefix) is hidden (`.name`). */
+function visible(rel: string): boolean {
+  return !rel.split('/').some((s) => s.startsWith('.'));
+}
+
+/**
+ * Objects of an `s3://` pattern: a glob (listed under its static prefix, page by page, matched
+ * like a local glob: `*` within a segment, `**` across), an object, or a "directory" (every
+ * object with a shard extension below `URL/`, hidden names skipped).
+ */
+async function expandRemote(pattern: string): Promise<InputFile[]> {
+  const store = storageFor(pattern);
+  const list = async (prefix: string) => {
+    const out: ObjectInfo[] = [];
+    for await (const o of store.list(prefix)) out.push(o);
+    return out;
+  };
+  if (isDynamicPattern(pattern)) {
+    const scan = picomatch.scan(pattern);
+    const base = scan.base.endsWith('/') ? scan.base : `${scan.base}/`;
+    const match = picomatch(pattern, { dot: false });
+    const all = await list(base);
+    const matches = all.filter((o) => match(o.path));
+    const files = matches.filter((o) => isKnownShard(o.path));
+    if (files.length === 0) {
+      const extra = matches.length ? ` (${matches.length} objects matched, none with a shard extension)` : '';
+      throw new InputError(`no input files match "${pattern}"${extra}`, { code: 'E_NO_MATCH', file: pattern });
+    }
+    return files.map(remoteFile);
+  }
+  if (!pattern.endsWith('/')) {
+    const st = await store.stat(pattern);
+    if (st) {
+      detectFormat(pattern);
+      return [remoteFile(st)];
+    }
+  }
+  const dir = pattern.endsWith('/') ? pattern : `${pattern}/`;
+  const all = await list(dir);
+  if (all.length === 0) throw new InputError('file or directory not found', { code: 'E_NOT_FOUND', file: pattern });
+  const files = all.filter((o) => visible(o.path.slice(dir.length)) && isKnownShard(o.path));
+  if (files.length === 0) {
+    throw new InputError('directory contains no .parquet, .arrow, .arrows, .feather, .jsonl or .json files', {
+      code: 'E_NO_MATCH',
+      file: pattern,
+    });
+  }
+  return files.map(remoteFile);
+}
+
 function byPath(a: InputFile, b: InputFile): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
@@ -74,7 +131,12 @@ export async function expandInputs(patterns: string[], options: InputOptions = {
     const had = found.get(key);
     if (!had || preferred(file.path, had.path)) found.set(key, file);
   };
+  const remote = new Map<string, InputFile>();
   for (const pattern of patterns) {
+    if (isRemote(pattern)) {
+      for (const f of await expandRemote(pattern)) remote.set(f.path, f);
+      continue;
+    }
     let paths: string[];
     const abs = resolve(cwd, pattern);
     // An existing path is taken literally even when it looks like a glob (`data (1)/x.jsonl`).
@@ -109,12 +171,17 @@ export async function expandInputs(patterns: string[], options: InputOptions = {
       add(toInputFile(path, pst, path, options), pst);
     }
   }
-  return [...found.values()].sort(byPath);
+  return [...found.values(), ...remote.values()].sort(byPath);
 }
 
 /** An input file for one path (format by extension); a missing file is `E_NOT_FOUND`. */
 export async function inputFile(path: string, options: InputOptions = {}): Promise<InputFile> {
   detectFormat(path);
+  if (isRemote(path)) {
+    const o = await storageFor(path).stat(path);
+    if (!o) throw new InputError('file not found', { code: 'E_NOT_FOUND', file: path });
+    return remoteFile(o);
+  }
   const st = await stat(path).catch(() => undefined);
   if (!st || st.isDirectory()) throw new InputError('file not found', { code: 'E_NOT_FOUND', file: path });
   return toInputFile(path, st, path, options);

@@ -10,6 +10,7 @@
 import { open } from 'node:fs/promises';
 import { InputError } from '@curate/core';
 import { exactRecord, JsonValueError, parseJsonRecord } from './json.js';
+import { isRemote, storageFor } from './storage/index.js';
 import type { StreamCompression } from './types.js';
 
 /** A chunk of whole lines: line i is bytes [starts[i], ends[i]) of buf (CR and LF excluded). */
@@ -123,6 +124,10 @@ export async function* rawLines(
     }
     return;
   }
+  if (isRemote(path)) {
+    yield* remoteLines(path, from, to, reuse, max);
+    return;
+  }
   const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
     throw new InputError(`cannot open: ${e.message}`, { code: 'E_NOT_FOUND', file: path });
   });
@@ -163,6 +168,71 @@ export async function* rawLines(
     yield* splitLines(path, fill, start, to, reuse, size > start ? size - start : Number.POSITIVE_INFINITY, max, false);
   } finally {
     await fh.close();
+  }
+}
+
+/** rawLines of an object-store file: one streamed GET from `from - 1` (or 0) on. */
+async function* remoteLines(
+  path: string,
+  from: number,
+  to: number,
+  reuse: boolean,
+  max: number,
+): AsyncGenerator<LineChunk> {
+  const store = storageFor(path);
+  const info = await store.stat(path);
+  if (!info) throw new InputError('file not found', { code: 'E_NOT_FOUND', file: path });
+  // a bounded range first (the lines starting before `to`, and some bytes past it for the last
+  // line's end), then, only if that line goes on, the rest: an open-ended GET would make the
+  // server send the rest of the file for every range
+  const first = from > 0 ? from - 1 : 0;
+  const bound = Number.isFinite(to) ? Math.min(info.size, to + (1 << 20)) : info.size;
+  async function* bytes() {
+    yield* store.stream(path, first, bound);
+    if (bound < info!.size) yield* store.stream(path, bound);
+  }
+  const it = bytes()[Symbol.asyncIterator]();
+  let cur: Uint8Array | undefined;
+  let curPos = 0;
+  let start = 0;
+  if (from > 0) {
+    // the first line starting at or after `from`: after the newline at or after from - 1
+    let pos = from - 1;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      const nl = r.value.indexOf(10);
+      if (nl >= 0) {
+        cur = r.value;
+        curPos = nl + 1;
+        start = pos + nl + 1;
+        break;
+      }
+      pos += r.value.length;
+      if (pos - from > max + 2) throw lineTooLong(path, 0, from, max, false);
+    }
+  }
+  const fill: Fill = async (buf, at, len) => {
+    let n = 0;
+    while (n < len) {
+      if (!cur || curPos === cur.length) {
+        const r = await it.next();
+        if (r.done) break;
+        cur = r.value;
+        curPos = 0;
+        continue;
+      }
+      const k = Math.min(len - n, cur.length - curPos);
+      buf.set(cur.subarray(curPos, curPos + k), at + n);
+      curPos += k;
+      n += k;
+    }
+    return n;
+  };
+  try {
+    yield* splitLines(path, fill, start, to, reuse, info.size > start ? info.size - start : 1, max, false);
+  } finally {
+    await it.return?.(undefined);
   }
 }
 

@@ -24,6 +24,8 @@ import { basename, dirname, isAbsolute, join, parse, posix, relative, resolve, s
 import { InputError } from '@curate/core';
 import picomatch from 'picomatch';
 import { escapePath } from 'tinyglobby';
+import { openRemoteOutputs, prepareRemoteOutputDir } from './outdir-remote.js';
+import { isRemote } from './storage/index.js';
 
 /** The marker file curate writes into every output directory. */
 export const OUTPUT_MARKER = '.curate-output';
@@ -218,6 +220,12 @@ const openOutputs = new Set<{ tmpDir: string; committing: boolean }>();
 export function abortOpenOutputs(again: readonly string[] = []): string[] {
   const removed: string[] = [];
   for (const dir of again) rmSync(dir, { recursive: true, force: true });
+  for (const o of openRemoteOutputs) {
+    // the local staging of an s3:// output; an upload in flight stays incomplete (no manifest.json)
+    rmSync(o.tmpDir, { recursive: true, force: true });
+    removed.push(o.tmpDir);
+    openRemoteOutputs.delete(o);
+  }
   for (const o of openOutputs) {
     if (o.committing) continue;
     rmSync(o.tmpDir, { recursive: true, force: true });
@@ -247,6 +255,7 @@ function crashPoint(step: string): void {
  * killed run never leaves a directory that looks complete.
  */
 export async function prepareOutputDir(dir: string, options: PrepareOutputOptions = {}): Promise<OutputDir> {
+  if (isRemote(dir)) return prepareRemoteOutputDir(dir, options);
   const cwd = resolve(options.cwd ?? process.cwd());
   const target = resolve(cwd, dir);
   const protect = options.protect ?? [];
@@ -362,6 +371,23 @@ export async function inputReadingOutput(
   options: { cwd?: string } = {},
 ): Promise<string | undefined> {
   const cwd = resolve(options.cwd ?? process.cwd());
+  if (isRemote(outDir)) {
+    const out = outDir.replace(/\/+$/, '');
+    const remoteProbes = (typeof ext === 'string' ? [ext] : ext).flatMap((e) => [
+      `${out}/shard-00000-of-00001${e}`,
+      `${out}/rejected/shard-00000-of-00001${e}`,
+    ]);
+    for (const pattern of patterns) {
+      if (!isRemote(pattern)) continue;
+      if (!picomatch.scan(pattern).isGlob) {
+        if (`${out}/`.startsWith(`${pattern.replace(/\/+$/, '')}/`)) return pattern;
+        continue;
+      }
+      const match = picomatch(pattern, { dot: false });
+      if (remoteProbes.some((p) => match(p))) return pattern;
+    }
+    return undefined;
+  }
   const out = resolve(cwd, outDir);
   const probes = (typeof ext === 'string' ? [ext] : ext)
     .flatMap((e) => [join(out, `shard-00000-of-00001${e}`), join(out, 'rejected', `shard-00000-of-00001${e}`)])

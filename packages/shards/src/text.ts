@@ -5,9 +5,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '@curate/core';
 import { Decompress } from 'fzstd';
+import { isRemote, storageFor } from './storage/index.js';
 import type { StreamCompression } from './types.js';
 import { ZstdFrameWalker } from './zstd-frames.js';
 
@@ -132,7 +134,11 @@ async function* zstdJs(path: string, raw: AsyncIterable<Buffer>): AsyncGenerator
 
 /** Decompressed bytes of a file. Corrupt or truncated gzip and zstd data is `E_READ` naming the file. */
 export async function* fileBytes(path: string, compression?: StreamCompression): AsyncGenerator<Uint8Array> {
-  const raw = createReadStream(path, { highWaterMark: READ_CHUNK });
+  const remote = isRemote(path);
+  // a remote object is one streamed GET (resumed by the driver after a fault)
+  const raw = remote
+    ? Readable.from(storageFor(path).stream(path), { objectMode: false })
+    : createReadStream(path, { highWaterMark: READ_CHUNK });
   if (!compression) {
     yield* raw as AsyncIterable<Buffer>;
     return;
@@ -140,7 +146,7 @@ export async function* fileBytes(path: string, compression?: StreamCompression):
   if (compression === 'gzip') {
     // node:zlib checks gzip's CRC-32 and length trailer, and fails on a truncated stream
     const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-    raw.on('error', (e) => gunzip.destroy(e));
+    raw.on('error', (e: Error) => gunzip.destroy(e));
     try {
       yield* raw.pipe(gunzip) as AsyncIterable<Buffer>;
     } catch (e) {
@@ -153,7 +159,7 @@ export async function* fileBytes(path: string, compression?: StreamCompression):
     }
     return;
   }
-  if (zstdCliAvailable()) {
+  if (!remote && zstdCliAvailable()) {
     raw.destroy();
     yield* zstdCli(path);
     return;

@@ -10,12 +10,16 @@ import { join } from 'node:path';
 import { type Batch, dict, InputError } from '@curate/core';
 import { createFileWriter, DEFAULT_COMPRESSION, extensionFor } from './formats.js';
 import { inferColumns } from './infer.js';
+import { isRemote, storageFor } from './storage/index.js';
 import type { ColumnSpec, FileWriter, ShardWriter, ShardWriterOptions, WrittenShard } from './types.js';
 
-/** Hex sha256 of a file's bytes. */
+/** Hex sha256 of a file's bytes (an `s3://` object is streamed: every byte is fetched). */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  const chunks = isRemote(path)
+    ? storageFor(path).stream(path)
+    : (createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>);
+  for await (const chunk of chunks) hash.update(chunk);
   return hash.digest('hex');
 }
 

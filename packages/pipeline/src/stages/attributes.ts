@@ -26,10 +26,16 @@ import { createHash } from 'node:crypto';
 import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FileStamp, stampOf } from '@curate/dedup';
-import type { Filter } from '@curate/quality';
+import { FILTER_DEFAULTS, type Filter } from '@curate/quality';
 import type { Recipe } from '@curate/recipe';
 import { qualitySteps } from '@curate/recipe/filters';
-import { type ColumnSpec, type ParquetColumn, readParquetColumns, writeParquetColumns } from '@curate/shards';
+import {
+  type ColumnSpec,
+  type ParquetColumn,
+  readParquetColumns,
+  sha256File,
+  writeParquetColumns,
+} from '@curate/shards';
 import { type FileScan, type FilterColumn, passThroughColumns, rewritesText, type ScanTask } from '../scan.js';
 import { signalOptions, signalSeed } from '../signals.js';
 import { configKey, diskError, mkdirChecked, WORK_FORMAT, type WorkDir, writeAtomic } from './workdir.js';
@@ -87,7 +93,11 @@ export function fileGroups(ctx: AttrContext, task: ScanTask): AttrGroup[] {
       template: source.text,
       rate: task.signalRate,
       seed: signalSeed(source.name, task.fileIndex),
-      options: signalOptions(recipe),
+      // the values the meter uses (a recipe that adds fineweb with its defaults measures the same)
+      options: {
+        stop_words: signalOptions(recipe).stop_words ?? FILTER_DEFAULTS.gopher_quality.stop_words,
+        short_line_length: signalOptions(recipe).short_line_length ?? FILTER_DEFAULTS.fineweb.short_line_length,
+      },
     });
   }
   add('text', text);
@@ -137,16 +147,23 @@ export async function inputDir(work: WorkDir, path: string): Promise<string> {
 
 const fileName = (g: AttrGroup) => `${g.name}.${g.key}`;
 
+/** A group's token in `ScanTask.need`: its name, and for a quality step or eval set its index. */
+export function needName(g: AttrGroup): string {
+  return g.index === undefined ? g.name : `${g.name}#${g.index}`;
+}
+
 /**
- * Load a file's scan from its attribute groups, or null when one is missing or does not verify
- * (another key, another format, the input changed since, a truncated or altered Parquet file).
+ * Load a file's scan from its attribute groups. `missing` lists the groups that are absent or do not
+ * verify (another key or format, a truncated or altered Parquet file): the caller computes those
+ * (`ScanTask.need`) and merges them (`mergeComputed`). Null when nothing can be reused: the input
+ * changed since (size or mtime) or its base group is missing.
  */
 export async function loadAttributes(
   work: WorkDir,
   ctx: AttrContext,
   task: ScanTask,
   groups: AttrGroup[],
-): Promise<FileScan | null> {
+): Promise<{ scan: FileScan; missing: AttrGroup[] } | null> {
   const dir = await inputDir(work, task.path);
   let stamp: FileStamp;
   try {
@@ -155,23 +172,28 @@ export async function loadAttributes(
     return null;
   }
   const markers = new Map<AttrGroup, Marker>();
+  const cols = new Map<AttrGroup, Record<string, ArrayLike<unknown>>>();
+  const missing: AttrGroup[] = [];
   for (const g of groups) {
     const m = await readMarker(join(dir, `${fileName(g)}.json`));
-    if (!m || m.version !== WORK_FORMAT || m.key !== g.key || m.group !== g.name) return null;
+    if (!m || m.version !== WORK_FORMAT || m.key !== g.key || m.group !== g.name) {
+      missing.push(g);
+      continue;
+    }
     if (m.input.size !== stamp.size || m.input.mtime_ms !== stamp.mtimeMs) return null;
+    if (m.file) {
+      try {
+        const r = await readParquetColumns(join(dir, m.file.name), { sha256: m.file.sha256 });
+        if (r.rows !== m.rows) throw new Error('rows');
+        cols.set(g, r.columns);
+      } catch {
+        missing.push(g); // missing, truncated or altered: recomputed
+        continue;
+      }
+    }
     markers.set(g, m);
   }
-  const cols = new Map<AttrGroup, Record<string, ArrayLike<unknown>>>();
-  for (const [g, m] of markers) {
-    if (!m.file) continue;
-    try {
-      const r = await readParquetColumns(join(dir, m.file.name), { sha256: m.file.sha256 });
-      if (r.rows !== m.rows) return null;
-      cols.set(g, r.columns);
-    } catch {
-      return null; // missing, truncated or altered: recomputed
-    }
-  }
+  if (missing.some((g) => g.name === 'base')) return null;
   const base = groups.find((g) => g.name === 'base') as AttrGroup;
   const bm = markers.get(base) as Marker;
   const rows = bm.rows;
@@ -204,8 +226,10 @@ export async function loadAttributes(
     counts: { row: [], step: [], key: [], n: [] },
   };
   const logged: [number, number, string, number][] = [];
+  scan.decontamHits = (recipe.dedup?.decontaminate ?? []).map(() => new Int32Array(0));
   for (const g of groups) {
-    const m = markers.get(g) as Marker;
+    const m = markers.get(g);
+    if (!m) continue;
     const c = cols.get(g) as Record<string, ArrayLike<unknown>>;
     if (g.name === 'signals') {
       const s = m.meta as { sampled: number; counts: number[]; seconds: number };
@@ -266,14 +290,51 @@ export async function loadAttributes(
       }
     }
   }
-  logged.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  scan.counts = {
-    row: logged.map((x) => x[0]),
-    step: logged.map((x) => x[1]),
-    key: logged.map((x) => x[2]),
-    n: logged.map((x) => x[3]),
+  scan.counts = countLog(logged);
+  return { scan, missing };
+}
+
+function countLog(entries: [number, number, string, number][]): FileScan['counts'] {
+  entries.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  return {
+    row: entries.map((x) => x[0]),
+    step: entries.map((x) => x[1]),
+    key: entries.map((x) => x[2]),
+    n: entries.map((x) => x[3]),
   };
-  return scan;
+}
+
+/** Put the groups `missing` from a scan that computed them into a loaded scan. */
+export function mergeComputed(loaded: FileScan, computed: FileScan, missing: AttrGroup[]): FileScan {
+  const steps = new Set<number>();
+  for (const g of missing) {
+    if (g.name === 'text') loaded.chars = computed.chars;
+    else if (g.name === 'tokens') loaded.tokens = computed.tokens;
+    else if (g.name === 'exact') loaded.exactKeys = computed.exactKeys;
+    else if (g.name === 'signals') loaded.signals = computed.signals;
+    else if (g.name === 'minhash') {
+      loaded.sigRows = computed.sigRows;
+      loaded.sigs = computed.sigs;
+    } else if (g.name === 'decontam') {
+      const j = g.index as number;
+      loaded.decontamHits[j] = computed.decontamHits[j];
+      const names = new Set(computed.evalSets.map((e) => e.name));
+      loaded.evalSets = [...loaded.evalSets.filter((e) => !names.has(e.name)), ...computed.evalSets];
+    } else if (g.name.startsWith('q-')) {
+      const i = g.index as number;
+      loaded.filterCols[i] = computed.filterCols[i];
+      steps.add(i);
+    }
+  }
+  const entries: [number, number, string, number][] = [];
+  for (const l of [loaded.counts, computed.counts]) {
+    for (let k = 0; k < l.row.length; k++) {
+      if ((l === computed.counts) !== steps.has(l.step[k])) continue;
+      entries.push([l.row[k], l.step[k], l.key[k], l.n[k]]);
+    }
+  }
+  loaded.counts = countLog(entries);
+  return loaded;
 }
 
 /** Write the groups of `groups` a file lacks (or whose markers do not verify) from its scan. */
@@ -401,11 +462,7 @@ export async function evalChecksums(recipe: Recipe, expand: (paths: string[]) =>
   for (const d of recipe.dedup?.decontaminate ?? []) {
     const sums: string[] = [];
     for (const f of await expand(d.paths)) {
-      sums.push(
-        createHash('sha256')
-          .update(await readFile(f.path))
-          .digest('hex'),
-      );
+      sums.push(await sha256File(f.path)); // a local file or an s3:// object
     }
     out.push(sums);
   }

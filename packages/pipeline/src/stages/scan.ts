@@ -10,7 +10,16 @@ import type { Recipe } from '@curate/recipe';
 import { expandInputs } from '@curate/shards';
 import { runScans, type SamplePool } from '../pool.js';
 import { decideFile, type FileScan, recipeFilters, type ScanTask } from '../scan.js';
-import { type AttrContext, evalChecksums, fileGroups, loadAttributes, writeAttributes } from './attributes.js';
+import {
+  type AttrContext,
+  type AttrGroup,
+  evalChecksums,
+  fileGroups,
+  loadAttributes,
+  mergeComputed,
+  needName,
+  writeAttributes,
+} from './attributes.js';
 import type { WorkDir } from './workdir.js';
 
 export interface ScanStageOptions {
@@ -32,6 +41,9 @@ export interface ScanRecord {
   computed: number;
   /** Input bytes read to compute attributes (0 when everything was reused). */
   bytes_read: number;
+  /** Attribute groups (file x group) reused and computed: a recipe adding a filter computes one group per file. */
+  groups_reused: number;
+  groups_computed: number;
 }
 
 export async function scanStage(
@@ -50,12 +62,25 @@ export async function scanStage(
   const scans: FileScan[] = new Array(tasks.length);
   const groups = tasks.map((t) => (work ? fileGroups(ctx, t) : []));
   const todo: ScanTask[] = [];
+  // Per task: the scan loaded from the work dir and the groups still to compute.
+  const partial = new Map<number, { scan: FileScan; missing: AttrGroup[] }>();
+  let groupsReused = 0;
+  let groupsComputed = 0;
   for (const t of tasks) {
     const loaded = work ? await loadAttributes(work, ctx, t, groups[t.id]) : null;
-    if (loaded) {
-      scans[t.id] = loaded;
-      options.onDone?.(t, loaded);
-    } else todo.push(t);
+    if (loaded && loaded.missing.length === 0) {
+      scans[t.id] = loaded.scan;
+      groupsReused += groups[t.id].length;
+      options.onDone?.(t, loaded.scan);
+    } else if (loaded) {
+      partial.set(t.id, loaded);
+      groupsReused += groups[t.id].length - loaded.missing.length;
+      groupsComputed += loaded.missing.length;
+      todo.push({ ...t, need: loaded.missing.map(needName) });
+    } else {
+      groupsComputed += groups[t.id].length;
+      todo.push(t);
+    }
   }
   // Attributes are stored as each file completes (a killed run keeps the files it finished).
   let writes: Promise<void> = Promise.resolve();
@@ -64,11 +89,14 @@ export async function scanStage(
     recipe,
     todo,
     options.workers,
-    (t, r) => {
+    (t, computed) => {
+      const p = partial.get(t.id);
+      const r = p ? mergeComputed(p.scan, computed, p.missing) : computed;
       scans[t.id] = r;
+      const toWrite = p ? p.missing : groups[t.id];
       if (work) {
         writes = writes
-          .then(() => (writeError ? undefined : writeAttributes(work, ctx, t, groups[t.id], r)))
+          .then(() => (writeError ? undefined : writeAttributes(work, ctx, t, toWrite, r)))
           .catch((e) => {
             writeError ??= e;
           });
@@ -90,6 +118,8 @@ export async function scanStage(
       reused: tasks.length - todo.length,
       computed: todo.length,
       bytes_read: todo.reduce((a, t) => a + t.size, 0),
+      groups_reused: groupsReused,
+      groups_computed: groupsComputed,
     },
   };
 }

@@ -1,0 +1,83 @@
+/**
+ * S3 settings from the standard AWS chain users already have, read once per process:
+ * - credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else the profile
+ *   (AWS_PROFILE, default `default`) of the shared credentials file (AWS_SHARED_CREDENTIALS_FILE,
+ *   default ~/.aws/credentials), else of the shared config file (AWS_CONFIG_FILE, default ~/.aws/config,
+ *   sections `[profile NAME]` and `[default]`);
+ * - region: AWS_REGION, AWS_DEFAULT_REGION, the profile's `region`, else us-east-1;
+ * - endpoint: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's `endpoint_url` (MinIO, R2 and other
+ *   S3-compatible stores); with an endpoint, requests use path-style addressing (`ENDPOINT/BUCKET/KEY`).
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { InputError } from '@curate/core';
+
+export interface S3Config {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  region: string;
+  /** Base URL of an S3-compatible endpoint (no trailing slash); absent: AWS virtual-hosted addressing. */
+  endpoint?: string;
+}
+
+/** Sections of an INI file (`[name]` -> key -> value), comments and blank lines skipped. */
+export function parseIni(text: string): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>();
+  let cur: Map<string, string> | undefined;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+    const sec = /^\[([^\]]+)\]$/.exec(line);
+    if (sec) {
+      const name = sec[1].trim();
+      cur = out.get(name) ?? new Map();
+      out.set(name, cur);
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (eq > 0 && cur) cur.set(line.slice(0, eq).trim().toLowerCase(), line.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+function readIni(path: string): Map<string, Map<string, string>> {
+  try {
+    return parseIni(readFileSync(path, 'utf8'));
+  } catch {
+    return new Map();
+  }
+}
+
+/** The settings for `env` (default process.env); a missing credential is E_S3_CREDENTIALS naming what was tried. */
+export function loadS3Config(env: NodeJS.ProcessEnv = process.env): S3Config {
+  const home = env.HOME || homedir();
+  const profile = env.AWS_PROFILE || 'default';
+  const credFile = env.AWS_SHARED_CREDENTIALS_FILE || join(home, '.aws', 'credentials');
+  const confFile = env.AWS_CONFIG_FILE || join(home, '.aws', 'config');
+  const creds = readIni(credFile).get(profile);
+  const conf = readIni(confFile);
+  const prof = conf.get(profile === 'default' ? 'default' : `profile ${profile}`) ?? conf.get(profile);
+  const pick = (key: string) => creds?.get(key) ?? prof?.get(key);
+  let accessKeyId = env.AWS_ACCESS_KEY_ID;
+  let secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  let sessionToken = env.AWS_SESSION_TOKEN;
+  if (!accessKeyId || !secretAccessKey) {
+    accessKeyId = pick('aws_access_key_id');
+    secretAccessKey = pick('aws_secret_access_key');
+    sessionToken = pick('aws_session_token');
+  }
+  if (!accessKeyId || !secretAccessKey) {
+    throw new InputError(
+      `no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a profile in ${credFile} or ${confFile} (profile "${profile}")`,
+      { code: 'E_S3_CREDENTIALS' },
+    );
+  }
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || pick('region') || 'us-east-1';
+  const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || pick('endpoint_url');
+  const config: S3Config = { accessKeyId, secretAccessKey, region };
+  if (sessionToken) config.sessionToken = sessionToken;
+  if (endpoint) config.endpoint = endpoint.replace(/\/+$/, '');
+  return config;
+}
