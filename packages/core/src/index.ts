@@ -11,6 +11,17 @@ export {
 export { buildHfTokenizer, loadHfTokenizer, type TokenEncoder, translatePattern } from './hf-tokenizer.js';
 export { peakRssBytes } from './memory.js';
 export { fnv1a32, Rng } from './rng.js';
+export {
+  hasUnspaced,
+  isUnspaced,
+  MAX_PIECE,
+  SCRIPT_OF,
+  type ScriptLanguage,
+  scriptLanguage,
+  segmentWords,
+  WordSegmenter,
+  wordSegmenter,
+} from './segment.js';
 export { type DropStage, dropReason, reasonKey, type SourceCounters, Stats } from './stats.js';
 export {
   type Logger,

@@ -15,9 +15,9 @@
  * Both estimate Jaccard as the share of equal positions; the accuracy tests
  * run on both. A signature holds minima in signed int32 order.
  */
-import { UsageError } from '@curate/core';
+import { scriptLanguage, UsageError } from '@curate/core';
 import { fmix32, splitmix32 } from './hash.js';
-import { normalizePrepared, prepareWords, wordHashes } from './normalize.js';
+import { normalizePrepared, prepareWords, wordClasses, wordHashes } from './normalize.js';
 
 /** One MinHash signature: `numPerm` int32 minima. */
 export type Signature = Int32Array;
@@ -32,6 +32,15 @@ export interface MinHashOptions {
   ngram?: number;
   /** Word n-grams (default) or character n-grams of the normalised text. */
   shingle?: ShingleKind;
+  /**
+   * With `shingle: 'word'`, how documents whose main script is Han, kana, Hangul, Thai, Lao, Khmer
+   * or Myanmar (@curate/core `scriptLanguage`) are shingled: `char` (default) n-grams of `ngram`
+   * characters of the normalised text, or `word` n-grams over ICU words (@curate/core
+   * `WordSegmenter`). Measured on planted near-duplicates (README): both meet the recall and
+   * false-removal bars; characters give half the Jaccard spread at a given edit rate and are
+   * 20-45x faster (no ICU).
+   */
+  cjk?: ShingleKind;
   /** Seed of the permutations; signatures are comparable only with the same seed, numPerm, ngram, shingle and algorithm. */
   seed?: number;
   /** Kernel: one-permutation hashing with densification (default) or `numPerm` permutations. */
@@ -42,6 +51,7 @@ export interface ResolvedMinHashOptions {
   numPerm: number;
   ngram: number;
   shingle: ShingleKind;
+  cjk: ShingleKind;
   seed: number;
   algorithm: MinHashAlgorithm;
 }
@@ -65,7 +75,11 @@ export function resolveMinHashOptions(o: MinHashOptions = {}): ResolvedMinHashOp
       code: 'E_DEDUP_ALGORITHM',
     });
   }
-  return { numPerm, ngram, shingle, seed: (o.seed ?? 1) >>> 0, algorithm };
+  const cjk = o.cjk ?? 'char';
+  if (cjk !== 'word' && cjk !== 'char') {
+    throw new UsageError(`cjk must be "word" or "char", got ${String(cjk)}`, { code: 'E_DEDUP_SHINGLE' });
+  }
+  return { numPerm, ngram, shingle, cjk, seed: (o.seed ?? 1) >>> 0, algorithm };
 }
 
 export class MinHasher {
@@ -113,6 +127,7 @@ export class MinHasher {
     if (this.options.shingle === 'char') return this.charShingles(normalizePrepared(prepared));
     const w = wordHashes(prepared, this.words);
     this.words = w.hashes;
+    if (this.charShingled(prepared)) return this.charShingles(normalizePrepared(prepared));
     return this.shinglesOfWords(w.hashes, w.count);
   }
 
@@ -161,11 +176,20 @@ export class MinHasher {
     if (this.options.shingle === 'word') {
       const w = wordHashes(prepared, this.words);
       this.words = w.hashes;
-      return this.signatureOfWords(w.hashes, w.count, into);
+      if (!this.charShingled(prepared)) return this.signatureOfWords(w.hashes, w.count, into);
     }
     const { hashes, count } = this.shingleHashesPrepared(prepared);
     if (count === 0) return null;
     return this.signatureOfShingles(hashes, count, into);
+  }
+
+  /**
+   * Whether a document shingled by words takes character n-grams instead (see `MinHashOptions.cjk`);
+   * called right after `wordHashes` of the same text, whose `wordClasses` say whether it holds a
+   * character of those scripts at all (English text: no further scan).
+   */
+  private charShingled(prepared: string): boolean {
+    return this.options.cjk === 'char' && (wordClasses & 6) !== 0 && scriptLanguage(prepared) !== null;
   }
 
   /** The signature of a set of 32-bit shingle hashes (first `count` entries). */

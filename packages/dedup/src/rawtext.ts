@@ -11,6 +11,7 @@
  * other character (or an astral one, or invalid UTF-8) returns false and the
  * caller decodes it and takes the string path, so results never differ.
  */
+import { SCRIPT_OF } from '@curate/core';
 import { fmix32 } from './hash.js';
 
 const C_WORD = 1;
@@ -46,6 +47,7 @@ export function isSimple(c: number): boolean {
         !MARK_RE.test(ch) &&
         !(c >= 0x1160 && c <= 0x11ff) &&
         c !== 0x3a3 &&
+        SCRIPT_OF[c] === 0 && // Hangul and unspaced scripts: spacing unified, words split by ICU (string path)
         lower.length === 1
       ) {
         s = 1;

@@ -6,13 +6,17 @@
  * per UTF-16 code unit with `String.prototype.toLowerCase`. An apostrophe (' or ’)
  * between two word characters stays inside the word ("don't" is one word, stored as
  * "don't"). Everything else (space, punctuation, symbols) separates words and is
- * dropped. Languages written without spaces (Chinese, Japanese, Thai) come out as
- * long runs: word metrics are meant for space-delimited text.
+ * dropped. A run holding a character of a script written without spaces (Chinese,
+ * Japanese, Thai, Lao, Khmer, Myanmar) is split into words by @curate/core's
+ * `WordSegmenter` (ICU dictionaries), so distinct-n, MATTR and n-gram concentration
+ * mean the same in those languages; Korean is spaced and keeps the white-space rule.
  *
  * Words are never materialised as strings on the hot path: the scanner folds each
  * lower-cased code unit into a 32-bit FNV-1a hash, finalised with murmur3's fmix32.
  * The hash is fixed (not seeded) so unigram sketches of any two groups compare.
  */
+
+import { SCRIPT_OF, wordSegmenter } from '@curate/core';
 
 let WORD: Uint8Array | undefined;
 let LOWER: Uint16Array | undefined;
@@ -26,6 +30,8 @@ function tables(): { word: Uint8Array; lower: Uint16Array } {
       const s = String.fromCharCode(c);
       if (c >= 0xd800 && c <= 0xdfff) word[c] = 1;
       else if (re.test(s)) word[c] = 1;
+      // 2: a word character of an unspaced script (its runs are split by ICU); 7 is Hangul (spaced)
+      if (word[c] === 1 && SCRIPT_OF[c] !== 0 && SCRIPT_OF[c] !== 7) word[c] = 2;
       const l = s.toLowerCase();
       lower[c] = l.length === 1 ? l.charCodeAt(0) : c;
     }
@@ -78,19 +84,28 @@ export function scanWords(text: string, out: WordBuffer): number {
   let n = 0;
   let h = FNV_OFFSET;
   let start = -1;
+  let unspaced = false;
   const len = text.length;
   for (let i = 0; i < len; i++) {
     const c = text.charCodeAt(i);
-    if (word[c] === 1) {
+    const k = word[c];
+    if (k !== 0) {
       if (start < 0) {
         start = i;
         h = FNV_OFFSET;
+        unspaced = false;
       }
       h = Math.imul(h ^ lower[c], FNV_PRIME);
+      if (k === 2) unspaced = true;
     } else if (start >= 0) {
       // An apostrophe between two word characters stays in the word.
-      if ((c === 39 || c === 0x2019) && i + 1 < len && word[text.charCodeAt(i + 1)] === 1) {
+      if ((c === 39 || c === 0x2019) && i + 1 < len && word[text.charCodeAt(i + 1)] !== 0) {
         h = Math.imul(h ^ 39, FNV_PRIME);
+        continue;
+      }
+      if (unspaced) {
+        n = segmentRun(text, start, i, out, n);
+        start = -1;
         continue;
       }
       if (n === out.hashes.length) out.grow();
@@ -101,7 +116,8 @@ export function scanWords(text: string, out: WordBuffer): number {
       start = -1;
     }
   }
-  if (start >= 0) {
+  if (start >= 0 && unspaced) n = segmentRun(text, start, len, out, n);
+  else if (start >= 0) {
     if (n === out.hashes.length) out.grow();
     out.hashes[n] = fmix32(h);
     out.starts[n] = start;
@@ -109,6 +125,26 @@ export function scanWords(text: string, out: WordBuffer): number {
     n++;
   }
   out.length = n;
+  return n;
+}
+
+/** The ICU words of the run `text[start, end)` into `out` from index `n`; returns the new count. */
+function segmentRun(text: string, start: number, end: number, out: WordBuffer, n: number): number {
+  const { lower } = tables();
+  const seg = wordSegmenter();
+  const m = seg.split(text, start, end);
+  for (let w = 0; w < m; w++) {
+    let h = FNV_OFFSET;
+    for (let i = seg.start[w]; i < seg.end[w]; i++) {
+      const c = text.charCodeAt(i);
+      h = Math.imul(h ^ (c === 0x2019 ? 39 : lower[c]), FNV_PRIME);
+    }
+    if (n === out.hashes.length) out.grow();
+    out.hashes[n] = fmix32(h);
+    out.starts[n] = seg.start[w];
+    out.ends[n] = seg.end[w];
+    n++;
+  }
   return n;
 }
 

@@ -15,6 +15,12 @@ export { type PiiKind, type PiiParams, PiiRedactor } from './filters/pii.js';
 export type { ScoreParams } from './filters/score.js';
 export type { WhereParams, WhereValue } from './filters/where.js';
 export {
+  C4_LANGUAGES,
+  FINEWEB_LANGUAGES,
+  GOPHER_QUALITY_LANGUAGES,
+  type LanguageOverrides,
+} from './languages.js';
+export {
   createFilter,
   defineFilter,
   FILTER_DEFAULTS,

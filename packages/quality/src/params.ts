@@ -12,7 +12,9 @@ export type ParamSpec =
   /** A non-empty list of those (`where: { in: [en, de] }`). */
   | { type: 'scalars' }
   | { type: 'enum'; values: readonly string[] }
-  | { type: 'fractions'; keys: readonly number[] };
+  | { type: 'fractions'; keys: readonly number[] }
+  /** Per-language overrides of the other parameters: `{ zh: { min_words: 30 }, th: false }`. */
+  | { type: 'languages' };
 
 function fail(path: string, message: string): never {
   throw new RecipeError(message, { path, code: 'E_QUALITY_PARAM' });
@@ -86,6 +88,20 @@ export function resolveParams<T extends object>(
           fail(p, `must be one of ${s.values.map((x) => `"${x}"`).join(', ')}, got ${JSON.stringify(value)}`);
         out[key] = value;
         break;
+      case 'languages': {
+        if (typeof value !== 'object' || value === null || Array.isArray(value))
+          fail(p, 'must be an object of language code -> parameters (or false)');
+        const inner: Record<string, ParamSpec> = {};
+        for (const [k, v] of Object.entries(spec)) if (v.type !== 'languages' && k !== 'mode') inner[k] = v;
+        const langs: Record<string, unknown> = {};
+        for (const [lang, o] of Object.entries(value)) {
+          if (!/^[a-z]{2,3}$/.test(lang))
+            fail(`${p}.${lang}`, 'must be a language code such as "zh" (2-3 lower-case letters)');
+          langs[lang] = o === false ? false : resolveParams(inner, {}, o as object, `${p}.${lang}`);
+        }
+        out[key] = langs;
+        break;
+      }
       case 'fractions': {
         if (typeof value !== 'object' || value === null || Array.isArray(value))
           fail(p, 'must be an object of n -> fraction');

@@ -19,6 +19,7 @@ import {
   RepetitionScratch,
   stopWordSet,
 } from './filters/gopher.js';
+import { GOPHER_QUALITY_LANGUAGES } from './languages.js';
 import { TextAnalysis } from './text.js';
 
 /** Signal values of one document; null where the value is undefined (no words). */
@@ -168,6 +169,9 @@ export class QualitySignalMeter {
   private readonly a = new TextAnalysis();
   private readonly sc = new RepetitionScratch();
   private readonly stop: { set: Set<string>; maxLength: number };
+  /** Stop words per language (the gopher_quality language defaults) unless the options name a list. */
+  private readonly langStop = new Map<string, { set: Set<string>; maxLength: number }>();
+  private readonly customStop: boolean;
   private readonly shortLength: number;
   private readonly ends: [number, number] = [0, 0];
   /** Top 2-grams and duplicate 5-grams measured, never a limit (the filter's own function). */
@@ -181,7 +185,18 @@ export class QualitySignalMeter {
 
   constructor(options: SignalOptions = {}) {
     this.stop = stopWordSet(options.stop_words ?? GQ.stop_words);
+    this.customStop = options.stop_words !== undefined;
     this.shortLength = options.short_line_length ?? FW.short_line_length;
+  }
+
+  private stopFor(lang: string | null): { set: Set<string>; maxLength: number } {
+    if (lang === null || this.customStop) return this.stop;
+    let s = this.langStop.get(lang);
+    if (!s) {
+      s = stopWordSet(GOPHER_QUALITY_LANGUAGES[lang as 'zh']?.stop_words ?? GQ.stop_words);
+      this.langStop.set(lang, s);
+    }
+    return s;
   }
 
   measure(text: string): QualitySignals {
@@ -205,7 +220,7 @@ export class QualitySignalMeter {
       mean_word_length: words === 0 ? null : a.wordCharSum / words,
       symbol_word_ratio: Math.max(hashCount(text), ellipsisCount(text)) / denom,
       alpha_words_ratio: words === 0 ? null : a.alphaWords / words,
-      stop_words: countStopWords(a, this.stop),
+      stop_words: countStopWords(a, this.stopFor(a.language())),
       dup_line_char_frac: dupLine,
       top_2gram_char_frac: top2,
       dup_5gram_char_frac: dup5,

@@ -12,7 +12,15 @@
  *   in datatrove leaves them out); the word length is the core length.
  * - n-grams for repetition are over tokens as written (case and punctuation kept).
  * - lines are split on `\n` (a trailing `\r` is not part of the line).
+ * - scripts written without spaces (Han, kana, Thai, Lao, Khmer, Myanmar; @curate/core
+ *   `isUnspaced`): a white-space token holding such a character is split into ICU words by
+ *   @curate/core's `WordSegmenter` (punctuation pieces become tokens without a core, so they are
+ *   not words). Text without those characters never reaches ICU: the scan notes whether it saw a
+ *   letter of a script with its own defaults (`SCRIPT_OF`), and only then re-tokenises.
+ * - `language()`: the document's rule language by its main script (@curate/core
+ *   `scriptLanguage`: zh, ja, ko, th, lo, km, my) or null for the default (English) rules.
  */
+import { isUnspaced, SCRIPT_OF, type ScriptLanguage, scriptLanguage, wordSegmenter } from '@curate/core';
 
 const LETTER = 1;
 const SPACE = 2;
@@ -57,6 +65,15 @@ export function isWordChar(c: number): boolean {
   return k === LETTER || k === DIGIT;
 }
 
+/** 1 when text[s, e) holds a letter of a script in `SCRIPT_OF` (CJK, Hangul, Thai, ...), else 0. */
+function scriptsIn(text: string, s: number, e: number): number {
+  for (let i = s; i < e; i++) {
+    const c = text.charCodeAt(i);
+    if (SCRIPT_OF[c] !== 0 && CHAR_CLASS[c] === LETTER) return 1;
+  }
+  return 0;
+}
+
 function grow(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
   if (a.length >= n) return a;
   const b = new Int32Array(Math.max(n, a.length * 2));
@@ -92,11 +109,31 @@ export class TextAnalysis {
   lineStart = new Int32Array(1024);
   lineEnd = new Int32Array(1024);
 
+  /** Whether a token scan saw a letter of a script in `SCRIPT_OF` (-1: no scan yet). */
+  private scripts = -1;
+  private lang: ScriptLanguage | null | undefined;
+  private plainTokens = -1;
+
   reset(text: string): this {
     this.text = text;
     this.tokensDone = false;
     this.linesDone = false;
+    this.scripts = -1;
+    this.lang = undefined;
+    this.plainTokens = -1;
     return this;
+  }
+
+  /**
+   * The language whose defaults apply (zh, ja, ko, th, lo, km, my) from the main script, or null
+   * (the default rules: every other script, and text without letters). Costs one token count scan
+   * when no token scan ran yet; text without CJK/Hangul/Thai/... letters costs nothing more.
+   */
+  language(): ScriptLanguage | null {
+    if (this.lang !== undefined) return this.lang;
+    if (this.scripts < 0) this.countTokens();
+    this.lang = this.scripts === 1 ? scriptLanguage(this.text) : null;
+    return this.lang;
   }
 
   tokens(): this {
@@ -108,6 +145,7 @@ export class TextAnalysis {
     let words = 0;
     let charSum = 0;
     let alpha = 0;
+    let scripts = 0;
     let i = 0;
     while (i < n) {
       // skip white space
@@ -119,6 +157,8 @@ export class TextAnalysis {
       let hasLetter = false;
       let firstCore = -1;
       let lastCore = -1;
+      // OR of the token's letters: >= 0x0e00 only when one may be of a script in SCRIPT_OF (no branch per letter)
+      let high = 0;
       for (; i < n; i++) {
         const c = text.charCodeAt(i);
         const k = CHAR_CLASS[c];
@@ -129,9 +169,13 @@ export class TextAnalysis {
         if (k !== PUNCT) {
           if (firstCore < 0) firstCore = i;
           lastCore = i;
-          if (k === LETTER) hasLetter = true;
+          if (k === LETTER) {
+            hasLetter = true;
+            high |= c;
+          }
         }
       }
+      if (high >= 0x0e00 && scripts === 0) scripts = scriptsIn(text, start, i);
       if (count >= this.tokStart.length) {
         const m = count + 1;
         this.tokStart = grow(this.tokStart, m);
@@ -161,23 +205,122 @@ export class TextAnalysis {
     this.wordCount = words;
     this.wordCharSum = charSum;
     this.alphaWords = alpha;
+    this.scripts = scripts;
+    if (scripts === 1) this.segmentTokens();
     return this;
   }
 
-  /** Number of tokens, without the per-token arrays when `tokens()` has not run (a plain count). */
+  /** Tokens again, with white-space tokens that hold an unspaced-script character split by ICU. */
+  private segmentTokens(): void {
+    const text = this.text;
+    // the white-space tokens, copied (the arrays are rewritten below)
+    const n = this.tokenCount;
+    const starts = this.tokStart.slice(0, n);
+    const ends = this.tokEnd.slice(0, n);
+    let any = false;
+    for (let t = 0; t < n && !any; t++)
+      for (let i = starts[t]; i < ends[t]; i++)
+        if (isUnspaced(text.charCodeAt(i))) {
+          any = true;
+          break;
+        }
+    if (!any) return; // Hangul only: spaced, the white-space tokens stand
+    this.tokenCount = 0;
+    this.wordCount = 0;
+    this.wordCharSum = 0;
+    this.alphaWords = 0;
+    const seg = wordSegmenter();
+    for (let t = 0; t < n; t++) {
+      const s = starts[t];
+      const e = ends[t];
+      let unspaced = false;
+      for (let i = s; i < e; i++)
+        if (isUnspaced(text.charCodeAt(i))) {
+          unspaced = true;
+          break;
+        }
+      if (!unspaced) {
+        this.addToken(s, e);
+        continue;
+      }
+      const m = seg.split(text, s, e);
+      for (let w = 0; w < m; w++) this.addToken(seg.start[w], seg.end[w]);
+    }
+  }
+
+  /** Append the token text[s, e) with its hashes, core and word counts (as the scan in `tokens`). */
+  private addToken(s: number, e: number): void {
+    const text = this.text;
+    let h1 = 0x811c9dc5 | 0;
+    let h2 = 0x2545f491;
+    let hasLetter = false;
+    let firstCore = -1;
+    let lastCore = -1;
+    for (let i = s; i < e; i++) {
+      const c = text.charCodeAt(i);
+      const k = CHAR_CLASS[c];
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 + c, 0x5bd1e995);
+      h2 ^= h2 >>> 13;
+      if (k !== PUNCT) {
+        if (firstCore < 0) firstCore = i;
+        lastCore = i;
+        if (k === LETTER) hasLetter = true;
+      }
+    }
+    const count = this.tokenCount;
+    if (count >= this.tokStart.length) {
+      const m = count + 1;
+      this.tokStart = grow(this.tokStart, m);
+      this.tokEnd = grow(this.tokEnd, m);
+      this.coreStart = grow(this.coreStart, m);
+      this.coreEnd = grow(this.coreEnd, m);
+      this.tokH1 = grow(this.tokH1, m);
+      this.tokH2 = grow(this.tokH2, m);
+    }
+    this.tokStart[count] = s;
+    this.tokEnd[count] = e;
+    this.tokH1[count] = h1;
+    this.tokH2[count] = h2;
+    if (firstCore >= 0) {
+      this.coreStart[count] = firstCore;
+      this.coreEnd[count] = lastCore + 1;
+      this.wordCount++;
+      this.wordCharSum += lastCore + 1 - firstCore;
+      if (hasLetter) this.alphaWords++;
+    } else {
+      this.coreStart[count] = s;
+      this.coreEnd[count] = s;
+    }
+    this.tokenCount = count + 1;
+  }
+
+  /**
+   * Number of tokens, without the per-token arrays when `tokens()` has not run (a plain count);
+   * text with an unspaced-script character is counted by `tokens()` (ICU words).
+   */
   countTokens(): number {
     if (this.tokensDone) return this.tokenCount;
+    if (this.plainTokens >= 0) return this.plainTokens;
     const text = this.text;
     const n = text.length;
     let count = 0;
     let inToken = false;
+    let scripts = 0;
     for (let i = 0; i < n; i++) {
-      if (CHAR_CLASS[text.charCodeAt(i)] === SPACE) inToken = false;
-      else if (!inToken) {
-        inToken = true;
-        count++;
+      const c = text.charCodeAt(i);
+      if (CHAR_CLASS[c] === SPACE) inToken = false;
+      else {
+        if (c >= 0x0e00 && SCRIPT_OF[c] !== 0 && CHAR_CLASS[c] === LETTER) scripts = 1;
+        if (!inToken) {
+          inToken = true;
+          count++;
+        }
       }
     }
+    this.scripts = scripts;
+    if (scripts === 1) return this.tokens().tokenCount;
+    this.plainTokens = count;
     return count;
   }
 

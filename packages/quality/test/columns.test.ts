@@ -77,7 +77,7 @@ describe('grounded', () => {
     expect(run(many, { max_unsupported: 1 })).toBe(true);
     expect(run('Hillary enjoyed delicious breakfast pancakes before skiing downhill.')).toBe('content_words');
     expect(run('Hillary enjoyed delicious pancakes.', { min_response_words: 5 })).toBe(true);
-    // content words are judged at twice max_unsupported (paraphrase is not hallucination)
+    // content words are judged at four times max_unsupported (paraphrase is not hallucination)
     expect(run('Hillary and Norgay of Nepal first climbed Everest, reaching the summit.')).toBe(true);
     // empty context: not judged
     expect(check('grounded', p, 'doc', { context: '', prompt: '', response: 'Invented Name 1234' })).toBe(true);
@@ -105,31 +105,39 @@ export function injectName(response: string, i: number): string {
 }
 
 describe.skipIf(!HAS_SHARED)('grounded on Dolly (human answers with context)', () => {
-  it('passes most human answers and fails most injected wrong numbers and invented names', () => {
+  it('passes most human answers and fails most injected wrong numbers and invented names', { timeout: 60000 }, () => {
     const all = readFileSync(shared('instruct_pair', 'human_dolly15k.jsonl'), 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l))
       .filter((r) => ['closed_qa', 'information_extraction', 'summarization'].includes(r.category) && r.context.trim());
     expect(all.length).toBeGreaterThan(4000);
-    // the scoring was tuned on the even rows; these are the held-out odd rows
-    const rows = all.filter((_, i) => i % 2 === 1);
     const chain = new FilterChain([createFilter('grounded', { context: 'context', prompt: 'instruction' })]);
-    const rate = (fn: (r: { response: string }, i: number) => string) => {
-      let pass = 0;
-      rows.forEach((r, i) => {
-        if (chain.run(fn(r, i), 'dolly', 'real', { context: [r.context], instruction: [r.instruction] }, 0) === null)
-          pass++;
-      });
-      return pass / rows.length;
+    const rates = (rows: typeof all) => {
+      const rate = (fn: (r: { response: string }, i: number) => string) => {
+        let pass = 0;
+        rows.forEach((r, i) => {
+          if (chain.run(fn(r, i), 'dolly', 'real', { context: [r.context], instruction: [r.instruction] }, 0) === null)
+            pass++;
+        });
+        return pass / rows.length;
+      };
+      return {
+        human: rate((r) => r.response),
+        numbers: 1 - rate((r, i) => injectNumbers(r.response, i)),
+        names: 1 - rate((r, i) => injectName(r.response, i)),
+      };
     };
-    const human = rate((r) => r.response);
-    const numbers = 1 - rate((r, i) => injectNumbers(r.response, i));
-    const names = 1 - rate((r, i) => injectName(r.response, i));
-    // measured on the held-out half: 89.3% / 98.1% / 98.7% (see README)
-    expect(human).toBeGreaterThan(0.88);
-    expect(numbers).toBeGreaterThan(0.96);
-    expect(names).toBeGreaterThan(0.97);
+    // the scoring was tuned on the even rows; the odd rows are held out (README: both halves)
+    const tuning = rates(all.filter((_, i) => i % 2 === 0));
+    const heldOut = rates(all.filter((_, i) => i % 2 === 1));
+    // measured, tuning half: 91.4% / 97.1% / 98.3%; held-out half: 90.3% / 98.1% / 98.7%
+    expect(tuning.human).toBeGreaterThanOrEqual(0.91);
+    expect(heldOut.human).toBeGreaterThanOrEqual(0.9);
+    for (const h of [tuning, heldOut]) {
+      expect(h.numbers).toBeGreaterThan(0.96);
+      expect(h.names).toBeGreaterThan(0.97);
+    }
   });
 });
 

@@ -3,9 +3,12 @@ import * as api from '../src/index.js';
 
 it('public exports (review any change)', () => {
   expect(Object.keys(api).sort()).toEqual([
+    'C4_LANGUAGES',
     'FILTER_DEFAULTS',
     'FILTER_NAMES',
+    'FINEWEB_LANGUAGES',
     'FilterChain',
+    'GOPHER_QUALITY_LANGUAGES',
     'PiiRedactor',
     'QualitySignalMeter',
     'SIGNAL_EDGES',

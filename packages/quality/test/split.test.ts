@@ -25,6 +25,13 @@ function texts(): string[] {
     // whole chapters-sized pieces: long documents with repeated lines and n-grams
     for (let i = 0; i < book.length && i < 3_000_000; i += 60_000) out.push(book.slice(i, i + 60_000));
   }
+  // Chinese, Japanese, Korean and Thai: per-language rules (the language is a stored value)
+  for (const f of ['zh_cmrc2018_dev', 'ja_jsquad_valid', 'ko_wikinews', 'th_wisesight_neg']) {
+    const lines = readFileSync(shared('multilingual', `${f}.jsonl`), 'utf8')
+      .split('\n')
+      .slice(0, 300);
+    for (const line of lines) if (line) out.push(JSON.parse(line).text);
+  }
   out.push('', '\n', '...', '# # #', '\u2022 a\n\u2022 b', 'word '.repeat(200));
   return out;
 }
@@ -43,6 +50,8 @@ const CONFIGS: [string, object][] = [
     },
   ],
   ['fineweb', {}],
+  ['fineweb', { languages: { th: false, zh: { short_line_length: 20 } } }],
+  ['gopher_quality', { languages: { ja: { min_words: 25 }, ko: false } }],
   ['fineweb', { min_punct_line_ratio: 0.5, max_short_line_ratio: 0.2, max_newline_word_ratio: 0.05 }],
   ['length', { min: 50, max: 400 }],
   ['length', { unit: 'chars', min: 300 }],

@@ -121,6 +121,14 @@ const ngramFracMap = {
   additionalProperties: fraction,
 } as const;
 
+/** Per-language overrides (the filter's own parameters, checked by @curate/quality with recipe paths). */
+const languages = {
+  type: 'object',
+  description: 'Per-language overrides (`{ zh: { min_words: 30 } }`); `false` drops a language default.',
+  propertyNames: { pattern: '^[a-z]{2,3}$', errorMessage: 'keys must be language codes such as "zh"' },
+  additionalProperties: { anyOf: [{ const: false }, { type: 'object' }] },
+} as const;
+
 const gopherQuality = {
   type: 'object',
   additionalProperties: false,
@@ -145,6 +153,7 @@ const gopherQuality = {
       default: ['the', 'be', 'to', 'of', 'and', 'that', 'have', 'with'],
       description: 'The stop words counted by `min_stop_words`.',
     },
+    languages,
     applies_to: appliesTo,
   },
 } as const;
@@ -202,6 +211,7 @@ const c4 = {
       default: true,
       description: 'Keep only lines ending in terminal punctuation.',
     },
+    languages,
     applies_to: appliesTo,
   },
 } as const;
@@ -234,6 +244,7 @@ const fineweb = {
       default: 0.3,
       description: 'Max ratio of newlines to words.',
     },
+    languages,
     applies_to: appliesTo,
   },
 } as const;

@@ -15,8 +15,12 @@
  * `mode: "filter"` never changes text: a document with any (non-blank) line that
  * the line rules would remove is dropped, with that rule as the reason.
  */
+
+import { hasUnspaced, wordSegmenter } from '@curate/core';
 import { drop, type Filter, type FilterDoc, type FilterResult } from '../filter.js';
+import { C4_LANGUAGES, type LanguageOverrides, perLanguage } from '../languages.js';
 import { CHAR_CLASS } from '../text.js';
+import { isCjkTerminal } from './fineweb.js';
 
 export interface C4Params {
   mode: 'filter' | 'clean';
@@ -27,6 +31,8 @@ export interface C4Params {
   remove_lorem_ipsum: boolean;
   remove_curly_bracket: boolean;
   terminal_punctuation: boolean;
+  /** Per-language overrides of the built-in language defaults (`C4_LANGUAGES`). */
+  languages?: LanguageOverrides<C4Params>;
 }
 
 export const C4_DEFAULTS: C4Params = {
@@ -62,7 +68,12 @@ function lineVerdict(str: string, s: number, e: number, p: C4Params, out: { sent
   if (p.terminal_punctuation) {
     const last = str.charCodeAt(e - 1);
     terminal =
-      (last === 46 || last === 63 || last === 33 || last === 34 || last === 39) &&
+      (last === 46 ||
+        last === 63 ||
+        last === 33 ||
+        last === 34 ||
+        last === 39 ||
+        (last >= 0x3002 && isCjkTerminal(last))) &&
       !(last === 46 && e - s >= 3 && str.charCodeAt(e - 2) === 46 && str.charCodeAt(e - 3) === 46);
     // no word can be longer than the line: the long-word rule (checked first) cannot apply
     if (!terminal && e - s <= MAX_WORD_LENGTH) return 'no_terminal_punct';
@@ -106,6 +117,7 @@ function lineVerdict(str: string, s: number, e: number, p: C4Params, out: { sent
       policy = true;
   }
   if (!terminal) return 'no_terminal_punct';
+  if (words < p.min_words_per_line && hasUnspaced(str.slice(s, e))) words = icuWords(str, s, e);
   if (words < p.min_words_per_line) return 'too_few_words';
   if (js && p.remove_javascript && JAVASCRIPT.test(str.slice(s, e))) return 'javascript';
   if (policy && p.remove_policy && POLICY.test(str.slice(s, e))) return 'policy';
@@ -113,11 +125,33 @@ function lineVerdict(str: string, s: number, e: number, p: C4Params, out: { sent
   return null;
 }
 
-/** Sentence ends in `line[s, e)`: a run of `.`, `?` or `!` followed by white space or the end of the line (at least 1 per kept line). */
+/** Thai or Lao code unit (the scripts whose lines need no terminal punctuation by default). */
+function isThaiLao(c: number): boolean {
+  return c >= 0x0e00 && c <= 0x0eff;
+}
+
+/** Words of `str[s, e)` with runs of unspaced scripts split by ICU (@curate/core `WordSegmenter`). */
+function icuWords(str: string, s: number, e: number): number {
+  const seg = wordSegmenter();
+  const m = seg.split(str, s, e);
+  let n = 0;
+  for (let w = 0; w < m; w++) if (seg.wordLike[w] === 1) n++;
+  return n;
+}
+
+/**
+ * Sentence ends in `line[s, e)`: a run of `.`, `?` or `!` followed by white space or the end of
+ * the line, or a CJK sentence end `。` `！` `？` `｡` (written without a space after it); at least 1
+ * per kept line.
+ */
 export function countSentences(line: string, s = 0, e = line.length): number {
   let n = 0;
   for (let i = s; i < e; i++) {
     const c = line.charCodeAt(i);
+    if (c >= 0x3002 && (c === 0x3002 || c === 0xff01 || c === 0xff1f || c === 0xff61)) {
+      n++;
+      continue;
+    }
     if (c === 46 || c === 63 || c === 33) {
       while (i + 1 < e) {
         const d = line.charCodeAt(i + 1);
@@ -132,10 +166,29 @@ export function countSentences(line: string, s = 0, e = line.length): number {
 
 const TOO_FEW_SENTENCES = drop('too_few_sentences');
 
-export function c4(p: C4Params): Filter['filter'] {
-  const clean = p.mode === 'clean';
+export function c4(base: C4Params): Filter['filter'] {
+  const clean = base.mode === 'clean';
   const out = { sentences: 0 };
+  const forLanguage = perLanguage(base, C4_LANGUAGES, base.languages);
+  // The built-in language defaults only relax terminal punctuation (Thai, Lao): the document's
+  // language is looked up when a line starting or ending in Thai or Lao fails it (English text never pays
+  // for the lookup). Recipe overrides may change any rule: then it is looked up for every document.
+  const eager = base.languages !== undefined && Object.keys(base.languages).length > 0;
   return (doc: FilterDoc): FilterResult => {
+    let p = eager ? forLanguage(doc.analysis.language()) : base;
+    let resolved = eager;
+    const verdict = (str: string, s: number, e: number): string | null => {
+      const why = lineVerdict(str, s, e, p, out);
+      if (
+        why !== 'no_terminal_punct' ||
+        resolved ||
+        !(isThaiLao(str.charCodeAt(e - 1)) || isThaiLao(str.charCodeAt(s)))
+      )
+        return why;
+      resolved = true;
+      p = forLanguage(doc.analysis.language());
+      return p === base ? why : lineVerdict(str, s, e, p, out);
+    };
     const text = doc.text;
     if (p.remove_lorem_ipsum && LOREM.test(text)) return drop('lorem_ipsum');
     if (p.remove_curly_bracket && text.includes('{')) return drop('curly_bracket');
@@ -163,7 +216,7 @@ export function c4(p: C4Params): Filter['filter'] {
           line = stripped;
           if (line === '') continue;
         }
-        const why = lineVerdict(line, 0, line.length, p, out);
+        const why = verdict(line, 0, line.length);
         if (why !== null) {
           if (!clean) return drop(why);
           changed = true;
@@ -173,7 +226,7 @@ export function c4(p: C4Params): Filter['filter'] {
         if (clean) kept.push(line);
         continue;
       }
-      const why = lineVerdict(text, s, e, p, out);
+      const why = verdict(text, s, e);
       if (why !== null) {
         if (!clean) return drop(why);
         changed = true;

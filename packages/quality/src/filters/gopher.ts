@@ -5,6 +5,13 @@
  * passes.
  */
 import { drop, type Filter, type FilterDoc, type FilterResult, type FilterSignals } from '../filter.js';
+import {
+  GOPHER_QUALITY_LANGUAGES,
+  LANGUAGE_CODES,
+  type LanguageOverrides,
+  languageIndex,
+  perLanguage,
+} from '../languages.js';
 import { CHAR_CLASS, hashRange, KeyCounter, type TextAnalysis } from '../text.js';
 
 export interface GopherQualityParams {
@@ -18,6 +25,8 @@ export interface GopherQualityParams {
   min_alpha_words_ratio: number;
   min_stop_words: number;
   stop_words: string[];
+  /** Per-language overrides of the built-in language defaults (`GOPHER_QUALITY_LANGUAGES`). */
+  languages?: LanguageOverrides<GopherQualityParams>;
 }
 
 export const GOPHER_QUALITY_DEFAULTS: GopherQualityParams = {
@@ -112,10 +121,30 @@ export function splitLineCount(a: TextAnalysis): number {
   return n;
 }
 
-export function gopherQuality(p: GopherQualityParams): Filter['filter'] {
-  const stop = stopWordSet(p.stop_words);
+type StopSet = { set: Set<string>; maxLength: number };
+
+/** Parameters and stop-word set per language (null: the top-level ones), built on first use. */
+function gopherRules(base: GopherQualityParams): (lang: string | null) => [GopherQualityParams, StopSet] {
+  const forLanguage = perLanguage(base, GOPHER_QUALITY_LANGUAGES, base.languages);
+  const baseRules: [GopherQualityParams, StopSet] = [base, stopWordSet(base.stop_words)];
+  const rules = new Map<string, [GopherQualityParams, StopSet]>();
+  return (lang) => {
+    if (lang === null) return baseRules;
+    let r = rules.get(lang);
+    if (!r) {
+      const q = forLanguage(lang);
+      r = q === base ? baseRules : [q, stopWordSet(q.stop_words)];
+      rules.set(lang, r);
+    }
+    return r;
+  };
+}
+
+export function gopherQuality(base: GopherQualityParams): Filter['filter'] {
+  const rulesFor = gopherRules(base);
   return (doc: FilterDoc): FilterResult => {
     const a = doc.analysis.tokens();
+    const [p, stop] = rulesFor(a.language());
     const text = a.text;
     const words = a.wordCount;
     if (words < p.min_words || words > p.max_words) return drop('word_count');
@@ -579,10 +608,13 @@ export function gopherRepetition(p: GopherRepetitionParams): Filter['filter'] {
  * ellipses, lines, bullet lines, ellipsis lines, alpha words, stop words; the key is the stop-word
  * list. `decide` runs the checks of `gopherQuality` in its order with the same arithmetic.
  */
-export function gopherQualitySignals(p: GopherQualityParams): FilterSignals {
-  const stop = stopWordSet(p.stop_words);
+export function gopherQualitySignals(base: GopherQualityParams): FilterSignals {
+  const rulesFor = gopherRules(base);
+  // the stop words of every language are part of the key (they change the measured count)
+  const stopKey: Record<string, string[]> = { '': [...rulesFor(null)[1].set].sort() };
+  for (const l of LANGUAGE_CODES) if (l !== '') stopKey[l] = [...rulesFor(l)[1].set].sort();
   return {
-    key: { stop_words: [...stop.set].sort() },
+    key: { stop_words: stopKey[''], languages: stopKey },
     names: [
       'words',
       'word_chars',
@@ -593,9 +625,12 @@ export function gopherQualitySignals(p: GopherQualityParams): FilterSignals {
       'ellipsis_lines',
       'alpha_words',
       'stop_words',
+      'language',
     ],
     measure(doc, out) {
       const a = doc.analysis.tokens();
+      const lang = a.language();
+      const stop = rulesFor(lang)[1];
       const text = a.text;
       out[0] = a.wordCount;
       out[1] = a.wordCharSum;
@@ -609,8 +644,10 @@ export function gopherQualitySignals(p: GopherQualityParams): FilterSignals {
       out[6] = ellipses;
       out[7] = a.alphaWords;
       out[8] = countStopWords(a, stop);
+      out[9] = languageIndex(lang);
     },
     decide(v) {
+      const p = rulesFor(LANGUAGE_CODES[v[9]] || null)[0];
       const words = v[0];
       if (words < p.min_words || words > p.max_words) return drop('word_count');
       const mean = words === 0 ? 0 : v[1] / words;

@@ -28,8 +28,10 @@
  * - more than m of its numbers are unsupported (`grounded:numbers`), or
  * - more than m/4 of its names are (`grounded:entities`: at the default, any invented name
  *   among up to 20), or
- * - more than 3m of its content words are, judged only with at least `min_response_words`
- *   content words (`grounded:content_words`).
+ * - more than 4m of its content words are, judged only with at least `min_response_words`
+ *   content words (`grounded:content_words`). 4m, not 3m, since December 2026: chosen on the tuning
+ *   half of Dolly as the largest factor that kept every injection kind within one point (5m let
+ *   other rows' answers through: 94.9% -> 73.6% caught); held-out human pass 89.3% -> 90.3%.
  * Rows with an empty context are not judged (kept).
  */
 import { drop, type Filter, type FilterDoc, type FilterResult } from '../filter.js';
@@ -684,7 +686,7 @@ function text(v: unknown): string {
 export function groundedVerdict(g: Groundedness, max: number, minWords: number): string | undefined {
   if (g.numbers > 0 && g.unsupportedNumbers / g.numbers > max) return 'numbers';
   if (g.unsupportedEntities > 0 && g.unsupportedEntities / g.entities > max / 4) return 'entities';
-  if (g.words >= minWords && g.unsupportedWords / g.words > 3 * max) return 'content_words';
+  if (g.words >= minWords && g.unsupportedWords / g.words > 4 * max) return 'content_words';
   return undefined;
 }
 
