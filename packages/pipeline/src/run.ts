@@ -20,8 +20,6 @@ import { CurateError, type Kind, type ProgressListener, Stats, UsageError } from
 import type { MixPlan } from '@curate/mix';
 import { canonicalJson, type Recipe, recipeHash } from '@curate/recipe';
 import {
-  type ColumnSpec,
-  type ColumnType,
   expandInputs,
   type InputFile,
   isRemote,
