@@ -2,9 +2,11 @@
  * The run manifest (`OUT/manifest.json`): everything needed to trust, reproduce
  * and report a run. Invariant per source: rows_read == sum(dropped) + rows_available.
  */
+
 import type { SourceCounters } from '@curate/core';
 import type { ChatHistogramRecord } from './chat-stats.js';
 import type { LineageRecord } from './lineage.js';
+import type { ScanRecord } from './stages/scan.js';
 
 export const MANIFEST_VERSION = 1;
 
@@ -207,14 +209,7 @@ export interface Manifest {
    */
   work?: {
     dir: string;
-    scan: {
-      files: number;
-      reused: number;
-      computed: number;
-      bytes_read: number;
-      groups_reused: number;
-      groups_computed: number;
-    };
+    scan: ScanRecord;
     /** Dedup verdicts taken from the work dir (same inputs, decisions and settings as a run before). */
     dedup: { reused: boolean };
   };

@@ -121,19 +121,12 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   try {
     if (workPath) work = await WorkDir.open(workPath, TOOL_VERSION);
     // Pass 1.
-    let scannedBytes = 0;
-    let scannedRows = 0;
-    progress({ phase: 'scan', rows: 0, bytes: 0, totalBytes });
     const { scans, record: scanRecord } = await scanStage(recipe, tasks, {
       workers,
       work,
       tool: TOOL_VERSION,
       signal: options.signal,
-      onDone: (t, r) => {
-        scannedBytes += t.size;
-        scannedRows += r.rows;
-        progress({ phase: 'scan', rows: scannedRows, bytes: scannedBytes, totalBytes });
-      },
+      onProgress: progress,
       keep:
         options.dryRun || recipe.output.write_rejected
           ? undefined

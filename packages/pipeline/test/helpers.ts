@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,4 +37,13 @@ export async function duckRows(sql: string): Promise<Record<string, unknown>[]> 
     con.closeSync();
     instance.closeSync();
   }
+}
+
+/** One hash over every shard and rejected shard of a manifest (name and sha256, in manifest order). */
+export function outputHash(m: {
+  output: { shards: { path: string; sha256: string }[]; rejected: { path: string; sha256: string }[] };
+}): string {
+  const h = createHash('sha256');
+  for (const s of [...m.output.shards, ...m.output.rejected]) h.update(`${s.path} ${s.sha256}\n`);
+  return h.digest('hex');
 }

@@ -3,21 +3,11 @@
  * became stages (issue 12). The hashes were recorded from the single-function runRecipe at commit
  * a299cc3; a change here means the output changed, which must be deliberate (update with a reason).
  */
-import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { runRecipeFile } from '../dist/index.js';
-import { tempDir, writeRecipe } from './helpers.js';
-
-/** One hash over every shard and rejected shard (name and sha256, in manifest order). */
-function outputHash(m: {
-  output: { shards: { path: string; sha256: string }[]; rejected: { path: string; sha256: string }[] };
-}) {
-  const h = createHash('sha256');
-  for (const s of [...m.output.shards, ...m.output.rejected]) h.update(`${s.path} ${s.sha256}\n`);
-  return h.digest('hex');
-}
+import { outputHash, tempDir, writeRecipe } from './helpers.js';
 
 export const REAL_RECIPE = (dir: string) => `
 name: pinned-real

@@ -4,20 +4,12 @@
  * output equals an uninterrupted run byte for byte.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { runRecipeFile } from '../dist/index.js';
-import { tempDir, writeRecipe } from './helpers.js';
-
-type M = Awaited<ReturnType<typeof runRecipeFile>>['manifest'];
-const outputHash = (m: M) => {
-  const h = createHash('sha256');
-  for (const s of [...m.output.shards, ...m.output.rejected]) h.update(`${s.path} ${s.sha256}\n`);
-  return h.digest('hex');
-};
+import { outputHash, tempDir, writeRecipe } from './helpers.js';
 
 function markers(work: string): number {
   const a = join(work, 'attributes');

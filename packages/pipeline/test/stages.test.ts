@@ -3,21 +3,14 @@
  * re-mix that changes only ratio, seed and a threshold re-reads no text in the scan and equals a
  * from-scratch run byte for byte, and what does not verify is recomputed.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { runRecipeFile } from '../dist/index.js';
-import { tempDir, writeRecipe } from './helpers.js';
+import { outputHash, tempDir, writeRecipe } from './helpers.js';
 
 type M = Awaited<ReturnType<typeof runRecipeFile>>['manifest'];
-function outputHash(m: M): string {
-  const h = createHash('sha256');
-  for (const s of [...m.output.shards, ...m.output.rejected]) h.update(`${s.path} ${s.sha256}\n`);
-  return h.digest('hex');
-}
-
 const recipe = (o: { out: string; seed: number; ratio: number; minWords: number; data: string; extra?: string }) => `
 name: stages
 seed: ${o.seed}

@@ -5,6 +5,7 @@
  * recipe's thresholds decide each row (`decideFile`): a recipe that changes only thresholds,
  * ratios, seed or output re-reads no text here.
  */
+import type { ProgressListener } from '@curate/core';
 import { FilterChain } from '@curate/quality';
 import type { Recipe } from '@curate/recipe';
 import { expandInputs } from '@curate/shards';
@@ -28,8 +29,8 @@ export interface ScanStageOptions {
   work: WorkDir | null;
   tool: string;
   signal?: AbortSignal;
-  /** Each file's scan as it completes (reused or computed). */
-  onDone?: (task: ScanTask, scan: FileScan) => void;
+  /** `scan` progress events (rows and input bytes done) as files complete, reused or computed. */
+  onProgress?: ProgressListener;
   /** Receives the threads after the scan (for the write stage). */
   keep?: (pool: SamplePool) => void;
 }
@@ -52,6 +53,15 @@ export async function scanStage(
   options: ScanStageOptions,
 ): Promise<{ scans: FileScan[]; record: ScanRecord }> {
   const { work } = options;
+  const totalBytes = tasks.reduce((a, t) => a + t.size, 0);
+  let doneBytes = 0;
+  let doneRows = 0;
+  const done = (t: ScanTask, r: FileScan) => {
+    doneBytes += t.size;
+    doneRows += r.rows;
+    options.onProgress?.({ phase: 'scan', rows: doneRows, bytes: doneBytes, totalBytes });
+  };
+  options.onProgress?.({ phase: 'scan', rows: 0, bytes: 0, totalBytes });
   const filters = await recipeFilters(recipe);
   const ctx: AttrContext = {
     recipe,
@@ -71,7 +81,7 @@ export async function scanStage(
     if (loaded && loaded.missing.length === 0) {
       scans[t.id] = loaded.scan;
       groupsReused += groups[t.id].length;
-      options.onDone?.(t, loaded.scan);
+      done(t, loaded.scan);
     } else if (loaded) {
       partial.set(t.id, loaded);
       groupsReused += groups[t.id].length - loaded.missing.length;
@@ -101,7 +111,7 @@ export async function scanStage(
             writeError ??= e;
           });
       }
-      options.onDone?.(t, r);
+      done(t, r);
     },
     options.signal,
     options.keep,

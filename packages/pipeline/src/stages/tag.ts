@@ -41,19 +41,12 @@ export async function tagRecipe(recipe: Recipe, options: TagOptions = {}): Promi
   const dir = resolve(options.work ?? defaultWorkDir(options.out ?? recipe.output.dir));
   const work = await WorkDir.open(dir, TOOL_VERSION);
   try {
-    const totalBytes = tasks.reduce((a, t) => a + t.size, 0);
-    let bytes = 0;
-    let rows = 0;
     const { scans, record } = await scanStage(recipe, tasks, {
       workers: Math.max(1, options.workers ?? Math.min(availableParallelism(), 8)),
       work,
       tool: TOOL_VERSION,
       signal: options.signal,
-      onDone: (t, r) => {
-        bytes += t.size;
-        rows += r.rows;
-        options.onProgress?.({ phase: 'scan', rows, bytes, totalBytes });
-      },
+      onProgress: options.onProgress,
     });
     return {
       work: dir,
