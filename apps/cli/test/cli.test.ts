@@ -16,6 +16,7 @@ describe('curate CLI shell', () => {
       'plan',
       'report',
       'stats',
+      'tag',
       'validate',
     ]);
     const r = await curate(['--help']);
