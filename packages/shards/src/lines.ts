@@ -75,6 +75,32 @@ export interface RawLinesOptions {
 type Fill = (buf: Buffer, at: number, len: number) => Promise<number>;
 
 /**
+ * A Fill over an iterator of byte chunks (decompressed or raw): copies chunks into `buf` until it is
+ * full or the input ends. `first`/`pos`: a chunk already taken from the iterator and where in it to go on.
+ */
+function chunkFill(it: AsyncIterator<Uint8Array>, first?: Uint8Array, pos = 0): Fill {
+  let cur = first;
+  let curPos = pos;
+  return async (buf, at, len) => {
+    let n = 0;
+    while (n < len) {
+      if (!cur || curPos === cur.length) {
+        const r = await it.next();
+        if (r.done) break;
+        cur = r.value;
+        curPos = 0;
+        continue;
+      }
+      const k = Math.min(len - n, cur.length - curPos);
+      buf.set(cur.subarray(curPos, curPos + k), at + n);
+      curPos += k;
+      n += k;
+    }
+    return n;
+  };
+}
+
+/**
  * The lines of a file whose first byte lies in [from, to), in chunks (a leading UTF-8 BOM of the
  * file is dropped, `\r\n` ends a line, a missing final newline is fine, as in @curate/shards).
  * A gzip or zstd file is decompressed as a stream (then `from` must be 0 and `to` unbounded:
@@ -97,26 +123,8 @@ export async function* rawLines(
     // text.ts (zlib, the zstd decoders) loads only for a compressed file
     const { fileBytes } = await import('./text.js');
     const it = fileBytes(path, compression)[Symbol.asyncIterator]();
-    let cur: Uint8Array | undefined;
-    let curPos = 0;
     // copy decompressed chunks into buf until it is full or the input ends
-    const fill: Fill = async (buf, at, len) => {
-      let n = 0;
-      while (n < len) {
-        if (!cur || curPos === cur.length) {
-          const r = await it.next();
-          if (r.done) break;
-          cur = r.value;
-          curPos = 0;
-          continue;
-        }
-        const k = Math.min(len - n, cur.length - curPos);
-        buf.set(cur.subarray(curPos, curPos + k), at + n);
-        curPos += k;
-        n += k;
-      }
-      return n;
-    };
+    const fill = chunkFill(it);
     try {
       yield* splitLines(path, fill, 0, Number.POSITIVE_INFINITY, reuse, Number.POSITIVE_INFINITY, max, true);
     } finally {
@@ -212,23 +220,7 @@ async function* remoteLines(
       if (pos - from > max + 2) throw lineTooLong(path, 0, from, max, false);
     }
   }
-  const fill: Fill = async (buf, at, len) => {
-    let n = 0;
-    while (n < len) {
-      if (!cur || curPos === cur.length) {
-        const r = await it.next();
-        if (r.done) break;
-        cur = r.value;
-        curPos = 0;
-        continue;
-      }
-      const k = Math.min(len - n, cur.length - curPos);
-      buf.set(cur.subarray(curPos, curPos + k), at + n);
-      curPos += k;
-      n += k;
-    }
-    return n;
-  };
+  const fill = chunkFill(it, cur, curPos);
   try {
     yield* splitLines(path, fill, start, to, reuse, info.size > start ? info.size - start : 1, max, false);
   } finally {
