@@ -212,6 +212,11 @@ export interface Manifest {
     scan: ScanRecord;
     /** Dedup verdicts taken from the work dir (same inputs, decisions and settings as a run before). */
     dedup: { reused: boolean };
+    /**
+     * The write stage's units (scatter: one per input file or row range; rejected; write: one per
+     * range of output positions) taken from a killed run's markers, and computed, per step.
+     */
+    write?: { reused: Record<string, number>; computed: Record<string, number> };
   };
   /** Per-source raw counters (rows read / kept / dropped) exactly as counted. */
   counters: Record<string, SourceCounters>;

@@ -39,9 +39,11 @@ import { type DedupSource, dedupStage } from './stages/dedup.js';
 import { finalizeStage } from './stages/finalize.js';
 import { planStage } from './stages/plan.js';
 import { scanStage } from './stages/scan.js';
+import { stagePoint } from './stages/seams.js';
 import type { SourceState } from './stages/sources.js';
-import { WorkDir } from './stages/workdir.js';
-import { writeStage } from './stages/write.js';
+import { UnitStore } from './stages/units.js';
+import { configKey, WorkDir } from './stages/workdir.js';
+import { type WriteResult, writeStage } from './stages/write.js';
 
 /** The version written into manifests, from this package's package.json (one version line for all of curate). */
 export const TOOL_VERSION: string = JSON.parse(
@@ -334,12 +336,23 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     }
 
     stagePoint('write');
-    const { shards, rejectedShards, written, rejectedRows, columns, bySource, metricsSeconds } = await writeStage({
+    // The write stage's units: under the work dir, keyed by the recipe (but where its output goes)
+    // and the inputs' checksums, so a rerun of the same command skips the units a killed run finished.
+    const writeKey = configKey({
+      tool: TOOL_VERSION,
+      recipe: JSON.parse(canonicalJson({ ...recipe, output: { ...recipe.output, dir: '' } })),
+      inputs: sources.map((s) => s.scans.map((f) => f.sha256)),
+    });
+    const store = work
+      ? await UnitStore.open(work.path('write', writeKey), true)
+      : await UnitStore.open(join(out.tmpDir, '.write'), false);
+    const writeResult = await writeStage({
       recipe,
       sources,
       selections,
       order: orderOf,
       out,
+      store,
       samplePool,
       workers,
       options,
@@ -354,8 +367,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     const manifest = await finalizeStage({
       recipe,
       sources,
-      manifest: baseManifest(),
-      write: { shards, rejectedShards, written, rejectedRows, columns, bySource, metricsSeconds },
+      manifest: withWriteUnits(baseManifest(), writeResult.units),
+      write: writeResult,
       tokensWritten: achieved.totals.tokens,
       warnings,
       tmpDir: out.tmpDir,
@@ -364,6 +377,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       started: t0,
     });
     await out.commit();
+    // committed: the units' files are the output's now (hard links) or copies of it
+    if (store.persistent) await store.remove().catch(() => {});
     return { plan, manifest, outDir, dryRun: false };
   } catch (e) {
     await out?.abort().catch(() => {});
@@ -396,9 +411,10 @@ export function scanTasks(files: InputFile[][], measure = true): ScanTask[] {
   return tasks;
 }
 
-/** Test seam: `CURATE_TEST_KILL_AT=STAGE` kills the process with SIGKILL as that stage starts. */
-function stagePoint(stage: 'dedup' | 'write' | 'finalize'): void {
-  if (process.env.CURATE_TEST_KILL_AT === stage) process.kill(process.pid, 'SIGKILL');
+/** The write stage's units reused and computed, in the manifest's work record (when there is a work dir). */
+function withWriteUnits(m: Manifest, units: WriteResult['units']): Manifest {
+  if (m.work) m.work.write = { reused: units.reused, computed: units.computed };
+  return m;
 }
 
 /** Bytes fetched, requests and retries of an s3:// input (all passes, all threads); nothing for a local file. */

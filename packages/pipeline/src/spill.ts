@@ -11,7 +11,7 @@
  * `v8.serialize([position, row])`, which keeps every JS value type (bigint,
  * Uint8Array, nested objects) exactly.
  */
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { CurateError, type Row } from '@curate/core';
@@ -31,7 +31,7 @@ const FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
  * Write all of `buf` at the end of `fd`: `write(2)` may write less than asked (it does when the disk
  * fills up mid-write), so loop; a write of 0 bytes or a failing one ends in an error naming `path`.
  */
-function writeAll(fd: number, buf: Buffer, path: string): void {
+export function writeAll(fd: number, buf: Buffer, path: string): void {
   let off = 0;
   try {
     while (off < buf.length) {
@@ -52,6 +52,26 @@ function writeAll(fd: number, buf: Buffer, path: string): void {
       file: path,
       cause: e,
     });
+  }
+}
+
+/**
+ * Write `buf` as the whole of `path` through a temporary name and a rename, with `writeAll`'s checks
+ * (a short write or a full disk is an error naming the path, and the temporary file is removed).
+ */
+export function writeFileChecked(path: string, buf: Uint8Array): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeAll(fd, Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength), path);
+    closeSync(fd);
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      closeSync(fd);
+    } catch {}
+    rmSync(tmp, { force: true });
+    throw e;
   }
 }
 

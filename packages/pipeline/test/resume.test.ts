@@ -71,12 +71,91 @@ describe.skipIf(!HAS_SHARED)('resume after SIGKILL', () => {
       expect(resumed.work?.scan).toMatchObject({ reused: 5, computed: 0, bytes_read: 0 });
       // killed after dedup stored its verdicts (write, finalize): they are reused too
       expect(resumed.work?.dedup.reused).toBe(stage !== 'dedup');
+      // killed in finalize: every write unit was done and is not redone
+      if (stage === 'finalize') {
+        expect(resumed.work?.write).toEqual({ reused: { scatter: 5, rejected: 1, write: 1 }, computed: {} });
+      } else {
+        expect(resumed.work?.write).toEqual({ reused: {}, computed: { scatter: 5, rejected: 1, write: 1 } });
+      }
       const fresh = (await runRecipeFile(recipe, { work: false, out: join(dir, 'fresh'), workers: 2 })).manifest;
       expect(outputHash(resumed)).toBe(outputHash(fresh));
       expect(resumed.sources).toEqual(fresh.sources);
       expect(resumed.dedup).toEqual(fresh.dedup);
+      expect(resumed.metrics).toEqual(fresh.metrics);
+      // committed: the work dir keeps the attributes, not the write units
+      expect(readdirSync(join(work, 'write'))).toEqual([]);
     }, 300_000);
   }
+
+  // Write units: scatter (one per input file) and write (one per range of output positions; the
+  // test seam makes them 1,000 rows, so 5 here), killed after some were committed.
+  for (const [at, step, done, threaded] of [
+    ['scatter:2', 'scatter', 2, false],
+    ['write:2', 'write', 2, false],
+    ['write:3', 'write', 3, true],
+  ] as const) {
+    it(`after ${done} ${step} units${threaded ? ' (on the scan threads)' : ''}: the rerun redoes only the others`, async () => {
+      const dir = tempDir();
+      const recipe = dollyRecipe(dir);
+      if (threaded) {
+        writeFileSync(recipe, readFileSync(recipe, 'utf8').replace('write_rejected: true', 'write_rejected: false'));
+      }
+      const work = join(dir, 'work');
+      const env = { CURATE_TEST_WRITE_UNIT_ROWS: '1000' };
+      const child = runChild(recipe, work, { ...env, CURATE_TEST_KILL_AT: at });
+      const [, signal] = await new Promise<[number | null, string | null]>((r) =>
+        child.on('exit', (c, s) => r([c, s])),
+      );
+      expect(signal).toBe('SIGKILL');
+      expect(existsSync(join(dir, 'out'))).toBe(false);
+      process.env.CURATE_TEST_WRITE_UNIT_ROWS = '1000';
+      try {
+        const resumed = (await runRecipeFile(recipe, { work, workers: 1 })).manifest;
+        const units = resumed.work?.write;
+        const scatter = threaded ? 1 : 5; // one scatter unit per file, or per row range on 1 thread
+        if (step === 'scatter') {
+          expect(units).toEqual({
+            reused: { scatter: done },
+            computed: { scatter: scatter - done, rejected: 1, write: 5 },
+          });
+        } else {
+          expect(units?.reused).toMatchObject({ write: done });
+          expect(units?.computed).toEqual({ write: 5 - done });
+        }
+        const fresh = (await runRecipeFile(recipe, { work: false, out: join(dir, 'fresh'), workers: 2 })).manifest;
+        expect(outputHash(resumed)).toBe(outputHash(fresh));
+        expect(resumed.output.shards.length).toBe(5);
+        expect(resumed.sources).toEqual(fresh.sources);
+        expect(resumed.metrics).toEqual(fresh.metrics);
+      } finally {
+        delete process.env.CURATE_TEST_WRITE_UNIT_ROWS;
+      }
+    }, 300_000);
+  }
+
+  it('a write unit whose shard was damaged after its marker is redone (fails closed)', async () => {
+    const dir = tempDir();
+    const recipe = dollyRecipe(dir);
+    const work = join(dir, 'work');
+    const child = runChild(recipe, work, { CURATE_TEST_WRITE_UNIT_ROWS: '1000', CURATE_TEST_KILL_AT: 'write:2' });
+    await new Promise((r) => child.on('exit', r));
+    const [key] = readdirSync(join(work, 'write'));
+    const unit = join(work, 'write', key, 'write', 'u00000');
+    const [shard] = readdirSync(unit);
+    const bytes = readFileSync(join(unit, shard));
+    bytes[bytes.length >> 1] ^= 0xff;
+    writeFileSync(join(unit, shard), bytes);
+    process.env.CURATE_TEST_WRITE_UNIT_ROWS = '1000';
+    try {
+      const resumed = (await runRecipeFile(recipe, { work, workers: 1 })).manifest;
+      expect(resumed.work?.write?.reused).toMatchObject({ write: 1 });
+      expect(resumed.work?.write?.computed).toEqual({ write: 4 });
+      const fresh = (await runRecipeFile(recipe, { work: false, out: join(dir, 'fresh'), workers: 1 })).manifest;
+      expect(outputHash(resumed)).toBe(outputHash(fresh));
+    } finally {
+      delete process.env.CURATE_TEST_WRITE_UNIT_ROWS;
+    }
+  }, 300_000);
 
   it('during scan: finished files are not scanned again and the output equals an uninterrupted run', async () => {
     const dir = tempDir();

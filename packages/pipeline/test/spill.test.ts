@@ -36,7 +36,7 @@ describe('shuffle spill writes', () => {
     expect(rows[0].id).toBe('r0');
   });
 
-  it('a full disk while spilling in mix is E_DISK_FULL naming the spill file; no output is left', async () => {
+  it('a full disk while spilling in mix is E_DISK_FULL naming the write stage scatter unit; no output is left', async () => {
     const dir = tempDir();
     const recipe = writeRecipe(
       dir,
@@ -57,7 +57,7 @@ report: false
       const err = await runRecipeFile(recipe, { out, workers }).catch((e: unknown) => e);
       expect(err).toMatchObject({
         code: 'E_DISK_FULL',
-        file: expect.stringMatching(/\.spill[/\\]bucket-\d+\.bin$/),
+        file: expect.stringMatching(/[/\\]write[/\\][0-9a-f]{16}[/\\]scatter[/\\][^/\\]+\.bin$/),
         message: expect.stringMatching(/^no space left on the device while spilling the shuffle \(ENOSPC;/),
       });
       expect((err as { isUserError: boolean }).isUserError).toBe(false); // exit 1

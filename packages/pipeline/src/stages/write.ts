@@ -1,14 +1,24 @@
 /**
- * The write stage: the seeded global order is split per source into (row, epoch, position); pass 2
- * re-reads each input (on the scan threads when no rejected rows are written), proves each row is the
- * one the scan judged (size, mtime, row count, text hash), scatters selected rows into shuffle buckets
- * on disk and rejected rows into `rejected/`, then writes the buckets in output order into shards,
- * measuring the written rows' diversity metrics per source on the way.
+ * The write stage, in units with completion markers (see units.ts), so a killed run resumes where it
+ * stopped:
+ *
+ * 1. scatter: one unit per input file (or row range of a big JSONL file, on the scan threads): re-read
+ *    it, prove each row is the one the scan judged (size, mtime, row count, text hash), and store its
+ *    selected rows (`v8.serialize([position, row])`, grouped by shuffle bucket) and rejected rows in
+ *    one file;
+ * 2. rejected: the rejected rows of every scatter unit, in source and file order, into `rejected/`;
+ * 3. write: one unit per range of output positions (a few GB of text, fixed by the plan; with
+ *    `shard_rows` alone a multiple of it): its buckets' rows from every scatter unit, sorted by
+ *    position, into shards (and the written rows' diversity metrics, when the scan threads did not
+ *    measure them);
+ * 4. the units' shards are linked into the output under their global names.
  */
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { copyFile, link, mkdir, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
 import { type Batch, CurateError, dict, type ProgressListener, type Row, rowsToBatch } from '@curate/core';
-import { CorpusMetrics } from '@curate/metrics';
+import { CorpusMetrics, type CorpusMetricsState } from '@curate/metrics';
 import type { SampleSelection, shuffleOrder } from '@curate/mix';
 import type { Recipe } from '@curate/recipe';
 import {
@@ -17,7 +27,6 @@ import {
   createShardWriter,
   mergeColumnSpecs,
   readShard,
-  type ShardWriter,
   type WrittenShard,
 } from '@curate/shards';
 import { checkRow, checkStamp, rowsChanged } from '../integrity.js';
@@ -25,12 +34,17 @@ import { withGenerationColumn } from '../lineage.js';
 import { createOutputWriter, rowShardFormat } from '../output-writer.js';
 import type { SamplePool } from '../pool.js';
 import type { RunOptions } from '../run.js';
-import { makeRow, type SampleTask } from '../sample.js';
+import { makeRow, type SampleResult, type SampleTask } from '../sample.js';
 import { passThroughColumns, Scanner } from '../scan.js';
-import { BucketSpill } from '../spill.js';
+import { writeFileChecked } from '../spill.js';
+import { killPoint } from './seams.js';
 import type { SourceState } from './sources.js';
+import type { UnitStore } from './units.js';
 
+/** Text (estimated bytes) per shuffle bucket: the write stage holds one bucket's rows at a time. */
 const BUCKET_BYTES = 64 << 20;
+/** Text (estimated bytes) per write unit: shards rotate inside a unit; each unit ends its last shard. */
+export const WRITE_UNIT_BYTES = 8 * 1024 ** 3;
 const WRITE_BATCH = 4096;
 
 export interface WriteContext {
@@ -41,6 +55,8 @@ export interface WriteContext {
   order: () => ReturnType<typeof shuffleOrder>;
   /** The output's temporary directory. */
   out: { tmpDir: string };
+  /** Where the units and their markers are kept (a work dir's `write/<key>`, or inside the output). */
+  store: UnitStore;
   /** The scan threads, when they may do pass 2 (closed here). */
   samplePool: SamplePool | null;
   workers: number;
@@ -61,14 +77,174 @@ export interface WriteResult {
   /** Diversity metrics of the written rows per source (unless `options.metrics === false`). */
   bySource: Map<string, CorpusMetrics>;
   metricsSeconds: number;
+  /** Units reused from a killed run's markers and units computed, per step (scatter, rejected, write). */
+  units: { reused: Record<string, number>; computed: Record<string, number> };
+}
+
+/** The output positions' split into write units and, inside them, shuffle buckets. */
+export interface WriteLayout {
+  /** Start of each unit, then the total. */
+  units: number[];
+  /** Start of each bucket (every unit start is one), then the total. */
+  buckets: number[];
+}
+
+export function writeLayout(total: number, estBytes: number, recipe: Recipe): WriteLayout {
+  const avg = total > 0 ? Math.max(1, estBytes / total) : 1;
+  const test = Number(process.env.CURATE_TEST_WRITE_UNIT_ROWS) || 0;
+  let unitRows = test || Math.max(1, Math.ceil(WRITE_UNIT_BYTES / avg));
+  const byRows = recipe.output.shard_rows;
+  if (!test && byRows && !recipe.output.shard_size) unitRows = Math.max(1, Math.round(unitRows / byRows)) * byRows;
+  const bucketRows = Math.max(1, Math.ceil(BUCKET_BYTES / avg));
+  const units: number[] = [];
+  const buckets: number[] = [];
+  for (let u = 0; u < total || u === 0; u += unitRows) {
+    units.push(u);
+    const end = Math.min(total, u + unitRows);
+    for (let b = u; b < end || b === u; b += bucketRows) buckets.push(b);
+  }
+  units.push(total);
+  buckets.push(total);
+  return { units, buckets };
+}
+
+function bucketOf(layout: WriteLayout, position: number): number {
+  const b = layout.buckets;
+  let lo = 0;
+  let hi = b.length - 2;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (b[mid] <= position) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** What a scatter unit's marker holds: where its sections are in its file. */
+interface ScatterData {
+  sourceIndex: number;
+  found: number;
+  rowsRead: number;
+  /** [bucket, offset, length, records] of the selected rows, by bucket. */
+  buckets: [number, number, number, number][];
+  /** [offset, length, rows] of the rejected rows (`v8.serialize(row)`, length-prefixed). */
+  rejected: [number, number, number];
+  /** [offset, length] of the written rows' metrics state (`v8.serialize`), when measured here. */
+  metrics: [number, number] | null;
+  metricsSeconds: number;
+}
+
+interface ScatterUnit {
+  file: string;
+  data: ScatterData;
+}
+
+interface WriteUnitData {
+  shards: { name: string; rows: number; bytes: number; sha256: string }[];
+  written: number;
+  /** The unit's metrics states file, when measured here. */
+  metrics: string | null;
+  metricsSeconds: number;
 }
 
 function now(): number {
   return performance.now();
 }
 
+const pad = (n: number) => String(n).padStart(5, '0');
+
+/** A scatter unit's file: selected records grouped by bucket, then rejected rows, then metrics. */
+function scatterFile(
+  layout: WriteLayout,
+  records: { position: number; bytes: Uint8Array }[],
+  rejected: Uint8Array[],
+  metrics: CorpusMetricsState | null,
+): {
+  bytes: Uint8Array;
+  buckets: ScatterData['buckets'];
+  rejected: ScatterData['rejected'];
+  metrics: ScatterData['metrics'];
+} {
+  const byBucket = new Map<number, Uint8Array[]>();
+  for (const r of records) {
+    const b = bucketOf(layout, r.position);
+    let list = byBucket.get(b);
+    if (!list) byBucket.set(b, (list = []));
+    list.push(r.bytes);
+  }
+  const parts: Uint8Array[] = [];
+  const buckets: ScatterData['buckets'] = [];
+  let off = 0;
+  for (const b of [...byBucket.keys()].sort((x, y) => x - y)) {
+    const list = byBucket.get(b) as Uint8Array[];
+    let len = 0;
+    for (const x of list) {
+      parts.push(x);
+      len += x.length;
+    }
+    buckets.push([b, off, len, list.length]);
+    off += len;
+  }
+  let rlen = 0;
+  for (const x of rejected) {
+    parts.push(x);
+    rlen += x.length;
+  }
+  const rej: ScatterData['rejected'] = [off, rlen, rejected.length];
+  off += rlen;
+  let m: ScatterData['metrics'] = null;
+  if (metrics) {
+    const buf = serialize(metrics);
+    parts.push(buf);
+    m = [off, buf.length];
+    off += buf.length;
+  }
+  const bytes = Buffer.concat(parts, off);
+  return { bytes, buckets, rejected: rej, metrics: m };
+}
+
+function lengthPrefixed(body: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafe(body.length + 4);
+  out.writeUInt32LE(body.length, 0);
+  out.set(body, 4);
+  return out;
+}
+
+function readAt(path: string, offset: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  const fd = openSync(path, 'r');
+  try {
+    let got = 0;
+    while (got < length) {
+      const n = readSync(fd, buf, got, length - got, offset + got);
+      if (n <= 0) throw new CurateError(`internal: ${path} ended at byte ${offset + got}`, { code: 'E_UNIT_CORRUPT' });
+      got += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return buf;
+}
+
+/** Length-prefixed records of a buffer. */
+function* records(buf: Buffer, file: string): Generator<Buffer> {
+  let off = 0;
+  while (off < buf.length) {
+    const len = off + 4 <= buf.length ? buf.readUInt32LE(off) : -1;
+    if (len < 0 || off + 4 + len > buf.length) {
+      throw new CurateError(`internal: unit file truncated at byte ${off} of ${buf.length}`, {
+        code: 'E_UNIT_CORRUPT',
+        file,
+      });
+    }
+    yield buf.subarray(off + 4, off + 4 + len);
+    off += 4 + len;
+  }
+}
+
 export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
-  const { recipe, sources, selections, out, samplePool, workers, options, progress, totalBytes, idOf, timings } = ctx;
+  const { recipe, sources, selections, out, store, samplePool, workers, options, progress, totalBytes, idOf, timings } =
+    ctx;
   // Global order -> per source (row, epoch, position), sorted by source row for pass 2.
   const t3 = now();
   const order = ctx.order();
@@ -94,45 +270,58 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     const sel = selections[si];
     for (let i = 0; i < sel.rows.length; i++) estBytes += sources[si].availChars[sel.rows[i]] * 2 + 200;
   }
-  const spillDir = join(out.tmpDir, '.spill');
-  await mkdir(spillDir, { recursive: true });
-  const spill = new BucketSpill(spillDir, Math.max(1, Math.ceil(estBytes / BUCKET_BYTES)), total);
+  const layout = writeLayout(total, estBytes, recipe);
+  await mkdir(store.path('scatter'), { recursive: true });
 
-  // Pass 2: re-read, scatter selected rows to buckets and rejected rows to rejected/.
-  const rejectedWriter: ShardWriter | null = recipe.output.write_rejected
-    ? createShardWriter({
-        dir: join(out.tmpDir, 'rejected'),
-        ...rowShardFormat(recipe),
-        maxRows: recipe.output.shard_rows,
-        maxBytes: recipe.output.shard_size,
-        columns: withGenerationColumn(recipe, rejectedColumns(sources)),
-      })
-    : null;
-  if (rejectedWriter) await mkdir(join(out.tmpDir, 'rejected'), { recursive: true });
-  let rejectedRows = 0;
+  const writeRejected = Boolean(recipe.output.write_rejected);
   let pass2Bytes = 0;
   let pass2Rows = 0;
   const pool = samplePool;
   // The pass-1 threads do pass 2 unless rejected rows must be written (only this thread writes).
-  const threaded = pool !== null && !rejectedWriter;
-  // Diversity metrics of the written rows, per source (kinds are merged from sources below).
-  const bySource = new Map<string, CorpusMetrics>();
-  const metricsFor = (m: Map<string, CorpusMetrics>, k: string) => {
-    let x = m.get(k);
-    if (!x) {
-      x = new CorpusMetrics({ seed: recipe.seed });
-      m.set(k, x);
-    }
-    return x;
-  };
+  const threaded = pool !== null && !writeRejected;
   let metricsSeconds = 0;
   // On the pass-2 threads, each file's texts are measured where they are read; the accumulators
-  // merge exactly (order does not matter), so the writer below does not measure again.
+  // merge exactly (order does not matter), so the write units do not measure again.
   const metricsInPass2 = threaded && options.metrics !== false;
+  // Scatter units in source and file order (the rejected rows are written in that order).
+  const scatter: { key: string; unit: ScatterUnit | null }[] = [];
+  const unitFile = (name: string) => store.path('scatter', `${name}.bin`);
+  const found = new Array(sources.length).fill(0);
+  let scatterComputed = 0;
+  const commitScatter = (
+    name: string,
+    sourceIndex: number,
+    result: { found: number; rowsRead: number; metricsSeconds: number },
+    recs: { position: number; bytes: Uint8Array }[],
+    rejected: Uint8Array[],
+    metrics: CorpusMetricsState | null,
+  ): ScatterUnit => {
+    const file = scatterFile(layout, recs, rejected, metrics);
+    const path = unitFile(name);
+    const data: ScatterData = {
+      sourceIndex,
+      found: result.found,
+      rowsRead: result.rowsRead,
+      buckets: file.buckets,
+      rejected: file.rejected,
+      metrics: file.metrics,
+      metricsSeconds: result.metricsSeconds,
+    };
+    writeFileChecked(path, file.bytes);
+    store.commitBytesSync('scatter', name, path, file.bytes, data);
+    killPoint('scatter', ++scatterComputed);
+    return { file: path, data };
+  };
+  const reuseScatter = async (name: string): Promise<ScatterUnit | null> => {
+    const m = await store.load<ScatterData>('scatter', name);
+    return m ? { file: unitFile(name), data: m.data } : null;
+  };
+
   if (threaded) {
     // On the pass-1 threads, one task per file with selected rows (or per row range of a big JSONL
     // file); records arrive ready to file.
     const stasks: SampleTask[] = [];
+    const names = new Map<number, string>();
     for (const s of sources) {
       const sel = perSourceSel[s.index];
       const idx = sortIndex(sel.rows, sel.epochs, sel.n);
@@ -155,6 +344,14 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
           let to = c === chunks ? k : start + Math.round((m * c) / chunks);
           while (to < k && to > from && sel.rows[idx[to]] === sel.rows[idx[to - 1]]) to++; // whole rows
           if (to <= from) continue;
+          const name = `t${metricsInPass2 ? 'm' : ''}-s${s.index}-f${fi}-${from}-${to}`;
+          const slot = { key: name, unit: await reuseScatter(name) };
+          scatter.push(slot);
+          if (slot.unit) {
+            found[s.index] += slot.unit.data.found;
+            from = to;
+            continue;
+          }
           const n = to - from;
           const rows = new Uint32Array(n);
           const epochs = new Uint16Array(n);
@@ -171,6 +368,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
             hashes[j] = sc.textHashes[sel.rows[e] - s.fileBase[fi]];
             chars += sc.chars[sel.rows[e] - s.fileBase[fi]];
           }
+          names.set(stasks.length, name);
           stasks.push({
             kind: 'sample',
             id: stasks.length,
@@ -198,148 +396,368 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
         }
       }
     }
-    const found = new Array(sources.length).fill(0);
+    const slots = new Map(scatter.map((x) => [x.key, x]));
     await pool.run(
       stasks,
-      (t, r) => {
+      (t, r: SampleResult) => {
+        const recs: { position: number; bytes: Uint8Array }[] = [];
         for (let j = 0; j < r.found; j++)
-          spill.addRecord(r.positions[j], r.data.subarray(r.offsets[j], r.offsets[j + 1]));
+          recs.push({ position: r.positions[j], bytes: r.data.subarray(r.offsets[j], r.offsets[j + 1]) });
+        const name = names.get(t.id) as string;
+        (slots.get(name) as { unit: ScatterUnit | null }).unit = commitScatter(
+          name,
+          t.sourceIndex,
+          r,
+          recs,
+          [],
+          r.metrics,
+        );
         found[t.sourceIndex] += r.found;
-        if (r.metrics) {
-          const tm = now();
-          metricsFor(bySource, t.source.name).merge(CorpusMetrics.fromState(r.metrics));
-          metricsSeconds += r.metricsSeconds + (now() - tm) / 1000;
-        }
         pass2Rows += r.rowsRead;
         pass2Bytes += t.bytes;
         progress({ phase: 'sample', rows: pass2Rows, bytes: pass2Bytes, totalBytes });
       },
       options.signal,
     );
+  } else {
+    // Pass 2 on this thread, one unit per file: its own text-only scanner (built only if a unit is redone).
+    let textScanner: Scanner | undefined;
     for (const s of sources) {
-      const n = perSourceSel[s.index].n;
-      if (found[s.index] !== n) {
-        throw new CurateError(
-          `source "${s.name}" changed between passes: ${n - found[s.index]} selected rows were not found again (were its files modified during the run?)`,
-          { code: 'E_INPUT_CHANGED' },
-        );
-      }
-    }
-  }
-  // Pass 2 on this thread: its own text-only scanner (not built when the pass-1 threads did pass 2).
-  const mainSources = threaded ? [] : sources;
-  let textScanner: Scanner | undefined;
-  for (const s of mainSources) {
-    textScanner ??= await Scanner.create(recipe, { textOnly: true });
-    const scanner = textScanner;
-    const sel = perSourceSel[s.index];
-    const idx = sortIndex(sel.rows, sel.epochs, sel.n);
-    let ptr = 0;
-    const passCols = passThroughColumns(recipe, s.index);
-    // pii: rejected rows' text and every row's string pass-through values are redacted too
-    const redact = scanner.redactor(s.index);
-    let rejected: Row[] = [];
-    for (let fi = 0; fi < s.files.length; fi++) {
-      const f = s.files[fi];
-      const sc = s.scans[fi];
-      scanner.chain.doc.file = f.path;
-      await checkStamp(f.path, sc.stat);
-      let fileRows = 0;
-      for await (const batch of readShard(f)) {
-        const base = s.fileBase[fi] + (batch.offset ?? 0);
-        fileRows += batch.length;
-        if (fileRows > sc.rows) throw rowsChanged(f.path, `more than the ${sc.rows} rows pass 1 read`);
-        for (let r = 0; r < batch.length; r++) {
-          const sr = base + r;
-          const reason = s.reasons.get(sr);
-          if (reason !== undefined) {
-            if (rejectedWriter) {
-              const raw = scanner.templates[s.index].render(batch, r);
-              checkRow(f.path, sr - s.fileBase[fi], raw, sc.textHashes[sr - s.fileBase[fi]]);
-              rejected.push(
-                makeRow(s, sr, idOf(s, sr), redact ? redact(raw) : raw, null, batch, r, passCols, reason, redact),
-              );
-              if (rejected.length >= WRITE_BATCH) {
-                await rejectedWriter.write(rowsToBatch(rejected));
-                rejectedRows += rejected.length;
-                rejected = [];
-              }
-            }
-            continue;
-          }
-          if (ptr >= sel.n || sel.rows[idx[ptr]] !== sr) continue;
-          const raw = scanner.templates[s.index].render(batch, r);
-          checkRow(f.path, sr - s.fileBase[fi], raw, sc.textHashes[sr - s.fileBase[fi]]);
-          const text = scanner.transforms ? scanner.judge(s.index, raw, batch, r).text : raw;
-          const id = idOf(s, sr);
-          while (ptr < sel.n && sel.rows[idx[ptr]] === sr) {
-            const j = idx[ptr++];
-            spill.add(sel.pos[j], makeRow(s, sr, id, text, sel.epochs[j], batch, r, passCols, null, redact));
-          }
+      const sel = perSourceSel[s.index];
+      const idx = sortIndex(sel.rows, sel.epochs, sel.n);
+      let ptr = 0;
+      const passCols = passThroughColumns(recipe, s.index);
+      for (let fi = 0; fi < s.files.length; fi++) {
+        const f = s.files[fi];
+        const sc = s.scans[fi];
+        const end = s.fileBase[fi] + sc.rows;
+        const first = ptr;
+        const name = `m${writeRejected ? 'r' : ''}-s${s.index}-f${fi}`;
+        const reused = await reuseScatter(name);
+        if (reused) {
+          while (ptr < sel.n && sel.rows[idx[ptr]] < end) ptr++;
+          found[s.index] += reused.data.found;
+          scatter.push({ key: name, unit: reused });
+          continue;
         }
-        pass2Rows += batch.length;
-        progress({ phase: 'sample', rows: pass2Rows, bytes: pass2Bytes, totalBytes });
+        textScanner ??= await Scanner.create(recipe, { textOnly: true });
+        const scanner = textScanner;
+        // pii: rejected rows' text and every row's string pass-through values are redacted too
+        const redact = scanner.redactor(s.index);
+        const recs: { position: number; bytes: Uint8Array }[] = [];
+        const rejected: Uint8Array[] = [];
+        scanner.chain.doc.file = f.path;
+        await checkStamp(f.path, sc.stat);
+        let fileRows = 0;
+        for await (const batch of readShard(f)) {
+          const base = s.fileBase[fi] + (batch.offset ?? 0);
+          fileRows += batch.length;
+          if (fileRows > sc.rows) throw rowsChanged(f.path, `more than the ${sc.rows} rows pass 1 read`);
+          for (let r = 0; r < batch.length; r++) {
+            const sr = base + r;
+            const reason = s.reasons.get(sr);
+            if (reason !== undefined) {
+              if (writeRejected) {
+                const raw = scanner.templates[s.index].render(batch, r);
+                checkRow(f.path, sr - s.fileBase[fi], raw, sc.textHashes[sr - s.fileBase[fi]]);
+                const row = makeRow(
+                  s,
+                  sr,
+                  idOf(s, sr),
+                  redact ? redact(raw) : raw,
+                  null,
+                  batch,
+                  r,
+                  passCols,
+                  reason,
+                  redact,
+                );
+                rejected.push(lengthPrefixed(serialize(row)));
+              }
+              continue;
+            }
+            if (ptr >= sel.n || sel.rows[idx[ptr]] !== sr) continue;
+            const raw = scanner.templates[s.index].render(batch, r);
+            checkRow(f.path, sr - s.fileBase[fi], raw, sc.textHashes[sr - s.fileBase[fi]]);
+            const text = scanner.transforms ? scanner.judge(s.index, raw, batch, r).text : raw;
+            const id = idOf(s, sr);
+            while (ptr < sel.n && sel.rows[idx[ptr]] === sr) {
+              const j = idx[ptr++];
+              const position = sel.pos[j];
+              recs.push({
+                position,
+                bytes: lengthPrefixed(
+                  serialize([position, makeRow(s, sr, id, text, sel.epochs[j], batch, r, passCols, null, redact)]),
+                ),
+              });
+            }
+          }
+          pass2Rows += batch.length;
+          progress({ phase: 'sample', rows: pass2Rows, bytes: pass2Bytes, totalBytes });
+        }
+        if (fileRows !== sc.rows) throw rowsChanged(f.path, `${fileRows} rows where pass 1 read ${sc.rows}`);
+        await checkStamp(f.path, sc.stat);
+        pass2Bytes += f.size;
+        found[s.index] += ptr - first;
+        scatter.push({
+          key: name,
+          unit: commitScatter(
+            name,
+            s.index,
+            { found: ptr - first, rowsRead: fileRows, metricsSeconds: 0 },
+            recs,
+            rejected,
+            null,
+          ),
+        });
       }
-      if (fileRows !== sc.rows) throw rowsChanged(f.path, `${fileRows} rows where pass 1 read ${sc.rows}`);
-      await checkStamp(f.path, sc.stat);
-      pass2Bytes += f.size;
-    }
-    if (ptr !== sel.n) {
-      throw new CurateError(
-        `source "${s.name}" changed between passes: ${sel.n - ptr} selected rows were not found again (were its files modified during the run?)`,
-        { code: 'E_INPUT_CHANGED' },
-      );
-    }
-    if (rejectedWriter && rejected.length) {
-      await rejectedWriter.write(rowsToBatch(rejected));
-      rejectedRows += rejected.length;
     }
   }
   if (pool) await pool.close();
+  for (const s of sources) {
+    const n = perSourceSel[s.index].n;
+    if (found[s.index] !== n) {
+      throw new CurateError(
+        `source "${s.name}" changed between passes: ${n - found[s.index]} selected rows were not found again (were its files modified during the run?)`,
+        { code: 'E_INPUT_CHANGED' },
+      );
+    }
+  }
+  const units = scatter.map((x) => x.unit as ScatterUnit);
+  // Diversity metrics of the written rows, per source (kinds are merged from sources in finalize).
+  const bySource = new Map<string, CorpusMetrics>();
+  const mergeStates = (states: Map<string, CorpusMetricsState[]>) => {
+    for (const [name, list] of [...states].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      // one state: taken as it is (a merge into an empty accumulator would copy it)
+      const m = list.length === 1 ? CorpusMetrics.fromState(list[0]) : new CorpusMetrics({ seed: recipe.seed });
+      if (list.length > 1) for (const st of list) m.merge(CorpusMetrics.fromState(st));
+      bySource.set(name, m);
+    }
+  };
+  if (metricsInPass2) {
+    const states = new Map<string, CorpusMetricsState[]>();
+    for (const u of units) {
+      if (!u.data.metrics) continue;
+      const name = sources[u.data.sourceIndex].name;
+      const st = deserialize(readAt(u.file, u.data.metrics[0], u.data.metrics[1])) as CorpusMetricsState;
+      states.set(name, [...(states.get(name) ?? []), st]);
+      metricsSeconds += u.data.metricsSeconds;
+    }
+    mergeStates(states);
+  }
   timings.sample_seconds = (now() - t3) / 1000;
 
-  // Write in output order; metrics on the written rows.
+  // Rejected rows: one unit, in source and file order.
   const t4 = now();
-  const columns = withGenerationColumn(recipe, outputColumns(sources, recipe));
-  const writer = await createOutputWriter(recipe, {
-    dir: out.tmpDir,
-    maxRows: recipe.output.shard_rows,
-    maxBytes: recipe.output.shard_size,
-    columns,
-    rowGroupRows: recipe.output.row_group_rows,
-  });
-  const tokensOfRow = new Map<string, Uint32Array>();
-  for (const s of sources) tokensOfRow.set(s.name, s.availTokens);
-  let written = 0;
-  let shards: WrittenShard[] = [];
   let rejectedShards: WrittenShard[] = [];
-  try {
-    for (const rows of spill.drain()) {
-      for (let i = 0; i < rows.length; i += WRITE_BATCH) {
-        const part = rows.slice(i, i + WRITE_BATCH);
-        if (options.metrics !== false && !metricsInPass2) {
+  let rejectedRows = 0;
+  if (writeRejected) {
+    const done = await store.load<{ shards: WriteUnitData['shards']; rows: number }>('rejected', 'all');
+    const dir = store.path('rejected', 'all');
+    if (done) {
+      rejectedShards = done.data.shards.map((x) => ({
+        path: join(dir, x.name),
+        rows: x.rows,
+        bytes: x.bytes,
+        sha256: x.sha256,
+      }));
+      rejectedRows = done.data.rows;
+    } else {
+      await store.clear('rejected', 'all', [dir]);
+      const writer = createShardWriter({
+        dir,
+        ...rowShardFormat(recipe),
+        maxRows: recipe.output.shard_rows,
+        maxBytes: recipe.output.shard_size,
+        columns: withGenerationColumn(recipe, rejectedColumns(sources)),
+      });
+      await mkdir(dir, { recursive: true });
+      try {
+        for (const s of sources) {
+          let rows: Row[] = [];
+          for (const u of units) {
+            if (u.data.sourceIndex !== s.index || u.data.rejected[2] === 0) continue;
+            for (const rec of records(readAt(u.file, u.data.rejected[0], u.data.rejected[1]), u.file)) {
+              rows.push(deserialize(rec) as Row);
+              if (rows.length >= WRITE_BATCH) {
+                await writer.write(rowsToBatch(rows));
+                rejectedRows += rows.length;
+                rows = [];
+              }
+            }
+          }
+          if (rows.length) {
+            await writer.write(rowsToBatch(rows));
+            rejectedRows += rows.length;
+          }
+        }
+        rejectedShards = await writer.close();
+      } catch (e) {
+        await writer.abort().catch(() => {});
+        throw e;
+      }
+      const shards = rejectedShards.map((x) => ({
+        name: basename(x.path),
+        rows: x.rows,
+        bytes: x.bytes,
+        sha256: x.sha256,
+      }));
+      await store.commit('rejected', 'all', rejectedShards, { shards, rows: rejectedRows });
+    }
+  }
+
+  // Write units: each one's buckets in output order into its own shards.
+  const columns = withGenerationColumn(recipe, outputColumns(sources, recipe));
+  let written = 0;
+  const unitShards: WrittenShard[][] = [];
+  const unitStates = new Map<string, CorpusMetricsState[]>();
+  let writeComputed = 0;
+  for (let u = 0; u + 1 < layout.units.length; u++) {
+    const name = `u${pad(u)}`;
+    const dir = store.path('write', name);
+    const metricsFile = store.path('write', `${name}.metrics`);
+    const done = await store.load<WriteUnitData>('write', name);
+    let data: WriteUnitData;
+    if (done) {
+      data = done.data;
+    } else {
+      await store.clear('write', name, [dir, metricsFile]);
+      data = await writeUnit(u, dir, metricsFile);
+      killPoint('write', ++writeComputed);
+    }
+    unitShards.push(
+      data.shards.map((x) => ({ path: join(dir, x.name), rows: x.rows, bytes: x.bytes, sha256: x.sha256 })),
+    );
+    written += data.written;
+    if (data.metrics) {
+      const states = deserialize(readFileSync(metricsFile)) as [string, CorpusMetricsState][];
+      for (const [k, st] of states) unitStates.set(k, [...(unitStates.get(k) ?? []), st]);
+      metricsSeconds += data.metricsSeconds;
+    }
+    progress({ phase: 'write', rows: written, bytes: 0 });
+  }
+  if (!metricsInPass2 && options.metrics !== false) mergeStates(unitStates);
+
+  async function writeUnit(u: number, dir: string, metricsFile: string): Promise<WriteUnitData> {
+    const [from, to] = [layout.units[u], layout.units[u + 1]];
+    const writer = await createOutputWriter(recipe, {
+      dir,
+      maxRows: recipe.output.shard_rows,
+      maxBytes: recipe.output.shard_size,
+      columns,
+      rowGroupRows: recipe.output.row_group_rows,
+    });
+    const measure = !metricsInPass2 && options.metrics !== false;
+    const metrics = new Map<string, CorpusMetrics>();
+    let seconds = 0;
+    let n = 0;
+    let shards: WrittenShard[];
+    try {
+      let part: Row[] = [];
+      const flush = async () => {
+        if (measure) {
           const tm = now();
           for (const row of part) {
-            const text = row.text as string;
-            metricsFor(bySource, row.source as string).add(text);
+            const k = row.source as string;
+            let m = metrics.get(k);
+            if (!m) metrics.set(k, (m = new CorpusMetrics({ seed: recipe.seed })));
+            m.add(row.text as string);
           }
-          metricsSeconds += (now() - tm) / 1000;
+          seconds += (now() - tm) / 1000;
         }
         await writer.write(toBatch(part, columns));
-        written += part.length;
-        progress({ phase: 'write', rows: written, bytes: 0 });
+        n += part.length;
+        part = [];
+      };
+      let expected = from;
+      for (let b = bucketOf(layout, from); b + 1 < layout.buckets.length && layout.buckets[b] < to; b++) {
+        const recs: [number, Row][] = [];
+        for (const x of units) {
+          const e = x.data.buckets.find((y) => y[0] === b);
+          if (!e) continue;
+          for (const rec of records(readAt(x.file, e[1], e[2]), x.file)) recs.push(deserialize(rec) as [number, Row]);
+        }
+        recs.sort((x, y) => x[0] - y[0]);
+        for (const [pos, row] of recs) {
+          if (pos !== expected) throw new Error(`internal: shuffle position ${pos} where ${expected} was expected`);
+          expected++;
+          part.push(row);
+          if (part.length >= WRITE_BATCH) await flush();
+        }
       }
+      // the last batch of a bucket is flushed with the next bucket's rows (batch cuts do not follow buckets)
+      if (part.length) await flush();
+      if (expected !== to) throw new Error(`internal: write unit ${u} has rows ${from}..${expected}, ${to} expected`);
+      shards = await writer.close();
+    } catch (e) {
+      await writer.abort().catch(() => {});
+      throw e;
     }
-    shards = await writer.close();
-    if (rejectedWriter) rejectedShards = await rejectedWriter.close();
-  } catch (e) {
-    await writer.abort().catch(() => {});
-    await rejectedWriter?.abort().catch(() => {});
-    throw e;
+    const files: { path: string; sha256?: string }[] = [...shards];
+    if (measure) {
+      writeFileChecked(metricsFile, serialize([...metrics].map(([k, m]) => [k, m.toState()])));
+      files.push({ path: metricsFile });
+    }
+    const data: WriteUnitData = {
+      shards: shards.map((x) => ({ name: basename(x.path), rows: x.rows, bytes: x.bytes, sha256: x.sha256 })),
+      written: n,
+      metrics: measure ? basename(metricsFile) : null,
+      metricsSeconds: seconds,
+    };
+    await store.commit('write', `u${pad(u)}`, files, data);
+    return data;
   }
-  await rm(spillDir, { recursive: true, force: true });
+
+  // The units' shards into the output, under global names (hard links: the units stay valid until
+  // the run is committed, so a run killed in finalize redoes no unit).
+  const shards: WrittenShard[] = [];
+  const datasets = unitShards.reduce((a, list) => a + datasetCount(list), 0);
+  let g = 0;
+  for (const list of unitShards) {
+    for (const x of list) {
+      const m = /^shard-(\d{5})-of-\d{5}/.exec(basename(x.path));
+      if (!m) throw new Error(`internal: unexpected shard name ${x.path}`);
+      const name = `shard-${pad(g + Number(m[1]))}-of-${pad(datasets)}${basename(x.path).slice(m[0].length)}`;
+      const dest = join(out.tmpDir, name);
+      await linkOrCopy(x.path, dest);
+      shards.push({ ...x, path: dest });
+    }
+    g += datasetCount(list);
+  }
+  const rejected: WrittenShard[] = [];
+  if (rejectedShards.length) await mkdir(join(out.tmpDir, 'rejected'), { recursive: true });
+  for (const x of rejectedShards) {
+    const dest = join(out.tmpDir, 'rejected', basename(x.path));
+    await linkOrCopy(x.path, dest);
+    rejected.push({ ...x, path: dest });
+  }
+  if (!store.persistent) await store.remove();
   timings.write_seconds = (now() - t4) / 1000;
-  return { shards, rejectedShards, written, rejectedRows, columns, bySource, metricsSeconds };
+  return {
+    shards,
+    rejectedShards: rejected,
+    written,
+    rejectedRows,
+    columns,
+    bySource,
+    metricsSeconds,
+    units: { reused: { ...store.reused }, computed: { ...store.computed } },
+  };
+}
+
+/** Datasets among a unit's shard files (a token dataset has several files with one index). */
+function datasetCount(list: WrittenShard[]): number {
+  const m = list.length ? /^shard-\d{5}-of-(\d{5})/.exec(basename(list[0].path)) : null;
+  return m ? Number(m[1]) : 0;
+}
+
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  await rm(to, { force: true });
+  try {
+    await link(from, to);
+  } catch {
+    await copyFile(from, to);
+  }
 }
 
 function toBatch(rows: Row[], columns: ColumnSpec[]): Batch {
