@@ -133,10 +133,13 @@ const injectName = (t, i) => {
 };
 // extra kinds, reported separately: only the first number made wrong (answers with a number), and
 // the answer of another row (7 rows on) judged against this row's context
+// (the first number that states a fact: list markers at a line start and digits glued to letters are skipped)
 const injectOneNumber = (t) => {
   let done = false;
-  return t.replace(/\d+(?:[.,]\d+)*/g, (m) => {
-    if (done) return m;
+  return t.replace(/(?<![\p{L}\d.,])\d+(?:[.,]\d+)*/gu, (m, off) => {
+    const line = t.slice(t.lastIndexOf('\n', off - 1) + 1, off);
+    const marker = m.length <= 2 && /^[ \t(]*$/.test(line) && /^[.)][ \t]/.test(t.slice(off + m.length));
+    if (done || marker) return m;
     done = true;
     return wrong(m);
   });
@@ -182,7 +185,7 @@ for (const [half, rows] of Object.entries(halves)) {
     const [h, why] = run((t) => t);
     const [n] = run(injectNumbers);
     const [e] = run(injectName);
-    const [one] = run(injectOneNumber, (r) => /\d/.test(r.response));
+    const [one] = run(injectOneNumber, (r) => injectOneNumber(r.response) !== r.response);
     const [swap] = run((_, i) => rows[(i + 7) % rows.length].response);
     const kinds = Object.entries(why)
       .map(([k, v]) => `${k} ${v}`)

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { collect, makeBatch, Stats, silentLogger } from '@curate/core';
 import { describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
+import { groundedVerdict } from '../src/filters/grounded.js';
 import { createFilter, FilterChain, groundedness, qualityStep } from '../src/index.js';
 import { check } from './helpers.js';
 
@@ -104,6 +105,23 @@ export function injectName(response: string, i: number): string {
   return m ? response.replace(m[0], name) : `${response} This was first described by ${name}.`;
 }
 
+/**
+ * One wrong number: the first number that states a fact made wrong (`3x+17`); list markers (`1.`
+ * at a line start) and digits glued to letters (`A380`) are skipped, as they state no fact.
+ * Returns the response unchanged when it has no such number.
+ */
+export function injectOneNumber(response: string): string {
+  let done = false;
+  return response.replace(/(?<![\p{L}\d.,])\d+(?:[.,]\d+)*/gu, (m, off: number) => {
+    const line = response.slice(response.lastIndexOf('\n', off - 1) + 1, off);
+    const marker = m.length <= 2 && /^[ \t(]*$/.test(line) && /^[.)][ \t]/.test(response.slice(off + m.length));
+    if (done || marker) return m;
+    done = true;
+    const v = Number(m.replace(/,/g, ''));
+    return String(Math.round(v * 3 + 17));
+  });
+}
+
 describe.skipIf(!HAS_SHARED)('grounded on Dolly (human answers with context)', () => {
   it('passes most human answers and fails most injected wrong numbers and invented names', { timeout: 60000 }, () => {
     const all = readFileSync(shared('instruct_pair', 'human_dolly15k.jsonl'), 'utf8')
@@ -122,7 +140,14 @@ describe.skipIf(!HAS_SHARED)('grounded on Dolly (human answers with context)', (
         });
         return pass / rows.length;
       };
+      const withNumber = rows.filter((r) => injectOneNumber(r.response) !== r.response);
+      let oneCaught = 0;
+      for (const r of withNumber) {
+        const g = groundedness(injectOneNumber(r.response), r.context, r.instruction);
+        if (groundedVerdict(g, 0.2, 5) !== undefined) oneCaught++;
+      }
       return {
+        one: oneCaught / withNumber.length,
         human: rate((r) => r.response),
         numbers: 1 - rate((r, i) => injectNumbers(r.response, i)),
         names: 1 - rate((r, i) => injectName(r.response, i)),
@@ -134,6 +159,9 @@ describe.skipIf(!HAS_SHARED)('grounded on Dolly (human answers with context)', (
     // measured, tuning half: 91.4% / 97.1% / 98.3%; held-out half: 90.3% / 98.1% / 98.7%
     expect(tuning.human).toBeGreaterThanOrEqual(0.91);
     expect(heldOut.human).toBeGreaterThanOrEqual(0.9);
+    // one wrong number (contradicted figures, December 2026): tuning 89.7%, held-out 91.6% (was 81.3% / 83.9%)
+    expect(tuning.one).toBeGreaterThan(0.89);
+    expect(heldOut.one).toBeGreaterThanOrEqual(0.9);
     for (const h of [tuning, heldOut]) {
       expect(h.numbers).toBeGreaterThan(0.96);
       expect(h.names).toBeGreaterThan(0.97);
@@ -181,6 +209,39 @@ describe('grounded normalisation', () => {
     // `1968,1972` are two numbers; list markers are not numbers
     expect(groundedness('1968,1972', '1968 and 1972')).toMatchObject({ numbers: 2, unsupportedNumbers: 0 });
     expect(groundedness('In 1922. 2. At the camp. 1) Microsoft, 2) Alphabet', '1922').numbers).toBe(1);
+  });
+  it('reads full-width digits, vulgar fractions and a⁄b', () => {
+    expect(un('It has １２ rooms.', 'a house of 12 rooms')).toBe(0);
+    expect(un('It has 12 rooms.', 'a house of １２ rooms')).toBe(0);
+    expect(un('It has 13 rooms.', 'a house of １２ rooms')).toBe(1);
+    expect(un('It is a 2.5 story house, 2.5 miles away.', 'a 2+1⁄2-story house 2½ miles away')).toBe(0);
+    expect(un('Half of it: 0.5.', 'about 1⁄2 of it')).toBe(0);
+  });
+  it('a number where the context has another one between the same words is contradicted', () => {
+    const ctx =
+      'Matt Giraud (born May 11, 1985) is an American singer. At the 2006 census, its population was 228,673.';
+    const g = (r: string) => groundedness(r, ctx);
+    // the same two neighbours, both content words (`may`, `1985`): contradicted
+    expect(g('Matt Giraud was born May 50, 1985.')).toMatchObject({ unsupportedNumbers: 1, contradictedNumbers: 1 });
+    // the same content word before it (`census`): contradicted
+    expect(g('The census of 2011 counted people.')).toMatchObject({ unsupportedNumbers: 1, contradictedNumbers: 0 });
+    expect(g('At the 2011 census it had 228,673 people.')).toMatchObject({ contradictedNumbers: 1 });
+    // function words on both sides are no evidence (`from 1911 to`), nor is a sentence boundary
+    expect(groundedness('He served from 1911 to 1913.', 'He served from 1929 to 1933.').contradictedNumbers).toBe(0);
+    expect(groundedness('He was born. 1985 came.', 'He was born 11 May.').contradictedNumbers).toBe(0);
+    // `17th`, `1960s`: the suffix is part of the number, the next word is its neighbour
+    expect(groundedness('in the 17th century', 'in the 15th century').contradictedNumbers).toBe(1);
+    // one contradicted number among many numbers drops the row (names' rule: above max_unsupported / 4)
+    const many = 'Matt Giraud was born May 50, 1985; in 2006 the population was 228,673, and 228,673 in 2006.';
+    expect(groundedVerdict(g(many), 0.2, 5)).toBe('numbers');
+    expect(groundedVerdict(g(many.replace('50', '11')), 0.2, 5)).toBe(undefined);
+    // a figure computed from the answer's own numbers is still supported unless both neighbours match
+    expect(
+      groundedness(
+        'It took a total of 4,800 pieces: 3,200 pieces and 1,600 pieces.',
+        'composed of 3,200 pieces and 1,600 pieces',
+      ).unsupportedNumbers,
+    ).toBe(0);
   });
 
   it('names: acronyms, dotted abbreviations, misspellings, leading function words, connectors', () => {

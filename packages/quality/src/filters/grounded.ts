@@ -12,7 +12,11 @@
  *   `1800s` any source year 1800-1899, a round figure after a hedge word (`about 650`) a
  *   source value that rounds to it; a number that is the sum, difference or product of two
  *   others of the response is supported. Not numbers: list markers and digits glued to
- *   letters before them (`A380`);
+ *   letters before them (`A380`). Full-width digits read as ASCII, `2½`, `1⁄2` and `2+1⁄2` as
+ *   fractions. An unsupported number is *contradicted* when the sources hold another number
+ *   between the same two words (`born May 50, 1985` against `born May 11, 1985`) or after the
+ *   same content word (`census 2011` against `census 2006`), within a sentence; function words
+ *   alone (`from 1911 to`) are no evidence;
  * - named entities: runs of two or more capitalised words (`Mount Everest`, `University
  *   of Connecticut`); a leading function word (`The`) or sentence-initial common word
  *   (`Founder`, written lower-case in the sources) is not part of the name. A name is
@@ -25,7 +29,8 @@
  *
  * Scoring (`max_unsupported` = m, default 0.2): numbers and names are strong evidence,
  * content words weak (answers paraphrase). The document is dropped when
- * - more than m of its numbers are unsupported (`grounded:numbers`), or
+ * - more than m of its numbers are unsupported, or more than m/4 contradicted (`grounded:numbers`:
+ *   one wrong figure among up to 20, as for names), or
  * - more than m/4 of its names are (`grounded:entities`: at the default, any invented name
  *   among up to 20), or
  * - more than 4m of its content words are, judged only with at least `min_response_words`
@@ -56,6 +61,12 @@ export const GROUNDED_DEFAULTS: GroundedParams = {
 export interface Groundedness {
   numbers: number;
   unsupportedNumbers: number;
+  /**
+   * Unsupported numbers standing where the sources have another number between the same two
+   * words (`born May 50, 1985` against `born May 11, 1985`): a contradicted figure, not outside
+   * knowledge. Counted within `unsupportedNumbers` too.
+   */
+  contradictedNumbers: number;
   entities: number;
   unsupportedEntities: number;
   words: number;
@@ -221,15 +232,53 @@ interface NumberToken {
   digits: string;
 }
 
-/** A number starting at `i`: digits with inner `,` or `.` groups. */
+/** Vulgar fractions (`2½` = 2.5). */
+const VULGAR = new Map<number, number>([
+  [0xbc, 0.25],
+  [0xbd, 0.5],
+  [0xbe, 0.75],
+  [0x2153, 1 / 3],
+  [0x2154, 2 / 3],
+  [0x2155, 0.2],
+  [0x215b, 0.125],
+  [0x215c, 0.375],
+  [0x215d, 0.625],
+  [0x215e, 0.875],
+]);
+
+/**
+ * A number starting at `i`: digits with inner `,` or `.` groups. Full-width digits read as ASCII
+ * (`１２` = `12`); a vulgar fraction or `a⁄b` (U+2044) adds its value (`2½`, `1⁄2` = 0.5).
+ */
 function readNumber(text: string, i: number): NumberToken {
   let j = i;
   let digits = '';
   const n = text.length;
   let dots = 0;
+  let frac = 0;
   while (j < n) {
     const c = text.charCodeAt(j);
-    if (CHAR_CLASS[c] === DIGIT) {
+    if (c >= 0x30 && c <= 0x39) {
+      digits += text[j];
+      j++;
+    } else if (c >= 0xff10 && c <= 0xff19) {
+      digits += String.fromCharCode(c - 0xff10 + 0x30);
+      j++;
+    } else if (VULGAR.has(c)) {
+      frac = VULGAR.get(c) as number;
+      j++;
+      break;
+    } else if (c === 0x2044 && digits !== '' && !digits.includes('.') && CHAR_CLASS[text.charCodeAt(j + 1)] === DIGIT) {
+      // `1⁄2`: the denominator's digits
+      let k = j + 1;
+      let d = '';
+      while (k < n && text.charCodeAt(k) >= 0x30 && text.charCodeAt(k) <= 0x39) d += text[k++];
+      if (d === '' || Number(d) === 0) break;
+      frac = Number(digits) / Number(d);
+      digits = '';
+      j = k;
+      break;
+    } else if (CHAR_CLASS[c] === DIGIT) {
       digits += text[j];
       j++;
     } else if (
@@ -244,8 +293,8 @@ function readNumber(text: string, i: number): NumberToken {
   }
   // `1.000.000` (dots as thousands separators)
   if (dots > 1) digits = digits.replace(/\./g, '');
-  const v = Number(digits);
-  return { value: Number.isFinite(v) && /^[0-9.]+$/.test(digits) ? canon(v) : digits, end: j, digits };
+  const v = Number(digits) + frac;
+  return { value: Number.isFinite(v) && /^[0-9.]*$/.test(digits) ? canon(v) : digits, end: j, digits };
 }
 
 /** `,` at `j` separates thousands: exactly three digits follow (`1,200`, not `1968,1972`). */
@@ -268,6 +317,12 @@ function alternatives(text: string, start: number, t: NumberToken, out: string[]
   const next = nextWord(text, t.end);
   const scale = SCALES.get(next);
   if (scale !== undefined) out.push(canon(Number(t.value) * scale));
+  // `2+1⁄2`, `2 1⁄2` -> 2.5
+  const c = text.charCodeAt(t.end);
+  if ((c === 43 || c === 32) && /^\d$/.test(text[t.end + 1] ?? '')) {
+    const m = /^[+ ](\d+)\u2044(\d+)/.exec(text.slice(t.end, t.end + 12));
+    if (m && Number(m[2]) > 0) out.push(canon(Number(t.value) + Number(m[1]) / Number(m[2])));
+  }
   const d = t.digits;
   if (d.length === 2) {
     const after = text.charCodeAt(t.end);
@@ -376,6 +431,14 @@ class Sources {
   values: number[] = [];
   /** initials of capitalised runs (`North Atlantic Treaty Organization` -> `nato`) and dotted acronyms (`U.S.`) */
   acronyms = new Set<string>();
+  /** `prev|next` for every source number: the words (or numbers) on its two sides */
+  slots = new Set<string>();
+
+  private slot(prev: string, next: string): void {
+    this.slots.add(`${prev}|${next}`);
+    this.slots.add(`${prev}|*`);
+    this.slots.add(`*|${next}`);
+  }
 
   private num(v: string): void {
     if (!this.numbers.has(v)) {
@@ -403,12 +466,18 @@ class Sources {
       initials = '';
     };
     const alts: string[] = [];
+    // the token before the last number, waiting for the token after it (punctuation is skipped)
+    let prevTok = '';
+    let open: string | null = null;
     while (i < n) {
       const k = CHAR_CLASS[text.charCodeAt(i)];
       if (k === DIGIT) {
         flushWords();
         flushInitials();
         const t = readNumber(text, i);
+        if (open !== null) this.slot(open, t.value);
+        open = prevTok;
+        prevTok = t.value;
         this.num(t.value);
         alts.length = 0;
         alternatives(text, i, t, alts);
@@ -419,6 +488,11 @@ class Sources {
         while (j < n && (CHAR_CLASS[text.charCodeAt(j)] === LETTER || isApostrophe(text.charCodeAt(j)))) j++;
         const raw = text.slice(i, j);
         const w = bare(fold(raw));
+        if (!isSuffix(text, i, w)) {
+          if (open !== null) this.slot(open, w);
+          open = null;
+          prevTok = w;
+        }
         this.words.add(w);
         this.stems.add(stem(w));
         const capital = raw[0] !== raw[0].toLowerCase();
@@ -463,12 +537,19 @@ class Sources {
           flushInitials();
           flushWords();
         }
+        // a number's neighbours are in its sentence
+        if (endsSentence(c)) {
+          if (open !== null) this.slot(open, '');
+          open = null;
+          prevTok = '';
+        }
         if (c !== 46) dotted = '';
         i++;
       }
     }
     flushWords();
     flushInitials();
+    if (open !== null) this.slot(open, '');
   }
 
   has(w: string): boolean {
@@ -496,6 +577,15 @@ class Sources {
   }
 }
 
+/** `th` of `17th`, `s` of `1960s`: part of the number, not its neighbour. */
+function isSuffix(text: string, i: number, w: string): boolean {
+  return (
+    i > 0 &&
+    CHAR_CLASS[text.charCodeAt(i - 1)] === DIGIT &&
+    (w === 'th' || w === 'st' || w === 'nd' || w === 'rd' || w === 's')
+  );
+}
+
 function isApostrophe(c: number): boolean {
   return c === 39 || c === 0x2019;
 }
@@ -519,6 +609,9 @@ interface ResponseNumber {
   token: NumberToken;
   start: number;
   ok: boolean;
+  /** the tokens on its two sides (`Sources.slots`) */
+  prev: string;
+  next: string;
 }
 
 /** Is a response number supported by the sources (as written, scaled, as a century or decade, rounded)? */
@@ -567,12 +660,32 @@ function derived(self: ResponseNumber, all: ResponseNumber[], words: number[]): 
   return false;
 }
 
+/**
+ * Does the sources' text hold another number where the response has this one? 2: between the
+ * same two tokens (`born May 50, 1985` ~ `born May 11, 1985`); 1: after the same word or before
+ * it (`In 1989, Applegate` ~ `In 1898, Applegate`); 0: no. Only content words and numbers are
+ * evidence (`from 1911 to` is not); the tokens are within the sentence.
+ */
+function isNumeric(t: string): boolean {
+  const c = t.charCodeAt(0);
+  return c >= 48 && c <= 57;
+}
+
+function contradicted(src: Sources, x: ResponseNumber): number {
+  const cp = x.prev !== '' && !STOP.has(x.prev);
+  const cn = x.next !== '' && !STOP.has(x.next);
+  if (!cp && !cn) return 0;
+  if (src.slots.has(`${x.prev}|${x.next}`)) return cp && cn ? 2 : 1;
+  return cp && !isNumeric(x.prev) && src.slots.has(`${x.prev}|*`) ? 1 : 0;
+}
+
 function measure(response: string, sources: string[], detail: boolean): Groundedness {
   const src = new Sources();
   for (const s of sources) src.add(s);
   const g: Groundedness = {
     numbers: 0,
     unsupportedNumbers: 0,
+    contradictedNumbers: 0,
     entities: 0,
     unsupportedEntities: 0,
     words: 0,
@@ -606,6 +719,8 @@ function measure(response: string, sources: string[], detail: boolean): Grounded
   const alts: string[] = [];
   const nums: ResponseNumber[] = [];
   const numberWords: number[] = [];
+  let prevTok = '';
+  let open: ResponseNumber | null = null;
   while (i < n) {
     const c = response.charCodeAt(i);
     const k = CHAR_CLASS[c];
@@ -616,7 +731,13 @@ function measure(response: string, sources: string[], detail: boolean): Grounded
       if (isListMarker(response, i, t.end)) {
         // a list marker keeps the sentence start: `2. Posting Job listings`
       } else {
-        if (!glued) nums.push({ token: t, start: i, ok: numberSupported(src, response, i, t, alts) });
+        if (open !== null) open.next = t.value;
+        open = null;
+        if (!glued) {
+          open = { token: t, start: i, ok: numberSupported(src, response, i, t, alts), prev: prevTok, next: '' };
+          nums.push(open);
+        }
+        prevTok = t.value;
         sentenceStart = false;
       }
       i = t.end;
@@ -625,6 +746,11 @@ function measure(response: string, sources: string[], detail: boolean): Grounded
       while (j < n && (CHAR_CLASS[response.charCodeAt(j)] === LETTER || isApostrophe(response.charCodeAt(j)))) j++;
       const raw = response.slice(i, j);
       const w = bare(fold(raw));
+      if (!isSuffix(response, i, w)) {
+        if (open !== null) open.next = w;
+        open = null;
+        prevTok = w;
+      }
       const stop = STOP.has(w) || NUMBER_WORD.has(w);
       const capital = raw[0] !== raw[0].toLowerCase();
       const nw = NUMBER_WORD.has(w) ? (UNITS.get(w) ?? TENS.get(w)) : undefined;
@@ -663,7 +789,11 @@ function measure(response: string, sources: string[], detail: boolean): Grounded
       if (!(sep === 32 || sep === 45) || !(i + 1 < n && CHAR_CLASS[response.charCodeAt(i + 1)] === LETTER)) endRun();
       else i++;
     } else {
-      if (endsSentence(c)) sentenceStart = true;
+      if (endsSentence(c)) {
+        sentenceStart = true;
+        open = null;
+        prevTok = '';
+      }
       endRun();
       i++;
     }
@@ -671,8 +801,11 @@ function measure(response: string, sources: string[], detail: boolean): Grounded
   endRun();
   for (const x of nums) {
     g.numbers++;
-    if (x.ok || derived(x, nums, numberWords)) continue;
+    if (x.ok) continue;
+    const c = contradicted(src, x);
+    if (c < 2 && derived(x, nums, numberWords)) continue;
     g.unsupportedNumbers++;
+    if (c > 0) g.contradictedNumbers++;
     missing?.push(`N:${x.token.digits}`);
   }
   return g;
@@ -685,6 +818,7 @@ function text(v: unknown): string {
 /** The drop decision for measured units at threshold `max` (see the module comment). */
 export function groundedVerdict(g: Groundedness, max: number, minWords: number): string | undefined {
   if (g.numbers > 0 && g.unsupportedNumbers / g.numbers > max) return 'numbers';
+  if (g.contradictedNumbers > 0 && g.contradictedNumbers / g.numbers > max / 4) return 'numbers';
   if (g.unsupportedEntities > 0 && g.unsupportedEntities / g.entities > max / 4) return 'entities';
   if (g.words >= minWords && g.unsupportedWords / g.words > 4 * max) return 'content_words';
   return undefined;
