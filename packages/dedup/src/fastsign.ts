@@ -10,8 +10,7 @@ import { threadId } from 'node:worker_threads';
 import type { InputError } from '@curate/core';
 import type { InputFile } from '@curate/shards';
 import { exactKeyOfBytes, exactKeyPrepared, hash32Bytes } from './exact.js';
-import { isRawJsonl } from './fastwrite.js';
-import { fileOptions, textOfFile } from './filetext.js';
+import { fileOptions, isRawJsonl, textOfFile } from './filetext.js';
 import {
   decodeLine,
   isBlank,

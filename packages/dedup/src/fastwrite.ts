@@ -29,10 +29,7 @@ const renameP = promisify(rename);
 const statP = promisify(stat);
 const rmP = promisify(rm);
 
-/** Input files the fast path reads: JSONL, plain or compressed (decompressed as a stream). */
-export function isRawJsonl(f: InputFile): boolean {
-  return f.format === 'jsonl';
-}
+export { isRawJsonl } from './filetext.js';
 
 const OUT_CHUNK = 1 << 22;
 
