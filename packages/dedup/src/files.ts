@@ -79,6 +79,8 @@ export interface DedupFilesOptions extends OutputOptions, SignOptions {
   prefer?: Prefer;
   /** Parallel signers: the main thread plus `workers - 1` worker threads. Default min(2, cores). */
   workers?: number;
+  /** Documents exact dedup holds in memory before it spills to the output's temporary folder (`ExactDeduperOptions.memoryRows`). */
+  exactMemoryRows?: number;
   /** Bytes per chunk of uncompressed JSONL signed in parallel (default `chunkBytes(total, workers)`; small in tests). */
   chunkBytes?: number;
 }
@@ -534,7 +536,7 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
     prefer: options.prefer,
   };
   const near = new NearDedupIndex(nearOpts); // validates options before any work
-  const exact = new ExactDeduper({ prefer: options.prefer });
+
   const totalBytes = files.reduce((a, f) => a + f.size, 0);
   const chunkable = files.every(
     (f, i) =>
@@ -553,6 +555,12 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
     command: 'dedup',
   });
   try {
+    // past its memory budget, exact dedup's per-row state goes to files under the output's temporary folder
+    const exact = new ExactDeduper({
+      prefer: options.prefer,
+      memoryRows: options.exactMemoryRows,
+      spillDir: outDir.tmpDir,
+    });
     let docs = 0;
     let noShingles = 0;
     const k = near.options.numPerm;
