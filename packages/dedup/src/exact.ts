@@ -73,6 +73,8 @@ export interface ExactDeduperOptions {
 
 /** Documents `ExactDeduper` holds in memory before it spills to disk. */
 export const EXACT_MEMORY_ROWS = 1 << 20;
+/** Keys whose keeper a spilled `ExactDeduper` still remembers (~100 bytes each). */
+const HOT_KEYS = 1 << 16;
 
 /** An exact-dedup key: the hex string of `exactKey`, or the same 64 bits as a bigint (`exactKey64`). */
 export type ExactKeyValue = string | bigint;
@@ -203,13 +205,20 @@ export class ExactDeduper {
   add(docIndex: number, key: ExactKeyValue, meta: DocMeta): void {
     const kind = kindCode(meta.kind);
     const score = scoreValue(meta.score);
+    if (!this.spill && this.n >= this.memoryRows) this.toDisk();
     if (this.spill) {
+      // a copy beaten by a keeper still in the (bounded) cache is written without its metadata
+      const c = this.hot.get(key);
+      if (c && compareForKeep(this.prefer, docIndex, kind, score, c.index, c.kind, c.score) > 0) {
+        this.spill.add(key, docIndex);
+        return;
+      }
       this.spill.add(key, docIndex, meta.id, kind, score);
-      return;
-    }
-    if (this.n >= this.memoryRows) {
-      this.toDisk();
-      (this.spill as unknown as ExactSpill).add(key, docIndex, meta.id, kind, score);
+      if (c) {
+        c.index = docIndex;
+        c.kind = kind;
+        c.score = score;
+      } else if (this.hot.size < HOT_KEYS) this.hot.set(key, { index: docIndex, kind, score });
       return;
     }
     let g = this.groupOfKey.get(key);
@@ -259,6 +268,8 @@ export class ExactDeduper {
         if (this.bestIndex[g] === d) spill.add(keyOf[g], d, this.bestId[g], this.bestKind[g], this.bestScore[g]);
         else spill.add(keyOf[g], d);
       }
+      for (let g = 0; g < keyOf.length && g < HOT_KEYS; g++)
+        this.hot.set(keyOf[g], { index: this.bestIndex[g], kind: this.bestKind[g], score: this.bestScore[g] });
     } catch (e) {
       spill.dispose();
       throw e;
@@ -275,6 +286,8 @@ export class ExactDeduper {
   }
 
   private spillRows = 0;
+  /** Spilled: the current keeper of up to HOT_KEYS keys, so their later copies are written without metadata. */
+  private readonly hot = new Map<ExactKeyValue, { index: number; kind: number; score: number }>();
 
   /** `resolve` from the spill files, which it then removes. */
   private resolveSpilled(spill: ExactSpill): ExactRemovals {
@@ -287,8 +300,8 @@ export class ExactDeduper {
       for (let i = 1; i < m && sorted; i++) if (docs[i - 1] > docs[i]) sorted = false;
       if (sorted)
         return new ExactRemovals(
-          docs.slice(0, m),
-          removals.groupOf.slice(0, m),
+          docs.subarray(0, m), // views, not copies: no second copy at the peak
+          removals.groupOf.subarray(0, m),
           Float64Array.from(removals.keptIndex),
           removals.keptId,
           losing,
@@ -313,6 +326,7 @@ export class ExactDeduper {
       const spill = this.spill;
       this.spill = undefined;
       this.spillRows = spill.rows;
+      this.hot.clear();
       return this.resolveSpilled(spill);
     }
     let m = 0;

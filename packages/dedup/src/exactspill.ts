@@ -24,8 +24,17 @@ export function spillError(path: string, e: unknown): CurateError {
   });
 }
 
+// little-endian scratch for 64-bit keys and doubles (records are not 8-byte aligned)
+const K64 = new BigUint64Array(1);
+const K8 = new Uint8Array(K64.buffer);
+const D64 = new Float64Array(1);
+const D8 = new Uint8Array(D64.buffer);
+
 function partitionOf(key: string | bigint): number {
-  if (typeof key === 'bigint') return Number(key & BigInt(PARTITIONS - 1));
+  if (typeof key === 'bigint') {
+    K64[0] = key;
+    return K8[0] & (PARTITIONS - 1);
+  }
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
   return (h >>> 0) & (PARTITIONS - 1);
@@ -99,7 +108,8 @@ export class ExactSpill {
     let o = this.lens[p];
     if (typeof key === 'bigint') {
       b[o++] = 0;
-      b.writeBigUInt64LE(key, o);
+      K64[0] = key;
+      for (let i = 0; i < 8; i++) b[o + i] = K8[i];
       o += 8;
     } else {
       b[o++] = 1;
@@ -107,13 +117,15 @@ export class ExactSpill {
       o += 2;
       o += b.write(key, o, 'utf8');
     }
-    b.writeDoubleLE(docIndex, o);
+    D64[0] = docIndex;
+    for (let i = 0; i < 8; i++) b[o + i] = D8[i];
     o += 8;
     if (id === undefined) b[o++] = 0;
     else {
       b[o++] = 1;
       b[o++] = kind;
-      b.writeDoubleLE(score, o);
+      D64[0] = score;
+      for (let i = 0; i < 8; i++) b[o + i] = D8[i];
       o += 8;
       b.writeUInt32LE(idBytes, o);
       o += 4;
@@ -123,10 +135,14 @@ export class ExactSpill {
     this.rows++;
   }
 
-  /** Every record of partition p, in the order added. */
-  private *records(
+  /**
+   * Every record of partition p, in the order added, to `fn` (no object per record): `id` is
+   * undefined for a document already beaten.
+   */
+  private forEach(
     p: number,
-  ): Generator<{ key: string | bigint; docIndex: number; id?: string; kind: number; score: number }> {
+    fn: (key: string | bigint, docIndex: number, id: string | undefined, kind: number, score: number) => void,
+  ): void {
     const path = this.path(p);
     let fd: number;
     try {
@@ -138,12 +154,18 @@ export class ExactSpill {
       let buf = Buffer.allocUnsafe(READ);
       let len = 0;
       let pos = 0;
-      let eof = false;
       for (;;) {
-        // one record needs at most its key (<= 2 + 65535) + id: refill when fewer bytes than a record may need
+        let n: number;
+        try {
+          n = readSync(fd, buf, len, buf.length - len, pos);
+        } catch (e) {
+          throw spillError(path, e);
+        }
+        pos += n;
+        len += n;
         let o = 0;
-        const rec: { key: string | bigint; docIndex: number; id?: string; kind: number; score: number }[] = [];
         for (;;) {
+          // a record cut by the end of the buffer waits for the next read
           const start = o;
           if (len - o < 1) break;
           const tag = buf[o++];
@@ -153,14 +175,15 @@ export class ExactSpill {
               o = start;
               break;
             }
-            key = buf.readBigUInt64LE(o);
+            for (let i = 0; i < 8; i++) K8[i] = buf[o + i];
+            key = K64[0];
             o += 8;
           } else {
             if (len - o < 2) {
               o = start;
               break;
             }
-            const kl = buf.readUInt16LE(o);
+            const kl = buf[o] | (buf[o + 1] << 8);
             if (len - o < 2 + kl) {
               o = start;
               break;
@@ -172,10 +195,11 @@ export class ExactSpill {
             o = start;
             break;
           }
-          const docIndex = buf.readDoubleLE(o);
+          for (let i = 0; i < 8; i++) D8[i] = buf[o + i];
+          const docIndex = D64[0];
           o += 8;
           if (buf[o++] === 0) {
-            rec.push({ key, docIndex, kind: 1, score: Number.NaN });
+            fn(key, docIndex, undefined, 1, Number.NaN);
             continue;
           }
           if (len - o < 13) {
@@ -183,7 +207,8 @@ export class ExactSpill {
             break;
           }
           const kind = buf[o];
-          const score = buf.readDoubleLE(o + 1);
+          for (let i = 0; i < 8; i++) D8[i] = buf[o + 1 + i];
+          const score = D64[0];
           const il = buf.readUInt32LE(o + 9);
           if (len - o < 13 + il) {
             o = start;
@@ -191,12 +216,13 @@ export class ExactSpill {
           }
           const id = buf.toString('utf8', o + 13, o + 13 + il);
           o += 13 + il;
-          rec.push({ key, docIndex, id, kind, score });
+          fn(key, docIndex, id, kind, score);
         }
-        yield* rec;
-        if (eof && o >= len) return;
-        if (eof) throw spillError(path, new Error('truncated record'));
-        // keep the unread tail, read more (grow for a record longer than the buffer)
+        if (n === 0) {
+          if (o < len) throw spillError(path, new Error('truncated record'));
+          return;
+        }
+        // keep the unread tail; grow for a record longer than the buffer
         buf.copy(buf, 0, o, len);
         len -= o;
         if (len === buf.length) {
@@ -204,15 +230,6 @@ export class ExactSpill {
           buf.copy(nb, 0, 0, len);
           buf = nb;
         }
-        let n: number;
-        try {
-          n = readSync(fd, buf, len, buf.length - len, pos);
-        } catch (e) {
-          throw spillError(path, e);
-        }
-        pos += n;
-        len += n;
-        if (n === 0) eof = true;
       }
     } finally {
       closeSync(fd);
@@ -234,22 +251,22 @@ export class ExactSpill {
     for (let p = 0; p < PARTITIONS; p++) {
       if (!this.used[p]) continue;
       const best = new Map<string | bigint, { index: number; kind: number; score: number; id: string; slot: number }>();
-      for (const r of this.records(p)) {
-        if (r.id === undefined) continue;
-        const b = best.get(r.key);
-        if (!b) best.set(r.key, { index: r.docIndex, kind: r.kind, score: r.score, id: r.id, slot: -1 });
-        else if (compareForKeep(prefer, r.docIndex, r.kind, r.score, b.index, b.kind, b.score) < 0) {
-          b.index = r.docIndex;
-          b.kind = r.kind;
-          b.score = r.score;
-          b.id = r.id;
+      this.forEach(p, (key, docIndex, id, kind, score) => {
+        if (id === undefined) return;
+        const b = best.get(key);
+        if (!b) best.set(key, { index: docIndex, kind, score, id, slot: -1 });
+        else if (compareForKeep(prefer, docIndex, kind, score, b.index, b.kind, b.score) < 0) {
+          b.index = docIndex;
+          b.kind = kind;
+          b.score = score;
+          b.id = id;
         }
-      }
+      });
       groups += best.size;
-      for (const r of this.records(p)) {
-        const b = best.get(r.key);
+      this.forEach(p, (key, docIndex) => {
+        const b = best.get(key);
         if (!b) throw spillError(this.path(p), new Error('a key without a kept document'));
-        if (b.index === r.docIndex) continue;
+        if (b.index === docIndex) return;
         if (b.slot < 0) {
           b.slot = out.keptIndex.length;
           out.keptIndex.push(b.index);
@@ -263,10 +280,10 @@ export class ExactSpill {
           g.set(out.groupOf);
           out.groupOf = g;
         }
-        out.docs[out.m] = r.docIndex;
+        out.docs[out.m] = docIndex;
         out.groupOf[out.m] = b.slot;
         out.m++;
-      }
+      });
     }
     return { removals: out, groups, losing: out.keptIndex.length };
   }
