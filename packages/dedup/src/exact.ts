@@ -321,6 +321,13 @@ export class ExactDeduper {
     }
   }
 
+  /** Remove the spill files without resolving (a caller that gives up); also done at process exit. */
+  dispose(): void {
+    this.spill?.dispose();
+    this.spill = undefined;
+    this.hot.clear();
+  }
+
   resolve(): ExactRemovals {
     if (this.spill) {
       const spill = this.spill;

@@ -12,6 +12,14 @@ import { CurateError } from '@curate/core';
 import { compareForKeep, type Prefer } from './keep.js';
 
 export const PARTITIONS = 64;
+
+// spill folders not yet removed: removed at exit too (a caller that failed before `resolve`)
+const live = new Set<string>();
+let hooked = false;
+function removeLive(): void {
+  for (const d of live) rmSync(d, { recursive: true, force: true });
+  live.clear();
+}
 const BUF = 128 << 10;
 const READ = 1 << 20;
 
@@ -61,6 +69,11 @@ export class ExactSpill {
       this.dir = mkdtempSync(join(parent, 'exact-spill-'));
     } catch (e) {
       throw spillError(parent, e);
+    }
+    live.add(this.dir);
+    if (!hooked) {
+      hooked = true;
+      process.once('exit', removeLive);
     }
   }
 
@@ -292,5 +305,6 @@ export class ExactSpill {
   dispose(): void {
     this.bufs.fill(undefined);
     rmSync(this.dir, { recursive: true, force: true });
+    live.delete(this.dir);
   }
 }

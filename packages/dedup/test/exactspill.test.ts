@@ -72,6 +72,16 @@ describe('ExactDeduper past its memory budget (issue 19.11)', () => {
     expect(readdirSync(spillDir)).toEqual([]);
   });
 
+  it('dispose() removes the spill files of a deduper that is never resolved', () => {
+    const spillDir = join(dir, 'gave-up');
+    mkdirSync(spillDir, { recursive: true });
+    const d = new ExactDeduper({ memoryRows: 5, spillDir });
+    for (let i = 0; i < 20; i++) d.add(i, `k${i % 3}`, { id: `d${i}` });
+    expect(readdirSync(spillDir).length).toBe(1);
+    d.dispose();
+    expect(readdirSync(spillDir)).toEqual([]);
+  });
+
   it('a disk error names the path', () => {
     const file = join(dir, 'not-a-folder');
     writeFileSync(file, 'x');
