@@ -5,7 +5,9 @@
  * either. Collision odds for n documents ~ n^2 / 2^65: 2.7% at a billion,
  * 2.7e-8 at a million.
  */
+import { tmpdir } from 'node:os';
 import xxhash from 'xxhash-wasm';
+import { ExactSpill } from './exactspill.js';
 import { compareForKeep, type DocMeta, kindCode, type Prefer, scoreValue } from './keep.js';
 import { type NormalizeOptions, normalizePrepared, normalizeText } from './normalize.js';
 
@@ -59,7 +61,20 @@ export interface ExactRemoval {
 export interface ExactDeduperOptions {
   /** Which document a group keeps first. Default 'real'. */
   prefer?: Prefer;
+  /**
+   * Documents whose state is held in memory (12-24 bytes each, plus per distinct key a map entry
+   * and its keeper); past it the state moves to files under `spillDir` and `resolve` reads them
+   * back partition by partition (same removals). Default `EXACT_MEMORY_ROWS` (2^20).
+   */
+  memoryRows?: number;
+  /** Parent folder of the spill files (a fresh subfolder, removed by `resolve`). Default the OS temp folder. */
+  spillDir?: string;
 }
+
+/** Documents `ExactDeduper` holds in memory before it spills to disk. */
+export const EXACT_MEMORY_ROWS = 1 << 20;
+/** Keys whose keeper a spilled `ExactDeduper` still remembers (~100 bytes each). */
+const HOT_KEYS = 1 << 16;
 
 /** An exact-dedup key: the hex string of `exactKey`, or the same 64 bits as a bigint (`exactKey64`). */
 export type ExactKeyValue = string | bigint;
@@ -160,24 +175,52 @@ export class ExactDeduper {
   private n = 0;
   /** streaming use (`check`): key -> first document */
   private readonly seen = new Map<ExactKeyValue, { index: number; id: string }>();
+  private readonly memoryRows: number;
+  private readonly spillDir: string;
+  private spill: ExactSpill | undefined;
+  private spilledGroups = -1;
 
   constructor(options: ExactDeduperOptions = {}) {
     this.prefer = options.prefer ?? 'real';
+    this.memoryRows = options.memoryRows ?? EXACT_MEMORY_ROWS;
+    if (!(this.memoryRows >= 1)) throw new RangeError(`memoryRows must be >= 1, got ${options.memoryRows}`);
+    this.spillDir = options.spillDir ?? tmpdir();
   }
 
   /** Documents added. */
   get size(): number {
-    return this.n;
+    return this.n + (this.spill ? this.spill.rows : this.spillRows);
   }
 
-  /** Distinct keys among the documents added. */
+  /** Distinct keys among the documents added (after `resolve` when the state went to disk). */
   get groupCount(): number {
-    return this.groupOfKey.size;
+    return this.spill || this.spilledGroups >= 0 ? Math.max(0, this.spilledGroups) : this.groupOfKey.size;
+  }
+
+  /** Whether the state went to disk (past `memoryRows`). */
+  get spilled(): boolean {
+    return this.spill !== undefined || this.spilledGroups >= 0;
   }
 
   add(docIndex: number, key: ExactKeyValue, meta: DocMeta): void {
     const kind = kindCode(meta.kind);
     const score = scoreValue(meta.score);
+    if (!this.spill && this.n >= this.memoryRows) this.toDisk();
+    if (this.spill) {
+      // a copy beaten by a keeper still in the (bounded) cache is written without its metadata
+      const c = this.hot.get(key);
+      if (c && compareForKeep(this.prefer, docIndex, kind, score, c.index, c.kind, c.score) > 0) {
+        this.spill.add(key, docIndex);
+        return;
+      }
+      this.spill.add(key, docIndex, meta.id, kind, score);
+      if (c) {
+        c.index = docIndex;
+        c.kind = kind;
+        c.score = score;
+      } else if (this.hot.size < HOT_KEYS) this.hot.set(key, { index: docIndex, kind, score });
+      return;
+    }
     let g = this.groupOfKey.get(key);
     if (g === undefined) {
       g = this.groupOfKey.size;
@@ -213,7 +256,86 @@ export class ExactDeduper {
     this.n++;
   }
 
+  /** Move the in-memory state to spill files: each group's keeper with its metadata, the others as beaten. */
+  private toDisk(): void {
+    const spill = new ExactSpill(this.spillDir);
+    try {
+      const keyOf: ExactKeyValue[] = new Array(this.groupOfKey.size);
+      for (const [k, g] of this.groupOfKey) keyOf[g] = k;
+      for (let i = 0; i < this.n; i++) {
+        const g = this.groups[i];
+        const d = this.docs[i];
+        if (this.bestIndex[g] === d) spill.add(keyOf[g], d, this.bestId[g], this.bestKind[g], this.bestScore[g]);
+        else spill.add(keyOf[g], d);
+      }
+      for (let g = 0; g < keyOf.length && g < HOT_KEYS; g++)
+        this.hot.set(keyOf[g], { index: this.bestIndex[g], kind: this.bestKind[g], score: this.bestScore[g] });
+    } catch (e) {
+      spill.dispose();
+      throw e;
+    }
+    this.spill = spill;
+    this.groupOfKey.clear();
+    this.bestIndex = new Float64Array(0);
+    this.bestKind = new Uint8Array(0);
+    this.bestScore = new Float64Array(0);
+    this.bestId.length = 0;
+    this.docs = new Float64Array(0);
+    this.groups = new Uint32Array(0);
+    this.n = 0;
+  }
+
+  private spillRows = 0;
+  /** Spilled: the current keeper of up to HOT_KEYS keys, so their later copies are written without metadata. */
+  private readonly hot = new Map<ExactKeyValue, { index: number; kind: number; score: number }>();
+
+  /** `resolve` from the spill files, which it then removes. */
+  private resolveSpilled(spill: ExactSpill): ExactRemovals {
+    try {
+      const { removals, groups, losing } = spill.resolve(this.prefer);
+      this.spilledGroups = groups;
+      const m = removals.m;
+      const docs = removals.docs;
+      let sorted = true;
+      for (let i = 1; i < m && sorted; i++) if (docs[i - 1] > docs[i]) sorted = false;
+      if (sorted)
+        return new ExactRemovals(
+          docs.subarray(0, m), // views, not copies: no second copy at the peak
+          removals.groupOf.subarray(0, m),
+          Float64Array.from(removals.keptIndex),
+          removals.keptId,
+          losing,
+        );
+      const order = new Uint32Array(m);
+      for (let i = 0; i < m; i++) order[i] = i;
+      order.sort((a, b) => docs[a] - docs[b]);
+      const d = new Float64Array(m);
+      const g = new Uint32Array(m);
+      for (let i = 0; i < m; i++) {
+        d[i] = docs[order[i]];
+        g[i] = removals.groupOf[order[i]];
+      }
+      return new ExactRemovals(d, g, Float64Array.from(removals.keptIndex), removals.keptId, losing);
+    } finally {
+      spill.dispose();
+    }
+  }
+
+  /** Remove the spill files without resolving (a caller that gives up); also done at process exit. */
+  dispose(): void {
+    this.spill?.dispose();
+    this.spill = undefined;
+    this.hot.clear();
+  }
+
   resolve(): ExactRemovals {
+    if (this.spill) {
+      const spill = this.spill;
+      this.spill = undefined;
+      this.spillRows = spill.rows;
+      this.hot.clear();
+      return this.resolveSpilled(spill);
+    }
     let m = 0;
     for (let i = 0; i < this.n; i++) if (this.bestIndex[this.groups[i]] !== this.docs[i]) m++;
     if (m === 0) return new ExactRemovals(EMPTY_F64, new Uint32Array(0), this.bestIndex, this.bestId, 0);

@@ -10,8 +10,7 @@ import { threadId } from 'node:worker_threads';
 import type { InputError } from '@curate/core';
 import type { InputFile } from '@curate/shards';
 import { exactKeyOfBytes, exactKeyPrepared, hash32Bytes } from './exact.js';
-import { isRawJsonl } from './fastwrite.js';
-import { fileOptions, textOfFile } from './filetext.js';
+import { fileOptions, isRawJsonl, textOfFile } from './filetext.js';
 import {
   decodeLine,
   isBlank,
@@ -41,6 +40,37 @@ export interface FirstBatchInfo {
   records: number;
   sawText: boolean;
   keys: string[];
+  /** Chunks (numbered from their own first record): the record that first had the text, and each key's first record. */
+  textRec?: number;
+  keyRecs?: number[];
+}
+
+/** A chunk of a file signed with its own numbering (`signJsonlChunk`), placed in the file once earlier chunks are counted. */
+export interface ChunkTask extends RangeTask {
+  chunk: number;
+}
+
+/** What a chunk held: its records (non-blank lines) and what its first `batchSize` records showed. */
+export interface ChunkSummary {
+  chunk: number;
+  records: number;
+  first: FirstBatchInfo;
+}
+
+/**
+ * The FirstBatchInfo of a chunk whose first record is record `start` of its file: what its records
+ * among the file's first `batchSize` showed, or undefined when it has none.
+ */
+export function placeFirst(info: FirstBatchInfo, start: number, batchSize: number): FirstBatchInfo | undefined {
+  if (start >= batchSize) return undefined;
+  const m = batchSize - start;
+  const sawText = info.textRec !== undefined && info.textRec < m;
+  const keyRecs = info.keyRecs ?? [];
+  return {
+    records: Math.min(info.records, m),
+    sawText,
+    keys: sawText ? [] : info.keys.filter((_, i) => keyRecs[i] < m),
+  };
 }
 
 /** The plain column a template reads, or undefined when it is a real template. */
@@ -121,6 +151,37 @@ export async function* signJsonlRange(
   const f = files[task.fileIndex];
   const path = f.path;
   const st = new RangeSigner(path, task, fileOptions(options, task.fileIndex), await countBefore(path, task.from));
+  yield* signLines(f, task, st);
+  const last = st.rest();
+  if (last) yield last;
+}
+
+/**
+ * The records of a chunk numbered from 0 within it (batch offsets relative to the chunk; rows without
+ * an id get none: the caller, which knows the records before the chunk, adds both), so no signer
+ * counts the lines before its chunk and chunks can be signed in any order by any thread. Returns
+ * the chunk's record count and first-batch information. Errors name lines within the chunk: a
+ * caller re-signs a failed chunk with `signJsonlRange` for the file's line numbers.
+ */
+export async function* signJsonlChunk(
+  files: InputFile[],
+  task: ChunkTask,
+  options: SignOptions,
+): AsyncGenerator<BatchSignatures, ChunkSummary> {
+  const f = files[task.fileIndex];
+  const st = new RangeSigner(f.path, task, fileOptions(options, task.fileIndex), { lines: 0, records: 0 }, true);
+  yield* signLines(f, task, st);
+  const last = st.rest();
+  if (last?.length) yield last;
+  return st.summary(task.chunk);
+}
+
+async function* signLines(
+  f: InputFile,
+  task: RangeTask,
+  st: RangeSigner,
+): AsyncGenerator<BatchSignatures & { first?: FirstBatchInfo }> {
+  const path = f.path;
   // the generator only moves chunks and batches: the per-line work is RangeSigner.fill, a plain
   // method (V8 compiled this generator with the loop inside twice per run, ~35 ms each)
   for await (const chunk of rawLines(path, task.from, task.to, true, f.compression)) {
@@ -130,8 +191,6 @@ export async function* signJsonlRange(
       if (st.full()) yield st.take();
     }
   }
-  const last = st.rest();
-  if (last) yield last;
 }
 
 /** The state of `signJsonlRange`: the current batch and what the lines so far showed. */
@@ -167,6 +226,8 @@ class RangeSigner {
     task: RangeTask,
     private readonly options: SignOptions,
     start: { lines: number; records: number },
+    /** Chunk mode (`signJsonlChunk`): `first` is kept to the end (`summary`), ids of rows without one are left out. */
+    private readonly relative = false,
   ) {
     this.batchSize = options.batchSize ?? 2048;
     this.col = plainColumn(textOfFile(options, task.fileIndex)) as string;
@@ -182,17 +243,28 @@ class RangeSigner {
     this.kindKey = Buffer.from(this.kindCol, 'utf8');
     this.line = start.lines;
     this.rec = start.records;
-    this.first = this.rec < this.batchSize ? { records: 0, sawText: false, keys: [] } : undefined;
+    this.first =
+      this.rec < this.batchSize
+        ? relative
+          ? { records: 0, sawText: false, keys: [], keyRecs: [] }
+          : { records: 0, sawText: false, keys: [] }
+        : undefined;
     this.signer = `${threadId}:${task.fileIndex}:${task.from}`;
     this.out = newBatch(task.fileIndex, this.rec, this.batchSize, this.near ? this.k : 0);
   }
 
-  private noteKeys(keys: Iterable<string>): void {
+  private noteKeys(keys: Iterable<string>, row: number): void {
     for (const key of keys)
       if (!this.keySet.has(key)) {
         this.keySet.add(key);
         this.first?.keys.push(key);
+        this.first?.keyRecs?.push(row);
       }
+  }
+
+  /** Chunk mode: the records read and the first-batch information. */
+  summary(chunk: number): ChunkSummary {
+    return { chunk, records: this.rec, first: this.first ?? { records: 0, sawText: false, keys: [], keyRecs: [] } };
   }
 
   /** A local id of a new key list (pass 2 maps it to a global one through `newShapes`). */
@@ -223,7 +295,7 @@ class RangeSigner {
     out.signer = this.signer;
     out.newShapes = this.newShapes;
     this.newShapes = [];
-    if (this.first && this.rec >= this.batchSize) {
+    if (this.first && this.rec >= this.batchSize && !this.relative) {
       out.first = this.first;
       this.first = undefined;
     }
@@ -235,12 +307,12 @@ class RangeSigner {
   /** The last, partial batch (or one carrying `first` alone), if any. */
   rest(): (BatchSignatures & { first?: FirstBatchInfo }) | undefined {
     const r = this.r;
-    if (r === 0 && !this.first) return undefined;
+    if (r === 0 && (!this.first || this.relative)) return undefined;
     const b: BatchSignatures & { first?: FirstBatchInfo } =
       r < this.batchSize ? shrink(this.out, r, this.near ? this.k : 0) : this.out;
     b.signer = this.signer;
     b.newShapes = this.newShapes;
-    if (this.first) b.first = this.first;
+    if (this.first && !this.relative) b.first = this.first;
     return b;
   }
 
@@ -276,11 +348,13 @@ class RangeSigner {
         out.shapes![r] =
           sc.canonical && (!lazyText || kernel.canonical) ? this.shapes.shapeOf(sc, buf, this.internLocal) : -1;
         if (inFirst && first && !first.sawText) {
-          if (ti >= 0) first.sawText = true;
-          else {
+          if (ti >= 0) {
+            first.sawText = true;
+            first.textRec = row;
+          } else {
             const ks: string[] = [];
             for (let i = 0; i < sc.nkeys; i++) ks.push(buf.toString('utf8', sc.keyStart[i], sc.keyEnd[i]));
-            this.noteKeys(ks);
+            this.noteKeys(ks, row);
           }
         }
         if (ti < 0) text = '';
@@ -307,14 +381,22 @@ class RangeSigner {
         out.shapes![r] = -1;
         const obj = parseLine(buf, s, e, path, ln);
         if (inFirst && first && !first.sawText) {
-          if (Object.hasOwn(obj, col)) first.sawText = true;
-          else this.noteKeys(Object.keys(obj));
+          if (Object.hasOwn(obj, col)) {
+            first.sawText = true;
+            first.textRec = row;
+          } else this.noteKeys(Object.keys(obj), row);
         }
         text = cellText(Object.hasOwn(obj, col) ? obj[col] : null);
         id = Object.hasOwn(obj, idCol) ? obj[idCol] : null;
         real = Object.hasOwn(obj, kindCol) && obj[kindCol] === 'real';
       }
-      out.ids[r] = id === undefined || id === null || id === '' ? `${path}:${row}` : String(id);
+      // chunk mode: no id yet for a row without one (its row number in the file is not known here)
+      out.ids[r] =
+        id === undefined || id === null || id === ''
+          ? this.relative
+            ? (undefined as unknown as string)
+            : `${path}:${row}`
+          : String(id);
       out.kinds[r] = real ? 0 : 1;
       out.scores[r] = Number.NaN;
       if (fast) {

@@ -29,10 +29,7 @@ const renameP = promisify(rename);
 const statP = promisify(stat);
 const rmP = promisify(rm);
 
-/** Input files the fast path reads: JSONL, plain or compressed (decompressed as a stream). */
-export function isRawJsonl(f: InputFile): boolean {
-  return f.format === 'jsonl';
-}
+export { isRawJsonl } from './filetext.js';
 
 const OUT_CHUNK = 1 << 22;
 
@@ -99,9 +96,10 @@ class RawShardWriter {
       this.hash.update(data);
       let off = 0;
       while (off < data.length) off += (await writeP(this.fd, data, off, data.length - off)).bytesWritten;
-      this.out = Buffer.allocUnsafe(Math.max(OUT_CHUNK, need));
       this.len = 0;
-    } else if (need > this.out.length) this.out = Buffer.allocUnsafe(need);
+    }
+    // the buffer is reused once written (a fresh one per flush cost its pages' first-touch faults)
+    if (need > this.out.length) this.out = Buffer.allocUnsafe(Math.max(OUT_CHUNK, need));
   }
 
   /**

@@ -37,7 +37,16 @@ import {
 } from '@curate/shards';
 import { DecontamIndex, type EvalFile } from './decontam.js';
 import { ExactDeduper, hash32 } from './exact.js';
-import { checkFirstBatch, type FirstBatchInfo, fastSignable, type RangeTask, signJsonlRange } from './fastsign.js';
+import {
+  type ChunkSummary,
+  type ChunkTask,
+  checkFirstBatch,
+  type FirstBatchInfo,
+  fastSignable,
+  placeFirst,
+  signJsonlChunk,
+  signJsonlRange,
+} from './fastsign.js';
 import { isRawJsonl, LineShapes, writeSplitJsonl } from './fastwrite.js';
 import { fileOptions, textOfFile } from './filetext.js';
 import { checkStamp, inputChanged, LineHashReader, PassOneRecord, stampOf } from './integrity.js';
@@ -70,6 +79,10 @@ export interface DedupFilesOptions extends OutputOptions, SignOptions {
   prefer?: Prefer;
   /** Parallel signers: the main thread plus `workers - 1` worker threads. Default min(2, cores). */
   workers?: number;
+  /** Documents exact dedup holds in memory before it spills to the output's temporary folder (`ExactDeduperOptions.memoryRows`). */
+  exactMemoryRows?: number;
+  /** Bytes per chunk of uncompressed JSONL signed in parallel (default `chunkBytes(total, workers)`; small in tests). */
+  chunkBytes?: number;
 }
 
 export interface Timings {
@@ -123,15 +136,42 @@ function reviveError(e: {
   return new CurateError(e.message, o);
 }
 
+/** Bytes per chunk of an uncompressed JSONL file signed in parallel: about 8 chunks per signer, 1-32 MiB. */
+export function chunkBytes(totalBytes: number, workers: number): number {
+  return Math.min(32 << 20, Math.max(1 << 20, Math.ceil(totalBytes / (workers * 8))));
+}
+
+/** Cut files into chunks of about `size` bytes (the lines whose first byte is in [from, to)). */
+export function cutChunks(files: InputFile[], fileIndexes: number[], size: number): ChunkTask[] {
+  const chunks: ChunkTask[] = [];
+  for (const fi of fileIndexes) {
+    const n = Math.max(1, Math.ceil(files[fi].size / size));
+    for (let k = 0; k < n; k++)
+      chunks.push({
+        chunk: chunks.length,
+        fileIndex: fi,
+        from: k * size,
+        to: k === n - 1 ? Number.POSITIVE_INFINITY : (k + 1) * size,
+      });
+  }
+  return chunks;
+}
+
+type WorkerError = Parameters<typeof reviveError>[0];
+
 /**
- * Sign all rows of `files` in `workers` parallel shares: the main thread signs the first share and
- * `workers - 1` worker threads the others (each reads only its own files, byte ranges or batches).
+ * Sign all rows of `files` with `workers` parallel signers: the main thread and `workers - 1` worker
+ * threads. Uncompressed JSONL files on the fast path are cut into chunks that every signer takes in
+ * order from a shared counter as it becomes free (a worker thread that starts late takes fewer), each
+ * numbered from 0 and placed in its file here once the chunks before it are counted; the other files
+ * go to signer `f % workers` when there are at least as many as signers, else by batches.
  */
 export async function signAll(
   files: InputFile[],
   options: SignOptions,
   workers: number,
   onBatch: (s: BatchSignatures) => void,
+  chunkSize?: number,
 ): Promise<void> {
   if (workers <= 1) {
     for await (const s of signFiles(
@@ -150,45 +190,98 @@ export async function signAll(
     l.push({ offset, info });
     firsts.set(fileIndex, l);
   };
+  // (a compressed file cannot be entered at a byte offset: it is read whole, by batches)
+  const chunked = (i: number) =>
+    options.fastJsonl !== false && !files[i].compression && fastSignable(files[i], fileOptions(options, i));
+  const all = files.map((_, i) => i);
+  const rest = all.filter((i) => !chunked(i));
+  const byFiles = rest.length >= workers;
+  const chunks = cutChunks(
+    files,
+    all.filter(chunked),
+    chunkSize ??
+      chunkBytes(
+        all.filter(chunked).reduce((a, i) => a + files[i].size, 0),
+        workers,
+      ),
+  );
+  // [next chunk to take, 1 once a chunk failed]
+  const control = new Int32Array(new SharedArrayBuffer(8));
+  // chunk results, delivered in file order once the records before them are known
+  const pending: BatchSignatures[][] = chunks.map(() => []);
+  const summaries: (ChunkSummary | undefined)[] = chunks.map(() => undefined);
+  const failed = new Map<number, CurateError>();
+  let delivered = 0;
+  let fileRecords = 0;
+  const deliver = () => {
+    while (delivered < chunks.length && summaries[delivered]) {
+      const c = chunks[delivered];
+      const sum = summaries[delivered] as ChunkSummary;
+      if (c.from === 0) fileRecords = 0;
+      const path = files[c.fileIndex].path;
+      for (const b of pending[delivered]) {
+        b.offset += fileRecords;
+        for (let r = 0; r < b.length; r++) if (b.ids[r] === undefined) b.ids[r] = `${path}:${b.offset + r}`;
+        onBatch(b);
+      }
+      pending[delivered] = [];
+      const first = placeFirst(sum.first, fileRecords, options.batchSize ?? 2048);
+      if (first) noteFirst(c.fileIndex, c.from, first);
+      fileRecords += sum.records;
+      delivered++;
+    }
+  };
+  const chunkBatch = (chunk: number, b: BatchSignatures) => {
+    pending[chunk].push(b);
+  };
+  const chunkDone = (s: ChunkSummary) => {
+    summaries[s.chunk] = s;
+    deliver();
+  };
+  const chunkFailed = (chunk: number, e: CurateError) => {
+    Atomics.store(control, 1, 1);
+    failed.set(chunk, e);
+  };
+  // Functions (progress) and signals cannot cross to a worker: it gets the plain options.
+  const {
+    progress: _progress,
+    signal: _signal,
+    ...plain
+  } = options as SignOptions & { progress?: unknown; signal?: unknown };
   try {
     await Promise.all(
       Array.from({ length: workers }, (_, part) => {
-        // With at least as many files as workers, split by files (no file is parsed twice);
-        // otherwise every worker reads every file and signs batches b % workers == part.
-        // Raw JSONL files (fast path) are split by byte ranges at line starts instead.
-        const byFiles = files.length >= workers;
-        // (a compressed file cannot be entered at a byte offset: it is read whole, by batches)
-        const ranged = (i: number) =>
-          !byFiles &&
-          options.fastJsonl !== false &&
-          !files[i].compression &&
-          fastSignable(files[i], fileOptions(options, i));
-        const fileIndexes = files.map((_, i) => i).filter((i) => (byFiles ? i % workers === part : !ranged(i)));
-        const ranges: RangeTask[] = files
-          .map((f, i) => ({
-            fileIndex: i,
-            from: Math.floor((f.size * part) / workers),
-            to: part === workers - 1 ? Number.POSITIVE_INFINITY : Math.floor((f.size * (part + 1)) / workers),
-          }))
-          .filter((r) => ranged(r.fileIndex));
-        // Functions (progress) and signals cannot cross to a worker: it gets the plain options.
-        const {
-          progress: _progress,
-          signal: _signal,
-          ...plain
-        } = options as SignOptions & { progress?: unknown; signal?: unknown };
-        const workerData = byFiles
-          ? { files, fileIndexes, options: plain, part: 0, stride: 1, ranges: [] as RangeTask[] }
-          : { files, fileIndexes, options: plain, part, stride: workers, ranges };
+        const fileIndexes = rest.filter((i) => !byFiles || i % workers === part);
+        const workerData = {
+          files,
+          fileIndexes,
+          options: plain,
+          part: byFiles ? 0 : part,
+          stride: byFiles ? 1 : workers,
+          chunks,
+          control,
+        };
         if (part === 0) {
-          // the main thread signs the first share itself: one thread fewer to start and load modules in
+          // the main thread signs too: one thread fewer to start and load modules in
           return (async () => {
             const d = workerData;
             for await (const b of signFiles(files, d.fileIndexes, options, d.part, d.stride)) onBatch(b);
-            for (const r of d.ranges) {
-              for await (const b of signJsonlRange(files, r, options)) {
-                if (b.first) noteFirst(b.fileIndex, b.offset, b.first);
-                if (b.length) onBatch(b);
+            for (;;) {
+              if (Atomics.load(control, 1)) break;
+              const c = Atomics.add(control, 0, 1);
+              if (c >= chunks.length) break;
+              try {
+                const it = signJsonlChunk(files, chunks[c], options);
+                for (;;) {
+                  const n = await it.next();
+                  if (n.done) {
+                    chunkDone(n.value);
+                    break;
+                  }
+                  chunkBatch(c, n.value);
+                }
+              } catch (e) {
+                chunkFailed(c, e as CurateError);
               }
             }
           })();
@@ -196,14 +289,28 @@ export async function signAll(
         const w = new Worker(script, { workerData });
         ws.push(w);
         return new Promise<void>((resolve, reject) => {
-          w.on('message', (m: { type: string; data?: BatchSignatures; error?: Parameters<typeof reviveError>[0] }) => {
-            if (m.type === 'batch') {
-              const b = m.data as BatchSignatures & { first?: FirstBatchInfo };
-              if (b.first) noteFirst(b.fileIndex, b.offset, b.first);
-              if (b.length) onBatch(b);
-            } else if (m.type === 'done') resolve();
-            else if (m.type === 'error') reject(reviveError(m.error as Parameters<typeof reviveError>[0]));
-          });
+          w.on(
+            'message',
+            (m: {
+              type: string;
+              data?: BatchSignatures;
+              chunk?: number;
+              summary?: ChunkSummary;
+              error?: WorkerError;
+            }) => {
+              if (m.type === 'batch') {
+                const b = m.data as BatchSignatures & { first?: FirstBatchInfo };
+                if (m.chunk !== undefined) chunkBatch(m.chunk, b);
+                else {
+                  if (b.first) noteFirst(b.fileIndex, b.offset, b.first);
+                  if (b.length) onBatch(b);
+                }
+              } else if (m.type === 'chunk') chunkDone(m.summary as ChunkSummary);
+              else if (m.type === 'chunkError') chunkFailed(m.chunk as number, reviveError(m.error as WorkerError));
+              else if (m.type === 'done') resolve();
+              else if (m.type === 'error') reject(reviveError(m.error as WorkerError));
+            },
+          );
           w.on('error', reject);
           w.on('exit', (code) => {
             if (code !== 0)
@@ -215,6 +322,15 @@ export async function signAll(
     );
   } finally {
     await Promise.all(ws.map((w) => w.terminate()));
+  }
+  if (failed.size) {
+    // the first failed chunk in file order (every chunk before it was signed): signed again with the
+    // file's line numbers, it gives the error the generic path gives
+    const c = Math.min(...failed.keys());
+    for await (const _ of signJsonlRange(files, chunks[c], options)) {
+      // only its error matters
+    }
+    throw failed.get(c);
   }
   for (const [fi, l] of firsts) {
     l.sort((a, b) => a.offset - b.offset);
@@ -252,9 +368,16 @@ export const BYTES_PER_SIGNER = 64 << 20;
  * Gutenberg JSONL, best of 3: 40 MB took 0.81 s on 1 signer and 0.93 s on 2; 80 MB 1.51 vs 1.41 s;
  * 160 MB 2.12 vs 1.70 s).
  */
-export function defaultWorkers(totalBytes = Number.POSITIVE_INFINITY): number {
-  return Math.max(1, Math.min(2, availableParallelism(), Math.ceil(totalBytes / BYTES_PER_SIGNER)));
+export function defaultWorkers(totalBytes = Number.POSITIVE_INFINITY, bytesPerSigner = BYTES_PER_SIGNER): number {
+  return Math.max(1, Math.min(2, availableParallelism(), Math.ceil(totalBytes / bytesPerSigner)));
 }
+
+/**
+ * Input bytes per signer when every input is uncompressed JSONL on the fast path: those are signed in
+ * chunks taken as signers become free, so a worker thread that starts late costs its start-up CPU
+ * (~0.1-0.2 s) but no wall time.
+ */
+export const CHUNKED_BYTES_PER_SIGNER = 16 << 20;
 
 /** Pass 2: stream the inputs again and split rows by `reasonOf(docIndex)` into kept and rejected shards. */
 export async function writeSplit(
@@ -413,9 +536,16 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
     prefer: options.prefer,
   };
   const near = new NearDedupIndex(nearOpts); // validates options before any work
-  const exact = new ExactDeduper({ prefer: options.prefer });
+
   const totalBytes = files.reduce((a, f) => a + f.size, 0);
-  const workers = options.workers ?? defaultWorkers(totalBytes);
+  const chunkable = files.every(
+    (f, i) =>
+      options.fastJsonl !== false &&
+      !f.compression &&
+      fastSignable(f, fileOptions({ ...options, fileTexts, near: nearOn }, i)),
+  );
+  const workers =
+    options.workers ?? defaultWorkers(totalBytes, chunkable ? CHUNKED_BYTES_PER_SIGNER : BYTES_PER_SIGNER);
   if (!Number.isInteger(workers) || workers < 1) {
     throw new UsageError(`workers must be a positive integer, got ${workers}`, { code: 'E_USAGE' });
   }
@@ -425,6 +555,12 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
     command: 'dedup',
   });
   try {
+    // past its memory budget, exact dedup's per-row state goes to files under the output's temporary folder
+    const exact = new ExactDeduper({
+      prefer: options.prefer,
+      memoryRows: options.exactMemoryRows,
+      spillDir: outDir.tmpDir,
+    });
     let docs = 0;
     let noShingles = 0;
     const k = near.options.numPerm;
@@ -432,25 +568,31 @@ export async function dedupFiles(options: DedupFilesOptions): Promise<DedupSumma
     const passOne = new PassOneRecord();
     // stamps before pass 1 reads a byte: a file changed during pass 1 fails in pass 2 too
     for (const f of files) passOne.stamps.push(await stampOf(f.path));
-    await signAll(files, { ...options, fileTexts, near: nearOn }, workers, (s) => {
-      shapes.add(s);
-      passOne.add(s);
-      for (let r = 0; r < s.length; r++) {
-        const di = s.fileIndex * FILE_SCALE + s.offset + r;
-        const meta = {
-          id: s.ids[r],
-          kind: s.kinds[r] === 0 ? ('real' as const) : ('synthetic' as const),
-          score: s.scores[r],
-        };
-        if (exactOn) exact.add(di, s.keys[r], meta);
-        if (nearOn) {
-          if (s.hasSig[r]) near.add(di, s.sigs.subarray(r * k, r * k + k), meta);
-          else noShingles++;
+    await signAll(
+      files,
+      { ...options, fileTexts, near: nearOn },
+      workers,
+      (s) => {
+        shapes.add(s);
+        passOne.add(s);
+        for (let r = 0; r < s.length; r++) {
+          const di = s.fileIndex * FILE_SCALE + s.offset + r;
+          const meta = {
+            id: s.ids[r],
+            kind: s.kinds[r] === 0 ? ('real' as const) : ('synthetic' as const),
+            score: s.scores[r],
+          };
+          if (exactOn) exact.add(di, s.keys[r], meta);
+          if (nearOn) {
+            if (s.hasSig[r]) near.add(di, s.sigs.subarray(r * k, r * k + k), meta);
+            else noShingles++;
+          }
         }
-      }
-      docs += s.length;
-      options.progress?.({ phase: 'signatures', rows: docs, bytes: 0, totalBytes });
-    });
+        docs += s.length;
+        options.progress?.({ phase: 'signatures', rows: docs, bytes: 0, totalBytes });
+      },
+      options.chunkBytes,
+    );
     timings.signatures = secs(t0);
     const t1 = performance.now();
     const exactRemoved = exact.resolve(); // empty when exact dedup is off (nothing added)

@@ -4,6 +4,7 @@
  * raw JSONL fast path only read strings and never load @curate/shards.
  */
 import { UsageError } from '@curate/core';
+import type { InputFile } from '@curate/shards';
 import type { SignOptions } from './sign.js';
 
 /** The text template of input file `fileIndex` (rules must have been resolved into `fileTexts`). */
@@ -19,4 +20,12 @@ export function textOfFile(options: SignOptions, fileIndex: number): string {
 export function fileOptions(options: SignOptions, fileIndex: number): SignOptions & { text: string } {
   const { fileTexts: _all, ...rest } = options;
   return { ...rest, text: textOfFile(options, fileIndex) };
+}
+
+/**
+ * Input files the fast path reads: JSONL, plain or compressed (decompressed as a stream). Here, not
+ * in fastwrite.ts, so that worker threads never load @curate/shards (~0.15-0.25 s of CPU each).
+ */
+export function isRawJsonl(f: InputFile): boolean {
+  return f.format === 'jsonl';
 }

@@ -8,6 +8,7 @@ export {
   evalNameFromPath,
 } from './decontam.js';
 export {
+  EXACT_MEMORY_ROWS,
   ExactDeduper,
   type ExactDeduperOptions,
   type ExactKeyValue,

@@ -2,11 +2,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { CurateError } from '@curate/core';
 import type { InputFile } from '@curate/shards';
-import { type RangeTask, signJsonlRange } from './fastsign.js';
+import { type ChunkTask, signJsonlChunk } from './fastsign.js';
 import type { BatchSignatures, SignOptions } from './sign.js';
 
-function post(s: BatchSignatures): void {
-  (parentPort as NonNullable<typeof parentPort>).postMessage({ type: 'batch', data: s }, [
+function post(s: BatchSignatures, chunk?: number): void {
+  (parentPort as NonNullable<typeof parentPort>).postMessage({ type: 'batch', data: s, chunk }, [
     s.kinds.buffer,
     s.scores.buffer,
     s.hasSig.buffer,
@@ -23,8 +23,22 @@ interface Job {
   options: SignOptions;
   part: number;
   stride: number;
-  /** Byte ranges of raw JSONL files this worker signs. */
-  ranges: RangeTask[];
+  /** Chunks of raw JSONL files, taken in order by every signer through `control`. */
+  chunks: ChunkTask[];
+  /** [next chunk to take, 1 once a chunk failed] */
+  control: Int32Array;
+}
+
+function errorData(e: unknown) {
+  const err = e as CurateError;
+  return {
+    name: err?.name,
+    message: err?.message ?? String(e),
+    code: err?.code,
+    file: err?.file,
+    row: err?.row,
+    category: e instanceof CurateError ? e.category : 'runtime',
+  };
 }
 
 const job = workerData as Job;
@@ -37,19 +51,27 @@ try {
     const { signFiles } = await import('./sign.js');
     for await (const s of signFiles(job.files, job.fileIndexes, job.options, job.part, job.stride)) post(s);
   }
-  for (const r of job.ranges ?? []) for await (const s of signJsonlRange(job.files, r, job.options)) post(s);
+  const { chunks, control } = job;
+  for (;;) {
+    if (Atomics.load(control, 1)) break;
+    const c = Atomics.add(control, 0, 1);
+    if (c >= chunks.length) break;
+    try {
+      const it = signJsonlChunk(job.files, chunks[c], job.options);
+      for (;;) {
+        const n = await it.next();
+        if (n.done) {
+          port.postMessage({ type: 'chunk', summary: n.value });
+          break;
+        }
+        post(n.value, c);
+      }
+    } catch (e) {
+      Atomics.store(control, 1, 1);
+      port.postMessage({ type: 'chunkError', chunk: c, error: errorData(e) });
+    }
+  }
   port.postMessage({ type: 'done' });
 } catch (e) {
-  const err = e as CurateError;
-  port.postMessage({
-    type: 'error',
-    error: {
-      name: err?.name,
-      message: err?.message ?? String(e),
-      code: err?.code,
-      file: err?.file,
-      row: err?.row,
-      category: e instanceof CurateError ? e.category : 'runtime',
-    },
-  });
+  port.postMessage({ type: 'error', error: errorData(e) });
 }
