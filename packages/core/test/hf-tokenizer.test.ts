@@ -345,7 +345,7 @@ describe('Hugging Face tokenizer.json: identical ids to the Rust tokenizers crat
       }
       expect(tiny.memoResets()).toBeGreaterThan(50);
     }
-  });
+  }, 300_000);
 
   it('loadTokenizer takes a tokenizer.json path and counts as encode does', async () => {
     const t = await loadTokenizer(LLAMA3);

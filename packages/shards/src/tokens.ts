@@ -8,7 +8,9 @@
  *   `0..n`: one sequence per document).
  * - `nanotron`: datatrove's `DocumentTokenizer` layout that nanotron's `DatatroveFolderDataset`
  *   reads: `PREFIX.ds` (token ids, little-endian uint16 or uint32), `PREFIX.ds.index` (uint64 end of
- *   each document, in tokens, cumulative) and `PREFIX.ds.metadata` (tokenizer, token count, humanised count).
+ *   each document, in tokens, cumulative) and `PREFIX.ds.metadata` (tokenizer, token count, humanised count);
+ *   with `lossMask`, `PREFIX.ds.loss`: one byte per token (1 = trained on, 0 = masked), as datatrove's
+ *   `save_loss_metadata` writes it.
  *
  * Every document is its text's token ids followed by one EOD id. Each dataset has a sidecar
  * `PREFIX.provenance.parquet`, one row per document in dataset order, holding every column of the
@@ -48,6 +50,14 @@ export interface TokenShardWriterOptions {
   maxBytes?: number;
   /** File name prefix (default `shard`). */
   prefix?: string;
+  /**
+   * nanotron only: write `.ds.loss`. Called per row: the character ranges (flat, ascending start,
+   * end pairs) of the text whose tokens are trained on, or null for all of the document (EOD
+   * included). With ranges, the text is encoded in pieces cut at the range ends (a range's tokens
+   * start at a token boundary, as an assistant reply does at inference after `assistant\n`), the
+   * ranges' tokens are 1, every other token and the EOD 0.
+   */
+  lossMask?: (batch: Batch, row: number, text: string) => readonly number[] | null;
 }
 
 /** One written dataset: `path` is the token file (.bin / .ds); `files` every file of the dataset. */
@@ -67,10 +77,10 @@ export const MEGATRON_DTYPE = { uint16: 8, int32: 4 } as const;
 export const MEGATRON_MAGIC = Buffer.from('MMIDIDX\0\0', 'latin1');
 
 /** The extensions of a dataset's files, the token file first. */
-export function tokenFileExtensions(format: TokenFormat): string[] {
+export function tokenFileExtensions(format: TokenFormat, loss = false): string[] {
   return format === 'megatron'
     ? ['.bin', '.idx', '.provenance.parquet']
-    : ['.ds', '.ds.index', '.ds.metadata', '.provenance.parquet'];
+    : ['.ds', '.ds.index', '.ds.metadata', ...(loss ? ['.ds.loss'] : []), '.provenance.parquet'];
 }
 
 /** datatrove's `humanize.metric(n, unit="T")`-style count for `.ds.metadata`: `1.23 MT`. */
@@ -99,6 +109,10 @@ interface OpenDataset {
   provenance: FileWriter;
   tmp: string;
   rows: number;
+  /** `.ds.loss` (lossMask): one byte per token. */
+  loss?: FileHandle;
+  lossBuf?: Buffer;
+  lossUsed: number;
 }
 
 export function createTokenShardWriter(options: TokenShardWriterOptions): TokenShardWriter {
@@ -111,7 +125,9 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
   if (!Number.isInteger(eod) || eod < 0 || eod > maxId) {
     throw new InputError(`EOD id ${eod} does not fit ${tokenSize}-byte token ids`, { code: 'E_TOKEN_DTYPE' });
   }
-  const [tokenExt] = tokenFileExtensions(format);
+  const lossMask = format === 'nanotron' ? options.lossMask : undefined;
+  const exts = tokenFileExtensions(format, Boolean(lossMask));
+  const [tokenExt] = exts;
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   let columns = options.columns;
   const done: { tmp: string; rows: number; tokens: number }[] = [];
@@ -152,13 +168,54 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
       provenance,
       tmp,
       rows: 0,
+      lossUsed: 0,
     };
+    if (lossMask) {
+      current.loss = await open(`${tmp}.ds.loss`, 'w');
+      current.lossBuf = Buffer.allocUnsafe(FLUSH_BYTES + 64);
+    }
   };
 
   const flush = async (d: OpenDataset) => {
-    if (d.used === 0) return;
-    await d.tokens.write(d.buf, 0, d.used);
+    if (d.used > 0) await d.tokens.write(d.buf, 0, d.used);
     d.used = 0;
+    if (d.loss && d.lossBuf && d.lossUsed > 0) await d.loss.write(d.lossBuf, 0, d.lossUsed);
+    d.lossUsed = 0;
+  };
+
+  /** `text` encoded piece by piece, cut at the ranges' ends; mask 1 on the ranges' tokens. */
+  const encodeRanges = (text: string, ranges: readonly number[]): { ids: number[]; mask: Uint8Array } => {
+    const ids: number[] = [];
+    const bits: number[] = [];
+    let at = 0;
+    const put = (end: number, bit: number) => {
+      if (end <= at) return;
+      const part = options.encode(text.slice(at, end));
+      for (let j = 0; j < part.length; j++) {
+        ids.push(part[j]);
+        bits.push(bit);
+      }
+      at = end;
+    };
+    for (let r = 0; r + 1 < ranges.length; r += 2) {
+      put(Math.min(text.length, ranges[r]), 0);
+      put(Math.min(text.length, ranges[r + 1]), 1);
+    }
+    put(text.length, 0);
+    return { ids, mask: Uint8Array.from(bits) };
+  };
+
+  /** Append one document's loss bytes (mask, or all ones when null) and the EOD's. */
+  const putLoss = async (d: OpenDataset, n: number, mask: Uint8Array | null) => {
+    if (d.lossUsed + n + 1 > (d.lossBuf as Buffer).length) {
+      await flush(d);
+      if (n + 1 > (d.lossBuf as Buffer).length) d.lossBuf = Buffer.allocUnsafe(n + 1);
+    }
+    const b = d.lossBuf as Buffer;
+    if (mask) b.set(mask.subarray(0, n), d.lossUsed);
+    else b.fill(1, d.lossUsed, d.lossUsed + n);
+    b[d.lossUsed + n] = mask ? 0 : 1;
+    d.lossUsed += n + 1;
   };
 
   /** Append one document's ids and the EOD to the token buffer (flushing first when it is full). */
@@ -195,6 +252,7 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
     current = undefined;
     await flush(d);
     await d.tokens.close();
+    await d.loss?.close();
     await d.provenance.close();
     const n = d.lengths.length;
     let total = 0;
@@ -256,7 +314,14 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
       const counts: number[] = [];
       while (pos < batch.length && d.rows < maxRows && d.bytes < maxBytes) {
         const text = texts[pos];
-        const ids = typeof text === 'string' ? options.encode(text) : [];
+        let ids: ArrayLike<number>;
+        if (lossMask && d.loss) {
+          const ranges = typeof text === 'string' ? lossMask(batch, pos, text) : null;
+          let mask: Uint8Array | null = null;
+          if (ranges && typeof text === 'string') ({ ids, mask } = encodeRanges(text, ranges));
+          else ids = typeof text === 'string' ? options.encode(text) : [];
+          await putLoss(d, ids.length, mask);
+        } else ids = typeof text === 'string' ? options.encode(text) : [];
         starts.push(d.bytes / tokenSize);
         await putDocument(d, ids, batch.file);
         counts.push(ids.length);
@@ -280,10 +345,10 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
       const c = current;
       current = undefined;
       await c.tokens.close().catch(() => {});
+      await c.loss?.close().catch(() => {});
       await c.provenance.close().catch(() => {});
       bases.push(c.tmp);
     }
-    const exts = tokenFileExtensions(format);
     await Promise.all(bases.flatMap((b) => exts.map((e) => rm(`${b}${e}`, { force: true }))));
     done.length = 0;
   };
@@ -313,7 +378,7 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
           for (let i = 0; i < total; i++) {
             const base = join(options.dir, shardName(prefix, i, total, ''));
             const files: WrittenTokenShard['files'] = [];
-            for (const ext of tokenFileExtensions(format)) {
+            for (const ext of exts) {
               await rename(`${done[i].tmp}${ext}`, `${base}${ext}`);
               const [st, sha256] = await Promise.all([stat(`${base}${ext}`), sha256File(`${base}${ext}`)]);
               files.push({ path: `${base}${ext}`, bytes: st.size, sha256 });
