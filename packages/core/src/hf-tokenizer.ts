@@ -16,6 +16,7 @@
  * hands every decision that needs a non-ASCII character to the regular expression.
  */
 import { readFile } from 'node:fs/promises';
+import { asciiPretokenEnd, hashOf, mergeParts, NO_RANK, PretokenMemo } from './bpe-core.js';
 import { InputError } from './errors.js';
 
 /** The Llama 3 / tiktoken-cl100k split pattern as written in tokenizer.json. */
@@ -109,203 +110,18 @@ export function translatePattern(file: string, src: string): string {
   return out;
 }
 
-// ASCII classes for the scanner
-const LETTER = 1;
-const DIGIT = 2;
-const SPACE = 3; // \t \v \f ' '
-const NEWLINE = 4; // \r \n
-const OTHER = 5;
-const CLS = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) CLS[c] = LETTER;
-  else if (c >= 48 && c <= 57) CLS[c] = DIGIT;
-  else if (c === 10 || c === 13) CLS[c] = NEWLINE;
-  else if (c === 9 || c === 11 || c === 12 || c === 32) CLS[c] = SPACE;
-  else CLS[c] = OTHER;
-}
-const APOS = new Uint8Array(128);
-for (const ch of 'sdmtSDMT') APOS[ch.charCodeAt(0)] = 1;
-for (const ch of 'lvrLVR') APOS[ch.charCodeAt(0)] = 2;
-
 /**
  * End of the Llama 3 (maxDigits 3) or Qwen (maxDigits 1) pre-token starting at `i`, decided on
  * ASCII characters only, or -1 when the decision needs a non-ASCII character.
  */
 export function llamaAsciiEnd(t: string, i: number, n: number, maxDigits: number): number {
-  const c = t.charCodeAt(i);
-  if (c >= 128) return -1;
-  const k = CLS[c];
-  // 1. (?i:'s|'t|'re|'ve|'m|'ll|'d)
-  if (c === 39 && i + 1 < n) {
-    const d = t.charCodeAt(i + 1);
-    if (d >= 128) return -1;
-    const a = APOS[d];
-    if (a === 1) return i + 2;
-    if (a === 2 && i + 2 < n) {
-      const e0 = t.charCodeAt(i + 2);
-      if (e0 >= 128) return -1;
-      const e = e0 | 0x20;
-      const dl = d | 0x20;
-      if ((dl === 108 && e === 108) || (dl === 118 && e === 101) || (dl === 114 && e === 101)) return i + 3;
-    }
-  }
-  // 2. [^\r\n\p{L}\p{N}]?\p{L}+
-  if (k === LETTER || ((k === SPACE || k === OTHER) && i + 1 < n)) {
-    let j = k === LETTER ? i : i + 1;
-    const d = t.charCodeAt(j);
-    if (d >= 128) return -1;
-    if (CLS[d] === LETTER) {
-      j++;
-      while (j < n) {
-        const x = t.charCodeAt(j);
-        if (x >= 128) return -1;
-        if (CLS[x] !== LETTER) break;
-        j++;
-      }
-      return j;
-    }
-  }
-  // 3. \p{N}{1,maxDigits}
-  if (k === DIGIT) {
-    let j = i + 1;
-    while (j < n && j < i + maxDigits) {
-      const x = t.charCodeAt(j);
-      if (x >= 128) return -1;
-      if (CLS[x] !== DIGIT) break;
-      j++;
-    }
-    return j;
-  }
-  // 4.  ?[^\s\p{L}\p{N}]+[\r\n]*
-  let p = -1;
-  if (k === OTHER) p = i;
-  else if (c === 32 && i + 1 < n) {
-    const d = t.charCodeAt(i + 1);
-    if (d >= 128) return -1;
-    if (CLS[d] === OTHER) p = i + 1;
-  }
-  if (p >= 0) {
-    let j = p + 1;
-    while (j < n) {
-      const x = t.charCodeAt(j);
-      if (x >= 128) return -1;
-      if (CLS[x] !== OTHER) break;
-      j++;
-    }
-    while (j < n) {
-      const x = t.charCodeAt(j);
-      if (x !== 10 && x !== 13) break;
-      j++;
-    }
-    return j;
-  }
-  // 5-7. \s*[\r\n]+ | \s+(?!\S) | \s+
-  let j = i;
-  let lastNl = -1;
-  while (j < n) {
-    const x = t.charCodeAt(j);
-    if (x >= 128) return -1;
-    const kx = CLS[x];
-    if (kx === NEWLINE) lastNl = j;
-    else if (kx !== SPACE) break;
-    j++;
-  }
-  if (lastNl >= 0) return lastNl + 1;
-  if (j === n) return n;
-  if (j - i >= 2) return j - 1;
-  return i + 1;
+  return asciiPretokenEnd(t, i, n, maxDigits, true, false);
 }
 
 const MAX_CACHED = 64; // longer pre-tokens are merged without the memo
-const TABLE_BITS = 19;
 const MAX_ENTRIES = 300_000;
 const POOL_CHARS = 1 << 22;
 const POOL_IDS = 1 << 21;
-
-function hashOf(text: string, s: number, e: number): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = s; i < e; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h ^ (h >>> 15)) | 0;
-}
-
-/** Pre-token -> ids, open addressing; entries (char offset, length, id offset, id count). */
-class IdsMemo {
-  private readonly mask = (1 << TABLE_BITS) - 1;
-  private readonly slots = new Int32Array(2 << TABLE_BITS);
-  private readonly entries: Int32Array;
-  private readonly pool: Uint16Array;
-  readonly ids: Int32Array;
-  constructor(
-    private readonly maxEntries = MAX_ENTRIES,
-    private readonly poolChars = POOL_CHARS,
-    private readonly poolIds = POOL_IDS,
-  ) {
-    this.entries = new Int32Array(4 * maxEntries);
-    this.pool = new Uint16Array(poolChars);
-    this.ids = new Int32Array(poolIds);
-  }
-  private n = 0;
-  private used = 0;
-  private usedIds = 0;
-  private slot = 0;
-  resets = 0;
-
-  /** Entry index of text[s, e), or -1. */
-  lookup(text: string, s: number, e: number, h: number): number {
-    const L = e - s;
-    const slots = this.slots;
-    let i = h & this.mask;
-    for (;;) {
-      const v = slots[2 * i + 1];
-      if (v === 0) {
-        this.slot = i;
-        return -1;
-      }
-      if (slots[2 * i] === h) {
-        const k = 4 * (v - 1);
-        if (this.entries[k + 1] === L) {
-          const o = this.entries[k];
-          const pool = this.pool;
-          let j = 0;
-          while (j < L && pool[o + j] === text.charCodeAt(s + j)) j++;
-          if (j === L) return k;
-        }
-      }
-      i = (i + 1) & this.mask;
-    }
-  }
-  count(k: number): number {
-    return this.entries[k + 3];
-  }
-  idsAt(k: number): number {
-    return this.entries[k + 2];
-  }
-  /** Remember text[s, e) -> ids[0, m) (after a failed `lookup`); false when it can never fit. */
-  insert(text: string, s: number, e: number, h: number, ids: ArrayLike<number>, m: number): boolean {
-    const L = e - s;
-    if (L > this.poolChars || m > this.poolIds || this.maxEntries < 1) return false;
-    if (this.n >= this.maxEntries || this.used + L > this.poolChars || this.usedIds + m > this.poolIds) {
-      this.resets++;
-      this.slots.fill(0);
-      this.n = 0;
-      this.used = 0;
-      this.usedIds = 0;
-      this.lookup(text, s, e, h);
-    }
-    const k = 4 * this.n++;
-    this.entries[k] = this.used;
-    this.entries[k + 1] = L;
-    this.entries[k + 2] = this.usedIds;
-    this.entries[k + 3] = m;
-    for (let j = 0; j < L; j++) this.pool[this.used + j] = text.charCodeAt(s + j);
-    for (let j = 0; j < m; j++) this.ids[this.usedIds + j] = ids[j];
-    this.used += L;
-    this.usedIds += m;
-    this.slots[2 * this.slot] = h;
-    this.slots[2 * this.slot + 1] = this.n;
-    return true;
-  }
-}
 
 interface Json {
   [k: string]: unknown;
@@ -692,10 +508,9 @@ export function buildHfTokenizer(file: string, json: Json, limits: HfMemoLimits 
   // The symbols of one piece, merged in place (BPE: lowest merge rank first, leftmost among equals).
   let sym = new Int32Array(256);
   let rk = new Int32Array(256);
-  const NONE = 0x7fffffff;
   const rankOf = (a: number, b: number): number => {
     const r = pairRank.get(a * V + b);
-    return r === undefined ? NONE : r;
+    return r === undefined ? NO_RANK : r;
   };
   const grow = (n: number) => {
     if (n > sym.length) {
@@ -703,27 +518,15 @@ export function buildHfTokenizer(file: string, json: Json, limits: HfMemoLimits 
       rk = new Int32Array(2 * n);
     }
   };
+  const joinSym = (at: number, rank: number, m: number) => {
+    sym[at] = merged(rank);
+    sym.copyWithin(at + 1, at + 2, m);
+  };
+  const rankAtSym = (i: number) => rankOf(sym[i], sym[i + 1]);
   /** Merge sym[0, m) and return the new count. */
   const mergeSymbols = (m: number): number => {
     for (let i = 0; i < m - 1; i++) rk[i] = rankOf(sym[i], sym[i + 1]);
-    while (m > 1) {
-      let low = NONE;
-      let at = -1;
-      for (let i = 0; i < m - 1; i++) {
-        if (rk[i] < low) {
-          low = rk[i];
-          at = i;
-        }
-      }
-      if (at < 0) break;
-      sym[at] = merged(low);
-      sym.copyWithin(at + 1, at + 2, m);
-      rk.copyWithin(at, at + 1, m - 1);
-      m--;
-      if (at < m - 1) rk[at] = rankOf(sym[at], sym[at + 1]);
-      if (at > 0) rk[at - 1] = rankOf(sym[at - 1], sym[at]);
-    }
-    return m;
+    return mergeParts(rk, m, joinSym, rankAtSym);
   };
   const encoder = new TextEncoder();
   let bytes = new Uint8Array(1024);
@@ -899,7 +702,11 @@ export function buildHfTokenizer(file: string, json: Json, limits: HfMemoLimits 
   };
   const mergePiece = byteLevel ? mergeBytes : unigram ? viterbi : mergeChars;
 
-  const memo = new IdsMemo(limits.entries, limits.poolChars, limits.poolIds);
+  const memo = new PretokenMemo(
+    limits.entries ?? MAX_ENTRIES,
+    limits.poolChars ?? POOL_CHARS,
+    limits.poolIds ?? POOL_IDS,
+  );
   const regexes = splits.map((p) => new RegExp(p, 'gu'));
   const sticky = byteLevel && splits.length === 1 ? new RegExp(splits[0], 'uy') : null;
   const rawSplit = json.pre_tokenizer as Json;
