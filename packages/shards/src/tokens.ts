@@ -18,14 +18,12 @@
  * `token_start` (the document's first token in the dataset) and `tokens` (its token count, EOD
  * excluded: the EOD is at `token_start + tokens`).
  */
-import { randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { type FileHandle, open } from 'node:fs/promises';
 import { type Batch, dict, InputError } from '@curate/core';
 import { createFileWriter } from './formats.js';
 import { inferColumns } from './infer.js';
+import { createRotation } from './rotation.js';
 import type { ColumnSpec, FileWriter, WrittenShard } from './types.js';
-import { sha256File, shardName } from './writer.js';
 
 export type TokenFormat = 'megatron' | 'nanotron';
 
@@ -128,14 +126,9 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
   const lossMask = format === 'nanotron' ? options.lossMask : undefined;
   const exts = tokenFileExtensions(format, Boolean(lossMask));
   const [tokenExt] = exts;
-  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   let columns = options.columns;
-  const done: { tmp: string; rows: number; tokens: number }[] = [];
-  let current: OpenDataset | undefined;
-  let dirReady = false;
-  let state: 'open' | 'closed' | 'aborted' = 'open';
-  let chain: Promise<void> = Promise.resolve();
-  const tmpBase = (i: number) => join(options.dir, `.tmp-${prefix}-${String(i).padStart(5, '0')}-${tag}`);
+  /** The batch being written (the first one's columns make the provenance schema). */
+  let writing: Batch | undefined;
 
   const provenanceColumns = (batch: Batch): ColumnSpec[] => {
     if (!columns) {
@@ -146,19 +139,13 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
     return [...columns, { name: 'token_start', type: 'int64' }, { name: 'tokens', type: 'int64' }];
   };
 
-  const openNext = async (batch: Batch) => {
-    if (!dirReady) {
-      await mkdir(options.dir, { recursive: true });
-      dirReady = true;
-    }
-    const index = done.length;
-    const tmp = tmpBase(index);
+  const openDataset = async (tmp: string, index: number): Promise<OpenDataset> => {
     const tokens = await open(`${tmp}${tokenExt}`, 'w');
     const provenance = await createFileWriter('parquet', `${tmp}.provenance.parquet`, {
-      columns: provenanceColumns(batch),
+      columns: provenanceColumns(writing as Batch),
       compression: 'zstd',
     });
-    current = {
+    const d: OpenDataset = {
       index,
       tokens,
       bytes: 0,
@@ -171,9 +158,10 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
       lossUsed: 0,
     };
     if (lossMask) {
-      current.loss = await open(`${tmp}.ds.loss`, 'w');
-      current.lossBuf = Buffer.allocUnsafe(FLUSH_BYTES + 64);
+      d.loss = await open(`${tmp}.ds.loss`, 'w');
+      d.lossBuf = Buffer.allocUnsafe(FLUSH_BYTES + 64);
     }
+    return d;
   };
 
   const flush = async (d: OpenDataset) => {
@@ -246,10 +234,7 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
     d.bytes += need;
   };
 
-  const finishCurrent = async () => {
-    if (!current) return;
-    const d = current;
-    current = undefined;
+  const finishDataset = async (d: OpenDataset): Promise<{ rows: number; tokens: number }> => {
     await flush(d);
     await d.tokens.close();
     await d.loss?.close();
@@ -296,8 +281,22 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
         Buffer.from([options.tokenizerName, String(total), humanTokens(total)].join('\n')),
       );
     }
-    done.push({ tmp: d.tmp, rows: d.rows, tokens: total });
+    return { rows: d.rows, tokens: total };
   };
+
+  const datasets = createRotation<OpenDataset, { rows: number; tokens: number }>({
+    dir: options.dir,
+    prefix,
+    exts,
+    kind: 'token shard writer',
+    open: openDataset,
+    finish: finishDataset,
+    discard: async (d) => {
+      await d.tokens.close().catch(() => {});
+      await d.loss?.close().catch(() => {});
+      await d.provenance.close().catch(() => {});
+    },
+  });
 
   const writeBatch = async (batch: Batch) => {
     if (batch.length === 0) return;
@@ -307,8 +306,8 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
     }
     let pos = 0;
     while (pos < batch.length) {
-      if (!current) await openNext(batch);
-      const d = current as OpenDataset;
+      writing = batch;
+      const d = await datasets.current();
       const start = pos;
       const starts: number[] = [];
       const counts: number[] = [];
@@ -335,69 +334,17 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
       cols.token_start = starts;
       cols.tokens = counts;
       await d.provenance.write({ length: pos - start, columns: cols });
-      if (d.rows >= maxRows || d.bytes >= maxBytes) await finishCurrent();
+      if (d.rows >= maxRows || d.bytes >= maxBytes) await datasets.rotate();
     }
-  };
-
-  const cleanup = async () => {
-    const bases = done.map((d) => d.tmp);
-    if (current) {
-      const c = current;
-      current = undefined;
-      await c.tokens.close().catch(() => {});
-      await c.loss?.close().catch(() => {});
-      await c.provenance.close().catch(() => {});
-      bases.push(c.tmp);
-    }
-    await Promise.all(bases.flatMap((b) => exts.map((e) => rm(`${b}${e}`, { force: true }))));
-    done.length = 0;
-  };
-
-  const enqueue = <T>(fn: () => Promise<T>): Promise<T> => {
-    const p = chain.then(fn);
-    chain = p.then(
-      () => {},
-      () => {},
-    );
-    return p;
   };
 
   return {
-    write(batch) {
-      if (state !== 'open') return Promise.reject(new Error(`token shard writer is ${state}`));
-      return enqueue(() => writeBatch(batch));
+    write: (batch) => datasets.run(() => writeBatch(batch)),
+    async close() {
+      const out = await datasets.close();
+      return out.map(({ info, files }) => ({ ...files[0], rows: info.rows, tokens: info.tokens, files }));
     },
-    close() {
-      if (state !== 'open') return Promise.reject(new Error(`token shard writer is ${state}`));
-      state = 'closed';
-      return enqueue(async () => {
-        try {
-          await finishCurrent();
-          const total = done.length;
-          const out: WrittenTokenShard[] = [];
-          for (let i = 0; i < total; i++) {
-            const base = join(options.dir, shardName(prefix, i, total, ''));
-            const files: WrittenTokenShard['files'] = [];
-            for (const ext of exts) {
-              await rename(`${done[i].tmp}${ext}`, `${base}${ext}`);
-              const [st, sha256] = await Promise.all([stat(`${base}${ext}`), sha256File(`${base}${ext}`)]);
-              files.push({ path: `${base}${ext}`, bytes: st.size, sha256 });
-            }
-            done[i].tmp = base;
-            out.push({ ...files[0], rows: done[i].rows, tokens: done[i].tokens, files });
-          }
-          return out;
-        } catch (e) {
-          await cleanup();
-          throw e;
-        }
-      });
-    },
-    abort() {
-      if (state === 'aborted') return Promise.resolve();
-      state = 'aborted';
-      return enqueue(cleanup);
-    },
+    abort: () => datasets.abort(),
   };
 }
 
