@@ -69,3 +69,18 @@ export function readDatatrove(dsPath: string, tokenSize: 2 | 4): { documents: nu
   if (start * tokenSize !== ds.length) throw new Error(`.ds has ${ds.length} bytes, index covers ${start * tokenSize}`);
   return { documents, metadata };
 }
+
+/** Read PREFIX.ds.loss (datatrove `save_loss_metadata`: one bool byte per token) split by .ds.index. */
+export function readDatatroveLoss(dsPath: string): number[][] {
+  const loss = readFileSync(`${dsPath}.loss`);
+  const index = readFileSync(`${dsPath}.index`);
+  const out: number[][] = [];
+  let start = 0;
+  for (let o = 0; o < index.length; o += 8) {
+    const end = Number(index.readBigUInt64LE(o));
+    out.push(Array.from(loss.subarray(start, end)));
+    start = end;
+  }
+  if (start !== loss.length) throw new Error(`.ds.loss has ${loss.length} bytes, index covers ${start} tokens`);
+  return out;
+}

@@ -116,9 +116,9 @@ describe('a bad tokenizer.json', () => {
       [null, '', /tokenizer: .*tokenizer\.json: tokenizer\.json not found$/],
       ['{"model": ', '', /tokenizer: .*tokenizer\.json: tokenizer\.json is not JSON/],
       [
-        '{"model": {"type": "Unigram", "vocab": []}}',
+        '{"model": {"type": "WordPiece", "vocab": {}}}',
         '',
-        /tokenizer: .*tokenizer\.json: unsupported tokenizer\.json: model type "Unigram"/,
+        /tokenizer: .*tokenizer\.json: unsupported tokenizer\.json: model type "WordPiece"/,
       ],
       [
         tinyTokenizerJson(),

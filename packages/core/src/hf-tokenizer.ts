@@ -16,6 +16,7 @@
  * hands every decision that needs a non-ASCII character to the regular expression.
  */
 import { readFile } from 'node:fs/promises';
+import { asciiPretokenEnd, hashOf, mergeParts, NO_RANK, PretokenMemo } from './bpe-core.js';
 import { InputError } from './errors.js';
 
 /** The Llama 3 / tiktoken-cl100k split pattern as written in tokenizer.json. */
@@ -47,7 +48,7 @@ export interface TokenEncoder {
 
 function unsupported(file: string, what: string): InputError {
   return new InputError(
-    `unsupported tokenizer.json: ${what} (supported: byte-level BPE such as Llama 3, Qwen 2/3, GPT-2)`,
+    `unsupported tokenizer.json: ${what} (supported: byte-level BPE such as Llama 3, Qwen, GPT-2; SentencePiece-style BPE such as Llama 2, Mistral 7B, Gemma; Unigram)`,
     {
       code: 'E_TOKENIZER_UNSUPPORTED',
       file,
@@ -109,203 +110,18 @@ export function translatePattern(file: string, src: string): string {
   return out;
 }
 
-// ASCII classes for the scanner
-const LETTER = 1;
-const DIGIT = 2;
-const SPACE = 3; // \t \v \f ' '
-const NEWLINE = 4; // \r \n
-const OTHER = 5;
-const CLS = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) CLS[c] = LETTER;
-  else if (c >= 48 && c <= 57) CLS[c] = DIGIT;
-  else if (c === 10 || c === 13) CLS[c] = NEWLINE;
-  else if (c === 9 || c === 11 || c === 12 || c === 32) CLS[c] = SPACE;
-  else CLS[c] = OTHER;
-}
-const APOS = new Uint8Array(128);
-for (const ch of 'sdmtSDMT') APOS[ch.charCodeAt(0)] = 1;
-for (const ch of 'lvrLVR') APOS[ch.charCodeAt(0)] = 2;
-
 /**
  * End of the Llama 3 (maxDigits 3) or Qwen (maxDigits 1) pre-token starting at `i`, decided on
  * ASCII characters only, or -1 when the decision needs a non-ASCII character.
  */
 export function llamaAsciiEnd(t: string, i: number, n: number, maxDigits: number): number {
-  const c = t.charCodeAt(i);
-  if (c >= 128) return -1;
-  const k = CLS[c];
-  // 1. (?i:'s|'t|'re|'ve|'m|'ll|'d)
-  if (c === 39 && i + 1 < n) {
-    const d = t.charCodeAt(i + 1);
-    if (d >= 128) return -1;
-    const a = APOS[d];
-    if (a === 1) return i + 2;
-    if (a === 2 && i + 2 < n) {
-      const e0 = t.charCodeAt(i + 2);
-      if (e0 >= 128) return -1;
-      const e = e0 | 0x20;
-      const dl = d | 0x20;
-      if ((dl === 108 && e === 108) || (dl === 118 && e === 101) || (dl === 114 && e === 101)) return i + 3;
-    }
-  }
-  // 2. [^\r\n\p{L}\p{N}]?\p{L}+
-  if (k === LETTER || ((k === SPACE || k === OTHER) && i + 1 < n)) {
-    let j = k === LETTER ? i : i + 1;
-    const d = t.charCodeAt(j);
-    if (d >= 128) return -1;
-    if (CLS[d] === LETTER) {
-      j++;
-      while (j < n) {
-        const x = t.charCodeAt(j);
-        if (x >= 128) return -1;
-        if (CLS[x] !== LETTER) break;
-        j++;
-      }
-      return j;
-    }
-  }
-  // 3. \p{N}{1,maxDigits}
-  if (k === DIGIT) {
-    let j = i + 1;
-    while (j < n && j < i + maxDigits) {
-      const x = t.charCodeAt(j);
-      if (x >= 128) return -1;
-      if (CLS[x] !== DIGIT) break;
-      j++;
-    }
-    return j;
-  }
-  // 4.  ?[^\s\p{L}\p{N}]+[\r\n]*
-  let p = -1;
-  if (k === OTHER) p = i;
-  else if (c === 32 && i + 1 < n) {
-    const d = t.charCodeAt(i + 1);
-    if (d >= 128) return -1;
-    if (CLS[d] === OTHER) p = i + 1;
-  }
-  if (p >= 0) {
-    let j = p + 1;
-    while (j < n) {
-      const x = t.charCodeAt(j);
-      if (x >= 128) return -1;
-      if (CLS[x] !== OTHER) break;
-      j++;
-    }
-    while (j < n) {
-      const x = t.charCodeAt(j);
-      if (x !== 10 && x !== 13) break;
-      j++;
-    }
-    return j;
-  }
-  // 5-7. \s*[\r\n]+ | \s+(?!\S) | \s+
-  let j = i;
-  let lastNl = -1;
-  while (j < n) {
-    const x = t.charCodeAt(j);
-    if (x >= 128) return -1;
-    const kx = CLS[x];
-    if (kx === NEWLINE) lastNl = j;
-    else if (kx !== SPACE) break;
-    j++;
-  }
-  if (lastNl >= 0) return lastNl + 1;
-  if (j === n) return n;
-  if (j - i >= 2) return j - 1;
-  return i + 1;
+  return asciiPretokenEnd(t, i, n, maxDigits, true, false);
 }
 
 const MAX_CACHED = 64; // longer pre-tokens are merged without the memo
-const TABLE_BITS = 19;
 const MAX_ENTRIES = 300_000;
 const POOL_CHARS = 1 << 22;
 const POOL_IDS = 1 << 21;
-
-function hashOf(text: string, s: number, e: number): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = s; i < e; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h ^ (h >>> 15)) | 0;
-}
-
-/** Pre-token -> ids, open addressing; entries (char offset, length, id offset, id count). */
-class IdsMemo {
-  private readonly mask = (1 << TABLE_BITS) - 1;
-  private readonly slots = new Int32Array(2 << TABLE_BITS);
-  private readonly entries: Int32Array;
-  private readonly pool: Uint16Array;
-  readonly ids: Int32Array;
-  constructor(
-    private readonly maxEntries = MAX_ENTRIES,
-    private readonly poolChars = POOL_CHARS,
-    private readonly poolIds = POOL_IDS,
-  ) {
-    this.entries = new Int32Array(4 * maxEntries);
-    this.pool = new Uint16Array(poolChars);
-    this.ids = new Int32Array(poolIds);
-  }
-  private n = 0;
-  private used = 0;
-  private usedIds = 0;
-  private slot = 0;
-  resets = 0;
-
-  /** Entry index of text[s, e), or -1. */
-  lookup(text: string, s: number, e: number, h: number): number {
-    const L = e - s;
-    const slots = this.slots;
-    let i = h & this.mask;
-    for (;;) {
-      const v = slots[2 * i + 1];
-      if (v === 0) {
-        this.slot = i;
-        return -1;
-      }
-      if (slots[2 * i] === h) {
-        const k = 4 * (v - 1);
-        if (this.entries[k + 1] === L) {
-          const o = this.entries[k];
-          const pool = this.pool;
-          let j = 0;
-          while (j < L && pool[o + j] === text.charCodeAt(s + j)) j++;
-          if (j === L) return k;
-        }
-      }
-      i = (i + 1) & this.mask;
-    }
-  }
-  count(k: number): number {
-    return this.entries[k + 3];
-  }
-  idsAt(k: number): number {
-    return this.entries[k + 2];
-  }
-  /** Remember text[s, e) -> ids[0, m) (after a failed `lookup`); false when it can never fit. */
-  insert(text: string, s: number, e: number, h: number, ids: ArrayLike<number>, m: number): boolean {
-    const L = e - s;
-    if (L > this.poolChars || m > this.poolIds || this.maxEntries < 1) return false;
-    if (this.n >= this.maxEntries || this.used + L > this.poolChars || this.usedIds + m > this.poolIds) {
-      this.resets++;
-      this.slots.fill(0);
-      this.n = 0;
-      this.used = 0;
-      this.usedIds = 0;
-      this.lookup(text, s, e, h);
-    }
-    const k = 4 * this.n++;
-    this.entries[k] = this.used;
-    this.entries[k + 1] = L;
-    this.entries[k + 2] = this.usedIds;
-    this.entries[k + 3] = m;
-    for (let j = 0; j < L; j++) this.pool[this.used + j] = text.charCodeAt(s + j);
-    for (let j = 0; j < m; j++) this.ids[this.usedIds + j] = ids[j];
-    this.used += L;
-    this.usedIds += m;
-    this.slots[2 * this.slot] = h;
-    this.slots[2 * this.slot + 1] = this.n;
-    return true;
-  }
-}
 
 interface Json {
   [k: string]: unknown;
@@ -324,6 +140,20 @@ function buildNormalizer(file: string, n: unknown): Normalize | null {
       const form = o.type;
       return (s) => s.normalize(form);
     }
+    case 'Replace': {
+      // SentencePiece's " " -> "▁" (Llama 2, Gemma); a literal pattern only
+      const from = (o.pattern as Json | undefined)?.String;
+      const to = o.content;
+      if (typeof from !== 'string' || from === '' || typeof to !== 'string') {
+        throw unsupported(file, `normalizer Replace ${JSON.stringify(o.pattern)}`);
+      }
+      return (s) => s.replaceAll(from, to);
+    }
+    case 'Prepend': {
+      const pre = o.prepend;
+      if (typeof pre !== 'string') throw unsupported(file, 'normalizer Prepend without a string');
+      return (s) => (s.length > 0 ? pre + s : s);
+    }
     case 'Sequence': {
       const parts = ((o.normalizers as unknown[]) ?? [])
         .map((x) => buildNormalizer(file, x))
@@ -336,33 +166,132 @@ function buildNormalizer(file: string, n: unknown): Normalize | null {
   }
 }
 
-/** The split patterns of the pre-tokenizer (applied one after another, each on the previous pieces). */
-function buildSplits(file: string, p: unknown): string[] {
+type Behavior = 'Removed' | 'Isolated' | 'MergedWithPrevious' | 'MergedWithNext' | 'Contiguous';
+const BEHAVIORS = new Set(['Removed', 'Isolated', 'MergedWithPrevious', 'MergedWithNext', 'Contiguous']);
+
+/** The pre-tokenizer: byte-level regular expressions, or SentencePiece's Metaspace and literal splits. */
+interface PreTokenizer {
+  byteLevel: boolean;
+  /** Byte-level: the split patterns, applied one after another (Isolated). */
+  regexSplits: string[];
+  /** Metaspace: " " -> replacement, the prefix rule, and whether to cut before each replacement. */
+  meta: { rep: string; scheme: 'always' | 'first' | 'never'; split: boolean } | null;
+  /** Non-byte-level Split steps (literal string or regular expression, any behavior). */
+  splits: { re: RegExp; behavior: Behavior }[];
+}
+
+function buildPreTokenizer(file: string, p: unknown): PreTokenizer {
   const o = (p ?? {}) as Json;
-  const list = o.type === 'Sequence' ? ((o.pretokenizers as Json[]) ?? []) : [o];
-  const pats: string[] = [];
-  let byteLevel = false;
-  for (const x of list) {
-    if (x.type === 'Split') {
-      const pat = x.pattern as Json | undefined;
-      if (!pat || typeof pat.Regex !== 'string' || x.behavior !== 'Isolated' || x.invert) {
-        throw unsupported(
-          file,
-          `Split pre-tokenizer ${JSON.stringify({ pattern: pat, behavior: x.behavior, invert: x.invert })}`,
-        );
-      }
-      if (byteLevel) throw unsupported(file, 'Split after ByteLevel');
-      pats.push(pat.Regex);
-    } else if (x.type === 'ByteLevel') {
+  const list = p == null ? [] : o.type === 'Sequence' ? ((o.pretokenizers as Json[]) ?? []) : [o];
+  const out: PreTokenizer = { byteLevel: false, regexSplits: [], meta: null, splits: [] };
+  const rawSplits: Json[] = [];
+  list.forEach((x, i) => {
+    if (x.type === 'Split') rawSplits.push(x);
+    else if (x.type === 'ByteLevel') {
       if (x.add_prefix_space) throw unsupported(file, 'ByteLevel with add_prefix_space');
-      if (x.use_regex !== false) pats.push(GPT2_SPLIT);
-      byteLevel = true;
+      out.byteLevel = true;
+    } else if (x.type === 'Metaspace') {
+      // only first: it rewrites the text, which the reference does per piece of earlier steps
+      if (i !== 0) throw unsupported(file, 'Metaspace after another pre-tokenizer');
+      const rep = typeof x.replacement === 'string' ? x.replacement : '▁';
+      if ([...rep].length !== 1) throw unsupported(file, `Metaspace replacement ${JSON.stringify(rep)}`);
+      const scheme =
+        x.prepend_scheme === undefined
+          ? x.add_prefix_space === false
+            ? 'never'
+            : 'always'
+          : (x.prepend_scheme as string);
+      if (scheme !== 'always' && scheme !== 'first' && scheme !== 'never') {
+        throw unsupported(file, `Metaspace prepend_scheme ${JSON.stringify(scheme)}`);
+      }
+      out.meta = { rep, scheme, split: x.split !== false };
     } else {
       throw unsupported(file, `pre-tokenizer ${JSON.stringify(x.type)}`);
     }
+  });
+  let seenByteLevel = false;
+  for (const x of list) {
+    if (x.type === 'ByteLevel') {
+      if (x.use_regex !== false) out.regexSplits.push(GPT2_SPLIT);
+      seenByteLevel = true;
+      continue;
+    }
+    if (x.type !== 'Split') continue;
+    const pat = x.pattern as Json | undefined;
+    const behavior = x.behavior as string;
+    if (
+      !pat ||
+      x.invert ||
+      !BEHAVIORS.has(behavior) ||
+      (typeof pat.Regex !== 'string' && typeof pat.String !== 'string')
+    ) {
+      throw unsupported(file, `Split pre-tokenizer ${JSON.stringify({ pattern: pat, behavior, invert: x.invert })}`);
+    }
+    if (out.byteLevel) {
+      if (typeof pat.Regex !== 'string' || behavior !== 'Isolated') {
+        throw unsupported(file, `Split pre-tokenizer ${JSON.stringify({ pattern: pat, behavior })} with ByteLevel`);
+      }
+      if (seenByteLevel) throw unsupported(file, 'Split after ByteLevel');
+      out.regexSplits.push(pat.Regex);
+    } else {
+      const src =
+        typeof pat.Regex === 'string'
+          ? translatePattern(file, pat.Regex)
+          : (pat.String as string).replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+      if (src === '') throw unsupported(file, 'Split with an empty pattern');
+      out.splits.push({ re: new RegExp(src, 'gu'), behavior: behavior as Behavior });
+    }
   }
-  if (!byteLevel) throw unsupported(file, 'no ByteLevel pre-tokenizer');
-  return pats;
+  if (out.byteLevel && out.meta) throw unsupported(file, 'Metaspace with ByteLevel');
+  return out;
+}
+
+/**
+ * The pieces of t[s, e) cut by `re` with the reference's split behaviors (`NormalizedString::split`):
+ * matches alternate with the text between them, and a behavior decides which join or drop.
+ */
+function splitPieces(t: string, s: number, e: number, re: RegExp, behavior: Behavior, out: number[]): void {
+  const segs: number[] = []; // start, end, isMatch triples
+  let last = s;
+  re.lastIndex = s;
+  for (let m = re.exec(t); m !== null && m.index < e; m = re.exec(t)) {
+    if (m[0].length === 0) {
+      re.lastIndex++;
+      continue;
+    }
+    const me = m.index + m[0].length;
+    if (me > e) break;
+    if (m.index > last) segs.push(last, m.index, 0);
+    segs.push(m.index, me, 1);
+    last = me;
+  }
+  if (last < e || segs.length === 0) segs.push(last, e, 0);
+  const kept: number[] = [];
+  let prevMatch = false;
+  if (behavior === 'MergedWithNext') {
+    for (let k = segs.length - 3; k >= 0; k -= 3) {
+      const isMatch = segs[k + 2] === 1;
+      if (isMatch && !prevMatch && kept.length > 0) kept[kept.length - 2] = segs[k];
+      else kept.push(segs[k], segs[k + 1]);
+      prevMatch = isMatch;
+    }
+    for (let k = kept.length - 2; k >= 0; k -= 2) if (kept[k + 1] > kept[k]) out.push(kept[k], kept[k + 1]);
+    return;
+  }
+  for (let k = 0; k < segs.length; k += 3) {
+    const isMatch = segs[k + 2] === 1;
+    if (behavior === 'Removed') {
+      if (!isMatch) kept.push(segs[k], segs[k + 1]);
+    } else if (behavior === 'Isolated') kept.push(segs[k], segs[k + 1]);
+    else if (
+      kept.length > 0 &&
+      (behavior === 'MergedWithPrevious' ? isMatch && !prevMatch : isMatch === prevMatch) // Contiguous
+    ) {
+      kept[kept.length - 1] = segs[k + 1];
+    } else kept.push(segs[k], segs[k + 1]);
+    prevMatch = isMatch;
+  }
+  for (let k = 0; k < kept.length; k += 2) if (kept[k + 1] > kept[k]) out.push(kept[k], kept[k + 1]);
 }
 
 /** Read and check a tokenizer.json; errors name the file (InputError, exit 2 in the CLI). */
@@ -396,23 +325,78 @@ export interface HfMemoLimits {
   poolIds?: number;
 }
 
+const POW10 = Array.from({ length: 309 }, (_, k) => Number(`1e${k}`));
+
+/**
+ * The f64 that serde_json's default parser (the reference's; not its `float_roundtrip` mode) reads
+ * for the shortest decimal of `x`: the digits as an integer rounded to f64, then one multiplication
+ * or division by a power of ten. For 17-digit scores that is sometimes one ulp off the correctly
+ * rounded value JSON.parse gives, enough to flip a Unigram tie.
+ */
+export function serdeF64(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const m = /^(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(Math.abs(x)));
+  if (!m) return x;
+  let exp = (m[3] ? Number(m[3]) : 0) - (m[2]?.length ?? 0);
+  let f = Number(BigInt(m[1] + (m[2] ?? '')));
+  for (;;) {
+    const k = exp < 0 ? -exp : exp;
+    if (k < POW10.length) {
+      f = exp >= 0 ? f * POW10[k] : f / POW10[k];
+      break;
+    }
+    if (f === 0 || exp >= 0) break;
+    f /= 1e308;
+    exp += 308;
+  }
+  return x < 0 ? -f : f;
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+const LONE_SURROGATES = /\p{Cs}/gu;
+const byteToken = (b: number) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`;
+
 export function buildHfTokenizer(file: string, json: Json, limits: HfMemoLimits = {}): TokenEncoder {
   const model = json.model as Json;
-  if (model.type !== 'BPE') throw unsupported(file, `model type ${JSON.stringify(model.type)}`);
-  if (model.byte_fallback) throw unsupported(file, 'BPE with byte_fallback');
+  if (model.type !== 'BPE' && model.type !== 'Unigram') {
+    throw unsupported(file, `model type ${JSON.stringify(model.type)}`);
+  }
+  const unigram = model.type === 'Unigram';
   if (model.dropout) throw unsupported(file, 'BPE dropout');
   if (model.continuing_subword_prefix || model.end_of_word_suffix) throw unsupported(file, 'subword prefix/suffix');
   const normalize = buildNormalizer(file, json.normalizer);
-  const splits = buildSplits(file, json.pre_tokenizer).map((p) => translatePattern(file, p));
-  const vocabObj = model.vocab as Record<string, number>;
-  if (!vocabObj || typeof vocabObj !== 'object')
-    throw new InputError('tokenizer.json model has no vocab', { code: 'E_TOKENIZER_JSON', file });
+  const pre = buildPreTokenizer(file, json.pre_tokenizer);
+  const byteLevel = pre.byteLevel;
+  if (byteLevel && (unigram || model.byte_fallback)) throw unsupported(file, 'ByteLevel with byte_fallback or Unigram');
+  const splits = pre.regexSplits.map((p) => translatePattern(file, p));
+  const noVocab = () => new InputError('tokenizer.json model has no vocab', { code: 'E_TOKENIZER_JSON', file });
   const vocab = new Map<string, number>();
   let vocabSize = 0;
-  for (const k in vocabObj) {
-    const v = vocabObj[k];
-    vocab.set(k, v);
-    if (v + 1 > vocabSize) vocabSize = v + 1;
+  /** Unigram: piece scores by id. */
+  let scores = new Float64Array(0);
+  if (unigram) {
+    const list = model.vocab as unknown[];
+    if (!Array.isArray(list)) throw noVocab();
+    scores = new Float64Array(list.length);
+    list.forEach((entry, id) => {
+      if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'number') {
+        throw new InputError(`tokenizer.json model.vocab[${id}] is not a [piece, score] pair`, {
+          code: 'E_TOKENIZER_JSON',
+          file,
+        });
+      }
+      vocab.set(entry[0], id); // the reference's token -> id map: the last of equal pieces
+      scores[id] = serdeF64(entry[1]);
+    });
+    vocabSize = list.length;
+  } else {
+    const vocabObj = model.vocab as Record<string, number>;
+    if (!vocabObj || typeof vocabObj !== 'object' || Array.isArray(vocabObj)) throw noVocab();
+    for (const k in vocabObj) {
+      const v = vocabObj[k];
+      vocab.set(k, v);
+      if (v + 1 > vocabSize) vocabSize = v + 1;
+    }
   }
   const added = ((json.added_tokens as Json[]) ?? []).map((t) => ({
     id: t.id as number,
@@ -430,7 +414,7 @@ export function buildHfTokenizer(file: string, json: Json, limits: HfMemoLimits 
   const plainAdded = added.filter((t) => !t.special);
   for (const t of plainAdded) {
     if (t.flags) throw unsupported(file, `added token ${JSON.stringify(t.content)} with lstrip/rstrip/single_word`);
-    if (t.normalized && normalize && !/^[\x20-\x7e]*$/.test(t.content)) {
+    if (t.normalized && (normalize || pre.meta) && !/^[\x21-\x7e]*$/.test(t.content)) {
       throw unsupported(file, `normalized added token ${JSON.stringify(t.content)}`);
     }
   }
@@ -447,14 +431,32 @@ export function buildHfTokenizer(file: string, json: Json, limits: HfMemoLimits 
 
   // Byte-level symbols: byte -> id of its one-char token.
   const chars = byteChars();
-  const byteId = new Int32Array(256);
-  for (let b = 0; b < 256; b++) {
-    const id = vocab.get(chars[b]);
-    if (id === undefined) throw unsupported(file, `byte ${b} has no token (not a byte-level vocabulary)`);
-    byteId[b] = id;
+  const byteId = new Int32Array(256).fill(-1);
+  if (byteLevel) {
+    for (let b = 0; b < 256; b++) {
+      const id = vocab.get(chars[b]);
+      if (id === undefined) throw unsupported(file, `byte ${b} has no token (not a byte-level vocabulary)`);
+      byteId[b] = id;
+    }
+  } else if (model.byte_fallback) {
+    // SentencePiece byte fallback: <0x00> ... <0xFF>
+    for (let b = 0; b < 256; b++) byteId[b] = vocab.get(byteToken(b)) ?? -1;
   }
+  const fallback = !byteLevel && Boolean(model.byte_fallback);
+  const unkName = unigram ? undefined : (model.unk_token as string | null | undefined);
+  let unkId = -1;
+  if (unigram) {
+    if (typeof model.unk_id === 'number') unkId = model.unk_id;
+    else throw unsupported(file, 'Unigram without unk_id');
+  } else if (typeof unkName === 'string') {
+    const id = vocab.get(unkName);
+    if (id === undefined) throw unsupported(file, `unk_token ${JSON.stringify(unkName)} not in the vocabulary`);
+    unkId = id;
+  }
+  const fuseUnk = unigram || Boolean(model.fuse_unk);
+
   // Merges: (left id, right id) -> rank; the merged token's id is looked up when a merge is first used.
-  const merges = (model.merges as unknown[]) ?? [];
+  const merges = unigram ? [] : ((model.merges as unknown[]) ?? []);
   const pairRank = new Map<number, number>();
   const mergeId = new Int32Array(merges.length).fill(-1);
   const V = vocabSize;
@@ -471,6 +473,13 @@ export function buildHfTokenizer(file: string, json: Json, limits: HfMemoLimits 
       code: 'E_TOKENIZER_JSON',
       file,
     });
+  // SentencePiece BPE runs over a whole segment (no pre-tokenizer): it is cut before each run of
+  // the meta space (▁) whose previous character never merges with it (no merge joins "x" + "▁..."),
+  // so no merge crosses a cut and each piece can be merged and memoised alone.
+  const rep = pre.meta?.rep ?? '▁';
+  const repCode = rep.charCodeAt(0);
+  const noCutAfter = new Set<string>();
+  let cuts = !byteLevel && !unigram && rep.length === 1 && vocab.has(rep);
   for (let r = 0; r < merges.length; r++) {
     const [a, b] = pairOf(r);
     const ia = vocab.get(a);
@@ -478,7 +487,12 @@ export function buildHfTokenizer(file: string, json: Json, limits: HfMemoLimits 
     if (ia === undefined || ib === undefined) throw notInVocab(r);
     const key = ia * V + ib;
     if (!pairRank.has(key)) pairRank.set(key, r);
+    if (cuts && b.startsWith(rep) && !a.endsWith(rep)) {
+      if (/^<0x[0-9A-F]{2}>$/.test(a) || a === unkName) cuts = false;
+      else noCutAfter.add(String.fromCodePoint(a.codePointAt(a.length - 1) as number));
+    }
   }
+  if (cuts && noCutAfter.size > 0 && [...noCutAfter].some((c) => c.length > 1)) cuts = false;
   const merged = (r: number): number => {
     let id = mergeId[r];
     if (id < 0) {
@@ -491,25 +505,39 @@ export function buildHfTokenizer(file: string, json: Json, limits: HfMemoLimits 
   };
   const ignoreMerges = Boolean(model.ignore_merges);
 
-  // One piece of bytes -> ids (BPE merge: lowest rank first, leftmost among equals).
+  // The symbols of one piece, merged in place (BPE: lowest merge rank first, leftmost among equals).
   let sym = new Int32Array(256);
   let rk = new Int32Array(256);
-  const NONE = 0x7fffffff;
   const rankOf = (a: number, b: number): number => {
     const r = pairRank.get(a * V + b);
-    return r === undefined ? NONE : r;
+    return r === undefined ? NO_RANK : r;
   };
-  const encoder = new TextEncoder();
-  let bytes = new Uint8Array(1024);
-  /** ids of text[s, e) into `sym`, returns the count. */
-  const mergePiece = (text: string, s: number, e: number): number => {
-    const piece = text.slice(s, e);
-    if (piece.length * 3 > bytes.length) bytes = new Uint8Array(piece.length * 3 + 16);
-    const n = encoder.encodeInto(piece, bytes).written;
+  const grow = (n: number) => {
     if (n > sym.length) {
       sym = new Int32Array(2 * n);
       rk = new Int32Array(2 * n);
     }
+  };
+  const joinSym = (at: number, rank: number, m: number) => {
+    sym[at] = merged(rank);
+    sym.copyWithin(at + 1, at + 2, m);
+  };
+  const rankAtSym = (i: number) => rankOf(sym[i], sym[i + 1]);
+  /** Merge sym[0, m) and return the new count. */
+  const mergeSymbols = (m: number): number => {
+    for (let i = 0; i < m - 1; i++) rk[i] = rankOf(sym[i], sym[i + 1]);
+    return mergeParts(rk, m, joinSym, rankAtSym);
+  };
+  const encoder = new TextEncoder();
+  let bytes = new Uint8Array(1024);
+  const utf8 = (piece: string): number => {
+    if (piece.length * 3 > bytes.length) bytes = new Uint8Array(piece.length * 3 + 16);
+    return encoder.encodeInto(piece, bytes).written;
+  };
+  /** Byte-level BPE: ids of text[s, e) into `sym`, returns the count. */
+  const mergeBytes = (text: string, s: number, e: number): number => {
+    const n = utf8(text.slice(s, e));
+    grow(n);
     if (ignoreMerges) {
       let w = '';
       for (let i = 0; i < n; i++) w += chars[bytes[i]];
@@ -519,32 +547,168 @@ export function buildHfTokenizer(file: string, json: Json, limits: HfMemoLimits 
         return 1;
       }
     }
-    let m = n;
     for (let i = 0; i < n; i++) sym[i] = byteId[bytes[i]];
-    for (let i = 0; i < m - 1; i++) rk[i] = rankOf(sym[i], sym[i + 1]);
-    while (m > 1) {
-      let low = NONE;
-      let at = -1;
-      for (let i = 0; i < m - 1; i++) {
-        if (rk[i] < low) {
-          low = rk[i];
-          at = i;
+    return mergeSymbols(n);
+  };
+  // SentencePiece BPE: one symbol per character (the reference's `merge_word`), <0xXX> byte tokens
+  // for characters not in the vocabulary (byte_fallback), else the unknown token (fused when asked).
+  const asciiId = new Int32Array(128);
+  for (let c = 0; c < 128; c++) asciiId[c] = vocab.get(String.fromCharCode(c)) ?? -1;
+  const mergeChars = (text: string, s: number, e: number): number => {
+    grow(4 * (e - s) + 1);
+    let m = 0;
+    let unk = false; // an unknown token waits (the reference adds it before the next known character)
+    for (let i = s; i < e; ) {
+      const c = text.charCodeAt(i);
+      let len = 1;
+      let id: number;
+      if (c < 128) id = asciiId[c];
+      else {
+        if (c >= 0xd800 && c <= 0xdbff && i + 1 < e) len = 2;
+        id = vocab.get(text.slice(i, i + len)) ?? -1;
+      }
+      i += len;
+      if (id >= 0) {
+        if (unk) {
+          sym[m++] = unkId;
+          unk = false;
+        }
+        sym[m++] = id;
+        continue;
+      }
+      if (fallback) {
+        const n = utf8(text.slice(i - len, i));
+        let all = true;
+        for (let k = 0; k < n; k++) if (byteId[bytes[k]] < 0) all = false;
+        if (all) {
+          for (let k = 0; k < n; k++) sym[m++] = byteId[bytes[k]];
+          continue;
         }
       }
-      if (at < 0) break;
-      sym[at] = merged(low);
-      sym.copyWithin(at + 1, at + 2, m);
-      rk.copyWithin(at, at + 1, m - 1);
-      m--;
-      if (at < m - 1) rk[at] = rankOf(sym[at], sym[at + 1]);
-      if (at > 0) rk[at - 1] = rankOf(sym[at - 1], sym[at]);
+      if (unkId < 0) continue; // no unknown token: the reference drops the character
+      if (unk && !fuseUnk) sym[m++] = unkId;
+      unk = true;
+    }
+    if (unk) sym[m++] = unkId;
+    return mergeSymbols(m);
+  };
+  // Unigram: the best-scoring segmentation (Viterbi, the reference's `encode_optimized`), pieces
+  // found by a trie walk; a character no piece starts with is the unknown token at min score - 10.
+  const trieEdges = new Map<number, number>();
+  let trieId = new Int32Array(0);
+  let unkScore = 0;
+  if (unigram) {
+    const ids: number[] = [-1];
+    for (const [piece, id] of vocab) {
+      let node = 0;
+      for (let i = 0; i < piece.length; i++) {
+        const key = node * 65536 + piece.charCodeAt(i);
+        let next = trieEdges.get(key);
+        if (next === undefined) {
+          next = ids.length;
+          ids.push(-1);
+          trieEdges.set(key, next);
+        }
+        node = next;
+      }
+      ids[node] = id;
+    }
+    trieId = Int32Array.from(ids);
+    let min = Number.POSITIVE_INFINITY;
+    for (const v of scores) if (v < min) min = v; // (the reference's min over its parsed scores)
+    unkScore = min - 10;
+  }
+  let best = new Float64Array(256);
+  let from = new Int32Array(256);
+  let nodeId = new Int32Array(256);
+  const viterbi = (text: string, s: number, e: number): number => {
+    const n = e - s;
+    if (n + 1 > best.length) {
+      best = new Float64Array(2 * n + 2);
+      from = new Int32Array(2 * n + 2);
+      nodeId = new Int32Array(2 * n + 2);
+    }
+    from.fill(-1, 0, n + 1);
+    best[0] = 0;
+    for (let i = 0; i < n; ) {
+      const c = text.charCodeAt(s + i);
+      const mb = c >= 0xd800 && c <= 0xdbff && i + 1 < n ? 2 : 1;
+      const base = best[i];
+      let single = false;
+      let node = 0;
+      for (let j = i; j < n; j++) {
+        const next = trieEdges.get(node * 65536 + text.charCodeAt(s + j));
+        if (next === undefined) break;
+        node = next;
+        const id = trieId[node];
+        if (id < 0) continue;
+        const at = j + 1;
+        const cand = scores[id] + base;
+        if (from[at] < 0 || cand > best[at]) {
+          best[at] = cand;
+          from[at] = i;
+          nodeId[at] = id;
+        }
+        if (at - i === mb) single = true;
+      }
+      if (!single) {
+        const at = i + mb;
+        const cand = unkScore + base;
+        if (from[at] < 0 || cand > best[at]) {
+          best[at] = cand;
+          from[at] = i;
+          nodeId[at] = unkId;
+        }
+      }
+      i += mb;
+    }
+    // back from the end; runs of unknown pieces fuse into one string, looked up again
+    const ends: number[] = [];
+    for (let at = n; at > 0; at = from[at]) ends.push(at);
+    grow(4 * n + 1);
+    let m = 0;
+    let k = ends.length - 1;
+    let start = 0;
+    while (k >= 0) {
+      const end = ends[k];
+      if (nodeId[end] !== unkId) {
+        sym[m++] = nodeId[end];
+        start = end;
+        k--;
+        continue;
+      }
+      let last = end;
+      while (k - 1 >= 0 && nodeId[ends[k - 1]] === unkId) last = ends[--k];
+      k--;
+      const str = text.slice(s + start, s + last);
+      const id = vocab.get(str);
+      if (id !== undefined) sym[m++] = id;
+      else {
+        let done = false;
+        if (fallback) {
+          const nb = utf8(str);
+          let all = true;
+          for (let b = 0; b < nb; b++) if (byteId[bytes[b]] < 0) all = false;
+          if (all) {
+            for (let b = 0; b < nb; b++) sym[m++] = byteId[bytes[b]];
+            done = true;
+          }
+        }
+        if (!done) sym[m++] = unkId;
+      }
+      start = last;
     }
     return m;
   };
+  const mergePiece = byteLevel ? mergeBytes : unigram ? viterbi : mergeChars;
 
-  const memo = new IdsMemo(limits.entries, limits.poolChars, limits.poolIds);
+  const memo = new PretokenMemo(
+    limits.entries ?? MAX_ENTRIES,
+    limits.poolChars ?? POOL_CHARS,
+    limits.poolIds ?? POOL_IDS,
+  );
   const regexes = splits.map((p) => new RegExp(p, 'gu'));
-  const sticky = splits.length === 1 ? new RegExp(splits[0], 'uy') : null;
+  const sticky = byteLevel && splits.length === 1 ? new RegExp(splits[0], 'uy') : null;
   const rawSplit = json.pre_tokenizer as Json;
   const firstRaw = (rawSplit?.type === 'Sequence' ? (rawSplit.pretokenizers as Json[])[0] : rawSplit)?.pattern as
     | Json
@@ -556,7 +720,7 @@ export function buildHfTokenizer(file: string, json: Json, limits: HfMemoLimits 
         ? 1
         : 0;
 
-  /** Visit the pre-tokens of a normalized segment. */
+  /** Visit the byte-level pre-tokens of a normalized segment. */
   const eachPretoken = (text: string, visit: (s: number, e: number) => void): void => {
     const n = text.length;
     if (sticky) {
@@ -605,39 +769,132 @@ export function buildHfTokenizer(file: string, json: Json, limits: HfMemoLimits 
     for (const [s, e] of pieces) visit(s, e);
   };
 
-  /** Run `onIds` over every pre-token's ids (memoised); `onAdded` for an added token's id. */
+  /** SentencePiece-style: Metaspace and Split steps over a normalized segment, then the model's pieces. */
+  const eachWord = (text: string, visit: (s: number, e: number) => void): void => {
+    const n = text.length;
+    let words: number[] = [0, n];
+    if (pre.meta?.split) {
+      words = [];
+      let last = 0;
+      for (let i = text.indexOf(rep, 1); i >= 0; i = text.indexOf(rep, i + 1)) {
+        words.push(last, i);
+        last = i;
+      }
+      words.push(last, n);
+    }
+    for (const step of pre.splits) {
+      const next: number[] = [];
+      for (let k = 0; k < words.length; k += 2) splitPieces(text, words[k], words[k + 1], step.re, step.behavior, next);
+      words = next;
+    }
+    for (let k = 0; k < words.length; k += 2) visit(words[k], words[k + 1]);
+  };
+  // A control character that no other token contains (Llama 2 has no newline token: "\n" is
+  // <0x0A> by byte fallback and no merge joins it) never merges either: cut around it too.
+  const lone = cuts
+    ? ['\n', '\r', '\t'].filter((c) => {
+        const own = [c, byteToken(c.charCodeAt(0))];
+        if (!vocab.has(c) && !(fallback && vocab.has(own[1]))) return false; // an unknown token may fuse
+        for (const k of vocab.keys())
+          if (k.length > 1 && !own.includes(k) && own.some((o) => k.includes(o))) return false;
+        return true;
+      })
+    : [];
+  const loneChar = new Uint8Array(128);
+  for (const c of lone) loneChar[c.charCodeAt(0)] = 1;
+  /** The pieces of a SentencePiece BPE word that merge alone (see `cuts`). */
+  const eachCut = (text: string, s: number, e: number, visit: (s: number, e: number) => void): void => {
+    if (!cuts || e - s < 2) {
+      visit(s, e);
+      return;
+    }
+    let last = s;
+    for (let i = s; i < e; i++) {
+      const c = text.charCodeAt(i);
+      if (c !== repCode) {
+        if (c >= 128 || loneChar[c] === 0) continue;
+        // a lone control character: a piece of its own
+        if (i > last) visit(last, i);
+        visit(i, i + 1);
+        last = i + 1;
+        continue;
+      }
+      if (i === last) continue;
+      const p = text.charCodeAt(i - 1);
+      if (p === repCode) continue;
+      if (noCutAfter.size > 0) {
+        const ch = p >= 0xdc00 && p <= 0xdfff && i - 2 >= s ? text.slice(i - 2, i) : text[i - 1];
+        if (noCutAfter.has(ch)) continue;
+      }
+      visit(last, i);
+      last = i;
+    }
+    if (last < e) visit(last, e);
+  };
+
+  /** ids of the piece text[s, e), memoised: calls onIds(src, at, m). */
+  const piece = (t: string, s: number, e: number, onIds: (src: Int32Array, at: number, m: number) => void): void => {
+    if (e - s > MAX_CACHED) {
+      const m = mergePiece(t, s, e);
+      onIds(sym, 0, m);
+      return;
+    }
+    const h = hashOf(t, s, e);
+    const k = memo.lookup(t, s, e, h);
+    if (k < 0) {
+      const m = mergePiece(t, s, e);
+      memo.insert(t, s, e, h, sym, m);
+      onIds(sym, 0, m);
+    } else onIds(memo.ids, memo.idsAt(k), memo.count(k));
+  };
+
+  /** Run `onIds` over every piece's ids (memoised); an added token's id as a piece of its own. */
   const run = (text: string, onIds: (src: Int32Array, at: number, m: number) => void): void => {
-    const segment = (seg: string) => {
-      const t = normalize ? normalize(seg) : seg;
-      eachPretoken(t, (s, e) => {
-        if (e - s > MAX_CACHED) {
-          const m = mergePiece(t, s, e);
-          onIds(sym, 0, m);
-          return;
+    if (!byteLevel && LONE_SURROGATE.test(text)) text = text.replace(LONE_SURROGATES, '\ufffd'); // as the reference receives it
+    const one = new Int32Array(1);
+    const segment = (seg: string, first: boolean) => {
+      let t = normalize ? normalize(seg) : seg;
+      if (byteLevel) {
+        eachPretoken(t, (s, e) => piece(t, s, e, onIds));
+        return;
+      }
+      const meta = pre.meta;
+      if (meta) {
+        t = t.replaceAll(' ', meta.rep);
+        if (
+          (meta.scheme === 'always' || (meta.scheme === 'first' && first)) &&
+          t.length > 0 &&
+          !t.startsWith(meta.rep)
+        ) {
+          t = meta.rep + t;
         }
-        const h = hashOf(t, s, e);
-        const k = memo.lookup(t, s, e, h);
-        if (k < 0) {
-          const m = mergePiece(t, s, e);
-          memo.insert(t, s, e, h, sym, m);
-          onIds(sym, 0, m);
-        } else onIds(memo.ids, memo.idsAt(k), memo.count(k));
+      }
+      const emit = (s: number, e: number) => piece(t, s, e, onIds);
+      eachWord(t, (s, e) => {
+        if (ignoreMerges && !unigram) {
+          const id = vocab.get(t.slice(s, e));
+          if (id !== undefined) {
+            one[0] = id;
+            onIds(one, 0, 1);
+            return;
+          }
+        }
+        eachCut(t, s, e, emit);
       });
     };
     if (!addedRe) {
-      segment(text);
+      segment(text, true);
       return;
     }
     let last = 0;
     addedRe.lastIndex = 0;
-    const one = new Int32Array(1);
     for (let m = addedRe.exec(text); m !== null; m = addedRe.exec(text)) {
-      if (m.index > last) segment(text.slice(last, m.index));
+      if (m.index > last) segment(text.slice(last, m.index), last === 0);
       one[0] = addedIds.get(m[0]) as number;
       onIds(one, 0, 1);
       last = m.index + m[0].length;
     }
-    if (last < text.length) segment(last === 0 ? text : text.slice(last));
+    if (last < text.length) segment(last === 0 ? text : text.slice(last), last === 0);
   };
 
   const countFast = (text: string): number => {

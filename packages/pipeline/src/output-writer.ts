@@ -5,9 +5,10 @@
  * of a token dataset (.bin, .idx, provenance sidecar ...) is listed as a written shard, so the
  * manifest holds each one's bytes and sha256.
  */
-import { InputError, loadTokenizerFile } from '@curate/core';
+import { type Batch, InputError, loadTokenizerFile } from '@curate/core';
 import { eodId, type Recipe, tokenSize } from '@curate/recipe';
 import {
+  chatmlRanges,
   createShardWriter,
   createTokenShardWriter,
   type ShardWriter,
@@ -53,6 +54,7 @@ export async function createOutputWriter(
     maxRows: options.maxRows,
     maxBytes: options.maxBytes,
     prefix: options.prefix,
+    lossMask: recipe.output.loss_mask ? assistantRanges(recipe) : undefined,
   });
   return {
     write: (batch) => writer.write(batch),
@@ -62,4 +64,12 @@ export async function createOutputWriter(
       return datasets.flatMap((d) => d.files.map((f) => ({ ...f, rows: d.rows })));
     },
   };
+}
+
+/** `output.loss_mask: assistant`: the assistant turns' content of conversation sources' rows; other rows whole. */
+function assistantRanges(recipe: Recipe): (batch: Batch, row: number, text: string) => number[] | null {
+  const chats = new Set(recipe.sources.filter((s) => s.conversation).map((s) => s.name));
+  const assistant = new Set(['assistant'] as const);
+  return (batch, row, text) =>
+    chats.has(batch.columns.source?.[row] as string) ? chatmlRanges(text, assistant) : null;
 }

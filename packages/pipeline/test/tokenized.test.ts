@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadHfTokenizer } from '@curate/core';
 import { describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
-import { readDatatrove, readMegatron } from '../../../tools/test/token-readers.js';
+import { readDatatrove, readDatatroveLoss, readMegatron } from '../../../tools/test/token-readers.js';
 import { tinyTokenizerJson } from '../../../tools/test/tokenizer-json.js';
 import { runRecipeFile } from '../dist/index.js';
 import { duckRows, tempDir, writeRecipe } from './helpers.js';
@@ -136,6 +136,69 @@ describe.skipIf(!HAS_SHARED)('megatron and nanotron output', () => {
     expect(docs).toBe(manifest.totals.rows_written);
     expect(tokens).toBe(manifest.totals.tokens_written);
   }, 600_000);
+});
+
+describe.skipIf(!HAS_SHARED)('nanotron loss mask (output.loss_mask: assistant)', () => {
+  it('a chat source trains on its assistant turns only, a text source on everything', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'tok'));
+    writeFileSync(join(dir, 'tok', 'tokenizer.json'), readFileSync(LLAMA3));
+    const recipe = writeRecipe(
+      dir,
+      'recipe.yaml',
+      `
+name: sft
+seed: 3
+tokenizer: tok/tokenizer.json
+target: { documents: 120, ratio: { real: 0.5, synthetic: 0.5 } }
+sources:
+  - name: dolly
+    kind: real
+    paths: [${shared('instruct_pair', 'human_dolly15k.jsonl')}]
+    text: "{instruction}\\n\\n{response}"
+  - name: nanochat
+    kind: synthetic
+    generator: gemini-3-flash-preview
+    paths: [${shared('chat', 'synthetic_nanochat_identity_conversations.jsonl')}]
+    conversation: {}
+output: { dir: out, format: nanotron, loss_mask: assistant }
+report: false
+`,
+    );
+    await runRecipeFile(recipe, { out: join(dir, 'out'), workers: 1 });
+    const out = join(dir, 'out');
+    const [ds] = readdirSync(out).filter((f) => f.endsWith('.ds'));
+    const { documents } = readDatatrove(join(out, ds), 4);
+    const loss = readDatatroveLoss(join(out, ds));
+    const prov = await duckRows(
+      `SELECT source, tokens FROM '${join(out, ds.replace(/\.ds$/, '.provenance.parquet'))}'`,
+    );
+    expect(documents).toHaveLength(120);
+    const tok = await loadHfTokenizer(LLAMA3);
+    const END = Array.from(tok.encode('<|im_end|>\n'));
+    let chats = 0;
+    for (let i = 0; i < documents.length; i++) {
+      expect(loss[i]).toHaveLength(documents[i].length);
+      expect(Number(prov[i].tokens)).toBe(documents[i].length - 1);
+      if (prov[i].source === 'dolly') {
+        expect(loss[i].every((v) => v === 1)).toBe(true);
+        continue;
+      }
+      chats++;
+      expect(loss[i].at(-1)).toBe(0);
+      // every run of ones is followed by the tokens of <|im_end|>\n (the end of an assistant turn)
+      const ids = documents[i];
+      let runs = 0;
+      for (let j = 0; j < ids.length; j++) {
+        if (loss[i][j] === 1 && loss[i][j + 1] !== 1) {
+          runs++;
+          expect(ids.slice(j + 1, j + 1 + END.length)).toEqual(END);
+        }
+      }
+      expect(runs).toBeGreaterThan(0);
+    }
+    expect(chats).toBeGreaterThan(30);
+  }, 300_000);
 });
 
 describe('the work dir and a tokenizer.json', () => {

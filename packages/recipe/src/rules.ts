@@ -356,6 +356,33 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
+    name: 'loss-mask',
+    description:
+      '`output.loss_mask` needs `nanotron` output and a conversation source; every conversation source renders with the `chatml` template (error).',
+    check(r, report) {
+      if (r.output.loss_mask === undefined) return;
+      if (r.output.format !== 'nanotron') {
+        report.error(
+          'output.loss_mask',
+          `only applies to nanotron output (datatrove's .ds.loss), not ${r.output.format}`,
+        );
+        return;
+      }
+      const chats = r.sources.map((s, i) => ({ s, i })).filter(({ s }) => s.conversation);
+      if (chats.length === 0) {
+        report.error('output.loss_mask', 'no source has a conversation: there are no assistant turns to train on');
+      }
+      for (const { s, i } of chats) {
+        if ((s.conversation?.template ?? 'chatml') !== 'chatml') {
+          report.error(
+            p('sources', i, 'conversation', 'template'),
+            'must be chatml with output.loss_mask (the assistant turns are found in the ChatML rendering)',
+          );
+        }
+      }
+    },
+  },
+  {
     name: 'shard-size',
     description: '`output.shard_size` is at least 1 byte (error).',
     check(r, report) {

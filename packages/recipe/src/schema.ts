@@ -461,7 +461,7 @@ export const recipeSchema = {
       errorMessage: 'must be one of cl100k_base, o200k_base, words, bytes, or the path of a tokenizer.json',
       default: 'cl100k_base',
       description:
-        "Tokenizer counting tokens for budgets, ratios and `length` in tokens, and writing `megatron`/`nanotron` output: an OpenAI encoding, `words`, `bytes`, or a model's Hugging Face `tokenizer.json` (a local path, relative to the recipe file; byte-level BPE such as Llama 3 or Qwen; never downloaded).",
+        "Tokenizer counting tokens for budgets, ratios and `length` in tokens, and writing `megatron`/`nanotron` output: an OpenAI encoding, `words`, `bytes`, or a model's Hugging Face `tokenizer.json` (a local path, relative to the recipe file; byte-level BPE such as Llama 3 or Qwen, SentencePiece-style BPE such as Llama 2, Mistral 7B or Gemma, or Unigram; never downloaded).",
     },
     target: {
       type: 'object',
@@ -678,6 +678,12 @@ export const recipeSchema = {
           minLength: 1,
           description:
             "`megatron`/`nanotron`: the token appended after each document (default: the tokenizer's end-of-text token, e.g. `<|end_of_text|>` for Llama 3, `<|endoftext|>` for Qwen).",
+        },
+        loss_mask: {
+          type: 'string',
+          enum: ['assistant'],
+          description:
+            "`nanotron`: also write `.ds.loss` (datatrove's loss mask, one byte per token): `assistant` trains on the content of the assistant turns of conversation sources (their ChatML pieces are encoded one after another, so a reply starts at a token boundary as at inference) and masks the template, the other turns and the EOD; documents of other sources are trained on whole. Default: no loss file.",
         },
         token_size: {
           type: 'integer',

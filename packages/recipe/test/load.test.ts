@@ -321,9 +321,9 @@ describe('tokenizer: a tokenizer.json path (relative to the recipe file), checke
     expect(await issuesOf(tokenized())).toEqual([`tokenizer: ${file}: tokenizer.json not found`]);
     await write('tokenizer.json', '{"model": ');
     expect((await issuesOf(tokenized()))[0]).toMatch(new RegExp(`^tokenizer: ${file}: tokenizer.json is not JSON`));
-    await write('tokenizer.json', '{"model": {"type": "Unigram", "vocab": []}}');
+    await write('tokenizer.json', '{"model": {"type": "WordPiece", "vocab": {}}}');
     expect((await issuesOf(tokenized()))[0]).toMatch(
-      new RegExp(`^tokenizer: ${file}: unsupported tokenizer.json: model type "Unigram"`),
+      new RegExp(`^tokenizer: ${file}: unsupported tokenizer.json: model type "WordPiece"`),
     );
   });
 
@@ -351,5 +351,26 @@ describe('tokenizer: a tokenizer.json path (relative to the recipe file), checke
     const p = recipe();
     p.output = { dir: 'out', eod_token: '<x>' };
     expect(await issuesOf(p)).toEqual(['output.eod_token: only applies to megatron and nanotron output']);
+  });
+
+  it('loss_mask: nanotron only, needs a conversation source rendered as ChatML', async () => {
+    await write('tokenizer.json', tinyTokenizerJson());
+    expect(await issuesOf(tokenized({ loss_mask: 'assistant' }))).toEqual([
+      "output.loss_mask: only applies to nanotron output (datatrove's .ds.loss), not megatron",
+    ]);
+    const r = tokenized({ format: 'nanotron', loss_mask: 'assistant' });
+    expect(await issuesOf(r)).toEqual([
+      'output.loss_mask: no source has a conversation: there are no assistant turns to train on',
+    ]);
+    const sources = r.sources as Record<string, unknown>[];
+    sources[0] = { ...sources[0], text: undefined, conversation: { template: 'plain' } };
+    delete sources[0].text;
+    expect(await issuesOf(r)).toEqual([
+      'sources[0].conversation.template: must be chatml with output.loss_mask (the assistant turns are found in the ChatML rendering)',
+    ]);
+    sources[0].conversation = {};
+    await writeFile(join(dir, 'recipe.yaml'), stringify(r));
+    const ok = await loadRecipe(join(dir, 'recipe.yaml'));
+    expect(ok.recipe.output.loss_mask).toBe('assistant');
   });
 });

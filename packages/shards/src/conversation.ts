@@ -62,6 +62,34 @@ export function renderChat(turns: readonly Turn[], template: ChatTemplateName): 
   return out;
 }
 
+/**
+ * Character ranges (flat start, end pairs) of the content of the turns whose role is in `roles`, in
+ * a ChatML rendering (`renderChat(turns, 'chatml')`, or that text after a transform that kept its
+ * markers): each turn is `<|im_start|>ROLE\n` + content up to the `<|im_end|>\n` that ends the text
+ * or is followed by the next `<|im_start|>`. Empty when the text is not a ChatML rendering.
+ */
+export function chatmlRanges(text: string, roles: ReadonlySet<Role>): number[] {
+  const START = '<|im_start|>';
+  const END = '<|im_end|>\n';
+  const out: number[] = [];
+  let i = 0;
+  while (i < text.length) {
+    if (!text.startsWith(START, i)) return [];
+    const nl = text.indexOf('\n', i + START.length);
+    if (nl < 0) return [];
+    const role = text.slice(i + START.length, nl) as Role;
+    const from = nl + 1;
+    let end = text.indexOf(END + START, from);
+    if (end < 0) {
+      end = text.length - END.length;
+      if (end < from || !text.endsWith(END)) return [];
+    }
+    if (roles.has(role) && end > from) out.push(from, end);
+    i = end + END.length;
+  }
+  return out;
+}
+
 /** The content of the turns whose role is in `roles`, one paragraph each. */
 export function roleText(turns: readonly Turn[], roles: ReadonlySet<Role>): string {
   let out = '';

@@ -9,6 +9,7 @@ export {
   type ConversationOptions,
   type ConversationTemplate,
   type ConversationView,
+  chatmlRanges,
   compileConversation,
   DEFAULT_ROLE_NAMES,
   isConversation,

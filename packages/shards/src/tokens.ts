@@ -8,7 +8,9 @@
  *   `0..n`: one sequence per document).
  * - `nanotron`: datatrove's `DocumentTokenizer` layout that nanotron's `DatatroveFolderDataset`
  *   reads: `PREFIX.ds` (token ids, little-endian uint16 or uint32), `PREFIX.ds.index` (uint64 end of
- *   each document, in tokens, cumulative) and `PREFIX.ds.metadata` (tokenizer, token count, humanised count).
+ *   each document, in tokens, cumulative) and `PREFIX.ds.metadata` (tokenizer, token count, humanised count);
+ *   with `lossMask`, `PREFIX.ds.loss`: one byte per token (1 = trained on, 0 = masked), as datatrove's
+ *   `save_loss_metadata` writes it.
  *
  * Every document is its text's token ids followed by one EOD id. Each dataset has a sidecar
  * `PREFIX.provenance.parquet`, one row per document in dataset order, holding every column of the
@@ -16,14 +18,12 @@
  * `token_start` (the document's first token in the dataset) and `tokens` (its token count, EOD
  * excluded: the EOD is at `token_start + tokens`).
  */
-import { randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { type FileHandle, open } from 'node:fs/promises';
 import { type Batch, dict, InputError } from '@curate/core';
 import { createFileWriter } from './formats.js';
 import { inferColumns } from './infer.js';
+import { createRotation } from './rotation.js';
 import type { ColumnSpec, FileWriter, WrittenShard } from './types.js';
-import { sha256File, shardName } from './writer.js';
 
 export type TokenFormat = 'megatron' | 'nanotron';
 
@@ -48,6 +48,14 @@ export interface TokenShardWriterOptions {
   maxBytes?: number;
   /** File name prefix (default `shard`). */
   prefix?: string;
+  /**
+   * nanotron only: write `.ds.loss`. Called per row: the character ranges (flat, ascending start,
+   * end pairs) of the text whose tokens are trained on, or null for all of the document (EOD
+   * included). With ranges, the text is encoded in pieces cut at the range ends (a range's tokens
+   * start at a token boundary, as an assistant reply does at inference after `assistant\n`), the
+   * ranges' tokens are 1, every other token and the EOD 0.
+   */
+  lossMask?: (batch: Batch, row: number, text: string) => readonly number[] | null;
 }
 
 /** One written dataset: `path` is the token file (.bin / .ds); `files` every file of the dataset. */
@@ -67,10 +75,10 @@ export const MEGATRON_DTYPE = { uint16: 8, int32: 4 } as const;
 export const MEGATRON_MAGIC = Buffer.from('MMIDIDX\0\0', 'latin1');
 
 /** The extensions of a dataset's files, the token file first. */
-export function tokenFileExtensions(format: TokenFormat): string[] {
+export function tokenFileExtensions(format: TokenFormat, loss = false): string[] {
   return format === 'megatron'
     ? ['.bin', '.idx', '.provenance.parquet']
-    : ['.ds', '.ds.index', '.ds.metadata', '.provenance.parquet'];
+    : ['.ds', '.ds.index', '.ds.metadata', ...(loss ? ['.ds.loss'] : []), '.provenance.parquet'];
 }
 
 /** datatrove's `humanize.metric(n, unit="T")`-style count for `.ds.metadata`: `1.23 MT`. */
@@ -99,6 +107,10 @@ interface OpenDataset {
   provenance: FileWriter;
   tmp: string;
   rows: number;
+  /** `.ds.loss` (lossMask): one byte per token. */
+  loss?: FileHandle;
+  lossBuf?: Buffer;
+  lossUsed: number;
 }
 
 export function createTokenShardWriter(options: TokenShardWriterOptions): TokenShardWriter {
@@ -111,15 +123,12 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
   if (!Number.isInteger(eod) || eod < 0 || eod > maxId) {
     throw new InputError(`EOD id ${eod} does not fit ${tokenSize}-byte token ids`, { code: 'E_TOKEN_DTYPE' });
   }
-  const [tokenExt] = tokenFileExtensions(format);
-  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const lossMask = format === 'nanotron' ? options.lossMask : undefined;
+  const exts = tokenFileExtensions(format, Boolean(lossMask));
+  const [tokenExt] = exts;
   let columns = options.columns;
-  const done: { tmp: string; rows: number; tokens: number }[] = [];
-  let current: OpenDataset | undefined;
-  let dirReady = false;
-  let state: 'open' | 'closed' | 'aborted' = 'open';
-  let chain: Promise<void> = Promise.resolve();
-  const tmpBase = (i: number) => join(options.dir, `.tmp-${prefix}-${String(i).padStart(5, '0')}-${tag}`);
+  /** The batch being written (the first one's columns make the provenance schema). */
+  let writing: Batch | undefined;
 
   const provenanceColumns = (batch: Batch): ColumnSpec[] => {
     if (!columns) {
@@ -130,19 +139,13 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
     return [...columns, { name: 'token_start', type: 'int64' }, { name: 'tokens', type: 'int64' }];
   };
 
-  const openNext = async (batch: Batch) => {
-    if (!dirReady) {
-      await mkdir(options.dir, { recursive: true });
-      dirReady = true;
-    }
-    const index = done.length;
-    const tmp = tmpBase(index);
+  const openDataset = async (tmp: string, index: number): Promise<OpenDataset> => {
     const tokens = await open(`${tmp}${tokenExt}`, 'w');
     const provenance = await createFileWriter('parquet', `${tmp}.provenance.parquet`, {
-      columns: provenanceColumns(batch),
+      columns: provenanceColumns(writing as Batch),
       compression: 'zstd',
     });
-    current = {
+    const d: OpenDataset = {
       index,
       tokens,
       bytes: 0,
@@ -152,13 +155,55 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
       provenance,
       tmp,
       rows: 0,
+      lossUsed: 0,
     };
+    if (lossMask) {
+      d.loss = await open(`${tmp}.ds.loss`, 'w');
+      d.lossBuf = Buffer.allocUnsafe(FLUSH_BYTES + 64);
+    }
+    return d;
   };
 
   const flush = async (d: OpenDataset) => {
-    if (d.used === 0) return;
-    await d.tokens.write(d.buf, 0, d.used);
+    if (d.used > 0) await d.tokens.write(d.buf, 0, d.used);
     d.used = 0;
+    if (d.loss && d.lossBuf && d.lossUsed > 0) await d.loss.write(d.lossBuf, 0, d.lossUsed);
+    d.lossUsed = 0;
+  };
+
+  /** `text` encoded piece by piece, cut at the ranges' ends; mask 1 on the ranges' tokens. */
+  const encodeRanges = (text: string, ranges: readonly number[]): { ids: number[]; mask: Uint8Array } => {
+    const ids: number[] = [];
+    const bits: number[] = [];
+    let at = 0;
+    const put = (end: number, bit: number) => {
+      if (end <= at) return;
+      const part = options.encode(text.slice(at, end));
+      for (let j = 0; j < part.length; j++) {
+        ids.push(part[j]);
+        bits.push(bit);
+      }
+      at = end;
+    };
+    for (let r = 0; r + 1 < ranges.length; r += 2) {
+      put(Math.min(text.length, ranges[r]), 0);
+      put(Math.min(text.length, ranges[r + 1]), 1);
+    }
+    put(text.length, 0);
+    return { ids, mask: Uint8Array.from(bits) };
+  };
+
+  /** Append one document's loss bytes (mask, or all ones when null) and the EOD's. */
+  const putLoss = async (d: OpenDataset, n: number, mask: Uint8Array | null) => {
+    if (d.lossUsed + n + 1 > (d.lossBuf as Buffer).length) {
+      await flush(d);
+      if (n + 1 > (d.lossBuf as Buffer).length) d.lossBuf = Buffer.allocUnsafe(n + 1);
+    }
+    const b = d.lossBuf as Buffer;
+    if (mask) b.set(mask.subarray(0, n), d.lossUsed);
+    else b.fill(1, d.lossUsed, d.lossUsed + n);
+    b[d.lossUsed + n] = mask ? 0 : 1;
+    d.lossUsed += n + 1;
   };
 
   /** Append one document's ids and the EOD to the token buffer (flushing first when it is full). */
@@ -189,12 +234,10 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
     d.bytes += need;
   };
 
-  const finishCurrent = async () => {
-    if (!current) return;
-    const d = current;
-    current = undefined;
+  const finishDataset = async (d: OpenDataset): Promise<{ rows: number; tokens: number }> => {
     await flush(d);
     await d.tokens.close();
+    await d.loss?.close();
     await d.provenance.close();
     const n = d.lengths.length;
     let total = 0;
@@ -238,8 +281,22 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
         Buffer.from([options.tokenizerName, String(total), humanTokens(total)].join('\n')),
       );
     }
-    done.push({ tmp: d.tmp, rows: d.rows, tokens: total });
+    return { rows: d.rows, tokens: total };
   };
+
+  const datasets = createRotation<OpenDataset, { rows: number; tokens: number }>({
+    dir: options.dir,
+    prefix,
+    exts,
+    kind: 'token shard writer',
+    open: openDataset,
+    finish: finishDataset,
+    discard: async (d) => {
+      await d.tokens.close().catch(() => {});
+      await d.loss?.close().catch(() => {});
+      await d.provenance.close().catch(() => {});
+    },
+  });
 
   const writeBatch = async (batch: Batch) => {
     if (batch.length === 0) return;
@@ -249,14 +306,21 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
     }
     let pos = 0;
     while (pos < batch.length) {
-      if (!current) await openNext(batch);
-      const d = current as OpenDataset;
+      writing = batch;
+      const d = await datasets.current();
       const start = pos;
       const starts: number[] = [];
       const counts: number[] = [];
       while (pos < batch.length && d.rows < maxRows && d.bytes < maxBytes) {
         const text = texts[pos];
-        const ids = typeof text === 'string' ? options.encode(text) : [];
+        let ids: ArrayLike<number>;
+        if (lossMask && d.loss) {
+          const ranges = typeof text === 'string' ? lossMask(batch, pos, text) : null;
+          let mask: Uint8Array | null = null;
+          if (ranges && typeof text === 'string') ({ ids, mask } = encodeRanges(text, ranges));
+          else ids = typeof text === 'string' ? options.encode(text) : [];
+          await putLoss(d, ids.length, mask);
+        } else ids = typeof text === 'string' ? options.encode(text) : [];
         starts.push(d.bytes / tokenSize);
         await putDocument(d, ids, batch.file);
         counts.push(ids.length);
@@ -270,69 +334,17 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
       cols.token_start = starts;
       cols.tokens = counts;
       await d.provenance.write({ length: pos - start, columns: cols });
-      if (d.rows >= maxRows || d.bytes >= maxBytes) await finishCurrent();
+      if (d.rows >= maxRows || d.bytes >= maxBytes) await datasets.rotate();
     }
-  };
-
-  const cleanup = async () => {
-    const bases = done.map((d) => d.tmp);
-    if (current) {
-      const c = current;
-      current = undefined;
-      await c.tokens.close().catch(() => {});
-      await c.provenance.close().catch(() => {});
-      bases.push(c.tmp);
-    }
-    const exts = tokenFileExtensions(format);
-    await Promise.all(bases.flatMap((b) => exts.map((e) => rm(`${b}${e}`, { force: true }))));
-    done.length = 0;
-  };
-
-  const enqueue = <T>(fn: () => Promise<T>): Promise<T> => {
-    const p = chain.then(fn);
-    chain = p.then(
-      () => {},
-      () => {},
-    );
-    return p;
   };
 
   return {
-    write(batch) {
-      if (state !== 'open') return Promise.reject(new Error(`token shard writer is ${state}`));
-      return enqueue(() => writeBatch(batch));
+    write: (batch) => datasets.run(() => writeBatch(batch)),
+    async close() {
+      const out = await datasets.close();
+      return out.map(({ info, files }) => ({ ...files[0], rows: info.rows, tokens: info.tokens, files }));
     },
-    close() {
-      if (state !== 'open') return Promise.reject(new Error(`token shard writer is ${state}`));
-      state = 'closed';
-      return enqueue(async () => {
-        try {
-          await finishCurrent();
-          const total = done.length;
-          const out: WrittenTokenShard[] = [];
-          for (let i = 0; i < total; i++) {
-            const base = join(options.dir, shardName(prefix, i, total, ''));
-            const files: WrittenTokenShard['files'] = [];
-            for (const ext of tokenFileExtensions(format)) {
-              await rename(`${done[i].tmp}${ext}`, `${base}${ext}`);
-              const [st, sha256] = await Promise.all([stat(`${base}${ext}`), sha256File(`${base}${ext}`)]);
-              files.push({ path: `${base}${ext}`, bytes: st.size, sha256 });
-            }
-            done[i].tmp = base;
-            out.push({ ...files[0], rows: done[i].rows, tokens: done[i].tokens, files });
-          }
-          return out;
-        } catch (e) {
-          await cleanup();
-          throw e;
-        }
-      });
-    },
-    abort() {
-      if (state === 'aborted') return Promise.resolve();
-      state = 'aborted';
-      return enqueue(cleanup);
-    },
+    abort: () => datasets.abort(),
   };
 }
 

@@ -3,13 +3,12 @@
  * names, rename them to `prefix-NNNNN-of-MMMMM.ext` at close (the total is only
  * known then), and record rows, bytes and sha256 per shard.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type Batch, dict, InputError } from '@curate/core';
 import { createFileWriter, DEFAULT_COMPRESSION, extensionFor } from './formats.js';
 import { inferColumns, widenColumns } from './infer.js';
+import { createRotation } from './rotation.js';
 import { isRemote, storageFor } from './storage/index.js';
 import type { ColumnSpec, FileWriter, ShardWriter, ShardWriterOptions, WrittenShard } from './types.js';
 
@@ -62,36 +61,28 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
   const prefix = options.prefix ?? 'shard';
   const maxRows = options.maxRows && options.maxRows > 0 ? options.maxRows : Number.POSITIVE_INFINITY;
   const maxBytes = options.maxBytes && options.maxBytes > 0 ? options.maxBytes : Number.POSITIVE_INFINITY;
-  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   let columns: ColumnSpec[] | undefined = options.columns;
   let names: Set<string> | undefined = columns ? new Set(columns.map((c) => c.name)) : undefined;
-  const done: { tmp: string; rows: number }[] = [];
-  let current: { writer: FileWriter; tmp: string; rows: number } | undefined;
-  let dirReady = false;
-  let state: 'open' | 'closed' | 'aborted' = 'open';
-  let chain: Promise<void> = Promise.resolve();
-
-  const openNext = async () => {
-    if (!dirReady) {
-      await mkdir(options.dir, { recursive: true });
-      dirReady = true;
-    }
-    const tmp = join(options.dir, `.tmp-${prefix}-${pad5(done.length)}-${tag}${ext}`);
-    const writer = await createFileWriter(format, tmp, {
-      columns: columns!,
-      compression,
-      rowGroupRows: options.rowGroupRows,
-    });
-    current = { writer, tmp, rows: 0 };
-  };
-
-  const finishCurrent = async () => {
-    if (!current) return;
-    const c = current;
-    current = undefined;
-    await c.writer.close();
-    done.push({ tmp: c.tmp, rows: c.rows });
-  };
+  const shards = createRotation<{ writer: FileWriter; rows: number }, number>({
+    dir: options.dir,
+    prefix,
+    exts: [ext],
+    kind: 'shard writer',
+    open: async (base) => ({
+      writer: await createFileWriter(format, `${base}${ext}`, {
+        columns: columns!,
+        compression,
+        rowGroupRows: options.rowGroupRows,
+      }),
+      rows: 0,
+    }),
+    finish: async (c) => {
+      await c.writer.close();
+      return c.rows;
+    },
+    discard: (c) => c.writer.close(),
+  });
+  const finishCurrent = shards.rotate;
 
   /** The schema with each nested column's shape widened to hold this batch's values, or undefined. */
   const widerShapes = (batch: Batch): ColumnSpec[] | undefined => {
@@ -153,8 +144,7 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
     const batch = conform(input);
     let pos = 0;
     while (pos < batch.length) {
-      if (!current) await openNext();
-      const cur = current!;
+      const cur = await shards.current();
       let end = Math.min(batch.length, pos + (maxRows - cur.rows));
       if (maxBytes !== Number.POSITIVE_INFINITY) end = Math.min(end, pos + BYTES_STEP_ROWS);
       await cur.writer.write(slice(batch, pos, end));
@@ -164,58 +154,14 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
     }
   };
 
-  const cleanup = async () => {
-    const files = done.map((d) => d.tmp);
-    if (current) {
-      const c = current;
-      current = undefined;
-      await c.writer.close().catch(() => {});
-      files.push(c.tmp);
-    }
-    await Promise.all(files.map((f) => rm(f, { force: true })));
-    done.length = 0;
-  };
-
-  const enqueue = <T>(fn: () => Promise<T>): Promise<T> => {
-    const p = chain.then(fn);
-    chain = p.then(
-      () => {},
-      () => {},
-    );
-    return p;
-  };
-
   return {
-    write(batch: Batch) {
-      if (state !== 'open') return Promise.reject(new Error(`shard writer is ${state}`));
-      return enqueue(() => writeBatch(batch));
+    write: (batch: Batch) => shards.run(() => writeBatch(batch)),
+    async close() {
+      const out = await shards.close();
+      return out.map(
+        ({ info, files: [f] }): WrittenShard => ({ path: f.path, rows: info, bytes: f.bytes, sha256: f.sha256 }),
+      );
     },
-    close() {
-      if (state !== 'open') return Promise.reject(new Error(`shard writer is ${state}`));
-      state = 'closed';
-      return enqueue(async () => {
-        try {
-          await finishCurrent();
-          const total = done.length;
-          const shards: WrittenShard[] = [];
-          for (let i = 0; i < total; i++) {
-            const path = join(options.dir, shardName(prefix, i, total, ext));
-            await rename(done[i].tmp, path);
-            done[i].tmp = path;
-            const [st, sha256] = await Promise.all([stat(path), sha256File(path)]);
-            shards.push({ path, rows: done[i].rows, bytes: st.size, sha256 });
-          }
-          return shards;
-        } catch (e) {
-          await cleanup();
-          throw e;
-        }
-      });
-    },
-    abort() {
-      if (state === 'aborted') return Promise.resolve();
-      state = 'aborted';
-      return enqueue(cleanup);
-    },
+    abort: () => shards.abort(),
   };
 }

@@ -18,6 +18,7 @@ describe('public API', () => {
       'OUTPUT_MARKER',
       'ROLES',
       'abortOpenOutputs',
+      'chatmlRanges',
       'checkTextSpec',
       'columnShape',
       'columnsToRead',

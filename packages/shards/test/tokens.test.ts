@@ -5,9 +5,16 @@ import { join } from 'node:path';
 import { InputError, loadHfTokenizer, rowsToBatch } from '@curate/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
-import { readDatatrove, readMegatron } from '../../../tools/test/token-readers.js';
+import { readDatatrove, readDatatroveLoss, readMegatron } from '../../../tools/test/token-readers.js';
 import { tinyTokenizerJson } from '../../../tools/test/tokenizer-json.js';
-import { createTokenShardWriter, readTokenDataset } from '../src/index.js';
+import {
+  chatmlRanges,
+  createTokenShardWriter,
+  type Role,
+  readTokenDataset,
+  renderChat,
+  type Turn,
+} from '../src/index.js';
 import { lit, openDuck } from './duck.js';
 
 const require = createRequire(import.meta.url);
@@ -223,5 +230,87 @@ describe('bad input and failure', () => {
       tokenizerName: 't',
     });
     expect(await w.close()).toEqual([]);
+  });
+});
+
+describe('nanotron loss mask over assistant tokens (.ds.loss)', () => {
+  it('masks exactly the assistant content tokens of a ChatML rendering; plain documents are all ones', async () => {
+    const tok = await loadHfTokenizer(LLAMA3);
+    const eod = tok.idOf(tok.eod as string) as number;
+    const conversations: Turn[][] = [
+      [
+        { role: 'system', content: 'You are terse.' },
+        { role: 'user', content: 'What is 2 + 2?' },
+        { role: 'assistant', content: 'It is 4.' },
+        { role: 'user', content: 'And in French, with <|im_end|> inside?' },
+        { role: 'assistant', content: 'Quatre. 日本語 😀 too' },
+      ],
+      [
+        { role: 'user', content: 'Say nothing.' },
+        { role: 'assistant', content: '' },
+      ],
+      [{ role: 'user', content: 'only a question' }],
+    ];
+    const rows = [
+      ...conversations.map((turns, i) => ({ text: renderChat(turns, 'chatml'), source: 'chat', source_row: i })),
+      { text: 'Plain pretraining text, every token trained on.', source: 'web', source_row: 0 },
+    ];
+    const dir = freshDir();
+    const assistant = new Set<Role>(['assistant']);
+    const w = createTokenShardWriter({
+      dir,
+      format: 'nanotron',
+      encode: (t) => tok.encode(t),
+      eod,
+      tokenSize: 4,
+      tokenizerName: 'llama3',
+      lossMask: (batch, row, text) => (batch.columns.source[row] === 'chat' ? chatmlRanges(text, assistant) : null),
+    });
+    await w.write(rowsToBatch(rows));
+    const [shard] = await w.close();
+    expect(shard.files.map((f) => f.path.slice(dir.length + 1))).toContain('shard-00000-of-00001.ds.loss');
+    const ds = shard.path;
+    const { documents } = readDatatrove(ds, 4);
+    const loss = readDatatroveLoss(ds);
+    expect(loss.map((l) => l.length)).toEqual(documents.map((d) => d.length));
+    for (let i = 0; i < rows.length; i++) {
+      const ids = documents[i];
+      const mask = loss[i];
+      if (i === 3) {
+        expect(ids.slice(0, -1)).toEqual(Array.from(tok.encode(rows[i].text)));
+        expect(mask.every((v) => v === 1)).toBe(true);
+        continue;
+      }
+      // a chat document is its ChatML pieces encoded one after another: the template's text, then
+      // each turn's content from a token boundary (as the reply starts at inference)
+      const pieces: string[] = [];
+      for (const t of conversations[i]) pieces.push(`<|im_start|>${t.role}\n`, t.content, '<|im_end|>\n');
+      expect(pieces.join('')).toBe(rows[i].text);
+      const expected: number[] = [];
+      let between = '';
+      for (const t of conversations[i]) {
+        between += `<|im_start|>${t.role}\n`;
+        if (t.role === 'assistant' && t.content) {
+          expected.push(...tok.encode(between), ...tok.encode(t.content));
+          between = '';
+        } else between += t.content;
+        between += '<|im_end|>\n';
+      }
+      expected.push(...tok.encode(between), eod);
+      expect(ids).toEqual(expected);
+      expect(mask.at(-1)).toBe(0); // the EOD after a chat document is not trained on
+      // the masked tokens are exactly the assistant turns' content, in order
+      const on = ids.filter((_, j) => mask[j] === 1);
+      const want = conversations[i].filter((t) => t.role === 'assistant').map((t) => Array.from(tok.encode(t.content)));
+      expect(on).toEqual(want.flat());
+      // and each run of ones is one assistant turn
+      const runs: number[][] = [];
+      mask.forEach((v, j) => {
+        if (v === 1 && mask[j - 1] !== 1) runs.push([]);
+        if (v === 1) runs[runs.length - 1].push(ids[j]);
+      });
+      expect(runs).toEqual(want.filter((w) => w.length > 0));
+    }
+    expect(chatmlRanges('not chatml', assistant)).toEqual([]);
   });
 });
