@@ -157,6 +157,9 @@ const RETRY_CODES = new Set([
   'RequestTimeTooSkewed',
 ]);
 
+/** Answers that mean the temporary keys are no longer valid. */
+const EXPIRED_CODES = new Set(['ExpiredToken', 'TokenRefreshRequired']);
+
 function xmlTag(xml: string, tag: string): string | undefined {
   const m = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(xml);
   return m ? decodeXml(m[1]) : undefined;
@@ -273,6 +276,16 @@ export class S3Client {
     );
   }
 
+  /** The keys to sign with: static ones, or the provider's (refreshed before they expire). */
+  private async keys(): Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }> {
+    const c = this.config;
+    if (c.credentials) return c.credentials();
+    if (!c.accessKeyId || !c.secretAccessKey) {
+      throw new InputError('no S3 credentials', { code: 'E_S3_CREDENTIALS' });
+    }
+    return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken };
+  }
+
   /** One signed request; throws Retryable on 5xx/429/throttling, an E_S3 error on other failures. */
   async send(
     method: string,
@@ -282,7 +295,8 @@ export class S3Client {
     options: SendOptions,
     signal: AbortSignal,
   ): Promise<Response> {
-    const { accessKeyId, secretAccessKey, sessionToken, region } = this.config;
+    const { region } = this.config;
+    const { accessKeyId, secretAccessKey, sessionToken } = await this.keys();
     const signer = new AwsV4Signer({
       method,
       url: this.httpUrl(bucket, key, options.query),
@@ -305,6 +319,11 @@ export class S3Client {
     if (res.ok) return res;
     const text = await res.text().catch(() => '');
     const code = xmlTag(text, 'Code');
+    if (this.config.credentials && code && EXPIRED_CODES.has(code)) {
+      // temporary keys that expired before their stated expiry (clock skew, revoked session): new ones
+      await this.config.credentials({ refresh: true });
+      throw new Retryable(`HTTP ${res.status} ${code}`);
+    }
     if (res.status >= 500 || res.status === 429 || (code && RETRY_CODES.has(code))) {
       throw new Retryable(`HTTP ${res.status}${code ? ` ${code}` : ''}`);
     }
