@@ -116,6 +116,7 @@ describe('curate mix on s3://', () => {
     const got = tempDir();
     const names = await download(prefix, got);
     expect(names).toContain('manifest.json');
+    expect(names.filter((n) => /(^|\/)\.tmp-/.test(n))).toEqual([]); // no temporary keys left
     expect(shardFiles(got)).toEqual(localShards);
     for (const s of localShards) {
       expect(Buffer.compare(readFileSync(join(got, s)), readFileSync(join(localOut, s))), s).toBe(0);
@@ -191,33 +192,40 @@ describe('curate mix on s3://', () => {
     }
   });
 
-  it('a run killed mid-upload leaves no manifest.json; the rerun completes it without --overwrite', async () => {
-    const recipe = s3Recipe(tempDir());
-    const killed = await curateChild(
-      ['mix', recipe, '--out', 's3://test/mix/killed', '--work', join(keep, 'work-killed'), '--no-progress'],
-      {
-        CURATE_TEST_CRASH_AT: 'commit:remote-uploading',
-      },
-    );
-    expect(killed.signal).toBe('SIGKILL');
-    const names: string[] = [];
-    for await (const o of storageFor('s3://test/').list('s3://test/mix/killed/')) names.push(o.path);
-    expect(names.length).toBeGreaterThan(0); // something was uploaded ...
-    expect(names.some((n) => n.endsWith('/manifest.json'))).toBe(false); // ... and nothing looks complete
-    const r = await curate([
-      'mix',
-      recipe,
-      '--out',
-      's3://test/mix/killed',
-      '--work',
-      join(keep, 'work-killed'),
-      '--no-progress',
-    ]);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    await sameShards('s3://test/mix/killed');
-    expect(await s3.openUploads()).toEqual([]);
-  });
+  it.each([
+    ['remote-shard-uploaded', 'after its first shard went up, before the shards had final names'],
+    ['remote-uploading', 'in the commit, uploading the report'],
+  ])(
+    'a run killed mid-upload (%s: %s) leaves no manifest.json; the rerun completes it without --overwrite',
+    async (step) => {
+      const recipe = s3Recipe(tempDir());
+      const prefix = `s3://test/mix/killed-${step}`;
+      const killed = await curateChild(
+        ['mix', recipe, '--out', prefix, '--work', join(keep, `work-killed-${step}`), '--no-progress'],
+        {
+          CURATE_TEST_CRASH_AT: `commit:${step}`,
+        },
+      );
+      expect(killed.signal).toBe('SIGKILL');
+      const names: string[] = [];
+      for await (const o of storageFor('s3://test/').list(`${prefix}/`)) names.push(o.path);
+      expect(names.length).toBeGreaterThan(0); // something was uploaded ...
+      expect(names.some((n) => n.endsWith('/manifest.json'))).toBe(false); // ... and nothing looks complete
+      const r = await curate([
+        'mix',
+        recipe,
+        '--out',
+        prefix,
+        '--work',
+        join(keep, `work-killed-${step}`),
+        '--no-progress',
+      ]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      await sameShards(prefix);
+      expect(await s3.openUploads()).toEqual([]);
+    },
+  );
 });
 
 describe('commands read s3:// inputs', () => {

@@ -54,6 +54,10 @@ export const localStorage: StorageDriver = {
     await mkdir(dirname(path), { recursive: true });
     await copyFile(localFile, path);
   },
+  async copy(from, to) {
+    await mkdir(dirname(to), { recursive: true });
+    await copyFile(from, to);
+  },
   async remove(path) {
     await rm(path, { force: true });
   },

@@ -32,6 +32,11 @@ export interface StorageDriver {
   writeFile(path: string, data: Uint8Array | string): Promise<void>;
   /** Copy a local file to `path` (S3: multipart upload above the part size, aborted on failure). */
   upload(path: string, localFile: string): Promise<void>;
+  /**
+   * Copy the object `from` to `to` in the same store (S3: server-side CopyObject, or UploadPartCopy
+   * parts above 5 GiB; no bytes pass through this process).
+   */
+  copy(from: string, to: string): Promise<void>;
   /** Remove the object (no error when missing). */
   remove(path: string): Promise<void>;
 }
