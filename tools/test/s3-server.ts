@@ -6,6 +6,7 @@
  * - counts the body bytes it sends per object key (what a client really fetched);
  * - answers AbortMultipartUpload and ListMultipartUploads, which s3rver lacks, from s3rver's own
  *   upload directory (so tests can see orphaned multipart uploads);
+ * - refuses a PutObject with `If-None-Match: *` on an existing key (412), which s3rver ignores;
  * - answers UploadPartCopy (a ranged GET of the source and an UploadPart), which s3rver also lacks;
  * - pages ListObjectsV2 itself (max-keys, continuation tokens): s3rver's own tokens use DES, which
  *   OpenSSL 3 no longer has (every truncated listing is a 500 on Node 20+).
@@ -216,6 +217,17 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
         `<?xml version="1.0"?><ListMultipartUploadsResult><Bucket>${bucket}</Bucket>${xml}</ListMultipartUploadsResult>`,
       );
       return;
+    }
+    // conditional PutObject (If-None-Match: *), which s3rver ignores: refused when the object exists
+    if (req.method === 'PUT' && req.headers['if-none-match'] === '*' && !url.search) {
+      const head = await backend('HEAD', url.pathname, {});
+      if (head.status === 200) {
+        res.writeHead(412, { 'content-type': 'application/xml' });
+        res.end(
+          '<?xml version="1.0"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>',
+        );
+        return;
+      }
     }
     if (req.method === 'PUT' && url.searchParams.has('uploadId') && req.headers['x-amz-copy-source']) {
       await uploadPartCopy(req, res, url);

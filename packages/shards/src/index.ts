@@ -44,6 +44,7 @@ export {
   fileStamp,
   inputDigest,
   isRemote,
+  joinRemote,
   loadS3Config,
   type ObjectInfo,
   resetS3Client,

@@ -116,6 +116,16 @@ describe.each(drivers)('storage driver %s', (_name, driver, root) => {
     if (_name === 's3') expect(await s3.openUploads()).toEqual([]);
   });
 
+  it('writes an object only if absent (lock objects)', async () => {
+    const d = driver();
+    const p = `${root()}/lk/lock`;
+    expect(await d.writeFileIfAbsent(p, 'first')).toBe(true);
+    expect(await d.writeFileIfAbsent(p, 'second')).toBe(false);
+    expect(new TextDecoder().decode(await collect(d.stream(p)))).toBe('first');
+    await d.remove(p);
+    expect(await d.writeFileIfAbsent(p, 'third')).toBe(true);
+  });
+
   it('a missing object: stat undefined, read and stream fail naming it', async () => {
     const d = driver();
     const p = `${root()}/missing.bin`;

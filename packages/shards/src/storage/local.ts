@@ -50,6 +50,16 @@ export const localStorage: StorageDriver = {
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, data);
   },
+  async writeFileIfAbsent(path, data) {
+    await mkdir(dirname(path), { recursive: true });
+    try {
+      await writeFile(path, data, { flag: 'wx' });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e;
+    }
+  },
   async upload(path, localFile) {
     await mkdir(dirname(path), { recursive: true });
     await copyFile(localFile, path);

@@ -327,7 +327,12 @@ export class S3Client {
       await this.config.credentials({ refresh: true });
       throw new Retryable(`HTTP ${res.status} ${code}`);
     }
-    if (res.status >= 500 || res.status === 429 || (code && RETRY_CODES.has(code))) {
+    if (
+      res.status >= 500 ||
+      res.status === 429 ||
+      (code && RETRY_CODES.has(code)) ||
+      code === 'ConditionalRequestConflict'
+    ) {
       throw new Retryable(`HTTP ${res.status}${code ? ` ${code}` : ''}`);
     }
     if (res.status === 404 && (code === 'NoSuchKey' || code === undefined || method === 'HEAD')) {
@@ -527,6 +532,22 @@ export class S3Client {
       await this.body(res, url, touch);
       countsOf(url).bytesSent += data.length;
     });
+  }
+
+  /** PutObject with `If-None-Match: *`: false when the object exists (412; 409 is a concurrent write, retried). */
+  async putIfAbsent(url: string, data: Uint8Array): Promise<boolean> {
+    const { bucket, key } = parseS3Url(url);
+    try {
+      await this.retry(url, 'PUT if absent', async (signal, touch) => {
+        const res = await this.send('PUT', url, bucket, key, { body: data, headers: { 'if-none-match': '*' } }, signal);
+        await this.body(res, url, touch);
+        countsOf(url).bytesSent += data.length;
+      });
+      return true;
+    } catch (e) {
+      if (e instanceof InputError && e.code === 'E_S3' && /HTTP 412\b/.test(e.message)) return false;
+      throw e;
+    }
   }
 
   async remove(url: string): Promise<void> {
@@ -739,6 +760,8 @@ export const s3Storage: StorageDriver = {
   read: (path, start, end) => s3Client().read(path, start, end),
   stream: (path, start, end) => s3Client().stream(path, start, end),
   writeFile: (path, data) => s3Client().put(path, typeof data === 'string' ? new TextEncoder().encode(data) : data),
+  writeFileIfAbsent: (path, data) =>
+    s3Client().putIfAbsent(path, typeof data === 'string' ? new TextEncoder().encode(data) : data),
   upload: (path, localFile) => s3Client().upload(path, localFile),
   copy: (from, to) => s3Client().copy(from, to),
   remove: (path) => s3Client().remove(path),
