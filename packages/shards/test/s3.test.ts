@@ -4,7 +4,7 @@
  * column pruning over ranged GETs, faults (503 SlowDown, dropped connections, slow answers), and
  * output prefixes with manifest.json as the commit marker.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Batch, collect } from '@curate/core';
@@ -254,10 +254,13 @@ describe('output prefixes on s3://', () => {
   async function localShards(dir: string): Promise<{ files: number; bytes: number }> {
     let files = 0;
     let bytes = 0;
-    for await (const o of storageFor(dir).list(dir)) {
-      if (!/\.jsonl$/.test(o.path)) continue;
+    // not storageFor(dir).list: a background upload may delete a file between readdir and stat
+    for (const name of await readdir(dir)) {
+      if (!/\.jsonl$/.test(name)) continue;
+      const st = await stat(join(dir, name)).catch(() => undefined);
+      if (!st) continue;
       files++;
-      bytes += o.size;
+      bytes += st.size;
     }
     return { files, bytes };
   }
