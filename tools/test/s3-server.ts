@@ -6,6 +6,8 @@
  * - counts the body bytes it sends per object key (what a client really fetched);
  * - answers AbortMultipartUpload and ListMultipartUploads, which s3rver lacks, from s3rver's own
  *   upload directory (so tests can see orphaned multipart uploads);
+ * - refuses a PutObject with `If-None-Match: *` on an existing key (412), which s3rver ignores;
+ * - answers UploadPartCopy (a ranged GET of the source and an UploadPart), which s3rver also lacks;
  * - pages ListObjectsV2 itself (max-keys, continuation tokens): s3rver's own tokens use DES, which
  *   OpenSSL 3 no longer has (every truncated listing is a 500 on Node 20+).
  * Also usable from a child process: `node --import tsx s3-server.ts` is not needed; the CLI tests
@@ -23,6 +25,8 @@ export interface Faults {
   error503?: number;
   /** Share of GET answers whose connection is dropped after half the body. */
   drop?: number;
+  /** Share of UploadPart requests (a part of a multipart upload) answered 503 SlowDown. */
+  uploadPart503?: number;
   /** Share of answers delayed by `slowMs`. */
   slow?: number;
   slowMs?: number;
@@ -120,6 +124,43 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
     res.end(b);
   };
 
+  /** One unsigned request to s3rver (it serves anonymous requests): status, headers, body. */
+  const backend = (method: string, path: string, headers: Record<string, string>, body?: Buffer) =>
+    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      const r = http.request({ host: '127.0.0.1', port: backPort, method, path, headers }, (up) => {
+        const chunks: Buffer[] = [];
+        up.on('data', (c: Buffer) => chunks.push(c));
+        up.on('end', () => resolve({ status: up.statusCode ?? 500, headers: up.headers, body: Buffer.concat(chunks) }));
+      });
+      r.on('error', reject);
+      r.end(body);
+    });
+
+  /** UploadPartCopy, which s3rver lacks: a ranged GET of the source, then UploadPart with those bytes. */
+  const uploadPartCopy = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
+    const source = decodeURIComponent(String(req.headers['x-amz-copy-source'])).replace(/^\/?/, '/');
+    const range = String(req.headers['x-amz-copy-source-range'] ?? '');
+    const got = await backend('GET', source, range ? { range } : {});
+    if (got.status >= 300) {
+      res.writeHead(got.status, { 'content-type': 'application/xml' }).end(got.body);
+      return;
+    }
+    const put = await backend(
+      'PUT',
+      `${url.pathname}${url.search}`,
+      { 'content-length': String(got.body.length) },
+      got.body,
+    );
+    if (put.status >= 300) {
+      res.writeHead(put.status, { 'content-type': 'application/xml' }).end(put.body);
+      return;
+    }
+    const b = Buffer.from(
+      `<?xml version="1.0" encoding="UTF-8"?><CopyPartResult><ETag>${String(put.headers.etag ?? '').replace(/"/g, '&quot;')}</ETag></CopyPartResult>`,
+    );
+    res.writeHead(200, { 'content-type': 'application/xml', 'content-length': b.length }).end(b);
+  };
+
   const proxy = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = decodeURIComponent(url.pathname.slice(1));
@@ -129,6 +170,21 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
     const body = Buffer.concat(chunks);
     const roll = rnd();
     if (faults.error503 && roll < faults.error503) {
+      injected.error503++;
+      fault(path);
+      res.writeHead(503, { 'content-type': 'application/xml' });
+      res.end(
+        '<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+      );
+      return;
+    }
+    if (
+      faults.uploadPart503 &&
+      req.method === 'PUT' &&
+      url.searchParams.has('uploadId') &&
+      url.searchParams.has('partNumber') &&
+      rnd() < faults.uploadPart503
+    ) {
       injected.error503++;
       fault(path);
       res.writeHead(503, { 'content-type': 'application/xml' });
@@ -160,6 +216,21 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
       res.end(
         `<?xml version="1.0"?><ListMultipartUploadsResult><Bucket>${bucket}</Bucket>${xml}</ListMultipartUploadsResult>`,
       );
+      return;
+    }
+    // conditional PutObject (If-None-Match: *), which s3rver ignores: refused when the object exists
+    if (req.method === 'PUT' && req.headers['if-none-match'] === '*' && !url.search) {
+      const head = await backend('HEAD', url.pathname, {});
+      if (head.status === 200) {
+        res.writeHead(412, { 'content-type': 'application/xml' });
+        res.end(
+          '<?xml version="1.0"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>',
+        );
+        return;
+      }
+    }
+    if (req.method === 'PUT' && url.searchParams.has('uploadId') && req.headers['x-amz-copy-source']) {
+      await uploadPartCopy(req, res, url);
       return;
     }
     if (req.method === 'GET' && url.searchParams.get('list-type') === '2' && bucketOnly) {

@@ -116,6 +116,7 @@ describe('curate mix on s3://', () => {
     const got = tempDir();
     const names = await download(prefix, got);
     expect(names).toContain('manifest.json');
+    expect(names.filter((n) => /(^|\/)\.tmp-/.test(n))).toEqual([]); // no temporary keys left
     expect(shardFiles(got)).toEqual(localShards);
     for (const s of localShards) {
       expect(Buffer.compare(readFileSync(join(got, s)), readFileSync(join(localOut, s))), s).toBe(0);
@@ -191,32 +192,65 @@ describe('curate mix on s3://', () => {
     }
   });
 
-  it('a run killed mid-upload leaves no manifest.json; the rerun completes it without --overwrite', async () => {
+  it.each([
+    ['remote-shard-uploaded', 'after its first shard went up, before the shards had final names'],
+    ['remote-uploading', 'in the commit, uploading the report'],
+  ])(
+    'a run killed mid-upload (%s: %s) leaves no manifest.json; the rerun completes it without --overwrite',
+    async (step) => {
+      const recipe = s3Recipe(tempDir());
+      const prefix = `s3://test/mix/killed-${step}`;
+      const killed = await curateChild(
+        ['mix', recipe, '--out', prefix, '--work', join(keep, `work-killed-${step}`), '--no-progress'],
+        {
+          CURATE_TEST_CRASH_AT: `commit:${step}`,
+        },
+      );
+      expect(killed.signal).toBe('SIGKILL');
+      const names: string[] = [];
+      for await (const o of storageFor('s3://test/').list(`${prefix}/`)) names.push(o.path);
+      expect(names.length).toBeGreaterThan(0); // something was uploaded ...
+      expect(names.some((n) => n.endsWith('/manifest.json'))).toBe(false); // ... and nothing looks complete
+      const r = await curate([
+        'mix',
+        recipe,
+        '--out',
+        prefix,
+        '--work',
+        join(keep, `work-killed-${step}`),
+        '--no-progress',
+      ]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      await sameShards(prefix);
+      expect(await s3.openUploads()).toEqual([]);
+    },
+  );
+  it('--work s3://: the attributes go to the prefix; a run on a fresh machine reuses them', async () => {
     const recipe = s3Recipe(tempDir());
-    const killed = await curateChild(
-      ['mix', recipe, '--out', 's3://test/mix/killed', '--work', join(keep, 'work-killed'), '--no-progress'],
-      {
-        CURATE_TEST_CRASH_AT: 'commit:remote-uploading',
-      },
-    );
-    expect(killed.signal).toBe('SIGKILL');
-    const names: string[] = [];
-    for await (const o of storageFor('s3://test/').list('s3://test/mix/killed/')) names.push(o.path);
-    expect(names.length).toBeGreaterThan(0); // something was uploaded ...
-    expect(names.some((n) => n.endsWith('/manifest.json'))).toBe(false); // ... and nothing looks complete
-    const r = await curate([
-      'mix',
-      recipe,
-      '--out',
-      's3://test/mix/killed',
-      '--work',
-      join(keep, 'work-killed'),
-      '--no-progress',
-    ]);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    await sameShards('s3://test/mix/killed');
-    expect(await s3.openUploads()).toEqual([]);
+    const before = process.env.CURATE_TMPDIR;
+    try {
+      for (const [i, prefix] of ['s3://test/mix/w1', 's3://test/mix/w2'].entries()) {
+        process.env.CURATE_TMPDIR = tempDir(); // a fresh machine: an empty local cache
+        const r = await curate(['mix', recipe, '--out', prefix, '--work', 's3://test/work-s3', '--no-progress']);
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(
+          i === 0
+            ? /work dir s3:\/\/test\/work-s3: attributes of 0 of \d+ input file\(s\) reused/
+            : /work dir s3:\/\/test\/work-s3: attributes of (\d+) of \1 input file\(s\) reused, 0 computed/,
+        );
+        await sameShards(prefix);
+      }
+      const names: string[] = [];
+      for await (const o of storageFor('s3://test/').list('s3://test/work-s3/')) names.push(o.path);
+      expect(names).toContain('s3://test/work-s3/curate-work.json');
+      expect(names.some((n) => n.startsWith('s3://test/work-s3/attributes/'))).toBe(true);
+      expect(names).not.toContain('s3://test/work-s3/lock'); // released
+    } finally {
+      if (before === undefined) delete process.env.CURATE_TMPDIR;
+      else process.env.CURATE_TMPDIR = before;
+    }
   });
 });
 
@@ -259,21 +293,6 @@ describe('commands read s3:// inputs', () => {
 });
 
 describe('refusals on s3://', () => {
-  it('an s3:// work dir is a usage error, not a local directory named "s3:"', async () => {
-    const dir = tempDir();
-    const r = await curate([
-      'mix',
-      s3Recipe(dir),
-      '--out',
-      join(dir, 'out'),
-      '--work',
-      's3://test/work',
-      '--no-progress',
-    ]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--work s3:\/\/test\/work: the work dir must be a local directory/);
-  });
-
   it('a missing object, and an output prefix holding an input, are one-line errors', async () => {
     const m = await curate([
       'convert',

@@ -68,13 +68,19 @@ report: false
 }
 
 // the child runs while this process serves S3: spawn, not spawnSync
-function runMix(path) {
+// each run its own fresh work dir (an s3:// output's default, .curate-work in the working
+// directory, would be left behind and make a rerun reuse the attributes of the last one)
+function runMix(path, workDir) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [bin, 'mix', path, '--json', '--overwrite', '--workers', '2'], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [bin, 'mix', path, '--json', '--overwrite', '--workers', '2', '--work', workDir],
+      {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => (out += c));
@@ -87,9 +93,10 @@ function runMix(path) {
 }
 
 try {
-  const local = await runMix(recipe('local', guten, alpaca, join(work, 'out-local')));
+  const local = await runMix(recipe('local', guten, alpaca, join(work, 'out-local')), join(work, 'work-local'));
   const remote = await runMix(
     recipe('s3', 's3://bench/in/gutenberg.jsonl', 's3://bench/in/alpaca.jsonl', 's3://bench/out'),
+    join(work, 'work-s3'),
   );
   const shardsOf = (dir) => readFileSync(join(dir, 'manifest.json'), 'utf8');
   const localRows = JSON.parse(shardsOf(join(work, 'out-local'))).output.shards.reduce((a, s) => a + s.rows, 0);

@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { CurateError, type Kind, type ProgressListener, Stats, UsageError } from '@curate/core';
+import { CurateError, type Kind, type ProgressListener, Stats } from '@curate/core';
 import type { MixPlan } from '@curate/mix';
 import { canonicalJson, type Recipe, recipeHash } from '@curate/recipe';
 import {
@@ -42,6 +42,7 @@ import { scanStage } from './stages/scan.js';
 import { stagePoint } from './stages/seams.js';
 import type { SourceState } from './stages/sources.js';
 import { UnitStore } from './stages/units.js';
+import { WorkMirror } from './stages/work-mirror.js';
 import { configKey, WorkDir } from './stages/workdir.js';
 import { type WriteResult, writeStage } from './stages/write.js';
 
@@ -109,18 +110,24 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const totalBytes = tasks.reduce((a, t) => a + t.size, 0);
 
   // The work dir (attributes reused across runs), locked for this run; none for a dry run.
-  if (typeof options.work === 'string' && isRemote(options.work)) {
-    throw new UsageError(
-      `--work ${options.work}: the work dir must be a local directory (its attributes are local files)`,
-    );
-  }
-  const workPath = options.dryRun || options.work === false ? null : resolve(options.work ?? defaultWorkDir(outDir));
+  // An s3:// work dir is a local cache mirrored to the prefix (stages/work-mirror.ts).
+  const remoteWork = typeof options.work === 'string' && isRemote(options.work) ? options.work : null;
+  const workPath =
+    options.dryRun || options.work === false
+      ? null
+      : remoteWork
+        ? WorkMirror.cacheDirOf(remoteWork)
+        : resolve(options.work ?? defaultWorkDir(outDir));
   // The output directory is checked before any work, and written under a temporary name.
-  const out = options.dryRun ? null : await openOutput(outDir, recipe, files, options, workPath);
+  const out = options.dryRun
+    ? null
+    : await openOutput(outDir, recipe, files, options, workPath && (remoteWork ?? workPath));
   let work: WorkDir | null = null;
+  let mirror: WorkMirror | null = null;
   // The pass-1 threads, kept for pass 2 when they can do it (no rejected rows to write).
   let samplePool: SamplePool | null = null;
   try {
+    if (workPath && remoteWork) mirror = await WorkMirror.open(remoteWork);
     if (workPath) work = await WorkDir.open(workPath, TOOL_VERSION);
     // Pass 1.
     const { scans, record: scanRecord } = await scanStage(recipe, tasks, {
@@ -136,6 +143,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
               samplePool = p;
             },
     });
+    await mirror?.push();
     timings.scan_seconds = (now() - t0) / 1000;
 
     // Quality-signal histograms per kind (sums of the files' histograms: order does not matter).
@@ -199,6 +207,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     stagePoint('dedup');
     const t1 = now();
     const { record: dedupRecord, reused: dedupReused } = await dedupStage(recipe, sources, scans, idOf, work);
+    await mirror?.push();
     timings.dedup_seconds = (now() - t1) / 1000;
 
     // Availability, counters and the plan.
@@ -326,7 +335,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         rejected: [],
         columns: [],
       },
-      ...(work ? { work: { dir: work.dir, scan: scanRecord, dedup: { reused: dedupReused } } } : {}),
+      ...(work ? { work: { dir: mirror?.url ?? work.dir, scan: scanRecord, dedup: { reused: dedupReused } } } : {}),
       timings: { ...timings, total_seconds: (now() - t0) / 1000 },
       counters: stats.toJSON(),
     });
@@ -378,14 +387,20 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     });
     await out.commit();
     // committed: the units' files are the output's now (hard links) or copies of it
-    if (store.persistent) await store.remove().catch(() => {});
+    if (store.persistent) {
+      await store.remove().catch(() => {});
+      await mirror?.push(); // and from an s3:// work dir (a failed run may have mirrored them)
+    }
     return { plan, manifest, outDir, dryRun: false };
   } catch (e) {
     await out?.abort().catch(() => {});
+    // units a failed run completed are verified by their markers: keep them for the rerun
+    await (mirror as WorkMirror | null)?.push().catch(() => {});
     throw e;
   } finally {
     await (samplePool as SamplePool | null)?.close();
     await (work as WorkDir | null)?.release();
+    await (mirror as WorkMirror | null)?.release();
   }
 }
 

@@ -40,9 +40,12 @@ export { createSplitWriter } from './output.js';
 export { type ParquetColumn, readParquetColumns, writeParquetColumns } from './parquet/columns.js';
 export { inspectShard, readShard, readShards, type ShardInfo, shardColumns } from './read.js';
 export {
+  type AwsCredentials,
+  type CredentialProvider,
   fileStamp,
   inputDigest,
   isRemote,
+  joinRemote,
   loadS3Config,
   type ObjectInfo,
   resetS3Client,

@@ -2,13 +2,19 @@
  * Shard writers: rotate output files by rows and/or bytes under temporary
  * names, rename them to `prefix-NNNNN-of-MMMMM.ext` at close (the total is only
  * known then), and record rows, bytes and sha256 per shard.
+ *
+ * In the local staging directory of an `s3://` output (outdir-remote.ts), each shard is uploaded as
+ * soon as it is complete, under its temporary name, and its local copy deleted (so local disk holds a
+ * few shards, not the output); at close the objects are copied server-side to their final names.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type Batch, dict, InputError } from '@curate/core';
 import { createFileWriter, DEFAULT_COMPRESSION, extensionFor } from './formats.js';
 import { inferColumns, widenColumns } from './infer.js';
-import { createRotation } from './rotation.js';
+import { crashPoint, remoteStagingFor } from './outdir-remote.js';
 import { isRemote, storageFor } from './storage/index.js';
 import type { ColumnSpec, FileWriter, ShardWriter, ShardWriterOptions, WrittenShard } from './types.js';
 
@@ -61,28 +67,77 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
   const prefix = options.prefix ?? 'shard';
   const maxRows = options.maxRows && options.maxRows > 0 ? options.maxRows : Number.POSITIVE_INFINITY;
   const maxBytes = options.maxBytes && options.maxBytes > 0 ? options.maxBytes : Number.POSITIVE_INFINITY;
+  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   let columns: ColumnSpec[] | undefined = options.columns;
   let names: Set<string> | undefined = columns ? new Set(columns.map((c) => c.name)) : undefined;
-  const shards = createRotation<{ writer: FileWriter; rows: number }, number>({
-    dir: options.dir,
-    prefix,
-    exts: [ext],
-    kind: 'shard writer',
-    open: async (base) => ({
-      writer: await createFileWriter(format, `${base}${ext}`, {
-        columns: columns!,
-        compression,
-        rowGroupRows: options.rowGroupRows,
-      }),
-      rows: 0,
-    }),
-    finish: async (c) => {
-      await c.writer.close();
-      return c.rows;
-    },
-    discard: (c) => c.writer.close(),
-  });
-  const finishCurrent = shards.rotate;
+  /** Finished shards; on a remote output also their digest and temporary object (`remote`). */
+  const done: { tmp: string; rows: number; bytes?: number; sha256?: string; remote?: string }[] = [];
+  const staging = remoteStagingFor(options.dir);
+  const uploads = new Set<Promise<void>>();
+  let uploadError: unknown;
+  /** Objects at their final names (remote output), removed again on a failure. */
+  const published: string[] = [];
+  let current: { writer: FileWriter; tmp: string; rows: number } | undefined;
+  let dirReady = false;
+  let state: 'open' | 'closed' | 'aborted' = 'open';
+  let chain: Promise<void> = Promise.resolve();
+
+  const openNext = async () => {
+    if (!dirReady) {
+      await mkdir(options.dir, { recursive: true });
+      dirReady = true;
+    }
+    const tmp = join(options.dir, `.tmp-${prefix}-${pad5(done.length)}-${tag}${ext}`);
+    const writer = await createFileWriter(format, tmp, {
+      columns: columns!,
+      compression,
+      rowGroupRows: options.rowGroupRows,
+    });
+    current = { writer, tmp, rows: 0 };
+  };
+
+  const finishCurrent = async () => {
+    if (!current) return;
+    const c = current;
+    current = undefined;
+    await c.writer.close();
+    const d: (typeof done)[number] = { tmp: c.tmp, rows: c.rows };
+    done.push(d);
+    if (staging) await ship(d, staging);
+  };
+
+  /** Upload a finished shard in the background (waiting for a slot first), then delete the local file. */
+  const ship = async (d: (typeof done)[number], st: NonNullable<typeof staging>) => {
+    const [info, sha256] = await Promise.all([stat(d.tmp), sha256File(d.tmp)]);
+    d.bytes = info.size;
+    d.sha256 = sha256;
+    const release = await st.acquire();
+    if (uploadError !== undefined) {
+      release();
+      throw uploadError;
+    }
+    const url = st.url(d.tmp);
+    d.remote = url;
+    st.wrote(url);
+    const p: Promise<void> = storageFor(url)
+      .upload(url, d.tmp)
+      .then(async () => {
+        await rm(d.tmp, { force: true });
+        crashPoint('remote-shard-uploaded');
+      })
+      .catch((e: unknown) => {
+        uploadError ??= e;
+      })
+      .finally(() => {
+        release();
+        uploads.delete(p);
+      });
+    uploads.add(p);
+  };
+
+  const failedUpload = () => {
+    if (uploadError !== undefined) throw uploadError;
+  };
 
   /** The schema with each nested column's shape widened to hold this batch's values, or undefined. */
   const widerShapes = (batch: Batch): ColumnSpec[] | undefined => {
@@ -139,12 +194,14 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
   };
 
   const writeBatch = async (input: Batch) => {
+    failedUpload();
     if (input.length === 0) return;
     await widen(input);
     const batch = conform(input);
     let pos = 0;
     while (pos < batch.length) {
-      const cur = await shards.current();
+      if (!current) await openNext();
+      const cur = current!;
       let end = Math.min(batch.length, pos + (maxRows - cur.rows));
       if (maxBytes !== Number.POSITIVE_INFINITY) end = Math.min(end, pos + BYTES_STEP_ROWS);
       await cur.writer.write(slice(batch, pos, end));
@@ -154,14 +211,99 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
     }
   };
 
-  return {
-    write: (batch: Batch) => shards.run(() => writeBatch(batch)),
-    async close() {
-      const out = await shards.close();
-      return out.map(
-        ({ info, files: [f] }): WrittenShard => ({ path: f.path, rows: info, bytes: f.bytes, sha256: f.sha256 }),
+  const cleanup = async () => {
+    const files = done.map((d) => d.tmp);
+    if (current) {
+      const c = current;
+      current = undefined;
+      await c.writer.close().catch(() => {});
+      files.push(c.tmp);
+    }
+    await Promise.allSettled([...uploads]);
+    await Promise.all(files.map((f) => rm(f, { force: true })));
+    if (staging) {
+      // temporary objects and the final ones already copied: a failed writer leaves nothing behind
+      const urls = [...done.flatMap((d) => (d.remote ? [d.remote] : [])), ...published];
+      await Promise.all(
+        urls.map((u) =>
+          storageFor(u)
+            .remove(u)
+            .then(() => staging.removed(u))
+            .catch(() => {}),
+        ),
       );
+    }
+    done.length = 0;
+  };
+
+  /** Remote output: copy each temporary object to its final name (4 at a time), then remove it. */
+  const publish = async (st: NonNullable<typeof staging>, total: number): Promise<WrittenShard[]> => {
+    await Promise.all([...uploads]);
+    failedUpload();
+    if (total) await st.publish();
+    const shards: WrittenShard[] = new Array(total);
+    let next = 0;
+    const worker = async () => {
+      while (next < total) {
+        const i = next++;
+        const d = done[i];
+        const path = join(options.dir, shardName(prefix, i, total, ext));
+        const url = st.url(path);
+        const store = storageFor(url);
+        await store.copy(d.remote as string, url);
+        published.push(url);
+        st.wrote(url, d.bytes);
+        await store.remove(d.remote as string);
+        st.removed(d.remote as string);
+        d.remote = undefined;
+        shards[i] = { path, rows: d.rows, bytes: d.bytes as number, sha256: d.sha256 as string };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, total) }, worker));
+    return shards;
+  };
+
+  const enqueue = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = chain.then(fn);
+    chain = p.then(
+      () => {},
+      () => {},
+    );
+    return p;
+  };
+
+  return {
+    write(batch: Batch) {
+      if (state !== 'open') return Promise.reject(new Error(`shard writer is ${state}`));
+      return enqueue(() => writeBatch(batch));
     },
-    abort: () => shards.abort(),
+    close() {
+      if (state !== 'open') return Promise.reject(new Error(`shard writer is ${state}`));
+      state = 'closed';
+      return enqueue(async () => {
+        try {
+          await finishCurrent();
+          const total = done.length;
+          if (staging) return await publish(staging, total);
+          const shards: WrittenShard[] = [];
+          for (let i = 0; i < total; i++) {
+            const path = join(options.dir, shardName(prefix, i, total, ext));
+            await rename(done[i].tmp, path);
+            done[i].tmp = path;
+            const [st, sha256] = await Promise.all([stat(path), sha256File(path)]);
+            shards.push({ path, rows: done[i].rows, bytes: st.size, sha256 });
+          }
+          return shards;
+        } catch (e) {
+          await cleanup();
+          throw e;
+        }
+      });
+    },
+    abort() {
+      if (state === 'aborted') return Promise.resolve();
+      state = 'aborted';
+      return enqueue(cleanup);
+    },
   };
 }

@@ -53,7 +53,7 @@ describe('loadS3Config', () => {
   });
 
   it('no credentials anywhere: one line saying what was tried', () => {
-    expect(() => loadS3Config({ HOME: '/nonexistent', AWS_PROFILE: 'x' })).toThrow(
+    expect(() => loadS3Config({ HOME: '/nonexistent', AWS_PROFILE: 'x', AWS_EC2_METADATA_DISABLED: 'true' })).toThrow(
       /no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE .*profile "x"/,
     );
   });

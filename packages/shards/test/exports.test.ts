@@ -39,6 +39,7 @@ describe('public API', () => {
       'inspectShard',
       'isConversation',
       'isRemote',
+      'joinRemote',
       'jsonCell',
       'loadS3Config',
       'mergeColumnSpec',

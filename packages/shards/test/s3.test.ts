@@ -4,7 +4,7 @@
  * column pruning over ranged GETs, faults (503 SlowDown, dropped connections, slow answers), and
  * output prefixes with manifest.json as the commit marker.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Batch, collect } from '@curate/core';
@@ -248,6 +248,108 @@ describe('output prefixes on s3://', () => {
     expect(await inputReadingOutput(['s3://test/out/**/*.parquet'], 's3://test/out/x', '.parquet')).toBe(
       's3://test/out/**/*.parquet',
     );
+  });
+
+  /** Shard files and their bytes in a local directory tree (the staging of a remote output). */
+  async function localShards(dir: string): Promise<{ files: number; bytes: number }> {
+    let files = 0;
+    let bytes = 0;
+    // not storageFor(dir).list: a background upload may delete a file between readdir and stat
+    for (const name of await readdir(dir)) {
+      if (!/\.jsonl$/.test(name)) continue;
+      const st = await stat(join(dir, name)).catch(() => undefined);
+      if (!st) continue;
+      files++;
+      bytes += st.size;
+    }
+    return { files, bytes };
+  }
+
+  /** 1 KiB rows of varied text: 100 rows are ~100 KiB of JSONL, above the 64 KiB part size. */
+  function kbRows(rows: number, start = 0): Batch {
+    const text = Array.from({ length: rows }, (_, i) => `${start + i} ${'abcdefghij'.repeat(100)}`);
+    return { length: rows, columns: { id: text.map((_, i) => String(start + i)), text } };
+  }
+
+  it('uploads each shard as it completes: local disk holds a few shards, not the output', async () => {
+    const out = await prepareOutputDir('s3://test/out/bounded', { command: 'test' });
+    const w = createShardWriter({ dir: out.tmpDir, format: 'jsonl', maxRows: 100 });
+    let peak = { files: 0, bytes: 0 };
+    for (let b = 0; b < 24; b++) {
+      await w.write(kbRows(100, b * 100));
+      const now = await localShards(out.tmpDir);
+      if (now.bytes > peak.bytes) peak = now;
+    }
+    const shards = await w.close();
+    expect(shards.length).toBe(24);
+    // 24 shards of ~100 KiB: at most the one being written, two uploading and one waiting for a slot
+    expect(peak.files).toBeLessThanOrEqual(4);
+    expect(peak.bytes).toBeLessThan(5 * 110_000);
+    expect((await localShards(out.tmpDir)).files).toBe(0);
+    // final names only (no temporary keys), no manifest before commit
+    const before = await names('s3://test/out/bounded');
+    expect(before.filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+    expect(before).not.toContain('manifest.json');
+    expect(before).toContain('shard-00023-of-00024.jsonl');
+    await out.commit();
+    const m = JSON.parse(
+      new TextDecoder().decode(await storageFor('s3://x/y').read('s3://test/out/bounded/manifest.json', 0, 1 << 20)),
+    );
+    expect(m.files.map((f: { path: string }) => f.path)).toContain('shard-00023-of-00024.jsonl');
+    // the recorded sha256 and bytes are those of the objects
+    const { sha256File } = await import('../src/index.js');
+    const s = out.finalShards({ kept: shards, rejected: [] }).kept[5];
+    expect(s.path).toBe('s3://test/out/bounded/shard-00005-of-00024.jsonl');
+    expect(await sha256File(s.path)).toBe(s.sha256);
+    expect((await storageFor(s.path).stat(s.path))?.size).toBe(s.bytes);
+    const rows: unknown[] = [];
+    for await (const bt of readShard(s.path)) rows.push(...bt.columns.id);
+    expect(rows[0]).toBe('500');
+    expect(await s3.openUploads()).toEqual([]);
+  });
+
+  it('an upload failing mid-run: no manifest.json, no orphaned parts, no objects left; an old output stays complete', async () => {
+    process.env.CURATE_S3_ATTEMPTS = '2';
+    resetS3Client();
+    try {
+      // a complete old output at the prefix
+      await writeOut('s3://test/out/midrun', 7000);
+      const old = await names('s3://test/out/midrun');
+      const out = await prepareOutputDir('s3://test/out/midrun', { command: 'test', overwrite: true });
+      const w = createShardWriter({ dir: out.tmpDir, format: 'jsonl', maxRows: 100 });
+      await w.write(kbRows(300));
+      s3.setFaults({ uploadPart503: 1 }); // every part of every later multipart upload fails
+      const e = await rejection(async () => {
+        for (let b = 3; b < 30; b++) await w.write(kbRows(100, b * 100));
+        await w.close();
+      });
+      expect(e.code).toBe('E_S3_UNAVAILABLE');
+      expect(e.message).toMatch(/^S3 UploadPart \d+ failed after 2 attempts: HTTP 503 SlowDown/);
+      await w.abort();
+      await out.abort();
+      s3.setFaults({});
+      expect(await s3.openUploads()).toEqual([]);
+      // the old output is untouched and complete: nothing of the failed run remains
+      expect(await names('s3://test/out/midrun')).toEqual(old);
+      // the same on an empty prefix: nothing at all remains
+      s3.setFaults({});
+      const out2 = await prepareOutputDir('s3://test/out/midrun2', { command: 'test' });
+      const w2 = createShardWriter({ dir: out2.tmpDir, format: 'jsonl', maxRows: 100 });
+      await w2.write(kbRows(300));
+      s3.setFaults({ uploadPart503: 1 });
+      await rejection(async () => {
+        for (let b = 3; b < 30; b++) await w2.write(kbRows(100, b * 100));
+        await w2.close();
+      });
+      await w2.abort();
+      await out2.abort();
+      s3.setFaults({});
+      expect(await names('s3://test/out/midrun2')).toEqual([]);
+      expect(await s3.openUploads()).toEqual([]);
+    } finally {
+      delete process.env.CURATE_S3_ATTEMPTS;
+      resetS3Client();
+    }
   });
 
   it('a prefix without manifest.json is incomplete: replaced without --overwrite; failed uploads leave no parts', async () => {

@@ -20,6 +20,7 @@ beforeAll(async () => {
   Object.assign(process.env, s3.env, {
     CURATE_S3_LIST_PAGE: '2', // listings span pages
     CURATE_S3_PART_BYTES: '65536', // uploads above 64 KiB are multipart
+    CURATE_S3_COPY_PART_BYTES: '131072', // copies above 128 KiB are UploadPartCopy parts
     CURATE_S3_RETRY_BASE_MS: '5',
   });
   resetS3Client();
@@ -97,6 +98,32 @@ describe.each(drivers)('storage driver %s', (_name, driver, root) => {
     await d.remove(p); // missing: no error
     expect(await d.stat(p)).toBeUndefined();
     if (_name === 's3') expect(await s3.openUploads()).toEqual([]);
+  });
+
+  it('copies an object, in parts above the copy part size', async () => {
+    const d = driver();
+    const small = `${root()}/cp/small.bin`;
+    await d.writeFile(small, bytes(1000, 3));
+    await d.copy(small, `${root()}/cp/small-copy.bin`);
+    same(await collect(d.stream(`${root()}/cp/small-copy.bin`)), bytes(1000, 3));
+    const src = join(local, `copy-${_name}.bin`);
+    const big = bytes(300_000, 5); // above the 128 KiB copy part size: UploadPartCopy parts on S3
+    await writeFile(src, big);
+    await d.upload(`${root()}/cp/big.bin`, src);
+    await d.copy(`${root()}/cp/big.bin`, `${root()}/cp/sub/big-copy.bin`);
+    same(await collect(d.stream(`${root()}/cp/sub/big-copy.bin`)), big);
+    expect(await rejection(d.copy(`${root()}/cp/missing.bin`, `${root()}/cp/x.bin`))).toBeInstanceOf(Error);
+    if (_name === 's3') expect(await s3.openUploads()).toEqual([]);
+  });
+
+  it('writes an object only if absent (lock objects)', async () => {
+    const d = driver();
+    const p = `${root()}/lk/lock`;
+    expect(await d.writeFileIfAbsent(p, 'first')).toBe(true);
+    expect(await d.writeFileIfAbsent(p, 'second')).toBe(false);
+    expect(new TextDecoder().decode(await collect(d.stream(p)))).toBe('first');
+    await d.remove(p);
+    expect(await d.writeFileIfAbsent(p, 'third')).toBe(true);
   });
 
   it('a missing object: stat undefined, read and stream fail naming it', async () => {

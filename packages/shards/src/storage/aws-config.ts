@@ -1,9 +1,11 @@
 /**
  * S3 settings from the standard AWS chain users already have, read once per process:
- * - credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else the profile
- *   (AWS_PROFILE, default `default`) of the shared credentials file (AWS_SHARED_CREDENTIALS_FILE,
- *   default ~/.aws/credentials), else of the shared config file (AWS_CONFIG_FILE, default ~/.aws/config,
- *   sections `[profile NAME]` and `[default]`);
+ * - credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else the keys of the
+ *   profile (AWS_PROFILE, default `default`) in the shared credentials file (AWS_SHARED_CREDENTIALS_FILE,
+ *   default ~/.aws/credentials), else in the shared config file (AWS_CONFIG_FILE, default ~/.aws/config,
+ *   sections `[profile NAME]` and `[default]`); else temporary credentials, refreshed before they
+ *   expire (credentials.ts): the profile's SSO or `credential_process`, web identity, container
+ *   credentials, EC2 instance metadata;
  * - region: AWS_REGION, AWS_DEFAULT_REGION, the profile's `region`, else us-east-1;
  * - endpoint: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's `endpoint_url` (MinIO, R2 and other
  *   S3-compatible stores); with an endpoint, requests use path-style addressing (`ENDPOINT/BUCKET/KEY`).
@@ -12,11 +14,15 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '@curate/core';
+import { type CredentialProvider, cachedProvider, temporarySource } from './credentials.js';
 
 export interface S3Config {
-  accessKeyId: string;
-  secretAccessKey: string;
+  /** Static keys (environment or profile); absent when `credentials` gives them. */
+  accessKeyId?: string;
+  secretAccessKey?: string;
   sessionToken?: string;
+  /** Temporary credentials, fetched on first use and refreshed before they expire. */
+  credentials?: CredentialProvider;
   region: string;
   /** Base URL of an S3-compatible endpoint (no trailing slash); absent: AWS virtual-hosted addressing. */
   endpoint?: string;
@@ -50,7 +56,11 @@ function readIni(path: string): Map<string, Map<string, string>> {
   }
 }
 
-/** The settings for `env` (default process.env); a missing credential is E_S3_CREDENTIALS naming what was tried. */
+/**
+ * The settings for `env` (default process.env). Without static keys, `credentials` is the first
+ * configured temporary source; with none (instance metadata disabled) the result is E_S3_CREDENTIALS
+ * naming what was tried, as is an instance-metadata service that does not answer.
+ */
 export function loadS3Config(env: NodeJS.ProcessEnv = process.env): S3Config {
   const home = env.HOME || homedir();
   const profile = env.AWS_PROFILE || 'default';
@@ -60,6 +70,10 @@ export function loadS3Config(env: NodeJS.ProcessEnv = process.env): S3Config {
   const conf = readIni(confFile);
   const prof = conf.get(profile === 'default' ? 'default' : `profile ${profile}`) ?? conf.get(profile);
   const pick = (key: string) => creds?.get(key) ?? prof?.get(key);
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || pick('region') || 'us-east-1';
+  const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || pick('endpoint_url');
+  const config: S3Config = { region };
+  if (endpoint) config.endpoint = endpoint.replace(/\/+$/, '');
   let accessKeyId = env.AWS_ACCESS_KEY_ID;
   let secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
   let sessionToken = env.AWS_SESSION_TOKEN;
@@ -68,16 +82,28 @@ export function loadS3Config(env: NodeJS.ProcessEnv = process.env): S3Config {
     secretAccessKey = pick('aws_secret_access_key');
     sessionToken = pick('aws_session_token');
   }
-  if (!accessKeyId || !secretAccessKey) {
-    throw new InputError(
-      `no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a profile in ${credFile} or ${confFile} (profile "${profile}")`,
-      { code: 'E_S3_CREDENTIALS' },
-    );
+  const tried = `set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a profile in ${credFile} or ${confFile} (profile "${profile}")`;
+  if (accessKeyId && secretAccessKey) {
+    const out: S3Config = { accessKeyId, secretAccessKey, ...config };
+    if (sessionToken) out.sessionToken = sessionToken;
+    return out;
   }
-  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || pick('region') || 'us-east-1';
-  const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || pick('endpoint_url');
-  const config: S3Config = { accessKeyId, secretAccessKey, region };
-  if (sessionToken) config.sessionToken = sessionToken;
-  if (endpoint) config.endpoint = endpoint.replace(/\/+$/, '');
+  const source = temporarySource(env, profile, pick, (name) => conf.get(`sso-session ${name}`), region);
+  if (!source) {
+    throw new InputError(`no S3 credentials: ${tried}, or a role (web identity, container, instance)`, {
+      code: 'E_S3_CREDENTIALS',
+    });
+  }
+  if (source.name.startsWith('EC2 instance metadata')) {
+    // the last resort: when it does not answer, say everything that was tried
+    const fetch = source.fetch;
+    source.fetch = () =>
+      fetch().catch((e: Error) => {
+        throw new InputError(`no S3 credentials: ${tried}, or run with a role (${e.message})`, {
+          code: 'E_S3_CREDENTIALS',
+        });
+      });
+  }
+  config.credentials = cachedProvider(source);
   return config;
 }

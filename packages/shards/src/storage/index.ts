@@ -4,6 +4,7 @@ import { isS3Url, s3Storage } from './s3.js';
 import type { StorageDriver } from './types.js';
 
 export { loadS3Config, parseIni, type S3Config } from './aws-config.js';
+export type { AwsCredentials, CredentialProvider } from './credentials.js';
 export { localStorage } from './local.js';
 export {
   isS3Url,

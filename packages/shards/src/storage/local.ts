@@ -50,9 +50,23 @@ export const localStorage: StorageDriver = {
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, data);
   },
+  async writeFileIfAbsent(path, data) {
+    await mkdir(dirname(path), { recursive: true });
+    try {
+      await writeFile(path, data, { flag: 'wx' });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e;
+    }
+  },
   async upload(path, localFile) {
     await mkdir(dirname(path), { recursive: true });
     await copyFile(localFile, path);
+  },
+  async copy(from, to) {
+    await mkdir(dirname(to), { recursive: true });
+    await copyFile(from, to);
   },
   async remove(path) {
     await rm(path, { force: true });

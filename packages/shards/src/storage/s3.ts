@@ -25,6 +25,8 @@ interface Tuning {
   idleMs: number;
   partBytes: number;
   partConcurrency: number;
+  /** Largest single CopyObject (S3's limit: 5 GiB); larger objects are copied in parts of this size. */
+  copyPartBytes: number;
   listPageKeys: number;
 }
 
@@ -41,6 +43,7 @@ function tuning(env: NodeJS.ProcessEnv): Tuning {
     idleMs: envInt(env, 'CURATE_S3_TIMEOUT_MS', 60_000),
     partBytes: Math.max(envInt(env, 'CURATE_S3_PART_BYTES', 16 << 20), 1024),
     partConcurrency: envInt(env, 'CURATE_S3_UPLOAD_CONCURRENCY', 4),
+    copyPartBytes: Math.max(envInt(env, 'CURATE_S3_COPY_PART_BYTES', 5 * 1024 ** 3), 1024),
     listPageKeys: Math.min(envInt(env, 'CURATE_S3_LIST_PAGE', 1000), 1000),
   };
 }
@@ -156,6 +159,9 @@ const RETRY_CODES = new Set([
   'ServiceUnavailable',
   'RequestTimeTooSkewed',
 ]);
+
+/** Answers that mean the temporary keys are no longer valid. */
+const EXPIRED_CODES = new Set(['ExpiredToken', 'TokenRefreshRequired']);
 
 function xmlTag(xml: string, tag: string): string | undefined {
   const m = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(xml);
@@ -273,6 +279,16 @@ export class S3Client {
     );
   }
 
+  /** The keys to sign with: static ones, or the provider's (refreshed before they expire). */
+  private async keys(): Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }> {
+    const c = this.config;
+    if (c.credentials) return c.credentials();
+    if (!c.accessKeyId || !c.secretAccessKey) {
+      throw new InputError('no S3 credentials', { code: 'E_S3_CREDENTIALS' });
+    }
+    return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken };
+  }
+
   /** One signed request; throws Retryable on 5xx/429/throttling, an E_S3 error on other failures. */
   async send(
     method: string,
@@ -282,7 +298,8 @@ export class S3Client {
     options: SendOptions,
     signal: AbortSignal,
   ): Promise<Response> {
-    const { accessKeyId, secretAccessKey, sessionToken, region } = this.config;
+    const { region } = this.config;
+    const { accessKeyId, secretAccessKey, sessionToken } = await this.keys();
     const signer = new AwsV4Signer({
       method,
       url: this.httpUrl(bucket, key, options.query),
@@ -305,7 +322,17 @@ export class S3Client {
     if (res.ok) return res;
     const text = await res.text().catch(() => '');
     const code = xmlTag(text, 'Code');
-    if (res.status >= 500 || res.status === 429 || (code && RETRY_CODES.has(code))) {
+    if (this.config.credentials && code && EXPIRED_CODES.has(code)) {
+      // temporary keys that expired before their stated expiry (clock skew, revoked session): new ones
+      await this.config.credentials({ refresh: true });
+      throw new Retryable(`HTTP ${res.status} ${code}`);
+    }
+    if (
+      res.status >= 500 ||
+      res.status === 429 ||
+      (code && RETRY_CODES.has(code)) ||
+      code === 'ConditionalRequestConflict'
+    ) {
       throw new Retryable(`HTTP ${res.status}${code ? ` ${code}` : ''}`);
     }
     if (res.status === 404 && (code === 'NoSuchKey' || code === undefined || method === 'HEAD')) {
@@ -507,6 +534,22 @@ export class S3Client {
     });
   }
 
+  /** PutObject with `If-None-Match: *`: false when the object exists (412; 409 is a concurrent write, retried). */
+  async putIfAbsent(url: string, data: Uint8Array): Promise<boolean> {
+    const { bucket, key } = parseS3Url(url);
+    try {
+      await this.retry(url, 'PUT if absent', async (signal, touch) => {
+        const res = await this.send('PUT', url, bucket, key, { body: data, headers: { 'if-none-match': '*' } }, signal);
+        await this.body(res, url, touch);
+        countsOf(url).bytesSent += data.length;
+      });
+      return true;
+    } catch (e) {
+      if (e instanceof InputError && e.code === 'E_S3' && /HTTP 412\b/.test(e.message)) return false;
+      throw e;
+    }
+  }
+
   async remove(url: string): Promise<void> {
     const { bucket, key } = parseS3Url(url);
     try {
@@ -568,29 +611,7 @@ export class S3Client {
           }
         };
         await Promise.all(Array.from({ length: Math.min(parts, this.tune.partConcurrency) }, worker));
-        const xml = `<CompleteMultipartUpload>${etags
-          .map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${escapeXml(e)}</ETag></Part>`)
-          .join('')}</CompleteMultipartUpload>`;
-        await this.retry(url, 'CompleteMultipartUpload', async (signal, touch) => {
-          const res = await this.send(
-            'POST',
-            url,
-            bucket,
-            key,
-            { query: { uploadId }, body: new TextEncoder().encode(xml) },
-            signal,
-          );
-          // S3 may answer 200 and put the error in the body
-          const text = new TextDecoder().decode(await this.body(res, url, touch));
-          if (text.includes('<Error>')) {
-            const code = xmlTag(text, 'Code');
-            if (code && (RETRY_CODES.has(code) || code === 'NoSuchUpload')) throw new Retryable(code);
-            throw new InputError(`S3 CompleteMultipartUpload refused: ${code}: ${xmlTag(text, 'Message') ?? ''}`, {
-              code: 'E_S3',
-              file: url,
-            });
-          }
-        });
+        await this.completeUpload(url, uploadId, etags);
       } catch (e) {
         await this.abortUpload(url, uploadId).catch(() => {});
         throw e;
@@ -598,6 +619,89 @@ export class S3Client {
     } finally {
       await fh.close();
     }
+  }
+
+  /** A POST/PUT whose 200 answer may carry an `<Error>` (CopyObject, UploadPartCopy, CompleteMultipartUpload). */
+  private async checked(
+    url: string,
+    what: string,
+    method: string,
+    options: SendOptions,
+  ): Promise<{ text: string; res: Response }> {
+    const { bucket, key } = parseS3Url(url);
+    return this.retry(url, what, async (signal, touch) => {
+      const res = await this.send(method, url, bucket, key, options, signal);
+      const text = new TextDecoder().decode(await this.body(res, url, touch));
+      if (text.includes('<Error>')) {
+        const code = xmlTag(text, 'Code');
+        if (code && (RETRY_CODES.has(code) || code === 'NoSuchUpload')) throw new Retryable(code);
+        throw new InputError(`S3 ${what} refused: ${code}: ${xmlTag(text, 'Message') ?? ''}`, {
+          code: 'E_S3',
+          file: url,
+        });
+      }
+      return { text, res };
+    });
+  }
+
+  /** Server-side copy in the same store: CopyObject, or a multipart upload of UploadPartCopy parts above the copy part size. */
+  async copy(from: string, to: string): Promise<void> {
+    const src = parseS3Url(from);
+    const source = `/${src.bucket}/${src.key
+      .split('/')
+      .map((s) => encodeURIComponent(s))
+      .join('/')}`;
+    const info = await this.head(from);
+    if (!info) throw new InputError('file not found', { code: 'E_NOT_FOUND', file: from });
+    const partBytes = this.tune.copyPartBytes;
+    if (info.size <= partBytes) {
+      await this.checked(to, 'CopyObject', 'PUT', { headers: { 'x-amz-copy-source': source } });
+      return;
+    }
+    const { text } = await this.checked(to, 'CreateMultipartUpload', 'POST', { query: { uploads: '' } });
+    const uploadId = xmlTag(text, 'UploadId');
+    if (!uploadId)
+      throw new InputError('S3 CreateMultipartUpload: no UploadId in the answer', { code: 'E_S3', file: to });
+    try {
+      const parts = Math.ceil(info.size / partBytes);
+      const etags: string[] = new Array(parts);
+      let next = 0;
+      const worker = async () => {
+        while (next < parts) {
+          const i = next++;
+          const start = i * partBytes;
+          const end = Math.min(info.size, start + partBytes) - 1;
+          const headers: Record<string, string> = {
+            'x-amz-copy-source': source,
+            'x-amz-copy-source-range': `bytes=${start}-${end}`,
+          };
+          if (info.etag) headers['x-amz-copy-source-if-match'] = `"${info.etag}"`;
+          const r = await this.checked(to, `UploadPartCopy ${i + 1}`, 'PUT', {
+            query: { partNumber: String(i + 1), uploadId },
+            headers,
+          });
+          const etag = xmlTag(r.text, 'ETag');
+          if (!etag)
+            throw new InputError(`S3 UploadPartCopy ${i + 1}: no ETag in the answer`, { code: 'E_S3', file: to });
+          etags[i] = etag;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(parts, this.tune.partConcurrency) }, worker));
+      await this.completeUpload(to, uploadId, etags);
+    } catch (e) {
+      await this.abortUpload(to, uploadId).catch(() => {});
+      throw e;
+    }
+  }
+
+  private async completeUpload(url: string, uploadId: string, etags: string[]): Promise<void> {
+    const xml = `<CompleteMultipartUpload>${etags
+      .map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${escapeXml(e)}</ETag></Part>`)
+      .join('')}</CompleteMultipartUpload>`;
+    await this.checked(url, 'CompleteMultipartUpload', 'POST', {
+      query: { uploadId },
+      body: new TextEncoder().encode(xml),
+    });
   }
 
   async abortUpload(url: string, uploadId: string): Promise<void> {
@@ -656,6 +760,9 @@ export const s3Storage: StorageDriver = {
   read: (path, start, end) => s3Client().read(path, start, end),
   stream: (path, start, end) => s3Client().stream(path, start, end),
   writeFile: (path, data) => s3Client().put(path, typeof data === 'string' ? new TextEncoder().encode(data) : data),
+  writeFileIfAbsent: (path, data) =>
+    s3Client().putIfAbsent(path, typeof data === 'string' ? new TextEncoder().encode(data) : data),
   upload: (path, localFile) => s3Client().upload(path, localFile),
+  copy: (from, to) => s3Client().copy(from, to),
   remove: (path) => s3Client().remove(path),
 };

@@ -30,8 +30,18 @@ export interface StorageDriver {
   stream(path: string, start?: number, end?: number): AsyncIterable<Uint8Array>;
   /** Write a whole small object (replacing it). */
   writeFile(path: string, data: Uint8Array | string): Promise<void>;
+  /**
+   * Write a whole small object only if there is none at `path` (S3: PutObject with
+   * `If-None-Match: *`); false when one exists. For lock objects.
+   */
+  writeFileIfAbsent(path: string, data: Uint8Array | string): Promise<boolean>;
   /** Copy a local file to `path` (S3: multipart upload above the part size, aborted on failure). */
   upload(path: string, localFile: string): Promise<void>;
+  /**
+   * Copy the object `from` to `to` in the same store (S3: server-side CopyObject, or UploadPartCopy
+   * parts above 5 GiB; no bytes pass through this process).
+   */
+  copy(from: string, to: string): Promise<void>;
   /** Remove the object (no error when missing). */
   remove(path: string): Promise<void>;
 }

@@ -1,0 +1,301 @@
+/**
+ * Temporary credentials from the AWS chain (credential_process, web identity, container, IMDSv2,
+ * SSO cached token), each against a fake endpoint on 127.0.0.1 (tools/test/aws-credentials-server.ts)
+ * or a local command, with refresh before expiry; then the S3 client signing with them against s3rver.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type FakeAwsCredentials, startFakeAwsCredentials } from '../../../tools/test/aws-credentials-server.js';
+import { startTestS3, type TestS3 } from '../../../tools/test/s3-server.js';
+import { loadS3Config } from '../src/index.js';
+import { cachedProvider } from '../src/storage/credentials.js';
+import { S3Client } from '../src/storage/s3.js';
+import { rejection, useTmp } from './helpers.js';
+
+const tmp = useTmp();
+let fake: FakeAwsCredentials;
+
+beforeAll(async () => {
+  fake = await startFakeAwsCredentials();
+});
+afterAll(() => fake.stop());
+beforeEach(() => {
+  fake.requests.length = 0;
+  fake.ttlMs = 3600_000;
+  fake.failWith = undefined;
+});
+
+/** An environment with no static keys and no real home, instance metadata pointed at the fake. */
+async function baseEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  const home = await tmp();
+  return {
+    HOME: home,
+    AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
+    AWS_CONFIG_FILE: join(home, 'config'),
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: fake.endpoint,
+    ...extra,
+  };
+}
+
+describe('credential_process', () => {
+  it('runs the profile command, reads its JSON, and runs it again when the keys near their expiry', async () => {
+    const dir = await tmp();
+    const script = join(dir, 'creds.mjs');
+    const count = join(dir, 'count');
+    // each run counts itself and prints keys expiring in 2 minutes (inside the 5-minute refresh window)
+    await writeFile(
+      script,
+      `import { appendFileSync, readFileSync } from 'node:fs';
+appendFileSync(${JSON.stringify(count)}, 'x');
+const n = readFileSync(${JSON.stringify(count)}, 'utf8').length;
+console.log(JSON.stringify({ Version: 1, AccessKeyId: 'PK' + n, SecretAccessKey: 'PS', SessionToken: 'PT', Expiration: new Date(Date.now() + 120000).toISOString() }));
+`,
+    );
+    const env = await baseEnv({ AWS_PROFILE: 'proc' });
+    await writeFile(
+      env.AWS_CONFIG_FILE,
+      `[profile proc]\nregion = eu-west-1\ncredential_process = ${JSON.stringify(process.execPath)} ${JSON.stringify(script)}\n`,
+    );
+    const c = loadS3Config(env);
+    expect(c.region).toBe('eu-west-1');
+    expect(c.accessKeyId).toBeUndefined();
+    const a = await c.credentials!();
+    expect(a).toMatchObject({ accessKeyId: 'PK1', secretAccessKey: 'PS', sessionToken: 'PT' });
+    expect(a.expiration).toBeGreaterThan(Date.now());
+    expect((await c.credentials!()).accessKeyId).toBe('PK2');
+  });
+
+  it('a failing command is one line naming the profile and what it printed', async () => {
+    const env = await baseEnv({ AWS_PROFILE: 'bad' });
+    await writeFile(
+      env.AWS_CONFIG_FILE,
+      `[profile bad]\ncredential_process = ${JSON.stringify(process.execPath)} -e "console.error('login required'); process.exit(3)"\n`,
+    );
+    const e = await rejection(loadS3Config(env).credentials!());
+    expect(e.code).toBe('E_S3_CREDENTIALS');
+    expect(e.message).toMatch(/credential_process of profile "bad" failed .*: login required$/);
+    expect(e.message).not.toContain('\n');
+  });
+});
+
+describe('web identity (EKS service-account roles)', () => {
+  it('exchanges the token file at STS, rereading the file at each refresh', async () => {
+    const dir = await tmp();
+    const tokenFile = join(dir, 'token');
+    await writeFile(tokenFile, 'jwt-one\n');
+    const env = await baseEnv({
+      AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+      AWS_ROLE_ARN: 'arn:aws:iam::123:role/reader',
+      AWS_ROLE_SESSION_NAME: 'job-7',
+      AWS_ENDPOINT_URL_STS: fake.endpoint,
+    });
+    fake.ttlMs = 60_000; // inside the refresh window: every call fetches
+    const c = loadS3Config(env);
+    const a = await c.credentials!();
+    expect(a.accessKeyId).toBe('S3RVER');
+    expect(a.sessionToken).toMatch(/^TOKEN-\d+$/);
+    await writeFile(tokenFile, 'jwt-two\n');
+    const b = await c.credentials!();
+    expect(b.sessionToken).not.toBe(a.sessionToken);
+    const forms = fake.requests.filter((r) => r.method === 'POST').map((r) => new URLSearchParams(r.body));
+    expect(forms.map((f) => f.get('WebIdentityToken'))).toEqual(['jwt-one', 'jwt-two']);
+    expect(forms[0].get('RoleArn')).toBe('arn:aws:iam::123:role/reader');
+    expect(forms[0].get('RoleSessionName')).toBe('job-7');
+    expect(fake.requests.some((r) => r.path.startsWith('/latest'))).toBe(false); // not IMDS
+  });
+
+  it('keys far from their expiry are reused, not fetched again', async () => {
+    const dir = await tmp();
+    await writeFile(join(dir, 'token'), 'jwt');
+    const env = await baseEnv({
+      AWS_WEB_IDENTITY_TOKEN_FILE: join(dir, 'token'),
+      AWS_ROLE_ARN: 'arn:aws:iam::123:role/reader',
+      AWS_ENDPOINT_URL_STS: fake.endpoint,
+    });
+    const c = loadS3Config(env);
+    const [a, b] = await Promise.all([c.credentials!(), c.credentials!()]);
+    expect(await c.credentials!()).toBe(a);
+    expect(b).toBe(a);
+    expect(fake.requests.length).toBe(1);
+  });
+
+  it('an STS refusal is one line with its code', async () => {
+    const dir = await tmp();
+    await writeFile(join(dir, 'token'), '');
+    const env = await baseEnv({
+      AWS_WEB_IDENTITY_TOKEN_FILE: join(dir, 'token'),
+      AWS_ROLE_ARN: 'arn:aws:iam::123:role/reader',
+      AWS_ENDPOINT_URL_STS: fake.endpoint,
+    });
+    const e = await rejection(loadS3Config(env).credentials!());
+    expect(e.message).toMatch(/web identity .*STS refused: HTTP 400 InvalidIdentityToken: bad token/);
+  });
+});
+
+describe('container credentials (ECS, EKS Pod Identity)', () => {
+  it('GETs the full URI with the authorization token from its file', async () => {
+    const dir = await tmp();
+    await writeFile(join(dir, 'auth'), `${fake.containerAuth}\n`);
+    const env = await baseEnv({
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: `${fake.endpoint}/container`,
+      AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: join(dir, 'auth'),
+    });
+    const a = await loadS3Config(env).credentials!();
+    expect(a).toMatchObject({ accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
+    expect(fake.requests.map((r) => r.path)).toEqual(['/container']);
+    expect(fake.requests[0].headers.authorization).toBe(fake.containerAuth);
+  });
+
+  it('a refused token is one line; the relative URI means the ECS agent; remote http is refused', async () => {
+    const env = await baseEnv({
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: `${fake.endpoint}/container`,
+      AWS_CONTAINER_AUTHORIZATION_TOKEN: 'wrong',
+    });
+    expect((await rejection(loadS3Config(env).credentials!())).message).toMatch(
+      /container credentials \(http:\/\/127\.0\.0\.1:\d+\/container\): HTTP 403/,
+    );
+    const { containerSource } = await import('../src/storage/credentials.js');
+    expect(containerSource({ AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2/credentials/abc' })?.name).toBe(
+      'container credentials (http://169.254.170.2/v2/credentials/abc)',
+    );
+    expect(() => containerSource({ AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://evil.example/creds' })).toThrow(
+      /must be a loopback or ECS\/EKS agent address/,
+    );
+  });
+});
+
+describe('EC2 instance metadata (IMDSv2)', () => {
+  it('takes a session token first, then the role name, then its credentials', async () => {
+    const env = await baseEnv();
+    const a = await loadS3Config(env).credentials!();
+    expect(a.sessionToken).toMatch(/^TOKEN-/);
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'PUT /latest/api/token',
+      'GET /latest/meta-data/iam/security-credentials/',
+      `GET /latest/meta-data/iam/security-credentials/${fake.role}`,
+    ]);
+    expect(fake.requests[1].headers['x-aws-ec2-metadata-token']).toMatch(/^imds-\d+$/);
+  });
+
+  it('a refresh that fails while the old keys are valid keeps the old keys', async () => {
+    fake.ttlMs = 4 * 60_000; // inside the refresh window, still valid
+    const c = loadS3Config(await baseEnv());
+    const a = await c.credentials!();
+    fake.failWith = 500;
+    expect(await c.credentials!()).toEqual(a);
+  });
+
+  it('no instance metadata service: one line saying everything that was tried', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const env = await baseEnv({ AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${port}` });
+    const e = await rejection(loadS3Config(env).credentials!());
+    expect(e.code).toBe('E_S3_CREDENTIALS');
+    expect(e.message).toMatch(
+      /^no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE .*, or run with a role \(EC2 instance metadata/,
+    );
+  });
+});
+
+describe('SSO (aws sso login)', () => {
+  async function ssoEnv(token: { accessToken: string; expiresAt: string }) {
+    const env = await baseEnv({ AWS_PROFILE: 'dev', AWS_ENDPOINT_URL_SSO: fake.endpoint });
+    await writeFile(
+      env.AWS_CONFIG_FILE,
+      '[profile dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = DataEngineer\nregion = us-west-2\n\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n',
+    );
+    const cache = join(env.HOME, '.aws', 'sso', 'cache');
+    await mkdir(cache, { recursive: true });
+    const name = createHash('sha1').update('corp').digest('hex');
+    await writeFile(join(cache, `${name}.json`), JSON.stringify(token));
+    return env;
+  }
+
+  it('exchanges the cached token for the role credentials', async () => {
+    const env = await ssoEnv({ accessToken: fake.ssoToken, expiresAt: new Date(Date.now() + 3600_000).toISOString() });
+    const a = await loadS3Config(env).credentials!();
+    expect(a.accessKeyId).toBe('S3RVER');
+    expect(a.expiration).toBeGreaterThan(Date.now());
+    expect(fake.requests[0].path).toBe('/federation/credentials?role_name=DataEngineer&account_id=111122223333');
+  });
+
+  it('an expired cached token says to log in again', async () => {
+    const env = await ssoEnv({ accessToken: fake.ssoToken, expiresAt: new Date(Date.now() - 1000).toISOString() });
+    expect((await rejection(loadS3Config(env).credentials!())).message).toBe(
+      'SSO of profile "dev": the cached SSO token has expired (run: aws sso login --profile dev)',
+    );
+    expect(fake.requests.length).toBe(0);
+  });
+});
+
+describe('cachedProvider', () => {
+  it('refreshes 5 minutes before the expiry, not earlier', async () => {
+    let clock = 0;
+    let n = 0;
+    const p = cachedProvider(
+      { name: 't', fetch: async () => ({ accessKeyId: `K${++n}`, secretAccessKey: 'S', expiration: 10 * 60_000 }) },
+      () => clock,
+    );
+    expect((await p()).accessKeyId).toBe('K1');
+    clock = 4 * 60_000;
+    expect((await p()).accessKeyId).toBe('K1');
+    clock = 5 * 60_000 + 1;
+    expect((await p()).accessKeyId).toBe('K2');
+    expect((await p({ refresh: true })).accessKeyId).toBe('K3');
+  });
+});
+
+describe('the S3 client with temporary credentials', () => {
+  let s3: TestS3;
+  beforeAll(async () => {
+    s3 = await startTestS3();
+  });
+  afterAll(() => s3.stop());
+
+  it('signs with instance-role keys and fetches new ones as they near their expiry', async () => {
+    fake.ttlMs = 60_000;
+    const env = await baseEnv({ AWS_ENDPOINT_URL: s3.endpoint });
+    const client = new S3Client(loadS3Config(env), env);
+    const url = `s3://${s3.bucket}/cred/a.txt`;
+    await client.put(url, new TextEncoder().encode('hello'));
+    expect(new TextDecoder().decode(await client.read(url, 0, 5))).toBe('hello');
+    const fetched = fake.requests.filter((r) => r.path === `/latest/meta-data/iam/security-credentials/${fake.role}`);
+    expect(fetched.length).toBe(2);
+  });
+
+  it('an ExpiredToken answer fetches new keys and retries', async () => {
+    let calls = 0;
+    const tokens: string[] = [];
+    const store = http.createServer((req, res) => {
+      calls++;
+      tokens.push(String(req.headers['x-amz-security-token']));
+      if (calls === 1) {
+        res.writeHead(400, { 'content-type': 'application/xml' });
+        res.end('<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>');
+        return;
+      }
+      res.writeHead(200, { 'content-length': '2' });
+      res.end('ok');
+    });
+    await new Promise<void>((r) => store.listen(0, '127.0.0.1', r));
+    try {
+      const env = await baseEnv({
+        AWS_ENDPOINT_URL: `http://127.0.0.1:${(store.address() as AddressInfo).port}`,
+        CURATE_S3_RETRY_BASE_MS: '1',
+      });
+      const client = new S3Client(loadS3Config(env), env);
+      expect(new TextDecoder().decode(await client.read('s3://bkt/k', 0, 2))).toBe('ok');
+      expect(calls).toBe(2);
+      expect(tokens[0]).not.toBe(tokens[1]);
+    } finally {
+      store.closeAllConnections();
+      await new Promise<void>((r) => store.close(() => r()));
+    }
+  });
+});
