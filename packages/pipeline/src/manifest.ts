@@ -6,6 +6,7 @@
 import type { SourceCounters } from '@curate/core';
 import type { ChatHistogramRecord } from './chat-stats.js';
 import type { LineageRecord } from './lineage.js';
+import type { RoleMetricsRecord } from './role-metrics.js';
 import type { ScanRecord } from './stages/scan.js';
 
 export const MANIFEST_VERSION = 1;
@@ -172,6 +173,8 @@ export interface Manifest {
     kinds: Record<string, unknown>;
     /** Each synthetic source compared with the real pool. */
     comparisons: Record<string, unknown>;
+    /** Conversation sources only: the same per role of their turns (role-metrics.ts). */
+    roles?: RoleMetricsRecord;
   };
   warnings: WarningRecord[];
   /** Sampled tokens and documents by generation depth and by generator (see lineage.ts). */

@@ -334,20 +334,21 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     }
 
     stagePoint('write');
-    const { shards, rejectedShards, written, rejectedRows, columns, bySource, metricsSeconds } = await writeStage({
-      recipe,
-      sources,
-      selections,
-      order: orderOf,
-      out,
-      samplePool,
-      workers,
-      options,
-      progress,
-      totalBytes,
-      idOf,
-      timings,
-    });
+    const { shards, rejectedShards, written, rejectedRows, columns, bySource, byRole, metricsSeconds } =
+      await writeStage({
+        recipe,
+        sources,
+        selections,
+        order: orderOf,
+        out,
+        samplePool,
+        workers,
+        options,
+        progress,
+        totalBytes,
+        idOf,
+        timings,
+      });
     samplePool = null; // closed by the write stage
 
     stagePoint('finalize');
@@ -355,7 +356,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       recipe,
       sources,
       manifest: baseManifest(),
-      write: { shards, rejectedShards, written, rejectedRows, columns, bySource, metricsSeconds },
+      write: { shards, rejectedShards, written, rejectedRows, columns, bySource, byRole, metricsSeconds },
       tokensWritten: achieved.totals.tokens,
       warnings,
       tmpDir: out.tmpDir,

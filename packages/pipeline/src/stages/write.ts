@@ -8,13 +8,14 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Batch, CurateError, dict, type ProgressListener, type Row, rowsToBatch } from '@curate/core';
-import { CorpusMetrics } from '@curate/metrics';
+import { CorpusMetrics, RoleMetrics } from '@curate/metrics';
 import type { SampleSelection, shuffleOrder } from '@curate/mix';
 import type { Recipe } from '@curate/recipe';
 import {
   type ColumnSpec,
   type ColumnType,
   createShardWriter,
+  isConversation,
   mergeColumnSpecs,
   readShard,
   type ShardWriter,
@@ -60,6 +61,8 @@ export interface WriteResult {
   columns: ColumnSpec[];
   /** Diversity metrics of the written rows per source (unless `options.metrics === false`). */
   bySource: Map<string, CorpusMetrics>;
+  /** The same per role of the conversation sources' turns (role-metrics.ts). */
+  byRole: Map<string, RoleMetrics>;
   metricsSeconds: number;
 }
 
@@ -123,6 +126,12 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
       x = new CorpusMetrics({ seed: recipe.seed });
       m.set(k, x);
     }
+    return x;
+  };
+  const byRole = new Map<string, RoleMetrics>();
+  const rolesFor = (k: string) => {
+    let x = byRole.get(k);
+    if (!x) byRole.set(k, (x = new RoleMetrics({ seed: recipe.seed })));
     return x;
   };
   let metricsSeconds = 0;
@@ -208,6 +217,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
         if (r.metrics) {
           const tm = now();
           metricsFor(bySource, t.source.name).merge(CorpusMetrics.fromState(r.metrics));
+          if (r.roleMetrics) rolesFor(t.source.name).merge(RoleMetrics.fromState(r.roleMetrics));
           metricsSeconds += r.metricsSeconds + (now() - tm) / 1000;
         }
         pass2Rows += r.rowsRead;
@@ -238,6 +248,9 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     const passCols = passThroughColumns(recipe, s.index);
     // pii: rejected rows' text and every row's string pass-through values are redacted too
     const redact = scanner.redactor(s.index);
+    // per-role metrics of a conversation source's written rows, from its turns (here, where they are parsed)
+    const tpl = scanner.templates[s.index];
+    const conv = options.metrics !== false && isConversation(tpl) ? tpl : null;
     let rejected: Row[] = [];
     for (let fi = 0; fi < s.files.length; fi++) {
       const f = s.files[fi];
@@ -275,6 +288,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
           while (ptr < sel.n && sel.rows[idx[ptr]] === sr) {
             const j = idx[ptr++];
             spill.add(sel.pos[j], makeRow(s, sr, id, text, sel.epochs[j], batch, r, passCols, null, redact));
+            if (conv) rolesFor(s.name).add(conv.turns(batch, r));
           }
         }
         pass2Rows += batch.length;
@@ -339,7 +353,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
   }
   await rm(spillDir, { recursive: true, force: true });
   timings.write_seconds = (now() - t4) / 1000;
-  return { shards, rejectedShards, written, rejectedRows, columns, bySource, metricsSeconds };
+  return { shards, rejectedShards, written, rejectedRows, columns, bySource, byRole, metricsSeconds };
 }
 
 function toBatch(rows: Row[], columns: ColumnSpec[]): Batch {
