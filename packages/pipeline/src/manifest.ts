@@ -25,8 +25,8 @@ export interface SourceRecord {
   name: string;
   kind: 'real' | 'synthetic';
   generator?: string;
-  /** Generation depth (0 people, 1 a model from human text, 2+ a model from generated data), when the recipe states any. */
-  generation?: number;
+  /** Generation depth (0 people, 1 a model from human text, 2+ a model from generated data): the recipe's, else 0 real, 1 synthetic. */
+  generation: number;
   files: InputFileRecord[];
   rows_read: number;
   /** Drop counts by reason key (`filter:gopher_quality:word_count`, `dedup:exact`, `dedup:near`, `decontam:gsm8k`). */

@@ -20,8 +20,8 @@ export interface RowSource {
   name: string;
   kind: Kind;
   generator: string | null;
-  /** Generation depth, when the recipe writes the `generation` column (lineage.ts). */
-  generation?: number;
+  /** Generation depth (the `generation` column, lineage.ts). */
+  generation: number;
 }
 
 export function makeRow(
@@ -46,8 +46,8 @@ export function makeRow(
     source_row: sourceRow,
     epoch,
     generator: s.generator,
+    generation: s.generation,
   });
-  if (s.generation !== undefined) row.generation = s.generation;
   if (reason !== null) {
     delete row.epoch;
     row.reason = reason;

@@ -108,7 +108,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
         ...rowShardFormat(recipe),
         maxRows: recipe.output.shard_rows,
         maxBytes: recipe.output.shard_size,
-        columns: withGenerationColumn(recipe, rejectedColumns(sources)),
+        columns: withGenerationColumn(rejectedColumns(sources)),
       })
     : null;
   if (rejectedWriter) await mkdir(join(out.tmpDir, 'rejected'), { recursive: true });
@@ -314,7 +314,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
 
   // Write in output order; metrics on the written rows.
   const t4 = now();
-  const columns = withGenerationColumn(recipe, outputColumns(sources, recipe));
+  const columns = withGenerationColumn(outputColumns(sources, recipe));
   const writer = await createOutputWriter(recipe, {
     dir: out.tmpDir,
     maxRows: recipe.output.shard_rows,
