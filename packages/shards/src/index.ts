@@ -10,6 +10,7 @@ export {
   type ConversationTemplate,
   type ConversationView,
   compileConversation,
+  conversationView,
   DEFAULT_ROLE_NAMES,
   isConversation,
   ROLES,

@@ -24,6 +24,7 @@ describe('public API', () => {
       'compileConversation',
       'compileTemplate',
       'compileTextSpec',
+      'conversationView',
       'createFileWriter',
       'createShardWriter',
       'createSplitWriter',
