@@ -32,10 +32,21 @@ function byRoleOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * Words in each role's diversity sample unless given: 20,000 (a source's own metrics take 50,000).
+ * Roles are compared only with roles measured the same way, at equal sample size; the smaller sample
+ * keeps a run's `result()`s (one per role, source and kind: each builds the sample curve) from
+ * costing as much as the rest of a chat mix's metrics. Counts, words and lengths stay exact.
+ */
+export const ROLE_SAMPLE_TOKENS = 20_000;
+
 export class RoleMetrics {
   private readonly byRole = new Map<string, CorpusMetrics>();
+  readonly options: MetricsOptions;
 
-  constructor(readonly options: MetricsOptions = {}) {}
+  constructor(options: MetricsOptions = {}) {
+    this.options = { sampleTokens: ROLE_SAMPLE_TOKENS, ...options };
+  }
 
   private of(role: string): CorpusMetrics {
     let m = this.byRole.get(role);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
-import { CorpusMetrics, computeStats, RoleMetrics, words } from '../src/index.js';
+import { CorpusMetrics, computeStats, ROLE_SAMPLE_TOKENS, RoleMetrics, words } from '../src/index.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -21,7 +21,7 @@ describe('RoleMetrics', () => {
     const one = new RoleMetrics({ seed: 3 });
     const a = new RoleMetrics({ seed: 3 });
     const b = new RoleMetrics({ seed: 3 });
-    const assistant = new CorpusMetrics({ seed: 3 });
+    const assistant = new CorpusMetrics({ seed: 3, sampleTokens: ROLE_SAMPLE_TOKENS });
     for (let i = 0; i < 300; i++) {
       one.add(chat(i));
       (i % 2 ? a : b).add(chat(i));

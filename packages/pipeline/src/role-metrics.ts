@@ -25,17 +25,25 @@ export function roleMetricsRecord(
   const slim = (g: Record<string, MetricsResult>) =>
     Object.fromEntries(Object.entries(g).map(([k, { unigram: _u, ...rest }]) => [k, rest]));
   const results: Record<string, Record<string, MetricsResult>> = {};
-  const kinds = new Map<string, RoleMetrics>();
+  const byKind = new Map<string, string[]>();
   for (const s of sources) {
     const m = byRole.get(s.name);
     if (!m) continue;
     results[s.name] = m.result();
-    let k = kinds.get(s.kind);
-    if (!k) kinds.set(s.kind, (k = new RoleMetrics({ seed })));
-    k.merge(m);
+    byKind.set(s.kind, [...(byKind.get(s.kind) ?? []), s.name]);
   }
+  // a kind is its sources merged (exact); with one source, that source's figures (a merge would copy them)
   const kindResults: Record<string, Record<string, MetricsResult>> = {};
-  for (const k of [...kinds.keys()].sort()) kindResults[k] = (kinds.get(k) as RoleMetrics).result();
+  for (const k of [...byKind.keys()].sort()) {
+    const names = byKind.get(k) as string[];
+    if (names.length === 1) {
+      kindResults[k] = results[names[0]];
+      continue;
+    }
+    const merged = new RoleMetrics({ seed });
+    for (const n of names) merged.merge(byRole.get(n) as RoleMetrics);
+    kindResults[k] = merged.result();
+  }
   const synthetic: Record<string, Record<string, MetricsResult>> = {};
   for (const s of sources) if (s.kind === 'synthetic' && results[s.name]) synthetic[s.name] = results[s.name];
   const sorted = Object.keys(results).sort();
