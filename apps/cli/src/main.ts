@@ -65,6 +65,32 @@ const textOption = [
   (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
 ] as const;
 
+/**
+ * The documents are conversations (a column holding a list of turns), as a recipe's
+ * `sources[].conversation`: column, shape, role names, chat template and the roles the command sees.
+ */
+const conversationOptions = (c: Command, step: string, roles: string) =>
+  c
+    .option(
+      '--conversation [column]',
+      'the documents are conversations in this column (default messages; a JSONL line that is a bare array of turns is the column messages)',
+    )
+    .addOption(
+      new Option('--conversation-format <shape>', 'turns {role, content} (openai) or {from, value} (sharegpt)')
+        .choices(['auto', 'openai', 'sharegpt'])
+        .default('auto'),
+    )
+    .option(
+      '--role-map <map>',
+      'more role names, e.g. bot=assistant,narrator=system (roles: system, user, assistant, tool)',
+    )
+    .option('--roles <roles>', `roles whose turns ${step} (recipe: conversation.${roles}), comma-separated`)
+    .addOption(
+      new Option('--chat-template <name>', 'rendering of a conversation as text (token counts)')
+        .choices(['chatml', 'plain'])
+        .default('chatml'),
+    );
+
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'mix',
@@ -128,19 +154,23 @@ export const COMMANDS: CommandSpec[] = [
     args: '<file...>',
     summary: 'counts, tokens, lengths, diversity metrics and filter pass rates of a corpus',
     options: (c) =>
-      c
-        .option(...textOption)
-        .option('--group-by <column>', 'compute metrics per value of this column')
-        .option(
-          '--tokenizer <name>',
-          'token counts: words, bytes, cl100k_base, o200k_base or a tokenizer.json path',
-          'words',
-        )
-        .option(
-          '--filters <names>',
-          'quality filters for the pass-rate table: default (gopher_quality,gopher_repetition,c4,fineweb), none, or a comma-separated list',
-          'default',
-        ),
+      conversationOptions(
+        c
+          .option(...textOption)
+          .option('--group-by <column>', 'compute metrics per value of this column')
+          .option(
+            '--tokenizer <name>',
+            'token counts: words, bytes, cl100k_base, o200k_base or a tokenizer.json path',
+            'words',
+          )
+          .option(
+            '--filters <names>',
+            'quality filters for the pass-rate table: default (gopher_quality,gopher_repetition,c4,fineweb), none, or a comma-separated list',
+            'default',
+          ),
+        'the filter pass rates see',
+        'quality',
+      ),
     load: async () => (await import('./commands/stats.js')).statsCommand,
   },
   {
@@ -148,39 +178,43 @@ export const COMMANDS: CommandSpec[] = [
     args: '<in...>',
     summary: 'remove exact and near duplicates (MinHash LSH); removed rows go to OUT/rejected with their reason',
     options: (c) =>
-      outputOptions(c, "the first input's", false)
-        .addOption(
-          new Option(
-            '--stage <stage>',
-            'run one distributed stage (signatures -> buckets -> clusters -> remove) with --work-dir, per rank',
-          ).choices(['signatures', 'buckets', 'clusters', 'remove']),
-        )
-        .option('--work-dir <dir>', 'shared directory for stage files and manifests (with --stage)')
-        .option(...textOption)
-        .option('--threshold <j>', 'Jaccard threshold for near duplicates', num('--threshold'), 0.8)
-        .option('--ngram <n>', 'shingle size in words', int('--ngram'), 5)
-        .option('--num-perm <n>', 'MinHash permutations', int('--num-perm'), 128)
-        .option('--bands <b>', 'LSH bands (default: chosen from the threshold)', int('--bands'))
-        .option('--rows <r>', 'LSH rows per band (with --bands)', int('--rows'))
-        .addOption(
-          new Option('--shingle <kind>', 'word or character n-grams').choices(['word', 'char']).default('word'),
-        )
-        .addOption(
-          new Option('--prefer <which>', 'which document a cluster keeps first')
-            .choices(['real', 'none'])
-            .default('real'),
-        )
-        .option('--score <column>', 'keep the higher score within a cluster (after --prefer)')
-        .option('--no-exact', 'skip exact dedup')
-        .option('--no-near', 'skip near dedup')
-        .option('--no-rejected', 'do not write removed rows to OUT/rejected')
-        .option('--workers <n>', 'worker threads', int('--workers'))
-        .option(
-          '--rank <i>',
-          'this rank (distributed stages); also SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX',
-          int('--rank'),
-        )
-        .option('--world-size <n>', 'number of ranks; also SLURM_ARRAY_TASK_COUNT', int('--world-size')),
+      conversationOptions(
+        outputOptions(c, "the first input's", false)
+          .addOption(
+            new Option(
+              '--stage <stage>',
+              'run one distributed stage (signatures -> buckets -> clusters -> remove) with --work-dir, per rank',
+            ).choices(['signatures', 'buckets', 'clusters', 'remove']),
+          )
+          .option('--work-dir <dir>', 'shared directory for stage files and manifests (with --stage)')
+          .option(...textOption)
+          .option('--threshold <j>', 'Jaccard threshold for near duplicates', num('--threshold'), 0.8)
+          .option('--ngram <n>', 'shingle size in words', int('--ngram'), 5)
+          .option('--num-perm <n>', 'MinHash permutations', int('--num-perm'), 128)
+          .option('--bands <b>', 'LSH bands (default: chosen from the threshold)', int('--bands'))
+          .option('--rows <r>', 'LSH rows per band (with --bands)', int('--rows'))
+          .addOption(
+            new Option('--shingle <kind>', 'word or character n-grams').choices(['word', 'char']).default('word'),
+          )
+          .addOption(
+            new Option('--prefer <which>', 'which document a cluster keeps first')
+              .choices(['real', 'none'])
+              .default('real'),
+          )
+          .option('--score <column>', 'keep the higher score within a cluster (after --prefer)')
+          .option('--no-exact', 'skip exact dedup')
+          .option('--no-near', 'skip near dedup')
+          .option('--no-rejected', 'do not write removed rows to OUT/rejected')
+          .option('--workers <n>', 'worker threads', int('--workers'))
+          .option(
+            '--rank <i>',
+            'this rank (distributed stages); also SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX',
+            int('--rank'),
+          )
+          .option('--world-size <n>', 'number of ranks; also SLURM_ARRAY_TASK_COUNT', int('--world-size')),
+        'are compared',
+        'dedup',
+      ),
     load: async () => (await import('./commands/dedup.js')).dedupCommand,
   },
   {
@@ -188,15 +222,19 @@ export const COMMANDS: CommandSpec[] = [
     args: '<in...>',
     summary: 'apply quality filters; dropped rows go to OUT/rejected with their reason',
     options: (c) =>
-      outputOptions(c)
-        .option('--filters <names>', 'comma-separated filters with default parameters, e.g. gopher_quality,c4')
-        .option(
-          '--where <condition>',
-          "keep rows by a column value, as the recipe's where (repeatable): '{column: status, eq: ok}', '{column: score, gte: 3}'",
-          (v: string, prev: string[] = []) => [...prev, v],
-        )
-        .option(...textOption)
-        .option('--no-rejected', 'do not write dropped rows to OUT/rejected'),
+      conversationOptions(
+        outputOptions(c)
+          .option('--filters <names>', 'comma-separated filters with default parameters, e.g. gopher_quality,c4')
+          .option(
+            '--where <condition>',
+            "keep rows by a column value, as the recipe's where (repeatable): '{column: status, eq: ok}', '{column: score, gte: 3}'",
+            (v: string, prev: string[] = []) => [...prev, v],
+          )
+          .option(...textOption)
+          .option('--no-rejected', 'do not write dropped rows to OUT/rejected'),
+        'the filters judge',
+        'quality',
+      ),
     load: async () => (await import('./commands/filter.js')).filterCommand,
   },
   {
@@ -204,12 +242,16 @@ export const COMMANDS: CommandSpec[] = [
     args: '<in...>',
     summary: 'drop documents sharing an n-gram with eval sets; dropped rows go to OUT/rejected',
     options: (c) =>
-      outputOptions(c)
-        .requiredOption('--against <file...>', 'eval set files')
-        .option('--against-text <column>', 'text column or template of the eval sets (default: guessed)')
-        .option(...textOption)
-        .option('--ngram <n>', 'n-gram size in normalized words', int('--ngram'), 13)
-        .option('--no-rejected', 'do not write dropped rows to OUT/rejected'),
+      conversationOptions(
+        outputOptions(c)
+          .requiredOption('--against <file...>', 'eval set files')
+          .option('--against-text <column>', 'text column or template of the eval sets (default: guessed)')
+          .option(...textOption)
+          .option('--ngram <n>', 'n-gram size in normalized words', int('--ngram'), 13)
+          .option('--no-rejected', 'do not write dropped rows to OUT/rejected'),
+        'are searched for eval n-grams',
+        'decontaminate',
+      ),
     load: async () => (await import('./commands/decontam.js')).decontamCommand,
   },
   {

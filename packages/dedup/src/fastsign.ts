@@ -84,6 +84,7 @@ export function plainColumn(text: string): string | undefined {
 export function fastSignable(f: InputFile, options: SignOptions): boolean {
   return (
     isRawJsonl(f) &&
+    !options.conversation &&
     typeof (options.text ?? 'text') === 'string' &&
     plainColumn((options.text as string | undefined) ?? 'text') !== undefined &&
     !options.scoreColumn &&

@@ -20,9 +20,11 @@ import {
   UsageError,
 } from '@curate/core';
 import {
+  type ConversationOptions,
   checkTextSpec,
-  compileTemplate,
+  type compileTemplate,
   compileTextSpec,
+  conversationView,
   createSplitWriter,
   expandInputs,
   type InputFile,
@@ -52,7 +54,7 @@ import { fileOptions, textOfFile } from './filetext.js';
 import { checkStamp, inputChanged, LineHashReader, PassOneRecord, stampOf } from './integrity.js';
 import type { Prefer } from './keep.js';
 import { NearDedupIndex, type NearDedupOptions } from './near.js';
-import { type BatchSignatures, FILE_SCALE, type SignOptions, signFiles } from './sign.js';
+import { type BatchSignatures, FILE_SCALE, type SignOptions, signFiles, signTemplate } from './sign.js';
 
 export interface OutputOptions {
   /** Output directory (refused when it exists and is not empty, unless `overwrite`). */
@@ -388,7 +390,7 @@ export async function writeSplit(
     prefix?: string;
     dir?: string;
     fastJsonl?: boolean;
-  } & Pick<SignOptions, 'text' | 'fileTexts'>,
+  } & Pick<SignOptions, 'text' | 'fileTexts' | 'conversation'>,
   reasonOf: (docIndex: number) => string | undefined,
   stats: Stats,
   shapes?: LineShapes,
@@ -425,7 +427,7 @@ export async function writeSplit(
       let tpl: ReturnType<typeof compileTemplate> | undefined;
       if (hashes) {
         const text = textOfFile(options, fi);
-        tpl = tpls.get(text) ?? compileTemplate(text);
+        tpl = tpls.get(text) ?? signTemplate(options, text);
         tpls.set(text, tpl);
       }
       // files pass 1 signed as raw lines: their lines are hashed again alongside the parsed rows
@@ -659,6 +661,11 @@ export interface DecontamFilesOptions extends OutputOptions {
   against: (string | EvalFile)[];
   /** Corpus text column or template (default `text`), or one per file pattern (`TextSpec`). */
   text?: TextSpec;
+  /**
+   * The documents are conversations (`ConversationOptions` of @curate/shards; `text` is then ignored):
+   * eval n-grams are searched in the content of `conversation.decontaminate`'s roles (default user).
+   */
+  conversation?: ConversationOptions;
   /** Eval text column or template for every eval file given as a path (default: auto, see `EvalFile.text`). */
   evalText?: string;
   ngram?: number;
@@ -691,7 +698,9 @@ export async function decontamFiles(options: DecontamFilesOptions): Promise<Deco
   const tIndex = secs(t0);
   const files = await expandInputs(options.inputs);
   resolveFileTexts(options.text, files); // a file no rule covers fails here, before any work
-  const tpl = compileTextSpec(options.text ?? 'text');
+  const tpl = options.conversation
+    ? conversationView(options.conversation, 'decontaminate')
+    : compileTextSpec(options.text ?? 'text');
   const outDir = await prepareOutputDir(options.out, {
     overwrite: options.overwrite,
     protect: [

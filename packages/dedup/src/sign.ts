@@ -6,8 +6,10 @@
  */
 import { type Batch, InputError } from '@curate/core';
 import {
+  type ConversationOptions,
   columnsToRead,
   compileTemplate,
+  conversationView,
   type InputFile,
   readShard,
   type TextSpec,
@@ -32,6 +34,11 @@ export interface SignOptions extends MinHashOptions {
   text?: TextSpec;
   /** The template of each input file, by index in the sorted input list (overrides `text`). */
   fileTexts?: string[];
+  /**
+   * The documents are conversations (`ConversationOptions` of @curate/shards; `text` is then ignored):
+   * exact and near dedup compare the content of `conversation.dedup`'s roles (default all but system).
+   */
+  conversation?: ConversationOptions;
   /** Id column (default `id`); when absent or empty the id is `<file>:<row>`. */
   idColumn?: string;
   /** Column holding `real` | `synthetic` (default `kind`, when present). */
@@ -105,7 +112,7 @@ export class BatchSigner {
     const text = textOfFile(this.options, fileIndex);
     let t = this.tpls.get(text);
     if (!t) {
-      t = compileTemplate(text);
+      t = signTemplate(this.options, text);
       this.tpls.set(text, t);
     }
     return t;
@@ -208,6 +215,11 @@ export async function* signFiles(
   }
 }
 
+/** The text dedup compares for a file whose template is `text`: the template's, or a conversation's dedup view. */
+export function signTemplate(options: Pick<SignOptions, 'conversation'>, text: string): TextTemplate {
+  return options.conversation ? conversationView(options.conversation, 'dedup') : compileTemplate(text);
+}
+
 /**
  * The columns signing reads from a file: for Parquet (whose footer lists them) the template's,
  * the id, kind and score columns it has, so wide or nested columns are never decoded in pass 1
@@ -218,7 +230,7 @@ export async function signColumns(f: InputFile, options: SignOptions): Promise<s
   const score = options.scoreColumn;
   return columnsToRead(
     f,
-    [...compileTemplate(textOfFile(options, -1)).columns, ...(score ? [score] : [])],
+    [...signTemplate(options, textOfFile(options, -1)).columns, ...(score ? [score] : [])],
     [options.idColumn ?? 'id', options.kindColumn ?? 'kind'],
   );
 }

@@ -3,7 +3,16 @@
  * as `source`, `kind` or `generator`), for `curate stats`.
  */
 import { InputError, type Tokenizer, withFile } from '@curate/core';
-import { checkTextSpec, compileTextSpec, expandInputs, readShard, type TextSpec } from '@curate/shards';
+import {
+  type ConversationOptions,
+  checkTextSpec,
+  compileConversation,
+  compileTextSpec,
+  expandInputs,
+  type FileTextTemplate,
+  readShard,
+  type TextSpec,
+} from '@curate/shards';
 import {
   type Comparison,
   compareToReal,
@@ -12,6 +21,7 @@ import {
   type WarningThresholds,
 } from './compare.js';
 import { CorpusMetrics, type MetricsOptions, type MetricsResult } from './corpus-metrics.js';
+import { compareRoles, RoleMetrics } from './roles.js';
 
 export interface StatsOptions {
   /** Files, directories or globs (any format @curate/shards reads). */
@@ -21,6 +31,12 @@ export interface StatsOptions {
    * one per file pattern (`TextSpec` of @curate/shards) when the inputs differ in columns.
    */
   text?: TextSpec;
+  /**
+   * The documents are conversations (a column holding a list of turns; see @curate/shards'
+   * `ConversationOptions`): the group metrics are taken over the chat-template rendering (what the
+   * trainer sees; `text` is not used) and `roles` gives the same metrics per role, each turn a document.
+   */
+  conversation?: ConversationOptions;
   /** Column whose value names each row's group; without it every row is in group `all`. */
   groupBy?: string;
   /**
@@ -43,11 +59,16 @@ export interface StatsResult {
   /** Each other group against the real pool, when there is one. */
   comparisons: Record<string, Comparison>;
   warnings: MetricWarning[];
+  /** Conversations only: per group, the metrics of each role's turns (each turn a document). */
+  roles?: Record<string, Record<string, MetricsResult>>;
+  /** Conversations only: per group, each role against the same role of the real pool. */
+  roleComparisons?: Record<string, Record<string, Comparison>>;
 }
 
 export async function computeStats(options: StatsOptions): Promise<StatsResult> {
-  const spec = options.text ?? 'text';
-  const template = compileTextSpec(spec, options.cwd);
+  const conv = options.conversation ? compileConversation(options.conversation) : undefined;
+  const spec = conv ? conv.options.column : (options.text ?? 'text');
+  const template: FileTextTemplate = conv ? { ...conv, forFile: () => conv } : compileTextSpec(spec, options.cwd);
   const files = await expandInputs(options.inputs, { cwd: options.cwd });
   checkTextSpec(
     spec,
@@ -69,6 +90,12 @@ export async function computeStats(options: StatsOptions): Promise<StatsResult> 
     if (!m) acc.set(name, (m = new CorpusMetrics(options.metrics)));
     return m;
   };
+  const roleAcc = new Map<string, RoleMetrics>();
+  const rolesOf = (name: string): RoleMetrics => {
+    let m = roleAcc.get(name);
+    if (!m) roleAcc.set(name, (m = new RoleMetrics(options.metrics)));
+    return m;
+  };
   const tok = options.tokenizer;
   for await (const batch of batches()) {
     template.check(batch);
@@ -80,9 +107,11 @@ export async function computeStats(options: StatsOptions): Promise<StatsResult> 
     if (!keys) single = groupOf('all');
     for (let i = 0; i < batch.length; i++) {
       const text = template.render(batch, i);
-      const m = single ?? groupOf(keys?.[i] === null || keys?.[i] === undefined ? '(null)' : String(keys[i]));
+      const group = keys ? (keys[i] === null || keys[i] === undefined ? '(null)' : String(keys[i])) : 'all';
+      const m = single ?? groupOf(group);
       try {
         m.add(text, tok ? tok.count(text) : undefined);
+        if (conv) rolesOf(group).add(conv.turns(batch, i));
       } catch (e) {
         throw batch.file ? withFile(e, batch.file, (batch.offset ?? 0) + i) : e;
       }
@@ -107,10 +136,19 @@ export async function computeStats(options: StatsOptions): Promise<StatsResult> 
     const others = Object.fromEntries(names.filter((n) => n !== realName).map((n) => [n, groups[n]]));
     comparisons = compareToReal(others, groups[realName]);
   }
-  return {
+  const result: StatsResult = {
     groups,
     total: total.result(),
     comparisons,
     warnings: diversityWarnings({ comparisons, thresholds: options.thresholds }),
   };
+  if (conv) {
+    const roles: Record<string, Record<string, MetricsResult>> = {};
+    for (const n of names) roles[n] = roleAcc.get(n)?.result() ?? {};
+    result.roles = roles;
+    result.roleComparisons = realName
+      ? compareRoles(Object.fromEntries(names.filter((n) => n !== realName).map((n) => [n, roles[n]])), roles[realName])
+      : {};
+  }
+  return result;
 }

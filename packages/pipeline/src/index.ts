@@ -11,6 +11,7 @@ export type {
   WarningRecord,
 } from './manifest.js';
 export { MANIFEST_VERSION } from './manifest.js';
+export type { RoleMetricsRecord } from './role-metrics.js';
 export {
   checkInvariant,
   defaultWorkDir,

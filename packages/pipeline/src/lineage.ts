@@ -22,19 +22,17 @@ export function generationOf(s: Pick<Source, 'kind' | 'generation'>): number {
   return s.generation ?? (s.kind === 'real' ? 0 : 1);
 }
 
-/** Is the `generation` column written (some source states its generation)? Recipes that state none keep their output as it was. */
-export function writesGeneration(recipe: Pick<Recipe, 'sources'>): boolean {
-  return recipe.sources.some((s) => s.generation !== undefined);
+/**
+ * The `generation` value rows of source `index` carry. Every output row has one (the column is always
+ * written, int64, never null), so every row is traceable to its depth and every mix's shards have
+ * the same columns, whether or not its recipe states a depth.
+ */
+export function generationColumn(recipe: Pick<Recipe, 'sources'>, index: number): number {
+  return generationOf(recipe.sources[index]);
 }
 
-/** The `generation` value rows of source `index` carry, or undefined when the column is not written. */
-export function generationColumn(recipe: Pick<Recipe, 'sources'>, index: number): number | undefined {
-  return writesGeneration(recipe) ? generationOf(recipe.sources[index]) : undefined;
-}
-
-/** `columns` with the int64 `generation` column after `generator`, when it is written. */
-export function withGenerationColumn(recipe: Pick<Recipe, 'sources'>, columns: ColumnSpec[]): ColumnSpec[] {
-  if (!writesGeneration(recipe)) return columns;
+/** `columns` with the int64 `generation` column after `generator`. */
+export function withGenerationColumn(columns: ColumnSpec[]): ColumnSpec[] {
   const at = columns.findIndex((c) => c.name === 'generator');
   const out = columns.slice();
   out.splice(at < 0 ? out.length : at + 1, 0, { name: 'generation', type: 'int64' });

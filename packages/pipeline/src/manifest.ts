@@ -6,6 +6,7 @@
 import type { SourceCounters } from '@curate/core';
 import type { ChatHistogramRecord } from './chat-stats.js';
 import type { LineageRecord } from './lineage.js';
+import type { RoleMetricsRecord } from './role-metrics.js';
 import type { ScanRecord } from './stages/scan.js';
 
 export const MANIFEST_VERSION = 1;
@@ -24,8 +25,8 @@ export interface SourceRecord {
   name: string;
   kind: 'real' | 'synthetic';
   generator?: string;
-  /** Generation depth (0 people, 1 a model from human text, 2+ a model from generated data), when the recipe states any. */
-  generation?: number;
+  /** Generation depth (0 people, 1 a model from human text, 2+ a model from generated data): the recipe's, else 0 real, 1 synthetic. */
+  generation: number;
   files: InputFileRecord[];
   rows_read: number;
   /** Drop counts by reason key (`filter:gopher_quality:word_count`, `dedup:exact`, `dedup:near`, `decontam:gsm8k`). */
@@ -172,6 +173,8 @@ export interface Manifest {
     kinds: Record<string, unknown>;
     /** Each synthetic source compared with the real pool. */
     comparisons: Record<string, unknown>;
+    /** Conversation sources only: the same per role of their turns (role-metrics.ts). */
+    roles?: RoleMetricsRecord;
   };
   warnings: WarningRecord[];
   /** Sampled tokens and documents by generation depth and by generator (see lineage.ts). */

@@ -8,9 +8,9 @@
 import { serialize } from 'node:v8';
 import { type Batch, dict, type Kind, type Row } from '@curate/core';
 import type { FileStamp } from '@curate/dedup';
-import { CorpusMetrics, type CorpusMetricsState } from '@curate/metrics';
+import { CorpusMetrics, type CorpusMetricsState, RoleMetrics, type RoleMetricsState } from '@curate/metrics';
 import type { PassColumn } from '@curate/recipe/columns';
-import { type InputFile, readShard } from '@curate/shards';
+import { type InputFile, isConversation, readShard } from '@curate/shards';
 import { isBlank, parseLine, rawLines } from '@curate/shards/lines';
 import { checkRow, checkStamp, rowsChanged } from './integrity.js';
 import type { Scanner } from './scan.js';
@@ -20,8 +20,8 @@ export interface RowSource {
   name: string;
   kind: Kind;
   generator: string | null;
-  /** Generation depth, when the recipe writes the `generation` column (lineage.ts). */
-  generation?: number;
+  /** Generation depth (the `generation` column, lineage.ts). */
+  generation: number;
 }
 
 export function makeRow(
@@ -46,8 +46,8 @@ export function makeRow(
     source_row: sourceRow,
     epoch,
     generator: s.generator,
+    generation: s.generation,
   });
-  if (s.generation !== undefined) row.generation = s.generation;
   if (reason !== null) {
     delete row.epoch;
     row.reason = reason;
@@ -101,6 +101,8 @@ export interface SampleResult {
   positions: Float64Array;
   /** Diversity metrics of the records' texts (one add per record, as the writer adds them), when asked. */
   metrics: CorpusMetricsState | null;
+  /** The same per role of a conversation source's turns (role-metrics.ts), when asked. */
+  roleMetrics: RoleMetricsState | null;
   /** Thread seconds spent in metrics calls. */
   metricsSeconds: number;
 }
@@ -176,6 +178,9 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
   let ptr = 0;
   scanner.chain.doc.file = task.path;
   const metrics = task.metricsSeed === null ? null : new CorpusMetrics({ seed: task.metricsSeed });
+  const template = scanner.templates[task.sourceIndex];
+  const conv = metrics && isConversation(template) ? template : null;
+  const roles = conv ? new RoleMetrics({ seed: task.metricsSeed as number }) : null;
   let metricsMs = 0;
   await checkStamp(task.path, task.stamp);
   const redact = scanner.redactor(task.sourceIndex);
@@ -210,6 +215,7 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
       if (metrics) {
         const t = performance.now();
         metrics.add(text);
+        if (conv) roles?.add(conv.turns(batch, r));
         metricsMs += performance.now() - t;
       }
     }
@@ -234,6 +240,7 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
     offsets: offsets.slice(0, ptr + 1),
     positions: positions.slice(0, ptr),
     metrics: metrics ? metrics.toState() : null,
+    roleMetrics: roles ? roles.toState() : null,
     metricsSeconds: metricsMs / 1000,
   };
 }

@@ -145,12 +145,14 @@ describe('curate mix on the bundled demo fixtures', () => {
     await runRecipeFile(DEMO, { out: ref });
     const out = join(base, 'killed');
     const child = spawn(process.execPath, [BIN, 'mix', DEMO, '--out', out, '--workers', '1'], { stdio: 'ignore' });
-    // Wait until pass 2 has begun (the shuffle spill exists inside the temporary directory), then kill.
+    // Wait until pass 2 has begun (the write stage's scatter units exist in the work dir), then kill.
     const killedAt = await new Promise<string>((resolve, reject) => {
       const t0 = Date.now();
+      const writes = join(base, '.curate-work', 'write');
       const poll = setInterval(() => {
         const tmp = readdirSync(base).find((f) => f.startsWith('.killed.tmp-'));
-        if (tmp && existsSync(join(base, tmp, '.spill'))) {
+        const key = existsSync(writes) ? readdirSync(writes)[0] : undefined;
+        if (tmp && key && existsSync(join(writes, key, 'scatter'))) {
           clearInterval(poll);
           child.kill('SIGKILL');
           resolve(tmp);

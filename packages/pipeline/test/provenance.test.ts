@@ -1,5 +1,5 @@
 /**
- * Provenance columns (id, text, source, kind, source_row, epoch, generator, reason) are curate's:
+ * Provenance columns (id, text, source, kind, source_row, epoch, generator, generation, reason) are curate's:
  * an input column of the same name is refused as a pass-through column, and passes through only
  * under another name (`{ generator: input_generator }`).
  */
@@ -95,6 +95,8 @@ describe('provenance columns are never overwritten', () => {
         expect(['human', 'synth']).toContain(r.source);
         expect(r.kind).toBe(r.source === 'human' ? 'real' : 'synthetic');
         expect(r.generator).toBe(r.source === 'synth' ? 'gen-A' : null);
+        // lineage on every row, though the recipe states no depth: 0 people, 1 a model
+        expect(r.generation).toBe(r.source === 'synth' ? 1 : 0);
         expect(r.input_generator).toBe(`input-model-${Number(r.n) % 3}`);
         expect(r.input_source).toBe('web');
         expect(r.input_kind).toBe('scraped');

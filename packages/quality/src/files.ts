@@ -4,12 +4,15 @@
  * `out/rejected/` with a `reason` column (`filter:gopher_quality:word_count`).
  */
 import { basename } from 'node:path';
-import { type Batch, type Kind, type ProgressListener, Stats, selectRows } from '@curate/core';
+import { type Batch, type Kind, type ProgressListener, Stats, selectRows, UsageError } from '@curate/core';
 import {
+  type ConversationOptions,
   checkTextSpec,
   compileTextSpec,
+  conversationView,
   createSplitWriter,
   expandInputs,
+  type FileTextTemplate,
   type InputFile,
   prepareOutputDir,
   readShard,
@@ -37,6 +40,12 @@ export interface FilterFilesOptions {
    * (`[{ match: '*dolly*', text: '...' }, { text: '...' }]`, see `TextSpec`); default `text`.
    */
   text?: TextSpec;
+  /**
+   * The documents are conversations (`ConversationOptions` of @curate/shards; `text` is then ignored):
+   * the filters judge the content of `conversation.quality`'s roles (default assistant). Turns are
+   * kept exactly, so a filter that rewrites text (c4 in clean mode, pii, custom) is refused.
+   */
+  conversation?: ConversationOptions;
   overwrite?: boolean;
   /** Write dropped rows to `out/rejected/` with their reason (default true). */
   rejected?: boolean;
@@ -74,12 +83,31 @@ function textOf(template: TextTemplate, textSpec: string): { column: string; ren
   return { column: isColumn ? textSpec : 'text', render: (b, r) => template.render(b, r) };
 }
 
+/** The text spec and template of a command: a conversation's view of one step's roles, else `text`. */
+export function stepText(
+  text: TextSpec | undefined,
+  conversation: ConversationOptions | undefined,
+): { spec: TextSpec; template: FileTextTemplate } {
+  if (!conversation) return { spec: text ?? 'text', template: compileTextSpec(text ?? 'text') };
+  const view = conversationView(conversation, 'quality');
+  return { spec: view.options.column, template: { ...view, forFile: () => view } };
+}
+
+function refuseRewrites(filters: readonly Filter[]): void {
+  const bad = filters.find((f) => f.redact || f.name === 'custom');
+  if (bad)
+    throw new UsageError(
+      `filter ${bad.name} rewrites text, which a conversation cannot take (its turns are kept exactly)`,
+      { code: 'E_CONVERSATION_REWRITE' },
+    );
+}
+
 /** Filter shard files into `out` (kept) and `out/rejected` (dropped, with reason). */
 export async function filterFiles(options: FilterFilesOptions): Promise<FilterSummary> {
   const t0 = performance.now();
   const filters = typeof options.filters === 'string' ? parseFilterList(options.filters) : options.filters;
-  const textSpec = options.text ?? 'text';
-  const template = compileTextSpec(textSpec);
+  const { spec: textSpec, template } = stepText(options.text, options.conversation);
+  if (options.conversation) refuseRewrites(filters);
   const files = await expandInputs(options.inputs);
   checkTextSpec(
     textSpec,
@@ -141,6 +169,11 @@ export async function filterFiles(options: FilterFilesOptions): Promise<FilterSu
             keep.push(r);
             stats.kept(source);
             if (chain.doc.text !== text) {
+              if (options.conversation)
+                throw new UsageError(
+                  'a filter rewrote text (c4 in clean mode?), which a conversation cannot take (its turns are kept exactly): use c4 with mode: filter',
+                  { code: 'E_CONVERSATION_REWRITE', file: f.path, row: chain.doc.fileRow },
+                );
               cleaned++;
               if (!newText) {
                 const orig = batch.columns[textColumn];
@@ -188,15 +221,17 @@ export async function evaluateFiles(options: {
   inputs: string[];
   filters: Filter[] | string;
   text?: TextSpec;
+  /** Conversations: the filters see the content of `conversation.quality`'s roles (as in `filterFiles`). */
+  conversation?: ConversationOptions;
   source?: string;
   kind?: Kind;
   signal?: AbortSignal;
 }): Promise<PassRates> {
   const filters = typeof options.filters === 'string' ? parseFilterList(options.filters) : options.filters;
-  const template = compileTextSpec(options.text ?? 'text');
+  const { spec, template } = stepText(options.text, options.conversation);
   const files = await expandInputs(options.inputs);
   checkTextSpec(
-    options.text ?? 'text',
+    spec,
     files.map((f) => f.path),
   );
   async function* batches(): AsyncIterable<Batch> {

@@ -141,10 +141,10 @@ export class TextAnalysis {
     this.tokensDone = true;
     const text = this.text;
     const n = text.length;
-    let count = 0;
-    let words = 0;
-    let charSum = 0;
-    let alpha = 0;
+    this.tokenCount = 0;
+    this.wordCount = 0;
+    this.wordCharSum = 0;
+    this.alphaWords = 0;
     let scripts = 0;
     let i = 0;
     while (i < n) {
@@ -152,59 +152,9 @@ export class TextAnalysis {
       while (i < n && CHAR_CLASS[text.charCodeAt(i)] === SPACE) i++;
       if (i >= n) break;
       const start = i;
-      let h1 = 0x811c9dc5 | 0;
-      let h2 = 0x2545f491;
-      let hasLetter = false;
-      let firstCore = -1;
-      let lastCore = -1;
-      // OR of the token's letters: >= 0x0e00 only when one may be of a script in SCRIPT_OF (no branch per letter)
-      let high = 0;
-      for (; i < n; i++) {
-        const c = text.charCodeAt(i);
-        const k = CHAR_CLASS[c];
-        if (k === SPACE) break;
-        h1 = Math.imul(h1 ^ c, 0x01000193);
-        h2 = Math.imul(h2 + c, 0x5bd1e995);
-        h2 ^= h2 >>> 13;
-        if (k !== PUNCT) {
-          if (firstCore < 0) firstCore = i;
-          lastCore = i;
-          if (k === LETTER) {
-            hasLetter = true;
-            high |= c;
-          }
-        }
-      }
-      if (high >= 0x0e00 && scripts === 0) scripts = scriptsIn(text, start, i);
-      if (count >= this.tokStart.length) {
-        const m = count + 1;
-        this.tokStart = grow(this.tokStart, m);
-        this.tokEnd = grow(this.tokEnd, m);
-        this.coreStart = grow(this.coreStart, m);
-        this.coreEnd = grow(this.coreEnd, m);
-        this.tokH1 = grow(this.tokH1, m);
-        this.tokH2 = grow(this.tokH2, m);
-      }
-      this.tokStart[count] = start;
-      this.tokEnd[count] = i;
-      this.tokH1[count] = h1;
-      this.tokH2[count] = h2;
-      if (firstCore >= 0) {
-        this.coreStart[count] = firstCore;
-        this.coreEnd[count] = lastCore + 1;
-        words++;
-        charSum += lastCore + 1 - firstCore;
-        if (hasLetter) alpha++;
-      } else {
-        this.coreStart[count] = start;
-        this.coreEnd[count] = start;
-      }
-      count++;
+      i = this.scanToken(start, n);
+      if (this.high >= 0x0e00 && scripts === 0) scripts = scriptsIn(text, start, i);
     }
-    this.tokenCount = count;
-    this.wordCount = words;
-    this.wordCharSum = charSum;
-    this.alphaWords = alpha;
     this.scripts = scripts;
     if (scripts === 1) this.segmentTokens();
     return this;
@@ -240,34 +190,49 @@ export class TextAnalysis {
           break;
         }
       if (!unspaced) {
-        this.addToken(s, e);
+        this.scanToken(s, e);
         continue;
       }
       const m = seg.split(text, s, e);
-      for (let w = 0; w < m; w++) this.addToken(seg.start[w], seg.end[w]);
+      for (let w = 0; w < m; w++) this.scanToken(seg.start[w], seg.end[w]);
     }
   }
 
-  /** Append the token text[s, e) with its hashes, core and word counts (as the scan in `tokens`). */
-  private addToken(s: number, e: number): void {
+  /** OR of the letters of the token `scanToken` appended last: >= 0x0e00 only when one may be of a script in SCRIPT_OF. */
+  private high = 0;
+
+  /**
+   * Append the token that starts at `s` and ends at the first white space or at `limit`, with its
+   * hashes, core and word counts; returns its end. The one token scan: the white-space tokens of
+   * `tokens()` and the ICU words of `segmentTokens()` (pieces of a white-space token) both go through it.
+   */
+  private scanToken(s: number, limit: number): number {
     const text = this.text;
     let h1 = 0x811c9dc5 | 0;
     let h2 = 0x2545f491;
     let hasLetter = false;
     let firstCore = -1;
     let lastCore = -1;
-    for (let i = s; i < e; i++) {
+    // OR of the token's letters (no branch per letter on the script)
+    let high = 0;
+    let i = s;
+    for (; i < limit; i++) {
       const c = text.charCodeAt(i);
       const k = CHAR_CLASS[c];
+      if (k === SPACE) break;
       h1 = Math.imul(h1 ^ c, 0x01000193);
       h2 = Math.imul(h2 + c, 0x5bd1e995);
       h2 ^= h2 >>> 13;
       if (k !== PUNCT) {
         if (firstCore < 0) firstCore = i;
         lastCore = i;
-        if (k === LETTER) hasLetter = true;
+        if (k === LETTER) {
+          hasLetter = true;
+          high |= c;
+        }
       }
     }
+    this.high = high;
     const count = this.tokenCount;
     if (count >= this.tokStart.length) {
       const m = count + 1;
@@ -279,7 +244,7 @@ export class TextAnalysis {
       this.tokH2 = grow(this.tokH2, m);
     }
     this.tokStart[count] = s;
-    this.tokEnd[count] = e;
+    this.tokEnd[count] = i;
     this.tokH1[count] = h1;
     this.tokH2[count] = h2;
     if (firstCore >= 0) {
@@ -293,6 +258,7 @@ export class TextAnalysis {
       this.coreEnd[count] = s;
     }
     this.tokenCount = count + 1;
+    return i;
   }
 
   /**

@@ -151,6 +151,8 @@ export interface ReportManifest {
     sources?: Record<string, unknown>;
     kinds?: Record<string, unknown>;
     comparisons?: Record<string, unknown>;
+    /** Conversation sources: `{ sources, kinds, comparisons }`, each keyed by group, then by role. */
+    roles?: { sources?: unknown; kinds?: unknown; comparisons?: unknown };
   };
   warnings?: ReportWarning[];
   /** Quality-signal distributions, real vs synthetic, of a sample of the rows read (before filtering). */

@@ -1267,6 +1267,106 @@ function renderConversations(ctx: Ctx): string {
   });
 }
 
+/** A stored `{ group: { role: value } }` map, each value checked by `as` (anything else left out). */
+function byGroupRole<T>(x: unknown, as: (v: unknown) => T | undefined): [string, [string, T][]][] {
+  if (!x || typeof x !== 'object' || Array.isArray(x)) return [];
+  const out: [string, [string, T][]][] = [];
+  for (const [g, roles] of Object.entries(x as Record<string, unknown>)) {
+    if (!roles || typeof roles !== 'object' || Array.isArray(roles)) continue;
+    const list = Object.entries(roles as Record<string, unknown>)
+      .map(([r, v]) => [r, as(v)] as const)
+      .filter((e): e is readonly [string, T] => e[1] !== undefined)
+      .map(([r, v]): [string, T] => [r, v]);
+    if (list.length) out.push([g, list]);
+  }
+  return out;
+}
+
+/** Metrics per role of the written conversations (manifest `metrics.roles`): each turn a document of its role. */
+function renderConversationRoles(ctx: Ctx): string {
+  const roles = ctx.m.metrics?.roles;
+  if (!roles || typeof roles !== 'object') return '';
+  const groups = [
+    ...byGroupRole(roles.kinds, asMetrics).map(([k, l]) => [`All ${k}`, l] as const),
+    ...byGroupRole(roles.sources, asMetrics).map(([k, l]) => [`${k} (${kindOf(ctx, k)})`, l] as const),
+  ];
+  const comps = byGroupRole(roles.comparisons, asComparison);
+  if (!groups.length && !comps.length) return '';
+  const parts: string[] = [];
+  if (groups.length) {
+    parts.push(
+      table(
+        [
+          { label: 'Group, role' },
+          { label: 'turns', numeric: true },
+          { label: 'words', numeric: true },
+          { label: 'words per turn (mean)', numeric: true },
+          { label: 'p50', numeric: true },
+          { label: 'p90', numeric: true },
+          { label: 'distinct-2', numeric: true },
+          { label: 'hapax share', numeric: true },
+          { label: 'compression', numeric: true },
+          { label: 'top-100 3-gram share', numeric: true },
+        ],
+        groups.flatMap(([g, list]) =>
+          list.map(([role, r]) => [
+            `${esc(g)}: ${esc(role)}`,
+            fmtInt(r.documents),
+            fmtInt(r.words),
+            fmtNum(r.length.mean, 1),
+            fmtNum(r.length.p50, 0),
+            fmtNum(r.length.p90, 0),
+            fmtNum(r.distinct?.[2]),
+            fmtNum(r.hapaxShare),
+            fmtNum(r.compressionRatio, 2),
+            fmtNum(r.topNgramConcentration),
+          ]),
+        ),
+      ),
+    );
+  }
+  if (comps.length) {
+    parts.push('<h3>Each role compared with the same role of the real pool</h3>');
+    parts.push(
+      table(
+        [
+          { label: 'Source, role' },
+          { label: 'Compared at words', numeric: true },
+          { label: 'distinct-2', numeric: true },
+          { label: 'hapax share', numeric: true },
+          { label: 'compression', numeric: true },
+          { label: 'top 3-grams', numeric: true },
+          { label: 'MATTR', numeric: true },
+          { label: 'Unigram JSD', numeric: true },
+          { label: 'Length distance', numeric: true },
+        ],
+        comps.flatMap(([g, list]) =>
+          list.map(([role, c]) => [
+            `${esc(g)}: ${esc(role)}`,
+            fmtInt(c.atTokens),
+            fmtRatio(c.distinctRatios?.[2] ?? c.distinctRatio),
+            fmtRatio(c.hapaxRatio),
+            fmtRatio(c.compressionRatio),
+            fmtRatio(c.topNgramRatio),
+            fmtRatio(c.mattrRatio),
+            fmtNum(c.jsd),
+            `${fmtNum(c.lengthDistance, 2)} <span class="sub">octaves</span>`,
+          ]),
+        ),
+      ),
+    );
+    parts.push(
+      '<p class="note">Ratios are synthetic / real for the same role at equal sample size, as in the diversity section: assistant turns against the real assistant turns is the comparison that shows collapse risk, which the whole rendered conversation blurs with prompts written by people and repeated system prompts.</p>',
+    );
+  }
+  return section(
+    'conversation-roles',
+    'Conversations: metrics per role',
+    parts.join(''),
+    'The written conversations measured per role, each turn a document of its role: how long the turns are (in words) and how diverse.',
+  );
+}
+
 // ---------------------------------------------------------------- document
 
 /** Render the whole report as one HTML document (deterministic: same manifest, same bytes). */
@@ -1293,6 +1393,7 @@ export function renderReport(manifest: ReportManifest, options: RenderOptions = 
     renderDiversity(ctx),
     renderLengths(ctx),
     renderConversations(ctx),
+    renderConversationRoles(ctx),
     renderRecipe(ctx),
     renderChecksums(ctx),
     '</main>',

@@ -256,7 +256,7 @@ export function compileConversation(options: ConversationOptions = {}): Conversa
         throw fail(
           batch,
           row,
-          `turn ${i} has the unknown role "${name}" (known: ${known}); map it with conversation.roles, e.g. { ${name}: assistant }`,
+          `turn ${i} has the unknown role "${name}" (known: ${known}); map it with conversation.roles, e.g. { ${name}: assistant } (curate --role-map ${name}=assistant)`,
           'E_CONVERSATION_ROLE',
         );
       turns[i] = { role, content: contentOf(batch, row, turn, keys.content, i) };
@@ -289,6 +289,16 @@ export function compileConversation(options: ConversationOptions = {}): Conversa
       }
     },
   };
+}
+
+/**
+ * A conversation template whose `render` is one step's view (the content of that step's roles, one
+ * paragraph each) instead of the chat rendering: what a file-level command that is one step
+ * (`curate dedup`, `filter`, `decontam`) compares or judges.
+ */
+export function conversationView(options: ConversationOptions, step: ConversationView): ConversationTemplate {
+  const conv = compileConversation(options);
+  return { ...conv, render: (batch, row) => conv.view(step, batch, row) };
 }
 
 /** Is `t` a conversation template (not a plain text template)? */

@@ -11,6 +11,7 @@ export {
   type ConversationView,
   chatmlRanges,
   compileConversation,
+  conversationView,
   DEFAULT_ROLE_NAMES,
   isConversation,
   ROLES,

@@ -116,7 +116,7 @@ describe('compileConversation', () => {
       'E_CONVERSATION_TURN chat.jsonl:10 column "messages": turn 0 has no content',
     );
     expect(err([{ role: 'narrator', content: 'x' }])).toContain(
-      'E_CONVERSATION_ROLE chat.jsonl:10 column "messages": turn 0 has the unknown role "narrator" (known: system, user, assistant, tool, developer, function, human, gpt, observation); map it with conversation.roles, e.g. { narrator: assistant }',
+      'E_CONVERSATION_ROLE chat.jsonl:10 column "messages": turn 0 has the unknown role "narrator" (known: system, user, assistant, tool, developer, function, human, gpt, observation); map it with conversation.roles, e.g. { narrator: assistant } (curate --role-map narrator=assistant)',
     );
     expect(err([{ from: 'human', value: 'x' }], { format: 'openai' })).toBe(
       'E_CONVERSATION_SHAPE chat.jsonl:10 column "messages": turn 0 has from/value (sharegpt) but conversation.format is openai',

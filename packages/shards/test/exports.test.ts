@@ -25,6 +25,7 @@ describe('public API', () => {
       'compileConversation',
       'compileTemplate',
       'compileTextSpec',
+      'conversationView',
       'createFileWriter',
       'createShardWriter',
       'createSplitWriter',

@@ -1,7 +1,7 @@
 import { decontamFiles } from '@curate/dedup';
 import type { WriteCompression, WriteFormat } from '@curate/shards';
 import type { CommandContext } from '../context.js';
-import { textSpec } from './options.js';
+import { conversationOf, textSpec } from './options.js';
 import { warnOutputReadBack } from './readback.js';
 import { printRemovals } from './summary.js';
 
@@ -15,6 +15,7 @@ export async function decontamCommand(
     inputs: args,
     against: opts.against as string[],
     evalText: opts.againstText as string | undefined,
+    conversation: conversationOf(opts, 'decontaminate'),
     text: textSpec(opts),
     ngram: opts.ngram as number,
     out: String(opts.out),

@@ -3,7 +3,7 @@ import { dedupFiles, runDedupStage } from '@curate/dedup';
 import type { WriteCompression, WriteFormat } from '@curate/shards';
 import type { CommandContext } from '../context.js';
 import { table } from '../io.js';
-import { textSpec } from './options.js';
+import { conversationOf, textSpec } from './options.js';
 import { warnOutputReadBack } from './readback.js';
 import { printRemovals } from './summary.js';
 
@@ -15,6 +15,7 @@ function commonOptions(args: string[], opts: Record<string, unknown>) {
     format: opts.format as WriteFormat | undefined,
     compression: opts.compression as WriteCompression | undefined,
     writeRejected: opts.rejected !== false,
+    conversation: conversationOf(opts, 'dedup'),
     text: textSpec(opts),
     threshold: opts.threshold as number,
     ngram: opts.ngram as number,

@@ -3,16 +3,18 @@ import { createFilter, type Filter, filterFiles, parseFilterList } from '@curate
 import type { WriteCompression, WriteFormat } from '@curate/shards';
 import { parse } from 'yaml';
 import type { CommandContext } from '../context.js';
-import { textSpec } from './options.js';
+import { conversationOf, textSpec } from './options.js';
 import { warnOutputReadBack } from './readback.js';
 import { printRemovals } from './summary.js';
 
 export async function filterCommand(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<void> {
   await warnOutputReadBack(ctx, args, opts);
+  const conversation = conversationOf(opts, 'quality');
   const summary = await filterFiles({
     inputs: args,
     out: String(opts.out),
-    filters: filtersOf(opts),
+    filters: filtersOf(opts, conversation !== undefined),
+    conversation,
     text: textSpec(opts),
     overwrite: Boolean(opts.overwrite),
     rejected: opts.rejected !== false,
@@ -31,7 +33,7 @@ export async function filterCommand(ctx: CommandContext, args: string[], opts: R
  * `--where` conditions (each a YAML flow mapping as in a recipe's `where:`, errors naming `--where[i]`)
  * first, then the `--filters` list; at least one of the two.
  */
-function filtersOf(opts: Record<string, unknown>): Filter[] {
+function filtersOf(opts: Record<string, unknown>, conversation: boolean): Filter[] {
   const where = (opts.where as string[] | undefined) ?? [];
   if (opts.filters === undefined && where.length === 0)
     throw new UsageError('give --filters NAMES, --where CONDITION, or both');
@@ -48,6 +50,16 @@ function filtersOf(opts: Record<string, unknown>): Filter[] {
       );
     return createFilter('where', params, `--where[${i}]`);
   });
-  if (opts.filters !== undefined) out.push(...parseFilterList(String(opts.filters)));
+  if (opts.filters !== undefined) out.push(...filterList(String(opts.filters), conversation));
   return out;
+}
+
+/**
+ * `--filters` with default parameters; for conversations c4 runs in filter mode (drop the document
+ * instead of removing its lines: turns are kept exactly, as a recipe requires for conversation sources).
+ */
+export function filterList(list: string, conversation: boolean): Filter[] {
+  const filters = parseFilterList(list);
+  if (!conversation) return filters;
+  return filters.map((f, i) => (f.name === 'c4' ? createFilter('c4', { mode: 'filter' }, `--filters[${i}]`) : f));
 }

@@ -1,6 +1,10 @@
 import { UsageError } from '@curate/core';
 import {
+  type ConversationOptions,
+  type ConversationView,
   parseTextOption,
+  ROLES,
+  type Role,
   type ShardWriterOptions,
   type TextSpec,
   type WriteCompression,
@@ -48,7 +52,54 @@ export function writerOptions(opts: Record<string, unknown>, dir: string): Shard
 
 /** The `--text` values (repeatable) as one template or rules per file pattern; default `text`. */
 export function textSpec(opts: Record<string, unknown>): TextSpec {
+  if (opts.conversation !== undefined) return opts.conversation === true ? 'messages' : String(opts.conversation);
   const values = opts.text as string[] | string | undefined;
   if (values === undefined || (Array.isArray(values) && values.length === 0)) return 'text';
   return parseTextOption(values);
+}
+
+function roleOf(name: string, flag: string): Role {
+  const r = name.trim().toLowerCase();
+  if (!(ROLES as readonly string[]).includes(r))
+    throw new UsageError(`${flag}: unknown role "${name.trim()}" (roles: ${ROLES.join(', ')})`);
+  return r as Role;
+}
+
+/**
+ * `--conversation [column]` and its flags as the recipe's `sources[].conversation`, with `--roles` as
+ * the roles of the command's step (`step`); undefined without `--conversation`.
+ */
+export function conversationOf(opts: Record<string, unknown>, step: ConversationView): ConversationOptions | undefined {
+  if (opts.conversation === undefined) {
+    for (const flag of ['roles', 'roleMap'] as const)
+      if (opts[flag] !== undefined)
+        throw new UsageError(`--${flag === 'roles' ? 'roles' : 'role-map'} needs --conversation`);
+    return undefined;
+  }
+  const text = opts.text as string[] | undefined;
+  if (text?.length) throw new UsageError("give --text or --conversation, not both: a conversation's text is its turns");
+  const out: ConversationOptions = {
+    column: opts.conversation === true ? 'messages' : String(opts.conversation),
+    format: (opts.conversationFormat as ConversationOptions['format']) ?? 'auto',
+    template: (opts.chatTemplate as ConversationOptions['template']) ?? 'chatml',
+  };
+  if (opts.roleMap !== undefined) {
+    const map: Record<string, Role> = {};
+    for (const pair of String(opts.roleMap).split(',')) {
+      if (!pair.trim()) continue;
+      const m = /^\s*([^=\s][^=]*?)\s*=\s*(\S+)\s*$/.exec(pair);
+      if (!m) throw new UsageError(`--role-map: "${pair}" is not NAME=ROLE (e.g. bot=assistant)`);
+      map[m[1]] = roleOf(m[2], '--role-map');
+    }
+    out.roles = map;
+  }
+  if (opts.roles !== undefined) {
+    const list = String(opts.roles)
+      .split(',')
+      .filter((r) => r.trim())
+      .map((r) => roleOf(r, '--roles'));
+    if (!list.length) throw new UsageError('--roles: name at least one role');
+    out[step] = [...new Set(list)];
+  }
+  return out;
 }

@@ -13,6 +13,7 @@ import type { WrittenShard } from '@curate/shards';
 import { chatHistograms, nonTextWarnings } from '../chat-stats.js';
 import { lineageRecord, lineageWarnings } from '../lineage.js';
 import type { Manifest, OutputShardRecord, WarningRecord } from '../manifest.js';
+import { roleMetricsRecord } from '../role-metrics.js';
 import { checkInvariant } from '../run.js';
 import type { SourceState } from './sources.js';
 import type { WriteResult } from './write.js';
@@ -97,6 +98,8 @@ export async function finalizeStage(ctx: FinalizeContext): Promise<Manifest> {
   const slim = (g: Record<string, MetricsResult>) =>
     Object.fromEntries(Object.entries(g).map(([k, { unigram: _u, ...rest }]) => [k, rest]));
   manifest.metrics = { sources: slim(metricsSources), kinds: slim(metricsKinds), comparisons };
+  const roles = roleMetricsRecord(sources, ctx.write.byRole, recipe.seed);
+  if (roles) manifest.metrics.roles = roles;
   manifest.lineage = lineageRecord(recipe, manifest.sources);
   manifest.conversations = chatHistograms(sources.map((s) => ({ kind: s.kind, counts: s.scans.map((f) => f.chat) })));
   warnings.push(...nonTextWarnings(sources.map((s) => ({ name: s.name, counts: s.scans.map((f) => f.chat) }))));

@@ -9,8 +9,8 @@ export interface SourceState {
   name: string;
   kind: Kind;
   generator: string | null;
-  /** Generation depth, when the recipe writes the `generation` column (lineage.ts). */
-  generation?: number;
+  /** Generation depth (the `generation` column, lineage.ts). */
+  generation: number;
   files: InputFile[];
   scans: FileScan[];
   /** First source row of each file. */

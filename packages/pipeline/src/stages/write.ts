@@ -18,13 +18,14 @@ import { copyFile, link, mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { type Batch, CurateError, dict, type ProgressListener, type Row, rowsToBatch } from '@curate/core';
-import { CorpusMetrics, type CorpusMetricsState } from '@curate/metrics';
+import { CorpusMetrics, type CorpusMetricsState, RoleMetrics, type RoleMetricsState } from '@curate/metrics';
 import type { SampleSelection, shuffleOrder } from '@curate/mix';
 import type { Recipe } from '@curate/recipe';
 import {
   type ColumnSpec,
   type ColumnType,
   createShardWriter,
+  isConversation,
   mergeColumnSpecs,
   readShard,
   type WrittenShard,
@@ -76,6 +77,8 @@ export interface WriteResult {
   columns: ColumnSpec[];
   /** Diversity metrics of the written rows per source (unless `options.metrics === false`). */
   bySource: Map<string, CorpusMetrics>;
+  /** The same per role of the conversation sources' turns (role-metrics.ts). */
+  byRole: Map<string, RoleMetrics>;
   metricsSeconds: number;
   /** Units reused from a killed run's markers and units computed, per step (scatter, rejected, write). */
   units: { reused: Record<string, number>; computed: Record<string, number> };
@@ -129,9 +132,15 @@ interface ScatterData {
   buckets: [number, number, number, number][];
   /** [offset, length, rows] of the rejected rows (`v8.serialize(row)`, length-prefixed). */
   rejected: [number, number, number];
-  /** [offset, length] of the written rows' metrics state (`v8.serialize`), when measured here. */
+  /** [offset, length] of the written rows' metrics states (`v8.serialize(UnitMetrics)`), when measured here. */
   metrics: [number, number] | null;
   metricsSeconds: number;
+}
+
+/** Metrics states a scatter unit measured: the texts' (on the pass-2 threads) and the conversations' turns per role. */
+interface UnitMetrics {
+  corpus: CorpusMetricsState | null;
+  roles: RoleMetricsState | null;
 }
 
 interface ScatterUnit {
@@ -158,7 +167,7 @@ function scatterFile(
   layout: WriteLayout,
   records: { position: number; bytes: Uint8Array }[],
   rejected: Uint8Array[],
-  metrics: CorpusMetricsState | null,
+  metrics: UnitMetrics | null,
 ): {
   bytes: Uint8Array;
   buckets: ScatterData['buckets'];
@@ -294,7 +303,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     result: { found: number; rowsRead: number; metricsSeconds: number },
     recs: { position: number; bytes: Uint8Array }[],
     rejected: Uint8Array[],
-    metrics: CorpusMetricsState | null,
+    metrics: UnitMetrics | null,
   ): ScatterUnit => {
     const file = scatterFile(layout, recs, rejected, metrics);
     const path = unitFile(name);
@@ -410,7 +419,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
           r,
           recs,
           [],
-          r.metrics,
+          r.metrics || r.roleMetrics ? { corpus: r.metrics, roles: r.roleMetrics } : null,
         );
         found[t.sourceIndex] += r.found;
         pass2Rows += r.rowsRead;
@@ -444,6 +453,10 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
         const scanner = textScanner;
         // pii: rejected rows' text and every row's string pass-through values are redacted too
         const redact = scanner.redactor(s.index);
+        // per-role metrics of a conversation source's written rows, from its turns (here, where they are parsed)
+        const tpl = scanner.templates[s.index];
+        const conv = options.metrics !== false && isConversation(tpl) ? tpl : null;
+        const roles = conv ? new RoleMetrics({ seed: recipe.seed }) : null;
         const recs: { position: number; bytes: Uint8Array }[] = [];
         const rejected: Uint8Array[] = [];
         scanner.chain.doc.file = f.path;
@@ -484,6 +497,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
             while (ptr < sel.n && sel.rows[idx[ptr]] === sr) {
               const j = idx[ptr++];
               const position = sel.pos[j];
+              if (conv) roles?.add(conv.turns(batch, r));
               recs.push({
                 position,
                 bytes: lengthPrefixed(
@@ -507,7 +521,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
             { found: ptr - first, rowsRead: fileRows, metricsSeconds: 0 },
             recs,
             rejected,
-            null,
+            roles ? { corpus: null, roles: roles.toState() } : null,
           ),
         });
       }
@@ -534,17 +548,22 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
       bySource.set(name, m);
     }
   };
-  if (metricsInPass2) {
-    const states = new Map<string, CorpusMetricsState[]>();
-    for (const u of units) {
-      if (!u.data.metrics) continue;
-      const name = sources[u.data.sourceIndex].name;
-      const st = deserialize(readAt(u.file, u.data.metrics[0], u.data.metrics[1])) as CorpusMetricsState;
-      states.set(name, [...(states.get(name) ?? []), st]);
-      metricsSeconds += u.data.metricsSeconds;
+  // The same per role of the conversation sources' turns, merged in unit order (role-metrics.ts).
+  const byRole = new Map<string, RoleMetrics>();
+  const states = new Map<string, CorpusMetricsState[]>();
+  for (const u of units) {
+    if (!u.data.metrics) continue;
+    const name = sources[u.data.sourceIndex].name;
+    const st = deserialize(readAt(u.file, u.data.metrics[0], u.data.metrics[1])) as UnitMetrics;
+    if (st.corpus) states.set(name, [...(states.get(name) ?? []), st.corpus]);
+    if (st.roles) {
+      let m = byRole.get(name);
+      if (!m) byRole.set(name, (m = new RoleMetrics({ seed: recipe.seed })));
+      m.merge(RoleMetrics.fromState(st.roles));
     }
-    mergeStates(states);
+    metricsSeconds += u.data.metricsSeconds;
   }
+  if (metricsInPass2) mergeStates(states);
   timings.sample_seconds = (now() - t3) / 1000;
 
   // Rejected rows: one unit, in source and file order.
@@ -569,7 +588,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
         ...rowShardFormat(recipe),
         maxRows: recipe.output.shard_rows,
         maxBytes: recipe.output.shard_size,
-        columns: withGenerationColumn(recipe, rejectedColumns(sources)),
+        columns: withGenerationColumn(rejectedColumns(sources)),
       });
       await mkdir(dir, { recursive: true });
       try {
@@ -607,7 +626,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
   }
 
   // Write units: each one's buckets in output order into its own shards.
-  const columns = withGenerationColumn(recipe, outputColumns(sources, recipe));
+  const columns = withGenerationColumn(outputColumns(sources, recipe));
   let written = 0;
   const unitShards: WrittenShard[][] = [];
   const unitStates = new Map<string, CorpusMetricsState[]>();
@@ -740,6 +759,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     rejectedRows,
     columns,
     bySource,
+    byRole,
     metricsSeconds,
     units: { reused: { ...store.reused }, computed: { ...store.computed } },
   };
