@@ -219,7 +219,15 @@ export interface Manifest {
      * The write stage's units (scatter: one per input file or row range; rejected; write: one per
      * range of output positions) taken from a killed run's markers, and computed, per step.
      */
-    write?: { reused: Record<string, number>; computed: Record<string, number> };
+    write?: {
+      reused: Record<string, number>;
+      computed: Record<string, number>;
+      /**
+       * When text-rewriting steps apply: selected rows whose cleaned text was rebuilt from the spans the
+       * scan stored (no filter ran), and rows whose steps ran again (a rewrite that is not a deletion).
+       */
+      text?: { from_spans: number; rederived: number };
+    };
   };
   /** Per-source raw counters (rows read / kept / dropped) exactly as counted. */
   counters: Record<string, SourceCounters>;

@@ -428,7 +428,10 @@ export function scanTasks(files: InputFile[][], measure = true): ScanTask[] {
 
 /** The write stage's units reused and computed, in the manifest's work record (when there is a work dir). */
 function withWriteUnits(m: Manifest, units: WriteResult['units']): Manifest {
-  if (m.work) m.work.write = { reused: units.reused, computed: units.computed };
+  if (m.work) {
+    m.work.write = { reused: units.reused, computed: units.computed };
+    if (units.text.from_spans + units.text.rederived > 0) m.work.write.text = units.text;
+  }
   return m;
 }
 

@@ -14,6 +14,7 @@ import { type InputFile, isConversation, readShard } from '@curate/shards';
 import { isBlank, parseLine, rawLines } from '@curate/shards/lines';
 import { checkRow, checkStamp, rowsChanged } from './integrity.js';
 import type { Scanner } from './scan.js';
+import { cleanedText, loadSpans } from './spans.js';
 
 /** The fields of a source a row needs. */
 export interface RowSource {
@@ -88,6 +89,8 @@ export interface SampleTask {
   passCols: PassColumn[];
   /** Seed of the diversity metrics to take over the written texts here (null: the main thread does it). */
   metricsSeed: number | null;
+  /** The file's stored spans (what the rewriting steps removed, spans.ts), when the work dir has them. */
+  spansFile?: { path: string; sha256: string };
 }
 
 export interface SampleResult {
@@ -95,6 +98,9 @@ export interface SampleResult {
   /** Rows read from the file, and selected entries found again. */
   rowsRead: number;
   found: number;
+  /** Rows whose cleaned text came from the stored spans, and rows whose rewriting steps ran again. */
+  fromSpans: number;
+  rederived: number;
   /** Records back to back; record k is data[offsets[k], offsets[k + 1]) with output position positions[k]. */
   data: Uint8Array;
   offsets: Uint32Array;
@@ -184,13 +190,24 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
   let metricsMs = 0;
   await checkStamp(task.path, task.stamp);
   const redact = scanner.redactor(task.sourceIndex);
+  // the cleaned text from the stored spans (the rewriting steps run only where they are not a deletion)
+  const fileSpans = scanner.transforms && task.spansFile ? await loadSpans(task.spansFile) : null;
+  const derive = { fromSpans: 0, rederived: 0 };
   const it = selectedRows(scanner, task);
   let next = await it.next();
   while (!next.done) {
     const { batch, r, sr } = next.value;
     const raw = scanner.templates[task.sourceIndex].render(batch, r);
     checkRow(task.path, sr - task.fileBase, raw, task.hashes[ptr]);
-    const text = scanner.transforms ? scanner.judge(task.sourceIndex, raw, batch, r).text : raw;
+    const text = scanner.transforms
+      ? cleanedText(
+          raw,
+          fileSpans,
+          sr - task.fileBase,
+          derive,
+          () => scanner.judge(task.sourceIndex, raw, batch, r).text,
+        )
+      : raw;
     while (ptr < n && task.rows[ptr] === sr) {
       const row = makeRow(
         task.source,
@@ -235,6 +252,7 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
   return {
     id: task.id,
     rowsRead,
+    ...derive,
     found: ptr,
     data,
     offsets: offsets.slice(0, ptr + 1),

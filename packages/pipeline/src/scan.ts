@@ -40,6 +40,7 @@ import {
 } from '@curate/shards';
 import { addConversation, addCounts, type ChatCounts, newChatCounts } from './chat-stats.js';
 import { inSignalSample, SignalHistograms, signalOptions, signalSeed } from './signals.js';
+import { cleanSpans } from './spans.js';
 
 export interface ScanTask {
   /** Index of the task in the run's task list (results are stored by it). */
@@ -63,6 +64,8 @@ export interface ScanTask {
    * `decontam#j`; see stages/attributes.ts), when the others are reused; absent: all of them.
    */
   need?: string[];
+  /** Also record what the text-rewriting steps removed from each row (`FileScan.spans`), for the attribute store. */
+  spans?: boolean;
 }
 
 /** Rows per block when a file is scanned in parts. */
@@ -99,6 +102,13 @@ export interface FileScan {
   tokens: Uint32Array;
   /** UTF-16 length of each row's text (for sizing the shuffle buckets). */
   chars: Uint32Array;
+  /**
+   * Per row, what the text-rewriting steps removed (spans.ts), when the scan was asked for them
+   * (`ScanTask.spans`); dropped from memory once the attribute store holds them (`spansFile`).
+   */
+  spans?: (Uint8Array | null)[];
+  /** The attribute file whose `spans` column holds them (the write stage reads it per file). */
+  spansFile?: { path: string; sha256: string };
   /** The id column's value per row, when the source names one. */
   ids: string[] | null;
   /** Exact-dedup key per row (xxh64 as 8 bytes), when exact dedup is on. */
@@ -336,6 +346,9 @@ export class Scanner {
     const wants = (g: string) => need === null || need.has(g);
     const wantTokens = wants('tokens');
     const wantChars = wants('text');
+    // what the rewriting steps removed, per row (a conversation's text is its rendering, never rewritten)
+    const spans: (Uint8Array | null)[] | undefined =
+      task.spans && wantChars && this.transforms && !conv ? [] : undefined;
     if (!wants('exact')) exactKeys = null;
     const minhasher = wants('minhash') ? this.minhasher : null;
     const wantHit = this.decontam.map((_, j) => wants(`decontam#${j}`));
@@ -469,6 +482,7 @@ export class Scanner {
         }
         if (wantTokens) tokens[row] = this.tokenizer.count(text);
         if (wantChars) chars[row] = text.length;
+        if (spans) spans[row] = cleanSpans(raw, text);
         if (exactKeys)
           exactKeys[row] =
             exact?.normalize === false
@@ -510,6 +524,9 @@ export class Scanner {
       decontamHits: hits.map((h) => h.slice(0, rows)),
       tokens: tokens.slice(0, rows),
       chars: chars.slice(0, rows),
+      ...(spans
+        ? { spans: spans.length === rows ? spans : Array.from({ length: rows }, (_, i) => spans[i] ?? null) }
+        : {}),
       ids,
       exactKeys: exactKeys ? exactKeys.slice(0, rows) : null,
       sigRows: sigRows.slice(0, nsig),
@@ -558,8 +575,10 @@ export function mergeParts(scans: FileScan[]): FileScan {
   const ids: string[] | null = first.ids ? new Array(rows) : null;
   const exactKeys = first.exactKeys ? new BigUint64Array(rows) : null;
   const scores = first.scores ? new Float64Array(rows) : null;
+  const spans: (Uint8Array | null)[] | undefined = first.spans ? new Array(rows) : undefined;
   for (let r = 0; r < rows; r++) {
     const o = scans[Math.floor(r / PART_ROWS) % P];
+    if (spans) spans[r] = (o.spans as (Uint8Array | null)[])[r];
     tokens[r] = o.tokens[r];
     chars[r] = o.chars[r];
     textHashes[r] = o.textHashes[r];
@@ -644,6 +663,7 @@ export function mergeParts(scans: FileScan[]): FileScan {
     decontamHits,
     tokens,
     chars,
+    ...(spans ? { spans } : {}),
     ids,
     exactKeys,
     sigRows,

@@ -7,7 +7,8 @@
  * the input), each with a JSON marker written last:
  *
  *   base.<key>       text_hash (INT32: xxh32 of the rendered template), id (STRING), score (DOUBLE)
- *   text.<key>       chars (INT32: UTF-16 length of the text after the steps that rewrite it)
+ *   text.<key>       chars (INT32: UTF-16 length of the text after the steps that rewrite it), and when
+ *                    such steps apply, spans (BINARY: what they removed, spans.ts; null = unchanged)
  *   q-<filter>.<key> the filter's measured values (DOUBLE, one column per value; see Filter.signals),
  *                    or `reason` (STRING, null = keep) for a filter without signals
  *   decontam.<key>   hit (INT32: eval row the text matched, -1 none)
@@ -71,6 +72,14 @@ export interface AttrContext {
   /** Per eval set (recipe order), the sha256 of its files. */
   evalSums: string[][];
   tool: string;
+}
+
+/** Do the text-rewriting steps apply to `task`'s source (so its `text` group stores the removed spans)? */
+export function storesSpans(ctx: AttrContext, task: ScanTask): boolean {
+  const source = ctx.recipe.sources[task.sourceIndex];
+  if (source.conversation) return false; // a conversation's text is its rendering, never rewritten
+  const steps = qualitySteps(ctx.recipe);
+  return steps.some((s, i) => rewritesText(s) && appliesHere(ctx.filters[i], source));
 }
 
 /** The attribute groups a file of `task`'s source needs under this recipe, with their keys. */
@@ -195,6 +204,7 @@ export async function loadAttributes(
   const markers = new Map<AttrGroup, Marker>();
   const cols = new Map<AttrGroup, Record<string, ArrayLike<unknown>>>();
   const missing: AttrGroup[] = [];
+  const spans = storesSpans(ctx, task);
   for (const g of groups) {
     const m = await readMarker(join(dir, `${fileName(g)}.json`));
     if (!m || m.version !== WORK_FORMAT || m.key !== g.key || m.group !== g.name) {
@@ -206,6 +216,8 @@ export async function loadAttributes(
       try {
         const r = await readParquetColumns(join(dir, m.file.name), { sha256: m.file.sha256 });
         if (r.rows !== m.rows) throw new Error('rows');
+        // a text group written before it stored the removed spans: recomputed
+        if (g.name === 'text' && spans && !('spans' in r.columns)) throw new Error('spans');
         cols.set(g, r.columns);
       } catch {
         missing.push(g); // missing, truncated or altered: recomputed
@@ -256,8 +268,11 @@ export async function loadAttributes(
     if (g.name === 'signals') {
       const s = m.meta as { sampled: number; counts: number[]; seconds: number };
       scan.signals = { sampled: s.sampled, counts: Uint32Array.from(s.counts), seconds: 0 };
-    } else if (g.name === 'text') scan.chars = Uint32Array.from(c.chars as ArrayLike<number>);
-    else if (g.name === 'tokens') scan.tokens = Uint32Array.from(c.tokens as ArrayLike<number>);
+    } else if (g.name === 'text') {
+      scan.chars = Uint32Array.from(c.chars as ArrayLike<number>);
+      const f = m.file as NonNullable<Marker['file']>;
+      if (spans) scan.spansFile = { path: join(dir, f.name), sha256: f.sha256 };
+    } else if (g.name === 'tokens') scan.tokens = Uint32Array.from(c.tokens as ArrayLike<number>);
     else if (g.name === 'exact') {
       scan.exactKeys = new BigUint64Array(BigInt64Array.from(c.key as ArrayLike<bigint>).buffer);
     } else if (g.name === 'decontam') {
@@ -330,8 +345,10 @@ function countLog(entries: [number, number, string, number][]): FileScan['counts
 export function mergeComputed(loaded: FileScan, computed: FileScan, missing: AttrGroup[]): FileScan {
   const steps = new Set<number>();
   for (const g of missing) {
-    if (g.name === 'text') loaded.chars = computed.chars;
-    else if (g.name === 'tokens') loaded.tokens = computed.tokens;
+    if (g.name === 'text') {
+      loaded.chars = computed.chars;
+      loaded.spans = computed.spans;
+    } else if (g.name === 'tokens') loaded.tokens = computed.tokens;
     else if (g.name === 'exact') loaded.exactKeys = computed.exactKeys;
     else if (g.name === 'signals') loaded.signals = computed.signals;
     else if (g.name === 'minhash') {
@@ -400,6 +417,7 @@ export async function writeAttributes(
       }
       case 'text':
         columns = [{ name: 'chars', type: 'int32', data: new Int32Array(scan.chars.buffer, 0, rows) }];
+        if (scan.spans) columns.push({ name: 'spans', type: 'binary', data: scan.spans });
         break;
       case 'tokens':
         columns = [{ name: 'tokens', type: 'int32', data: new Int32Array(scan.tokens.buffer, 0, rows) }];
@@ -449,6 +467,11 @@ export async function writeAttributes(
       try {
         const w = await writeParquetColumns(join(dir, name), rows, columns);
         file = { name, ...w };
+        if (g.name === 'text' && scan.spans) {
+          // the write stage reads them from here, per file: no longer held in memory
+          scan.spansFile = { path: join(dir, name), sha256: w.sha256 };
+          scan.spans = undefined;
+        }
       } catch (e) {
         throw diskError(e, join(dir, name));
       }

@@ -86,10 +86,10 @@ export async function scanStage(
       partial.set(t.id, loaded);
       groupsReused += groups[t.id].length - loaded.missing.length;
       groupsComputed += loaded.missing.length;
-      todo.push({ ...t, need: loaded.missing.map(needName) });
+      todo.push({ ...t, need: loaded.missing.map(needName), spans: true });
     } else {
       groupsComputed += groups[t.id].length;
-      todo.push(t);
+      todo.push(work ? { ...t, spans: true } : t);
     }
   }
   // Attributes are stored as each file completes (a killed run keeps the files it finished).

@@ -37,6 +37,7 @@ import type { SamplePool } from '../pool.js';
 import type { RunOptions } from '../run.js';
 import { makeRow, type SampleResult, type SampleTask } from '../sample.js';
 import { passThroughColumns, Scanner } from '../scan.js';
+import { cleanedText, loadSpans } from '../spans.js';
 import { writeFileChecked } from '../spill.js';
 import { killPoint } from './seams.js';
 import type { SourceState } from './sources.js';
@@ -81,7 +82,12 @@ export interface WriteResult {
   byRole: Map<string, RoleMetrics>;
   metricsSeconds: number;
   /** Units reused from a killed run's markers and units computed, per step (scatter, rejected, write). */
-  units: { reused: Record<string, number>; computed: Record<string, number> };
+  units: {
+    reused: Record<string, number>;
+    computed: Record<string, number>;
+    /** Selected rows whose cleaned text came from the stored spans, and rows whose rewriting steps ran again. */
+    text: { from_spans: number; rederived: number };
+  };
 }
 
 /** The output positions' split into write units and, inside them, shuffle buckets. */
@@ -128,6 +134,8 @@ interface ScatterData {
   sourceIndex: number;
   found: number;
   rowsRead: number;
+  /** Rows whose cleaned text came from the stored spans, and rows whose rewriting steps ran again. */
+  text?: [number, number];
   /** [bucket, offset, length, records] of the selected rows, by bucket. */
   buckets: [number, number, number, number][];
   /** [offset, length, rows] of the rejected rows (`v8.serialize(row)`, length-prefixed). */
@@ -300,7 +308,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
   const commitScatter = (
     name: string,
     sourceIndex: number,
-    result: { found: number; rowsRead: number; metricsSeconds: number },
+    result: { found: number; rowsRead: number; metricsSeconds: number; fromSpans: number; rederived: number },
     recs: { position: number; bytes: Uint8Array }[],
     rejected: Uint8Array[],
     metrics: UnitMetrics | null,
@@ -311,6 +319,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
       sourceIndex,
       found: result.found,
       rowsRead: result.rowsRead,
+      text: [result.fromSpans, result.rederived],
       buckets: file.buckets,
       rejected: file.rejected,
       metrics: file.metrics,
@@ -400,6 +409,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
             stamp: sc.stat,
             passCols,
             metricsSeed: metricsInPass2 ? recipe.seed : null,
+            ...(sc.spansFile ? { spansFile: sc.spansFile } : {}),
           });
           from = to;
         }
@@ -461,6 +471,9 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
         const rejected: Uint8Array[] = [];
         scanner.chain.doc.file = f.path;
         await checkStamp(f.path, sc.stat);
+        // the cleaned text from the stored spans (the rewriting steps run only where they are not a deletion)
+        const fileSpans = scanner.transforms && sc.spansFile ? await loadSpans(sc.spansFile) : null;
+        const derive = { fromSpans: 0, rederived: 0 };
         let fileRows = 0;
         for await (const batch of readShard(f)) {
           const base = s.fileBase[fi] + (batch.offset ?? 0);
@@ -492,7 +505,15 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
             if (ptr >= sel.n || sel.rows[idx[ptr]] !== sr) continue;
             const raw = scanner.templates[s.index].render(batch, r);
             checkRow(f.path, sr - s.fileBase[fi], raw, sc.textHashes[sr - s.fileBase[fi]]);
-            const text = scanner.transforms ? scanner.judge(s.index, raw, batch, r).text : raw;
+            const text = scanner.transforms
+              ? cleanedText(
+                  raw,
+                  fileSpans,
+                  sr - s.fileBase[fi],
+                  derive,
+                  () => scanner.judge(s.index, raw, batch, r).text,
+                )
+              : raw;
             const id = idOf(s, sr);
             while (ptr < sel.n && sel.rows[idx[ptr]] === sr) {
               const j = idx[ptr++];
@@ -518,7 +539,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
           unit: commitScatter(
             name,
             s.index,
-            { found: ptr - first, rowsRead: fileRows, metricsSeconds: 0 },
+            { found: ptr - first, rowsRead: fileRows, metricsSeconds: 0, ...derive },
             recs,
             rejected,
             roles ? { corpus: null, roles: roles.toState() } : null,
@@ -761,7 +782,14 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     bySource,
     byRole,
     metricsSeconds,
-    units: { reused: { ...store.reused }, computed: { ...store.computed } },
+    units: {
+      reused: { ...store.reused },
+      computed: { ...store.computed },
+      text: {
+        from_spans: units.reduce((a, u) => a + (u.data.text?.[0] ?? 0), 0),
+        rederived: units.reduce((a, u) => a + (u.data.text?.[1] ?? 0), 0),
+      },
+    },
   };
 }
 

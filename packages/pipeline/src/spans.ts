@@ -1,0 +1,102 @@
+/**
+ * What the text-rewriting steps removed from a row, as spans (dolma's attributes store removals the
+ * same way): the scan stage stores them in the `text` attribute group, and the write stage rebuilds
+ * the cleaned text from the raw rendering without running the filters again.
+ *
+ * A row's spans are little-endian uint32 pairs `[start, end)` of the raw text, in order, that are
+ * deleted: cleaned = raw minus the spans. c4 in `clean` mode keeps whole lines (trimmed) joined by
+ * one `\n`, which is always a deletion of the raw text; a rewrite that is not (a line whose
+ * citations were stripped, a pii placeholder, a custom step) is stored as `NOT_SPANS` (zero bytes),
+ * and the write stage runs the steps again for that row. A row the steps left unchanged has no spans (null).
+ */
+import { readParquetColumns } from '@curate/shards';
+
+/** The spans of a row whose cleaned text is not a deletion of its raw text: re-derive it. */
+export const NOT_SPANS: Uint8Array = new Uint8Array(0);
+
+/**
+ * The spans that turn `raw` into `cleaned`: null when they are equal, `NOT_SPANS` when `cleaned` is
+ * not `raw` with pieces deleted line by line. Each line of `cleaned` is found in `raw` after the
+ * previous one, with a raw `\n` between them that is kept; everything else is deleted.
+ */
+export function cleanSpans(raw: string, cleaned: string): Uint8Array | null {
+  if (raw === cleaned) return null;
+  const out: number[] = [];
+  let at = 0; // raw position up to which everything is decided
+  let from = 0; // start of the current line of `cleaned`
+  for (let first = true; ; first = false) {
+    const nl = cleaned.indexOf('\n', from);
+    const end = nl < 0 ? cleaned.length : nl;
+    let s: number;
+    if (first) {
+      s = end === from ? 0 : raw.indexOf(cleaned.slice(from, end), at);
+      if (s < 0) return NOT_SPANS;
+      if (s > at) out.push(at, s);
+    } else {
+      // keep one raw newline between the lines: the first one at or after `at`
+      const k = raw.indexOf('\n', at);
+      if (k < 0) return NOT_SPANS;
+      s = end === from ? k + 1 : raw.indexOf(cleaned.slice(from, end), k + 1);
+      if (s < 0) return NOT_SPANS;
+      if (k > at) out.push(at, k);
+      if (s > k + 1) out.push(k + 1, s);
+    }
+    at = s + (end - from);
+    if (nl < 0) break;
+    from = nl + 1;
+  }
+  if (at < raw.length) out.push(at, raw.length);
+  const buf = new Uint8Array(out.length * 4);
+  const view = new DataView(buf.buffer);
+  for (let i = 0; i < out.length; i++) view.setUint32(i * 4, out[i], true);
+  return buf;
+}
+
+/** `raw` with the spans deleted. */
+export function applySpans(raw: string, spans: Uint8Array): string {
+  const view = new DataView(spans.buffer, spans.byteOffset, spans.byteLength);
+  const parts: string[] = [];
+  let at = 0;
+  for (let i = 0; i + 8 <= spans.byteLength; i += 8) {
+    const s = view.getUint32(i, true);
+    const e = view.getUint32(i + 4, true);
+    if (s > at) parts.push(raw.slice(at, s));
+    at = e;
+  }
+  if (at < raw.length) parts.push(raw.slice(at));
+  return parts.join('');
+}
+
+/**
+ * The `spans` column of a file's `text` attribute group (verified against its sha256), or null when
+ * it cannot be read as stored: the caller then runs the rewriting steps again (fails closed).
+ */
+export async function loadSpans(file: { path: string; sha256: string }): Promise<(Uint8Array | null)[] | null> {
+  try {
+    const { columns } = await readParquetColumns(file.path, { sha256: file.sha256 });
+    const col = columns.spans as ArrayLike<Uint8Array | null | undefined> | undefined;
+    return col ? Array.from(col, (v) => v ?? null) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Row `row`'s cleaned text from its raw rendering and its file's stored spans (`rederive` runs the
+ * rewriting steps: for a row stored as NOT_SPANS, or every row when the file has no spans), counted in `count`.
+ */
+export function cleanedText(
+  raw: string,
+  spans: (Uint8Array | null)[] | null,
+  row: number,
+  count: { fromSpans: number; rederived: number },
+  rederive: () => string,
+): string {
+  const sp = spans ? (spans[row] ?? null) : NOT_SPANS;
+  if (sp !== null && sp.byteLength === 0) {
+    count.rederived++;
+    return rederive();
+  }
+  count.fromSpans++;
+  return sp === null ? raw : applySpans(raw, sp);
+}

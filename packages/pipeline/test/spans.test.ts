@@ -1,0 +1,87 @@
+/**
+ * c4 `clean` stores what it removes as spans (issue 12): the write stage rebuilds the cleaned text from
+ * the raw rendering and the spans, without running the filter again, and writes the same bytes.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
+import { runRecipeFile } from '../dist/index.js';
+import { applySpans, cleanSpans, NOT_SPANS } from '../dist/spans.js';
+import { outputHash, shardBytes, tempDir, writeRecipe } from './helpers.js';
+
+const pairs = (b: Uint8Array | null) => {
+  if (!b) return b;
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return Array.from({ length: b.byteLength / 4 }, (_, i) => v.getUint32(i * 4, true));
+};
+
+describe('spans: what the rewriting steps removed', () => {
+  it('encode deletions of lines, blank lines and trimmed space, and refuse what is not a deletion', () => {
+    expect(cleanSpans('a\nb', 'a\nb')).toBeNull();
+    const raw = '  Keep this.\n\nlorem junk\r\nAnd this one.  \n';
+    const cleaned = 'Keep this.\nAnd this one.';
+    const sp = cleanSpans(raw, cleaned) as Uint8Array;
+    expect(pairs(sp)).toEqual([0, 2, 13, 26, 39, 42]);
+    expect(applySpans(raw, sp)).toBe(cleaned);
+    // a line that is not in the raw text (a citation stripped, a pii placeholder): not spans
+    expect(cleanSpans('See [1] here.\nOk.', 'See here.\nOk.')).toBe(NOT_SPANS);
+    // two cleaned lines out of one raw line: no raw newline to keep between them
+    expect(cleanSpans('one two', 'one\ntwo')).toBe(NOT_SPANS);
+  });
+});
+
+describe.skipIf(!HAS_SHARED)('c4 clean from spans in a mix (real C4 text)', () => {
+  const mix = (dir: string, seed: number, ratio: number) =>
+    writeRecipe(
+      dir,
+      `r${seed}.yaml`,
+      `name: spans
+seed: ${seed}
+tokenizer: cl100k_base
+target: { documents: 250, ratio: { real: ${ratio}, synthetic: ${Math.round((1 - ratio) * 100) / 100} } }
+sources:
+  - { name: c4, kind: real, paths: ["${join(dir, 'c4-*.jsonl')}"], text: text }
+  - name: alpaca-eval
+    kind: synthetic
+    generator: mixed
+    paths: [${shared('instruct_pair', 'synthetic_alpaca_eval_outputs.jsonl')}]
+    text: "{instruction}\\n\\n{output}"
+    max_epochs: 2
+quality:
+  - c4: { mode: clean, min_sentences: 1 }
+  - pii: {}
+output: { dir: out, format: parquet, compression: zstd, shard_rows: 100 }
+report: false
+`,
+    );
+
+  it('a re-mix rebuilds the cleaned text from the stored spans and equals a run without a work dir', async () => {
+    const dir = tempDir();
+    const lines = readFileSync(shared('real_text', 'c4_sample.jsonl'), 'utf8').split('\n').filter(Boolean);
+    writeFileSync(join(dir, 'c4-0.jsonl'), `${lines.slice(0, 150).join('\n')}\n`);
+    writeFileSync(join(dir, 'c4-1.jsonl'), `${lines.slice(150).join('\n')}\n`);
+    const work = join(dir, 'work');
+    for (const [workers, seed, ratio] of [
+      [2, 1, 0.6],
+      [1, 2, 0.5],
+      [2, 3, 0.7],
+    ]) {
+      const r = mix(dir, seed, ratio);
+      const out = join(dir, `out-${seed}`);
+      const m = (await runRecipeFile(r, { work, workers, out })).manifest;
+      const fresh = (await runRecipeFile(r, { work: false, workers, out: join(dir, `fresh-${seed}`) })).manifest;
+      expect(outputHash(m)).toBe(outputHash(fresh));
+      const a = shardBytes(out);
+      const b = shardBytes(join(dir, `fresh-${seed}`));
+      expect(Object.keys(a)).toEqual(Object.keys(b));
+      for (const k of Object.keys(a)) expect(a[k].equals(b[k])).toBe(true);
+      // every selected row's text came from the spans, except the rows pii rewrote (not a deletion)
+      const text = m.work?.write?.text as { from_spans: number; rederived: number };
+      expect(text.from_spans).toBeGreaterThan(100);
+      expect(text.rederived).toBeLessThan(text.from_spans / 5);
+      if (seed > 1) expect(m.work?.scan).toMatchObject({ reused: 3, computed: 0, bytes_read: 0 });
+      expect(fresh.work).toBeUndefined();
+    }
+  });
+});
