@@ -193,7 +193,7 @@ describe('curate mix on s3://', () => {
   });
 
   it.each([
-    ['remote-shard-uploaded', 'after its first shard went up, before the shards had final names'],
+    ['remote-before-manifest', 'after every shard went up, before manifest.json'],
     ['remote-uploading', 'in the commit, uploading the report'],
   ])(
     'a run killed mid-upload (%s: %s) leaves no manifest.json; the rerun completes it without --overwrite',
@@ -226,19 +226,21 @@ describe('curate mix on s3://', () => {
       expect(await s3.openUploads()).toEqual([]);
     },
   );
-  it('--work s3://: the attributes go to the prefix; a run on a fresh machine reuses them', async () => {
+  it('--work s3://: curate tag puts the attributes in the prefix; mixes on fresh machines reuse them', async () => {
     const recipe = s3Recipe(tempDir());
     const before = process.env.CURATE_TMPDIR;
     try {
-      for (const [i, prefix] of ['s3://test/mix/w1', 's3://test/mix/w2'].entries()) {
+      process.env.CURATE_TMPDIR = tempDir();
+      const t = await curate(['tag', recipe, '--work', 's3://test/work-s3', '--no-progress']);
+      expect(t.stderr).toBe('');
+      expect(t.code).toBe(0);
+      for (const prefix of ['s3://test/mix/w1', 's3://test/mix/w2']) {
         process.env.CURATE_TMPDIR = tempDir(); // a fresh machine: an empty local cache
         const r = await curate(['mix', recipe, '--out', prefix, '--work', 's3://test/work-s3', '--no-progress']);
         expect(r.stderr).toBe('');
         expect(r.code).toBe(0);
         expect(r.stdout).toMatch(
-          i === 0
-            ? /work dir s3:\/\/test\/work-s3: attributes of 0 of \d+ input file\(s\) reused/
-            : /work dir s3:\/\/test\/work-s3: attributes of (\d+) of \1 input file\(s\) reused, 0 computed/,
+          /work dir s3:\/\/test\/work-s3: attributes of (\d+) of \1 input file\(s\) reused, 0 computed/,
         );
         await sameShards(prefix);
       }

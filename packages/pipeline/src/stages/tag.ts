@@ -7,14 +7,15 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { ProgressListener } from '@curate/core';
 import { loadRecipe, type Recipe } from '@curate/recipe';
-import { expandInputs, type InputFile } from '@curate/shards';
+import { expandInputs, type InputFile, isRemote } from '@curate/shards';
 import { defaultWorkDir, scanTasks, TOOL_VERSION } from '../run.js';
 import { passThroughColumns } from '../scan.js';
 import { type ScanRecord, scanStage } from './scan.js';
+import { WorkMirror } from './work-mirror.js';
 import { WorkDir } from './workdir.js';
 
 export interface TagOptions {
-  /** Work dir (default: `.curate-work` beside the recipe's output directory). */
+  /** Work dir (default: `.curate-work` beside the recipe's output directory); `s3://` mirrors a local cache to the prefix. */
   work?: string;
   /** The output directory the default work dir is derived from (default: the recipe's `output.dir`). */
   out?: string;
@@ -38,9 +39,15 @@ export async function tagRecipe(recipe: Recipe, options: TagOptions = {}): Promi
   for (const s of recipe.sources) files.push(await expandInputs(s.paths));
   for (let i = 0; i < recipe.sources.length; i++) passThroughColumns(recipe, i);
   const tasks = scanTasks(files);
-  const dir = resolve(options.work ?? defaultWorkDir(options.out ?? recipe.output.dir));
-  const work = await WorkDir.open(dir, TOOL_VERSION);
+  // an s3:// work dir is a local cache mirrored to the prefix (work-mirror.ts), as for `curate mix`
+  const remote = options.work && isRemote(options.work) ? options.work : null;
+  const dir = remote
+    ? WorkMirror.cacheDirOf(remote)
+    : resolve(options.work ?? defaultWorkDir(options.out ?? recipe.output.dir));
+  const mirror = remote ? await WorkMirror.open(remote) : null;
+  let work: WorkDir | null = null;
   try {
+    work = await WorkDir.open(dir, TOOL_VERSION);
     const { scans, record } = await scanStage(recipe, tasks, {
       workers: Math.max(1, options.workers ?? Math.min(availableParallelism(), 8)),
       work,
@@ -48,14 +55,20 @@ export async function tagRecipe(recipe: Recipe, options: TagOptions = {}): Promi
       signal: options.signal,
       onProgress: options.onProgress,
     });
+    await mirror?.push();
     return {
-      work: dir,
+      work: remote ?? dir,
       scan: record,
       files: tasks.map((t) => ({ path: t.path, rows: scans[t.id].rows })),
       seconds: (performance.now() - t0) / 1000,
     };
+  } catch (e) {
+    // the files a failed run finished are verified by their markers: keep them for the rerun
+    await mirror?.push().catch(() => {});
+    throw e;
   } finally {
-    await work.release();
+    await (work as WorkDir | null)?.release();
+    await mirror?.release();
   }
 }
 
