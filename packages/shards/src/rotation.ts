@@ -5,9 +5,11 @@
  * calls never interleave, `close()` renames every shard to `PREFIX-NNNNN-of-MMMMM` (the total is
  * only known then) and hashes it, and `abort()` (or a failed close) removes every temporary file.
  */
+
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { diskFull } from './disk-full.js';
 import { sha256File, shardName } from './writer.js';
 
 /** A file of a closed shard. */
@@ -95,7 +97,11 @@ export function createRotation<C, D>(o: RotationOptions<C, D>): Rotation<C, D> {
     rotate,
     run(fn) {
       if (state !== 'open') return Promise.reject(new Error(`${o.kind} is ${state}`));
-      return enqueue(fn);
+      return enqueue(() =>
+        fn().catch((e: unknown) => {
+          throw diskFull(e, open ? open.base : o.dir);
+        }),
+      );
     },
     close() {
       if (state !== 'open') return Promise.reject(new Error(`${o.kind} is ${state}`));
@@ -120,7 +126,7 @@ export function createRotation<C, D>(o: RotationOptions<C, D>): Rotation<C, D> {
           return out;
         } catch (e) {
           await cleanup();
-          throw e;
+          throw diskFull(e, o.dir);
         }
       });
     },

@@ -12,6 +12,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Batch, dict, InputError } from '@curate/core';
+import { diskFull } from './disk-full.js';
 import { createFileWriter, DEFAULT_COMPRESSION, extensionFor } from './formats.js';
 import { inferColumns, widenColumns } from './infer.js';
 import { crashPoint, remoteStagingFor } from './outdir-remote.js';
@@ -275,7 +276,11 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
   return {
     write(batch: Batch) {
       if (state !== 'open') return Promise.reject(new Error(`shard writer is ${state}`));
-      return enqueue(() => writeBatch(batch));
+      return enqueue(() =>
+        writeBatch(batch).catch((e: unknown) => {
+          throw diskFull(e, current?.tmp ?? options.dir);
+        }),
+      );
     },
     close() {
       if (state !== 'open') return Promise.reject(new Error(`shard writer is ${state}`));
@@ -295,8 +300,9 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
           }
           return shards;
         } catch (e) {
+          const path = current?.tmp ?? options.dir;
           await cleanup();
-          throw e;
+          throw diskFull(e, path);
         }
       });
     },
