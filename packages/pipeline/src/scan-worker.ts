@@ -7,7 +7,9 @@ import { Scanner, type ScanTask } from './scan.js';
 const port = parentPort;
 if (!port) throw new Error('scan-worker must run in a worker thread');
 const recipe = (workerData as { recipe: Recipe }).recipe;
-const ready = Scanner.create(recipe);
+// Each scanner is built on the first task that needs it: threads kept only for the write stage (a
+// re-mix whose files' attributes were all reused) never load the tokenizer, eval sets or MinHash.
+let full: Promise<Scanner> | null = null;
 let textOnly: Promise<Scanner> | null = null;
 port.on('message', async (task: ScanTask | SampleTask) => {
   try {
@@ -21,7 +23,8 @@ port.on('message', async (task: ScanTask | SampleTask) => {
       ]);
       return;
     }
-    const scanner = await ready;
+    full ??= Scanner.create(recipe);
+    const scanner = await full;
     const result = await scanner.scan(task as ScanTask);
     port.postMessage({ ok: true, result }, transferList(result));
   } catch (e) {
