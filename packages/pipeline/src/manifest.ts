@@ -21,12 +21,20 @@ export interface InputFileRecord {
   fetched?: { bytes: number; requests: number; retries: number };
 }
 
+/** A source's sampled tokens and documents by its rows' own depth and generator (lineage columns). */
+export interface SourceLineage {
+  by_generation: Record<string, { tokens: number; documents: number }>;
+  by_generator: Record<string, { tokens: number; documents: number }>;
+}
+
 export interface SourceRecord {
   name: string;
   kind: 'real' | 'synthetic';
   generator?: string;
   /** Generation depth (0 people, 1 a model from human text, 2+ a model from generated data): the recipe's, else 0 real, 1 synthetic. */
   generation: number;
+  /** With `generation_column` / `generator_column`: the sampled rows by their own depth and generator. */
+  lineage?: SourceLineage;
   files: InputFileRecord[];
   rows_read: number;
   /** Drop counts by reason key (`filter:gopher_quality:word_count`, `dedup:exact`, `dedup:near`, `decontam:gsm8k`). */

@@ -28,7 +28,7 @@ import {
   prepareOutputDir,
   transferCountsOf,
 } from '@curate/shards';
-import { generationColumn } from './lineage.js';
+import { checkRowDepths, generationColumn, sourceLineage } from './lineage.js';
 import type { InputFileRecord, Manifest, SourceRecord } from './manifest.js';
 import { MANIFEST_VERSION } from './manifest.js';
 import type { SamplePool } from './pool.js';
@@ -184,6 +184,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         kind: s.kind as Kind,
         generator: s.kind === 'synthetic' ? (s.generator ?? null) : null,
         generation: generationColumn(recipe, si),
+        ...(s.generation_column ? { generationColumn: s.generation_column } : {}),
+        ...(s.generator_column ? { generatorColumn: s.generator_column } : {}),
         files: files[si],
         scans: sc,
         fileBase,
@@ -197,6 +199,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       });
       docBase += rowsRead;
     });
+    // rows deeper than guards.max_generation_depth (sources with a generation column) are refused
+    checkRowDepths(recipe, sources);
     const idOf = (s: DedupSource, sourceRow: number): string => {
       const f = fileOf(s, sourceRow);
       const v = s.scans[f].ids?.[sourceRow - s.fileBase[f]];
@@ -300,6 +304,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
           kind: s.kind,
           generator: s.generator ?? undefined,
           generation: s.generation,
+          ...(s.generationColumn || s.generatorColumn ? { lineage: sourceLineage(s, sel) } : {}),
           files: s.files.map((f, fi) => ({
             path: f.path,
             format: f.compression ? `${f.format}+${f.compression}` : f.format,

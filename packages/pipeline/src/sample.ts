@@ -13,8 +13,16 @@ import type { PassColumn } from '@curate/recipe/columns';
 import { type InputFile, isConversation, readShard } from '@curate/shards';
 import { isBlank, parseLine, rawLines } from '@curate/shards/lines';
 import { checkRow, checkStamp, rowsChanged } from './integrity.js';
+import { rowGeneration, rowGenerator } from './lineage.js';
 import type { Scanner } from './scan.js';
 import { cleanedText, loadSpans } from './spans.js';
+
+/** A row's depth from its lineage column (pass 1 refused any value that is not one). */
+function rowDepth(v: unknown, fallback: number): number {
+  const g = rowGeneration(v, fallback);
+  if (typeof g === 'string') throw new Error(`internal: generation column ${g} after pass 1 accepted it`);
+  return g;
+}
 
 /** The fields of a source a row needs. */
 export interface RowSource {
@@ -23,6 +31,9 @@ export interface RowSource {
   generator: string | null;
   /** Generation depth (the `generation` column, lineage.ts). */
   generation: number;
+  /** The source's lineage columns: each row's generation depth and generator, where not null (lineage.ts). */
+  generationColumn?: string;
+  generatorColumn?: string;
 }
 
 export function makeRow(
@@ -46,8 +57,8 @@ export function makeRow(
     kind: s.kind,
     source_row: sourceRow,
     epoch,
-    generator: s.generator,
-    generation: s.generation,
+    generator: s.generatorColumn ? rowGenerator(batch.columns[s.generatorColumn]?.[r], s.generator) : s.generator,
+    generation: s.generationColumn ? rowDepth(batch.columns[s.generationColumn]?.[r], s.generation) : s.generation,
   });
   if (reason !== null) {
     delete row.epoch;

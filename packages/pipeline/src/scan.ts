@@ -39,6 +39,7 @@ import {
   widenColumns,
 } from '@curate/shards';
 import { addConversation, addCounts, type ChatCounts, newChatCounts } from './chat-stats.js';
+import { generationOf, rowGeneration, rowGenerator } from './lineage.js';
 import { inSignalSample, SignalHistograms, signalOptions, signalSeed } from './signals.js';
 import { cleanSpans } from './spans.js';
 
@@ -135,6 +136,11 @@ export interface FileScan {
   counts: CountLog;
   /** A conversation source's turn and length histograms over the rows read (chat-stats.ts). */
   chat?: ChatCounts;
+  /**
+   * Per row, the generation depth and generator from the source's `generation_column` /
+   * `generator_column` (the source's own where the value is null), when it names them.
+   */
+  lineage?: { generation: Int32Array | null; generator: (string | null)[] | null };
 }
 
 /** `doc.count` calls of a scan, in row order. */
@@ -296,7 +302,14 @@ export class Scanner {
     const score = this.recipe.dedup?.near?.score_column;
     return columnsToRead(
       file,
-      [...this.templates[sourceIndex].columns, ...(s.id ? [s.id] : []), ...(score ? [score] : []), ...filterColumns],
+      [
+        ...this.templates[sourceIndex].columns,
+        ...(s.id ? [s.id] : []),
+        ...(score ? [score] : []),
+        ...(s.generation_column ? [s.generation_column] : []),
+        ...(s.generator_column ? [s.generator_column] : []),
+        ...filterColumns,
+      ],
       passThroughColumns(this.recipe, sourceIndex).map((c) => c.input),
     );
   }
@@ -346,6 +359,9 @@ export class Scanner {
     const wants = (g: string) => need === null || need.has(g);
     const wantTokens = wants('tokens');
     const wantChars = wants('text');
+    // per-row lineage from the source's generation / generator columns (lineage.ts)
+    let linGen: Int32Array<ArrayBuffer> | null = source.generation_column ? new Int32Array(1024) : null;
+    const linModel: (string | null)[] | null = source.generator_column ? [] : null;
     // what the rewriting steps removed, per row (a conversation's text is its rendering, never rewritten)
     const spans: (Uint8Array | null)[] | undefined =
       task.spans && wantChars && this.transforms && !conv ? [] : undefined;
@@ -425,6 +441,9 @@ export class Scanner {
       this.chain.doc.file = task.path;
       const idCol = source.id ? batch.columns[source.id] : undefined;
       const scoreCol = scoreColumn ? batch.columns[scoreColumn] : undefined;
+      const genCol = source.generation_column ? batch.columns[source.generation_column] : undefined;
+      const modelCol = source.generator_column ? batch.columns[source.generator_column] : undefined;
+      if (linGen && end > linGen.length) linGen = growI32(linGen, Math.max(end, linGen.length * 2));
       for (let r = 0; r < batch.length; r++) {
         const row = rows + r;
         if (parts > 1 && !ownsRow(row, part, parts)) {
@@ -434,6 +453,18 @@ export class Scanner {
         }
         this.chain.doc.fileRow = row;
         if (ids) ids.push(idCol?.[r] == null ? '' : String(idCol[r]));
+        if (linGen) {
+          const g = rowGeneration(genCol?.[r], generationOf(source));
+          if (typeof g === 'string') {
+            throw new InputError(`generation column "${source.generation_column}" ${g}`, {
+              code: 'E_LINEAGE',
+              file: task.path,
+              row,
+            });
+          }
+          linGen[row] = g;
+        }
+        if (linModel) linModel[row] = rowGenerator(modelCol?.[r], source.generator ?? null);
         const raw = template.render(batch, r);
         textHashes[row] = hash32(raw);
         // a conversation: quality filters see the turns of conversation.quality's roles
@@ -524,6 +555,14 @@ export class Scanner {
       decontamHits: hits.map((h) => h.slice(0, rows)),
       tokens: tokens.slice(0, rows),
       chars: chars.slice(0, rows),
+      ...(linGen || linModel
+        ? {
+            lineage: {
+              generation: linGen ? linGen.slice(0, rows) : null,
+              generator: linModel ? Array.from({ length: rows }, (_, i) => linModel[i] ?? null) : null,
+            },
+          }
+        : {}),
       ...(spans
         ? { spans: spans.length === rows ? spans : Array.from({ length: rows }, (_, i) => spans[i] ?? null) }
         : {}),
@@ -576,8 +615,17 @@ export function mergeParts(scans: FileScan[]): FileScan {
   const exactKeys = first.exactKeys ? new BigUint64Array(rows) : null;
   const scores = first.scores ? new Float64Array(rows) : null;
   const spans: (Uint8Array | null)[] | undefined = first.spans ? new Array(rows) : undefined;
+  const lineage: FileScan['lineage'] = first.lineage
+    ? {
+        generation: first.lineage.generation ? new Int32Array(rows) : null,
+        generator: first.lineage.generator ? new Array(rows) : null,
+      }
+    : undefined;
   for (let r = 0; r < rows; r++) {
     const o = scans[Math.floor(r / PART_ROWS) % P];
+    const ol = o.lineage as NonNullable<FileScan['lineage']>;
+    if (lineage?.generation) lineage.generation[r] = (ol.generation as Int32Array)[r];
+    if (lineage?.generator) lineage.generator[r] = (ol.generator as (string | null)[])[r];
     if (spans) spans[r] = (o.spans as (Uint8Array | null)[])[r];
     tokens[r] = o.tokens[r];
     chars[r] = o.chars[r];
@@ -664,6 +712,7 @@ export function mergeParts(scans: FileScan[]): FileScan {
     tokens,
     chars,
     ...(spans ? { spans } : {}),
+    ...(lineage ? { lineage } : {}),
     ids,
     exactKeys,
     sigRows,

@@ -138,12 +138,22 @@ export const RULES: readonly Rule[] = [
   },
   {
     name: 'generator-synthetic-only',
-    description: '`generator` is given only on synthetic sources (error); a synthetic source without one (warning).',
+    description:
+      '`generator`, `generator_column` and `generation_column` are given only on synthetic sources (error); a synthetic source without a generator or generator column (warning).',
     check(r, report) {
       r.sources.forEach((s, i) => {
-        if (s.kind === 'real' && s.generator !== undefined) {
-          report.error(p('sources', i, 'generator'), 'only synthetic sources have a generator');
-        } else if (s.kind === 'synthetic' && s.generator === undefined) {
+        if (s.kind === 'real') {
+          for (const k of ['generator', 'generator_column', 'generation_column'] as const) {
+            if (s[k] !== undefined) {
+              report.error(
+                p('sources', i, k),
+                k === 'generator'
+                  ? 'only synthetic sources have a generator'
+                  : `only synthetic sources have a ${k} (a real source is written by people: generation 0)`,
+              );
+            }
+          }
+        } else if (s.generator === undefined && s.generator_column === undefined) {
           report.warn(p('sources', i, 'generator'), `synthetic source "${s.name}" names no generator (provenance)`);
         }
       });

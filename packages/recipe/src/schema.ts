@@ -510,6 +510,16 @@ export const recipeSchema = {
             minLength: 1,
             description: 'The model that wrote a synthetic source (synthetic only); kept as provenance.',
           },
+          generator_column: {
+            ...columnName,
+            description:
+              "A column naming each row's generator, for a synthetic source whose rows come from several models (synthetic only): the row's `generator` value, and the manifest's lineage counts it; a row where it is null or missing takes `generator`.",
+          },
+          generation_column: {
+            ...columnName,
+            description:
+              "A column holding each row's generation depth (synthetic only): an integer >= 1, written as the row's `generation`; null or missing takes `generation`. Any other value, or a row deeper than `guards.max_generation_depth`, is refused naming the file and row.",
+          },
           share: {
             ...fraction,
             description:
@@ -640,7 +650,7 @@ export const recipeSchema = {
         max_generation_depth: {
           type: 'integer',
           minimum: 0,
-          description: 'Refuse a recipe with a source of a deeper `generation` than this (default: no limit).',
+          description: 'Refuse a recipe with a source of a deeper `generation` than this, and a run with a row of a deeper `generation_column` value (default: no limit).',
         },
         max_recursive_share: {
           ...fraction,

@@ -81,6 +81,22 @@ describe('rules', () => {
     expect(await warningsOf((r) => delete r.sources[1].generator)).toEqual([
       'sources[1].generator: synthetic source "synth" names no generator (provenance)',
     ]);
+    // lineage columns: synthetic only; a generator column is provenance enough
+    expect(
+      await errorsOf((r) => {
+        r.sources[0].generator_column = 'model';
+        r.sources[0].generation_column = 'depth';
+      }),
+    ).toEqual([
+      'sources[0].generator_column: only synthetic sources have a generator_column (a real source is written by people: generation 0)',
+      'sources[0].generation_column: only synthetic sources have a generation_column (a real source is written by people: generation 0)',
+    ]);
+    expect(
+      await warningsOf((r) => {
+        delete r.sources[1].generator;
+        r.sources[1].generator_column = 'model';
+      }),
+    ).toEqual([]);
   });
 
   it('shares-per-kind: all given sum to 1, some given at most 1, leftovers warned', async () => {

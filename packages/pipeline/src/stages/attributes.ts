@@ -6,7 +6,8 @@
  * file per attribute group, row-aligned with the input (row i of the attribute file is row i of
  * the input), each with a JSON marker written last:
  *
- *   base.<key>       text_hash (INT32: xxh32 of the rendered template), id (STRING), score (DOUBLE)
+ *   base.<key>       text_hash (INT32: xxh32 of the rendered template), id (STRING), score (DOUBLE),
+ *                    generation (INT32) and generator (STRING) from the source's lineage columns
  *   text.<key>       chars (INT32: UTF-16 length of the text after the steps that rewrite it), and when
  *                    such steps apply, spans (BINARY: what they removed, spans.ts; null = unchanged)
  *   q-<filter>.<key> the filter's measured values (DOUBLE, one column per value; see Filter.signals),
@@ -102,6 +103,12 @@ export function fileGroups(ctx: AttrContext, task: ScanTask): AttrGroup[] {
     id: source.id ?? null,
     score: recipe.dedup?.near?.score_column ?? null,
     pass: passThroughColumns(recipe, task.sourceIndex),
+    lineage: [
+      source.generation_column ?? null,
+      source.generator_column ?? null,
+      source.generation ?? null,
+      source.generator ?? null,
+    ],
   });
   if ((task.signalRate ?? 0) > 0) {
     add('signals', {
@@ -254,6 +261,16 @@ export async function loadAttributes(
     columns: bm.meta.columns as ColumnSpec[],
     keys: bm.meta.keys as string[],
     ...(bm.meta.chat ? { chat: bm.meta.chat as ChatCounts } : {}),
+    ...(source.generation_column || source.generator_column
+      ? {
+          lineage: {
+            generation: source.generation_column ? Int32Array.from(bc.generation as ArrayLike<number>) : null,
+            generator: source.generator_column
+              ? Array.from(bc.generator as ArrayLike<string | null | undefined>, (v) => v ?? null)
+              : null,
+          },
+        }
+      : {}),
     evalSets: [],
     signals: null,
     changed: {},
@@ -408,6 +425,9 @@ export async function writeAttributes(
         columns = [{ name: 'text_hash', type: 'int32', data: new Int32Array(scan.textHashes.buffer, 0, rows) }];
         if (scan.ids) columns.push({ name: 'id', type: 'string', data: scan.ids });
         if (scan.scores) columns.push({ name: 'score', type: 'double', data: scan.scores });
+        if (scan.lineage?.generation)
+          columns.push({ name: 'generation', type: 'int32', data: scan.lineage.generation });
+        if (scan.lineage?.generator) columns.push({ name: 'generator', type: 'string', data: scan.lineage.generator });
         meta = { columns: scan.columns, keys: scan.keys, ...(scan.chat ? { chat: scan.chat } : {}) };
         break;
       case 'signals': {

@@ -103,7 +103,7 @@ export async function finalizeStage(ctx: FinalizeContext): Promise<Manifest> {
   manifest.lineage = lineageRecord(recipe, manifest.sources);
   manifest.conversations = chatHistograms(sources.map((s) => ({ kind: s.kind, counts: s.scans.map((f) => f.chat) })));
   warnings.push(...nonTextWarnings(sources.map((s) => ({ name: s.name, counts: s.scans.map((f) => f.chat) }))));
-  warnings.push(...lineageWarnings(recipe, manifest.lineage));
+  warnings.push(...lineageWarnings(recipe, manifest.lineage, manifest.sources));
   manifest.warnings = warnings;
   const rel = (w: WrittenShard): OutputShardRecord => ({
     path: relative(tmpDir, w.path),

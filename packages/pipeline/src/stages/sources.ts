@@ -11,6 +11,9 @@ export interface SourceState {
   generator: string | null;
   /** Generation depth (the `generation` column, lineage.ts). */
   generation: number;
+  /** The source's lineage columns, when its rows carry their own depth or generator. */
+  generationColumn?: string;
+  generatorColumn?: string;
   files: InputFile[];
   scans: FileScan[];
   /** First source row of each file. */
