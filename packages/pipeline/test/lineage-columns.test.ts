@@ -94,7 +94,9 @@ report: false
     expect(lin.recursive_share).toBeGreaterThan(0.02);
     expect(m.warnings.find((w) => w.code === 'recursive_generations')?.sources).toEqual(['alpaca-eval']);
     const src = m.sources.find((s) => s.name === 'alpaca-eval');
-    expect(src?.lineage?.by_generator['alpaca-7b'].documents).toBe(synth.filter((r) => r.generator === 'alpaca-7b').length);
+    expect(src?.lineage?.by_generator['alpaca-7b'].documents).toBe(
+      synth.filter((r) => r.generator === 'alpaca-7b').length,
+    );
   });
 
   it('a depth that is not an integer >= 1, or deeper than max_generation_depth, is refused naming the file and row', async () => {

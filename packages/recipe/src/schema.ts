@@ -650,7 +650,8 @@ export const recipeSchema = {
         max_generation_depth: {
           type: 'integer',
           minimum: 0,
-          description: 'Refuse a recipe with a source of a deeper `generation` than this, and a run with a row of a deeper `generation_column` value (default: no limit).',
+          description:
+            'Refuse a recipe with a source of a deeper `generation` than this, and a run with a row of a deeper `generation_column` value (default: no limit).',
         },
         max_recursive_share: {
           ...fraction,
