@@ -33,6 +33,12 @@ export interface Batch {
   readonly offset?: number;
   /** Types of some columns as the file declares them (see `ValueType`); values decide the rest. */
   readonly types?: Readonly<Record<string, ValueType>>;
+  /**
+   * Nested columns whose declared type holds a map (Parquet `MAP`, Arrow `Map`), as the skeleton
+   * of their shape (a @curate/shards `Nested`): the writer keeps them maps. JS values cannot tell a
+   * map from a struct (both are objects), so without it a map with few keys would be written as a struct.
+   */
+  readonly declared?: Readonly<Record<string, unknown>>;
 }
 
 /**

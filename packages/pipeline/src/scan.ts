@@ -413,13 +413,16 @@ export class Scanner {
         }
         const sub = dict<unknown[]>();
         const types = dict<ValueType>();
+        const declared = dict<unknown>();
         for (const c of passCols) {
           if (!Object.hasOwn(batch.columns, c.input)) continue;
           sub[c.output] = batch.columns[c.input];
           const t = batch.types?.[c.input];
           if (t) types[c.output] = t;
+          // a map the file declares stays a map (Batch.declared)
+          if (batch.declared && Object.hasOwn(batch.declared, c.input)) declared[c.output] = batch.declared[c.input];
         }
-        columns = inferColumns({ length: batch.length, columns: sub, types });
+        columns = inferColumns({ length: batch.length, columns: sub, types, declared });
       } else if (columns.some((c) => c.nested)) {
         // nested columns: the shape holds every batch's values (a struct field first seen later)
         const sub = dict<unknown[]>();

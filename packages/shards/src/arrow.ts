@@ -196,6 +196,27 @@ function fieldType(f: Field): ValueType | undefined {
   }
 }
 
+/** The skeleton of a field's nested shape when a map occurs in it (see `Batch.declared`). */
+function mapSkeleton(f: Field): Nested | undefined {
+  const t = f.type;
+  if (t.typeId === Type.Map) {
+    const value = (t as Map_).children[0]?.type.children[1] as Field | undefined;
+    const leaf = value && fieldType(value);
+    return { type: 'map', value: (value && mapSkeleton(value)) ?? (leaf ? { type: leaf } : { type: 'null' }) };
+  }
+  if (t.typeId === Type.List) {
+    const item = (t as List).children[0] as Field | undefined;
+    const s = item && mapSkeleton(item);
+    return s ? { type: 'list', item: s } : undefined;
+  }
+  if (t.typeId === Type.Struct) {
+    const fields = ((t as Struct).children as Field[]).map((c) => ({ name: c.name, shape: mapSkeleton(c) }));
+    if (!fields.some((x) => x.shape)) return undefined;
+    return { type: 'struct', fields: fields.map((x) => ({ name: x.name, shape: x.shape ?? { type: 'null' } })) };
+  }
+  return undefined;
+}
+
 function columnValues(rb: RecordBatch, j: number, file: string, offset: number): unknown[] {
   const field = rb.schema.fields[j];
   const values = vectorValues(rb.getChildAt(j)!);
@@ -209,19 +230,22 @@ function batchToColumns(
   columns: string[] | undefined,
   file: string,
   offset: number,
-): { cols: Record<string, unknown[]>; types: Record<string, ValueType> } {
+): { cols: Record<string, unknown[]>; types: Record<string, ValueType>; declared?: Record<string, Nested> } {
   const cols = dict<unknown[]>();
   const types = dict<ValueType>();
+  let declared: Record<string, Nested> | undefined;
   const fields = rb.schema.fields;
   const names = fields.map(fieldName);
   const take = (j: number) => {
     cols[names[j]] = columnValues(rb, j, file, offset);
     const t = fieldType(fields[j]);
     if (t) types[names[j]] = t;
+    const s = mapSkeleton(fields[j]);
+    if (s) (declared ??= dict<Nested>())[names[j]] = s;
   };
   if (columns) for (const c of columns) take(names.indexOf(c));
   else for (let j = 0; j < fields.length; j++) take(j);
-  return { cols, types };
+  return { cols, types, declared };
 }
 
 function sliceColumns(cols: Record<string, unknown[]>, start: number, end: number): Record<string, unknown[]> {
@@ -355,7 +379,7 @@ export const arrowReader: FormatReader = {
             { code: 'E_ARROW_READ', file: file.path },
           );
         }
-        const { cols, types } = batchToColumns(rb, options.columns, file.path, offset);
+        const { cols, types, declared } = batchToColumns(rb, options.columns, file.path, offset);
         const size = options.batchSize ?? rb.numRows;
         for (let start = 0; start < rb.numRows; start += size) {
           const end = Math.min(start + size, rb.numRows);
@@ -366,6 +390,7 @@ export const arrowReader: FormatReader = {
             file: file.path,
             offset: offset + start,
             types,
+            ...(declared ? { declared } : {}),
           };
         }
         offset += rb.numRows;

@@ -62,7 +62,9 @@ export function inferColumns(batch: Batch): ColumnSpec[] {
     const declared = types && Object.hasOwn(types, name) ? types[name] : undefined;
     const type = inferType(values, declared);
     // lists, structs and maps (not a column the file declares JSON text) keep their shape
-    const nested = type === 'json' && declared !== 'json' ? columnShape(values) : undefined;
+    const skeleton =
+      batch.declared && Object.hasOwn(batch.declared, name) ? (batch.declared[name] as Nested) : undefined;
+    const nested = type === 'json' && declared !== 'json' ? columnShape(values, skeleton) : undefined;
     return nested ? { name, type, nested } : { name, type };
   });
 }

@@ -22,6 +22,7 @@ import {
   type SchemaTree,
 } from 'hyparquet';
 import { JsonValueError, parseJsonValue } from '../json.js';
+import type { Nested } from '../nested.js';
 import type { FormatReader, InputFile, ReadOptions } from '../types.js';
 import { readDecompressors } from './codecs.js';
 import { ColumnPages, flatChunk } from './pages.js';
@@ -67,6 +68,32 @@ const parsers = {
 };
 
 /** The type a flat column declares, where values alone may not show it (whole doubles, all-null columns). */
+/**
+ * The skeleton of a column's nested shape when a map occurs in it (see `Batch.declared`): maps as
+ * maps, the lists and structs around them, everything else open (`null`, decided by the values).
+ */
+export function mapSkeleton(node: SchemaTree): Nested | undefined {
+  const el = node.element;
+  const ct = el.converted_type;
+  const lt = el.logical_type?.type;
+  if (ct === 'MAP' || ct === 'MAP_KEY_VALUE' || lt === 'MAP') {
+    const value = node.children[0]?.children[1];
+    // a leaf value keeps its declared type even when every map is empty
+    const leaf = value && declaredType(value);
+    return { type: 'map', value: (value && mapSkeleton(value)) ?? (leaf ? { type: leaf } : { type: 'null' }) };
+  }
+  if (node.children.length === 0) return undefined;
+  if (ct === 'LIST' || lt === 'LIST') {
+    const rep = node.children[0];
+    const item = rep && rep.children.length === 1 ? rep.children[0] : rep;
+    const s = item && mapSkeleton(item);
+    return s ? { type: 'list', item: s } : undefined;
+  }
+  const fields = node.children.map((c) => ({ name: c.element.name, shape: mapSkeleton(c) }));
+  if (!fields.some((f) => f.shape)) return undefined;
+  return { type: 'struct', fields: fields.map((f) => ({ name: f.name, shape: f.shape ?? { type: 'null' } })) };
+}
+
 function declaredType(node: SchemaTree): ValueType | undefined {
   const el = node.element;
   if (node.children.length > 0 || el.repetition_type === 'REPEATED') return undefined;
@@ -190,6 +217,11 @@ export async function* readParquet(
       types ??= dict<ValueType>();
       types[n] = t;
     }
+    let declared: Record<string, Nested> | undefined;
+    for (const n of names) {
+      const s = mapSkeleton(byName.get(n)!);
+      if (s) (declared ??= dict<Nested>())[n] = s;
+    }
     let groupStart = 0;
     for (const rg of pq.metadata.row_groups) {
       const groupRows = Number(rg.num_rows);
@@ -229,7 +261,7 @@ export async function* readParquet(
             }
             cols[names[c]] = values;
           }
-          yield { length: n, columns: cols, file: path, offset: rowStart + i, types };
+          yield { length: n, columns: cols, file: path, offset: rowStart + i, types, declared };
         }
         continue;
       }
@@ -276,7 +308,7 @@ export async function* readParquet(
         for (let c = 0; c < names.length; c++) {
           cols[names[c]] = i === 0 && end === groupRows ? columns[c] : columns[c].slice(i, end);
         }
-        yield { length: end - i, columns: cols, file: path, offset: rowStart + i, types };
+        yield { length: end - i, columns: cols, file: path, offset: rowStart + i, types, declared };
       }
     }
   } finally {
