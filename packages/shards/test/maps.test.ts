@@ -33,7 +33,7 @@ describe('declared maps', () => {
               [MAP {'z': x / 2}] AS lm, MAP([]::VARCHAR[], []::BIGINT[]) AS e FROM range(300) t(x))
        TO ${lit(input)} (FORMAT parquet, ROW_GROUP_SIZE 100)`,
     );
-    const batches = await collect(readShard({ path: input, format: 'parquet' }));
+    const batches = await collect(readShard(input));
     // the shape inferred from the values alone would be a struct: the file's declaration decides
     const specs = inferColumns(batches[0]);
     expect(specs.find((c) => c.name === 'm')?.nested?.type).toBe('map');
@@ -47,7 +47,7 @@ describe('declared maps', () => {
       if (format === 'arrow') {
         // DuckDB reads Arrow IPC only through an extension: our reader copies it to Parquet for it
         const copy = createShardWriter({ dir: join(dir, 'copy'), format: 'parquet', widen: true });
-        for await (const b of readShard({ path: shards[0].path, format: 'arrow' })) await copy.write(b);
+        for await (const b of readShard(shards[0].path)) await copy.write(b);
         const [c] = await copy.close();
         await duck.rows(
           `COPY (SELECT * FROM read_parquet(${lit(c.path)})) TO ${lit(join(dir, 'copy.parquet'))} (FORMAT parquet)`,
