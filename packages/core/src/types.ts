@@ -101,7 +101,14 @@ export function selectRows(batch: Batch, keep: ArrayLike<number>): Batch {
     for (let i = 0; i < keep.length; i++) out[i] = values[keep[i]];
     columns[n] = out;
   }
-  return { length: keep.length, columns, file: batch.file, offset: batch.offset, types: batch.types };
+  return {
+    length: keep.length,
+    columns,
+    file: batch.file,
+    offset: batch.offset,
+    types: batch.types,
+    declared: batch.declared,
+  };
 }
 
 /** Collect an async iterable into an array (tests and small inputs only). */

@@ -43,7 +43,15 @@ export function createSplitWriter(options: ShardWriterOptions & { rejected?: boo
       const columns = dict<unknown[]>();
       for (const [k, v] of Object.entries(batch.columns)) if (k !== 'reason') columns[k] = v;
       columns.reason = reasons;
-      await rejected.write({ length: batch.length, columns, file: batch.file, offset: batch.offset });
+      // with the file's declared types and maps, as the kept rows (a whole-valued DOUBLE stays DOUBLE, a MAP a map)
+      await rejected.write({
+        length: batch.length,
+        columns,
+        file: batch.file,
+        offset: batch.offset,
+        types: batch.types,
+        declared: batch.declared,
+      });
     },
     async close() {
       try {

@@ -123,5 +123,12 @@ export function projectBatch(batch: Batch, columns: string[] | undefined, file: 
   if (missing.length) throw missingColumnError(file, missing, Object.keys(batch.columns));
   const out = dict<unknown[]>();
   for (const c of columns) out[c] = batch.columns[c];
-  return { length: batch.length, columns: out, file: batch.file, offset: batch.offset, types: batch.types };
+  return {
+    length: batch.length,
+    columns: out,
+    file: batch.file,
+    offset: batch.offset,
+    types: batch.types,
+    declared: batch.declared,
+  };
 }

@@ -134,7 +134,7 @@ export function createTokenShardWriter(options: TokenShardWriterOptions): TokenS
     if (!columns) {
       const sub = dict<unknown[]>();
       for (const k of Object.keys(batch.columns)) if (k !== textColumn) sub[k] = batch.columns[k];
-      columns = inferColumns({ length: batch.length, columns: sub, types: batch.types });
+      columns = inferColumns({ length: batch.length, columns: sub, types: batch.types, declared: batch.declared });
     }
     return [...columns, { name: 'token_start', type: 'int64' }, { name: 'tokens', type: 'int64' }];
   };

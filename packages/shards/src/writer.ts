@@ -42,7 +42,14 @@ function slice(batch: Batch, start: number, end: number): Batch {
   if (start === 0 && end === batch.length) return batch;
   const columns = dict<unknown[]>();
   for (const [k, v] of Object.entries(batch.columns)) columns[k] = v.slice(start, end);
-  return { length: end - start, columns, file: batch.file, offset: (batch.offset ?? 0) + start, types: batch.types };
+  return {
+    length: end - start,
+    columns,
+    file: batch.file,
+    offset: (batch.offset ?? 0) + start,
+    types: batch.types,
+    declared: batch.declared,
+  };
 }
 
 /** The batch's columns of these names (those it has). */
@@ -167,7 +174,10 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
     await finishCurrent();
     const sub = dict<unknown[]>();
     for (const k of fresh) sub[k] = batch.columns[k];
-    columns = [...columns, ...inferColumns({ length: batch.length, columns: sub, types: batch.types })];
+    columns = [
+      ...columns,
+      ...inferColumns({ length: batch.length, columns: sub, types: batch.types, declared: batch.declared }),
+    ];
     names = new Set(columns.map((c) => c.name));
   };
 
