@@ -571,6 +571,8 @@ export class ZstdStream {
   private pendLen = 0;
   /** The largest output buffer used so far (bytes). */
   peakBuffer = 0;
+  /** Bytes of output moved to make room (grown or shifted buffers): linear time keeps this within a small multiple of the output. */
+  moved = 0;
 
   constructor(private readonly ondata: (data: Uint8Array) => void) {}
 
@@ -732,6 +734,7 @@ export class ZstdStream {
       this.win = grown;
       if (size > this.peakBuffer) this.peakBuffer = size;
     } else this.win.copyWithin(0, y - keep, y);
+    this.moved += keep;
     this.y = keep;
     this.flushed = keep;
   }
