@@ -13,6 +13,7 @@ import { batchRows, collect, InputError } from '@curate/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { readShard } from '../src/index.js';
+import { checkedZstdDecompress } from '../src/zstd-frames.js';
 import { ZstdStream } from '../src/zstd-stream.js';
 import { rejection, seededRandom, useTmp } from './helpers.js';
 
@@ -253,6 +254,19 @@ describe.skipIf(!ZSTD)('zstd long windows without the program (our decoder, zstd
     expect(Buffer.concat(parts).equals(Buffer.concat([data, data]))).toBe(true);
     const cut = new ZstdStream(() => {});
     expect(() => cut.push(one.subarray(0, one.length - 5), true)).toThrow(/unexpected EOF/);
+  });
+
+  it('checkedZstdDecompress (Arrow buffers) decodes a --long=30 frame without a content size, checksum checked', async () => {
+    const { default: xxhash } = await import('xxhash-wasm');
+    const { h64Raw } = await xxhash();
+    const data = sample();
+    const file = execFileSync('zstd', ['-q', '-c', '--long=30', '-3'], { input: data, maxBuffer: 1 << 30 });
+    expect(declaredWindow(file)).toBe(2 ** 30);
+    const h64 = (b: Uint8Array) => h64Raw(b, 0n);
+    expect(Buffer.from(checkedZstdDecompress(file, h64, 'x.arrow')).equals(data)).toBe(true);
+    const bad = Buffer.from(file);
+    bad[bad.length - 2] ^= 4; // in the checksum
+    expect(() => checkedZstdDecompress(bad, h64, 'x.arrow')).toThrow(/checksum mismatch in frame 1/);
   });
 
   it('single-bit flips of a --long=30 file fail with E_READ naming the file in the built-in decoder', async () => {
