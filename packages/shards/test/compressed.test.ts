@@ -256,6 +256,22 @@ describe.skipIf(!ZSTD)('zstd long windows without the program (our decoder, zstd
     expect(() => cut.push(one.subarray(0, one.length - 5), true)).toThrow(/unexpected EOF/);
   });
 
+  it('a frame that refers back before its start (made with a dictionary) is E_READ naming the file, not zeros', async () => {
+    const d = await tmp();
+    const data = shard().subarray(0, 300_000);
+    const dict = join(d, 'dict.raw');
+    writeFileSync(dict, data.subarray(0, 200_000));
+    const path = join(d, 'dict.jsonl.zst');
+    // a raw-content dictionary: the frame has no dictionary id, its matches reach into the dictionary
+    writeFileSync(path, execFileSync('zstd', ['-q', '-c', '-3', '-D', dict], { input: data.subarray(0, 100_000) }));
+    expect(() => new ZstdStream(() => {}).push(readFileSync(path), true)).toThrow(/match distance too far back/);
+    for (const mode of ['js', 'auto']) {
+      vi.stubEnv('CURATE_ZSTD', mode);
+      const e = await rejection(rows(path));
+      expect([e.code, e.file], mode).toEqual(['E_READ', path]);
+    }
+  });
+
   it('checkedZstdDecompress (Arrow buffers) decodes a --long=30 frame without a content size, checksum checked', async () => {
     const { default: xxhash } = await import('xxhash-wasm');
     const { h64Raw } = await xxhash();
