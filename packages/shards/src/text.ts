@@ -8,10 +8,10 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '@curate/core';
-import { Decompress } from 'fzstd';
 import { isRemote, storageFor } from './storage/index.js';
 import type { StreamCompression } from './types.js';
 import { ZstdFrameWalker } from './zstd-frames.js';
+import { ZstdStream } from './zstd-stream.js';
 
 const READ_CHUNK = 1 << 20;
 
@@ -19,9 +19,8 @@ let cliChecked: boolean | undefined;
 
 /**
  * Whether to decompress zstd with the `zstd` command-line tool: a native
- * decoder in its own process, 4-10x faster than fzstd (pure JS) here, and the
- * only decoder installed here that reads long windows (`zstd --long=30`) in
- * linear time. Used when it is on PATH unless CURATE_ZSTD=js.
+ * decoder in its own process, faster than the JS decoder (`zstd-stream.ts`).
+ * Used when it is on PATH unless CURATE_ZSTD=js.
  */
 function zstdCliAvailable(): boolean {
   if (process.env.CURATE_ZSTD === 'js') return false;
@@ -77,9 +76,11 @@ async function* zstdCli(path: string): AsyncGenerator<Uint8Array> {
 }
 
 /**
- * zstd without the program: fzstd's streaming decoder, fed one frame at a time so that each
- * frame's output is checked against its declared content size and checksum (XXH64, from
- * xxhash-wasm). A truncated stream, a bad frame or a flipped bit is `E_READ` naming the file.
+ * zstd without the program: our streaming decoder (`zstd-stream.ts`, a modified copy of fzstd's whose
+ * time and memory grow with the bytes decoded, not with the declared window, so `zstd --long=30`
+ * files read in linear time), fed one frame at a time so that each frame's output is checked
+ * against its declared content size and checksum (XXH64, from xxhash-wasm). A truncated stream, a
+ * bad frame or a flipped bit is `E_READ` naming the file.
  */
 async function* zstdJs(path: string, raw: AsyncIterable<Buffer>): AsyncGenerator<Uint8Array> {
   const { default: xxhash } = await import('xxhash-wasm');
@@ -88,7 +89,7 @@ async function* zstdJs(path: string, raw: AsyncIterable<Buffer>): AsyncGenerator
   let out: Uint8Array[] = [];
   let hash = create64(0n);
   let produced = 0;
-  const dec = new Decompress((data) => {
+  const dec = new ZstdStream((data) => {
     if (!data.length) return;
     out.push(data);
     hash.update(data);
@@ -105,8 +106,8 @@ async function* zstdJs(path: string, raw: AsyncIterable<Buffer>): AsyncGenerator
   for await (const chunk of raw) {
     let from = 0;
     for (const end of walker.feed(chunk)) {
-      // `final` at a frame's end: fzstd otherwise holds back inputs under 18 bytes, so a small
-      // frame's output would come only with the next frame's bytes
+      // `final` at a frame's end: the decoder must have decoded the whole frame (and handed out
+      // its output) by then
       push(chunk.subarray(from, end.at), !end.skippable);
       from = end.at;
       if (end.skippable) continue;

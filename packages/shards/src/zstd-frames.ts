@@ -4,6 +4,7 @@
  */
 import { InputError } from '@curate/core';
 import { decompress } from 'fzstd';
+import { ZstdStream } from './zstd-stream.js';
 
 const ZSTD_MAGIC = 0xfd2fb528;
 const FCS_BYTES = [0, 2, 4, 8];
@@ -176,9 +177,11 @@ export class ZstdFrameWalker {
 }
 
 /**
- * fzstd's one-shot decoder, one frame at a time, each frame checked against its content size and
- * checksum (`h64`: XXH64 with seed 0). For buffers (Arrow IPC) where the native decoder is missing
- * or refuses a frame.
+ * One frame at a time, each frame checked against its content size and checksum (`h64`: XXH64
+ * with seed 0): fzstd's one-shot decoder for a frame that declares its content size (it decodes
+ * straight into an output of that size), our streaming decoder (`zstd-stream.ts`) for one that
+ * does not (fzstd would allocate and shift the whole declared window, up to 2 GiB, per block). For
+ * buffers (Arrow IPC) where the native decoder is missing or refuses a frame.
  */
 export function checkedZstdDecompress(input: Uint8Array, h64: (data: Uint8Array) => bigint, path = ''): Uint8Array {
   const walker = new ZstdFrameWalker(path);
@@ -194,7 +197,7 @@ export function checkedZstdDecompress(input: Uint8Array, h64: (data: Uint8Array)
     frame++;
     let out: Uint8Array;
     try {
-      out = decompress(bytes);
+      out = end.size !== undefined ? decompress(bytes) : streamDecompress(bytes);
     } catch (e) {
       throw walker.error(`${(e as Error).message} in frame ${frame} (corrupt data)`);
     }
@@ -204,6 +207,20 @@ export function checkedZstdDecompress(input: Uint8Array, h64: (data: Uint8Array)
       throw walker.error(`checksum mismatch in frame ${frame} (corrupt data)`);
     parts.push(out);
   }
+  if (parts.length === 1) return parts[0];
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return all;
+}
+
+/** One frame (or more) decoded by our streaming decoder into one buffer. */
+function streamDecompress(bytes: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [];
+  new ZstdStream((data) => parts.push(data)).push(bytes, true);
   if (parts.length === 1) return parts[0];
   const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
