@@ -1,7 +1,8 @@
 /**
  * Temporary credentials from the AWS chain (credential_process, web identity, container, IMDSv2,
- * SSO cached token, roles assumed from a source_profile or credential_source with SigV4-signed AssumeRole), each against a fake endpoint on 127.0.0.1 (tools/test/aws-credentials-server.ts)
- * or a local command, with refresh before expiry; then the S3 client signing with them against s3rver.
+ * SSO cached token, roles assumed from a source_profile or credential_source with SigV4-signed
+ * AssumeRole), each against a fake endpoint on 127.0.0.1 (tools/test/aws-credentials-server.ts,
+ * whose STS and S3 check signatures) or a local command, with refresh before expiry; then the S3 client signing with them against s3rver.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
