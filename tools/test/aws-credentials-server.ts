@@ -42,6 +42,8 @@ export interface FakeAwsCredentials {
   principals: Map<string, Principal>;
   /** AssumeRole calls that passed the signature check: the role, the caller and the form. */
   assumed: { roleArn: string; caller: Principal & { accessKeyId: string }; form: URLSearchParams }[];
+  /** Access key ids STS answers ExpiredToken for (temporary source keys that expired early). */
+  expiredKeys: Set<string>;
   /** Roles STS refuses, with the error code and message it answers (403). */
   roleErrors: Map<string, { code: string; message: string }>;
   /** Signed requests the fake S3 accepted, with the principal that signed them. */
@@ -134,6 +136,7 @@ export async function startFakeAwsCredentials(): Promise<FakeAwsCredentials> {
     principals: new Map(),
     assumed: [],
     roleErrors: new Map(),
+    expiredKeys: new Set(),
     s3Requests: [],
   };
   const stsError = (code: string, message: string) =>
@@ -165,6 +168,13 @@ export async function startFakeAwsCredentials(): Promise<FakeAwsCredentials> {
         if (check.code) {
           const status = check.code === 'MissingAuthenticationToken' ? 400 : 403;
           return send(status, stsError(check.code, `signature check: ${check.code}`), 'text/xml');
+        }
+        if (state.expiredKeys.has(check.accessKeyId as string)) {
+          return send(
+            403,
+            stsError('ExpiredToken', 'The security token included in the request is expired'),
+            'text/xml',
+          );
         }
         const roleArn = form.get('RoleArn') ?? '';
         const refused = state.roleErrors.get(roleArn);

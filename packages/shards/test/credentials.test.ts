@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeAwsCredentials, startFakeAwsCredentials } from '../../../tools/test/aws-credentials-server.js';
 import { startTestS3, type TestS3 } from '../../../tools/test/s3-server.js';
 import { loadS3Config } from '../src/index.js';
-import { cachedProvider } from '../src/storage/credentials.js';
+import { cachedProvider, stsEndpoint } from '../src/storage/credentials.js';
 import { S3Client } from '../src/storage/s3.js';
 import { rejection, useTmp } from './helpers.js';
 
@@ -29,6 +29,7 @@ beforeEach(() => {
   fake.assumed.length = 0;
   fake.s3Requests.length = 0;
   fake.roleErrors.clear();
+  fake.expiredKeys.clear();
   fake.ttlMs = 3600_000;
   fake.failWith = undefined;
 });
@@ -399,6 +400,104 @@ describe('assume role (role_arn + source_profile / credential_source)', () => {
     expect(e.message).toBe(
       `role ${READER} of profile "reader": STS AssumeRole refused: HTTP 403 AccessDenied: User: arn:aws:iam::111122223333:user/base is not authorized to perform: sts:AssumeRole`,
     );
+  });
+
+  it('a source_profile with credential_process: its keys sign AssumeRole, and run again when STS says they expired', async () => {
+    const dir = await tmp();
+    const script = join(dir, 'creds.mjs');
+    const count = join(dir, 'count');
+    await writeFile(
+      script,
+      `import { appendFileSync, readFileSync } from 'node:fs';
+appendFileSync(${JSON.stringify(count)}, 'x');
+const n = readFileSync(${JSON.stringify(count)}, 'utf8').length;
+console.log(JSON.stringify({ Version: 1, AccessKeyId: 'PK' + n, SecretAccessKey: 'PS', SessionToken: 'PT' + n, Expiration: new Date(Date.now() + 3600000).toISOString() }));
+`,
+    );
+    fake.principals.set('PK1', { secret: 'PS', sessionToken: 'PT1' });
+    fake.principals.set('PK2', { secret: 'PS', sessionToken: 'PT2' });
+    fake.expiredKeys.add('PK1');
+    const env = await roleEnv(
+      `[profile reader]\nrole_arn = ${READER}\nsource_profile = sso\n\n[profile sso]\ncredential_process = ${JSON.stringify(process.execPath)} ${JSON.stringify(script)}\n`,
+      { AWS_PROFILE: 'reader' },
+    );
+    const c = await loadS3Config(env).credentials!();
+    expect(c.accessKeyId).toMatch(/^ASIA\d+$/);
+    expect(fake.assumed.map((a) => a.caller.accessKeyId)).toEqual(['PK2']);
+    expect(fake.requests.filter((r) => r.method === 'POST').length).toBe(2);
+  });
+
+  it('credential_source = EcsContainer: the container endpoint keys assume the role', async () => {
+    fake.principals.set('S3RVER', { secret: 'S3RVER' });
+    const env = await roleEnv(`[profile task]\nrole_arn = ${READER}\ncredential_source = EcsContainer\n`, {
+      AWS_PROFILE: 'task',
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: `${fake.endpoint}/container`,
+      AWS_CONTAINER_AUTHORIZATION_TOKEN: fake.containerAuth,
+    });
+    await loadS3Config(env).credentials!();
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /container', 'POST /']);
+    expect(fake.assumed[0].caller.accessKeyId).toBe('S3RVER');
+  });
+
+  it('a role profile naming itself as source uses its own keys; its role wins over those keys', async () => {
+    const env = await roleEnv('', { AWS_PROFILE: 'self' });
+    await writeFile(
+      env.AWS_SHARED_CREDENTIALS_FILE,
+      `[self]\naws_access_key_id = AKIDSELF\naws_secret_access_key = self-secret\nrole_arn = ${READER}\nsource_profile = self\n`,
+    );
+    fake.principals.set('AKIDSELF', { secret: 'self-secret' });
+    const config = loadS3Config(env);
+    expect(config.accessKeyId).toBeUndefined();
+    expect((await config.credentials!()).accessKeyId).toMatch(/^ASIA\d+$/);
+    expect(fake.assumed.map((a) => [a.roleArn, a.caller.accessKeyId])).toEqual([[READER, 'AKIDSELF']]);
+  });
+
+  it('configuration mistakes are one line: a missing source profile, an unknown credential_source, both', async () => {
+    const load = async (config: string) => {
+      const env = await roleEnv(config, { AWS_PROFILE: 'r' });
+      try {
+        loadS3Config(env);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    expect(await load(`[profile r]\nrole_arn = ${READER}\nsource_profile = gone\n`)).toBe(
+      `profile "r" (role ${READER}): its source_profile "gone" is in neither the credentials nor the config file`,
+    );
+    expect(await load(`[profile r]\nrole_arn = ${READER}\ncredential_source = Laptop\n`)).toBe(
+      'credential_source Laptop of profile "r": unknown credential_source (curate knows Environment, Ec2InstanceMetadata and EcsContainer)',
+    );
+    expect(
+      await load(`[profile r]\nrole_arn = ${READER}\nsource_profile = base\ncredential_source = Environment\n`),
+    ).toBe(`profile "r" (role ${READER}) sets both source_profile and credential_source: keep one`);
+    expect(await load(`[profile r]\nrole_arn = ${READER}\nsource_profile = base\nduration_seconds = 60\n`)).toMatch(
+      /duration_seconds must be a whole number from 900 to 43200, got "60"$/,
+    );
+  });
+
+  it('without AWS_PROFILE, environment keys still come before a default profile that assumes a role', async () => {
+    const env = await roleEnv(`[default]\nrole_arn = ${READER}\nsource_profile = base\n`, {
+      AWS_ACCESS_KEY_ID: 'AKIDENV',
+      AWS_SECRET_ACCESS_KEY: 'env-secret',
+    });
+    expect(loadS3Config(env).accessKeyId).toBe('AKIDENV');
+  });
+
+  it('the STS endpoint: the override, else regional, global for legacy, .com.cn in China', () => {
+    expect(stsEndpoint({ AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:9/' }, 'eu-west-1')).toEqual({
+      url: 'http://127.0.0.1:9',
+      region: 'eu-west-1',
+    });
+    expect(stsEndpoint({}, 'eu-west-1')).toEqual({ url: 'https://sts.eu-west-1.amazonaws.com', region: 'eu-west-1' });
+    expect(stsEndpoint({}, 'eu-west-1', (k) => (k === 'sts_regional_endpoints' ? 'legacy' : undefined))).toEqual({
+      url: 'https://sts.amazonaws.com',
+      region: 'us-east-1',
+    });
+    expect(stsEndpoint({ AWS_STS_REGIONAL_ENDPOINTS: 'legacy' }, 'ap-east-1').url).toBe(
+      'https://sts.ap-east-1.amazonaws.com',
+    );
+    expect(stsEndpoint({}, 'cn-north-1').url).toBe('https://sts.cn-north-1.amazonaws.com.cn');
   });
 
   it('mfa_serial is refused in one line (curate cannot prompt for a code)', async () => {
