@@ -1,7 +1,8 @@
 /**
  * Temporary credentials from the AWS chain (credential_process, web identity, container, IMDSv2,
- * SSO cached token), each against a fake endpoint on 127.0.0.1 (tools/test/aws-credentials-server.ts)
- * or a local command, with refresh before expiry; then the S3 client signing with them against s3rver.
+ * SSO cached token, roles assumed from a source_profile or credential_source with SigV4-signed
+ * AssumeRole), each against a fake endpoint on 127.0.0.1 (tools/test/aws-credentials-server.ts,
+ * whose STS and S3 check signatures) or a local command, with refresh before expiry; then the S3 client signing with them against s3rver.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeAwsCredentials, startFakeAwsCredentials } from '../../../tools/test/aws-credentials-server.js';
 import { startTestS3, type TestS3 } from '../../../tools/test/s3-server.js';
 import { loadS3Config } from '../src/index.js';
-import { cachedProvider } from '../src/storage/credentials.js';
+import { cachedProvider, stsEndpoint } from '../src/storage/credentials.js';
 import { S3Client } from '../src/storage/s3.js';
 import { rejection, useTmp } from './helpers.js';
 
@@ -25,6 +26,10 @@ beforeAll(async () => {
 afterAll(() => fake.stop());
 beforeEach(() => {
   fake.requests.length = 0;
+  fake.assumed.length = 0;
+  fake.s3Requests.length = 0;
+  fake.roleErrors.clear();
+  fake.expiredKeys.clear();
   fake.ttlMs = 3600_000;
   fake.failWith = undefined;
 });
@@ -229,6 +234,279 @@ describe('SSO (aws sso login)', () => {
     const env = await ssoEnv({ accessToken: fake.ssoToken, expiresAt: new Date(Date.now() - 1000).toISOString() });
     expect((await rejection(loadS3Config(env).credentials!())).message).toBe(
       'SSO of profile "dev": the cached SSO token has expired (run: aws sso login --profile dev)',
+    );
+    expect(fake.requests.length).toBe(0);
+  });
+});
+
+describe('assume role (role_arn + source_profile / credential_source)', () => {
+  const READER = 'arn:aws:iam::111122223333:role/reader';
+  const WRITER = 'arn:aws:iam::111122223333:role/writer';
+
+  /** Static keys of profile `base` in the credentials file (known to the fake STS), `config` as the config file. */
+  async function roleEnv(config: string, extra: Record<string, string> = {}) {
+    const env = await baseEnv({ AWS_ENDPOINT_URL: fake.endpoint, ...extra });
+    env.AWS_SHARED_CREDENTIALS_FILE = join(env.HOME, 'credentials');
+    await writeFile(
+      env.AWS_SHARED_CREDENTIALS_FILE,
+      '[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = base-secret\n',
+    );
+    await writeFile(env.AWS_CONFIG_FILE, config);
+    fake.principals.set('AKIDBASE', { secret: 'base-secret' });
+    return env;
+  }
+
+  it('source_profile with static keys: AssumeRole signed with them, then S3 requests signed with the role session', async () => {
+    const env = await roleEnv(
+      `[profile reader]\nrole_arn = ${READER}\nsource_profile = base\nrole_session_name = nightly\nregion = eu-west-1\n`,
+      { AWS_PROFILE: 'reader' },
+    );
+    const config = loadS3Config(env);
+    expect(config.region).toBe('eu-west-1');
+    expect(config.accessKeyId).toBeUndefined();
+    const client = new S3Client(config, env);
+    expect(new TextDecoder().decode(await client.read('s3://bkt/data/a.bin', 0, 2))).toBe('ok');
+    expect(fake.assumed.length).toBe(1);
+    const [call] = fake.assumed;
+    expect(call.roleArn).toBe(READER);
+    expect(call.caller.accessKeyId).toBe('AKIDBASE');
+    expect(call.caller.role).toBeUndefined();
+    expect(call.form.get('RoleSessionName')).toBe('nightly');
+    expect(call.form.has('ExternalId')).toBe(false);
+    expect(call.form.has('SerialNumber')).toBe(false);
+    const sts = fake.requests.find((r) => r.method === 'POST');
+    expect(String(sts?.headers.authorization)).toMatch(/Credential=AKIDBASE\/\d{8}\/eu-west-1\/sts\/aws4_request/);
+    // the store saw the role's session, not the source keys
+    expect(fake.s3Requests).toEqual([
+      { method: 'GET', path: '/bkt/data/a.bin', accessKeyId: expect.stringMatching(/^ASIA\d+$/), role: READER },
+    ]);
+    const s3 = fake.requests.find((r) => r.path === '/bkt/data/a.bin');
+    expect(s3?.headers['x-amz-security-token']).toMatch(/^TOKEN-\d+$/);
+  });
+
+  it('a wrong source secret or an unsigned call is refused by STS: one line naming the role and the code', async () => {
+    const env = await roleEnv(`[profile reader]\nrole_arn = ${READER}\nsource_profile = base\n`, {
+      AWS_PROFILE: 'reader',
+    });
+    fake.principals.set('AKIDBASE', { secret: 'not-the-file-secret' });
+    const e = await rejection(loadS3Config(env).credentials!());
+    expect(e.code).toBe('E_S3_CREDENTIALS');
+    expect(e.message).toMatch(
+      /^role arn:aws:iam::111122223333:role\/reader of profile "reader": STS AssumeRole refused: HTTP 403 SignatureDoesNotMatch/,
+    );
+    expect(fake.assumed.length).toBe(0);
+    const unsigned = await fetch(`${fake.endpoint}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `Action=AssumeRole&Version=2011-06-15&RoleArn=${READER}&RoleSessionName=x`,
+    });
+    expect(unsigned.status).toBe(400);
+    expect(await unsigned.text()).toContain('<Code>MissingAuthenticationToken</Code>');
+  });
+
+  it('chains roles: A from B from static keys, each AssumeRole signed by the previous session', async () => {
+    const env = await roleEnv(
+      `[profile a]\nrole_arn = ${WRITER}\nsource_profile = b\n\n[profile b]\nrole_arn = ${READER}\nsource_profile = base\n`,
+      { AWS_PROFILE: 'a' },
+    );
+    const client = new S3Client(loadS3Config(env), env);
+    expect(new TextDecoder().decode(await client.read('s3://bkt/k', 0, 2))).toBe('ok');
+    expect(fake.assumed.map((c) => [c.roleArn, c.caller.role ?? c.caller.accessKeyId])).toEqual([
+      [READER, 'AKIDBASE'],
+      [WRITER, READER],
+    ]);
+    expect(fake.s3Requests.map((r) => r.role)).toEqual([WRITER]);
+  });
+
+  it('a source_profile cycle is one line naming the profiles in it', async () => {
+    const env = await roleEnv(
+      `[profile a]\nrole_arn = ${WRITER}\nsource_profile = b\n\n[profile b]\nrole_arn = ${READER}\nsource_profile = c\n\n[profile c]\nrole_arn = ${READER}\nsource_profile = b\n`,
+      { AWS_PROFILE: 'a' },
+    );
+    let err: Error | undefined;
+    try {
+      loadS3Config(env);
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err?.message).toBe('source_profile cycle: "b" -> "c" -> "b"');
+    expect((err as Error & { code?: string }).code).toBe('E_S3_CREDENTIALS');
+    expect(fake.requests.length).toBe(0);
+  });
+
+  it('credential_source = Environment: the environment keys assume the role named by AWS_PROFILE', async () => {
+    fake.principals.set('AKIDENV', { secret: 'env-secret', sessionToken: 'env-token' });
+    const env = await roleEnv(`[profile ci]\nrole_arn = ${READER}\ncredential_source = Environment\n`, {
+      AWS_PROFILE: 'ci',
+      AWS_ACCESS_KEY_ID: 'AKIDENV',
+      AWS_SECRET_ACCESS_KEY: 'env-secret',
+      AWS_SESSION_TOKEN: 'env-token',
+    });
+    const c = await loadS3Config(env).credentials!();
+    expect(c.accessKeyId).toMatch(/^ASIA\d+$/);
+    expect(fake.assumed.map((a) => [a.roleArn, a.caller.accessKeyId])).toEqual([[READER, 'AKIDENV']]);
+  });
+
+  it('credential_source = Ec2InstanceMetadata: the instance role keys assume the role', async () => {
+    fake.principals.set('S3RVER', { secret: 'S3RVER' });
+    const env = await roleEnv(`[profile node]\nrole_arn = ${READER}\ncredential_source = Ec2InstanceMetadata\n`, {
+      AWS_PROFILE: 'node',
+    });
+    await loadS3Config(env).credentials!();
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'PUT /latest/api/token',
+      'GET /latest/meta-data/iam/security-credentials/',
+      `GET /latest/meta-data/iam/security-credentials/${fake.role}`,
+      'POST /',
+    ]);
+    expect(fake.assumed[0].caller.accessKeyId).toBe('S3RVER');
+  });
+
+  it('sends external_id and duration_seconds', async () => {
+    const env = await roleEnv(
+      `[profile partner]\nrole_arn = ${READER}\nsource_profile = base\nexternal_id = acme-42\nduration_seconds = 7200\n`,
+      { AWS_PROFILE: 'partner' },
+    );
+    await loadS3Config(env).credentials!();
+    expect(fake.assumed[0].form.get('ExternalId')).toBe('acme-42');
+    expect(fake.assumed[0].form.get('DurationSeconds')).toBe('7200');
+  });
+
+  it('role keys near their expiry are fetched again; far from it, reused', async () => {
+    const env = await roleEnv(`[profile reader]\nrole_arn = ${READER}\nsource_profile = base\n`, {
+      AWS_PROFILE: 'reader',
+    });
+    fake.ttlMs = 60_000; // inside the 5-minute refresh window
+    const c = loadS3Config(env);
+    const a = await c.credentials!();
+    const b = await c.credentials!();
+    expect(b.sessionToken).not.toBe(a.sessionToken);
+    expect(fake.assumed.length).toBe(2);
+    fake.ttlMs = 3600_000;
+    const d = await c.credentials!();
+    expect(await c.credentials!()).toBe(d);
+    expect(fake.assumed.length).toBe(3);
+  });
+
+  it('an STS error is one line naming the role and the code', async () => {
+    fake.roleErrors.set(READER, {
+      code: 'AccessDenied',
+      message: 'User: arn:aws:iam::111122223333:user/base is not authorized\nto perform: sts:AssumeRole',
+    });
+    const env = await roleEnv(`[profile reader]\nrole_arn = ${READER}\nsource_profile = base\n`, {
+      AWS_PROFILE: 'reader',
+    });
+    const e = await rejection(loadS3Config(env).credentials!());
+    expect(e.message).toBe(
+      `role ${READER} of profile "reader": STS AssumeRole refused: HTTP 403 AccessDenied: User: arn:aws:iam::111122223333:user/base is not authorized to perform: sts:AssumeRole`,
+    );
+  });
+
+  it('a source_profile with credential_process: its keys sign AssumeRole, and run again when STS says they expired', async () => {
+    const dir = await tmp();
+    const script = join(dir, 'creds.mjs');
+    const count = join(dir, 'count');
+    await writeFile(
+      script,
+      `import { appendFileSync, readFileSync } from 'node:fs';
+appendFileSync(${JSON.stringify(count)}, 'x');
+const n = readFileSync(${JSON.stringify(count)}, 'utf8').length;
+console.log(JSON.stringify({ Version: 1, AccessKeyId: 'PK' + n, SecretAccessKey: 'PS', SessionToken: 'PT' + n, Expiration: new Date(Date.now() + 3600000).toISOString() }));
+`,
+    );
+    fake.principals.set('PK1', { secret: 'PS', sessionToken: 'PT1' });
+    fake.principals.set('PK2', { secret: 'PS', sessionToken: 'PT2' });
+    fake.expiredKeys.add('PK1');
+    const env = await roleEnv(
+      `[profile reader]\nrole_arn = ${READER}\nsource_profile = sso\n\n[profile sso]\ncredential_process = ${JSON.stringify(process.execPath)} ${JSON.stringify(script)}\n`,
+      { AWS_PROFILE: 'reader' },
+    );
+    const c = await loadS3Config(env).credentials!();
+    expect(c.accessKeyId).toMatch(/^ASIA\d+$/);
+    expect(fake.assumed.map((a) => a.caller.accessKeyId)).toEqual(['PK2']);
+    expect(fake.requests.filter((r) => r.method === 'POST').length).toBe(2);
+  });
+
+  it('credential_source = EcsContainer: the container endpoint keys assume the role', async () => {
+    fake.principals.set('S3RVER', { secret: 'S3RVER' });
+    const env = await roleEnv(`[profile task]\nrole_arn = ${READER}\ncredential_source = EcsContainer\n`, {
+      AWS_PROFILE: 'task',
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: `${fake.endpoint}/container`,
+      AWS_CONTAINER_AUTHORIZATION_TOKEN: fake.containerAuth,
+    });
+    await loadS3Config(env).credentials!();
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /container', 'POST /']);
+    expect(fake.assumed[0].caller.accessKeyId).toBe('S3RVER');
+  });
+
+  it('a role profile naming itself as source uses its own keys; its role wins over those keys', async () => {
+    const env = await roleEnv('', { AWS_PROFILE: 'self' });
+    await writeFile(
+      env.AWS_SHARED_CREDENTIALS_FILE,
+      `[self]\naws_access_key_id = AKIDSELF\naws_secret_access_key = self-secret\nrole_arn = ${READER}\nsource_profile = self\n`,
+    );
+    fake.principals.set('AKIDSELF', { secret: 'self-secret' });
+    const config = loadS3Config(env);
+    expect(config.accessKeyId).toBeUndefined();
+    expect((await config.credentials!()).accessKeyId).toMatch(/^ASIA\d+$/);
+    expect(fake.assumed.map((a) => [a.roleArn, a.caller.accessKeyId])).toEqual([[READER, 'AKIDSELF']]);
+  });
+
+  it('configuration mistakes are one line: a missing source profile, an unknown credential_source, both', async () => {
+    const load = async (config: string) => {
+      const env = await roleEnv(config, { AWS_PROFILE: 'r' });
+      try {
+        loadS3Config(env);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    expect(await load(`[profile r]\nrole_arn = ${READER}\nsource_profile = gone\n`)).toBe(
+      `profile "r" (role ${READER}): its source_profile "gone" is in neither the credentials nor the config file`,
+    );
+    expect(await load(`[profile r]\nrole_arn = ${READER}\ncredential_source = Laptop\n`)).toBe(
+      'credential_source Laptop of profile "r": unknown credential_source (curate knows Environment, Ec2InstanceMetadata and EcsContainer)',
+    );
+    expect(
+      await load(`[profile r]\nrole_arn = ${READER}\nsource_profile = base\ncredential_source = Environment\n`),
+    ).toBe(`profile "r" (role ${READER}) sets both source_profile and credential_source: keep one`);
+    expect(await load(`[profile r]\nrole_arn = ${READER}\nsource_profile = base\nduration_seconds = 60\n`)).toMatch(
+      /duration_seconds must be a whole number from 900 to 43200, got "60"$/,
+    );
+  });
+
+  it('without AWS_PROFILE, environment keys still come before a default profile that assumes a role', async () => {
+    const env = await roleEnv(`[default]\nrole_arn = ${READER}\nsource_profile = base\n`, {
+      AWS_ACCESS_KEY_ID: 'AKIDENV',
+      AWS_SECRET_ACCESS_KEY: 'env-secret',
+    });
+    expect(loadS3Config(env).accessKeyId).toBe('AKIDENV');
+  });
+
+  it('the STS endpoint: the override, else regional, global for legacy, .com.cn in China', () => {
+    expect(stsEndpoint({ AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:9/' }, 'eu-west-1')).toEqual({
+      url: 'http://127.0.0.1:9',
+      region: 'eu-west-1',
+    });
+    expect(stsEndpoint({}, 'eu-west-1')).toEqual({ url: 'https://sts.eu-west-1.amazonaws.com', region: 'eu-west-1' });
+    expect(stsEndpoint({}, 'eu-west-1', (k) => (k === 'sts_regional_endpoints' ? 'legacy' : undefined))).toEqual({
+      url: 'https://sts.amazonaws.com',
+      region: 'us-east-1',
+    });
+    expect(stsEndpoint({ AWS_STS_REGIONAL_ENDPOINTS: 'legacy' }, 'ap-east-1').url).toBe(
+      'https://sts.ap-east-1.amazonaws.com',
+    );
+    expect(stsEndpoint({}, 'cn-north-1').url).toBe('https://sts.cn-north-1.amazonaws.com.cn');
+  });
+
+  it('mfa_serial is refused in one line (curate cannot prompt for a code)', async () => {
+    const env = await roleEnv(
+      `[profile admin]\nrole_arn = ${READER}\nsource_profile = base\nmfa_serial = arn:aws:iam::111122223333:mfa/me\n`,
+      { AWS_PROFILE: 'admin' },
+    );
+    expect(() => loadS3Config(env)).toThrow(
+      /^profile "admin" \(role .*\) needs an MFA code \(mfa_serial arn:aws:iam::111122223333:mfa\/me\), which curate cannot prompt for: /,
     );
     expect(fake.requests.length).toBe(0);
   });

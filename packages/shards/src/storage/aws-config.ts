@@ -5,7 +5,9 @@
  *   default ~/.aws/credentials), else in the shared config file (AWS_CONFIG_FILE, default ~/.aws/config,
  *   sections `[profile NAME]` and `[default]`); else temporary credentials, refreshed before they
  *   expire (credentials.ts): the profile's SSO or `credential_process`, web identity, container
- *   credentials, EC2 instance metadata;
+ *   credentials, EC2 instance metadata. A profile that assumes a role (`role_arn` + `source_profile` or
+ *   `credential_source`) comes first: before its own static keys, and before the environment's keys
+ *   when AWS_PROFILE names it (as in the AWS SDK for JavaScript v3);
  * - region: AWS_REGION, AWS_DEFAULT_REGION, the profile's `region`, else us-east-1;
  * - endpoint: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's `endpoint_url` (MinIO, R2 and other
  *   S3-compatible stores); with an endpoint, requests use path-style addressing (`ENDPOINT/BUCKET/KEY`).
@@ -14,7 +16,13 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '@curate/core';
-import { type CredentialProvider, cachedProvider, temporarySource } from './credentials.js';
+import {
+  assumesRole,
+  type CredentialProvider,
+  cachedProvider,
+  type ProfileLookup,
+  temporarySource,
+} from './credentials.js';
 
 export interface S3Config {
   /** Static keys (environment or profile); absent when `credentials` gives them. */
@@ -66,18 +74,26 @@ export function loadS3Config(env: NodeJS.ProcessEnv = process.env): S3Config {
   const profile = env.AWS_PROFILE || 'default';
   const credFile = env.AWS_SHARED_CREDENTIALS_FILE || join(home, '.aws', 'credentials');
   const confFile = env.AWS_CONFIG_FILE || join(home, '.aws', 'config');
-  const creds = readIni(credFile).get(profile);
+  const credIni = readIni(credFile);
   const conf = readIni(confFile);
-  const prof = conf.get(profile === 'default' ? 'default' : `profile ${profile}`) ?? conf.get(profile);
-  const pick = (key: string) => creds?.get(key) ?? prof?.get(key);
+  const lookup: ProfileLookup = (name) => {
+    const c = credIni.get(name);
+    const p = conf.get(name === 'default' ? 'default' : `profile ${name}`) ?? conf.get(name);
+    if (!c && !p) return undefined;
+    return (key: string) => c?.get(key) ?? p?.get(key);
+  };
+  const pick = lookup(profile) ?? (() => undefined);
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || pick('region') || 'us-east-1';
   const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || pick('endpoint_url');
   const config: S3Config = { region };
   if (endpoint) config.endpoint = endpoint.replace(/\/+$/, '');
-  let accessKeyId = env.AWS_ACCESS_KEY_ID;
-  let secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-  let sessionToken = env.AWS_SESSION_TOKEN;
-  if (!accessKeyId || !secretAccessKey) {
+  // a role profile wins over its own keys, and over the environment's when AWS_PROFILE names it
+  const role = assumesRole(pick);
+  const useEnv = !(role && env.AWS_PROFILE);
+  let accessKeyId = useEnv ? env.AWS_ACCESS_KEY_ID : undefined;
+  let secretAccessKey = useEnv ? env.AWS_SECRET_ACCESS_KEY : undefined;
+  let sessionToken = useEnv ? env.AWS_SESSION_TOKEN : undefined;
+  if ((!accessKeyId || !secretAccessKey) && !role) {
     accessKeyId = pick('aws_access_key_id');
     secretAccessKey = pick('aws_secret_access_key');
     sessionToken = pick('aws_session_token');
@@ -88,7 +104,7 @@ export function loadS3Config(env: NodeJS.ProcessEnv = process.env): S3Config {
     if (sessionToken) out.sessionToken = sessionToken;
     return out;
   }
-  const source = temporarySource(env, profile, pick, (name) => conf.get(`sso-session ${name}`), region);
+  const source = temporarySource(env, profile, pick, (name) => conf.get(`sso-session ${name}`), region, lookup);
   if (!source) {
     throw new InputError(`no S3 credentials: ${tried}, or a role (web identity, container, instance)`, {
       code: 'E_S3_CREDENTIALS',
