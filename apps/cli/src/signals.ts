@@ -25,7 +25,11 @@ export function installSignalHandlers(): void {
         const removed = abortOpenOutputs();
         const what = removed.length ? `; removed temporary output ${removed.join(', ')}` : '';
         writeSync(2, `curate: interrupted by ${signal}${what}\n`);
-        // A file-system call already in flight in libuv's pool may have recreated a folder meanwhile.
+        // A file-system call already in flight in libuv's pool (a shard writer's recursive mkdir, a
+        // hard link of a finished unit) may have recreated a folder meanwhile: let those finish (the
+        // pool runs beside this blocked thread), then remove again.
+        abortOpenOutputs(removed);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
         abortOpenOutputs(removed);
         process.exit(code);
       };
