@@ -150,6 +150,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     if (workPath && remoteWork) mirror = await WorkMirror.open(remoteWork);
     // the ranks of a staged run share the work dir (each writes only its own units)
     if (workPath) work = await WorkDir.open(workPath, TOOL_VERSION, { shared: Boolean(rank) });
+    // a later stage's rank: the stage before it must be done (its markers), checked first
+    const ranked = rank && work ? await rank.before(work) : undefined;
     // Pass 1 (a later stage's rank: the attributes the scan ranks stored, without the signatures).
     const { scans, record: scanRecord } = await scanStage(recipe, tasks, {
       workers,
@@ -234,7 +236,6 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     // Dedup decisions (global across sources unless scope: per_source).
     stagePoint('dedup');
     const t1 = now();
-    const ranked = rank && work ? await rank.before(work) : undefined;
     const { record: dedupRecord, reused: dedupReused } = await dedupStage(recipe, sources, scans, idOf, work, ranked);
     await mirror?.push();
     timings.dedup_seconds = (now() - t1) / 1000;
