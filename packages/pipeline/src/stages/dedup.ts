@@ -316,19 +316,28 @@ function fromEdges(
   scoreAt: (s: DedupSource, f: number, row: number) => number | undefined,
   prefer: 'real' | 'none',
 ): NearDedupResult {
-  const docs: number[] = [];
-  const where: [DedupSource, number, number][] = [];
+  // the group's rows the earlier decisions keep, in document order: 8 bytes each
+  let docs = new Float64Array(1024);
+  let n = 0;
   for (const s of group) {
-    s.scans.forEach((f, fi) => {
-      for (let r = 0; r < f.rows; r++) {
-        const sr = s.fileBase[fi] + r;
-        // rows without a signature are left in as single rows: they join no cluster and move no number
-        if (s.reasons.has(sr)) continue;
-        docs.push(s.docBase + sr);
-        where.push([s, fi, r]);
+    for (let sr = 0; sr < s.rowsRead; sr++) {
+      // rows without a signature are left in as single rows: they join no cluster and move no number
+      if (s.reasons.has(sr)) continue;
+      if (n === docs.length) {
+        const d = new Float64Array(n * 2);
+        d.set(docs);
+        docs = d;
       }
-    });
+      docs[n++] = s.docBase + sr;
+    }
   }
+  docs = docs.subarray(0, n);
+  const at = (p: number): [DedupSource, number, number] => {
+    const s = sourceOfDoc(group, docs[p]);
+    const sr = docs[p] - s.docBase;
+    const fi = fileOfRow(s.fileBase, sr);
+    return [s, fi, sr - s.fileBase[fi]];
+  };
   // documents in ascending order (sources by docBase, files and rows in order): positions by bisection
   const pos = (doc: number): number | undefined => {
     let lo = 0;
@@ -355,13 +364,30 @@ function fromEdges(
     {
       n: docs.length,
       docIndex: (p) => docs[p],
-      kind: (p) => kindCode(where[p][0].kind),
-      score: (p) => scoreValue(scoreAt(where[p][0], where[p][1], where[p][2])),
-      id: (p) => idOf(where[p][0], where[p][0].fileBase[where[p][1]] + where[p][2]),
+      kind: (p) => kindCode(sourceOfDoc(group, docs[p]).kind),
+      score: (p) => {
+        const [s, fi, r] = at(p);
+        return scoreValue(scoreAt(s, fi, r));
+      },
+      id: (p) => {
+        const [s, fi, r] = at(p);
+        return idOf(s, s.fileBase[fi] + r);
+      },
     },
     prefer,
   );
   return { removed: d.removed, clusters: d.clusters, sizeHistogram: sizeHistogram(d.sizes), edges: edges.length / 2 };
+}
+
+function fileOfRow(fileBase: number[], sourceRow: number): number {
+  let lo = 0;
+  let hi = fileBase.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (fileBase[mid] <= sourceRow) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 function sourceOfDoc(group: DedupSource[], doc: number): DedupSource {
