@@ -11,6 +11,7 @@
  *     and `curate status` shows it with the rank's log.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -99,7 +100,9 @@ function outputFiles(dir: string): Record<string, string> {
     for (const f of readdirSync(d, { withFileTypes: true })) {
       if (f.isDirectory()) walk(join(d, f.name), `${rel}${f.name}/`);
       else if (!['manifest.json', 'report.html'].includes(f.name))
-        out[rel + f.name] = readFileSync(join(d, f.name)).toString('base64');
+        out[rel + f.name] = createHash('sha256')
+          .update(readFileSync(join(d, f.name)))
+          .digest('hex');
     }
   };
   walk(dir, '');

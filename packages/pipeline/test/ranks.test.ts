@@ -5,6 +5,7 @@
  * and the manifest except timings and reuse records). A rank whose predecessor left no markers fails
  * closed with one line naming its stage and rank. The Slurm side is in apps/cli/test/slurm.test.ts.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CurateError } from '@curate/core';
@@ -27,13 +28,16 @@ import { tempDir, writeRecipe } from './helpers.js';
 
 const DEMO = resolve(__dirname, '../../../fixtures/recipes/demo.yaml');
 
-/** Every file of an output directory (shards, rejected shards) by relative path, manifest and report aside. */
-function outputFiles(dir: string): Record<string, Buffer> {
-  const out: Record<string, Buffer> = {};
+/** sha256 of every file of an output directory (shards, rejected shards) by relative path, manifest and report aside. */
+function outputFiles(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
   const walk = (d: string, rel: string) => {
     for (const f of readdirSync(d, { withFileTypes: true })) {
       if (f.isDirectory()) walk(join(d, f.name), `${rel}${f.name}/`);
-      else if (!['manifest.json', 'report.html'].includes(f.name)) out[rel + f.name] = readFileSync(join(d, f.name));
+      else if (!['manifest.json', 'report.html'].includes(f.name))
+        out[rel + f.name] = createHash('sha256')
+          .update(readFileSync(join(d, f.name)))
+          .digest('hex');
     }
   };
   walk(dir, '');

@@ -256,7 +256,6 @@ export async function dedupRank(
   const evalNames = (dedup.decontaminate ?? []).map((d) => d.name);
   const ctx: AttrContext = { recipe, filters, evalSums: await evalChecksums(recipe, expandInputs), tool: options.tool };
   const perSource = dedup.scope === 'per_source';
-  const prefer = ((near?.prefer as Prefer | undefined) ?? 'real') as Prefer;
   const opts = near
     ? resolveNearOptions({
         numPerm: near.num_perm,
@@ -274,12 +273,8 @@ export async function dedupRank(
         () => new ExactDeduper({ prefer: (near?.prefer as Prefer | undefined) ?? 'real' }),
       )
     : null;
-  void prefer;
-  // Pass 1: band keys of this rank's buckets, and exact keys.
-  const eGroup: number[] = [];
-  const eBand: number[] = [];
-  const eKey: number[] = [];
-  const eDoc: number[] = [];
+  // Pass 1: band keys of this rank's buckets (20 bytes an entry), and exact keys.
+  const entries = new BucketEntries();
   let docBase = 0;
   let sourceRows = 0;
   let lastSource = -1;
@@ -317,10 +312,7 @@ export async function dedupRank(
         for (let b = 0; b < opts.bands; b++) {
           const key = bandKey(sig, b, opts.rows);
           if (bucketOwner(b, key, r.worldSize) !== r.rank) continue;
-          eGroup.push(g);
-          eBand.push(b);
-          eKey.push(key);
-          eDoc.push(base + row);
+          entries.push(g, b, key, base + row);
         }
       }
     }
@@ -328,8 +320,12 @@ export async function dedupRank(
   const removed = new Set<number>();
   if (exact) for (const dd of exact) for (const doc of dd.resolve().keys()) removed.add(doc);
   // Buckets: entries by group, band, key, document.
-  const idx: number[] = [];
-  for (let i = 0; i < eDoc.length; i++) if (!removed.has(eDoc[i])) idx.push(i);
+  const { group: eGroup, band: eBand, key: eKey, doc: eDoc } = entries.view();
+  let m0 = 0;
+  for (let i = 0; i < eDoc.length; i++) if (!removed.has(eDoc[i])) m0++;
+  const idx = new Uint32Array(m0);
+  m0 = 0;
+  for (let i = 0; i < eDoc.length; i++) if (!removed.has(eDoc[i])) idx[m0++] = i;
   idx.sort((a, b) => eGroup[a] - eGroup[b] || eBand[a] - eBand[b] || eKey[a] - eKey[b] || eDoc[a] - eDoc[b]);
   const same = (a: number, b: number) => eGroup[a] === eGroup[b] && eBand[a] === eBand[b] && eKey[a] === eKey[b];
   const needed = new Set<number>();
@@ -397,6 +393,43 @@ export async function dedupRank(
     units: { computed: { buckets_rows: idx.length, edges: edgeCount, signatures_held: sigs.size }, reused: {} },
     file: name,
   };
+}
+
+/** A dedup rank's bucket entries in growable typed arrays: group, band, 53-bit band key, document. */
+class BucketEntries {
+  private n = 0;
+  private group = new Uint16Array(1024);
+  private band = new Uint16Array(1024);
+  private key = new Float64Array(1024);
+  private doc = new Float64Array(1024);
+  push(group: number, band: number, key: number, doc: number): void {
+    if (this.n === this.doc.length) {
+      const cap = this.n * 2;
+      const grow = <T extends Uint16Array | Float64Array>(a: T, make: (n: number) => T): T => {
+        const b = make(cap);
+        b.set(a);
+        return b;
+      };
+      this.group = grow(this.group, (k) => new Uint16Array(k));
+      this.band = grow(this.band, (k) => new Uint16Array(k));
+      this.key = grow(this.key, (k) => new Float64Array(k));
+      this.doc = grow(this.doc, (k) => new Float64Array(k));
+    }
+    this.group[this.n] = group;
+    this.band[this.n] = band;
+    this.key[this.n] = key;
+    this.doc[this.n] = doc;
+    this.n++;
+  }
+  view() {
+    const n = this.n;
+    return {
+      group: this.group.subarray(0, n),
+      band: this.band.subarray(0, n),
+      key: this.key.subarray(0, n),
+      doc: this.doc.subarray(0, n),
+    };
+  }
 }
 
 /** The dedup ranks' edges (per group), from the first world size whose every rank is done and verifies. */
