@@ -113,6 +113,29 @@ export function queued(jobIds: string[]): Map<string, string> {
   return out;
 }
 
+/**
+ * How finished array tasks ended, from `sacct` (`jobid_task` -> `CANCELLED by 0`, `TIMEOUT`,
+ * `OUT_OF_MEMORY`, ...); empty where accounting is off (then the markers and the queue tell).
+ */
+export function accounted(jobIds: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!jobIds.length) return out;
+  let text = '';
+  try {
+    text = execFileSync('sacct', ['-n', '-P', '-X', '-o', 'JobID,State', '-j', [...new Set(jobIds)].join(',')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch {
+    return out; // no sacct, or "Slurm accounting storage is disabled"
+  }
+  for (const line of text.split('\n')) {
+    const [id, state] = line.trim().split('|');
+    if (id && state) out.set(id, state);
+  }
+  return out;
+}
+
 function readJobs(dir: string): Submission[] {
   try {
     return JSON.parse(readFileSync(join(dir, 'jobs.json'), 'utf8')) as Submission[];
@@ -129,6 +152,7 @@ export async function stageStates(
 ): Promise<StageState[]> {
   const jobs = readJobs(join(work, 'slurm', run));
   const q = queued(jobs.map((j) => j.job_id));
+  let acct: Map<string, string> | null = null; // asked only when a rank left the queue without a marker
   const out: StageState[] = [];
   for (const stage of RANK_STAGES) {
     const markers = await readRankMarkers(ranksDir(work, run, stage));
@@ -147,9 +171,12 @@ export async function stageStates(
       else if (m?.status === 'done') st.done.push(rank);
       else if (m?.status === 'failed') st.failed.push({ rank, line: m.error?.line ?? 'failed', log: m.log });
       else if (sub) {
+        const task = `${sub.job_id}_${rank - sub.offset}`;
+        acct ??= accounted(jobs.map((j) => j.job_id));
+        const how = acct.get(task);
         st.failed.push({
           rank,
-          line: `job ${sub.job_id}_${rank - sub.offset} left the queue without a completion marker (cancelled, timed out or killed)`,
+          line: `job ${task} left the queue without a completion marker (${how ? `sacct: ${how}` : 'cancelled, timed out or killed'})`,
           log: logPath(join(work, 'slurm', run), stage, rank),
         });
       } else st.todo.push(rank);
