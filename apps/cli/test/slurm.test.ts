@@ -124,6 +124,27 @@ describe('array splitting (MaxArraySize)', () => {
   });
 });
 
+describe('ranks from the command line, without a scheduler', () => {
+  it('a rank without its predecessor: one line naming stage and rank, exit 1, no stack; status shows it', () => {
+    const dir = temp();
+    const work = join(dir, 'w');
+    const r = curate(['mix', DEMO, '--stage', 'write', '--rank', '1', '--world-size', '3', '--work', work]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(
+      /^error: stage write rank 1 of 3: the plan stage has no completion marker in \S+: run it first/,
+    );
+    const status = curate(['status', work]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/write\s+3 rank\(s\): 0 done, 0 running, 1 failed, 2 not run/);
+    expect(status.stdout).toMatch(/rank 1 failed: stage write rank 1 of 3: the plan stage/);
+    const bad = curate(['mix', DEMO, '--stage', 'plan', '--rank', '1', '--world-size', '2', '--work', work]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--stage plan runs as one rank/);
+    expect(curate(['mix', DEMO, '--stage', 'scan']).stderr).toMatch(/--stage needs --work DIR/);
+  });
+});
+
 describe.skipIf(!HAS_SLURM_SH)('on a real one-node Slurm cluster', () => {
   it.skipIf(!HAS_SHARED)(
     'the e2e recipe as 4 scan / 2 dedup / 3 write ranks through sbatch: the single-process bytes',
