@@ -107,8 +107,47 @@ export const COMMANDS: CommandSpec[] = [
           '--work <dir>',
           'work dir: attribute shards reused and stored across mixes (default: .curate-work beside the output directory)',
         )
-        .option('--no-work', 'store no attributes; compute everything'),
+        .option('--no-work', 'store no attributes; compute everything')
+        .addOption(
+          new Option(
+            '--stage <stage>',
+            'run one rank of one stage of the staged mix (with --work DIR shared by every rank)',
+          ).choices(['scan', 'dedup', 'plan', 'scatter', 'write', 'finalize']),
+        )
+        .option(
+          '--rank <i>',
+          'this rank (with --stage); also SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX',
+          int('--rank'),
+        )
+        .option(
+          '--world-size <n>',
+          "the stage's number of ranks (with --stage); also SLURM_ARRAY_TASK_COUNT / CURATE_WORLD_SIZE",
+          int('--world-size'),
+        )
+        .option(
+          '--slurm',
+          'submit the stages as Slurm arrays chained with afterok (scripts in the work dir) and return',
+        )
+        .option('--scan-ranks <n>', 'with --slurm: scan ranks (default 4)', int('--scan-ranks'))
+        .option('--dedup-ranks <n>', 'with --slurm: dedup ranks (default 2)', int('--dedup-ranks'))
+        .option('--write-ranks <n>', 'with --slurm: scatter and write ranks (default 4)', int('--write-ranks'))
+        .option('--partition <name>', 'with --slurm: #SBATCH --partition')
+        .option('--time <limit>', 'with --slurm: #SBATCH --time, e.g. 4:00:00')
+        .option('--cpus <n>', 'with --slurm: #SBATCH --cpus-per-task (and --workers of each rank)', int('--cpus'))
+        .option('--mem <size>', 'with --slurm: #SBATCH --mem, e.g. 16G')
+        .option(
+          '--sbatch <line>',
+          'with --slurm: an extra #SBATCH line, e.g. --sbatch=--account=abc (repeatable)',
+          (v: string, prev: string[] = []) => [...prev, v],
+        ),
     load: async () => (await import('./commands/mix.js')).mixCommand,
+  },
+  {
+    name: 'status',
+    args: '<workdir>',
+    summary: "show a staged mix's ranks per stage: done, running, failed (with each failed rank's log)",
+    options: (c) => c,
+    load: async () => (await import('./commands/staged.js')).statusCommand,
   },
   {
     name: 'tag',

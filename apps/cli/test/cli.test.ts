@@ -16,6 +16,7 @@ describe('curate CLI shell', () => {
       'plan',
       'report',
       'stats',
+      'status',
       'tag',
       'validate',
     ]);

@@ -30,7 +30,7 @@ export {
   type OutputOptions,
 } from './files.js';
 export { checkStamp, type FileStamp, inputChanged, stampOf } from './integrity.js';
-export { compareForKeep, type DocMeta, type Prefer, sizeHistogram } from './keep.js';
+export { compareForKeep, type DocMeta, kindCode, type Prefer, scoreValue, sizeHistogram } from './keep.js';
 export {
   type BandChoice,
   type BandWeights,
@@ -49,11 +49,15 @@ export {
   type Signature,
 } from './minhash.js';
 export {
+  type ClusterInput,
+  decideClusters,
   NearDedupIndex,
   type NearDedupOptions,
   type NearDedupResult,
   type NearRemoval,
+  type ResolvedNearOptions,
   resolveNearOptions,
+  UnionFind,
 } from './near.js';
 export { type NormalizeOptions, normalizeText } from './normalize.js';
 export type { SignOptions } from './sign.js';

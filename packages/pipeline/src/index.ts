@@ -22,6 +22,7 @@ export {
   TOOL_VERSION,
 } from './run.js';
 export { decideFile, type FileScan, type ScanTask } from './scan.js';
+export { runStage, runStageFile, type StageOptions, type StageResult } from './staged.js';
 export {
   type AttrContext,
   type AttrGroup,
@@ -29,6 +30,20 @@ export {
   loadAttributes,
   writeAttributes,
 } from './stages/attributes.js';
+export {
+  assignByBytes,
+  bucketOwner,
+  RANK_STAGES,
+  type RankMarker,
+  type RankStageName,
+  rangeOwner,
+  ranksDir,
+  readRankMarkers,
+  resolveStageRank,
+  runKeyOf,
+  SINGLE_RANK_STAGES,
+  type StageRank,
+} from './stages/ranks.js';
 export { type ScanRecord, type ScanStageOptions, scanStage } from './stages/scan.js';
 export { type TagOptions, type TagResult, tagRecipe, tagRecipeFile } from './stages/tag.js';
 export { WORK_FORMAT, WorkDir } from './stages/workdir.js';

@@ -35,7 +35,7 @@ import type { SamplePool } from './pool.js';
 import { RowReasons } from './reasons.js';
 import { passThroughColumns, type ScanTask } from './scan.js';
 import { qualitySignalsRecord, SignalHistograms, signalRate } from './signals.js';
-import { type DedupSource, dedupStage } from './stages/dedup.js';
+import { type DedupSource, dedupStage, type RankedDedup } from './stages/dedup.js';
 import { finalizeStage } from './stages/finalize.js';
 import { planStage } from './stages/plan.js';
 import { scanStage } from './stages/scan.js';
@@ -44,7 +44,7 @@ import type { SourceState } from './stages/sources.js';
 import { UnitStore } from './stages/units.js';
 import { WorkMirror } from './stages/work-mirror.js';
 import { configKey, WorkDir } from './stages/workdir.js';
-import { type WriteResult, writeStage } from './stages/write.js';
+import { type WritePart, type WriteResult, writeStage } from './stages/write.js';
 
 /** The version written into manifests, from this package's package.json (one version line for all of curate). */
 export const TOOL_VERSION: string = JSON.parse(
@@ -76,6 +76,24 @@ export interface RunOptions {
    * the output directory, see `defaultWorkDir`); false: nothing stored, everything computed.
    */
   work?: string | false;
+  /**
+   * One rank of a later stage of a staged run (`runStage`, staged.ts): what it reads must be stored
+   * by the stages before it, and it does only its share. Set by `runStage`, not by callers.
+   */
+  rankStage?: RankHooks;
+}
+
+/** How `runStage` drives `runRecipe` for the plan, scatter, write and finalize ranks. */
+export interface RankHooks {
+  stage: 'plan' | 'scatter' | 'write' | 'finalize';
+  /** A predecessor's output is missing: throws the stage's one-line failure. */
+  fail: (what: string) => never;
+  /** Before dedup: checks the stages before (plan's dedup ranks, the others' plan marker). */
+  before: (work: WorkDir) => Promise<RankedDedup>;
+  /** The write stage's share (scatter, write, link). */
+  part?: WritePart;
+  /** Receives the write stage's units (scatter and write ranks). */
+  units?: (u: WriteResult['units']) => void;
 }
 
 export interface RunResult {
@@ -119,25 +137,37 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         ? WorkMirror.cacheDirOf(remoteWork)
         : resolve(options.work ?? defaultWorkDir(outDir));
   // The output directory is checked before any work, and written under a temporary name.
-  const out = options.dryRun
-    ? null
-    : await openOutput(outDir, recipe, files, options, workPath && (remoteWork ?? workPath));
+  const rank = options.rankStage;
+  const out =
+    options.dryRun || (rank && rank.stage !== 'finalize')
+      ? null
+      : await openOutput(outDir, recipe, files, options, workPath && (remoteWork ?? workPath));
   let work: WorkDir | null = null;
   let mirror: WorkMirror | null = null;
   // The pass-1 threads, kept for pass 2 when they can do it (no rejected rows to write).
   let samplePool: SamplePool | null = null;
   try {
     if (workPath && remoteWork) mirror = await WorkMirror.open(remoteWork);
-    if (workPath) work = await WorkDir.open(workPath, TOOL_VERSION);
-    // Pass 1.
+    // the ranks of a staged run share the work dir (each writes only its own units)
+    if (workPath) work = await WorkDir.open(workPath, TOOL_VERSION, { shared: Boolean(rank) });
+    // a later stage's rank: the stage before it must be done (its markers), checked first
+    const ranked = rank && work ? await rank.before(work) : undefined;
+    // Pass 1 (a later stage's rank: the attributes the scan ranks stored, without the signatures).
     const { scans, record: scanRecord } = await scanStage(recipe, tasks, {
       workers,
       work,
       tool: TOOL_VERSION,
       signal: options.signal,
       onProgress: progress,
+      ...(rank
+        ? {
+            omit: ['minhash'],
+            require: (t: ScanTask, missing: string[]) =>
+              rank.fail(`the scan stage left no attributes (${missing.join(', ')}) for ${t.path}: run its rank first`),
+          }
+        : {}),
       keep:
-        options.dryRun || recipe.output.write_rejected
+        rank || options.dryRun || recipe.output.write_rejected
           ? undefined
           : (p) => {
               samplePool = p;
@@ -210,7 +240,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     // Dedup decisions (global across sources unless scope: per_source).
     stagePoint('dedup');
     const t1 = now();
-    const { record: dedupRecord, reused: dedupReused } = await dedupStage(recipe, sources, scans, idOf, work);
+    const { record: dedupRecord, reused: dedupReused } = await dedupStage(recipe, sources, scans, idOf, work, ranked);
     await mirror?.push();
     timings.dedup_seconds = (now() - t1) / 1000;
 
@@ -345,7 +375,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       counters: stats.toJSON(),
     });
 
-    if (options.dryRun || !out) {
+    if (options.dryRun || rank?.stage === 'plan') {
       return { plan, manifest: baseManifest(), dryRun: true };
     }
 
@@ -359,13 +389,13 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     });
     const store = work
       ? await UnitStore.open(work.path('write', writeKey), true)
-      : await UnitStore.open(join(out.tmpDir, '.write'), false);
+      : await UnitStore.open(join((out as { tmpDir: string }).tmpDir, '.write'), false);
     const writeResult = await writeStage({
       recipe,
       sources,
       selections,
       order: orderOf,
-      out,
+      out: out ?? { tmpDir: '' },
       store,
       samplePool,
       workers,
@@ -374,8 +404,13 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       totalBytes,
       idOf,
       timings,
+      part: rank?.part,
     });
     samplePool = null; // closed by the write stage
+    if (!out) {
+      rank?.units?.(writeResult.units);
+      return { plan, manifest: baseManifest(), dryRun: false };
+    }
 
     stagePoint('finalize');
     const manifest = await finalizeStage({

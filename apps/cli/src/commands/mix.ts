@@ -120,6 +120,11 @@ export async function tagCommand(ctx: CommandContext, args: string[], opts: Reco
 }
 
 export async function mixCommand(ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<void> {
+  if (opts.stage !== undefined || opts.slurm) {
+    const staged = await import('./staged.js');
+    if (opts.slurm) return staged.slurmSubmit(ctx, args, opts);
+    return staged.stageCommand(ctx, args, opts);
+  }
   await run(ctx, args, opts, Boolean(opts.dryRun));
 }
 

@@ -12,7 +12,16 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { deserialize, serialize } from 'node:v8';
 import type { Kind } from '@curate/core';
-import { ExactDeduper, NearDedupIndex } from '@curate/dedup';
+import {
+  decideClusters,
+  ExactDeduper,
+  kindCode,
+  NearDedupIndex,
+  type NearDedupResult,
+  scoreValue,
+  sizeHistogram,
+  UnionFind,
+} from '@curate/dedup';
 import type { Recipe } from '@curate/recipe';
 import type { Manifest } from '../manifest.js';
 import type { RowReasons } from '../reasons.js';
@@ -40,12 +49,23 @@ interface Verdicts {
   reason: string[];
 }
 
+/**
+ * How a staged run's process (stages/ranks.ts) gets its verdicts: the plan rank unions the dedup
+ * ranks' candidate edges (`edges`, per dedup group: pairs of global document indexes) instead of
+ * holding every signature; the later ranks read the stored verdicts (`requireStored` throws when
+ * they are not there).
+ */
+export type RankedDedup =
+  | { edges: (group: number) => Promise<Float64Array>; requireStored?: undefined }
+  | { requireStored: () => never; edges?: undefined };
+
 export async function dedupStage(
   recipe: Recipe,
   sources: DedupSource[],
   scans: FileScan[],
   idOf: (s: DedupSource, sourceRow: number) => string,
   work: WorkDir | null,
+  ranked?: RankedDedup,
 ): Promise<{ record: Manifest['dedup']; reused: boolean }> {
   const dedup = recipe.dedup ?? {};
   const key = work && (dedup.exact || dedup.near) ? dedupKey(recipe, sources) : null;
@@ -59,6 +79,7 @@ export async function dedupStage(
       return { record: withDecontam(recipe, got.record, sources, scans), reused: true };
     }
   }
+  if (key && ranked?.requireStored) ranked.requireStored();
   const verdicts: Verdicts = { source: [], row: [], reason: [] };
   const setReason = (s: DedupSource, row: number, reason: string) => {
     s.reasons.set(row, reason);
@@ -117,7 +138,28 @@ export async function dedupStage(
     let bands = 0;
     let rows = 0;
     let clusterBase = 0;
-    for (const group of groups) {
+    for (const [gi, group] of groups.entries()) {
+      if (ranked?.edges) {
+        const o = new NearDedupIndex({
+          numPerm: near.num_perm,
+          threshold: near.threshold,
+          bands: near.bands,
+          rows: near.rows,
+        }).options;
+        bands = o.bands;
+        rows = o.rows;
+        const res = fromEdges(group, await ranked.edges(gi), idOf, scoreAt, (near.prefer as 'real' | 'none') ?? 'real');
+        for (const [doc, rem] of res.removed) {
+          const s = sourceOfDoc(group, doc);
+          setReason(s, doc - s.docBase, `dedup:near:cluster=${clusterBase + rem.cluster}:kept=${rem.keptId}`);
+          countByKind('near', s.kind, sourceOfDoc(group, rem.keptIndex).kind);
+          removedTotal++;
+        }
+        clusterBase += res.clusters;
+        clustersTotal += res.clusters;
+        for (const [size, n] of Object.entries(res.sizeHistogram)) sizes[size] = (sizes[size] ?? 0) + n;
+        continue;
+      }
       const index = new NearDedupIndex({
         numPerm: near.num_perm,
         threshold: near.threshold,
@@ -260,6 +302,92 @@ async function storeVerdicts(work: WorkDir, key: string, verdicts: Verdicts, rec
     sha256: createHash('sha256').update(buf).digest('hex'),
   };
   await writeAtomic(work.path('dedup', `${key}.json`), `${JSON.stringify(marker)}\n`);
+}
+
+/**
+ * Near-dedup clusters of a group from candidate edges (global document index pairs) computed by the
+ * dedup ranks: the rows of the group the earlier decisions keep, in document order, united by the
+ * edges and decided as `NearDedupIndex.resolve` decides them (the same union-find and keep rule).
+ */
+function fromEdges(
+  group: DedupSource[],
+  edges: Float64Array,
+  idOf: (s: DedupSource, sourceRow: number) => string,
+  scoreAt: (s: DedupSource, f: number, row: number) => number | undefined,
+  prefer: 'real' | 'none',
+): NearDedupResult {
+  // the group's rows the earlier decisions keep, in document order: 8 bytes each
+  let docs = new Float64Array(1024);
+  let n = 0;
+  for (const s of group) {
+    for (let sr = 0; sr < s.rowsRead; sr++) {
+      // rows without a signature are left in as single rows: they join no cluster and move no number
+      if (s.reasons.has(sr)) continue;
+      if (n === docs.length) {
+        const d = new Float64Array(n * 2);
+        d.set(docs);
+        docs = d;
+      }
+      docs[n++] = s.docBase + sr;
+    }
+  }
+  docs = docs.subarray(0, n);
+  const at = (p: number): [DedupSource, number, number] => {
+    const s = sourceOfDoc(group, docs[p]);
+    const sr = docs[p] - s.docBase;
+    const fi = fileOfRow(s.fileBase, sr);
+    return [s, fi, sr - s.fileBase[fi]];
+  };
+  // documents in ascending order (sources by docBase, files and rows in order): positions by bisection
+  const pos = (doc: number): number | undefined => {
+    let lo = 0;
+    let hi = docs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (docs[mid] === doc) return mid;
+      if (docs[mid] < doc) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  };
+  const uf = new UnionFind(docs.length);
+  for (let i = 0; i + 1 < edges.length; i += 2) {
+    const a = pos(edges[i]);
+    const b = pos(edges[i + 1]);
+    if (a === undefined || b === undefined) {
+      throw new Error(`internal: a dedup rank's edge ${edges[i]}-${edges[i + 1]} names a row the decisions drop`);
+    }
+    uf.union(a, b);
+  }
+  const d = decideClusters(
+    uf,
+    {
+      n: docs.length,
+      docIndex: (p) => docs[p],
+      kind: (p) => kindCode(sourceOfDoc(group, docs[p]).kind),
+      score: (p) => {
+        const [s, fi, r] = at(p);
+        return scoreValue(scoreAt(s, fi, r));
+      },
+      id: (p) => {
+        const [s, fi, r] = at(p);
+        return idOf(s, s.fileBase[fi] + r);
+      },
+    },
+    prefer,
+  );
+  return { removed: d.removed, clusters: d.clusters, sizeHistogram: sizeHistogram(d.sizes), edges: edges.length / 2 };
+}
+
+function fileOfRow(fileBase: number[], sourceRow: number): number {
+  let lo = 0;
+  let hi = fileBase.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (fileBase[mid] <= sourceRow) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 function sourceOfDoc(group: DedupSource[], doc: number): DedupSource {

@@ -33,6 +33,13 @@ export interface ScanStageOptions {
   onProgress?: ProgressListener;
   /** Receives the threads after the scan (for the write stage). */
   keep?: (pool: SamplePool) => void;
+  /** Attribute groups not loaded (a rank of a later stage needs no signatures: `['minhash']`). */
+  omit?: string[];
+  /**
+   * A later stage's rank (stages/ranks.ts): the attributes must be stored; called (and expected to
+   * throw) for the first input whose groups are not, instead of computing them.
+   */
+  require?: (task: ScanTask, missing: string[]) => never;
 }
 
 /** What the scan stage reused and computed (for the manifest). */
@@ -70,7 +77,8 @@ export async function scanStage(
     tool: options.tool,
   };
   const scans: FileScan[] = new Array(tasks.length);
-  const groups = tasks.map((t) => (work ? fileGroups(ctx, t) : []));
+  const omit = new Set(options.omit ?? []);
+  const groups = tasks.map((t) => (work ? fileGroups(ctx, t).filter((g) => !omit.has(g.name)) : []));
   const todo: ScanTask[] = [];
   // Per task: the scan loaded from the work dir and the groups still to compute.
   const partial = new Map<number, { scan: FileScan; missing: AttrGroup[] }>();
@@ -78,6 +86,9 @@ export async function scanStage(
   let groupsComputed = 0;
   for (const t of tasks) {
     const loaded = work ? await loadAttributes(work, ctx, t, groups[t.id]) : null;
+    if (options.require && !(loaded && loaded.missing.length === 0)) {
+      options.require(t, loaded ? loaded.missing.map(needName) : groups[t.id].map(needName));
+    }
     if (loaded && loaded.missing.length === 0) {
       scans[t.id] = loaded.scan;
       groupsReused += groups[t.id].length;

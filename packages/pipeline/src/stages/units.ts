@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { diskError, mkdirChecked, WORK_FORMAT } from './workdir.js';
 
@@ -116,7 +117,7 @@ function relativeTo(dir: string, path: string): string {
 }
 
 export function writeAtomicSync(path: string, data: string | Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${hostname()}-${process.pid}`);
   try {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(tmp, data);

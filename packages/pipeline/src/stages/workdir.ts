@@ -33,8 +33,11 @@ export class WorkDir {
     private readonly created: boolean,
   ) {}
 
-  /** Open (create) and lock `dir`. */
-  static async open(dir: string, tool: string): Promise<WorkDir> {
+  /**
+   * Open (create) and lock `dir`. `shared`: the ranks of a staged run (stages/ranks.ts) open it
+   * together without the lock; each writes only its own units, under names no other rank uses.
+   */
+  static async open(dir: string, tool: string, options: { shared?: boolean } = {}): Promise<WorkDir> {
     const abs = resolve(dir);
     const st = await stat(abs).catch(() => null);
     if (st && !st.isDirectory()) {
@@ -46,7 +49,7 @@ export class WorkDir {
     await mkdirChecked(abs);
     const w = new WorkDir(abs, tool, st === null);
     await w.checkFormat();
-    await w.lock();
+    if (!options.shared) await w.lock();
     return w;
   }
 
@@ -152,7 +155,7 @@ export async function mkdirChecked(dir: string): Promise<void> {
 
 /** Write through a temporary name and a rename (a reader sees the old file or the whole new one). */
 export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
+  const tmp = `${path}.tmp-${hostname()}-${process.pid}`;
   try {
     await writeFile(tmp, data);
     await rename(tmp, path);

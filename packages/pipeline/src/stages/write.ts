@@ -39,7 +39,7 @@ import { makeRow, type SampleResult, type SampleTask } from '../sample.js';
 import { passThroughColumns, Scanner } from '../scan.js';
 import { cleanedText, loadSpans } from '../spans.js';
 import { writeFileChecked } from '../spill.js';
-import { killPoint } from './seams.js';
+import { killPoint, pausePoint } from './seams.js';
 import type { SourceState } from './sources.js';
 import type { UnitStore } from './units.js';
 
@@ -68,6 +68,23 @@ export interface WriteContext {
   idOf: (s: SourceState, sourceRow: number) => string;
   /** Receives sample_seconds and write_seconds. */
   timings: Record<string, number>;
+  /** A rank's share of the stage (stages/ranks.ts); absent: every unit, in this process. */
+  part?: WritePart;
+}
+
+/**
+ * A rank's share of the write stage: `scatter` computes the scatter units `scatter` assigns it and
+ * stops; `write` computes its write units (and the rejected rows' unit when `rejected`) from every
+ * scatter unit; `link` computes nothing and links every unit's shards into the output. A unit the
+ * step needs from an earlier one and does not find calls `missing` (which throws).
+ */
+export interface WritePart {
+  step: 'scatter' | 'write' | 'link';
+  rank?: number;
+  scatter?: (sourceIndex: number, fileIndex: number) => boolean;
+  write?: (unit: number, count: number) => boolean;
+  rejected?: boolean;
+  missing: (step: 'scatter' | 'rejected' | 'write', unit: string) => never;
 }
 
 export interface WriteResult {
@@ -328,6 +345,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     writeFileChecked(path, file.bytes);
     store.commitBytesSync('scatter', name, path, file.bytes, data);
     killPoint('scatter', ++scatterComputed);
+    pausePoint('scatter', scatterComputed, ctx.part?.rank);
     return { file: path, data };
   };
   const reuseScatter = async (name: string): Promise<ScatterUnit | null> => {
@@ -459,7 +477,13 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
         const end = s.fileBase[fi] + sc.rows;
         const first = ptr;
         const name = `m${writeRejected ? 'r' : ''}-s${s.index}-f${fi}`;
+        const part = ctx.part;
+        if (part?.step === 'scatter' && !part.scatter?.(s.index, fi)) {
+          while (ptr < sel.n && sel.rows[idx[ptr]] < end) ptr++; // another rank's unit
+          continue;
+        }
         const reused = await reuseScatter(name);
+        if (!reused && part && part.step !== 'scatter') part.missing('scatter', name);
         if (reused) {
           while (ptr < sel.n && sel.rows[idx[ptr]] < end) ptr++;
           found[s.index] += reused.data.found;
@@ -556,6 +580,10 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     }
   }
   if (pool) await pool.close();
+  if (ctx.part?.step === 'scatter') {
+    timings.sample_seconds = (now() - t3) / 1000;
+    return partResult(store);
+  }
   for (const s of sources) {
     const n = perSourceSel[s.index].n;
     if (found[s.index] !== n) {
@@ -598,8 +626,9 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
   const t4 = now();
   let rejectedShards: WrittenShard[] = [];
   let rejectedRows = 0;
-  if (writeRejected) {
+  if (writeRejected && (ctx.part?.step !== 'write' || ctx.part.rejected)) {
     const done = await store.load<{ shards: WriteUnitData['shards']; rows: number }>('rejected', 'all');
+    if (!done && ctx.part?.step === 'link') ctx.part.missing('rejected', 'all');
     const dir = store.path('rejected', 'all');
     if (done) {
       rejectedShards = done.data.shards.map((x) => ({
@@ -663,7 +692,9 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     const name = `u${pad(u)}`;
     const dir = store.path('write', name);
     const metricsFile = store.path('write', `${name}.metrics`);
+    if (ctx.part?.step === 'write' && !ctx.part.write?.(u, layout.units.length - 1)) continue; // another rank's
     const done = await store.load<WriteUnitData>('write', name);
+    if (!done && ctx.part?.step === 'link') ctx.part.missing('write', name);
     let data: WriteUnitData;
     if (done) {
       data = done.data;
@@ -671,6 +702,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
       await store.clear('write', name, [dir, metricsFile]);
       data = await writeUnit(u, dir, metricsFile);
       killPoint('write', ++writeComputed);
+      pausePoint('write', writeComputed, ctx.part?.rank);
     }
     unitShards.push(
       data.shards.map((x) => ({ path: join(dir, x.name), rows: x.rows, bytes: x.bytes, sha256: x.sha256 })),
@@ -755,6 +787,11 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     return data;
   }
 
+  if (ctx.part?.step === 'write') {
+    timings.write_seconds = (now() - t4) / 1000;
+    return partResult(store);
+  }
+
   // The units' shards into the output, under global names (hard links: the units stay valid until
   // the run is committed, so a run killed in finalize redoes no unit).
   const shards: WrittenShard[] = [];
@@ -797,6 +834,21 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
         rederived: units.reduce((a, u) => a + (u.data.text?.[1] ?? 0), 0),
       },
     },
+  };
+}
+
+/** What a rank's step returns: its units reused and computed (the rest belongs to the `link` step). */
+function partResult(store: UnitStore): WriteResult {
+  return {
+    shards: [],
+    rejectedShards: [],
+    written: 0,
+    rejectedRows: 0,
+    columns: [],
+    bySource: new Map(),
+    byRole: new Map(),
+    metricsSeconds: 0,
+    units: { reused: { ...store.reused }, computed: { ...store.computed } },
   };
 }
 

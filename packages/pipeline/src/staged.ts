@@ -1,0 +1,159 @@
+/**
+ * `curate mix recipe.yaml --stage S --rank i --world-size n --work DIR`: one rank of one stage of the
+ * staged mix (stages/ranks.ts says which units each rank owns). The scan and dedup ranks run their
+ * own modules; plan, scatter, write and finalize run `runRecipe` with hooks that make it read only
+ * what the stages before stored (failing closed when it is not there) and do only its share.
+ */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { CurateError, UsageError } from '@curate/core';
+import { loadRecipe, type Recipe } from '@curate/recipe';
+import { expandInputs, isRemote } from '@curate/shards';
+import { type RunOptions, type RunResult, runRecipe, scanTasks, TOOL_VERSION } from './run.js';
+import { passThroughColumns } from './scan.js';
+import {
+  assignByBytes,
+  clearRankMarkers,
+  dedupRank,
+  fileRecord,
+  markerBase,
+  type RankMarker,
+  type RankStageName,
+  rangeOwner,
+  ranksDir,
+  readEdges,
+  requireSingle,
+  runKeyOf,
+  type StageRank,
+  scanRank,
+  stageIncomplete,
+  writeRankMarker,
+} from './stages/ranks.js';
+import { mkdirChecked, WorkDir } from './stages/workdir.js';
+
+export interface StageOptions extends Omit<RunOptions, 'rankStage' | 'dryRun'> {
+  /** The work dir every rank shares (required). */
+  work: string;
+}
+
+export interface StageResult {
+  stage: RankStageName;
+  rank: number;
+  worldSize: number;
+  /** The staged run's key (its markers are under `WORK/ranks/<run>/`). */
+  run: string;
+  marker: RankMarker;
+  /** finalize: the run's result (manifest, output directory). */
+  result?: RunResult;
+}
+
+/** Load a recipe file and run one rank of one stage (`curate mix --stage`). */
+export async function runStageFile(file: string, r: StageRank, options: StageOptions): Promise<StageResult> {
+  const loaded = await loadRecipe(file, { overrides: options.out ? { out: options.out } : undefined });
+  return runStage(loaded.recipe, r, { ...options, recipeFile: loaded.file });
+}
+
+/** Run one rank of one stage of a recipe's staged mix; writes its rank marker (done or failed). */
+export async function runStage(recipe: Recipe, r: StageRank, options: StageOptions): Promise<StageResult> {
+  if (typeof options.work !== 'string' || !options.work) {
+    throw new UsageError('--stage needs --work DIR: a work dir every rank sees (a cluster file system)', {
+      code: 'E_RANK',
+    });
+  }
+  if (isRemote(options.work)) {
+    throw new UsageError('--stage: an s3:// work dir is not supported for ranks yet; use a shared file system', {
+      code: 'E_RANK',
+    });
+  }
+  const started = performance.now();
+  const workers = Math.max(1, options.workers ?? Math.min(availableParallelism(), 8));
+  const files = [];
+  for (const s of recipe.sources) files.push(await expandInputs(s.paths));
+  for (let i = 0; i < recipe.sources.length; i++) passThroughColumns(recipe, i);
+  const tasks = scanTasks(files, options.qualitySignals !== false);
+  const run = await runKeyOf(recipe, files, TOOL_VERSION);
+  const workDir = resolve(options.work);
+  const dir = ranksDir(workDir, run, r.stage);
+  await mkdirChecked(dir);
+  await clearRankMarkers(dir, r.rank, r.worldSize);
+  const fail = (what: string): never => {
+    throw stageIncomplete(r, workDir, what);
+  };
+  try {
+    let units: RankMarker['units'];
+    const files: NonNullable<RankMarker['files']> = [];
+    let result: RunResult | undefined;
+    if (r.stage === 'scan' || r.stage === 'dedup') {
+      const work = await WorkDir.open(workDir, TOOL_VERSION, { shared: true });
+      if (r.stage === 'scan') {
+        units = await scanRank(recipe, tasks, r, { work, workers, tool: TOOL_VERSION, signal: options.signal });
+      } else {
+        const d = await dedupRank(recipe, tasks, r, { work, tool: TOOL_VERSION, out: dir });
+        units = d.units;
+        if (d.file) files.push(await fileRecord(dir, d.file));
+      }
+    } else {
+      const stage = r.stage;
+      let writeUnits: RankMarker['units'];
+      result = await runRecipe(recipe, {
+        ...options,
+        workers,
+        work: workDir,
+        rankStage: {
+          stage,
+          fail,
+          before: async (work) => {
+            if (stage === 'plan') return { edges: (await readEdges(work, run, r)).edges };
+            await requireSingle(work, run, 'plan', r);
+            return {
+              requireStored: () =>
+                fail('the dedup verdicts the plan stage stores are missing: run the plan stage again'),
+            };
+          },
+          part:
+            stage === 'plan'
+              ? undefined
+              : {
+                  step: stage === 'finalize' ? 'link' : stage,
+                  rank: r.rank,
+                  scatter: scatterOwner(tasks, r),
+                  write: (u, count) => rangeOwner(u, count, r.worldSize) === r.rank,
+                  rejected: r.rank === 0,
+                  missing: (step, unit) =>
+                    fail(
+                      step === 'scatter'
+                        ? `scatter unit ${unit} has no completion marker: run the scatter stage's ranks first`
+                        : `${step} unit ${unit} has no completion marker: run the write stage's ranks first`,
+                    ),
+                },
+          units: (u) => {
+            writeUnits = { computed: u.computed, reused: u.reused };
+          },
+        },
+      });
+      units = writeUnits;
+    }
+    const marker: RankMarker = { ...markerBase(r, started), status: 'done', units, files };
+    writeRankMarker(dir, marker);
+    return { stage: r.stage, rank: r.rank, worldSize: r.worldSize, run, marker, result };
+  } catch (e) {
+    const err = e instanceof CurateError ? e : null;
+    const line = err ? err.toLine() : e instanceof Error ? e.message.split('\n')[0] : String(e);
+    writeRankMarker(dir, {
+      ...markerBase(r, started),
+      status: 'failed',
+      error: { code: err?.code ?? 'E_UNEXPECTED', line },
+    });
+    throw e;
+  }
+}
+
+/** The scatter units (one per input file) a rank owns: files balanced by bytes, as the scan's. */
+function scatterOwner(tasks: ReturnType<typeof scanTasks>, r: StageRank): (si: number, fi: number) => boolean {
+  const owner = assignByBytes(
+    tasks.map((t) => t.size),
+    r.worldSize,
+  );
+  const of = new Map(tasks.map((t) => [`${t.sourceIndex}/${t.fileIndex}`, owner[t.id]]));
+  return (si, fi) => of.get(`${si}/${fi}`) === r.rank;
+}

@@ -1,0 +1,199 @@
+/**
+ * The staged mix as ranks without a scheduler (issue 13): every stage's ranks run here one after
+ * another (`runStage`, what `curate mix --stage S --rank i` runs), 4 scan / 2 dedup / 3 scatter and
+ * write ranks, and the output equals the single-process run's byte for byte (shards, rejected rows,
+ * and the manifest except timings and reuse records). A rank whose predecessor left no markers fails
+ * closed with one line naming its stage and rank. The Slurm side is in apps/cli/test/slurm.test.ts.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CurateError } from '@curate/core';
+import { loadRecipe } from '@curate/recipe';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { comparableManifest, e2eRecipe } from '../../../tools/test/e2e-recipe.js';
+import { HAS_SHARED } from '../../../tools/test/shared-data.js';
+import {
+  assignByBytes,
+  type RankStageName,
+  rangeOwner,
+  readRankMarkers,
+  resolveStageRank,
+  runKeyOf,
+  runRecipeFile,
+  runStageFile,
+  TOOL_VERSION,
+} from '../dist/index.js';
+import { tempDir, writeRecipe } from './helpers.js';
+
+const DEMO = resolve(__dirname, '../../../fixtures/recipes/demo.yaml');
+
+/** sha256 of every file of an output directory (shards, rejected shards) by relative path, manifest and report aside. */
+function outputFiles(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string, rel: string) => {
+    for (const f of readdirSync(d, { withFileTypes: true })) {
+      if (f.isDirectory()) walk(join(d, f.name), `${rel}${f.name}/`);
+      else if (!['manifest.json', 'report.html'].includes(f.name))
+        out[rel + f.name] = createHash('sha256')
+          .update(readFileSync(join(d, f.name)))
+          .digest('hex');
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+const manifestOf = (dir: string) => comparableManifest(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
+
+/** Every stage's ranks in order, as a shell loop would run them. */
+async function runRanks(recipe: string, work: string, out: string, sizes: Record<RankStageName, number>) {
+  for (const stage of ['scan', 'dedup', 'plan', 'scatter', 'write', 'finalize'] as RankStageName[]) {
+    for (let rank = 0; rank < sizes[stage]; rank++) {
+      await runStageFile(recipe, { stage, rank, worldSize: sizes[stage] }, { work, out, workers: 2 });
+    }
+  }
+}
+
+const SIZES: Record<RankStageName, number> = { scan: 4, dedup: 2, plan: 1, scatter: 3, write: 3, finalize: 1 };
+
+let saved: string | undefined;
+beforeEach(() => {
+  saved = process.env.CURATE_TEST_WRITE_UNIT_ROWS;
+});
+afterEach(() => {
+  if (saved === undefined) delete process.env.CURATE_TEST_WRITE_UNIT_ROWS;
+  else process.env.CURATE_TEST_WRITE_UNIT_ROWS = saved;
+});
+
+describe('assignment', () => {
+  it('input files balanced by bytes: greedy by size, stable, every rank a share', () => {
+    expect(assignByBytes([10, 50, 20, 20, 5], 2)).toEqual([1, 0, 1, 1, 0]);
+    expect(assignByBytes([10, 50, 20, 20, 5], 2)).toEqual(assignByBytes([10, 50, 20, 20, 5], 2));
+    expect(assignByBytes([1, 1, 1], 5)).toEqual([0, 1, 2]);
+    expect(assignByBytes([], 3)).toEqual([]);
+  });
+  it('write units in contiguous ranges', () => {
+    expect(Array.from({ length: 10 }, (_, u) => rangeOwner(u, 10, 3))).toEqual([0, 0, 0, 0, 1, 1, 1, 2, 2, 2]);
+    expect(Array.from({ length: 2 }, (_, u) => rangeOwner(u, 2, 3))).toEqual([0, 1]);
+  });
+  it('rank and world size from flags, Slurm arrays and Kubernetes Indexed Jobs', () => {
+    expect(resolveStageRank('scan', { rank: 2, worldSize: 4 }, {})).toEqual({ stage: 'scan', rank: 2, worldSize: 4 });
+    expect(resolveStageRank('scan', {}, { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '4' })).toMatchObject({
+      rank: 3,
+      worldSize: 4,
+    });
+    // a resubmission of rank 3 alone: its array has one task, the world size comes from the flag
+    expect(
+      resolveStageRank('write', { worldSize: 4 }, { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '1' }),
+    ).toMatchObject({
+      rank: 3,
+      worldSize: 4,
+    });
+    expect(resolveStageRank('dedup', { worldSize: 2 }, { JOB_COMPLETION_INDEX: '1' })).toMatchObject({ rank: 1 });
+    expect(() => resolveStageRank('dedup', {}, { JOB_COMPLETION_INDEX: '1' })).toThrow(/--world-size/);
+    expect(() => resolveStageRank('scan', { rank: 4, worldSize: 4 }, {})).toThrow(/bad rank 4 of world size 4/);
+    expect(() => resolveStageRank('plan', { rank: 0, worldSize: 2 }, {})).toThrow(/runs as one rank/);
+  });
+});
+
+describe('ranks without a scheduler give the single-process bytes', () => {
+  it('demo fixtures: 4 scan, 2 dedup, 3 scatter/write ranks', async () => {
+    process.env.CURATE_TEST_WRITE_UNIT_ROWS = '23';
+    const dir = tempDir();
+    const single = join(dir, 'single');
+    await runRecipeFile(DEMO, { out: single, work: join(dir, 'w1'), workers: 2 });
+    const out = join(dir, 'ranked');
+    const work = join(dir, 'w2');
+    await runRanks(DEMO, work, out, SIZES);
+    expect(Object.keys(outputFiles(out)).length).toBeGreaterThan(6);
+    expect(outputFiles(out)).toEqual(outputFiles(single));
+    expect(manifestOf(out)).toEqual(manifestOf(single));
+    // every rank left its marker
+    const { recipe } = await loadRecipe(DEMO);
+    const { expandInputs } = await import('@curate/shards');
+    const files = [];
+    for (const s of recipe.sources) files.push(await expandInputs(s.paths));
+    const run = await runKeyOf(recipe, files, TOOL_VERSION);
+    const dedup = await readRankMarkers(join(work, 'ranks', run, 'dedup'));
+    expect(dedup.map((m) => [m.rank, m.status])).toEqual([
+      [0, 'done'],
+      [1, 'done'],
+    ]);
+  });
+
+  it('scope per_source, other world sizes (1 scan, 3 dedup, 2 write): the same bytes', async () => {
+    process.env.CURATE_TEST_WRITE_UNIT_ROWS = '50';
+    const dir = tempDir();
+    const text = readFileSync(DEMO, 'utf8')
+      .replace('exact: { normalize: true }', 'exact: { normalize: true }\n  scope: per_source')
+      .replaceAll('../', `${resolve(__dirname, '../../../fixtures')}/`);
+    const recipe = writeRecipe(dir, 'per-source.yaml', text);
+    const single = join(dir, 'single');
+    await runRecipeFile(recipe, { out: single, work: join(dir, 'w1'), workers: 2 });
+    const out = join(dir, 'ranked');
+    await runRanks(recipe, join(dir, 'w2'), out, { scan: 1, dedup: 3, plan: 1, scatter: 2, write: 2, finalize: 1 });
+    expect(outputFiles(out)).toEqual(outputFiles(single));
+    expect(manifestOf(out)).toEqual(manifestOf(single));
+  });
+
+  it.skipIf(!HAS_SHARED)(
+    'real data (Gutenberg + AlpacaEval, filters, exact + near dedup, decontam): 4/2/3 ranks',
+    async () => {
+      process.env.CURATE_TEST_WRITE_UNIT_ROWS = '700';
+      const dir = tempDir();
+      const recipe = writeRecipe(dir, 'e2e.yaml', e2eRecipe(join(dir, 'single'), { gutenberg: 3 }));
+      const single = join(dir, 'single');
+      const { manifest } = await runRecipeFile(recipe, { work: join(dir, 'w1'), workers: 2 });
+      expect(manifest.dedup.near?.removed).toBeGreaterThan(0);
+      expect(manifest.dedup.exact?.removed).toBeGreaterThan(0);
+      const out = join(dir, 'ranked');
+      await runRanks(recipe, join(dir, 'w2'), out, SIZES);
+      expect(Object.keys(outputFiles(out)).length).toBeGreaterThan(3);
+      expect(outputFiles(out)).toEqual(outputFiles(single));
+      expect(manifestOf(out)).toEqual(manifestOf(single));
+    },
+    600_000,
+  );
+});
+
+describe('fail closed', () => {
+  it("a rank whose predecessor's markers are missing fails with one line naming its stage and rank", async () => {
+    const dir = tempDir();
+    const work = join(dir, 'w');
+    const out = join(dir, 'out');
+    const stageError = async (stage: RankStageName, rank: number, worldSize: number) => {
+      try {
+        await runStageFile(DEMO, { stage, rank, worldSize }, { work, out, workers: 1 });
+      } catch (e) {
+        expect(e).toBeInstanceOf(CurateError);
+        expect((e as CurateError).code).toBe('E_STAGE_INCOMPLETE');
+        expect((e as Error).message).not.toContain('\n');
+        return (e as Error).message;
+      }
+      throw new Error(`stage ${stage} rank ${rank} did not fail`);
+    };
+    expect(await stageError('dedup', 1, 2)).toMatch(
+      /^stage dedup rank 1 of 2: the scan stage left no attributes .* for \S+brown/,
+    );
+    for (let r = 0; r < 4; r++)
+      await runStageFile(DEMO, { stage: 'scan', rank: r, worldSize: 4 }, { work, out, workers: 1 });
+    expect(await stageError('plan', 0, 1)).toMatch(
+      /^stage plan rank 0 of 1: the dedup stage has no completion markers/,
+    );
+    await runStageFile(DEMO, { stage: 'dedup', rank: 0, worldSize: 2 }, { work, out });
+    expect(await stageError('plan', 0, 1)).toMatch(
+      /^stage plan rank 0 of 1: the dedup stage is incomplete: dedup rank 1 of 2 has no completion marker/,
+    );
+    expect(await stageError('scatter', 2, 3)).toMatch(
+      /^stage scatter rank 2 of 3: the plan stage has no completion marker/,
+    );
+    await runStageFile(DEMO, { stage: 'dedup', rank: 1, worldSize: 2 }, { work, out });
+    await runStageFile(DEMO, { stage: 'plan', rank: 0, worldSize: 1 }, { work, out });
+    expect(await stageError('write', 1, 3)).toMatch(
+      /^stage write rank 1 of 3: scatter unit \S+ has no completion marker/,
+    );
+    expect(await stageError('finalize', 0, 1)).toMatch(/^stage finalize rank 0 of 1: scatter unit/);
+    expect(existsSync(out)).toBe(false);
+  });
+});
