@@ -848,7 +848,7 @@ function partResult(store: UnitStore): WriteResult {
     bySource: new Map(),
     byRole: new Map(),
     metricsSeconds: 0,
-    units: { reused: { ...store.reused }, computed: { ...store.computed } },
+    units: { reused: { ...store.reused }, computed: { ...store.computed }, text: { from_spans: 0, rederived: 0 } },
   };
 }
 
