@@ -16,7 +16,7 @@
  * the line rules would remove is dropped, with that rule as the reason.
  */
 
-import { hasUnspaced, wordSegmenter } from '@curate/core';
+import { isUnspaced, wordSegmenter } from '@curate/core';
 import { drop, type Filter, type FilterDoc, type FilterResult } from '../filter.js';
 import { C4_LANGUAGES, type LanguageOverrides, perLanguage } from '../languages.js';
 import { CHAR_CLASS } from '../text.js';
@@ -117,7 +117,7 @@ function lineVerdict(str: string, s: number, e: number, p: C4Params, out: { sent
       policy = true;
   }
   if (!terminal) return 'no_terminal_punct';
-  if (words < p.min_words_per_line && hasUnspaced(str.slice(s, e))) words = icuWords(str, s, e);
+  if (words < p.min_words_per_line && unspacedIn(str, s, e)) words = icuWords(str, s, e);
   if (words < p.min_words_per_line) return 'too_few_words';
   if (js && p.remove_javascript && JAVASCRIPT.test(str.slice(s, e))) return 'javascript';
   if (policy && p.remove_policy && POLICY.test(str.slice(s, e))) return 'policy';
@@ -128,6 +128,20 @@ function lineVerdict(str: string, s: number, e: number, p: C4Params, out: { sent
 /** Thai or Lao code unit (the scripts whose lines need no terminal punctuation by default). */
 function isThaiLao(c: number): boolean {
   return c >= 0x0e00 && c <= 0x0eff;
+}
+
+/** Whether `str[s, e)` holds a character of a script written without spaces (no slice: short English lines are common). */
+function unspacedIn(str: string, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) {
+    const c = str.charCodeAt(i);
+    if (c >= 0x0e00 && isUnspaced(c)) return true;
+  }
+  return false;
+}
+
+/** A line `str[s, e)` that starts or ends in Thai or Lao (the language is looked up only for those). */
+function thaiLaoEdge(str: string, s: number, e: number): boolean {
+  return isThaiLao(str.charCodeAt(e - 1)) || isThaiLao(str.charCodeAt(s));
 }
 
 /** Words of `str[s, e)` with runs of unspaced scripts split by ICU (@curate/core `WordSegmenter`). */
@@ -148,18 +162,17 @@ export function countSentences(line: string, s = 0, e = line.length): number {
   let n = 0;
   for (let i = s; i < e; i++) {
     const c = line.charCodeAt(i);
-    if (c >= 0x3002 && (c === 0x3002 || c === 0xff01 || c === 0xff1f || c === 0xff61)) {
-      n++;
-      continue;
-    }
-    if (c === 46 || c === 63 || c === 33) {
-      while (i + 1 < e) {
-        const d = line.charCodeAt(i + 1);
-        if (d === 46 || d === 63 || d === 33 || d === 34 || d === 39 || d === 41) i++;
-        else break;
+    // `.` `?` `!` are all <= 63: letters take two comparisons
+    if (c <= 63) {
+      if (c === 46 || c === 63 || c === 33) {
+        while (i + 1 < e) {
+          const d = line.charCodeAt(i + 1);
+          if (d === 46 || d === 63 || d === 33 || d === 34 || d === 39 || d === 41) i++;
+          else break;
+        }
+        if (i + 1 >= e || CHAR_CLASS[line.charCodeAt(i + 1)] === SPACE) n++;
       }
-      if (i + 1 >= e || CHAR_CLASS[line.charCodeAt(i + 1)] === SPACE) n++;
-    }
+    } else if (c >= 0x3002 && (c === 0x3002 || c === 0xff01 || c === 0xff1f || c === 0xff61)) n++;
   }
   return Math.max(n, 1);
 }
@@ -175,20 +188,10 @@ export function c4(base: C4Params): Filter['filter'] {
   // for the lookup). Recipe overrides may change any rule: then it is looked up for every document.
   const eager = base.languages !== undefined && Object.keys(base.languages).length > 0;
   return (doc: FilterDoc): FilterResult => {
+    // `p` and `resolved` stay locals of this function (no closure per document: English lines
+    // take the plain `lineVerdict` call, as before the language rules)
     let p = eager ? forLanguage(doc.analysis.language()) : base;
     let resolved = eager;
-    const verdict = (str: string, s: number, e: number): string | null => {
-      const why = lineVerdict(str, s, e, p, out);
-      if (
-        why !== 'no_terminal_punct' ||
-        resolved ||
-        !(isThaiLao(str.charCodeAt(e - 1)) || isThaiLao(str.charCodeAt(s)))
-      )
-        return why;
-      resolved = true;
-      p = forLanguage(doc.analysis.language());
-      return p === base ? why : lineVerdict(str, s, e, p, out);
-    };
     const text = doc.text;
     if (p.remove_lorem_ipsum && LOREM.test(text)) return drop('lorem_ipsum');
     if (p.remove_curly_bracket && text.includes('{')) return drop('curly_bracket');
@@ -216,7 +219,12 @@ export function c4(base: C4Params): Filter['filter'] {
           line = stripped;
           if (line === '') continue;
         }
-        const why = verdict(line, 0, line.length);
+        let why = lineVerdict(line, 0, line.length, p, out);
+        if (why === 'no_terminal_punct' && !resolved && thaiLaoEdge(line, 0, line.length)) {
+          resolved = true;
+          p = forLanguage(doc.analysis.language());
+          if (p !== base) why = lineVerdict(line, 0, line.length, p, out);
+        }
         if (why !== null) {
           if (!clean) return drop(why);
           changed = true;
@@ -226,7 +234,12 @@ export function c4(base: C4Params): Filter['filter'] {
         if (clean) kept.push(line);
         continue;
       }
-      const why = verdict(text, s, e);
+      let why = lineVerdict(text, s, e, p, out);
+      if (why === 'no_terminal_punct' && !resolved && thaiLaoEdge(text, s, e)) {
+        resolved = true;
+        p = forLanguage(doc.analysis.language());
+        if (p !== base) why = lineVerdict(text, s, e, p, out);
+      }
       if (why !== null) {
         if (!clean) return drop(why);
         changed = true;

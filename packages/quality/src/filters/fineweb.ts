@@ -45,6 +45,28 @@ export function lineEndings(a: TextAnalysis, shortLength: number, out: [number, 
   const text = a.text;
   let punct = 0;
   let short = 0;
+  for (let l = 0; l < a.lineCount; l++) {
+    const s = a.lineStart[l];
+    const e = a.lineEnd[l];
+    if (e > s) {
+      const c = text.charCodeAt(e - 1);
+      if (c === 46 || c === 39 || c === 34 || c === 33 || c === 63 || (c >= 0x3002 && isCjkTerminal(c))) punct++;
+    }
+    if (e - s <= shortLength) short++;
+  }
+  out[0] = punct;
+  out[1] = short;
+  return out;
+}
+
+/**
+ * Non-zero when a line of `a` starts or ends with a character of a script with language defaults
+ * (or an emoji: informal Thai or Chinese lines often start or end with one): only then is the
+ * language of a document that fails the punctuation or short-line rule looked up. A loop of its
+ * own, run only for those documents (English text that passes never pays for it).
+ */
+function edgeScripts(a: TextAnalysis): number {
+  const text = a.text;
   let scripts = 0;
   for (let l = 0; l < a.lineCount; l++) {
     const s = a.lineStart[l];
@@ -52,24 +74,12 @@ export function lineEndings(a: TextAnalysis, shortLength: number, out: [number, 
     if (e > s) {
       const c = text.charCodeAt(e - 1);
       const f = text.charCodeAt(s);
-      // and emoji (surrogates) at either end: informal Thai or Chinese lines often start or end with one
       scripts |=
         SCRIPT_OF[c] | SCRIPT_OF[f] | (c >= 0xd800 && c <= 0xdfff ? 1 : 0) | (f >= 0xd800 && f <= 0xdfff ? 1 : 0);
-      if (c === 46 || c === 39 || c === 34 || c === 33 || c === 63 || (c >= 0x3002 && isCjkTerminal(c))) punct++;
     }
-    if (e - s <= shortLength) short++;
   }
-  out[0] = punct;
-  out[1] = short;
-  lastScripts = scripts;
-  return out;
+  return scripts;
 }
-
-/**
- * Non-zero when the last `lineEndings` saw a line starting or ending with a character of a
- * script with language defaults (or an emoji): only then is the document's language looked up.
- */
-let lastScripts = 0;
 
 /** Newlines per white-space token: 0 without newlines, Infinity with newlines but no token. */
 export function newlineWordRatio(a: TextAnalysis): number {
@@ -121,8 +131,8 @@ export function fineweb(base: FinewebParams): Filter['filter'] {
     let [punct, short] = lineEndings(a, p.short_line_length, out);
     if (
       !eager &&
-      lastScripts !== 0 &&
-      (punct / lines < p.min_punct_line_ratio || short / lines > p.max_short_line_ratio)
+      (punct / lines < p.min_punct_line_ratio || short / lines > p.max_short_line_ratio) &&
+      edgeScripts(a) !== 0
     ) {
       p = forLanguage(doc.analysis.language());
       if (p !== base) [punct, short] = lineEndings(a, p.short_line_length, out);
