@@ -76,24 +76,32 @@ report: false
   return p;
 }
 
-async function run(mode) {
+// Each first mix gets a fresh work dir (everything computed: the throughput the issue asks about);
+// the re-mix reuses that work dir's attributes (nothing scanned again).
+let runs = 0;
+async function run(mode, workDir = join(work, `w-${mode}-${runs++}`)) {
   const bytes = Object.keys(sets).reduce((a, n) => a + statSync(join(work, `${n}.${mode}.jsonl`)).size, 0);
   const t0 = performance.now();
   const { manifest } = await runRecipeFile(recipe(mode), {
     out: join(work, `out-${mode}`),
     overwrite: true,
     workers: 2,
+    work: workDir,
   });
   const s = (performance.now() - t0) / 1000;
-  return { s, mbps: bytes / 1e6 / s, mb: bytes / 1e6, rows: manifest.totals.rows_read };
+  return { s, mbps: bytes / 1e6 / s, mb: bytes / 1e6, rows: manifest.totals.rows_read, workDir };
 }
 
 try {
   const best = { plain: null, chat: null };
-  for (let i = 0; i < 2; i++) {
+  const remix = { plain: null, chat: null };
+  const rounds = Number(process.env.ROUNDS ?? 3);
+  for (let i = 0; i < rounds; i++) {
     for (const mode of ['plain', 'chat']) {
       const r = await run(mode);
       if (!best[mode] || r.s < best[mode].s) best[mode] = r;
+      const again = await run(mode, r.workDir);
+      if (!remix[mode] || again.s < remix[mode].s) remix[mode] = again;
     }
   }
   for (const mode of ['plain', 'chat']) {
@@ -103,7 +111,10 @@ try {
     );
   }
   console.log(
-    `chat/plain throughput: ${(best.chat.mbps / best.plain.mbps).toFixed(2)}x MB/s, ${(best.plain.s / best.chat.s).toFixed(2)}x rows/s (target >= 0.80)`,
+    `chat/plain throughput, first mix (fresh work dir, best of ${rounds}): ${(best.chat.mbps / best.plain.mbps).toFixed(2)}x MB/s, ${(best.plain.s / best.chat.s).toFixed(2)}x rows/s (target >= 0.80)`,
+  );
+  console.log(
+    `re-mix from the stored attributes: plain ${remix.plain.s.toFixed(2)} s, chat ${remix.chat.s.toFixed(2)} s = ${(remix.plain.s / remix.chat.s).toFixed(2)}x`,
   );
 } finally {
   rmSync(work, { recursive: true, force: true });
