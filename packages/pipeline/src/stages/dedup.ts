@@ -107,7 +107,15 @@ export async function dedupStage(
     let removedTotal = 0;
     let groupsTotal = 0;
     for (const group of groups) {
-      const dd = new ExactDeduper({ prefer: (dedup.near?.prefer as 'real' | 'none' | undefined) ?? 'real' });
+      const dd = new ExactDeduper({
+        prefer: (dedup.near?.prefer as 'real' | 'none' | undefined) ?? 'real',
+        // past its memory budget it spills beside the attributes, not to the OS temp folder
+        ...(work ? { spillDir: await work.scratch() } : {}),
+        // tests make it spill on small inputs
+        ...(process.env.CURATE_TEST_EXACT_MEMORY_ROWS
+          ? { memoryRows: Number(process.env.CURATE_TEST_EXACT_MEMORY_ROWS) }
+          : {}),
+      });
       for (const s of group) {
         s.scans.forEach((f, fi) => {
           const ks = f.exactKeys as BigUint64Array;

@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { CurateError } from '@curate/core';
 import { joinRemote, storageFor } from '@curate/shards';
+import { SCRATCH } from './workdir.js';
 
 const INDEX = '.mirror.json';
 const LOCK = 'lock';
@@ -44,13 +45,15 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Files below `dir`, relative with '/' separators, sorted; the index and temporaries skipped. */
+/** Files below `dir`, relative with '/' separators, sorted; the index, temporaries and scratch skipped. */
 async function localFiles(dir: string, sub = ''): Promise<string[]> {
   const out: string[] = [];
   const entries = await readdir(join(dir, sub), { withFileTypes: true }).catch(() => []);
   for (const e of entries) {
     const rel = sub ? `${sub}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...(await localFiles(dir, rel)));
+    if (e.isDirectory()) {
+      if (rel !== SCRATCH) out.push(...(await localFiles(dir, rel)));
+    }
     else if (e.isFile() && rel !== INDEX && rel !== LOCK && !e.name.includes('.mirror-tmp')) out.push(rel);
   }
   return out.sort();

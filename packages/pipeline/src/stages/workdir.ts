@@ -5,6 +5,8 @@
  *   WORK/curate-work.json            {format, tool}: refused when written by another format
  *   WORK/lock                        {pid, host, started}: one run at a time (a dead owner's is taken over)
  *   WORK/attributes/<input>/         per input file: <group>.<key>.parquet + <group>.<key>.json (marker)
+ *   WORK/tmp/                        scratch (exact dedup's spill past its memory budget): never reused,
+ *                                    never mirrored, cleared when a run takes the lock
  *
  * A marker names its files with their size and sha256; a unit is complete when its marker exists and
  * every file matches it. Anything else (missing, truncated, another key) is recomputed.
@@ -14,6 +16,9 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'nod
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CurateError, InputError } from '@curate/core';
+
+/** The work dir's scratch folder (`scratch()`), skipped by the s3:// mirror. */
+export const SCRATCH = 'tmp';
 
 /** The work directory layout's version: markers of another version are never reused. */
 export const WORK_FORMAT = 1;
@@ -49,8 +54,22 @@ export class WorkDir {
     await mkdirChecked(abs);
     const w = new WorkDir(abs, tool, st === null);
     await w.checkFormat();
-    if (!options.shared) await w.lock();
+    if (!options.shared) {
+      await w.lock();
+      // a killed run's scratch (the lock is ours: no live run uses it)
+      await rm(w.path(SCRATCH), { recursive: true, force: true });
+    }
     return w;
+  }
+
+  /**
+   * A folder for scratch files of this run (created on first use): on the work dir's file system,
+   * which holds the corpus's attributes, rather than the OS temp folder (often a small tmpfs).
+   */
+  async scratch(): Promise<string> {
+    const p = this.path(SCRATCH);
+    await mkdir(p, { recursive: true });
+    return p;
   }
 
   path(...parts: string[]): string {
