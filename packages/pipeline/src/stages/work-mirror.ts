@@ -53,8 +53,7 @@ async function localFiles(dir: string, sub = ''): Promise<string[]> {
     const rel = sub ? `${sub}/${e.name}` : e.name;
     if (e.isDirectory()) {
       if (rel !== SCRATCH) out.push(...(await localFiles(dir, rel)));
-    }
-    else if (e.isFile() && rel !== INDEX && rel !== LOCK && !e.name.includes('.mirror-tmp')) out.push(rel);
+    } else if (e.isFile() && rel !== INDEX && rel !== LOCK && !e.name.includes('.mirror-tmp')) out.push(rel);
   }
   return out.sort();
 }
