@@ -3,7 +3,7 @@
 // Input: one Gutenberg shard (real) + AlpacaEval outputs (synthetic), every default quality filter,
 // exact + near dedup, zstd Parquet out, 1 worker. Prints new/old CPU-time ratios.
 // Usage: NEW=/path/a/apps/cli/dist/bin.js BASE=/path/b/apps/cli/dist/bin.js node bench/ab.bench.mjs
-// (NEW defaults to this checkout's CLI; ROUNDS, default 3)
+// (NEW defaults to this checkout's CLI; ROUNDS, default 3; NO_WORK=1 runs both with --no-work)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,7 +64,21 @@ function run(which) {
   const { p, dir } = recipe(which);
   const r = spawnSync(
     '/usr/bin/time',
-    ['-f', '%U %S %M', '-o', timeFile, process.execPath, builds[which], 'mix', p, '--json', '--workers', '1'],
+    [
+      '-f',
+      '%U %S %M',
+      '-o',
+      timeFile,
+      process.execPath,
+      builds[which],
+      'mix',
+      p,
+      '--json',
+      '--workers',
+      '1',
+      // NO_WORK=1: both builds without a work dir (no attribute shards or c4 spans stored)
+      ...(process.env.NO_WORK ? ['--no-work'] : []),
+    ],
     { encoding: 'utf8', maxBuffer: 1 << 28 },
   );
   rmSync(dir, { recursive: true, force: true });
