@@ -125,6 +125,10 @@ export const COMMANDS: CommandSpec[] = [
           int('--world-size'),
         )
         .option(
+          '--then',
+          'with --stage dedup or write: the rank that finds every rank of its stage done runs the one-rank stage after it (plan, finalize) too',
+        )
+        .option(
           '--slurm',
           'submit the stages as Slurm arrays chained with afterok (scripts in the work dir) and return',
         )

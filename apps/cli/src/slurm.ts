@@ -1,7 +1,11 @@
 /**
  * `curate mix recipe.yaml --slurm` and `curate status DIR`: the staged mix as Slurm arrays, one per
  * parallel stage, chained with `--dependency=afterok`. curate writes the sbatch scripts into the
- * work dir, submits them and returns; Slurm schedules. A rerun submits only the ranks that are
+ * work dir, submits them and returns; Slurm schedules. The one-rank stages (plan, finalize) get no
+ * array of their own: the dedup and write ranks run with `--then`, so the last of them to finish
+ * runs plan or finalize in its own allocation (measured: a stage's own array cost ~2 s of waiting for
+ * the allocation plus a process start, on each of the two). Only when the stage before is done
+ * and they are not (their run failed or was killed) are they submitted alone. A rerun submits only the ranks that are
  * neither done (a verified rank marker) nor still queued or running (`squeue`), so a cancelled or
  * failed rank is redone and nothing else. Arrays longer than `MaxArraySize` are split.
  *
@@ -22,6 +26,7 @@ import {
   ranksDir,
   readRankMarkers,
   SINGLE_RANK_STAGES,
+  THEN_STAGE,
 } from '@curate/pipeline';
 
 export interface SlurmOptions {
@@ -219,6 +224,7 @@ export function sbatchScript(
     '--work',
     o.work,
     '--no-progress',
+    ...(THEN_STAGE[stage] ? ['--then'] : []),
     ...(o.options.cpus ? ['--workers', String(o.options.cpus)] : []),
     ...o.options.passThrough,
   ].map((x) => (x === '"$RANK"' ? x : quote(x)));
@@ -262,6 +268,8 @@ export interface SubmitResult {
   run: string;
   dir: string;
   submitted: Submission[];
+  /** One-rank stages left to the last rank of the stage before them (`--then`): no job of their own. */
+  folded: RankStageName[];
   states: StageState[];
 }
 
@@ -285,8 +293,17 @@ export async function submit(
   const max = maxArraySize();
   const jobs = readJobs(dir);
   const submitted: Submission[] = [];
+  const folded: RankStageName[] = [];
   let deps: string[] = [];
+  // the stage before has ranks submitted now or still queued (they run with --then)
+  let beforeActive = false;
   for (const st of states) {
+    if (SINGLE_RANK_STAGES.includes(st.stage) && beforeActive && st.done.length === 0) {
+      // run by the last rank of the stage before (--then): the next stage's dependency stays on it
+      folded.push(st.stage);
+      beforeActive = false;
+      continue;
+    }
     const script = join(dir, `${st.stage}.sbatch`);
     writeFileSync(script, sbatchScript(st.stage, st.worldSize, { recipe: resolve(recipeFile), work, dir, options }), {
       mode: 0o755,
@@ -320,8 +337,9 @@ export async function submit(
       writeFileSync(join(dir, 'jobs.json'), `${JSON.stringify(jobs, null, 2)}\n`);
     }
     deps = [...ids, ...waiting];
+    beforeActive = deps.length > 0;
   }
-  return { run, dir, submitted, states };
+  return { run, dir, submitted, folded, states };
 }
 
 /** The staged runs under a work dir (`WORK/ranks/<run>`, `WORK/slurm/<run>`), newest submission first. */

@@ -5,8 +5,8 @@
  * `../shared` is absent.
  *   - the e2e recipe as 4 scan, 2 dedup and 3 scatter/write ranks through `curate mix --slurm`:
  *     the single-process run's bytes and manifest;
- *   - `scancel` of a running write rank, then the same submit again: only that rank (and finalize)
- *     is resubmitted, only its units not done before are computed (counted from the markers);
+ *   - `scancel` of a running write rank, then the same submit again: only that rank is resubmitted
+ *     (finalize runs in it: `--then`), only its units not done before are computed (counted from the markers);
  *   - a rank submitted without its predecessor's markers fails with one line naming stage and rank,
  *     and `curate status` shows it with the rank's log.
  */
@@ -161,7 +161,10 @@ describe.skipIf(!HAS_SLURM_SH)('on a real one-node Slurm cluster', () => {
       const sub = curate(['mix', recipe, '--slurm', ...ranksFlags, '--work', work, '--out', out, '--cpus', '1'], env);
       expect(sub.code, sub.stderr).toBe(0);
       const ids = jobIds(sub.stdout);
-      expect(ids.length).toBe(6); // one array per stage, chained
+      // one array per parallel stage, chained; plan and finalize run in the last dedup and write rank
+      expect(ids.length).toBe(4);
+      expect(sub.stdout).toMatch(/^plan: in the last dedup rank to finish \(no job of its own\)$/m);
+      expect(sub.stdout).toMatch(/^finalize: in the last write rank to finish \(no job of its own\)$/m);
       await drained(ids);
       const status = curate(['status', work]);
       expect(status.stdout).toMatch(/scan\s+4 rank\(s\): 4 done, 0 running, 0 failed/);
@@ -209,7 +212,7 @@ describe.skipIf(!HAS_SLURM_SH)('on a real one-node Slurm cluster', () => {
     // every other write rank finishes; rank 1 is held
     await until('write ranks 0 and 2', () => [0, 1, 2, 3, 7, 8, 9].every(done), 300);
     expect(execFileSync('scancel', [`${writeJob}_1`]).toString()).toBe('');
-    await drained(ids, 120); // finalize is cancelled with it (--kill-on-invalid-dep)
+    await drained(ids, 120); // finalize (the last write rank's) never ran
     const status = curate(['status', work]);
     expect(status.stdout).toMatch(/write\s+3 rank\(s\): 2 done, 0 running, 1 failed/);
     expect(status.stdout).toMatch(
@@ -221,7 +224,7 @@ describe.skipIf(!HAS_SLURM_SH)('on a real one-node Slurm cluster', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).not.toMatch(/^(scan|dedup|plan|scatter):/m);
     expect(again.stdout).toMatch(/^write: job \d+ \(ranks 1 of 3\)/m);
-    expect(again.stdout).toMatch(/^finalize: job \d+ \(ranks 0 of 1\)/m);
+    expect(again.stdout).toMatch(/^finalize: in the last write rank to finish/m);
     const afterIds = jobIds(again.stdout);
     // before finalize removes the units: count what the redone rank computed from the markers
     const rankMarker = () => {
@@ -243,6 +246,39 @@ describe.skipIf(!HAS_SLURM_SH)('on a real one-node Slurm cluster', () => {
     );
     expect(other.job).toMatch(new RegExp(`^${writeJob}_0$`));
   }, 900_000);
+
+  it('a one-rank stage the last rank did not run (write done, finalize not) is submitted alone', async () => {
+    const dir = temp();
+    const env = { CURATE_TEST_WRITE_UNIT_ROWS: '23' };
+    const single = join(dir, 'single');
+    expect(curate(['mix', DEMO, '--out', single, '--work', join(dir, 'w1')], env).code).toBe(0);
+    const out = join(dir, 'ranked');
+    const work = join(dir, 'w2');
+    // every stage but finalize by hand, without --then (as a shell loop that stopped before it)
+    const sizes: [string, number][] = [
+      ['scan', 4],
+      ['dedup', 2],
+      ['plan', 1],
+      ['scatter', 3],
+      ['write', 3],
+    ];
+    for (const [stage, n] of sizes)
+      for (let r = 0; r < n; r++) {
+        const res = curate(
+          ['mix', DEMO, '--stage', stage, '--rank', String(r), '--world-size', String(n), '--work', work, '--out', out],
+          env,
+        );
+        expect(res.code, res.stderr).toBe(0);
+      }
+    const sub = curate(['mix', DEMO, '--slurm', ...ranksFlags, '--work', work, '--out', out], env);
+    expect(sub.code, sub.stderr).toBe(0);
+    // finalize alone, as its own job (no stage before it is left to run it)
+    expect(sub.stdout.split('\n')[0]).toMatch(/^finalize: job \d+ \(ranks 0 of 1\)$/);
+    expect(sub.stdout).not.toMatch(/^(scan|dedup|plan|scatter|write):/m);
+    await drained(jobIds(sub.stdout), 120);
+    expect(outputFiles(out)).toEqual(outputFiles(single));
+    expect(manifestOf(out)).toEqual(manifestOf(single));
+  }, 300_000);
 
   it("a rank submitted without its predecessor's markers fails with one line naming stage and rank; status shows it", async () => {
     const dir = temp();

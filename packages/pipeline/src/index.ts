@@ -22,7 +22,7 @@ export {
   TOOL_VERSION,
 } from './run.js';
 export { decideFile, type FileScan, type ScanTask } from './scan.js';
-export { runStage, runStageFile, type StageOptions, type StageResult } from './staged.js';
+export { runStage, runStageFile, type StageOptions, type StageResult, THEN_STAGE } from './staged.js';
 export {
   type AttrContext,
   type AttrGroup,

@@ -4,8 +4,9 @@
  * own modules; plan, scatter, write and finalize run `runRecipe` with hooks that make it read only
  * what the stages before stored (failing closed when it is not there) and do only its share.
  */
+import { rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CurateError, UsageError } from '@curate/core';
 import { loadRecipe, type Recipe } from '@curate/recipe';
 import { expandInputs, isRemote } from '@curate/shards';
@@ -27,6 +28,7 @@ import {
   type StageRank,
   scanRank,
   stageIncomplete,
+  verifiedDone,
   writeRankMarker,
 } from './stages/ranks.js';
 import { mkdirChecked, WorkDir } from './stages/workdir.js';
@@ -34,7 +36,16 @@ import { mkdirChecked, WorkDir } from './stages/workdir.js';
 export interface StageOptions extends Omit<RunOptions, 'rankStage' | 'dryRun'> {
   /** The work dir every rank shares (required). */
   work: string;
+  /**
+   * dedup and write ranks (`--then`): the rank that finds every rank of its stage done runs the one-rank stage
+   * after it (plan, finalize) in the same process, so a scheduler needs no job (and no wait for an
+   * allocation and a process start) for it. Claimed with an exclusive file: it runs once.
+   */
+  andNext?: boolean;
 }
+
+/** The one-rank stage an `andNext` rank runs after its own (see `StageOptions.andNext`). */
+export const THEN_STAGE: Partial<Record<RankStageName, RankStageName>> = { dedup: 'plan', write: 'finalize' };
 
 export interface StageResult {
   stage: RankStageName;
@@ -45,6 +56,8 @@ export interface StageResult {
   marker: RankMarker;
   /** finalize: the run's result (manifest, output directory). */
   result?: RunResult;
+  /** The one-rank stage this rank ran after its own (`andNext`), when it was the last of its stage. */
+  next?: StageResult;
 }
 
 /** Load a recipe file and run one rank of one stage (`curate mix --stage`). */
@@ -53,8 +66,49 @@ export async function runStageFile(file: string, r: StageRank, options: StageOpt
   return runStage(loaded.recipe, r, { ...options, recipeFile: loaded.file });
 }
 
-/** Run one rank of one stage of a recipe's staged mix; writes its rank marker (done or failed). */
+/**
+ * Run one rank of one stage of a recipe's staged mix; writes its rank marker (done or failed). With
+ * `andNext`, the last rank of a dedup or write stage to finish also runs plan or finalize.
+ */
 export async function runStage(recipe: Recipe, r: StageRank, options: StageOptions): Promise<StageResult> {
+  const next = options.andNext ? THEN_STAGE[r.stage] : undefined;
+  const res = await runOneStage(recipe, r, options, next);
+  if (!next) return res;
+  // every rank of this stage done (verified markers, this one's included)?
+  const workDir = resolve(options.work);
+  const dir = ranksDir(workDir, res.run, r.stage);
+  for (let k = 0; k < r.worldSize; k++) if (!(await verifiedDone(dir, k, r.worldSize))) return res;
+  const nextDir = ranksDir(workDir, res.run, next);
+  if (await verifiedDone(nextDir, 0, 1)) return res; // done before (a rerun of this rank)
+  // two ranks finishing together may both see every marker: the claim lets one of them run it
+  await mkdirChecked(nextDir);
+  try {
+    await writeFile(join(nextDir, THEN_CLAIM), `${JSON.stringify({ rank: r.rank, pid: process.pid })}\n`, {
+      flag: 'wx',
+    });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return res;
+    throw e;
+  }
+  const ran = await runOneStage(
+    recipe,
+    { stage: next, rank: 0, worldSize: 1 },
+    { ...options, andNext: false },
+    undefined,
+  );
+  return { ...res, next: ran };
+}
+
+/** The claim of an `andNext` stage, in its ranks folder; removed when a rank of the stage before starts. */
+const THEN_CLAIM = 'then.claim';
+
+async function runOneStage(
+  recipe: Recipe,
+  r: StageRank,
+  options: StageOptions,
+  /** The stage this rank may run after it (its claim from an earlier attempt is cleared). */
+  next: RankStageName | undefined,
+): Promise<StageResult> {
   if (typeof options.work !== 'string' || !options.work) {
     throw new UsageError('--stage needs --work DIR: a work dir every rank sees (a cluster file system)', {
       code: 'E_RANK',
@@ -76,6 +130,9 @@ export async function runStage(recipe: Recipe, r: StageRank, options: StageOptio
   const dir = ranksDir(workDir, run, r.stage);
   await mkdirChecked(dir);
   await clearRankMarkers(dir, r.rank, r.worldSize);
+  // an earlier attempt's claim (that run of the next stage failed or was killed): this stage is
+  // not done while this rank runs, so no rank can hold a live claim now
+  if (next) await rm(join(ranksDir(workDir, run, next), THEN_CLAIM), { force: true });
   const fail = (what: string): never => {
     throw stageIncomplete(r, workDir, what);
   };

@@ -122,6 +122,43 @@ describe('ranks without a scheduler give the single-process bytes', () => {
     ]);
   });
 
+  it('with andNext (--then), the last dedup and write ranks run plan and finalize: the same bytes, once each', async () => {
+    process.env.CURATE_TEST_WRITE_UNIT_ROWS = '23';
+    const dir = tempDir();
+    const single = join(dir, 'single');
+    await runRecipeFile(DEMO, { out: single, work: join(dir, 'w1'), workers: 2 });
+    const out = join(dir, 'ranked');
+    const work = join(dir, 'w2');
+    const thenOf: Record<string, (string | null)[]> = {};
+    for (const stage of ['scan', 'dedup', 'scatter', 'write'] as RankStageName[]) {
+      thenOf[stage] = [];
+      for (let rank = 0; rank < SIZES[stage]; rank++) {
+        const r = await runStageFile(
+          DEMO,
+          { stage, rank, worldSize: SIZES[stage] },
+          { work, out, workers: 2, andNext: true },
+        );
+        thenOf[stage].push(r.next ? `${r.next.stage} ${r.next.marker.status}` : null);
+      }
+    }
+    // only the rank that found its whole stage done ran the next stage (the last one, run in order)
+    expect(thenOf).toEqual({
+      scan: [null, null, null, null],
+      dedup: [null, 'plan done'],
+      scatter: [null, null, null],
+      write: [null, null, 'finalize done'],
+    });
+    expect(outputFiles(out)).toEqual(outputFiles(single));
+    expect(manifestOf(out)).toEqual(manifestOf(single));
+    // a rank of a stage whose next stage is done does not run it again
+    const again = await runStageFile(
+      DEMO,
+      { stage: 'dedup', rank: 1, worldSize: 2 },
+      { work, out, workers: 2, andNext: true },
+    );
+    expect(again.next).toBeUndefined();
+  });
+
   it('scope per_source, other world sizes (1 scan, 3 dedup, 2 write): the same bytes', async () => {
     process.env.CURATE_TEST_WRITE_UNIT_ROWS = '50';
     const dir = tempDir();

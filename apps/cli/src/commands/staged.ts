@@ -7,6 +7,7 @@ import {
   resolveStageRank,
   runKeyOf,
   runStageFile,
+  THEN_STAGE,
   TOOL_VERSION,
 } from '@curate/pipeline';
 import { loadRecipe } from '@curate/recipe';
@@ -29,6 +30,7 @@ export async function stageCommand(ctx: CommandContext, args: string[], opts: Re
   });
   const res = await runStageFile(args[0], r, {
     work: opts.work,
+    andNext: Boolean(opts.then),
     out: opts.out as string | undefined,
     overwrite: Boolean(opts.overwrite),
     workers: opts.workers as number | undefined,
@@ -36,19 +38,23 @@ export async function stageCommand(ctx: CommandContext, args: string[], opts: Re
     onProgress: ctx.progress.listener,
   });
   ctx.progress.done();
+  const next = res.next;
   if (ctx.json) {
-    ctx.emit({ ...res.marker, run: res.run, output: res.result?.outDir });
+    const one = (x: typeof res) => ({ ...x.marker, run: x.run, output: x.result?.outDir });
+    ctx.emit({ ...one(res), ...(next ? { next: one(next) } : {}) });
     return;
   }
-  const u = res.marker.units;
   const fmt = (o: Record<string, number> | undefined) =>
     Object.entries(o ?? {})
       .map(([k, v]) => `${k} ${v}`)
       .join(', ') || 'none';
-  ctx.say(
-    `stage ${r.stage} rank ${r.rank} of ${r.worldSize} done in ${res.marker.seconds.toFixed(1)} s: computed ${fmt(u?.computed)}; reused ${fmt(u?.reused)}` +
-      (res.result?.outDir ? `; wrote ${res.result.outDir}` : ''),
-  );
+  for (const x of next ? [res, next] : [res]) {
+    const u = x.marker.units;
+    ctx.say(
+      `stage ${x.stage} rank ${x.rank} of ${x.worldSize} done in ${x.marker.seconds.toFixed(1)} s: computed ${fmt(u?.computed)}; reused ${fmt(u?.reused)}` +
+        (x.result?.outDir ? `; wrote ${x.result.outDir}` : ''),
+    );
+  }
 }
 
 function count(v: unknown, flag: string, fallback: number): number {
@@ -88,7 +94,7 @@ export async function slurmSubmit(ctx: CommandContext, args: string[], opts: Rec
     passThrough,
   });
   if (ctx.json) {
-    ctx.emit({ run: res.run, work, scripts: res.dir, submitted: res.submitted });
+    ctx.emit({ run: res.run, work, scripts: res.dir, submitted: res.submitted, folded: res.folded });
     return;
   }
   if (!res.submitted.length) {
@@ -97,6 +103,10 @@ export async function slurmSubmit(ctx: CommandContext, args: string[], opts: Rec
   }
   for (const s of res.submitted) {
     ctx.say(`${s.stage}: job ${s.job_id} (ranks ${s.ranks.join(',')} of ${s.world_size})`);
+    const folded = res.folded.find((f) => THEN_STAGE[s.stage] === f);
+    if (folded && s === res.submitted.filter((x) => x.stage === s.stage).at(-1)) {
+      ctx.say(`${folded}: in the last ${s.stage} rank to finish (no job of its own)`);
+    }
   }
   ctx.say(`scripts and logs in ${res.dir}; follow with: curate status ${work}`);
 }
