@@ -143,7 +143,7 @@ async function runOneStage(
     if (r.stage === 'scan' || r.stage === 'dedup') {
       const work = await WorkDir.open(workDir, TOOL_VERSION, { shared: true });
       if (r.stage === 'scan') {
-        units = await scanRank(recipe, tasks, r, { work, workers, tool: TOOL_VERSION, signal: options.signal });
+        units = await scanRank(recipe, tasks, r, { work, workers, tool: TOOL_VERSION, signal: options.signal, dir });
       } else {
         const d = await dedupRank(recipe, tasks, r, { work, tool: TOOL_VERSION, out: dir });
         units = d.units;

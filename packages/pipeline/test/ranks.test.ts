@@ -6,13 +6,13 @@
  * closed with one line naming its stage and rank. The Slurm side is in apps/cli/test/slurm.test.ts.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CurateError } from '@curate/core';
 import { loadRecipe } from '@curate/recipe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { comparableManifest, e2eRecipe } from '../../../tools/test/e2e-recipe.js';
-import { HAS_SHARED } from '../../../tools/test/shared-data.js';
+import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import {
   assignByBytes,
   type RankStageName,
@@ -157,6 +157,59 @@ describe('ranks without a scheduler give the single-process bytes', () => {
       { work, out, workers: 2, andNext: true },
     );
     expect(again.next).toBeUndefined();
+  });
+
+  it.skipIf(!HAS_SHARED)('one big file over 4 scan ranks: row-block parts, merged once, the same bytes', async () => {
+    process.env.CURATE_TEST_WRITE_UNIT_ROWS = '2000';
+    const dir = tempDir();
+    const dolly = readFileSync(shared('instruct_pair', 'human_dolly15k.jsonl'), 'utf8');
+    writeFileSync(join(dir, 'dolly.jsonl'), dolly);
+    const libre = readFileSync(shared('instruct_pair', 'synthetic_alpaca_libre_gpt35.jsonl'), 'utf8').split('\n');
+    writeFileSync(join(dir, 'libre.jsonl'), `${libre.slice(0, 2000).join('\n')}\n`);
+    const recipe = writeRecipe(
+      dir,
+      'big.yaml',
+      `
+name: big-file
+seed: 5
+tokenizer: cl100k_base
+target: { ratio: { real: 0.7, synthetic: 0.3 } }
+sources:
+  - { name: dolly, kind: real, paths: [dolly.jsonl], text: "{instruction}\\n\\n{context}\\n\\n{response}" }
+  - { name: libre, kind: synthetic, generator: gpt-3.5, paths: [libre.jsonl], text: "{instruction}\\n\\n{output}" }
+quality: [{ gopher_repetition: {} }, { c4: { mode: clean } }]
+dedup: { exact: {}, near: { threshold: 0.8 } }
+output: { dir: out, format: parquet, compression: zstd, shard_rows: 1500 }
+report: false
+`,
+    );
+    const single = join(dir, 'single');
+    await runRecipeFile(recipe, { out: single, work: join(dir, 'w1'), workers: 2 });
+    const out = join(dir, 'ranked');
+    const work = join(dir, 'w2');
+    const scans = [];
+    const scanRank = async (rank: number) =>
+      (await runStageFile(recipe, { stage: 'scan', rank, worldSize: 4 }, { work, out, workers: 1 })).marker;
+    for (let rank = 0; rank < 3; rank++) scans.push(await scanRank(rank));
+    // rank 3 was killed while merging in an earlier attempt: its claim is stale, and it clears it
+    const run0 = readdirSync(join(work, 'ranks'))[0];
+    const key = createHash('sha256').update(join(dir, 'dolly.jsonl')).digest('hex').slice(0, 16);
+    writeFileSync(join(work, 'ranks', run0, 'scan', 'parts', `${key}.merge.claim`), '{"rank":3,"world_size":4}\n');
+    scans.push(await scanRank(3));
+    // Dolly (13 MB of 14) spans the 4 ranks' shares: one part each; the rank storing the last part merged it
+    expect(scans.map((m) => m.units?.computed.parts)).toEqual([1, 1, 1, 1]);
+    expect(scans.map((m) => m.units?.computed.merged_files ?? 0)).toEqual([0, 0, 0, 1]);
+    expect(scans.reduce((a, m) => a + (m.units?.computed.files ?? 0), 0)).toBe(1); // libre, whole
+    const run = readdirSync(join(work, 'ranks'))[0];
+    expect(readdirSync(join(work, 'ranks', run, 'scan', 'parts'))).toEqual([]); // removed once merged
+    // a scan rank run again finds the merged attributes: nothing computed
+    const again = await runStageFile(recipe, { stage: 'scan', rank: 0, worldSize: 4 }, { work, out, workers: 1 });
+    expect(again.marker.units?.computed.parts).toBe(0);
+    for (const stage of ['dedup', 'plan', 'scatter', 'write', 'finalize'] as RankStageName[])
+      for (let rank = 0; rank < SIZES[stage]; rank++)
+        await runStageFile(recipe, { stage, rank, worldSize: SIZES[stage] }, { work, out, workers: 2 });
+    expect(outputFiles(out)).toEqual(outputFiles(single));
+    expect(manifestOf(out)).toEqual(manifestOf(single));
   });
 
   it('scope per_source, other world sizes (1 scan, 3 dedup, 2 write): the same bytes', async () => {

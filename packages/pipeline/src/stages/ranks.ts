@@ -4,7 +4,9 @@
  * Kubernetes Indexed Jobs, a shell loop). curate supplies `--stage --rank --world-size`; it never
  * schedules.
  *
- *   scan      input files, balanced by bytes (greedy by size, stable)     -> attribute shards (+ markers)
+ *   scan      input files balanced by bytes (greedy by size, stable); a file larger than a rank's
+ *             share split into row-block parts, merged by the rank that stores the last part
+ *                                                                        -> attribute shards (+ markers)
  *   dedup     LSH band buckets (by hash of band and band key)             -> candidate edges per rank
  *   plan      one rank: exact dedup, the edges' union-find, the verdicts  -> WORK/dedup/<key> + plan marker
  *   scatter   the write stage's scatter units (one per input file), by bytes
@@ -17,7 +19,7 @@
  * naming its stage and rank (E_STAGE_INCOMPLETE). The output does not depend on the world sizes.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
@@ -26,8 +28,15 @@ import { bandKey, ExactDeduper, type Prefer, resolveNearOptions } from '@curate/
 import { FilterChain } from '@curate/quality';
 import { canonicalJson, type Recipe } from '@curate/recipe';
 import { expandInputs, type InputFile } from '@curate/shards';
-import { decideFile, recipeFilters, type ScanTask } from '../scan.js';
-import { type AttrContext, evalChecksums, fileGroups, loadAttributes, needName } from './attributes.js';
+import { decideFile, type FileScan, mergeParts, recipeFilters, Scanner, type ScanTask } from '../scan.js';
+import {
+  type AttrContext,
+  evalChecksums,
+  fileGroups,
+  loadAttributes,
+  needName,
+  writeAttributes,
+} from './attributes.js';
 import { scanStage } from './scan.js';
 import { sha256Of, writeAtomicSync } from './units.js';
 import { configKey, type WorkDir } from './workdir.js';
@@ -208,24 +217,129 @@ export function stageIncomplete(r: StageRank, work: string, what: string): Curat
   );
 }
 
-/** The scan stage's rank: its input files' attributes (reused when stored). */
+/**
+ * The scan stage's units: whole input files, and each file larger than a rank's share of the bytes
+ * split into `k` parts (its rows in blocks of PART_ROWS dealt round-robin: `ScanTask.part`), k the
+ * shares it spans (at most the world size), so one big file is several ranks' work. Each unit's
+ * bytes: the file's, or its share of them.
+ */
+export function scanUnits(tasks: readonly ScanTask[], worldSize: number): { unit: ScanTask; bytes: number }[] {
+  const total = tasks.reduce((a, t) => a + t.size, 0);
+  const share = Math.max(1, Math.ceil(total / worldSize));
+  const out: { unit: ScanTask; bytes: number }[] = [];
+  for (const t of tasks) {
+    const k = Math.min(worldSize, Math.ceil(t.size / share));
+    if (k <= 1) out.push({ unit: t, bytes: t.size });
+    else for (let p = 0; p < k; p++) out.push({ unit: { ...t, part: p, parts: k }, bytes: t.size / k });
+  }
+  return out;
+}
+
+/**
+ * The scan stage's rank: the attributes of its units (reused when stored). A whole file's are
+ * stored as in one process. A part's scan is stored under `DIR/parts/` (v8-serialised, written
+ * atomically); the rank that finds every part of a file there claims the merge (an exclusive
+ * file), joins them (`mergeParts`: equal to a scan of the whole file) and stores the file's
+ * attributes, then removes the parts. Its rank marker is written after that, so a rank killed
+ * while merging is resubmitted and merges again (it clears its own stale claims when it starts).
+ */
 export async function scanRank(
   recipe: Recipe,
   tasks: ScanTask[],
   r: StageRank,
-  options: { work: WorkDir; workers: number; tool: string; signal?: AbortSignal },
+  options: { work: WorkDir; workers: number; tool: string; signal?: AbortSignal; dir: string },
 ): Promise<RankMarker['units']> {
+  const units = scanUnits(tasks, r.worldSize);
   const owner = assignByBytes(
-    tasks.map((t) => t.size),
+    units.map((u) => u.bytes),
     r.worldSize,
   );
-  const mine = tasks.filter((t) => owner[t.id] === r.rank).map((t, i) => ({ ...t, id: i }));
-  const { record } = await scanStage(recipe, mine, {
+  const mine = units.filter((_, i) => owner[i] === r.rank).map((u) => u.unit);
+  const whole = mine.filter((t) => !t.parts).map((t, i) => ({ ...t, id: i }));
+  const { record } = await scanStage(recipe, whole, {
     workers: options.workers,
     work: options.work,
     tool: options.tool,
   });
-  return { computed: { files: record.computed }, reused: { files: record.reused } };
+  const computed: Record<string, number> = { files: record.computed };
+  const reused: Record<string, number> = { files: record.reused };
+  const parts = mine.filter((t) => t.parts);
+  if (parts.length) {
+    const n = await scanParts(recipe, parts, r, options);
+    computed.parts = n.computed;
+    reused.parts = n.reused;
+    if (n.merged) computed.merged_files = n.merged;
+  }
+  return { computed, reused };
+}
+
+/** Where a part's scan waits for the other parts of its file (under the scan stage's rank dir). */
+function partPath(dir: string, t: ScanTask): string {
+  const key = createHash('sha256').update(t.path).digest('hex').slice(0, 16);
+  return join(dir, 'parts', `${key}.p${t.part}-of-${t.parts}.bin`);
+}
+
+async function scanParts(
+  recipe: Recipe,
+  parts: ScanTask[],
+  r: StageRank,
+  options: { work: WorkDir; tool: string; dir: string },
+): Promise<{ computed: number; reused: number; merged: number }> {
+  const { work, dir } = options;
+  const partsDir = join(dir, 'parts');
+  await mkdir(partsDir, { recursive: true });
+  // this rank's claims from an earlier attempt (killed while merging): it is the only one that holds them
+  for (const f of await readdir(partsDir)) {
+    if (!f.endsWith('.merge.claim')) continue;
+    const c = JSON.parse(await readFile(join(partsDir, f), 'utf8').catch(() => '{}')) as { rank?: number };
+    if (c.rank === r.rank) await rm(join(partsDir, f), { force: true });
+  }
+  const filters = await recipeFilters(recipe);
+  const ctx: AttrContext = { recipe, filters, evalSums: await evalChecksums(recipe, expandInputs), tool: options.tool };
+  let scanner: Scanner | null = null;
+  const n = { computed: 0, reused: 0, merged: 0 };
+  for (const t of parts) {
+    const groups = fileGroups(ctx, t);
+    const loaded = await loadAttributes(work, ctx, t, groups);
+    if (loaded && loaded.missing.length === 0) {
+      n.reused++; // the file's attributes are stored (merged by an earlier run, or scanned whole)
+      continue;
+    }
+    const p = partPath(dir, t);
+    if (await exists(p)) n.reused++;
+    else {
+      scanner ??= await Scanner.create(recipe);
+      writeAtomicSync(p, serialize(await scanner.scan({ ...t, spans: true })));
+      n.computed++;
+    }
+    // every part of the file stored: the one rank that claims it merges them
+    const all = Array.from({ length: t.parts as number }, (_, k) => partPath(dir, { ...t, part: k }));
+    const present = await Promise.all(all.map(exists));
+    if (!present.every(Boolean)) continue;
+    const claim = `${p.slice(0, p.lastIndexOf('.p'))}.merge.claim`;
+    try {
+      await writeFile(claim, `${JSON.stringify({ rank: r.rank, world_size: r.worldSize, pid: process.pid })}\n`, {
+        flag: 'wx',
+      });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue; // another rank merges it
+      throw e;
+    }
+    const scans = await Promise.all(all.map(async (f) => deserialize(await readFile(f)) as FileScan));
+    const { part: _p, parts: _k, ...file } = t;
+    const again = await loadAttributes(work, ctx, file, groups);
+    await writeAttributes(work, ctx, file, again ? again.missing : groups, mergeParts(scans));
+    n.merged++;
+    await Promise.all([...all, claim].map((f) => rm(f, { force: true })));
+  }
+  return n;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
