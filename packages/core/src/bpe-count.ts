@@ -82,10 +82,7 @@ class ByteRanks {
         pool.set(v, o);
         n = v.length;
       }
-      if (
-        (typeof v !== 'string' || v.includes('\uFFFD') || LONE.test(v)) &&
-        lookup(pool.slice(o, o + n)) !== r
-      )
+      if ((typeof v !== 'string' || v.includes('\uFFFD') || LONE.test(v)) && lookup(pool.slice(o, o + n)) !== r)
         continue;
       off.push(o);
       len.push(n);
