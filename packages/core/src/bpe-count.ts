@@ -41,15 +41,16 @@ const MAX_CACHED = 48; // longer pre-tokens are counted without the memo
 const MAX_ENTRIES = 300_000;
 const POOL_CHARS = 1 << 22;
 
-/**
- * The encoding's ranks keyed by token bytes (open addressing over a byte pool), so the merge loop
- * of a memo miss looks pairs up without building strings. Built from the library's own table and
- * kept only where the library's byte lookup (`getBpeRankFromBytes`) returns the same rank, so a
- * lookup here answers exactly what the library answers.
- */
 /** A lone surrogate (a well-formed pair is one code point in `u` mode). */
 const LONE = /\p{Cs}/u;
 
+/**
+ * The encoding's ranks keyed by token bytes (open addressing over a byte pool), so the merge loop
+ * of a memo miss looks pairs up without building strings. Built from the library's own table; an
+ * entry whose bytes may not be its own (a byte array, a string with U+FFFD or a lone surrogate) is
+ * kept only where the library's byte lookup (`getBpeRankFromBytes`) returns the same rank, so a
+ * lookup here answers exactly what the library answers.
+ */
 class ByteRanks {
   private readonly mask: number;
   private readonly slots: Int32Array; // (hash, entry + 1) pairs
@@ -65,7 +66,7 @@ class ByteRanks {
     // Every token's bytes written straight into one pool (encodeInto: no array per token). The
     // library's byte lookup is asked only where a token's bytes may not be its own: byte arrays, and
     // strings with U+FFFD or a lone surrogate (lossy decodings). A well-formed string is its UTF-8
-    // bytes, which no other token has. (Building the table was 0.3 s per thread, ~0.03 s now.)
+    // bytes, which no other token has. (Building the table was 0.3 s per thread, ~0.05 s now.)
     let cap = 0;
     for (const v of dec) if (v !== undefined) cap += typeof v === 'string' ? v.length * 3 : v.length;
     const pool = new Uint8Array(cap);

@@ -327,8 +327,8 @@ async function scanParts(
     }
     const scans = await Promise.all(all.map(async (f) => deserialize(await readFile(f)) as FileScan));
     const { part: _p, parts: _k, ...file } = t;
-    const again = await loadAttributes(work, ctx, file, groups);
-    await writeAttributes(work, ctx, file, again ? again.missing : groups, mergeParts(scans));
+    // the groups missing above (only this claimed merge writes the file's attributes)
+    await writeAttributes(work, ctx, file, loaded ? loaded.missing : groups, mergeParts(scans));
     n.merged++;
     await Promise.all([...all, claim].map((f) => rm(f, { force: true })));
   }
