@@ -17,6 +17,7 @@ export {
   exactKey,
   exactKey64,
   hash32,
+  hash32Bytes,
   hash64,
   hash64n,
 } from './exact.js';
@@ -30,6 +31,7 @@ export {
   type OutputOptions,
 } from './files.js';
 export { checkStamp, type FileStamp, inputChanged, stampOf } from './integrity.js';
+export { ByteScratch, LineScanner, T_STRING, unescapeJsonString } from './jsonline.js';
 export { compareForKeep, type DocMeta, kindCode, type Prefer, scoreValue, sizeHistogram } from './keep.js';
 export {
   type BandChoice,

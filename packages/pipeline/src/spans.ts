@@ -68,6 +68,52 @@ export function applySpans(raw: string, spans: Uint8Array): string {
 }
 
 /**
+ * `applySpans` on the raw text's UTF-8 bytes `bytes[0, n)` (the spans are UTF-16 offsets of the
+ * raw string): only the kept pieces become strings, so a book whose cleaning keeps a tenth of it
+ * never exists as one large string. `ascii`: the bytes are all ASCII (offsets are byte offsets).
+ * Null when an offset falls inside a surrogate pair or past the end (the caller decodes the whole text).
+ */
+export function applySpansUtf8(bytes: Buffer, n: number, spans: Uint8Array, ascii: boolean): string | null {
+  const view = new DataView(spans.buffer, spans.byteOffset, spans.byteLength);
+  const parts: string[] = [];
+  let u = 0; // a UTF-16 offset of the raw string...
+  let b = 0; // ...and the byte offset of the same point
+  let keep = 0; // byte offset where the current kept piece starts
+  for (let i = 0; i + 8 <= spans.byteLength; i += 8) {
+    for (let j = 0; j < 8; j += 4) {
+      const target = view.getUint32(i + j, true);
+      if (target < u) {
+        if (j === 0) continue; // an empty or overlapping span: as applySpans, nothing to keep before it
+        return null;
+      }
+      if (ascii) {
+        if (target > n) return null;
+        b = target;
+        u = target;
+      } else {
+        while (u < target && b < n) {
+          const c = bytes[b];
+          if (c < 0x80) b++;
+          else if (c < 0xe0) b += 2;
+          else if (c < 0xf0) b += 3;
+          else {
+            b += 4;
+            u++;
+          }
+          u++;
+        }
+        if (u !== target || b > n) return null;
+      }
+      if (j === 0) {
+        if (b > keep) parts.push(bytes.toString('utf8', keep, b));
+      } else keep = b;
+    }
+  }
+  if (keep < n) parts.push(bytes.toString('utf8', keep, n));
+  return parts.join('');
+}
+
+/**
  * The `spans` column of a file's `text` attribute group (verified against its sha256), or null when
  * it cannot be read as stored: the caller then runs the rewriting steps again (fails closed).
  */

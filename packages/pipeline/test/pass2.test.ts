@@ -1,8 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ByteScratch, hash32, LineScanner } from '@curate/dedup';
 import { describe, expect, it } from 'vitest';
 import { runRecipeFile } from '../dist/index.js';
+import { textFromBytes } from '../dist/sample.js';
+import { cleanSpans } from '../dist/spans.js';
 import { shardBytes, tempDir, writeRecipe } from './helpers.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures');
@@ -108,5 +111,129 @@ report: false
     expect(out.some((r) => r.source === 'awkward' && r.genre === null)).toBe(true);
     expect(out.some((r) => r.source === 'awkward' && r.late !== null)).toBe(true);
     expect(rb.manifest.output.shards.map((s) => s.sha256)).toEqual(ra.manifest.output.shards.map((s) => s.sha256));
+  });
+});
+
+describe('pass 2 over raw JSONL bytes, from stored spans', () => {
+  it('takes the text from the bytes where the line allows it, and hands the rest to the reader', () => {
+    const raw = 'Keep this.\njunk\nÉtoile 😀 kept.\n';
+    const cleaned = 'Keep this.\nÉtoile 😀 kept.';
+    const spans = cleanSpans(raw, cleaned) as Uint8Array;
+    const esc = JSON.stringify(raw);
+    const path = () => {
+      const scanner = new LineScanner();
+      scanner.lazyKey = Buffer.from('text');
+      const derive = { fromSpans: 0, rederived: 0 };
+      return { key: scanner.lazyKey, spans: [spans], transforms: true, derive, scanner, scratch: new ByteScratch() };
+    };
+    const run = (line: string, hash = hash32(raw)) => {
+      const buf = Buffer.from(`xx${line}yy`);
+      const p = path();
+      const got = textFromBytes(p, buf, 2, buf.length - 2, 0, hash, 'f.jsonl', 0);
+      return got && { ...got, counted: p.derive.fromSpans };
+    };
+    const taken = [
+      `{"id":"a","text":${esc}}`,
+      `{"meta":{"q":"}\\"{","n":[1,{"a":null}]},"text":${esc.replaceAll('/', '\\/')}}`,
+      `{"text":"${Array.from({ length: raw.length }, (_, i) => `\\u${raw.charCodeAt(i).toString(16).padStart(4, '0')}`).join('')}"}`,
+      `{ "text" : ${esc} , "n" : 12345678901234567890 }`,
+    ];
+    for (const line of taken) {
+      const got = run(line);
+      expect(got?.text, line).toBe(cleaned);
+      expect(got?.counted).toBe(1);
+      // the other columns as the reader parses them (the text column null)
+      const want = JSON.parse(line) as Record<string, unknown>;
+      expect(Object.keys(got?.obj ?? {})).toEqual(Object.keys(want));
+      expect(got?.obj.text).toBeNull();
+    }
+    expect(run(taken[3])?.obj.n).toBe(12345678901234567890n);
+    for (const line of [
+      `{"te\\u0078t":${esc}}`, // escaped key
+      `{"text":"decoy","text":${esc}}`, // repeated key
+      `{"text":"lone \\ud800"}`, // no UTF-8 form
+      `{"text":null}`,
+      `[${esc}]`,
+    ])
+      expect(run(line), line).toBeNull();
+    // a text that is not what pass 1 hashed: the reader's path (which then fails closed)
+    expect(run(taken[0], hash32(raw) ^ 1)).toBeNull();
+  });
+
+  it('the byte path (text decoded from bytes, spans applied to bytes) writes what the reader path writes', async () => {
+    const dir = tempDir();
+    const src = readFileSync(join(FIX, 'shards', 'real', 'brown-00000.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { text: string }).text);
+    // Each row: real sentences, one junk line c4 clean removes, and one of the shapes the byte
+    // path must handle or hand back to the reader (escaped key, repeated key, lone surrogate, ...).
+    const lines = src.map((t, i) => {
+      const sentences = t.split(/(?<=\.) /).join('\n');
+      const text = `${sentences}\njunk line without an end ${i}\nÉtoile, 中文, 😀 and 𝄞 end here.`;
+      const esc = JSON.stringify(text);
+      switch (i % 8) {
+        case 0:
+          return `{"id":"r${i}","te\\u0078t":${esc}}`; // an escaped key: the reader's path
+        case 1:
+          return `{"text":"decoy","id":"r${i}","text":${esc}}`; // repeated: JSON.parse keeps the last
+        case 2:
+          return `{"id":"r${i}","text":${esc.slice(0, -1)} lone \\ud800 here."}`; // no UTF-8 form
+        case 3:
+          return `{"meta":{"q":"}\\"{","n":[1,{"a":null}]},"id":"r${i}","text":${esc.replaceAll('/', '\\/')}}`;
+        case 4:
+          return `{"id":"r${i}","text":"${Array.from({ length: text.length }, (_, k) => `\\u${text.charCodeAt(k).toString(16).padStart(4, '0')}`).join('')}"}`;
+        case 5:
+          return `{ "id" : "r${i}" , "text" : ${esc} , "n" : 12345678901234567890 }`; // a big integer elsewhere
+        default:
+          return JSON.stringify({ id: `r${i}`, text, genre: `g${i % 3}` });
+      }
+    });
+    writeFileSync(join(dir, 'shapes.jsonl'), `${lines.join('\n')}\n`);
+    const recipe = writeRecipe(
+      dir,
+      'r.yaml',
+      `name: byte-path
+seed: 3
+tokenizer: cl100k_base
+target: { ratio: { real: 0.5, synthetic: 0.5 } }
+sources:
+  - { name: shapes, kind: real, paths: ["${join(dir, 'shapes.jsonl')}"], text: text, id: id, columns: [genre, n] }
+  - { name: markov, kind: synthetic, generator: markov-2, paths: ["${join(FIX, 'shards', 'synthetic')}/*.jsonl"], text: text, max_epochs: 1 }
+quality:
+  - c4: { mode: clean, min_sentences: 1 }
+output: { dir: out, format: jsonl, write_rejected: false }
+report: false
+`,
+    );
+    const ref = await runRecipeFile(recipe, { out: join(dir, 'ref'), workers: 2, work: false }); // no spans: strings
+    const work = join(dir, 'work');
+    const first = await runRecipeFile(recipe, { out: join(dir, 'first'), workers: 2, work }); // spans stored, then used
+    // a re-mix from the stored attributes (every text through the byte path where the line allows)
+    const remix = await runRecipeFile(recipe, { out: join(dir, 'remix'), workers: 2, work });
+    expect(remix.manifest.work?.scan).toMatchObject({ reused: 2, computed: 0 });
+    const again = await runRecipeFile(recipe, { out: join(dir, 'again'), workers: 1, work: join(dir, 'work1') });
+    const shapes = ref.manifest.sources.find((s) => s.name === 'shapes');
+    expect(shapes?.rows_sampled).toBeGreaterThan(20);
+    const text = first.manifest.work?.write?.text as { from_spans: number; rederived: number };
+    expect(text.from_spans).toBeGreaterThan(20);
+    const want = shardBytes(join(dir, 'ref'));
+    expect(Object.keys(want).length).toBeGreaterThan(0);
+    for (const out of ['first', 'remix', 'again']) {
+      const got = shardBytes(join(dir, out));
+      expect(Object.keys(got)).toEqual(Object.keys(want));
+      for (const k of Object.keys(want)) expect(got[k].equals(want[k]), `${out}/${k}`).toBe(true);
+    }
+    // the cleaned rows kept their non-ASCII line, the lone surrogate as the reader decodes it
+    const rows = Object.values(want)
+      .map((x) => x.toString('utf8'))
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const mine = rows.filter((r) => r.source === 'shapes');
+    expect(mine.every((r) => !String(r.text).includes('junk line'))).toBe(true);
+    expect(mine.some((r) => String(r.text).includes('😀 and 𝄞'))).toBe(true);
+    expect(mine.some((r) => String(r.text).includes('\ud800'))).toBe(true);
   });
 });

@@ -4,10 +4,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Rng } from '@curate/core';
 import { describe, expect, it } from 'vitest';
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { runRecipeFile } from '../dist/index.js';
-import { applySpans, cleanSpans, NOT_SPANS } from '../dist/spans.js';
+import { applySpans, applySpansUtf8, cleanSpans, NOT_SPANS } from '../dist/spans.js';
 import { outputHash, shardBytes, tempDir, writeRecipe } from './helpers.js';
 
 const pairs = (b: Uint8Array | null) => {
@@ -28,6 +29,45 @@ describe('spans: what the rewriting steps removed', () => {
     expect(cleanSpans('See [1] here.\nOk.', 'See here.\nOk.')).toBe(NOT_SPANS);
     // two cleaned lines out of one raw line: no raw newline to keep between them
     expect(cleanSpans('one two', 'one\ntwo')).toBe(NOT_SPANS);
+  });
+});
+
+describe('spans on UTF-8 bytes (the byte path of pass 2)', () => {
+  const WORDS = [
+    'Keep this line.',
+    'junk without end',
+    'Ça va très bien.',
+    '中文句子。',
+    'Emoji 😀 here.',
+    '𝄞 clef',
+    '',
+  ];
+  it('keep the same text as applySpans on the string, for any cleaning of any text', () => {
+    const rng = new Rng('spans-utf8');
+    for (let t = 0; t < 500; t++) {
+      const lines = Array.from({ length: 1 + rng.int(12) }, () => WORDS[rng.int(WORDS.length)]);
+      const raw = lines.join(rng.int(2) ? '\n' : '\r\n');
+      // c4-like cleaning: a random subset of the lines, trimmed, joined by one newline
+      const kept = raw
+        .split('\n')
+        .filter(() => rng.int(3) > 0)
+        .map((l) => l.trim())
+        .filter(Boolean);
+      const sp = cleanSpans(raw, kept.join('\n'));
+      if (!sp || sp.byteLength === 0) continue;
+      const bytes = Buffer.from(raw, 'utf8');
+      const ascii = /^[\x00-\x7f]*$/.test(raw);
+      expect(applySpansUtf8(bytes, bytes.length, sp, ascii)).toBe(applySpans(raw, sp));
+    }
+  });
+
+  it('refuse an edge inside a surrogate pair or past the end (the caller decodes the whole text)', () => {
+    const raw = 'a😀b';
+    const bytes = Buffer.from(raw, 'utf8');
+    const span = (...v: number[]) => new Uint8Array(new Uint32Array(v).buffer);
+    expect(applySpansUtf8(bytes, bytes.length, span(1, 3), false)).toBe('ab');
+    expect(applySpansUtf8(bytes, bytes.length, span(2, 3), false)).toBeNull();
+    expect(applySpansUtf8(bytes, bytes.length, span(3, 9), false)).toBeNull();
   });
 });
 

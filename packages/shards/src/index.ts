@@ -38,7 +38,7 @@ export {
 } from './outdir.js';
 export type { SplitWriter } from './output.js';
 export { createSplitWriter } from './output.js';
-export { type ParquetColumn, readParquetColumns, writeParquetColumns } from './parquet/columns.js';
+export { type ParquetColumn, readParquetColumns, writeParquetColumns } from './parquet-lazy.js';
 export { inspectShard, readShard, readShards, type ShardInfo, shardColumns } from './read.js';
 export {
   type AwsCredentials,

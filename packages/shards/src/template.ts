@@ -14,6 +14,8 @@ export interface TextTemplate {
   render(batch: Batch, row: number): string;
   /** Throws InputError E_MISSING_COLUMN (naming batch.file) when a needed column is absent. */
   check(batch: Batch): void;
+  /** Set when the template is one top-level column and nothing else: a string value is the text as it is. */
+  field?: string;
 }
 
 interface Field {
@@ -142,9 +144,11 @@ export function compileTemplate(template: string): TextTemplate {
     };
   }
 
+  const only = parts.length === 1 && typeof parts[0] !== 'string' && parts[0].path.length === 0 ? parts[0] : null;
   return {
     columns,
     render,
+    ...(only ? { field: only.column } : {}),
     check(batch: Batch) {
       for (const c of columns) {
         if (!Object.hasOwn(batch.columns, c)) {
