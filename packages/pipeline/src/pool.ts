@@ -70,6 +70,51 @@ export function transferList(r: FileScan): ArrayBuffer[] {
   return bufs as ArrayBuffer[];
 }
 
+/**
+ * Worker threads started ahead of their first task: each spends ~0.4 s loading its modules, which
+ * then overlaps the main thread's own start (a re-mix loads its attributes meanwhile). A thread
+ * that fails or exits before it is given work is remembered, so the first run fails with its error.
+ */
+export class Threads {
+  readonly workers: Worker[];
+  error: Error | null = null;
+  /** True once `take` handed the threads over (their new owner ends them). */
+  taken = false;
+  private readonly start: () => Worker;
+  /** `n` threads, `now` of them started at once and the rest by `take`. */
+  constructor(
+    recipe: Recipe,
+    private readonly n: number,
+    now = n,
+  ) {
+    const url = new URL('./scan-worker.js', import.meta.url);
+    this.start = () => new Worker(url, { workerData: { recipe } });
+    this.workers = Array.from({ length: Math.min(now, n) }, () => {
+      const w = this.start();
+      w.on('error', (e) => {
+        this.error ??= e;
+      });
+      w.on('exit', (code) => {
+        this.error ??= new CurateError(`a scan worker exited with code ${code}`, { code: 'E_WORKER' });
+      });
+      return w;
+    });
+  }
+
+  /** Hand the threads over (our early listeners removed); throws the error of one that already failed. */
+  take(): Worker[] {
+    this.taken = true;
+    for (const w of this.workers) detach(w);
+    if (this.error) throw this.error;
+    while (this.workers.length < this.n) this.workers.push(this.start());
+    return this.workers;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
 export async function runScans(
   recipe: Recipe,
   tasks: ScanTask[],
@@ -78,22 +123,26 @@ export async function runScans(
   signal?: AbortSignal,
   /** Receives the threads after a successful pass 1 (for pass 2); otherwise they are ended. */
   keep?: (pool: SamplePool) => void,
+  /** Threads started earlier (`Threads`): used here and kept, or ended with the others. */
+  started?: Threads,
 ): Promise<FileScan[]> {
   const results: FileScan[] = new Array(tasks.length);
   if (tasks.length === 0 && workers > 1 && keep) {
     // nothing to scan (every file's attributes were reused): threads for the write stage only
-    const url = new URL('./scan-worker.js', import.meta.url);
-    keep(new SamplePool(Array.from({ length: workers }, () => new Worker(url, { workerData: { recipe } }))));
+    keep(new SamplePool(started ? started.take() : new Threads(recipe, workers).take()));
     return results;
   }
-  if (tasks.length === 0) return results;
   if (workers <= 1 || tasks.length <= 1) {
-    const scanner = await Scanner.create(recipe);
-    for (const t of tasks) {
-      if (signal?.aborted) throw signal.reason ?? new Error('aborted');
-      results[t.id] = await scanner.scan(t);
-      onDone(t, results[t.id]);
+    if (tasks.length > 0) {
+      const scanner = await Scanner.create(recipe);
+      for (const t of tasks) {
+        if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+        results[t.id] = await scanner.scan(t);
+        onDone(t, results[t.id]);
+      }
     }
+    // threads started for pass 2 are kept for it; without `keep` the caller ends them
+    if (started && keep) keep(new SamplePool(started.take()));
     return results;
   }
   // Largest files first balances the threads; results are keyed by task id. The last (smallest)
@@ -106,7 +155,8 @@ export async function runScans(
   for (let p = 0; p < n; p++) queue.push({ ...split, part: p, parts: n });
   const parts = new Map<number, { scans: FileScan[]; errors: (Error | undefined)[]; left: number }>();
   const url = new URL('./scan-worker.js', import.meta.url);
-  const pool: Worker[] = [];
+  const early = started ? started.take() : [];
+  const pool: Worker[] = [...early];
   let kept = false;
   try {
     await new Promise<void>((resolve, reject) => {
@@ -159,8 +209,8 @@ export async function runScans(
       const onAbort = () => fail((signal?.reason as Error) ?? new Error('aborted'));
       signal?.addEventListener('abort', onAbort, { once: true });
       for (let i = 0; i < n; i++) {
-        const w = new Worker(url, { workerData: { recipe } });
-        pool.push(w);
+        const w = i < early.length ? early[i] : new Worker(url, { workerData: { recipe } });
+        if (i >= early.length) pool.push(w);
         w.on('error', (e) => fail(e));
         w.on('exit', (code) => {
           if (code !== 0) fail(new CurateError(`a scan worker exited with code ${code}`, { code: 'E_WORKER' }));

@@ -154,8 +154,11 @@ function bytePath(
   if (scanner.transforms && !spans) return null;
   const sc = new LineScanner();
   sc.lazyKey = Buffer.from(key, 'utf8');
-  return { key: sc.lazyKey, spans, transforms: scanner.transforms, derive, scanner: sc, scratch: new ByteScratch() };
+  return { key: sc.lazyKey, spans, transforms: scanner.transforms, derive, scanner: sc, scratch };
 }
+
+/** The thread's buffer for a line's text bytes (used within one line; grown once to the longest book). */
+const scratch = new ByteScratch();
 
 /**
  * A selected line's written text from its bytes, when the line is an object whose text column is

@@ -119,7 +119,7 @@ export function applySpansUtf8(bytes: Buffer, n: number, spans: Uint8Array, asci
  */
 export async function loadSpans(file: { path: string; sha256: string }): Promise<(Uint8Array | null)[] | null> {
   try {
-    const { columns } = await readParquetColumns(file.path, { sha256: file.sha256 });
+    const { columns } = await readParquetColumns(file.path, { sha256: file.sha256, columns: ['spans'] });
     const col = columns.spans as ArrayLike<Uint8Array | null | undefined> | undefined;
     return col ? Array.from(col, (v) => v ?? null) : null;
   } catch {

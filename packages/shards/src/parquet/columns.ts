@@ -54,22 +54,28 @@ export async function writeParquetColumns(
   return { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
-/** Read every column of a file written by `writeParquetColumns` (or any flat Parquet file), whole. */
+/**
+ * Read the columns of a file written by `writeParquetColumns` (or any flat Parquet file), whole:
+ * every column, or those in `columns` (`names` lists all the file has). With `sha256`, the file
+ * must have that checksum.
+ */
 export async function readParquetColumns(
   path: string,
-  expect?: { sha256: string },
-): Promise<{ rows: number; columns: Record<string, unknown[] | ArrayLike<unknown>> }> {
+  expect?: { sha256?: string; columns?: string[] },
+): Promise<{ rows: number; names: string[]; columns: Record<string, unknown[] | ArrayLike<unknown>> }> {
   const file = await readFile(path);
-  if (expect && createHash('sha256').update(file).digest('hex') !== expect.sha256) {
+  if (expect?.sha256 && createHash('sha256').update(file).digest('hex') !== expect.sha256) {
     throw new Error(`${path}: checksum mismatch`);
   }
   const ab = file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer;
   const meta = parquetMetadata(ab);
   const rows = Number(meta.num_rows);
+  const names = meta.schema.slice(1).map((e) => e.name);
   const parts = new Map<string, { start: number; data: ArrayLike<unknown> }[]>();
   await parquetRead({
     file: ab,
     metadata: meta,
+    ...(expect?.columns ? { columns: expect.columns.filter((c) => names.includes(c)) } : {}),
     utf8: false,
     onChunk: (c) => {
       const l = parts.get(c.columnName) ?? [];
@@ -84,5 +90,5 @@ export async function readParquetColumns(
     for (const p of list) for (let i = 0; i < p.data.length && p.start + i < rows; i++) out[p.start + i] = p.data[i];
     columns[name] = out;
   }
-  return { rows, columns };
+  return { rows, names, columns };
 }
