@@ -3,8 +3,8 @@
 //   - DuckDB copying the same inputs to zstd Parquet (the baseline)
 //   - curate mix without a work dir (everything computed, nothing stored: the pre-stages run)
 //   - curate mix with a fresh work dir (computes and stores the attribute shards)
-//   - the re-mix: ratio and seed changed, same work dir (reuses every file's attributes)
-// Prints seconds, ratios, attribute bytes per input byte and peak RSS.
+//   - the re-mix: ratio and seed changed, same work dir (reuses every file's attributes), 3 seeds
+// Prints seconds (re-mix and DuckDB: medians), ratios, attribute bytes per input byte and peak RSS.
 // Run: node bench/remix.bench.mjs  (CURATE_BENCH_SHARDS=1 for a quarter of the input)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -90,14 +90,20 @@ function dirBytes(d) {
   return t;
 }
 
-const duck = await duckCopy();
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ducks = [await duckCopy()];
 const noWork = mix('nowork', 1, 0.7, null);
 const work = join(tmp, 'work');
 const first = mix('first', 1, 0.7, work);
 const attrBytes = dirBytes(join(work, 'attributes'));
-const remix = mix('remix', 2, 0.6, work);
-const duck2 = await duckCopy();
-const base = Math.min(duck, duck2);
+// single runs swing by 10-15% on this VM: three re-mixes (seeds 2-4) and DuckDB copies between them, medians
+const remixes = [];
+for (const seed of [2, 3, 4]) {
+  remixes.push(mix(`remix${seed}`, seed, 0.6, work));
+  ducks.push(await duckCopy());
+}
+const remix = { ...remixes.find((r) => r.s === median(remixes.map((x) => x.s))) };
+const base = median(ducks);
 const mb = inBytes / 1e6;
 console.log(`inputs: ${n} Gutenberg shard(s) + AlpacaEval outputs, ${mb.toFixed(1)} MB of JSONL`);
 console.log('run                                          seconds   x DuckDB   peak RSS   scan reused/computed');
@@ -106,11 +112,14 @@ const line = (name, r) =>
     `${name.padEnd(44)} ${r.s.toFixed(1).padStart(7)} ${(r.s / base).toFixed(2).padStart(9)}x ${String(r.m.timings.peak_rss_mb).padStart(6)} MB   ${r.m.work ? `${r.m.work.scan.reused}/${r.m.work.scan.computed}` : '-'}`,
   );
 console.log(
-  `${'DuckDB COPY to zstd Parquet (best of 2)'.padEnd(44)} ${base.toFixed(1).padStart(7)} ${'1.00'.padStart(9)}x`,
+  `${'DuckDB COPY to zstd Parquet (median of 4)'.padEnd(44)} ${base.toFixed(1).padStart(7)} ${'1.00'.padStart(9)}x`,
 );
 line('curate mix --no-work (nothing stored)', noWork);
 line('curate mix, fresh work dir (stores attributes)', first);
-line('re-mix: ratio 0.6/0.4 + seed 2, same work dir', remix);
+line('re-mix: ratio 0.6/0.4, seeds 2-4 (median)', remix);
+console.log(
+  `re-mix runs: ${remixes.map((r) => r.s.toFixed(2)).join(', ')} s; DuckDB: ${ducks.map((d) => d.toFixed(2)).join(', ')} s`,
+);
 console.log(
   `storing attributes costs ${(((first.s - noWork.s) / noWork.s) * 100).toFixed(1)}% of the run (goal: within 10%); re-mix is ${(first.s / remix.s).toFixed(2)}x faster than the first run (goal >= 4x) and ${(remix.s / base).toFixed(2)}x DuckDB's copy (goal <= 1x)`,
 );

@@ -71,6 +71,7 @@ run(['mix', recipe, '--work', join(tmp, 'w1'), '--workers', '2']);
 const single = (performance.now() - t0) / 1000;
 
 t0 = performance.now();
+const submitted = Date.now();
 const work = join(tmp, 'w2');
 const out = join(tmp, 'ranked');
 const sub = run(
@@ -93,19 +94,34 @@ if (!existsSync(join(out, 'manifest.json'))) {
   throw new Error('the Slurm run did not finish: see the status above');
 }
 
-// each stage's span: first rank start to last rank end, from the markers
+// each stage's span: first rank start to last rank end, from the markers; and each rank's own
+// interval (its work, after its process started and loaded the recipe) relative to the submit
 const runKey = readdirSync(join(work, 'ranks'))[0];
 const spans = [];
+const timeline = [];
+let busyAll = 0;
+let prevEnd = submitted;
+let waited = 0;
 for (const stage of ['scan', 'dedup', 'plan', 'scatter', 'write', 'finalize']) {
   const dir = join(work, 'ranks', runKey, stage);
   const ms = readdirSync(dir)
     .filter((f) => /^r\d+-of-\d+\.json$/.test(f))
+    .sort()
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
   const ends = ms.map((m) => Date.parse(m.finished_at));
   const starts = ms.map((m) => Date.parse(m.finished_at) - m.seconds * 1000);
   const busy = ms.reduce((a, m) => a + m.seconds, 0);
+  busyAll += busy;
+  // time from the stage before it ending to this stage's first rank working (scheduler + process start)
+  waited += Math.max(0, Math.min(...starts) - prevEnd);
+  prevEnd = Math.max(...ends);
   spans.push(
     `${stage} ${((Math.max(...ends) - Math.min(...starts)) / 1000).toFixed(1)} s (ranks busy ${busy.toFixed(1)} s)`,
+  );
+  ms.forEach((m, i) =>
+    timeline.push(
+      `${stage} r${m.rank}: ${((starts[i] - submitted) / 1000).toFixed(1)}-${((ends[i] - submitted) / 1000).toFixed(1)} s`,
+    ),
   );
 }
 const shards = (d) =>
@@ -121,5 +137,9 @@ console.log(`single process (--workers 2):           ${single.toFixed(1)} s`);
 console.log(`Slurm 4/2/3 ranks (--cpus 1), submit to drained queue: ${slurm.toFixed(1)} s`);
 console.log(`ratio Slurm / single: ${(slurm / single).toFixed(2)}x (goal <= 2x)`);
 console.log(`stages (from the rank markers): ${spans.join('; ')}`);
+console.log(`ranks (work intervals after submit): ${timeline.join('; ')}`);
+console.log(
+  `budget: ranks busy ${busyAll.toFixed(1)} s = ${(busyAll / 2).toFixed(1)} s on 2 CPUs; waiting between stages (scheduler + process start) ${(waited / 1000).toFixed(1)} s; the rest is rounds of more ranks than CPUs and array-task dispatch`,
+);
 console.log(`byte-identical shards and rejected shards: ${same}`);
 rmSync(tmp, { recursive: true, force: true });
