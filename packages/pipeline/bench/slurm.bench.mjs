@@ -118,11 +118,10 @@ for (const stage of ['scan', 'dedup', 'plan', 'scatter', 'write', 'finalize']) {
   spans.push(
     `${stage} ${((Math.max(...ends) - Math.min(...starts)) / 1000).toFixed(1)} s (ranks busy ${busy.toFixed(1)} s)`,
   );
-  ms.forEach((m, i) =>
-    timeline.push(
-      `${stage} r${m.rank}: ${((starts[i] - submitted) / 1000).toFixed(1)}-${((ends[i] - submitted) / 1000).toFixed(1)} s`,
-    ),
-  );
+  for (let i = 0; i < ms.length; i++) {
+    const at = (t) => ((t - submitted) / 1000).toFixed(1);
+    timeline.push(`${stage} r${ms[i].rank}: ${at(starts[i])}-${at(ends[i])} s`);
+  }
 }
 const shards = (d) =>
   readdirSync(d)

@@ -212,7 +212,7 @@ report: false
     // a re-mix from the stored attributes (every text through the byte path where the line allows)
     const remix = await runRecipeFile(recipe, { out: join(dir, 'remix'), workers: 2, work });
     expect(remix.manifest.work?.scan).toMatchObject({ reused: 2, computed: 0 });
-    const again = await runRecipeFile(recipe, { out: join(dir, 'again'), workers: 1, work: join(dir, 'work1') });
+    await runRecipeFile(recipe, { out: join(dir, 'again'), workers: 1, work: join(dir, 'work1') }); // pass 2 on this thread
     const shapes = ref.manifest.sources.find((s) => s.name === 'shapes');
     expect(shapes?.rows_sampled).toBeGreaterThan(20);
     const text = first.manifest.work?.write?.text as { from_spans: number; rederived: number };
