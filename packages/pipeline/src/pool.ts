@@ -101,11 +101,14 @@ export class Threads {
     });
   }
 
-  /** Hand the threads over (our early listeners removed); throws the error of one that already failed. */
+  /**
+   * Hand the threads over (our early listeners removed); throws the error of one that already
+   * failed, and then they stay ours (`close` ends them).
+   */
   take(): Worker[] {
-    this.taken = true;
-    for (const w of this.workers) detach(w);
     if (this.error) throw this.error;
+    for (const w of this.workers) detach(w);
+    this.taken = true;
     while (this.workers.length < this.n) this.workers.push(this.start());
     return this.workers;
   }
