@@ -132,7 +132,7 @@ export async function runScans(
   const results: FileScan[] = new Array(tasks.length);
   if (tasks.length === 0 && workers > 1 && keep) {
     // nothing to scan (every file's attributes were reused): threads for the write stage only
-    keep(new SamplePool(started ? started.take() : new Threads(recipe, workers).take()));
+    keep(new SamplePool((started ?? new Threads(recipe, workers)).take()));
     return results;
   }
   if (workers <= 1 || tasks.length <= 1) {
@@ -157,9 +157,8 @@ export async function runScans(
   const split = queue.pop() as ScanTask;
   for (let p = 0; p < n; p++) queue.push({ ...split, part: p, parts: n });
   const parts = new Map<number, { scans: FileScan[]; errors: (Error | undefined)[]; left: number }>();
-  const url = new URL('./scan-worker.js', import.meta.url);
-  const early = started ? started.take() : [];
-  const pool: Worker[] = [...early];
+  // threads started earlier (at least `workers` of them), else `n` new ones
+  const pool: Worker[] = (started ?? new Threads(recipe, n)).take();
   let kept = false;
   try {
     await new Promise<void>((resolve, reject) => {
@@ -212,8 +211,7 @@ export async function runScans(
       const onAbort = () => fail((signal?.reason as Error) ?? new Error('aborted'));
       signal?.addEventListener('abort', onAbort, { once: true });
       for (let i = 0; i < n; i++) {
-        const w = i < early.length ? early[i] : new Worker(url, { workerData: { recipe } });
-        if (i >= early.length) pool.push(w);
+        const w = pool[i];
         w.on('error', (e) => fail(e));
         w.on('exit', (code) => {
           if (code !== 0) fail(new CurateError(`a scan worker exited with code ${code}`, { code: 'E_WORKER' }));

@@ -126,15 +126,15 @@ export interface SampleResult {
 }
 
 /**
- * The byte path of a JSONL file whose text is one string column (see `textFromBytes`): the
- * column's name as bytes, the file's stored spans and the row counters of `cleanedText`.
+ * The byte path of a JSONL file whose text is one string column (see `textFromBytes`): the line
+ * scanner, the file's stored spans and the row counters of `cleanedText`.
  */
 export interface BytePath {
-  key: Uint8Array;
+  /** Its `lazyKey` is the text column's name as bytes. */
+  scanner: LineScanner;
   spans: (Uint8Array | null)[] | null;
   transforms: boolean;
   derive: { fromSpans: number; rederived: number };
-  scanner: LineScanner;
   scratch: ByteScratch;
 }
 
@@ -154,7 +154,7 @@ function bytePath(
   if (scanner.transforms && !spans) return null;
   const sc = new LineScanner();
   sc.lazyKey = Buffer.from(key, 'utf8');
-  return { key: sc.lazyKey, spans, transforms: scanner.transforms, derive, scanner: sc, scratch };
+  return { scanner: sc, spans, transforms: scanner.transforms, derive, scratch };
 }
 
 /** The thread's buffer for a line's text bytes (used within one line; grown once to the longest book). */
@@ -182,7 +182,7 @@ export function textFromBytes(
 ): { text: string; obj: Record<string, unknown> } | null {
   const sc = p.scanner;
   if (!sc.scan(buf, s, e) || !sc.plainKeys || sc.lazyCount !== 1) return null;
-  const k = sc.find(p.key);
+  const k = sc.find(sc.lazyKey as Uint8Array);
   if (k < 0 || sc.valType[k] !== T_STRING) return null;
   const vs = sc.valStart[k];
   const ve = sc.valEnd[k];

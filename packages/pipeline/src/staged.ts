@@ -4,7 +4,7 @@
  * own modules; plan, scatter, write and finalize run `runRecipe` with hooks that make it read only
  * what the stages before stored (failing closed when it is not there) and do only its share.
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CurateError, UsageError } from '@curate/core';
@@ -14,6 +14,7 @@ import { type RunOptions, type RunResult, runRecipe, scanTasks, TOOL_VERSION } f
 import { passThroughColumns } from './scan.js';
 import {
   assignByBytes,
+  claimFile,
   clearRankMarkers,
   dedupRank,
   fileRecord,
@@ -82,14 +83,7 @@ export async function runStage(recipe: Recipe, r: StageRank, options: StageOptio
   if (await verifiedDone(nextDir, 0, 1)) return res; // done before (a rerun of this rank)
   // two ranks finishing together may both see every marker: the claim lets one of them run it
   await mkdirChecked(nextDir);
-  try {
-    await writeFile(join(nextDir, THEN_CLAIM), `${JSON.stringify({ rank: r.rank, pid: process.pid })}\n`, {
-      flag: 'wx',
-    });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return res;
-    throw e;
-  }
+  if (!(await claimFile(join(nextDir, THEN_CLAIM), { rank: r.rank }))) return res;
   const ran = await runOneStage(
     recipe,
     { stage: next, rank: 0, worldSize: 1 },

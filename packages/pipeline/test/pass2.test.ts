@@ -124,7 +124,7 @@ describe('pass 2 over raw JSONL bytes, from stored spans', () => {
       const scanner = new LineScanner();
       scanner.lazyKey = Buffer.from('text');
       const derive = { fromSpans: 0, rederived: 0 };
-      return { key: scanner.lazyKey, spans: [spans], transforms: true, derive, scanner, scratch: new ByteScratch() };
+      return { scanner, spans: [spans], transforms: true, derive, scratch: new ByteScratch() };
     };
     const run = (line: string, hash = hash32(raw)) => {
       const buf = Buffer.from(`xx${line}yy`);

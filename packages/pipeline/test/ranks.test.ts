@@ -97,14 +97,18 @@ describe('assignment', () => {
   });
 });
 
+/** The demo mixed in one process (small write units), and where its ranked run goes. */
+async function demoSingle(): Promise<{ single: string; out: string; work: string }> {
+  process.env.CURATE_TEST_WRITE_UNIT_ROWS = '23';
+  const dir = tempDir();
+  const single = join(dir, 'single');
+  await runRecipeFile(DEMO, { out: single, work: join(dir, 'w1'), workers: 2 });
+  return { single, out: join(dir, 'ranked'), work: join(dir, 'w2') };
+}
+
 describe('ranks without a scheduler give the single-process bytes', () => {
   it('demo fixtures: 4 scan, 2 dedup, 3 scatter/write ranks', async () => {
-    process.env.CURATE_TEST_WRITE_UNIT_ROWS = '23';
-    const dir = tempDir();
-    const single = join(dir, 'single');
-    await runRecipeFile(DEMO, { out: single, work: join(dir, 'w1'), workers: 2 });
-    const out = join(dir, 'ranked');
-    const work = join(dir, 'w2');
+    const { single, out, work } = await demoSingle();
     await runRanks(DEMO, work, out, SIZES);
     expect(Object.keys(outputFiles(out)).length).toBeGreaterThan(6);
     expect(outputFiles(out)).toEqual(outputFiles(single));
@@ -123,12 +127,7 @@ describe('ranks without a scheduler give the single-process bytes', () => {
   });
 
   it('with andNext (--then), the last dedup and write ranks run plan and finalize: the same bytes, once each', async () => {
-    process.env.CURATE_TEST_WRITE_UNIT_ROWS = '23';
-    const dir = tempDir();
-    const single = join(dir, 'single');
-    await runRecipeFile(DEMO, { out: single, work: join(dir, 'w1'), workers: 2 });
-    const out = join(dir, 'ranked');
-    const work = join(dir, 'w2');
+    const { single, out, work } = await demoSingle();
     const thenOf: Record<string, (string | null)[]> = {};
     for (const stage of ['scan', 'dedup', 'scatter', 'write'] as RankStageName[]) {
       thenOf[stage] = [];

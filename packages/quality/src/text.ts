@@ -179,15 +179,7 @@ export class TextAnalysis {
           }
         }
       }
-      if (count >= this.tokStart.length) {
-        const m = count + 1;
-        this.tokStart = grow(this.tokStart, m);
-        this.tokEnd = grow(this.tokEnd, m);
-        this.coreStart = grow(this.coreStart, m);
-        this.coreEnd = grow(this.coreEnd, m);
-        this.tokH1 = grow(this.tokH1, m);
-        this.tokH2 = grow(this.tokH2, m);
-      }
+      if (count >= this.tokStart.length) this.growTokens(count + 1);
       this.tokStart[count] = start;
       this.tokEnd[count] = i;
       this.tokH1[count] = h1;
@@ -211,6 +203,16 @@ export class TextAnalysis {
     this.scripts = scripts;
     if (scripts === 1) this.segmentTokens();
     return this;
+  }
+
+  /** Room for `m` tokens in the per-token arrays (called only when they are full). */
+  private growTokens(m: number): void {
+    this.tokStart = grow(this.tokStart, m);
+    this.tokEnd = grow(this.tokEnd, m);
+    this.coreStart = grow(this.coreStart, m);
+    this.coreEnd = grow(this.coreEnd, m);
+    this.tokH1 = grow(this.tokH1, m);
+    this.tokH2 = grow(this.tokH2, m);
   }
 
   /** Tokens again, with white-space tokens that hold an unspaced-script character split by ICU. */
@@ -279,15 +281,7 @@ export class TextAnalysis {
       }
     }
     const count = this.tokenCount;
-    if (count >= this.tokStart.length) {
-      const m = count + 1;
-      this.tokStart = grow(this.tokStart, m);
-      this.tokEnd = grow(this.tokEnd, m);
-      this.coreStart = grow(this.coreStart, m);
-      this.coreEnd = grow(this.coreEnd, m);
-      this.tokH1 = grow(this.tokH1, m);
-      this.tokH2 = grow(this.tokH2, m);
-    }
+    if (count >= this.tokStart.length) this.growTokens(count + 1);
     this.tokStart[count] = s;
     this.tokEnd[count] = i;
     this.tokH1[count] = h1;

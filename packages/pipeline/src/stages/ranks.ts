@@ -317,14 +317,7 @@ async function scanParts(
     const present = await Promise.all(all.map(exists));
     if (!present.every(Boolean)) continue;
     const claim = `${p.slice(0, p.lastIndexOf('.p'))}.merge.claim`;
-    try {
-      await writeFile(claim, `${JSON.stringify({ rank: r.rank, world_size: r.worldSize, pid: process.pid })}\n`, {
-        flag: 'wx',
-      });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue; // another rank merges it
-      throw e;
-    }
+    if (!(await claimFile(claim, { rank: r.rank, world_size: r.worldSize }))) continue; // another rank merges it
     const scans = await Promise.all(all.map(async (f) => deserialize(await readFile(f)) as FileScan));
     const { part: _p, parts: _k, ...file } = t;
     // the groups missing above (only this claimed merge writes the file's attributes)
@@ -333,6 +326,20 @@ async function scanParts(
     await Promise.all([...all, claim].map((f) => rm(f, { force: true })));
   }
   return n;
+}
+
+/**
+ * Create `path` only if it does not exist (the file holds `who` and this pid): true when this
+ * process now holds the claim, false when another one does. One rank of many runs the claimed work.
+ */
+export async function claimFile(path: string, who: Record<string, unknown>): Promise<boolean> {
+  try {
+    await writeFile(path, `${JSON.stringify({ ...who, pid: process.pid })}\n`, { flag: 'wx' });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
 }
 
 async function exists(p: string): Promise<boolean> {
