@@ -4,7 +4,7 @@
  * arrays cross threads. Results are stored by task id, so the outcome does
  * not depend on which worker ran which file.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { CurateError, InputError, RecipeError, UsageError } from '@curate/core';
 import type { Recipe } from '@curate/recipe';
 import type { SampleResult, SampleTask } from './sample.js';
@@ -71,34 +71,47 @@ export function transferList(r: FileScan): ArrayBuffer[] {
 }
 
 /**
- * Worker threads started ahead of their first task: each spends ~0.4 s loading its modules, which
- * then overlaps the main thread's own start (a re-mix loads its attributes meanwhile). A thread
- * that fails or exits before it is given work is remembered, so the first run fails with its error.
+ * Worker threads started ahead of their first task: each spends ~0.25 s loading its modules, which
+ * then overlaps the main thread's own start (a re-mix loads its attributes meanwhile). `now` of
+ * them start at once; each of the others starts when the one before it has loaded its modules (it
+ * says so on a port of its own), so no more than two threads are busy at a time on the way up, or
+ * at `take` if that comes first. A thread that fails or exits before it is given work is
+ * remembered, so the first run fails with its error.
  */
 export class Threads {
-  readonly workers: Worker[];
+  readonly workers: Worker[] = [];
   error: Error | null = null;
   /** True once `take` handed the threads over (their new owner ends them). */
   taken = false;
-  private readonly start: () => Worker;
-  /** `n` threads, `now` of them started at once and the rest by `take`. */
+  private closed = false;
+  private readonly url = new URL('./scan-worker.js', import.meta.url);
+  /** `n` threads, `now` of them started at once and the rest one after another (see above). */
   constructor(
-    recipe: Recipe,
+    private readonly recipe: Recipe,
     private readonly n: number,
     now = n,
   ) {
-    const url = new URL('./scan-worker.js', import.meta.url);
-    this.start = () => new Worker(url, { workerData: { recipe } });
-    this.workers = Array.from({ length: Math.min(now, n) }, () => {
-      const w = this.start();
-      w.on('error', (e) => {
-        this.error ??= e;
-      });
-      w.on('exit', (code) => {
-        this.error ??= new CurateError(`a scan worker exited with code ${code}`, { code: 'E_WORKER' });
-      });
-      return w;
+    for (let i = 0; i < Math.min(now, n); i++) this.add(i === 0 && now < n);
+  }
+
+  /** Start one more thread; with `chain`, the next starts once this one has loaded its modules. */
+  private add(chain: boolean): Worker {
+    const { port1, port2 } = new MessageChannel();
+    const w = new Worker(this.url, { workerData: { recipe: this.recipe, ready: port2 }, transferList: [port2] });
+    port1.once('message', () => {
+      port1.close();
+      if (chain && !this.taken && !this.closed && this.workers.length < this.n)
+        this.add(this.workers.length + 1 < this.n);
     });
+    port1.unref();
+    w.on('error', (e) => {
+      this.error ??= e;
+    });
+    w.on('exit', (code) => {
+      this.error ??= new CurateError(`a scan worker exited with code ${code}`, { code: 'E_WORKER' });
+    });
+    this.workers.push(w);
+    return w;
   }
 
   /**
@@ -109,11 +122,12 @@ export class Threads {
     if (this.error) throw this.error;
     for (const w of this.workers) detach(w);
     this.taken = true;
-    while (this.workers.length < this.n) this.workers.push(this.start());
+    while (this.workers.length < this.n) detach(this.add(false));
     return this.workers;
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

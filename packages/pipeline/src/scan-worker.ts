@@ -1,4 +1,4 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { Recipe } from '@curate/recipe';
 import { serializeError, transferList } from './pool.js';
 import { type SampleTask, sampleFile } from './sample.js';
@@ -6,7 +6,10 @@ import { Scanner, type ScanTask } from './scan.js';
 
 const port = parentPort;
 if (!port) throw new Error('scan-worker must run in a worker thread');
-const recipe = (workerData as { recipe: Recipe }).recipe;
+const { recipe, ready } = workerData as { recipe: Recipe; ready?: MessagePort };
+// modules loaded: the thread that started this one may start the next (pool.ts `Threads`)
+ready?.postMessage(true);
+ready?.close();
 // Each scanner is built on the first task that needs it: threads kept only for the write stage (a
 // re-mix whose files' attributes were all reused) never load the tokenizer, eval sets or MinHash.
 let full: Promise<Scanner> | null = null;

@@ -117,6 +117,17 @@ export interface FileScan {
   /** Rows that have a MinHash signature (rows with at least one shingle), and their signatures. */
   sigRows: Uint32Array;
   sigs: Int32Array;
+  /**
+   * Loaded from the work dir but not decoded yet (`loadAttributes` with `deferSigs`): fills
+   * `sigRows` and `sigs` when called (near dedup needs them only when its verdicts are not stored).
+   */
+  loadSigs?: () => Promise<void>;
+  /**
+   * With a work dir, the key of the minhash attribute group the signatures come from: with the
+   * input's sha256 it determines them, so the dedup key uses it instead of hashing the signatures
+   * (a re-mix then need not read them).
+   */
+  sigGroup?: string;
   /** Dedup keep score per row (NaN when missing), when `dedup.near.score_column` is set. */
   scores: Float64Array | null;
   /** Types of the pass-through columns seen in this file. */

@@ -25,8 +25,12 @@ describe('spans: what the rewriting steps removed', () => {
     const sp = cleanSpans(raw, cleaned) as Uint8Array;
     expect(pairs(sp)).toEqual([0, 2, 13, 26, 39, 42]);
     expect(applySpans(raw, sp)).toBe(cleaned);
-    // a line that is not in the raw text (a citation stripped, a pii placeholder): not spans
-    expect(cleanSpans('See [1] here.\nOk.', 'See here.\nOk.')).toBe(NOT_SPANS);
+    // a citation stripped inside a line (c4), then trimmed: the pieces cut out of the line are spans
+    const cited = cleanSpans('See [1] here. [2]\nOk.', 'See here.\nOk.') as Uint8Array;
+    expect(pairs(cited)).toEqual([4, 8, 13, 17]);
+    expect(applySpans('See [1] here. [2]\nOk.', cited)).toBe('See here.\nOk.');
+    // a line that is not in the raw text with pieces cut out (a pii placeholder): not spans
+    expect(cleanSpans('Mail bob@x.org now.\nOk.', 'Mail <EMAIL> now.\nOk.')).toBe(NOT_SPANS);
     // two cleaned lines out of one raw line: no raw newline to keep between them
     expect(cleanSpans('one two', 'one\ntwo')).toBe(NOT_SPANS);
   });
@@ -39,22 +43,32 @@ describe('spans on UTF-8 bytes (the byte path of pass 2)', () => {
     'Ça va très bien.',
     '中文句子。',
     'Emoji 😀 here.',
+    'A long line of plain words that runs on for well over sixty-four bytes of ASCII text [1] before it ends.',
+    'Une longue ligne où les accents [12] tombent près des frontières de blocs de soixante-quatre octets.',
     '𝄞 clef',
     '',
   ];
   it('keep the same text as applySpans on the string, for any cleaning of any text', () => {
     const rng = new Rng('spans-utf8');
     for (let t = 0; t < 500; t++) {
-      const lines = Array.from({ length: 1 + rng.int(12) }, () => WORDS[rng.int(WORDS.length)]);
+      const lines = Array.from({ length: 1 + rng.int(12) }, () =>
+        Array.from({ length: 1 + rng.int(4) }, () => WORDS[rng.int(WORDS.length)]).join(' '),
+      );
       const raw = lines.join(rng.int(2) ? '\n' : '\r\n');
-      // c4-like cleaning: a random subset of the lines, trimmed, joined by one newline
+      // c4-like cleaning: a random subset of the lines, citations stripped, trimmed, joined by one newline
       const kept = raw
         .split('\n')
         .filter(() => rng.int(3) > 0)
-        .map((l) => l.trim())
+        .map((l) => l.replace(/\[\d*\]/g, '').trim())
         .filter(Boolean);
-      const sp = cleanSpans(raw, kept.join('\n'));
-      if (!sp || sp.byteLength === 0) continue;
+      const cleaned = kept.join('\n');
+      const sp = cleanSpans(raw, cleaned);
+      if (sp === null) {
+        expect(cleaned).toBe(raw);
+        continue;
+      }
+      expect(sp.byteLength).toBeGreaterThan(0); // a deletion, always (never NOT_SPANS)
+      expect(applySpans(raw, sp)).toBe(cleaned);
       const bytes = Buffer.from(raw, 'utf8');
       const ascii = /^[\x00-\x7f]*$/.test(raw);
       expect(applySpansUtf8(bytes, bytes.length, sp, ascii)).toBe(applySpans(raw, sp));

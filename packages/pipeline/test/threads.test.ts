@@ -19,6 +19,20 @@ describe('threads started early', () => {
     await t.close();
   });
 
+  it('each of the others starts once the one before it has loaded its modules, one at a time', async () => {
+    const t = new Threads(recipe, 3, 1);
+    expect(t.workers.length).toBe(1);
+    const grown: number[] = [];
+    for (let i = 0; i < 400 && t.workers.length < 3; i++) {
+      if (grown.at(-1) !== t.workers.length) grown.push(t.workers.length);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    grown.push(t.workers.length);
+    expect(grown).toEqual([1, 2, 3]); // never two started at once
+    expect(t.take().length).toBe(3); // nothing left to start
+    await t.close();
+  });
+
   it('a thread that exited before its first task makes take() throw; close() ends the others', async () => {
     const t = new Threads(recipe, 2, 2);
     const exited = new Promise((resolve) => t.workers[0].once('exit', resolve));

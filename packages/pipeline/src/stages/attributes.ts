@@ -28,6 +28,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
+import { InputError } from '@curate/core';
 import { type FileStamp, stampOf } from '@curate/dedup';
 import { FILTER_DEFAULTS, type Filter } from '@curate/quality';
 import type { Recipe } from '@curate/recipe';
@@ -184,6 +185,25 @@ export async function inputDir(work: WorkDir, path: string): Promise<string> {
 
 const fileName = (g: AttrGroup) => `${g.name}.${g.key}`;
 
+/** The minhash group's `sig` column (a row without a signature is null) into `scan.sigRows` and `scan.sigs`. */
+function setSigs(scan: FileScan, c: Record<string, ArrayLike<unknown>>, numPerm: number): void {
+  const sig = c.sig as ArrayLike<Uint8Array | null | undefined>;
+  const rows = scan.rows;
+  let n = 0;
+  for (let r = 0; r < rows; r++) if (sig[r]) n++;
+  scan.sigRows = new Uint32Array(n);
+  scan.sigs = new Int32Array(n * numPerm);
+  const bytes = new Uint8Array(scan.sigs.buffer);
+  let k = 0;
+  for (let r = 0; r < rows; r++) {
+    const s = sig[r];
+    if (!s) continue;
+    scan.sigRows[k] = r;
+    bytes.set(s, k * numPerm * 4);
+    k++;
+  }
+}
+
 /** A group's token in `ScanTask.need`: its name, and for a quality step or eval set its index. */
 export function needName(g: AttrGroup): string {
   return g.index === undefined ? g.name : `${g.name}#${g.index}`;
@@ -200,6 +220,8 @@ export async function loadAttributes(
   ctx: AttrContext,
   task: ScanTask,
   groups: AttrGroup[],
+  /** `deferSigs`: the minhash group's file is verified (sha256) but decoded only by `scan.loadSigs`. */
+  options: { deferSigs?: boolean } = {},
 ): Promise<{ scan: FileScan; missing: AttrGroup[] } | null> {
   const dir = await inputDir(work, task.path);
   let stamp: FileStamp;
@@ -219,7 +241,18 @@ export async function loadAttributes(
       continue;
     }
     if (m.input.size !== stamp.size || m.input.mtime_ms !== stamp.mtimeMs) return null;
-    if (m.file) {
+    if (m.file && g.name === 'minhash' && options.deferSigs) {
+      // verified now (a file that does not verify is recomputed here, as any group), decoded on demand
+      try {
+        const sum = createHash('sha256')
+          .update(await readFile(join(dir, m.file.name)))
+          .digest('hex');
+        if (sum !== m.file.sha256) throw new Error('sha256');
+      } catch {
+        missing.push(g);
+        continue;
+      }
+    } else if (m.file) {
       try {
         // the spans are read where the text is rebuilt (sample.ts), not here
         const only = g.name === 'text' ? { columns: ['chars'] } : {};
@@ -298,19 +331,18 @@ export async function loadAttributes(
       scan.decontamHits[g.index as number] = Int32Array.from(c.hit as ArrayLike<number>);
       scan.evalSets.push(...(m.meta.eval_sets as FileScan['evalSets']));
     } else if (g.name === 'minhash') {
-      const sig = c.sig as ArrayLike<Uint8Array | null | undefined>;
-      let n = 0;
-      for (let r = 0; r < rows; r++) if (sig[r]) n++;
-      scan.sigRows = new Uint32Array(n);
-      scan.sigs = new Int32Array(n * numPerm);
-      const bytes = new Uint8Array(scan.sigs.buffer);
-      let k = 0;
-      for (let r = 0; r < rows; r++) {
-        const s = sig[r];
-        if (!s) continue;
-        scan.sigRows[k] = r;
-        bytes.set(s, k * numPerm * 4);
-        k++;
+      if (cols.has(g)) setSigs(scan, c, numPerm);
+      else {
+        const f = m.file as NonNullable<Marker['file']>;
+        const path = join(dir, f.name);
+        scan.loadSigs = async () => {
+          const r = await readParquetColumns(path, { sha256: f.sha256 }).catch((e: Error) => {
+            throw new InputError(`attribute file ${path} changed while in use: ${e.message}`, { code: 'E_WORK' });
+          });
+          if (r.rows !== rows) throw new InputError(`attribute file ${path} changed while in use`, { code: 'E_WORK' });
+          setSigs(scan, r.columns, numPerm);
+          scan.loadSigs = undefined;
+        };
       }
     } else if (g.name.startsWith('q-')) {
       const i = g.index as number;

@@ -176,6 +176,8 @@ export async function dedupStage(
         verify: near.verify,
         prefer: near.prefer as 'real' | 'none',
       });
+      // signatures the scan stage left in the work dir (verified there) are decoded now
+      for (const s of group) for (const f of s.scans) await f.loadSigs?.();
       bands = index.options.bands;
       rows = index.options.rows;
       const k = index.options.numPerm;
@@ -266,8 +268,13 @@ function dedupKey(recipe: Recipe, sources: DedupSource[]): string {
     for (const f of s.scans) {
       h.update(f.sha256);
       if (f.exactKeys) h.update(new Uint8Array(f.exactKeys.buffer, f.exactKeys.byteOffset, f.exactKeys.byteLength));
-      h.update(new Uint8Array(f.sigRows.buffer, f.sigRows.byteOffset, f.sigRows.byteLength));
-      h.update(new Uint8Array(f.sigs.buffer, f.sigs.byteOffset, f.sigs.byteLength));
+      // the signatures: by the minhash group they come from (with the input's sha256 above, that
+      // determines them; they need not be read), else by their bytes
+      if (f.sigGroup !== undefined) h.update(`minhash:${f.sigGroup}`);
+      else {
+        h.update(new Uint8Array(f.sigRows.buffer, f.sigRows.byteOffset, f.sigRows.byteLength));
+        h.update(new Uint8Array(f.sigs.buffer, f.sigs.byteOffset, f.sigs.byteLength));
+      }
       if (f.ids) h.update(JSON.stringify(f.ids));
       if (f.scores) h.update(new Uint8Array(f.scores.buffer, f.scores.byteOffset, f.scores.byteLength));
     }

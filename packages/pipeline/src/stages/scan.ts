@@ -97,14 +97,16 @@ async function scanWith(
   };
   const scans: FileScan[] = new Array(tasks.length);
   const omit = new Set(options.omit ?? []);
-  const groups = tasks.map((t) => (work ? fileGroups(ctx, t).filter((g) => !omit.has(g.name)) : []));
+  const all = tasks.map((t) => (work ? fileGroups(ctx, t) : []));
+  const groups = all.map((gs) => gs.filter((g) => !omit.has(g.name)));
   const todo: ScanTask[] = [];
   // Per task: the scan loaded from the work dir and the groups still to compute.
   const partial = new Map<number, { scan: FileScan; missing: AttrGroup[] }>();
   let groupsReused = 0;
   let groupsComputed = 0;
   for (const t of tasks) {
-    const loaded = work ? await loadAttributes(work, ctx, t, groups[t.id]) : null;
+    // the signatures are decoded only if near dedup runs (its verdicts not stored for this input)
+    const loaded = work ? await loadAttributes(work, ctx, t, groups[t.id], { deferSigs: true }) : null;
     if (options.require && !(loaded && loaded.missing.length === 0)) {
       options.require(t, loaded ? loaded.missing.map(needName) : groups[t.id].map(needName));
     }
@@ -149,6 +151,11 @@ async function scanWith(
   );
   await writes;
   if (writeError) throw writeError;
+  // the signatures' identity for the dedup key (also where they were omitted or computed now)
+  for (const t of tasks) {
+    const g = all[t.id].find((x) => x.name === 'minhash');
+    if (g && scans[t.id]) scans[t.id].sigGroup = g.key;
+  }
   const chain = new FilterChain(filters);
   const evalNames = (recipe.dedup?.decontaminate ?? []).map((d) => d.name);
   for (const sc of scans) decideFile(sc, chain, evalNames);
