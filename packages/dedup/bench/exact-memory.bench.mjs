@@ -133,7 +133,7 @@ try {
   console.log(
     'rows        curate dedup --no-near MB: in memory (before) / default budget (after)   curate mix (exact dedup) MB',
   );
-  const bin = join(root, 'apps', 'cli', 'dist', 'bin.js');
+  const bin = join(root, 'apps', 'cli', 'bin', 'curate.js');
   for (const n of sizes) {
     const file = join(work, `same-${n}.jsonl`);
     writeFileSync(file, '{"text":"the same document text repeated on every row of this file"}\n'.repeat(n));

@@ -18,7 +18,7 @@ if (!existsSync(join(shared, 'MANIFEST.md'))) {
   console.log(`shared data not found at ${shared}: benchmark skipped`);
   process.exit(0);
 }
-const bin = join(root, 'apps', 'cli', 'dist', 'bin.js');
+const bin = join(root, 'apps', 'cli', 'bin', 'curate.js');
 const work = mkdtempSync(join(tmpdir(), 'curate-mix-bench-'));
 const guten = (n) =>
   Array.from({ length: n }, (_, i) => join(shared, 'real_text', 'gutenberg', `gutenberg-0000${i}-of-00004.jsonl`));

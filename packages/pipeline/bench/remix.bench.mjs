@@ -20,7 +20,7 @@ if (!existsSync(join(shared, 'MANIFEST.md'))) {
   console.log(`shared data not found at ${shared}: benchmark skipped`);
   process.exit(0);
 }
-const bin = join(root, 'apps', 'cli', 'dist', 'bin.js');
+const bin = join(root, 'apps', 'cli', 'bin', 'curate.js');
 const tmp = mkdtempSync(join(tmpdir(), 'curate-remix-bench-'));
 const n = Number(process.env.CURATE_BENCH_SHARDS ?? 4);
 const guten = Array.from({ length: n }, (_, i) =>

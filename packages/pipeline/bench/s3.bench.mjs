@@ -17,7 +17,7 @@ if (!existsSync(join(shared, 'MANIFEST.md'))) {
   console.log(`shared data not found at ${shared}: benchmark skipped`);
   process.exit(0);
 }
-const bin = join(root, 'apps', 'cli', 'dist', 'bin.js');
+const bin = join(root, 'apps', 'cli', 'bin', 'curate.js');
 const work = mkdtempSync(join(tmpdir(), 'curate-s3-bench-'));
 const guten = join(shared, 'real_text', 'gutenberg', 'gutenberg-00000-of-00004.jsonl');
 const alpaca = join(shared, 'instruct_pair', 'synthetic_alpaca_eval_outputs.jsonl');

@@ -21,7 +21,7 @@ if (!existsSync(join(shared, 'MANIFEST.md'))) {
   console.log(`shared data not found at ${shared}: benchmark skipped`);
   process.exit(0);
 }
-const bin = join(root, 'apps', 'cli', 'dist', 'bin.js');
+const bin = join(root, 'apps', 'cli', 'bin', 'curate.js');
 const tmp = mkdtempSync(join(tmpdir(), 'curate-scan-bench-'));
 const copies = Number(process.env.CURATE_BENCH_COPIES ?? 2);
 const inputs = [];

@@ -1,0 +1,67 @@
+// Start-up of the `curate` process, bundled (dist/bundle, what bin/curate.js runs) against the
+// unbundled build (CURATE_NO_BUNDLE=1: ~300 ES modules loaded one by one), in one run, alternating
+// A B A B so the machine's drift hits both:
+//   - `curate --version` (the CLI's own modules)
+//   - `curate mix fixtures/recipes/demo.yaml --dry-run` (recipe, shards, pipeline: what a Slurm rank loads)
+//   - `curate mix` of the demo (a whole small run, with its worker threads' start)
+// Prints median wall milliseconds and the ratio bundled / unbundled.
+// Run: node bench/startup.bench.mjs [runs]   (build first: npm run build)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = join(here, '..');
+const root = join(cli, '..', '..');
+const bin = join(cli, 'bin', 'curate.js');
+if (!existsSync(join(cli, 'dist', 'bundle', 'curate.js'))) {
+  console.log('dist/bundle/curate.js not found: run `npm run build` first');
+  process.exit(1);
+}
+const runs = Number(process.argv[2] ?? 10);
+const demo = join(root, 'fixtures', 'recipes', 'demo.yaml');
+const tmp = mkdtempSync(join(tmpdir(), 'curate-startup-'));
+
+function time(args, bundled) {
+  const env = { ...process.env };
+  if (bundled) delete env.CURATE_NO_BUNDLE;
+  else env.CURATE_NO_BUNDLE = '1';
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', cwd: root });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`curate ${args.join(' ')} failed: ${r.stderr}`);
+  return ms;
+}
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const cases = [
+  ['--version', ['--version']],
+  ['mix --dry-run (demo)', ['mix', demo, '--dry-run', '--no-progress']],
+  ['mix (demo, 2 workers)', ['mix', demo, '--out', join(tmp, 'out'), '--overwrite', '--workers', '2', '--no-progress']],
+];
+console.log(`runs: ${runs} of each, alternating; median wall ms`);
+console.log('command                      bundled  unbundled  ratio');
+try {
+  for (const [name, args] of cases) {
+    time(args, true); // warm-up (page cache)
+    time(args, false);
+    const a = [];
+    const b = [];
+    for (let i = 0; i < runs; i++) {
+      a.push(time(args, true));
+      b.push(time(args, false));
+    }
+    const ma = median(a);
+    const mb = median(b);
+    console.log(
+      `${name.padEnd(28)} ${ma.toFixed(0).padStart(7)}  ${mb.toFixed(0).padStart(9)}  ${(ma / mb).toFixed(2)}x`,
+    );
+  }
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
