@@ -33,9 +33,11 @@ export {
 export {
   assignByBytes,
   bucketOwner,
+  estimateRows,
   RANK_STAGES,
   type RankMarker,
   type RankStageName,
+  ROW_COST,
   rangeOwner,
   ranksDir,
   readRankMarkers,
@@ -43,6 +45,7 @@ export {
   runKeyOf,
   SINGLE_RANK_STAGES,
   type StageRank,
+  scanUnits,
 } from './stages/ranks.js';
 export { type ScanRecord, type ScanStageOptions, scanStage } from './stages/scan.js';
 export { type TagOptions, type TagResult, tagRecipe, tagRecipeFile } from './stages/tag.js';

@@ -15,13 +15,17 @@ import { comparableManifest, e2eRecipe } from '../../../tools/test/e2e-recipe.js
 import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import {
   assignByBytes,
+  estimateRows,
   type RankStageName,
+  ROW_COST,
   rangeOwner,
   readRankMarkers,
   resolveStageRank,
   runKeyOf,
   runRecipeFile,
   runStageFile,
+  type ScanTask,
+  scanUnits,
   TOOL_VERSION,
 } from '../dist/index.js';
 import { tempDir, writeRecipe } from './helpers.js';
@@ -73,6 +77,75 @@ describe('assignment', () => {
     expect(assignByBytes([1, 1, 1], 5)).toEqual([0, 1, 2]);
     expect(assignByBytes([], 3)).toEqual([]);
   });
+  it('scan units balanced by cost (bytes and rows): files split where whole ones would not balance', () => {
+    const task = (id: number, size: number): ScanTask =>
+      ({ id, sourceIndex: 0, fileIndex: id, path: `f${id}`, format: 'jsonl', size }) as ScanTask;
+    const loads = (u: ReturnType<typeof scanUnits>, n: number) => {
+      const l = new Array(n).fill(0);
+      for (const x of u) l[x.owner] += x.cost;
+      return l;
+    };
+    // what covers every file's rows exactly once: whole, or parts 0..k-1 of k
+    const covered = (u: ReturnType<typeof scanUnits>, files: number) => {
+      for (let f = 0; f < files; f++) {
+        const mine = u.filter((x) => x.unit.id === f);
+        const k = mine[0].unit.parts ?? 1;
+        expect(mine.map((x) => x.unit.part ?? 0).sort()).toEqual(Array.from({ length: k }, (_, p) => p));
+      }
+    };
+    // four 25 MB book shards (60 rows) and AlpacaEval (9 MB, 7,244 rows) on 4 ranks: one part of it each
+    const tasks = [0, 1, 2, 3].map((i) => task(i, 25_400_000 + i * 1000)).concat(task(4, 9_000_000));
+    const rows = [60, 61, 59, 60, 7244];
+    const u = scanUnits(tasks, 4, rows);
+    covered(u, 5);
+    expect(u.filter((x) => x.unit.id === 4).map((x) => x.owner)).toEqual([0, 1, 2, 3].reverse());
+    const l = loads(u, 4);
+    expect(Math.max(...l) / Math.min(...l)).toBeLessThan(1.01);
+    expect(u.reduce((a, x) => a + x.cost, 0)).toBeCloseTo(
+      tasks.reduce((a, t, i) => a + t.size + ROW_COST * rows[i], 0),
+      3,
+    );
+    // the same, by bytes alone: whole files would give one rank two; still split
+    expect(scanUnits(tasks, 4).filter((x) => x.unit.parts).length).toBeGreaterThan(0);
+    // one big file on 3 ranks: its shares
+    const big = scanUnits([task(0, 90), task(1, 3)], 3);
+    covered(big, 2);
+    expect(big.filter((x) => x.unit.id === 0).map((x) => x.unit.parts)).toEqual([3, 3, 3]);
+    // many equal small files: whole, evenly
+    const small = scanUnits(
+      Array.from({ length: 8 }, (_, i) => task(i, 10)),
+      4,
+    );
+    expect(small.every((x) => !x.unit.parts)).toBe(true);
+    expect(loads(small, 4)).toEqual([20, 20, 20, 20]);
+    // one rank: everything whole on it
+    expect(scanUnits(tasks, 1, rows).every((x) => x.owner === 0 && !x.unit.parts)).toBe(true);
+    // deterministic
+    expect(scanUnits(tasks, 4, rows)).toEqual(u);
+  });
+
+  it('rows of a file for the estimate: counted when it is small, scaled from windows spread over it when not', async () => {
+    const dir = tempDir();
+    const small = join(dir, 's.jsonl');
+    writeFileSync(small, '{"a":1}\n{"a":2}\n{"a":3}');
+    const at = (path: string, size: number, extra: Partial<ScanTask> = {}) =>
+      ({ id: 0, sourceIndex: 0, fileIndex: 0, path, format: 'jsonl', size, ...extra }) as ScanTask;
+    expect(await estimateRows(at(small, 23))).toBe(3);
+    const big = join(dir, 'b.jsonl');
+    const line = `${JSON.stringify({ text: 'x'.repeat(990) })}\n`; // 1,002 bytes
+    writeFileSync(big, line.repeat(2000));
+    expect(Math.abs((await estimateRows(at(big, 2_004_000))) - 2000)).toBeLessThan(50);
+    // short rows first, long ones after: the head alone would say 5x more rows
+    const mixed = join(dir, 'm.jsonl');
+    const short = `${JSON.stringify({ text: 'y'.repeat(188) })}\n`; // 200 bytes
+    writeFileSync(mixed, short.repeat(2000) + line.repeat(1600)); // 400 KB + 1.6 MB
+    const est = await estimateRows(at(mixed, 2_003_200));
+    expect(est).toBeGreaterThan(3600 * 0.7);
+    expect(est).toBeLessThan(3600 * 1.5);
+    expect(await estimateRows(at(big, 2_004_000, { format: 'parquet' }))).toBe(0);
+    expect(await estimateRows(at(big, 2_004_000, { compression: 'gzip' }))).toBe(0);
+  });
+
   it('write units in contiguous ranges', () => {
     expect(Array.from({ length: 10 }, (_, u) => rangeOwner(u, 10, 3))).toEqual([0, 0, 0, 0, 1, 1, 1, 2, 2, 2]);
     expect(Array.from({ length: 2 }, (_, u) => rangeOwner(u, 2, 3))).toEqual([0, 1]);
@@ -195,10 +268,12 @@ report: false
     const key = createHash('sha256').update(join(dir, 'dolly.jsonl')).digest('hex').slice(0, 16);
     writeFileSync(join(work, 'ranks', run0, 'scan', 'parts', `${key}.merge.claim`), '{"rank":3,"world_size":4}\n');
     scans.push(await scanRank(3));
-    // Dolly (13 MB of 14) spans the 4 ranks' shares: one part each; the rank storing the last part merged it
-    expect(scans.map((m) => m.units?.computed.parts)).toEqual([1, 1, 1, 1]);
-    expect(scans.map((m) => m.units?.computed.merged_files ?? 0)).toEqual([0, 0, 0, 1]);
-    expect(scans.reduce((a, m) => a + (m.units?.computed.files ?? 0), 0)).toBe(1); // libre, whole
+    // Dolly (15,011 rows, 13 MB) spans the 4 ranks' shares of the cost: one part each. Libre whole
+    // would give one rank a third more than the others: one part of it each too. The rank storing
+    // a file's last part merged it.
+    expect(scans.map((m) => m.units?.computed.parts)).toEqual([2, 2, 2, 2]);
+    expect(scans.map((m) => m.units?.computed.merged_files ?? 0)).toEqual([0, 0, 0, 2]);
+    expect(scans.reduce((a, m) => a + (m.units?.computed.files ?? 0), 0)).toBe(0);
     const run = readdirSync(join(work, 'ranks'))[0];
     expect(readdirSync(join(work, 'ranks', run, 'scan', 'parts'))).toEqual([]); // removed once merged
     // a scan rank run again finds the merged attributes: nothing computed
