@@ -304,6 +304,28 @@ export class SamplePool {
     });
   }
 
+  /** Run one task on the first thread (idle: after `run`) and return its result. */
+  call<T>(task: object): Promise<T> {
+    const w = this.workers[0];
+    return new Promise<T>((resolve, reject) => {
+      const done = () => detach(w);
+      w.once('message', (msg: { ok: true; result: T } | { ok: false; error: SerializedError }) => {
+        done();
+        if (msg.ok) resolve(msg.result);
+        else reject(deserializeError(msg.error));
+      });
+      w.once('error', (e) => {
+        done();
+        reject(e);
+      });
+      w.once('exit', (code) => {
+        done();
+        reject(new CurateError(`a scan worker exited with code ${code}`, { code: 'E_WORKER' }));
+      });
+      w.postMessage(task);
+    });
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }

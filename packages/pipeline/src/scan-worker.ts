@@ -1,5 +1,6 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { Recipe } from '@curate/recipe';
+import { type DiversityTask, diversityResults, mergeSourceStates } from './diversity.js';
 import { serializeError, transferList } from './pool.js';
 import { type SampleTask, sampleFile } from './sample.js';
 import { Scanner, type ScanTask } from './scan.js';
@@ -14,8 +15,13 @@ ready?.close();
 // re-mix whose files' attributes were all reused) never load the tokenizer, eval sets or MinHash.
 let full: Promise<Scanner> | null = null;
 let textOnly: Promise<Scanner> | null = null;
-port.on('message', async (task: ScanTask | SampleTask) => {
+port.on('message', async (task: ScanTask | SampleTask | DiversityTask) => {
   try {
+    if ('kind' in task && task.kind === 'diversity') {
+      const t = task as DiversityTask;
+      port.postMessage({ ok: true, result: diversityResults(mergeSourceStates(t.states, t.seed), t.sources, t.seed) });
+      return;
+    }
     if ('kind' in task && task.kind === 'sample') {
       textOnly ??= Scanner.create(recipe, { textOnly: true });
       const result = await sampleFile(await textOnly, task);

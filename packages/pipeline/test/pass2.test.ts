@@ -34,7 +34,8 @@ report: false
     const b = join(dir, 'two');
     const ra = await runRecipeFile(recipe, { out: a, workers: 1 });
     const rb = await runRecipeFile(recipe, { out: b, workers: 2 });
-    // metrics measured on the pass-2 threads and merged equal the writer's own measurement
+    // metrics measured on the pass-2 threads and merged (and their results computed on one of them,
+    // diversity.ts) equal the writer's own measurement and results on the main thread
     expect(Object.keys(ra.manifest.metrics.sources).sort()).toEqual(['brown', 'markov']);
     expect(rb.manifest.metrics).toEqual(ra.manifest.metrics);
     expect(rb.manifest.warnings).toEqual(ra.manifest.warnings);

@@ -7,10 +7,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { peakRssBytes } from '@curate/core';
-import { CorpusMetrics, compareToReal, diversityWarnings, type MetricsResult } from '@curate/metrics';
+import { compareToReal, diversityWarnings, type MetricsResult } from '@curate/metrics';
 import type { Recipe } from '@curate/recipe';
 import type { WrittenShard } from '@curate/shards';
 import { chatHistograms, nonTextWarnings } from '../chat-stats.js';
+import { diversityResults, reviveResults } from '../diversity.js';
 import { lineageRecord, lineageWarnings } from '../lineage.js';
 import type { Manifest, OutputShardRecord, WarningRecord } from '../manifest.js';
 import { roleMetricsRecord } from '../role-metrics.js';
@@ -44,36 +45,12 @@ export async function finalizeStage(ctx: FinalizeContext): Promise<Manifest> {
   // Metrics, warnings, manifest, report.
   const tm = now();
   let metricsTime = ctx.write.metricsSeconds;
-  const byKind = new Map<string, CorpusMetrics>();
-  const kindMetrics = (k: string) => {
-    let x = byKind.get(k);
-    if (!x) {
-      x = new CorpusMetrics({ seed: recipe.seed });
-      byKind.set(k, x);
-    }
-    return x;
-  };
-  const metricsSources: Record<string, MetricsResult> = {};
-  for (const [k, m] of [...bySource].sort((a, b) => (a[0] < b[0] ? -1 : 1))) metricsSources[k] = m.result();
-  const metricsKinds: Record<string, MetricsResult> = {};
-  // Kinds are their sources merged (CorpusMetrics merges exactly): each row is scanned once.
-  // A kind with one measured source has that source's result (the merge would be an exact copy).
-  const kindSources = new Map<string, string[]>();
-  for (const src of sources) {
-    if (!bySource.has(src.name)) continue;
-    const list = kindSources.get(src.kind) ?? [];
-    list.push(src.name);
-    kindSources.set(src.kind, list);
-  }
-  for (const [kind, names] of kindSources) {
-    if (names.length === 1) continue;
-    for (const name of names) kindMetrics(kind).merge(bySource.get(name) as CorpusMetrics);
-  }
-  for (const k of [...kindSources.keys()].sort()) {
-    const names = kindSources.get(k) as string[];
-    metricsKinds[k] =
-      names.length === 1 ? copyResult(metricsSources[names[0]]) : (byKind.get(k) as CorpusMetrics).result();
-  }
+  // computed on a pass-2 thread while the shards were written, else here
+  const div = ctx.write.diversity
+    ? reviveResults(await ctx.write.diversity)
+    : diversityResults(bySource, sources, recipe.seed);
+  const metricsSources = div.sources;
+  const metricsKinds = div.kinds;
   const synthetic: Record<string, MetricsResult> = {};
   for (const s of sources)
     if (s.kind === 'synthetic' && metricsSources[s.name]) synthetic[s.name] = metricsSources[s.name];
@@ -130,16 +107,4 @@ async function writeReportFile(dir: string): Promise<void> {
   // loaded only when a report is written (~40 ms of imports a `report: false` run does not pay)
   const { writeReport } = await import('@curate/report');
   await writeReport(join(dir, 'manifest.json'), join(dir, 'report.html'));
-}
-
-/** A deep copy of a metrics result (the same values; nothing shared). */
-function copyResult(r: MetricsResult): MetricsResult {
-  return {
-    ...r,
-    length: structuredClone(r.length),
-    distinct: { ...r.distinct },
-    curve: structuredClone(r.curve),
-    unigram: r.unigram.clone(),
-    options: { ...r.options },
-  };
 }

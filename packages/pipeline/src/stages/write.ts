@@ -30,6 +30,7 @@ import {
   readShard,
   type WrittenShard,
 } from '@curate/shards';
+import { type DiversityResults, type DiversityTask, mergeSourceStates } from '../diversity.js';
 import { checkRow, checkStamp, rowsChanged } from '../integrity.js';
 import { withGenerationColumn } from '../lineage.js';
 import { createOutputWriter, rowShardFormat } from '../output-writer.js';
@@ -95,6 +96,8 @@ export interface WriteResult {
   columns: ColumnSpec[];
   /** Diversity metrics of the written rows per source (unless `options.metrics === false`). */
   bySource: Map<string, CorpusMetrics>;
+  /** The diversity results, computed on a pass-2 thread (then `bySource` is empty), when they were. */
+  diversity?: Promise<DiversityResults>;
   /** The same per role of the conversation sources' turns (role-metrics.ts). */
   byRole: Map<string, RoleMetrics>;
   metricsSeconds: number;
@@ -579,7 +582,9 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
       }
     }
   }
-  if (pool) await pool.close();
+  // one thread stays for the diversity results when they are computed while the shards are written
+  const keepThread = pool !== null && metricsInPass2 && !ctx.part;
+  if (pool && !keepThread) await pool.close();
   if (ctx.part?.step === 'scatter') {
     timings.sample_seconds = (now() - t3) / 1000;
     return partResult(store);
@@ -597,12 +602,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
   // Diversity metrics of the written rows, per source (kinds are merged from sources in finalize).
   const bySource = new Map<string, CorpusMetrics>();
   const mergeStates = (states: Map<string, CorpusMetricsState[]>) => {
-    for (const [name, list] of [...states].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-      // one state: taken as it is (a merge into an empty accumulator would copy it)
-      const m = list.length === 1 ? CorpusMetrics.fromState(list[0]) : new CorpusMetrics({ seed: recipe.seed });
-      if (list.length > 1) for (const st of list) m.merge(CorpusMetrics.fromState(st));
-      bySource.set(name, m);
-    }
+    for (const [name, m] of mergeSourceStates(states, recipe.seed)) bySource.set(name, m);
   };
   // The same per role of the conversation sources' turns, merged in unit order (role-metrics.ts).
   const byRole = new Map<string, RoleMetrics>();
@@ -619,7 +619,19 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     }
     metricsSeconds += u.data.metricsSeconds;
   }
-  if (metricsInPass2) mergeStates(states);
+  let diversity: Promise<DiversityResults> | undefined;
+  if (keepThread) {
+    // the thread computes them while this one writes the shards, then ends
+    const task: DiversityTask = {
+      kind: 'diversity',
+      states: [...states],
+      sources: sources.map((s) => ({ name: s.name, kind: s.kind })),
+      seed: recipe.seed,
+    };
+    const p = pool as SamplePool;
+    diversity = p.call<DiversityResults>(task).finally(() => p.close());
+    diversity.catch(() => {}); // awaited (and its error thrown) by the finalize stage
+  } else if (metricsInPass2) mergeStates(states);
   timings.sample_seconds = (now() - t3) / 1000;
 
   // Rejected rows: one unit, in source and file order.
@@ -824,6 +836,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     rejectedRows,
     columns,
     bySource,
+    ...(diversity ? { diversity } : {}),
     byRole,
     metricsSeconds,
     units: {
