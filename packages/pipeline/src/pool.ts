@@ -304,8 +304,8 @@ export class SamplePool {
     });
   }
 
-  /** Run one task on the first thread (idle: after `run`) and return its result. */
-  call<T>(task: object): Promise<T> {
+  /** Run one task on the first thread (idle: after `run`) and return its result; `transfer` moves those buffers. */
+  call<T>(task: object, transfer: ArrayBuffer[] = []): Promise<T> {
     const w = this.workers[0];
     return new Promise<T>((resolve, reject) => {
       const done = () => detach(w);
@@ -322,7 +322,7 @@ export class SamplePool {
         done();
         reject(new CurateError(`a scan worker exited with code ${code}`, { code: 'E_WORKER' }));
       });
-      w.postMessage(task);
+      w.postMessage(task, transfer);
     });
   }
 

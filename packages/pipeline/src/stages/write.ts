@@ -30,7 +30,7 @@ import {
   readShard,
   type WrittenShard,
 } from '@curate/shards';
-import { type DiversityResults, type DiversityTask, mergeSourceStates } from '../diversity.js';
+import { type DiversityResults, type DiversityTask, mergeSourceStates, stateBuffers } from '../diversity.js';
 import { checkRow, checkStamp, rowsChanged } from '../integrity.js';
 import { withGenerationColumn } from '../lineage.js';
 import { createOutputWriter, rowShardFormat } from '../output-writer.js';
@@ -629,7 +629,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
       seed: recipe.seed,
     };
     const p = pool as SamplePool;
-    diversity = p.call<DiversityResults>(task).finally(() => p.close());
+    diversity = p.call<DiversityResults>(task, stateBuffers(task.states)).finally(() => p.close());
     diversity.catch(() => {}); // awaited (and its error thrown) by the finalize stage
   } else if (metricsInPass2) mergeStates(states);
   timings.sample_seconds = (now() - t3) / 1000;
