@@ -22,26 +22,26 @@ export interface DiversityTask {
 
 /**
  * The buffers of the states' typed arrays that can be moved to another thread instead of copied
- * (~40 ms of the re-mix's main thread for ~6 MB): each once, and only those of 64 KiB or more (a
- * smaller one may be a slab of Node's buffer pool that other buffers share). The states are not
- * usable here afterwards.
+ * (~40 ms of the re-mix's main thread for ~6 MB): each once, none that also backs something in
+ * `keep` (a unit's role metrics are deserialized from the same bytes as its corpus metrics and are
+ * used here afterwards), and only those of 64 KiB or more (a smaller one may be a slab of Node's
+ * buffer pool that other buffers share). The states are not usable here afterwards.
  */
-export function stateBuffers(states: Iterable<[string, CorpusMetricsState[]]>): ArrayBuffer[] {
-  const out = new Set<ArrayBuffer>();
-  const add = (v: ArrayBufferView) => {
-    if (v.buffer instanceof ArrayBuffer && v.buffer.byteLength >= 1 << 16) out.add(v.buffer);
-  };
-  for (const [, list] of states) {
-    for (const st of list) {
-      add(st.lengthCounts);
-      add(st.unigramCounts);
-      for (const u of st.sample) {
-        add(u.hashes);
-        add(u.text);
-      }
-    }
+export function stateBuffers(states: Iterable<[string, CorpusMetricsState[]]>, keep: unknown[] = []): ArrayBuffer[] {
+  const kept = buffersIn(keep);
+  return [...buffersIn([...states])].filter((b) => b.byteLength >= 1 << 16 && !kept.has(b));
+}
+
+/** Every ArrayBuffer behind the typed arrays in `value` (arrays and plain objects walked). */
+function buffersIn(value: unknown, out = new Set<ArrayBuffer>()): Set<ArrayBuffer> {
+  if (ArrayBuffer.isView(value)) {
+    if (value.buffer instanceof ArrayBuffer) out.add(value.buffer);
+  } else if (Array.isArray(value)) {
+    for (const v of value) buffersIn(v, out);
+  } else if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) buffersIn(v, out);
   }
-  return [...out];
+  return out;
 }
 
 /** Per source (by name), its accumulators merged; a single state is taken as it is. */

@@ -607,12 +607,14 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
   // The same per role of the conversation sources' turns, merged in unit order (role-metrics.ts).
   const byRole = new Map<string, RoleMetrics>();
   const states = new Map<string, CorpusMetricsState[]>();
+  const roleStates: unknown[] = []; // used here after the corpus states moved to a thread
   for (const u of units) {
     if (!u.data.metrics) continue;
     const name = sources[u.data.sourceIndex].name;
     const st = deserialize(readAt(u.file, u.data.metrics[0], u.data.metrics[1])) as UnitMetrics;
     if (st.corpus) states.set(name, [...(states.get(name) ?? []), st.corpus]);
     if (st.roles) {
+      roleStates.push(st.roles);
       let m = byRole.get(name);
       if (!m) byRole.set(name, (m = new RoleMetrics({ seed: recipe.seed })));
       m.merge(RoleMetrics.fromState(st.roles));
@@ -629,7 +631,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
       seed: recipe.seed,
     };
     const p = pool as SamplePool;
-    diversity = p.call<DiversityResults>(task, stateBuffers(task.states)).finally(() => p.close());
+    diversity = p.call<DiversityResults>(task, stateBuffers(task.states, roleStates)).finally(() => p.close());
     diversity.catch(() => {}); // awaited (and its error thrown) by the finalize stage
   } else if (metricsInPass2) mergeStates(states);
   timings.sample_seconds = (now() - t3) / 1000;
