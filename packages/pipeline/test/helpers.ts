@@ -28,6 +28,16 @@ export function shardBytes(dir: string): Record<string, Buffer> {
   return out;
 }
 
+/** The rows of JSONL output shards (`shardBytes`), in shard order. */
+export function jsonlRows(shards: Record<string, Buffer>): Record<string, unknown>[] {
+  return Object.values(shards)
+    .map((x) => x.toString('utf8'))
+    .join('')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
 export async function duckRows(sql: string): Promise<Record<string, unknown>[]> {
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const con = await instance.connect();

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { runRecipeFile } from '../dist/index.js';
 import { textFromBytes } from '../dist/sample.js';
 import { cleanSpans } from '../dist/spans.js';
-import { shardBytes, tempDir, writeRecipe } from './helpers.js';
+import { jsonlRows, shardBytes, tempDir, writeRecipe } from './helpers.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures');
 
@@ -103,12 +103,7 @@ report: false
     expect(Object.keys(ha).length).toBeGreaterThan(0);
     expect(Object.keys(hb)).toEqual(Object.keys(ha));
     for (const k of Object.keys(ha)) expect(hb[k].equals(ha[k]), k).toBe(true);
-    const out = Object.values(ha)
-      .map((x) => x.toString('utf8'))
-      .join('')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const out = jsonlRows(ha);
     expect(out.some((r) => r.source === 'awkward' && r.genre === null)).toBe(true);
     expect(out.some((r) => r.source === 'awkward' && r.late !== null)).toBe(true);
     expect(rb.manifest.output.shards.map((s) => s.sha256)).toEqual(ra.manifest.output.shards.map((s) => s.sha256));
@@ -226,12 +221,7 @@ report: false
       for (const k of Object.keys(want)) expect(got[k].equals(want[k]), `${out}/${k}`).toBe(true);
     }
     // the cleaned rows kept their non-ASCII line, the lone surrogate as the reader decodes it
-    const rows = Object.values(want)
-      .map((x) => x.toString('utf8'))
-      .join('')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const rows = jsonlRows(want);
     const mine = rows.filter((r) => r.source === 'shapes');
     expect(mine.every((r) => !String(r.text).includes('junk line'))).toBe(true);
     expect(mine.some((r) => String(r.text).includes('😀 and 𝄞'))).toBe(true);

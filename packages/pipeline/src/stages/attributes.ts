@@ -43,6 +43,7 @@ import {
 import type { ChatCounts } from '../chat-stats.js';
 import { type FileScan, type FilterColumn, passThroughColumns, rewritesText, type ScanTask } from '../scan.js';
 import { signalOptions, signalSeed } from '../signals.js';
+import { sha256Of } from './units.js';
 import { configKey, diskError, mkdirChecked, WORK_FORMAT, type WorkDir, writeAtomic } from './workdir.js';
 
 export interface AttrGroup {
@@ -244,10 +245,7 @@ export async function loadAttributes(
     if (m.file && g.name === 'minhash' && options.deferSigs) {
       // verified now (a file that does not verify is recomputed here, as any group), decoded on demand
       try {
-        const sum = createHash('sha256')
-          .update(await readFile(join(dir, m.file.name)))
-          .digest('hex');
-        if (sum !== m.file.sha256) throw new Error('sha256');
+        if ((await sha256Of(join(dir, m.file.name))) !== m.file.sha256) throw new Error('sha256');
       } catch {
         missing.push(g);
         continue;

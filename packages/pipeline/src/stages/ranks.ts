@@ -224,6 +224,13 @@ export function stageIncomplete(r: StageRank, work: string, what: string): Curat
 export const ROW_COST = 1024;
 
 /**
+ * Inputs up to which the scan ranks estimate rows (8 reads of 32 KiB per file, on every rank). With
+ * more files each rank gets many, and balancing their bytes alone evens the ranks out well enough,
+ * while 8 reads per file per rank would grow with files x ranks on the shared file system.
+ */
+export const ROW_ESTIMATE_FILES = 256;
+
+/**
  * Rows of a file for the scan's cost estimate: a plain JSONL file's newlines in 8 windows of 32 KiB
  * spread over it, scaled to its size (all of them when it is that small); 0 for other formats
  * (their bytes alone). One window at the head misjudged AlpacaEval by 2x (its first rows are short).
@@ -314,7 +321,7 @@ export async function scanRank(
   r: StageRank,
   options: { work: WorkDir; workers: number; tool: string; signal?: AbortSignal; dir: string },
 ): Promise<RankMarker['units']> {
-  const rows = await Promise.all(tasks.map((t) => estimateRows(t)));
+  const rows = tasks.length <= ROW_ESTIMATE_FILES ? await Promise.all(tasks.map((t) => estimateRows(t))) : [];
   const mine = scanUnits(tasks, r.worldSize, rows)
     .filter((u) => u.owner === r.rank)
     .map((u) => u.unit);
