@@ -113,7 +113,7 @@ export interface SampleResult {
   /** Rows whose cleaned text came from the stored spans, and rows whose rewriting steps ran again. */
   fromSpans: number;
   rederived: number;
-  /** Records back to back; record k is data[offsets[k], offsets[k + 1]) with output position positions[k]. */
+  /** Records back to back in position order; record k is data[offsets[k], offsets[k + 1]) with output position positions[k]. */
   data: Uint8Array;
   offsets: Uint32Array;
   positions: Float64Array;
@@ -274,7 +274,6 @@ async function* selectedRows(
 export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<SampleResult> {
   const n = task.rows.length;
   const parts: Buffer[] = [];
-  const offsets = new Uint32Array(n + 1);
   const positions = new Float64Array(n);
   let bytes = 0;
   let ptr = 0;
@@ -324,7 +323,6 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
       const head = Buffer.allocUnsafe(4);
       head.writeUInt32LE(body.length, 0);
       parts.push(head, body);
-      offsets[ptr] = bytes;
       positions[ptr] = task.pos[ptr];
       bytes += body.length + 4;
       ptr++;
@@ -340,22 +338,31 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
   const rowsRead = next.value;
   if (ptr !== n) throw rowsChanged(task.path, `${n - ptr} selected rows were not found again`);
   await checkStamp(task.path, task.stamp);
-  offsets[ptr] = bytes;
-  // a buffer of its own (transferred to the main thread; never a slice of Node's shared pool)
+  // A buffer of its own (transferred to the main thread; never a slice of Node's shared pool), the
+  // records in output position order: then each bucket of the scatter unit is one run of it, which
+  // the main thread writes as it is (write.ts `scatterFile`).
+  const order = Array.from({ length: ptr }, (_, k) => k).sort((a, b) => positions[a] - positions[b] || a - b);
   const data = new Uint8Array(bytes);
+  const outOffsets = new Uint32Array(ptr + 1);
+  const outPositions = new Float64Array(ptr);
   let o = 0;
-  for (const b of parts) {
-    data.set(b, o);
-    o += b.length;
+  for (let j = 0; j < ptr; j++) {
+    const k = order[j];
+    outOffsets[j] = o;
+    outPositions[j] = positions[k];
+    data.set(parts[2 * k], o);
+    data.set(parts[2 * k + 1], o + 4);
+    o += 4 + parts[2 * k + 1].length;
   }
+  outOffsets[ptr] = o;
   return {
     id: task.id,
     rowsRead,
     ...derive,
     found: ptr,
     data,
-    offsets: offsets.slice(0, ptr + 1),
-    positions: positions.slice(0, ptr),
+    offsets: outOffsets,
+    positions: outPositions,
     metrics: metrics ? metrics.toState() : null,
     roleMetrics: roles ? roles.toState() : null,
     metricsSeconds: metricsMs / 1000,

@@ -119,13 +119,14 @@ export function applySpans(raw: string, spans: Uint8Array): string {
 
 /**
  * `applySpans` on the raw text's UTF-8 bytes `bytes[0, n)` (the spans are UTF-16 offsets of the
- * raw string): only the kept pieces become strings, so a book whose cleaning keeps a tenth of it
- * never exists as one large string. `ascii`: the bytes are all ASCII (offsets are byte offsets).
- * Null when an offset falls inside a surrogate pair or past the end (the caller decodes the whole text).
+ * raw string): the kept pieces are moved to the front of `bytes` (overwritten) and decoded as one
+ * string, so a book whose cleaning keeps a tenth of it never exists as one large string.
+ * `ascii`: the bytes are all ASCII (offsets are byte offsets). Null when an offset falls inside a
+ * surrogate pair or past the end (the caller decodes the whole text from its own copy).
  */
 export function applySpansUtf8(bytes: Buffer, n: number, spans: Uint8Array, ascii: boolean): string | null {
   const view = new DataView(spans.buffer, spans.byteOffset, spans.byteLength);
-  const parts: string[] = [];
+  let w = 0; // the kept bytes are moved down to bytes[0, w) (a piece never lies after where it goes)
   let u = 0; // a UTF-16 offset of the raw string...
   let b = 0; // ...and the byte offset of the same point
   let keep = 0; // byte offset where the current kept piece starts
@@ -162,12 +163,20 @@ export function applySpansUtf8(bytes: Buffer, n: number, spans: Uint8Array, asci
         if (u !== target || b > n) return null;
       }
       if (j === 0) {
-        if (b > keep) parts.push(bytes.toString('utf8', keep, b));
+        if (b > keep) {
+          if (w !== keep) bytes.copyWithin(w, keep, b);
+          w += b - keep;
+        }
       } else keep = b;
     }
   }
-  if (keep < n) parts.push(bytes.toString('utf8', keep, n));
-  return parts.join('');
+  if (keep < n) {
+    if (w !== keep) bytes.copyWithin(w, keep, n);
+    w += n - keep;
+  }
+  // one flat string: a join of a book's thousands of kept lines was a rope that serializing the
+  // record and the metrics then flattened again
+  return bytes.toString('utf8', 0, w);
 }
 
 /**

@@ -88,10 +88,15 @@ export class UnitStore {
     this.writeMarker(stage, unit, list, data);
   }
 
-  /** `commit` for a unit whose one file (written) has its bytes in hand (the scatter units, on the main thread). */
-  commitBytesSync<T>(stage: string, unit: string, file: string, bytes: Uint8Array, data: T): void {
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    this.writeMarker(stage, unit, [{ name: relativeTo(this.dir, file), bytes: bytes.length, sha256 }], data);
+  /** `commit` for a unit whose one file was just written with its size and sha256 (`writePartsChecked`). */
+  commitFileSync<T>(
+    stage: string,
+    unit: string,
+    file: string,
+    written: { bytes: number; sha256: string },
+    data: T,
+  ): void {
+    this.writeMarker(stage, unit, [{ name: relativeTo(this.dir, file), ...written }], data);
   }
 
   private writeMarker<T>(stage: string, unit: string, files: UnitFile[], data: T): void {

@@ -39,7 +39,7 @@ import type { RunOptions } from '../run.js';
 import { makeRow, type SampleResult, type SampleTask } from '../sample.js';
 import { passThroughColumns, Scanner } from '../scan.js';
 import { cleanedText, loadSpans } from '../spans.js';
-import { writeFileChecked } from '../spill.js';
+import { writeFileChecked, writePartsChecked } from '../spill.js';
 import { killPoint, pausePoint } from './seams.js';
 import type { SourceState } from './sources.js';
 import type { UnitStore } from './units.js';
@@ -197,7 +197,8 @@ function scatterFile(
   rejected: Uint8Array[],
   metrics: UnitMetrics | null,
 ): {
-  bytes: Uint8Array;
+  /** The file's bytes in order (records stay in their buffers: pass 2 gives them in position order). */
+  parts: Uint8Array[];
   buckets: ScatterData['buckets'];
   rejected: ScatterData['rejected'];
   metrics: ScatterData['metrics'];
@@ -236,8 +237,7 @@ function scatterFile(
     m = [off, buf.length];
     off += buf.length;
   }
-  const bytes = Buffer.concat(parts, off);
-  return { bytes, buckets, rejected: rej, metrics: m };
+  return { parts, buckets, rejected: rej, metrics: m };
 }
 
 function lengthPrefixed(body: Uint8Array): Uint8Array {
@@ -345,8 +345,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
       metrics: file.metrics,
       metricsSeconds: result.metricsSeconds,
     };
-    writeFileChecked(path, file.bytes);
-    store.commitBytesSync('scatter', name, path, file.bytes, data);
+    store.commitFileSync('scatter', name, path, writePartsChecked(path, file.parts), data);
     killPoint('scatter', ++scatterComputed);
     pausePoint('scatter', scatterComputed, ctx.part?.rank);
     return { file: path, data };
