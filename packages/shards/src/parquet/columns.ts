@@ -83,9 +83,15 @@ export async function readParquetColumns(
       parts.set(c.columnName, l);
     },
   });
-  const columns: Record<string, unknown[]> = Object.create(null);
+  const columns: Record<string, unknown[] | ArrayLike<unknown>> = Object.create(null);
   for (const [name, list] of parts) {
     list.sort((a, b) => a.start - b.start);
+    if (list.length === 1 && list[0].start === 0 && list[0].data.length === rows) {
+      // one chunk holding every row (a small file's column): as the reader gave it, a typed array
+      // for numbers (copying it into a JS array boxed every value: ~45 ms of a re-mix's 45 reads)
+      columns[name] = list[0].data as unknown[];
+      continue;
+    }
     const out: unknown[] = new Array(rows);
     for (const p of list) for (let i = 0; i < p.data.length && p.start + i < rows; i++) out[p.start + i] = p.data[i];
     columns[name] = out;
