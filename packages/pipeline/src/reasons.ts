@@ -40,6 +40,14 @@ export class RowReasons {
     this.codes[row] = c;
   }
 
+  /** The dropped rows, in row order. */
+  dropped(): Uint32Array {
+    const out = new Uint32Array(this.count);
+    let k = 0;
+    for (let r = 0; r < this.rows; r++) if (this.codes[r] !== 0) out[k++] = r;
+    return out;
+  }
+
   /** The reasons of the dropped rows, in row order. */
   *values(): IterableIterator<string> {
     for (let r = 0; r < this.rows; r++) if (this.codes[r] !== 0) yield this.table[this.codes[r]];

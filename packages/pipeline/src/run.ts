@@ -144,7 +144,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       : await openOutput(outDir, recipe, files, options, workPath && (remoteWork ?? workPath));
   let work: WorkDir | null = null;
   let mirror: WorkMirror | null = null;
-  // The pass-1 threads, kept for pass 2 when they can do it (no rejected rows to write).
+  // The pass-1 threads, kept for pass 2 (a staged run's ranks do theirs on their own thread).
   let samplePool: SamplePool | null = null;
   try {
     if (workPath && remoteWork) mirror = await WorkMirror.open(remoteWork);
@@ -167,7 +167,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
           }
         : {}),
       keep:
-        rank || options.dryRun || recipe.output.write_rejected
+        rank || options.dryRun
           ? undefined
           : (p) => {
               samplePool = p;

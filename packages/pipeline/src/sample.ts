@@ -98,6 +98,11 @@ export interface SampleTask {
   /** Pass 1's hash of each entry's rendered text, and the file's stamp: pass 2 checks both. */
   hashes: Uint32Array;
   stamp: FileStamp;
+  /**
+   * The dropped rows of this task's row range, by source row, when they are written
+   * (`write_rejected`): reason, id and pass 1's hash of each.
+   */
+  rejected?: { rows: Uint32Array; reasons: string[]; ids: string[]; hashes: Uint32Array };
   passCols: PassColumn[];
   /** Seed of the diversity metrics to take over the written texts here (null: the main thread does it). */
   metricsSeed: number | null;
@@ -117,6 +122,9 @@ export interface SampleResult {
   data: Uint8Array;
   offsets: Uint32Array;
   positions: Float64Array;
+  /** The rejected rows' records (length-prefixed `v8.serialize(row)`), in file order, and their number. */
+  rejectedData: Uint8Array;
+  rejectedCount: number;
   /** Diversity metrics of the records' texts (one add per record, as the writer adds them), when asked. */
   metrics: CorpusMetricsState | null;
   /** The same per role of a conversation source's turns (role-metrics.ts), when asked. */
@@ -212,9 +220,13 @@ async function* selectedRows(
   scanner: Scanner,
   task: SampleTask,
   bytes: BytePath | null,
-): AsyncGenerator<{ batch: Batch; r: number; sr: number; text?: string }, number> {
+): AsyncGenerator<{ batch: Batch; r: number; sr: number; text?: string; rejected?: true }, number> {
   const n = task.rows.length;
   let ptr = 0;
+  // the rejected rows to write (none are selected): parsed whole, never by the byte path
+  const rej = task.rejected?.rows ?? new Uint32Array(0);
+  let rp = 0;
+  const done = () => ptr >= n && rp >= rej.length;
   if (task.format === 'jsonl') {
     // JSONL (gzip and zstd decompressed as a stream): lines are found as bytes and only the selected
     // ones are decoded and parsed (pass 1 parsed every line; a 1-in-50 sample of Gutenberg books
@@ -229,24 +241,26 @@ async function* selectedRows(
       true,
       task.compression as 'gzip' | 'zstd' | undefined,
     )) {
-      for (let i = 0; i < c.count && ptr < n; i++) {
+      for (let i = 0; i < c.count && !done(); i++) {
         const ln = line++;
         if (isBlank(c.buf, c.starts[i], c.ends[i])) continue;
         const sr = task.fileBase + record++;
+        if (rej[rp] === sr) {
+          rp++;
+          const obj = parseLine(c.buf, c.starts[i], c.ends[i], task.path, ln);
+          yield { batch: lineBatch(task, keySet, obj, record - 1), r: 0, sr, rejected: true };
+          continue;
+        }
         if (task.rows[ptr] !== sr) continue;
         const fast = bytes
           ? textFromBytes(bytes, c.buf, c.starts[i], c.ends[i], sr - task.fileBase, task.hashes[ptr], task.path, ln)
           : null;
         const obj = fast ? fast.obj : parseLine(c.buf, c.starts[i], c.ends[i], task.path, ln);
-        const entries: [string, unknown[]][] = task.keys.map((k) => [k, [Object.hasOwn(obj, k) ? obj[k] : null]]);
-        for (const k of Object.keys(obj)) if (!keySet.has(k)) entries.push([k, [obj[k]]]);
-        // fromEntries defines own properties, so a key such as "__proto__" stays a column (as in the reader)
-        const columns = Object.fromEntries(entries) as Record<string, unknown[]>;
-        const batch = { length: 1, columns, file: task.path, offset: record - 1 };
+        const batch = lineBatch(task, keySet, obj, record - 1);
         yield fast ? { batch, r: 0, sr, text: fast.text } : { batch, r: 0, sr };
         while (ptr < n && task.rows[ptr] === sr) ptr++;
       }
-      if (ptr >= n) break;
+      if (done()) break;
     }
     return record;
   }
@@ -259,16 +273,33 @@ async function* selectedRows(
   };
   for await (const batch of readShard(file, { columns: await scanner.readColumns(task.sourceIndex, file) })) {
     const base = task.fileBase + (batch.offset ?? 0);
-    for (let r = 0; r < batch.length && ptr < n; r++) {
+    for (let r = 0; r < batch.length && !done(); r++) {
       const sr = base + r;
+      if (rej[rp] === sr) {
+        rp++;
+        yield { batch, r, sr, rejected: true };
+        continue;
+      }
       if (task.rows[ptr] !== sr) continue;
       yield { batch, r, sr };
       while (ptr < n && task.rows[ptr] === sr) ptr++;
     }
     rowsRead += batch.length;
-    if (ptr >= n) break; // nothing more to find in this file
+    if (done()) break; // nothing more to find in this file
   }
   return rowsRead;
+}
+
+/**
+ * A parsed JSONL line as a one-row batch with every column of the file (null where the row has
+ * none, as the reader's batches have them).
+ */
+function lineBatch(task: SampleTask, keySet: Set<string>, obj: Record<string, unknown>, offset: number): Batch {
+  const entries: [string, unknown[]][] = task.keys.map((k) => [k, [Object.hasOwn(obj, k) ? obj[k] : null]]);
+  for (const k of Object.keys(obj)) if (!keySet.has(k)) entries.push([k, [obj[k]]]);
+  // fromEntries defines own properties, so a key such as "__proto__" stays a column (as in the reader)
+  const columns = Object.fromEntries(entries) as Record<string, unknown[]>;
+  return { length: 1, columns, file: task.path, offset };
 }
 
 export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<SampleResult> {
@@ -289,9 +320,38 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
   const fileSpans = scanner.transforms && task.spansFile ? await loadSpans(task.spansFile) : null;
   const derive = { fromSpans: 0, rederived: 0 };
   const it = selectedRows(scanner, task, bytePath(scanner, task, fileSpans, derive));
+  const rej = task.rejected;
+  const rejParts: Buffer[] = [];
+  let rejBytes = 0;
+  let rp = 0;
   let next = await it.next();
   while (!next.done) {
     const { batch, r, sr } = next.value;
+    if (next.value.rejected && rej) {
+      // as the main thread writes a dropped row (write.ts): its raw text, redacted, with its reason
+      const raw = scanner.templates[task.sourceIndex].render(batch, r);
+      checkRow(task.path, sr - task.fileBase, raw, rej.hashes[rp]);
+      const row = makeRow(
+        task.source,
+        sr,
+        rej.ids[rp],
+        redact ? redact(raw) : raw,
+        null,
+        batch,
+        r,
+        task.passCols,
+        rej.reasons[rp],
+        redact,
+      );
+      const body = serialize(row);
+      const head = Buffer.allocUnsafe(4);
+      head.writeUInt32LE(body.length, 0);
+      rejParts.push(head, body);
+      rejBytes += body.length + 4;
+      rp++;
+      next = await it.next();
+      continue;
+    }
     let text = next.value.text;
     if (text === undefined) {
       const raw = scanner.templates[task.sourceIndex].render(batch, r);
@@ -337,6 +397,8 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
   }
   const rowsRead = next.value;
   if (ptr !== n) throw rowsChanged(task.path, `${n - ptr} selected rows were not found again`);
+  if (rej && rp !== rej.rows.length)
+    throw rowsChanged(task.path, `${rej.rows.length - rp} rejected rows were not found again`);
   await checkStamp(task.path, task.stamp);
   // A buffer of its own (transferred to the main thread; never a slice of Node's shared pool), the
   // records in output position order: then each bucket of the scatter unit is one run of it, which
@@ -355,6 +417,12 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
     o += 4 + parts[2 * k + 1].length;
   }
   outOffsets[ptr] = o;
+  const rejectedData = new Uint8Array(rejBytes);
+  o = 0;
+  for (const b of rejParts) {
+    rejectedData.set(b, o);
+    o += b.length;
+  }
   return {
     id: task.id,
     rowsRead,
@@ -363,6 +431,8 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
     data,
     offsets: outOffsets,
     positions: outPositions,
+    rejectedData,
+    rejectedCount: rp,
     metrics: metrics ? metrics.toState() : null,
     roleMetrics: roles ? roles.toState() : null,
     metricsSeconds: metricsMs / 1000,

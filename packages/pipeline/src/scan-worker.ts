@@ -29,6 +29,7 @@ port.on('message', async (task: ScanTask | SampleTask | DiversityTask) => {
         result.data.buffer as ArrayBuffer,
         result.offsets.buffer as ArrayBuffer,
         result.positions.buffer as ArrayBuffer,
+        result.rejectedData.buffer as ArrayBuffer,
       ]);
       return;
     }

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ByteScratch, hash32, LineScanner } from '@curate/dedup';
@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { runRecipeFile } from '../dist/index.js';
 import { textFromBytes } from '../dist/sample.js';
 import { cleanSpans } from '../dist/spans.js';
+import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { jsonlRows, shardBytes, tempDir, writeRecipe } from './helpers.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures');
@@ -44,6 +45,67 @@ report: false
     expect(Object.keys(ha).length).toBeGreaterThan(1);
     expect(Object.keys(hb)).toEqual(Object.keys(ha));
     for (const k of Object.keys(ha)) expect(hb[k].equals(ha[k]), k).toBe(true);
+  });
+});
+
+describe.skipIf(!HAS_SHARED)('pass 2 on worker threads, rejected rows written (real AlpacaEval)', () => {
+  it('writes the same output and rejected shards as pass 2 in the main thread', async () => {
+    const dir = tempDir();
+    // a file whose every row is dropped (too short for gopher_quality): a pass-2 task of rejected rows only
+    writeFileSync(
+      join(dir, 'short.jsonl'),
+      Array.from({ length: 40 }, (_, i) => JSON.stringify({ instruction: `hi ${i}`, output: 'ok' })).join('\n'),
+    );
+    const recipe = writeRecipe(
+      dir,
+      'r.yaml',
+      `name: pass2-rejected
+seed: 5
+tokenizer: cl100k_base
+target: { ratio: { real: 0.5, synthetic: 0.5 } }
+sources:
+  - { name: brown, kind: real, paths: ["${join(FIX, 'shards', 'real')}"], text: text, columns: [genre] }
+  - name: alpaca
+    kind: synthetic
+    generator: AlpacaEval models
+    paths: ["${shared('instruct_pair', 'synthetic_alpaca_eval_outputs.jsonl')}", "${join(dir, 'short.jsonl')}"]
+    text: "{instruction}\\n\\n{output}"
+    columns: [dataset]
+quality:
+  - gopher_quality: {}
+  - c4: { mode: clean }
+dedup: { exact: {}, near: { threshold: 0.8 } }
+output: { dir: out, format: jsonl, shard_rows: 2000, write_rejected: true }
+report: false
+`,
+    );
+    const a = join(dir, 'one');
+    const b = join(dir, 'two');
+    const ra = await runRecipeFile(recipe, { out: a, workers: 1 });
+    const rb = await runRecipeFile(recipe, { out: b, workers: 2 });
+    expect(rb.manifest.metrics).toEqual(ra.manifest.metrics);
+    expect(rb.manifest.totals).toEqual(ra.manifest.totals);
+    for (const [x, y] of [
+      [a, b],
+      [join(a, 'rejected'), join(b, 'rejected')],
+    ]) {
+      const ha = shardBytes(x);
+      const hb = shardBytes(y);
+      expect(Object.keys(ha).length).toBeGreaterThan(0);
+      expect(Object.keys(hb)).toEqual(Object.keys(ha));
+      for (const k of Object.keys(ha)) expect(hb[k].equals(ha[k]), k).toBe(true);
+    }
+    // every dropped row is in the rejected shards, in source and file order (the source's files sorted
+    // by path: the short file's 40 first)
+    const rejected = jsonlRows(shardBytes(join(b, 'rejected')));
+    expect(rejected.length).toBe(rb.manifest.totals.rows_dropped);
+    expect(rb.manifest.totals.rows_rejected_written).toBe(rb.manifest.totals.rows_dropped);
+    const alpaca = rejected.filter((r) => r.source === 'alpaca');
+    expect(alpaca.length).toBeGreaterThan(140); // AlpacaEval's own drops, over both threads' row ranges
+    expect(alpaca.slice(0, 40).map((r) => r.text)).toEqual(Array.from({ length: 40 }, (_, i) => `hi ${i}\n\nok`));
+    const rows = alpaca.map((r) => r.source_row as number);
+    expect(rows).toEqual([...rows].sort((x, y) => x - y));
+    expect(readdirSync(join(b, 'rejected')).some((f) => f.startsWith('shard-'))).toBe(true);
   });
 });
 

@@ -41,6 +41,7 @@ import { passThroughColumns, Scanner } from '../scan.js';
 import { cleanedText, loadSpans } from '../spans.js';
 import { writeFileChecked, writePartsChecked } from '../spill.js';
 import { killPoint, pausePoint } from './seams.js';
+import type { FileScan } from '../scan.js';
 import type { SourceState } from './sources.js';
 import type { UnitStore } from './units.js';
 
@@ -196,6 +197,8 @@ function scatterFile(
   records: { position: number; bytes: Uint8Array }[],
   rejected: Uint8Array[],
   metrics: UnitMetrics | null,
+  /** Records in `rejected` (each part one record, unless a thread's buffer holds them all). */
+  rejectedCount = rejected.length,
 ): {
   /** The file's bytes in order (records stay in their buffers: pass 2 gives them in position order). */
   parts: Uint8Array[];
@@ -228,7 +231,7 @@ function scatterFile(
     parts.push(x);
     rlen += x.length;
   }
-  const rej: ScatterData['rejected'] = [off, rlen, rejected.length];
+  const rej: ScatterData['rejected'] = [off, rlen, rejectedCount];
   off += rlen;
   let m: ScatterData['metrics'] = null;
   if (metrics) {
@@ -238,6 +241,22 @@ function scatterFile(
     off += buf.length;
   }
   return { parts, buckets, rejected: rej, metrics: m };
+}
+
+/** The dropped rows `rows` (source rows of the file starting at `fileBase`) for a pass-2 thread. */
+function rejectedOf(
+  s: SourceState,
+  sc: FileScan,
+  fileBase: number,
+  rows: Uint32Array,
+  idOf: (s: SourceState, sourceRow: number) => string,
+): NonNullable<SampleTask['rejected']> {
+  return {
+    rows,
+    reasons: Array.from(rows, (sr) => s.reasons.get(sr) as string),
+    ids: Array.from(rows, (sr) => idOf(s, sr)),
+    hashes: Uint32Array.from(rows, (sr) => sc.textHashes[sr - fileBase]),
+  };
 }
 
 function lengthPrefixed(body: Uint8Array): Uint8Array {
@@ -314,8 +333,8 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
   let pass2Bytes = 0;
   let pass2Rows = 0;
   const pool = samplePool;
-  // The pass-1 threads do pass 2 unless rejected rows must be written (only this thread writes).
-  const threaded = pool !== null && !writeRejected;
+  // The pass-1 threads do pass 2 (and build the rejected rows' records, when they are written).
+  const threaded = pool !== null;
   let metricsSeconds = 0;
   // On the pass-2 threads, each file's texts are measured where they are read; the accumulators
   // merge exactly (order does not matter), so the write units do not measure again.
@@ -332,8 +351,9 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     recs: { position: number; bytes: Uint8Array }[],
     rejected: Uint8Array[],
     metrics: UnitMetrics | null,
+    rejectedCount = rejected.length,
   ): ScatterUnit => {
-    const file = scatterFile(layout, recs, rejected, metrics);
+    const file = scatterFile(layout, recs, rejected, metrics, rejectedCount);
     const path = unitFile(name);
     const data: ScatterData = {
       sourceIndex,
@@ -356,22 +376,28 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
   };
 
   if (threaded) {
-    // On the pass-1 threads, one task per file with selected rows (or per row range of a big JSONL
-    // file); records arrive ready to file.
+    // On the pass-1 threads, one task per file with selected (or, written, rejected) rows, or per
+    // row range of a big JSONL file; records arrive ready to file.
     const stasks: SampleTask[] = [];
     const names = new Map<number, string>();
     for (const s of sources) {
       const sel = perSourceSel[s.index];
       const idx = sortIndex(sel.rows, sel.epochs, sel.n);
       const passCols = passThroughColumns(recipe, s.index);
+      // the source's dropped rows in row order, when they are written
+      const rejRows = writeRejected ? s.reasons.dropped() : new Uint32Array(0);
       let k = 0;
-      for (let fi = 0; fi < s.files.length && k < sel.n; fi++) {
+      let q = 0;
+      for (let fi = 0; fi < s.files.length && (k < sel.n || q < rejRows.length); fi++) {
         const end = fi + 1 < s.files.length ? s.fileBase[fi + 1] : Number.POSITIVE_INFINITY;
         const start = k;
         while (k < sel.n && sel.rows[idx[k]] < end) k++;
-        if (k === start) continue;
+        const q0 = q;
+        while (q < rejRows.length && rejRows[q] < end) q++;
+        if (k === start && q === q0) continue;
         const f = s.files[fi];
         const sc = s.scans[fi];
+        let rq = q0; // next rejected row: each range takes those before the next range's first row
         // A JSONL file with many selected rows is shared out in row ranges (each task scans the
         // file's bytes and parses only its own lines), so no thread finishes pass 2 alone.
         const m = k - start;
@@ -381,8 +407,11 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
         for (let c = 1; c <= chunks; c++) {
           let to = c === chunks ? k : start + Math.round((m * c) / chunks);
           while (to < k && to > from && sel.rows[idx[to]] === sel.rows[idx[to - 1]]) to++; // whole rows
-          if (to <= from) continue;
-          const name = `t${metricsInPass2 ? 'm' : ''}-s${s.index}-f${fi}-${from}-${to}`;
+          const rowEnd = to < k ? sel.rows[idx[to]] : end;
+          const rq0 = rq;
+          while (rq < q && rejRows[rq] < rowEnd) rq++;
+          if (to <= from && rq === rq0) continue;
+          const name = `t${metricsInPass2 ? 'm' : ''}${writeRejected ? 'r' : ''}-s${s.index}-f${fi}-${from}-${to}`;
           const slot = { key: name, unit: await reuseScatter(name) };
           scatter.push(slot);
           if (slot.unit) {
@@ -406,6 +435,8 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
             hashes[j] = sc.textHashes[sel.rows[e] - s.fileBase[fi]];
             chars += sc.chars[sel.rows[e] - s.fileBase[fi]];
           }
+          const rejected = rq > rq0 ? rejectedOf(s, sc, s.fileBase[fi], rejRows.slice(rq0, rq), idOf) : undefined;
+          if (rejected) for (const sr of rejected.rows) chars += sc.chars[sr - s.fileBase[fi]];
           names.set(stasks.length, name);
           stasks.push({
             kind: 'sample',
@@ -437,6 +468,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
             passCols,
             metricsSeed: metricsInPass2 ? recipe.seed : null,
             ...(sc.spansFile ? { spansFile: sc.spansFile } : {}),
+            ...(rejected ? { rejected } : {}),
           });
           from = to;
         }
@@ -455,8 +487,9 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
           t.sourceIndex,
           r,
           recs,
-          [],
+          r.rejectedCount ? [r.rejectedData] : [],
           r.metrics || r.roleMetrics ? { corpus: r.metrics, roles: r.roleMetrics } : null,
+          r.rejectedCount,
         );
         found[t.sourceIndex] += r.found;
         pass2Rows += r.rowsRead;
