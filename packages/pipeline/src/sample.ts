@@ -1,9 +1,10 @@
 /**
- * Pass 2 of one input file on a worker thread: re-read the file, re-derive the text of its
- * selected rows (only the filters that rewrite text run again) and return them as spill
- * records (`v8.serialize([position, row])`, length-prefixed, as BucketSpill writes them), so
- * the main thread only files the records into buckets. The records are byte-identical to the
- * ones the main thread builds itself (same `makeRow`, same serializer).
+ * Pass 2 of one input file (a row range of it) on a worker thread, or on the main thread when
+ * there are none (`--workers 1`, a staged run's rank): re-read the file, re-derive the text of
+ * its selected rows (only the filters that rewrite text run again) and return them as spill
+ * records (`v8.serialize([position, row])`, length-prefixed, as BucketSpill writes them), with
+ * its dropped rows' records when they are written, so the main thread only files the records
+ * into buckets. One code path: the records are the same whichever thread builds them.
  */
 import { isAscii, isUtf8 } from 'node:buffer';
 import { serialize } from 'node:v8';
@@ -106,6 +107,11 @@ export interface SampleTask {
   passCols: PassColumn[];
   /** Seed of the diversity metrics to take over the written texts here (null: the main thread does it). */
   metricsSeed: number | null;
+  /**
+   * Seed of a conversation source's per-role metrics when they are taken here without the corpus
+   * metrics (pass 2 on the main thread: the write units measure the texts, the turns are here).
+   */
+  roleMetricsSeed?: number;
   /** The file's stored spans (what the rewriting steps removed, spans.ts), when the work dir has them. */
   spansFile?: { path: string; sha256: string };
 }
@@ -311,8 +317,9 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
   scanner.chain.doc.file = task.path;
   const metrics = task.metricsSeed === null ? null : new CorpusMetrics({ seed: task.metricsSeed });
   const template = scanner.templates[task.sourceIndex];
-  const conv = metrics && isConversation(template) ? template : null;
-  const roles = conv ? new RoleMetrics({ seed: task.metricsSeed as number }) : null;
+  const roleSeed = task.metricsSeed ?? task.roleMetricsSeed ?? null;
+  const conv = roleSeed !== null && isConversation(template) ? template : null;
+  const roles = conv ? new RoleMetrics({ seed: roleSeed as number }) : null;
   let metricsMs = 0;
   await checkStamp(task.path, task.stamp);
   const redact = scanner.redactor(task.sourceIndex);
@@ -386,9 +393,9 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
       positions[ptr] = task.pos[ptr];
       bytes += body.length + 4;
       ptr++;
-      if (metrics) {
+      if (metrics || roles) {
         const t = performance.now();
-        metrics.add(text);
+        metrics?.add(text);
         if (conv) roles?.add(conv.turns(batch, r));
         metricsMs += performance.now() - t;
       }

@@ -1,12 +1,12 @@
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ByteScratch, hash32, LineScanner } from '@curate/dedup';
 import { describe, expect, it } from 'vitest';
+import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { runRecipeFile } from '../dist/index.js';
 import { textFromBytes } from '../dist/sample.js';
 import { cleanSpans } from '../dist/spans.js';
-import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { jsonlRows, shardBytes, tempDir, writeRecipe } from './helpers.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures');

@@ -27,21 +27,18 @@ import {
   createShardWriter,
   isConversation,
   mergeColumnSpecs,
-  readShard,
   type WrittenShard,
 } from '@curate/shards';
 import { type DiversityResults, type DiversityTask, mergeSourceStates, stateBuffers } from '../diversity.js';
-import { checkRow, checkStamp, rowsChanged } from '../integrity.js';
 import { withGenerationColumn } from '../lineage.js';
 import { createOutputWriter, rowShardFormat } from '../output-writer.js';
 import type { SamplePool } from '../pool.js';
 import type { RunOptions } from '../run.js';
-import { makeRow, type SampleResult, type SampleTask } from '../sample.js';
+import { type SampleResult, type SampleTask, sampleFile } from '../sample.js';
+import type { FileScan } from '../scan.js';
 import { passThroughColumns, Scanner } from '../scan.js';
-import { cleanedText, loadSpans } from '../spans.js';
 import { writeFileChecked, writePartsChecked } from '../spill.js';
 import { killPoint, pausePoint } from './seams.js';
-import type { FileScan } from '../scan.js';
 import type { SourceState } from './sources.js';
 import type { UnitStore } from './units.js';
 
@@ -259,13 +256,6 @@ function rejectedOf(
   };
 }
 
-function lengthPrefixed(body: Uint8Array): Uint8Array {
-  const out = Buffer.allocUnsafe(body.length + 4);
-  out.writeUInt32LE(body.length, 0);
-  out.set(body, 4);
-  return out;
-}
-
 function readAt(path: string, offset: number, length: number): Buffer {
   const buf = Buffer.allocUnsafe(length);
   const fd = openSync(path, 'r');
@@ -375,6 +365,93 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     return m ? { file: unitFile(name), data: m.data } : null;
   };
 
+  // A pass-2 task (sample.ts): the selected entries idx[from, to) of file `fi` of source `s` (by
+  // row, then epoch) and, when they are written, its dropped rows `rejected`.
+  const fileTask = (
+    s: SourceState,
+    fi: number,
+    idx: Uint32Array,
+    from: number,
+    to: number,
+    rejected: Uint32Array,
+    parts: number,
+    seeds: { metrics: number | null; roles?: number },
+  ): SampleTask => {
+    const sel = perSourceSel[s.index];
+    const f = s.files[fi];
+    const sc = s.scans[fi];
+    const base = s.fileBase[fi];
+    const n = to - from;
+    const rows = new Uint32Array(n);
+    const epochs = new Uint16Array(n);
+    const pos = new Float64Array(n);
+    const ids: string[] = new Array(n);
+    const hashes = new Uint32Array(n);
+    let chars = 0;
+    for (let j = 0; j < n; j++) {
+      const e = idx[from + j];
+      rows[j] = sel.rows[e];
+      epochs[j] = sel.epochs[e];
+      pos[j] = sel.pos[e];
+      ids[j] = idOf(s, sel.rows[e]);
+      hashes[j] = sc.textHashes[sel.rows[e] - base];
+      chars += sc.chars[sel.rows[e] - base];
+    }
+    for (const sr of rejected) chars += sc.chars[sr - base];
+    return {
+      kind: 'sample',
+      id: 0,
+      sourceIndex: s.index,
+      source: {
+        name: s.name,
+        kind: s.kind,
+        generator: s.generator,
+        generation: s.generation,
+        generationColumn: s.generationColumn,
+        generatorColumn: s.generatorColumn,
+      },
+      path: f.path,
+      format: f.format,
+      compression: f.compression,
+      size: f.size,
+      // characters to re-derive and write, plus the bytes to scan (an estimate, for ordering)
+      cost: chars + f.size / 16,
+      bytes: f.size / parts,
+      fileBase: base,
+      keys: sc.keys,
+      rows,
+      epochs,
+      pos,
+      ids,
+      hashes,
+      stamp: sc.stat,
+      passCols: passThroughColumns(recipe, s.index),
+      metricsSeed: seeds.metrics,
+      ...(seeds.roles !== undefined ? { roleMetricsSeed: seeds.roles } : {}),
+      ...(sc.spansFile ? { spansFile: sc.spansFile } : {}),
+      ...(rejected.length ? { rejected: rejectedOf(s, sc, base, rejected, idOf) } : {}),
+    };
+  };
+  // A task's result as the unit's scatter file: records in position order, rejected rows in file order.
+  const commitResult = (name: string, t: SampleTask, r: SampleResult, metrics: UnitMetrics | null): ScatterUnit => {
+    const recs: { position: number; bytes: Uint8Array }[] = [];
+    for (let j = 0; j < r.found; j++)
+      recs.push({ position: r.positions[j], bytes: r.data.subarray(r.offsets[j], r.offsets[j + 1]) });
+    found[t.sourceIndex] += r.found;
+    pass2Rows += r.rowsRead;
+    pass2Bytes += t.bytes;
+    progress({ phase: 'sample', rows: pass2Rows, bytes: pass2Bytes, totalBytes });
+    return commitScatter(
+      name,
+      t.sourceIndex,
+      r,
+      recs,
+      r.rejectedCount ? [r.rejectedData] : [],
+      metrics,
+      r.rejectedCount,
+    );
+  };
+
   if (threaded) {
     // On the pass-1 threads, one task per file with selected (or, written, rejected) rows, or per
     // row range of a big JSONL file; records arrive ready to file.
@@ -383,7 +460,6 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     for (const s of sources) {
       const sel = perSourceSel[s.index];
       const idx = sortIndex(sel.rows, sel.epochs, sel.n);
-      const passCols = passThroughColumns(recipe, s.index);
       // the source's dropped rows in row order, when they are written
       const rejRows = writeRejected ? s.reasons.dropped() : new Uint32Array(0);
       let k = 0;
@@ -396,7 +472,6 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
         while (q < rejRows.length && rejRows[q] < end) q++;
         if (k === start && q === q0) continue;
         const f = s.files[fi];
-        const sc = s.scans[fi];
         let rq = q0; // next rejected row: each range takes those before the next range's first row
         // A JSONL file with many selected rows is shared out in row ranges (each task scans the
         // file's bytes and parses only its own lines), so no thread finishes pass 2 alone.
@@ -419,57 +494,11 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
             from = to;
             continue;
           }
-          const n = to - from;
-          const rows = new Uint32Array(n);
-          const epochs = new Uint16Array(n);
-          const pos = new Float64Array(n);
-          const ids: string[] = new Array(n);
-          const hashes = new Uint32Array(n);
-          let chars = 0;
-          for (let j = 0; j < n; j++) {
-            const e = idx[from + j];
-            rows[j] = sel.rows[e];
-            epochs[j] = sel.epochs[e];
-            pos[j] = sel.pos[e];
-            ids[j] = idOf(s, sel.rows[e]);
-            hashes[j] = sc.textHashes[sel.rows[e] - s.fileBase[fi]];
-            chars += sc.chars[sel.rows[e] - s.fileBase[fi]];
-          }
-          const rejected = rq > rq0 ? rejectedOf(s, sc, s.fileBase[fi], rejRows.slice(rq0, rq), idOf) : undefined;
-          if (rejected) for (const sr of rejected.rows) chars += sc.chars[sr - s.fileBase[fi]];
           names.set(stasks.length, name);
-          stasks.push({
-            kind: 'sample',
-            id: stasks.length,
-            sourceIndex: s.index,
-            source: {
-              name: s.name,
-              kind: s.kind,
-              generator: s.generator,
-              generation: s.generation,
-              generationColumn: s.generationColumn,
-              generatorColumn: s.generatorColumn,
-            },
-            path: f.path,
-            format: f.format,
-            compression: f.compression,
-            size: f.size,
-            // characters to re-derive and write, plus the bytes to scan (an estimate, for ordering)
-            cost: chars + f.size / 16,
-            bytes: f.size / chunks,
-            fileBase: s.fileBase[fi],
-            keys: sc.keys,
-            rows,
-            epochs,
-            pos,
-            ids,
-            hashes,
-            stamp: sc.stat,
-            passCols,
-            metricsSeed: metricsInPass2 ? recipe.seed : null,
-            ...(sc.spansFile ? { spansFile: sc.spansFile } : {}),
-            ...(rejected ? { rejected } : {}),
+          const task = fileTask(s, fi, idx, from, to, rejRows.slice(rq0, rq), chunks, {
+            metrics: metricsInPass2 ? recipe.seed : null,
           });
+          stasks.push({ ...task, id: stasks.length });
           from = to;
         }
       }
@@ -478,138 +507,54 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     await pool.run(
       stasks,
       (t, r: SampleResult) => {
-        const recs: { position: number; bytes: Uint8Array }[] = [];
-        for (let j = 0; j < r.found; j++)
-          recs.push({ position: r.positions[j], bytes: r.data.subarray(r.offsets[j], r.offsets[j + 1]) });
         const name = names.get(t.id) as string;
-        (slots.get(name) as { unit: ScatterUnit | null }).unit = commitScatter(
+        (slots.get(name) as { unit: ScatterUnit | null }).unit = commitResult(
           name,
-          t.sourceIndex,
+          t,
           r,
-          recs,
-          r.rejectedCount ? [r.rejectedData] : [],
           r.metrics || r.roleMetrics ? { corpus: r.metrics, roles: r.roleMetrics } : null,
-          r.rejectedCount,
         );
-        found[t.sourceIndex] += r.found;
-        pass2Rows += r.rowsRead;
-        pass2Bytes += t.bytes;
-        progress({ phase: 'sample', rows: pass2Rows, bytes: pass2Bytes, totalBytes });
       },
       options.signal,
     );
   } else {
-    // Pass 2 on this thread, one unit per file: its own text-only scanner (built only if a unit is redone).
+    // Pass 2 on this thread, one unit per file, as a pass-2 thread takes one (sample.ts): its own
+    // text-only scanner (built only if a unit is redone).
     let textScanner: Scanner | undefined;
     for (const s of sources) {
       const sel = perSourceSel[s.index];
       const idx = sortIndex(sel.rows, sel.epochs, sel.n);
+      const rejRows = writeRejected ? s.reasons.dropped() : new Uint32Array(0);
       let ptr = 0;
-      const passCols = passThroughColumns(recipe, s.index);
+      let q = 0;
       for (let fi = 0; fi < s.files.length; fi++) {
-        const f = s.files[fi];
-        const sc = s.scans[fi];
-        const end = s.fileBase[fi] + sc.rows;
+        const end = s.fileBase[fi] + s.scans[fi].rows;
         const first = ptr;
+        while (ptr < sel.n && sel.rows[idx[ptr]] < end) ptr++;
+        const q0 = q;
+        while (q < rejRows.length && rejRows[q] < end) q++;
         const name = `m${writeRejected ? 'r' : ''}-s${s.index}-f${fi}`;
         const part = ctx.part;
-        if (part?.step === 'scatter' && !part.scatter?.(s.index, fi)) {
-          while (ptr < sel.n && sel.rows[idx[ptr]] < end) ptr++; // another rank's unit
-          continue;
-        }
+        if (part?.step === 'scatter' && !part.scatter?.(s.index, fi)) continue; // another rank's unit
         const reused = await reuseScatter(name);
         if (!reused && part && part.step !== 'scatter') part.missing('scatter', name);
         if (reused) {
-          while (ptr < sel.n && sel.rows[idx[ptr]] < end) ptr++;
           found[s.index] += reused.data.found;
           scatter.push({ key: name, unit: reused });
           continue;
         }
         textScanner ??= await Scanner.create(recipe, { textOnly: true });
-        const scanner = textScanner;
-        // pii: rejected rows' text and every row's string pass-through values are redacted too
-        const redact = scanner.redactor(s.index);
-        // per-role metrics of a conversation source's written rows, from its turns (here, where they are parsed)
-        const tpl = scanner.templates[s.index];
-        const conv = options.metrics !== false && isConversation(tpl) ? tpl : null;
-        const roles = conv ? new RoleMetrics({ seed: recipe.seed }) : null;
-        const recs: { position: number; bytes: Uint8Array }[] = [];
-        const rejected: Uint8Array[] = [];
-        scanner.chain.doc.file = f.path;
-        await checkStamp(f.path, sc.stat);
-        // the cleaned text from the stored spans (the rewriting steps run only where they are not a deletion)
-        const fileSpans = scanner.transforms && sc.spansFile ? await loadSpans(sc.spansFile) : null;
-        const derive = { fromSpans: 0, rederived: 0 };
-        let fileRows = 0;
-        for await (const batch of readShard(f)) {
-          const base = s.fileBase[fi] + (batch.offset ?? 0);
-          fileRows += batch.length;
-          if (fileRows > sc.rows) throw rowsChanged(f.path, `more than the ${sc.rows} rows pass 1 read`);
-          for (let r = 0; r < batch.length; r++) {
-            const sr = base + r;
-            const reason = s.reasons.get(sr);
-            if (reason !== undefined) {
-              if (writeRejected) {
-                const raw = scanner.templates[s.index].render(batch, r);
-                checkRow(f.path, sr - s.fileBase[fi], raw, sc.textHashes[sr - s.fileBase[fi]]);
-                const row = makeRow(
-                  s,
-                  sr,
-                  idOf(s, sr),
-                  redact ? redact(raw) : raw,
-                  null,
-                  batch,
-                  r,
-                  passCols,
-                  reason,
-                  redact,
-                );
-                rejected.push(lengthPrefixed(serialize(row)));
-              }
-              continue;
-            }
-            if (ptr >= sel.n || sel.rows[idx[ptr]] !== sr) continue;
-            const raw = scanner.templates[s.index].render(batch, r);
-            checkRow(f.path, sr - s.fileBase[fi], raw, sc.textHashes[sr - s.fileBase[fi]]);
-            const text = scanner.transforms
-              ? cleanedText(
-                  raw,
-                  fileSpans,
-                  sr - s.fileBase[fi],
-                  derive,
-                  () => scanner.judge(s.index, raw, batch, r).text,
-                )
-              : raw;
-            const id = idOf(s, sr);
-            while (ptr < sel.n && sel.rows[idx[ptr]] === sr) {
-              const j = idx[ptr++];
-              const position = sel.pos[j];
-              if (conv) roles?.add(conv.turns(batch, r));
-              recs.push({
-                position,
-                bytes: lengthPrefixed(
-                  serialize([position, makeRow(s, sr, id, text, sel.epochs[j], batch, r, passCols, null, redact)]),
-                ),
-              });
-            }
-          }
-          pass2Rows += batch.length;
-          progress({ phase: 'sample', rows: pass2Rows, bytes: pass2Bytes, totalBytes });
-        }
-        if (fileRows !== sc.rows) throw rowsChanged(f.path, `${fileRows} rows where pass 1 read ${sc.rows}`);
-        await checkStamp(f.path, sc.stat);
-        pass2Bytes += f.size;
-        found[s.index] += ptr - first;
+        // per-role metrics of a conversation source's written rows, from its turns (here, where they
+        // are parsed); the texts themselves are measured by the write units
+        const conv = options.metrics !== false && isConversation(textScanner.templates[s.index]);
+        const task = fileTask(s, fi, idx, first, ptr, rejRows.slice(q0, q), 1, {
+          metrics: null,
+          ...(conv ? { roles: recipe.seed } : {}),
+        });
+        const r = await sampleFile(textScanner, task);
         scatter.push({
           key: name,
-          unit: commitScatter(
-            name,
-            s.index,
-            { found: ptr - first, rowsRead: fileRows, metricsSeconds: 0, ...derive },
-            recs,
-            rejected,
-            roles ? { corpus: null, roles: roles.toState() } : null,
-          ),
+          unit: commitResult(name, task, r, r.roleMetrics ? { corpus: null, roles: r.roleMetrics } : null),
         });
       }
     }
