@@ -35,8 +35,7 @@ import { createOutputWriter, rowShardFormat } from '../output-writer.js';
 import type { SamplePool } from '../pool.js';
 import type { RunOptions } from '../run.js';
 import { type SampleResult, type SampleTask, sampleFile } from '../sample.js';
-import type { FileScan } from '../scan.js';
-import { passThroughColumns, Scanner } from '../scan.js';
+import { type FileScan, passThroughColumns, Scanner } from '../scan.js';
 import { writeFileChecked, writePartsChecked } from '../spill.js';
 import { killPoint, pausePoint } from './seams.js';
 import type { SourceState } from './sources.js';
@@ -192,10 +191,9 @@ const pad = (n: number) => String(n).padStart(5, '0');
 function scatterFile(
   layout: WriteLayout,
   records: { position: number; bytes: Uint8Array }[],
-  rejected: Uint8Array[],
+  /** The dropped rows' records back to back, in file order, and their number. */
+  rejected: { bytes: Uint8Array; count: number },
   metrics: UnitMetrics | null,
-  /** Records in `rejected` (each part one record, unless a thread's buffer holds them all). */
-  rejectedCount = rejected.length,
 ): {
   /** The file's bytes in order (records stay in their buffers: pass 2 gives them in position order). */
   parts: Uint8Array[];
@@ -223,12 +221,9 @@ function scatterFile(
     buckets.push([b, off, len, list.length]);
     off += len;
   }
-  let rlen = 0;
-  for (const x of rejected) {
-    parts.push(x);
-    rlen += x.length;
-  }
-  const rej: ScatterData['rejected'] = [off, rlen, rejectedCount];
+  if (rejected.count) parts.push(rejected.bytes);
+  const rlen = rejected.count ? rejected.bytes.length : 0;
+  const rej: ScatterData['rejected'] = [off, rlen, rejected.count];
   off += rlen;
   let m: ScatterData['metrics'] = null;
   if (metrics) {
@@ -339,11 +334,10 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     sourceIndex: number,
     result: { found: number; rowsRead: number; metricsSeconds: number; fromSpans: number; rederived: number },
     recs: { position: number; bytes: Uint8Array }[],
-    rejected: Uint8Array[],
+    rejected: { bytes: Uint8Array; count: number },
     metrics: UnitMetrics | null,
-    rejectedCount = rejected.length,
   ): ScatterUnit => {
-    const file = scatterFile(layout, recs, rejected, metrics, rejectedCount);
+    const file = scatterFile(layout, recs, rejected, metrics);
     const path = unitFile(name);
     const data: ScatterData = {
       sourceIndex,
@@ -441,15 +435,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     pass2Rows += r.rowsRead;
     pass2Bytes += t.bytes;
     progress({ phase: 'sample', rows: pass2Rows, bytes: pass2Bytes, totalBytes });
-    return commitScatter(
-      name,
-      t.sourceIndex,
-      r,
-      recs,
-      r.rejectedCount ? [r.rejectedData] : [],
-      metrics,
-      r.rejectedCount,
-    );
+    return commitScatter(name, t.sourceIndex, r, recs, { bytes: r.rejectedData, count: r.rejectedCount }, metrics);
   };
 
   if (threaded) {
