@@ -308,6 +308,15 @@ function lineBatch(task: SampleTask, keySet: Set<string>, obj: Record<string, un
   return { length: 1, columns, file: task.path, offset };
 }
 
+/** A spill record (`v8.serialize(value)` after its 4-byte length) onto `parts` as [head, body]; its size. */
+function pushRecord(parts: Buffer[], value: unknown): number {
+  const body = serialize(value);
+  const head = Buffer.allocUnsafe(4);
+  head.writeUInt32LE(body.length, 0);
+  parts.push(head, body);
+  return body.length + 4;
+}
+
 export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<SampleResult> {
   const n = task.rows.length;
   const parts: Buffer[] = [];
@@ -350,11 +359,7 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
         rej.reasons[rp],
         redact,
       );
-      const body = serialize(row);
-      const head = Buffer.allocUnsafe(4);
-      head.writeUInt32LE(body.length, 0);
-      rejParts.push(head, body);
-      rejBytes += body.length + 4;
+      rejBytes += pushRecord(rejParts, row);
       rp++;
       next = await it.next();
       continue;
@@ -386,12 +391,8 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
         null,
         redact,
       );
-      const body = serialize([task.pos[ptr], row]);
-      const head = Buffer.allocUnsafe(4);
-      head.writeUInt32LE(body.length, 0);
-      parts.push(head, body);
+      bytes += pushRecord(parts, [task.pos[ptr], row]);
       positions[ptr] = task.pos[ptr];
-      bytes += body.length + 4;
       ptr++;
       if (metrics || roles) {
         const t = performance.now();
