@@ -320,7 +320,6 @@ function pushRecord(parts: Buffer[], value: unknown): number {
 export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<SampleResult> {
   const n = task.rows.length;
   const parts: Buffer[] = [];
-  const positions = new Float64Array(n);
   let bytes = 0;
   let ptr = 0;
   scanner.chain.doc.file = task.path;
@@ -392,7 +391,6 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
         redact,
       );
       bytes += pushRecord(parts, [task.pos[ptr], row]);
-      positions[ptr] = task.pos[ptr];
       ptr++;
       if (metrics || roles) {
         const t = performance.now();
@@ -411,7 +409,8 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
   // A buffer of its own (transferred to the main thread; never a slice of Node's shared pool), the
   // records in output position order: then each bucket of the scatter unit is one run of it, which
   // the main thread writes as it is (write.ts `scatterFile`).
-  const order = Array.from({ length: ptr }, (_, k) => k).sort((a, b) => positions[a] - positions[b] || a - b);
+  const pos = task.pos;
+  const order = Array.from({ length: ptr }, (_, k) => k).sort((a, b) => pos[a] - pos[b] || a - b);
   const data = new Uint8Array(bytes);
   const outOffsets = new Uint32Array(ptr + 1);
   const outPositions = new Float64Array(ptr);
@@ -419,7 +418,7 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
   for (let j = 0; j < ptr; j++) {
     const k = order[j];
     outOffsets[j] = o;
-    outPositions[j] = positions[k];
+    outPositions[j] = pos[k];
     data.set(parts[2 * k], o);
     data.set(parts[2 * k + 1], o + 4);
     o += 4 + parts[2 * k + 1].length;

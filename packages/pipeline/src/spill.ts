@@ -67,24 +67,16 @@ export function writeFileChecked(path: string, buf: Uint8Array): void {
 /**
  * `writeFileChecked` for bytes held in parts, written in order without joining them (a scatter
  * unit's records are a pass-2 thread's buffer: joining copied ~2 MB a unit on the main thread).
- * Parts adjacent in one buffer are written as one. Returns the file's size and sha256.
+ * Returns the file's size and sha256.
  */
 export function writePartsChecked(path: string, parts: Uint8Array[]): { bytes: number; sha256: string } {
-  const runs: Uint8Array[] = [];
-  for (const p of parts) {
-    const last = runs[runs.length - 1];
-    if (last && last.buffer === p.buffer && last.byteOffset + last.byteLength === p.byteOffset)
-      runs[runs.length - 1] = new Uint8Array(p.buffer, last.byteOffset, last.byteLength + p.byteLength);
-    else if (p.byteLength > 0) runs.push(p);
-  }
-  // many small runs (records from separate buffers): one copy, one write
-  const chunks = runs.length > 64 ? [Buffer.concat(runs)] : runs;
   const hash = createHash('sha256');
   let bytes = 0;
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
-    for (const c of chunks) {
+    for (const c of parts) {
+      if (c.byteLength === 0) continue;
       writeAll(fd, Buffer.from(c.buffer, c.byteOffset, c.byteLength), path);
       hash.update(c);
       bytes += c.byteLength;

@@ -92,6 +92,13 @@ export function resolveStageRank(
   return { stage, rank, worldSize };
 }
 
+/** The rank holding the least so far (the lowest on a tie). */
+function leastLoaded(load: readonly number[]): number {
+  let best = 0;
+  for (let r = 1; r < load.length; r++) if (load[r] < load[best]) best = r;
+  return best;
+}
+
 /**
  * The owner rank of each item, balanced by size: items by size (largest first, then index), each
  * to the rank holding the fewest bytes so far (the lowest rank on a tie). Deterministic.
@@ -101,8 +108,7 @@ export function assignByBytes(sizes: readonly number[], worldSize: number): numb
   const load = new Array(worldSize).fill(0);
   const owner = new Array(sizes.length).fill(0);
   for (const i of order) {
-    let best = 0;
-    for (let r = 1; r < worldSize; r++) if (load[r] < load[best]) best = r;
+    const best = leastLoaded(load);
     owner[i] = best;
     load[best] += sizes[i];
   }
@@ -277,11 +283,7 @@ export function scanUnits(
   const total = cost.reduce((a, c) => a + c, 0);
   const share = Math.max(1, total / worldSize);
   const load = new Array(worldSize).fill(0);
-  const least = () => {
-    let best = 0;
-    for (let r = 1; r < worldSize; r++) if (load[r] < load[best]) best = r;
-    return best;
-  };
+  const least = () => leastLoaded(load);
   const out: { unit: ScanTask; cost: number; owner: number }[] = [];
   const order = tasks.map((_, i) => i).sort((a, b) => cost[b] - cost[a] || a - b);
   for (const i of order) {

@@ -187,50 +187,40 @@ function now(): number {
 
 const pad = (n: number) => String(n).padStart(5, '0');
 
-/** A scatter unit's file: selected records grouped by bucket, then rejected rows, then metrics. */
+/**
+ * A scatter unit's file from a pass-2 result (`sampleFile`): its selected records, which come in
+ * output position order and so one run of its buffer per bucket, then its rejected rows, then its
+ * metrics. The buffers are written as they are (never joined).
+ */
 function scatterFile(
   layout: WriteLayout,
-  records: { position: number; bytes: Uint8Array }[],
-  /** The dropped rows' records back to back, in file order, and their number. */
-  rejected: { bytes: Uint8Array; count: number },
+  r: SampleResult,
   metrics: UnitMetrics | null,
 ): {
-  /** The file's bytes in order (records stay in their buffers: pass 2 gives them in position order). */
   parts: Uint8Array[];
   buckets: ScatterData['buckets'];
   rejected: ScatterData['rejected'];
   metrics: ScatterData['metrics'];
 } {
-  const byBucket = new Map<number, Uint8Array[]>();
-  for (const r of records) {
-    const b = bucketOf(layout, r.position);
-    let list = byBucket.get(b);
-    if (!list) byBucket.set(b, (list = []));
-    list.push(r.bytes);
-  }
-  const parts: Uint8Array[] = [];
   const buckets: ScatterData['buckets'] = [];
-  let off = 0;
-  for (const b of [...byBucket.keys()].sort((x, y) => x - y)) {
-    const list = byBucket.get(b) as Uint8Array[];
-    let len = 0;
-    for (const x of list) {
-      parts.push(x);
-      len += x.length;
-    }
-    buckets.push([b, off, len, list.length]);
-    off += len;
+  for (let j = 0; j < r.found; ) {
+    const b = bucketOf(layout, r.positions[j]);
+    if (buckets.length && b <= buckets[buckets.length - 1][0])
+      throw new Error('internal: pass 2 records out of position order');
+    let k = j + 1;
+    while (k < r.found && bucketOf(layout, r.positions[k]) === b) k++;
+    buckets.push([b, r.offsets[j], r.offsets[k] - r.offsets[j], k - j]);
+    j = k;
   }
-  if (rejected.count) parts.push(rejected.bytes);
-  const rlen = rejected.count ? rejected.bytes.length : 0;
-  const rej: ScatterData['rejected'] = [off, rlen, rejected.count];
-  off += rlen;
+  let off = r.offsets[r.found];
+  const parts: Uint8Array[] = [r.data.subarray(0, off), r.rejectedData];
+  const rej: ScatterData['rejected'] = [off, r.rejectedData.length, r.rejectedCount];
+  off += r.rejectedData.length;
   let m: ScatterData['metrics'] = null;
   if (metrics) {
     const buf = serialize(metrics);
     parts.push(buf);
     m = [off, buf.length];
-    off += buf.length;
   }
   return { parts, buckets, rejected: rej, metrics: m };
 }
@@ -329,31 +319,6 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
   const unitFile = (name: string) => store.path('scatter', `${name}.bin`);
   const found = new Array(sources.length).fill(0);
   let scatterComputed = 0;
-  const commitScatter = (
-    name: string,
-    sourceIndex: number,
-    result: { found: number; rowsRead: number; metricsSeconds: number; fromSpans: number; rederived: number },
-    recs: { position: number; bytes: Uint8Array }[],
-    rejected: { bytes: Uint8Array; count: number },
-    metrics: UnitMetrics | null,
-  ): ScatterUnit => {
-    const file = scatterFile(layout, recs, rejected, metrics);
-    const path = unitFile(name);
-    const data: ScatterData = {
-      sourceIndex,
-      found: result.found,
-      rowsRead: result.rowsRead,
-      text: [result.fromSpans, result.rederived],
-      buckets: file.buckets,
-      rejected: file.rejected,
-      metrics: file.metrics,
-      metricsSeconds: result.metricsSeconds,
-    };
-    store.commitFileSync('scatter', name, path, writePartsChecked(path, file.parts), data);
-    killPoint('scatter', ++scatterComputed);
-    pausePoint('scatter', scatterComputed, ctx.part?.rank);
-    return { file: path, data };
-  };
   const reuseScatter = async (name: string): Promise<ScatterUnit | null> => {
     const m = await store.load<ScatterData>('scatter', name);
     return m ? { file: unitFile(name), data: m.data } : null;
@@ -427,15 +392,28 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     };
   };
   // A task's result as the unit's scatter file: records in position order, rejected rows in file order.
-  const commitResult = (name: string, t: SampleTask, r: SampleResult, metrics: UnitMetrics | null): ScatterUnit => {
-    const recs: { position: number; bytes: Uint8Array }[] = [];
-    for (let j = 0; j < r.found; j++)
-      recs.push({ position: r.positions[j], bytes: r.data.subarray(r.offsets[j], r.offsets[j + 1]) });
+  const commitResult = (name: string, t: SampleTask, r: SampleResult): ScatterUnit => {
     found[t.sourceIndex] += r.found;
     pass2Rows += r.rowsRead;
     pass2Bytes += t.bytes;
     progress({ phase: 'sample', rows: pass2Rows, bytes: pass2Bytes, totalBytes });
-    return commitScatter(name, t.sourceIndex, r, recs, { bytes: r.rejectedData, count: r.rejectedCount }, metrics);
+    const metrics = r.metrics || r.roleMetrics ? { corpus: r.metrics, roles: r.roleMetrics } : null;
+    const file = scatterFile(layout, r, metrics);
+    const path = unitFile(name);
+    const data: ScatterData = {
+      sourceIndex: t.sourceIndex,
+      found: r.found,
+      rowsRead: r.rowsRead,
+      text: [r.fromSpans, r.rederived],
+      buckets: file.buckets,
+      rejected: file.rejected,
+      metrics: file.metrics,
+      metricsSeconds: r.metricsSeconds,
+    };
+    store.commitFileSync('scatter', name, path, writePartsChecked(path, file.parts), data);
+    killPoint('scatter', ++scatterComputed);
+    pausePoint('scatter', scatterComputed, ctx.part?.rank);
+    return { file: path, data };
   };
 
   if (threaded) {
@@ -494,12 +472,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
       stasks,
       (t, r: SampleResult) => {
         const name = names.get(t.id) as string;
-        (slots.get(name) as { unit: ScatterUnit | null }).unit = commitResult(
-          name,
-          t,
-          r,
-          r.metrics || r.roleMetrics ? { corpus: r.metrics, roles: r.roleMetrics } : null,
-        );
+        (slots.get(name) as { unit: ScatterUnit | null }).unit = commitResult(name, t, r);
       },
       options.signal,
     );
@@ -540,7 +513,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
         const r = await sampleFile(textScanner, task);
         scatter.push({
           key: name,
-          unit: commitResult(name, task, r, r.roleMetrics ? { corpus: null, roles: r.roleMetrics } : null),
+          unit: commitResult(name, task, r),
         });
       }
     }
