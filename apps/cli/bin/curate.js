@@ -4,9 +4,33 @@
 // start for every process, rank and thread), or the unbundled build with CURATE_NO_BUNDLE=1 or
 // when there is no bundle.
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 const bundle = new URL('../dist/bundle/curate.js', import.meta.url);
-const entry = !process.env.CURATE_NO_BUNDLE && existsSync(bundle) ? bundle.href : '../dist/bin.js';
+const bundled = !process.env.CURATE_NO_BUNDLE && existsSync(bundle);
+
+// `curate mix` and `curate tag` on more than one thread: their first worker thread starts now and
+// loads its modules on the second core while this thread loads the CLI's (the pool adopts it:
+// @curate/pipeline prestart.ts). Not for a Slurm submission or one rank of a staged run.
+function prestarts(args) {
+  if (!bundled || (args[0] !== 'mix' && args[0] !== 'tag') || availableParallelism() < 2) return false;
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--slurm' || a === '--stage' || a.startsWith('--stage=') || a === '--help' || a === '-h') return false;
+    if (a === '--workers' && Number(args[i + 1]) <= 1) return false;
+    if (a.startsWith('--workers=') && Number(a.slice(10)) <= 1) return false;
+  }
+  return true;
+}
+if (!process.env.CURATE_NO_PRESTART && prestarts(process.argv.slice(2))) {
+  try {
+    (await import(new URL('../dist/bundle/prestart.js', import.meta.url).href)).prestartScanThread();
+  } catch {
+    // only a head start: the pool starts its own threads
+  }
+}
+
+const entry = bundled ? bundle.href : '../dist/bin.js';
 try {
   await import(entry);
 } catch (e) {

@@ -44,6 +44,8 @@ await build({
   input: {
     curate: join(cli, 'dist', 'bin.js'),
     'scan-worker': join(pkg('pipeline'), 'scan-worker.js'),
+    // imported by bin/curate.js before the CLI, to start the first scan thread early
+    prestart: join(pkg('pipeline'), 'prestart.js'),
     worker: join(pkg('dedup'), 'worker.js'),
     'recipe-validator': join(pkg('recipe'), 'recipe-validator.js'),
   },

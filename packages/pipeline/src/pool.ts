@@ -7,6 +7,7 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { CurateError, InputError, RecipeError, UsageError } from '@curate/core';
 import type { Recipe } from '@curate/recipe';
+import { adoptPrestarted } from './prestart.js';
 import type { SampleResult, SampleTask } from './sample.js';
 import { type FileScan, mergeParts, Scanner, type ScanTask } from './scan.js';
 
@@ -94,16 +95,18 @@ export class Threads {
     for (let i = 0; i < Math.min(now, n); i++) this.add(i === 0 && now < n);
   }
 
-  /** Start one more thread; with `chain`, the next starts once this one has loaded its modules. */
+  /**
+   * Start one more thread; with `chain`, the next starts once this one has loaded its modules. The
+   * first is the thread the command started before loading its own modules, when there is one
+   * (prestart.ts).
+   */
   private add(chain: boolean): Worker {
-    const { port1, port2 } = new MessageChannel();
-    const w = new Worker(this.url, { workerData: { recipe: this.recipe, ready: port2 }, transferList: [port2] });
-    port1.once('message', () => {
-      port1.close();
+    const loaded = () => {
       if (chain && !this.taken && !this.closed && this.workers.length < this.n)
         this.add(this.workers.length + 1 < this.n);
-    });
-    port1.unref();
+    };
+    const early = this.workers.length === 0 ? adoptPrestarted(this.recipe, loaded) : null;
+    const w = early ?? this.start(loaded);
     w.on('error', (e) => {
       this.error ??= e;
     });
@@ -111,6 +114,17 @@ export class Threads {
       this.error ??= new CurateError(`a scan worker exited with code ${code}`, { code: 'E_WORKER' });
     });
     this.workers.push(w);
+    return w;
+  }
+
+  private start(loaded: () => void): Worker {
+    const { port1, port2 } = new MessageChannel();
+    const w = new Worker(this.url, { workerData: { recipe: this.recipe, ready: port2 }, transferList: [port2] });
+    port1.once('message', () => {
+      port1.close();
+      loaded();
+    });
+    port1.unref();
     return w;
   }
 

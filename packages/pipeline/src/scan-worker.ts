@@ -7,7 +7,11 @@ import { Scanner, type ScanTask } from './scan.js';
 
 const port = parentPort;
 if (!port) throw new Error('scan-worker must run in a worker thread');
-const { recipe, ready } = workerData as { recipe: Recipe; ready?: MessagePort };
+// A thread the command started before it had read the recipe (prestart.ts) gets it in an `init`
+// message, before any task.
+const data = workerData as { recipe?: Recipe; ready?: MessagePort };
+let recipe = data.recipe as Recipe;
+const ready = data.ready;
 // modules loaded: the thread that started this one may start the next (pool.ts `Threads`)
 ready?.postMessage(true);
 ready?.close();
@@ -15,7 +19,11 @@ ready?.close();
 // re-mix whose files' attributes were all reused) never load the tokenizer, eval sets or MinHash.
 let full: Promise<Scanner> | null = null;
 let textOnly: Promise<Scanner> | null = null;
-port.on('message', async (task: ScanTask | SampleTask | DiversityTask) => {
+port.on('message', async (task: ScanTask | SampleTask | DiversityTask | { kind: 'init'; recipe: Recipe }) => {
+  if ('kind' in task && task.kind === 'init') {
+    recipe = task.recipe;
+    return;
+  }
   try {
     if ('kind' in task && task.kind === 'diversity') {
       const t = task as DiversityTask;

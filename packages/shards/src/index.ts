@@ -80,4 +80,5 @@ export {
   type WrittenTokenShard,
 } from './tokens.js';
 export * from './types.js';
+export { warmCompressor } from './warm.js';
 export { createShardWriter, sha256File } from './writer.js';

@@ -168,3 +168,57 @@ describe('work per byte', () => {
     expect(c.searched).toBeLessThan(50 * 64);
   });
 });
+
+describe('rawLines with reuse: chunk buffers kept for the next reader on the thread', () => {
+  it('hands a finished reader buffers to the next one, never to a reader still running, with the same lines', async () => {
+    const dir = await tmp();
+    // two files of ~9 MB (several 4 MiB chunks each), lines of varied length
+    const mk = (seed: number) =>
+      Array.from({ length: 9000 }, (_, i) =>
+        JSON.stringify({ i, s: seed, t: 'x'.repeat(((i * 7919 + seed) % 1900) + 50) }),
+      );
+    const a = mk(1);
+    const b = mk(2);
+    const fa = join(dir, 'a.jsonl');
+    const fb = join(dir, 'b.jsonl');
+    await writeFile(fa, `${a.join('\n')}\n`);
+    await writeFile(fb, b.join('\n'));
+    // sequential: the second reader starts with a buffer the first one used
+    const seen = new Set<Buffer>();
+    const got: string[] = [];
+    for await (const c of rawLines(fa, 0, Infinity, true)) {
+      seen.add(c.buf);
+      for (let i = 0; i < c.count; i++) got.push(c.buf.toString('latin1', c.starts[i], c.ends[i]));
+    }
+    expect(got).toEqual(a);
+    const second = rawLines(fb, 0, Infinity, true)[Symbol.asyncIterator]();
+    const first = await second.next();
+    expect(first.done).toBe(false);
+    expect(seen.has((first.value as LineChunk).buf)).toBe(true);
+    await second.return?.(undefined);
+    // interleaved: two readers running at once never hold the same buffer, and both read right
+    const ia = rawLines(fa, 0, Infinity, true)[Symbol.asyncIterator]();
+    const ib = rawLines(fb, 0, Infinity, true)[Symbol.asyncIterator]();
+    const outA: string[] = [];
+    const outB: string[] = [];
+    let da = false;
+    let db = false;
+    while (!da || !db) {
+      const ra = da ? null : await ia.next();
+      const rb = db ? null : await ib.next();
+      if (ra && !ra.done && rb && !rb.done) expect(ra.value.buf).not.toBe(rb.value.buf);
+      if (ra?.done) da = true;
+      else if (ra)
+        for (let i = 0; i < ra.value.count; i++)
+          outA.push(ra.value.buf.toString('latin1', ra.value.starts[i], ra.value.ends[i]));
+      if (rb?.done) db = true;
+      else if (rb)
+        for (let i = 0; i < rb.value.count; i++)
+          outB.push(rb.value.buf.toString('latin1', rb.value.starts[i], rb.value.ends[i]));
+    }
+    expect(outA).toEqual(a);
+    expect(outB).toEqual(b);
+    // without reuse the lines are the same
+    expect(await collect(rawLines(fb, 0, Infinity, false))).toEqual(b);
+  });
+});

@@ -28,10 +28,11 @@ import {
   isConversation,
   mergeColumnSpecs,
   type WrittenShard,
+  warmCompressor,
 } from '@curate/shards';
 import { type DiversityResults, type DiversityTask, mergeSourceStates, stateBuffers } from '../diversity.js';
 import { withGenerationColumn } from '../lineage.js';
-import { createOutputWriter, rowShardFormat } from '../output-writer.js';
+import { createOutputWriter, rowShardFormat, tokenizedOutput } from '../output-writer.js';
 import type { SamplePool } from '../pool.js';
 import type { RunOptions } from '../run.js';
 import { type SampleResult, type SampleTask, sampleFile } from '../sample.js';
@@ -468,6 +469,11 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
       }
     }
     const slots = new Map(scatter.map((x) => [x.key, x]));
+    // This thread idles while the threads work: the shards' compressor loads now, not on the write's
+    // critical path (native zstd's loader costs ~60 ms, src/warm.ts in @curate/shards).
+    if (stasks.length && !ctx.part && (!tokenizedOutput(recipe) || writeRejected)) {
+      setTimeout(() => void warmCompressor(rowShardFormat(recipe).compression), 0);
+    }
     await pool.run(
       stasks,
       (t, r: SampleResult) => {
