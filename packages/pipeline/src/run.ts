@@ -384,6 +384,9 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     // and the inputs' checksums, so a rerun of the same command skips the units a killed run finished.
     const writeKey = configKey({
       tool: TOOL_VERSION,
+      // the layout of a scatter unit's records (2: texts as UTF-8 after the row, sample.ts
+      // `pushSelected`): units of another layout, left by a killed run of an older build, are not read
+      records: 2,
       recipe: JSON.parse(canonicalJson({ ...recipe, output: { ...recipe.output, dir: '' } })),
       inputs: sources.map((s) => s.scans.map((f) => f.sha256)),
     });

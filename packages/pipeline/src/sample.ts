@@ -308,18 +308,67 @@ function lineBatch(task: SampleTask, keySet: Set<string>, obj: Record<string, un
   return { length: 1, columns, file: task.path, offset };
 }
 
-/** A spill record (`v8.serialize(value)` after its 4-byte length) onto `parts` as [head, body]; its size. */
-function pushRecord(parts: Buffer[], value: unknown): number {
-  const body = serialize(value);
-  const head = Buffer.allocUnsafe(4);
-  head.writeUInt32LE(body.length, 0);
-  parts.push(head, body);
-  return body.length + 4;
+/**
+ * A row's record for the scatter file (a selected row's, or a dropped row's with position -1), its
+ * body after the 4-byte length: the 4-byte length of `v8.serialize([position, row without its
+ * text, text length in UTF-16 code units])`, that, then the text's UTF-8 bytes, which the write
+ * stage hands to the Parquet writer as they are (`Utf8Text`, @curate/shards). A text with a lone
+ * surrogate (UTF-8 has no form for it) stays in the row, with length -1, and the writer reports it
+ * as before. Pushes [head, meta] onto `parts` and the text (or null) onto `texts`; returns the
+ * record's size.
+ */
+function pushTextRecord(parts: Buffer[], texts: (string | null)[], pos: number, row: Row): number {
+  const text = row.text;
+  let meta: Buffer;
+  let bytes = 0;
+  if (typeof text === 'string' && (text as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+    row.text = null;
+    meta = serialize([pos, row, text.length]);
+    row.text = text;
+    bytes = Buffer.byteLength(text, 'utf8');
+    texts.push(text);
+  } else {
+    meta = serialize([pos, row, -1]);
+    texts.push(null);
+  }
+  const head = Buffer.allocUnsafe(8);
+  head.writeUInt32LE(4 + meta.length + bytes, 0);
+  head.writeUInt32LE(meta.length, 4);
+  parts.push(head, meta);
+  return 8 + meta.length + bytes;
+}
+
+/**
+ * The records of `pushTextRecord` into `data`, in `order` (or as pushed), the texts encoded in
+ * place; with `offsets`, each record's start and the end.
+ */
+function putRecords(
+  data: Uint8Array,
+  parts: Buffer[],
+  texts: (string | null)[],
+  order: number[] | null,
+  offsets?: Uint32Array,
+): void {
+  const out = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let o = 0;
+  for (let j = 0; j < texts.length; j++) {
+    const k = order ? order[j] : j;
+    if (offsets) offsets[j] = o;
+    const head = parts[2 * k];
+    const meta = parts[2 * k + 1];
+    data.set(head, o);
+    data.set(meta, o + 8);
+    const t = texts[k];
+    if (t !== null) out.write(t, o + 8 + meta.length);
+    o += 4 + head.readUInt32LE(0);
+  }
+  if (offsets) offsets[texts.length] = o;
 }
 
 export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<SampleResult> {
   const n = task.rows.length;
   const parts: Buffer[] = [];
+  const texts: (string | null)[] = [];
   let bytes = 0;
   let ptr = 0;
   scanner.chain.doc.file = task.path;
@@ -337,6 +386,7 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
   const it = selectedRows(scanner, task, bytePath(scanner, task, fileSpans, derive));
   const rej = task.rejected;
   const rejParts: Buffer[] = [];
+  const rejTexts: (string | null)[] = [];
   let rejBytes = 0;
   let rp = 0;
   let next = await it.next();
@@ -358,7 +408,7 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
         rej.reasons[rp],
         redact,
       );
-      rejBytes += pushRecord(rejParts, row);
+      rejBytes += pushTextRecord(rejParts, rejTexts, -1, row);
       rp++;
       next = await it.next();
       continue;
@@ -390,7 +440,7 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
         null,
         redact,
       );
-      bytes += pushRecord(parts, [task.pos[ptr], row]);
+      bytes += pushTextRecord(parts, texts, task.pos[ptr], row);
       ptr++;
       if (metrics || roles) {
         const t = performance.now();
@@ -414,22 +464,11 @@ export async function sampleFile(scanner: Scanner, task: SampleTask): Promise<Sa
   const data = new Uint8Array(bytes);
   const outOffsets = new Uint32Array(ptr + 1);
   const outPositions = new Float64Array(ptr);
-  let o = 0;
-  for (let j = 0; j < ptr; j++) {
-    const k = order[j];
-    outOffsets[j] = o;
-    outPositions[j] = pos[k];
-    data.set(parts[2 * k], o);
-    data.set(parts[2 * k + 1], o + 4);
-    o += 4 + parts[2 * k + 1].length;
-  }
-  outOffsets[ptr] = o;
+  putRecords(data, parts, texts, order, outOffsets);
+  for (let j = 0; j < ptr; j++) outPositions[j] = pos[order[j]];
+
   const rejectedData = new Uint8Array(rejBytes);
-  o = 0;
-  for (const b of rejParts) {
-    rejectedData.set(b, o);
-    o += b.length;
-  }
+  putRecords(rejectedData, rejParts, rejTexts, null);
   return {
     id: task.id,
     rowsRead,

@@ -17,6 +17,7 @@ describe('public API', () => {
       'MEGATRON_MAGIC',
       'OUTPUT_MARKER',
       'ROLES',
+      'Utf8Text',
       'abortOpenOutputs',
       'chatmlRanges',
       'checkTextSpec',
@@ -65,6 +66,9 @@ describe('public API', () => {
       'tokenFileExtensions',
       'transferCounts',
       'transferCountsOf',
+      'utf8Text',
+      'utf8TextString',
+      'warmCompressor',
       'widenColumns',
       'writeParquetColumns',
     ]);

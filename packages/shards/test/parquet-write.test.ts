@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Batch, collect, InputError } from '@curate/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createParquetFileWriter, inspectParquet, parquetReader } from '../src/parquet/index.js';
 import type { ColumnSpec } from '../src/types.js';
+import { utf8Text } from '../src/utf8-text.js';
 import { type Duck, diffValue, lit, openDuck } from './parquet-helpers.js';
 
 const COLUMNS: ColumnSpec[] = [
@@ -163,6 +165,49 @@ describe('parquet writer round-trips through DuckDB', () => {
     expect(info.rowGroups[0].uncompressedBytes).toBeLessThan(40 * 2 ** 20);
     const [{ n }] = await duck.rows(`SELECT count(*) AS n FROM read_parquet(${lit(path)}) WHERE text LIKE '9-3999 %'`);
     expect(Number(n)).toBe(1);
+  });
+
+  it('writes a Utf8Text (text already encoded) exactly as the string it encodes, row groups cut at the same rows', async () => {
+    // by rows, every edge case of makeRows (emoji, CJK, a BOM, 1 MiB strings), and by bytes (~32 MiB
+    // groups) with non-ASCII text, where UTF-8 bytes and UTF-16 lengths differ
+    const cases: [string, Record<string, unknown>[][], number | undefined][] = [
+      ['rows', [makeRows(900, 0), makeRows(800, 900)], 700],
+      [
+        'bytes',
+        Array.from({ length: 6 }, (_, b) =>
+          Array.from({ length: 4000 }, (_, i) => ({ id: `${b}-${i}`, text: `${b}-${i} ${'é✓ fox 😀 '.repeat(150)}` })),
+        ),
+        undefined,
+      ],
+    ];
+    for (const [name, batches, rowGroupRows] of cases) {
+      const asString = join(tmp, `utf8-${name}-string.parquet`);
+      const asBytes = join(tmp, `utf8-${name}-bytes.parquet`);
+      for (const [path, bytes] of [
+        [asString, false],
+        [asBytes, true],
+      ] as const) {
+        const w = await createParquetFileWriter(path, { columns: COLUMNS, compression: 'zstd', rowGroupRows });
+        let offset = 0;
+        for (const rows of batches) {
+          const batch = toBatch(rows, offset);
+          if (bytes) {
+            batch.columns.text = batch.columns.text.map((t) => {
+              if (typeof t !== 'string') return t;
+              const b = Buffer.from(`..${t}..`, 'utf8'); // a view inside a larger buffer
+              return utf8Text(b, 2, b.length - 2, t.length);
+            });
+          }
+          await w.write(batch);
+          offset += rows.length;
+        }
+        await w.close();
+      }
+      const a = await readFile(asString);
+      const b = await readFile(asBytes);
+      expect(b.equals(a), name).toBe(true);
+      if (name === 'bytes') expect((await inspectParquet(asBytes)).rowGroups.length).toBe(2);
+    }
   });
 
   it('writes an empty file DuckDB reads as zero rows with the schema', async () => {

@@ -27,6 +27,7 @@ import {
   createShardWriter,
   isConversation,
   mergeColumnSpecs,
+  utf8Text,
   type WrittenShard,
   warmCompressor,
 } from '@curate/shards';
@@ -256,6 +257,17 @@ function readAt(path: string, offset: number, length: number): Buffer {
     closeSync(fd);
   }
   return buf;
+}
+
+/**
+ * A row's record (sample.ts `pushTextRecord`): [position (-1 for a dropped row), row]; its text a
+ * view of the record's bytes (`textBytes`, for the Parquet writer) or a string.
+ */
+function textRecord(rec: Buffer, textBytes: boolean): [number, Row] {
+  const m = rec.readUInt32LE(0);
+  const [pos, row, chars] = deserialize(rec.subarray(4, 4 + m)) as [number, Row, number];
+  if (chars >= 0) row.text = textBytes ? utf8Text(rec, 4 + m, rec.length, chars) : rec.toString('utf8', 4 + m);
+  return [pos, row];
 }
 
 /** Length-prefixed records of a buffer. */
@@ -596,6 +608,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
       rejectedRows = done.data.rows;
     } else {
       await store.clear('rejected', 'all', [dir]);
+      const textBytes = rowShardFormat(recipe).format === 'parquet';
       const writer = createShardWriter({
         dir,
         ...rowShardFormat(recipe),
@@ -610,7 +623,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
           for (const u of units) {
             if (u.data.sourceIndex !== s.index || u.data.rejected[2] === 0) continue;
             for (const rec of records(readAt(u.file, u.data.rejected[0], u.data.rejected[1]), u.file)) {
-              rows.push(deserialize(rec) as Row);
+              rows.push(textRecord(rec, textBytes)[1]);
               if (rows.length >= WRITE_BATCH) {
                 await writer.write(rowsToBatch(rows));
                 rejectedRows += rows.length;
@@ -683,6 +696,8 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
       rowGroupRows: recipe.output.row_group_rows,
     });
     const measure = !metricsInPass2 && options.metrics !== false;
+    // the Parquet writer takes the texts as the bytes the threads wrote (no string made here)
+    const textBytes = !measure && !tokenizedOutput(recipe) && recipe.output.format === 'parquet';
     const metrics = new Map<string, CorpusMetrics>();
     let seconds = 0;
     let n = 0;
@@ -710,7 +725,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
         for (const x of units) {
           const e = x.data.buckets.find((y) => y[0] === b);
           if (!e) continue;
-          for (const rec of records(readAt(x.file, e[1], e[2]), x.file)) recs.push(deserialize(rec) as [number, Row]);
+          for (const rec of records(readAt(x.file, e[1], e[2]), x.file)) recs.push(textRecord(rec, textBytes));
         }
         recs.sort((x, y) => x[0] - y[0]);
         for (const [pos, row] of recs) {

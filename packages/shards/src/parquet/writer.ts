@@ -14,6 +14,7 @@ import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import { isWellFormed, JsonValueError, loneSurrogateMessage, stringifyJson } from '../json.js';
 import { isContainer, type LeafConvert, type Nested, nestedSize, ShapeError, shapeName, toShape } from '../nested.js';
 import type { ColumnSpec, ColumnType, FileWriter, FileWriterFactory, FileWriterOptions } from '../types.js';
+import { Utf8Text } from '../utf8-text.js';
 import { type Compressor, gzipCompress, snappyCompress, zstdCompress } from './codecs.js';
 
 /** Target uncompressed bytes per row group when `rowGroupRows` is not given. */
@@ -205,12 +206,13 @@ function converter(spec: ColumnSpec): { convert: Convert; size: (v: unknown) => 
     string: {
       convert: (v) => {
         if (v == null) return null;
+        if (v instanceof Utf8Text) return v; // encoded by the caller (utf8-text.ts): written as it is
         if (typeof v !== 'string') return typeError(spec, v);
         // UTF-8 cannot hold a lone surrogate: it would be read back as U+FFFD
         if (!isWellFormed(v)) throw new InputError(loneSurrogateMessage(spec.name, v), { code: 'E_LONE_SURROGATE' });
         return v;
       },
-      size: (v) => (typeof v === 'string' ? v.length : 0),
+      size: (v) => (typeof v === 'string' ? v.length : v instanceof Utf8Text ? v.chars : 0),
     },
     json: {
       // our exact JSON text (bigints, -0, every key), as bytes of the JSON-annotated column
