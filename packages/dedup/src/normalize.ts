@@ -78,7 +78,12 @@ function unifySpacing(t: string): string {
  * 1 for code units that belong to a word (letters, digits, marks, surrogates), 2 for those of them
  * in a script written without spaces (their runs are split by ICU), 4 for Hangul, else 0.
  */
-const WORD = buildWordTable();
+let WORD: Uint8Array | undefined;
+/** Built on first use (65,536 regex tests, ~17 ms): a process that never hashes words (the main thread of a re-mix) never pays it. */
+function wordTable(): Uint8Array {
+  WORD ??= buildWordTable();
+  return WORD;
+}
 
 function buildWordTable(): Uint8Array {
   const table = new Uint8Array(65536);
@@ -113,9 +118,10 @@ export function wordHashes(prepared: string, out: Uint32Array): { hashes: Uint32
   let run = 0;
   let all = 0;
   const len = prepared.length;
+  const word = wordTable();
   for (let i = 0; i < len; i++) {
     const c = prepared.charCodeAt(i);
-    const k = WORD[c];
+    const k = word[c];
     if (k !== 0) {
       if (!inWord) {
         inWord = true;
