@@ -7,7 +7,7 @@ import { HAS_SHARED, shared } from '../../../tools/test/shared-data.js';
 import { runRecipeFile } from '../dist/index.js';
 import { textFromBytes } from '../dist/sample.js';
 import { cleanSpans } from '../dist/spans.js';
-import { jsonlRows, shardBytes, tempDir, writeRecipe } from './helpers.js';
+import { duckRows, jsonlRows, shardBytes, tempDir, writeRecipe } from './helpers.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures');
 
@@ -292,5 +292,61 @@ report: false
     expect(mine.every((r) => !String(r.text).includes('junk line'))).toBe(true);
     expect(mine.some((r) => String(r.text).includes('😀 and 𝄞'))).toBe(true);
     expect(mine.some((r) => String(r.text).includes('\ud800'))).toBe(true);
+  });
+});
+
+describe('pass 2 hands texts to the Parquet writer as bytes', () => {
+  it('keeps a text UTF-8 cannot hold (a lone surrogate) as a string, so the writer refuses it as before, on both paths', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'in.jsonl'),
+      [
+        JSON.stringify({ text: 'A fine sentence here with words. Lone \ud800 surrogate inside it.' }),
+        JSON.stringify({ text: 'Another good line of text for the mix to keep around, in plain ASCII.' }),
+        JSON.stringify({ text: 'Non-ASCII but well formed: café, naïve, 漢字, emoji 😀 all written as bytes.' }),
+      ].join('\n'),
+    );
+    const recipe = (name: string, rows: string) =>
+      writeRecipe(
+        dir,
+        `${name}.yaml`,
+        `name: ${name}
+seed: 1
+tokenizer: cl100k_base
+target: { ratio: { real: 1.0 } }
+sources:
+  - { name: a, kind: real, paths: ["${join(dir, rows)}"], text: text }
+output: { dir: out, format: parquet, compression: zstd }
+report: false
+`,
+      );
+    for (const workers of [1, 2]) {
+      const e = await runRecipeFile(recipe('bad', 'in.jsonl'), { out: join(dir, `bad${workers}`), workers }).then(
+        () => null,
+        (err: { code?: string; message: string }) => err,
+      );
+      expect(e?.code, `workers ${workers}`).toBe('E_LONE_SURROGATE');
+      expect(e?.message).toContain('column "text"');
+    }
+    // without that row, the well-formed texts (ASCII and not) are written and read back exactly
+    writeFileSync(join(dir, 'good.jsonl'), readFileSync(join(dir, 'in.jsonl'), 'utf8').split('\n').slice(1).join('\n'));
+    const outs: Record<string, Buffer>[] = [];
+    for (const workers of [1, 2]) {
+      const out = join(dir, `good${workers}`);
+      await runRecipeFile(recipe('good', 'good.jsonl'), { out, workers });
+      outs.push(shardBytes(out));
+    }
+    expect(Object.keys(outs[1])).toEqual(Object.keys(outs[0]));
+    for (const k of Object.keys(outs[0])) expect(outs[1][k].equals(outs[0][k]), k).toBe(true);
+    // DuckDB reads the texts back as they were
+    const texts = (await duckRows(`SELECT text FROM read_parquet('${join(dir, 'good2')}/*.parquet')`)).map(
+      (r) => r.text,
+    );
+    expect(texts.sort()).toEqual(
+      readFileSync(join(dir, 'good.jsonl'), 'utf8')
+        .split('\n')
+        .map((l) => JSON.parse(l).text)
+        .sort(),
+    );
   });
 });
