@@ -6,8 +6,8 @@
  * reason, token count, text length, exact key and MinHash signature. Dedup
  * decisions, the plan, the sample and the global order are then computed from
  * those arrays. Pass 2 re-reads each source in order, scatters selected rows
- * into shuffle buckets on disk (BucketSpill) and rejected rows into
- * `rejected/`, then writes the buckets in output order.
+ * into shuffle buckets on disk (the write stage's scatter units) and rejected
+ * rows into `rejected/`, then writes the buckets in output order.
  *
  * Decontamination runs before dedup (the design lists them the other way):
  * a contaminated document must never be the one a dedup cluster keeps, or its
@@ -385,7 +385,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     const writeKey = configKey({
       tool: TOOL_VERSION,
       // the layout of a scatter unit's records (2: texts as UTF-8 after the row, sample.ts
-      // `pushSelected`): units of another layout, left by a killed run of an older build, are not read
+      // `pushTextRecord`): units of another layout, left by a killed run of an older build, are not read
       records: 2,
       recipe: JSON.parse(canonicalJson({ ...recipe, output: { ...recipe.output, dir: '' } })),
       inputs: sources.map((s) => s.scans.map((f) => f.sha256)),

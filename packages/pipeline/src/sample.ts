@@ -1,10 +1,10 @@
 /**
  * Pass 2 of one input file (a row range of it) on a worker thread, or on the main thread when
  * there are none (`--workers 1`, a staged run's rank): re-read the file, re-derive the text of
- * its selected rows (only the filters that rewrite text run again) and return them as spill
- * records (`v8.serialize([position, row])`, length-prefixed, as BucketSpill writes them), with
- * its dropped rows' records when they are written, so the main thread only files the records
- * into buckets. One code path: the records are the same whichever thread builds them.
+ * its selected rows (only the filters that rewrite text run again) and return them as scatter
+ * records (`pushTextRecord`: the row, then its text as UTF-8), with its dropped rows' records
+ * when they are written, so the main thread only files the records into buckets. One code path:
+ * the records are the same whichever thread builds them.
  */
 import { isAscii, isUtf8 } from 'node:buffer';
 import { serialize } from 'node:v8';
@@ -128,7 +128,7 @@ export interface SampleResult {
   data: Uint8Array;
   offsets: Uint32Array;
   positions: Float64Array;
-  /** The rejected rows' records (length-prefixed `v8.serialize(row)`), in file order, and their number. */
+  /** The rejected rows' records (`pushTextRecord`, position -1), in file order, and their number. */
   rejectedData: Uint8Array;
   rejectedCount: number;
   /** Diversity metrics of the records' texts (one add per record, as the writer adds them), when asked. */

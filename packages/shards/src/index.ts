@@ -80,6 +80,6 @@ export {
   type WrittenTokenShard,
 } from './tokens.js';
 export * from './types.js';
-export { Utf8Text, utf8Text, utf8TextString } from './utf8-text.js';
+export { Utf8Text, utf8Text } from './utf8-text.js';
 export { warmCompressor } from './warm.js';
 export { createShardWriter, sha256File } from './writer.js';

@@ -6,7 +6,7 @@
  * into a string (v8.deserialize) and encoding it again (TextEncoder): those copies into fresh
  * memory were ~0.15 s of the main thread's 0.5 s write in the re-mix bench. `chars` keeps the
  * row-group byte estimate what it is for the string (row groups are cut at the same rows).
- * Writers other than Parquet take strings: decode with `utf8TextString`.
+ * Writers other than Parquet take strings.
  */
 export class Utf8Text extends Uint8Array {
   /** Length of the encoded string in UTF-16 code units. */
@@ -18,11 +18,4 @@ export function utf8Text(buf: Uint8Array, start: number, end: number, chars: num
   const t = new Utf8Text(buf.buffer as ArrayBuffer, buf.byteOffset + start, end - start);
   t.chars = chars;
   return t;
-}
-
-const decoder = new TextDecoder('utf-8', { fatal: false });
-
-/** The string a Utf8Text encodes. */
-export function utf8TextString(t: Utf8Text): string {
-  return decoder.decode(t);
 }

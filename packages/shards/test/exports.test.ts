@@ -67,7 +67,6 @@ describe('public API', () => {
       'transferCounts',
       'transferCountsOf',
       'utf8Text',
-      'utf8TextString',
       'warmCompressor',
       'widenColumns',
       'writeParquetColumns',

@@ -4,7 +4,7 @@
  *
  * 1. scatter: one unit per input file (or row range of a big JSONL file, on the scan threads): re-read
  *    it, prove each row is the one the scan judged (size, mtime, row count, text hash), and store its
- *    selected rows (`v8.serialize([position, row])`, grouped by shuffle bucket) and rejected rows in
+ *    selected rows (sample.ts `pushTextRecord`, grouped by shuffle bucket) and rejected rows in
  *    one file;
  * 2. rejected: the rejected rows of every scatter unit, in source and file order, into `rejected/`;
  * 3. write: one unit per range of output positions (a few GB of text, fixed by the plan; with
@@ -157,7 +157,7 @@ interface ScatterData {
   text?: [number, number];
   /** [bucket, offset, length, records] of the selected rows, by bucket. */
   buckets: [number, number, number, number][];
-  /** [offset, length, rows] of the rejected rows (`v8.serialize(row)`, length-prefixed). */
+  /** [offset, length, rows] of the rejected rows (sample.ts `pushTextRecord`, length-prefixed). */
   rejected: [number, number, number];
   /** [offset, length] of the written rows' metrics states (`v8.serialize(UnitMetrics)`), when measured here. */
   metrics: [number, number] | null;
