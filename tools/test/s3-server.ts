@@ -2,7 +2,9 @@
  * A local S3-protocol server for tests: s3rver on 127.0.0.1 (random port, files in a temp dir) behind
  * a small proxy that
  * - injects faults when asked: 503 SlowDown answers, connections dropped in the middle of a GET body,
- *   slow answers (a seeded RNG: the same faults on every run);
+ *   slow answers. Each decision is a seeded hash of the request (method, key, range, part number)
+ *   and how many times that request was seen, never of the order requests arrive in: a client whose
+ *   requests interleave differently from run to run (threads, timers) still gets the same faults;
  * - counts the body bytes it sends per object key (what a client really fetched);
  * - answers AbortMultipartUpload and ListMultipartUploads, which s3rver lacks, from s3rver's own
  *   upload directory (so tests can see orphaned multipart uploads);
@@ -51,12 +53,16 @@ export interface TestS3 {
   stop(): Promise<void>;
 }
 
-function lcg(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    return x / 2 ** 32;
-  };
+/** A number in [0, 1) from a seed and a string (FNV-1a, then a murmur3 finaliser). */
+function roll(seed: number, what: string): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < what.length; i++) h = Math.imul(h ^ what.charCodeAt(i), 0x01000193) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h = (h ^ (h >>> 16)) >>> 0;
+  return h / 2 ** 32;
 }
 
 export async function startTestS3(options: { bucket?: string } = {}): Promise<TestS3> {
@@ -72,7 +78,8 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
   const { port: backPort } = (await server.run()) as unknown as AddressInfo;
   const uploadsDir = join(dir, bucket, '._S3rver_uploads');
   let faults: Faults = {};
-  let rnd = lcg(1);
+  // how many times each request (method, key, range, part) was seen since the last setFaults
+  const seen = new Map<string, number>();
   const injected = { error503: 0, drop: 0, slow: 0 };
   const sent = new Map<string, number>();
   const faultsByKey = new Map<string, number>();
@@ -168,8 +175,12 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
-    const roll = rnd();
-    if (faults.error503 && roll < faults.error503) {
+    const id = `${req.method} ${path} ${req.headers.range ?? ''} ${url.searchParams.get('partNumber') ?? ''}`;
+    const attempt = (seen.get(id) ?? 0) + 1;
+    seen.set(id, attempt);
+    const seed = faults.seed ?? 1;
+    const rnd = (what: string) => roll(seed, `${what} ${attempt} ${id}`);
+    if (faults.error503 && rnd('503') < faults.error503) {
       injected.error503++;
       fault(path);
       res.writeHead(503, { 'content-type': 'application/xml' });
@@ -183,7 +194,7 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
       req.method === 'PUT' &&
       url.searchParams.has('uploadId') &&
       url.searchParams.has('partNumber') &&
-      rnd() < faults.uploadPart503
+      rnd('part503') < faults.uploadPart503
     ) {
       injected.error503++;
       fault(path);
@@ -193,7 +204,7 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
       );
       return;
     }
-    if (faults.slow && rnd() < faults.slow) {
+    if (faults.slow && rnd('slow') < faults.slow) {
       injected.slow++;
       await new Promise((r) => setTimeout(r, faults.slowMs ?? 200));
     }
@@ -237,7 +248,7 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
       await listPage(req, res, url);
       return;
     }
-    const dropThis = req.method === 'GET' && faults.drop !== undefined && rnd() < faults.drop;
+    const dropThis = req.method === 'GET' && faults.drop !== undefined && rnd('drop') < faults.drop;
     const back = http.request(
       { host: '127.0.0.1', port: backPort, method: req.method, path: req.url, headers: req.headers },
       (up) => {
@@ -288,7 +299,7 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
     setFaults(f) {
       faults = f;
       faultsByKey.clear();
-      rnd = lcg(f.seed ?? 1);
+      seen.clear();
     },
     async openUploads() {
       return (await openUploads()).map((u) => u.key);

@@ -366,7 +366,7 @@ describe('output prefixes on s3://', () => {
       const w = createShardWriter({ dir: out.tmpDir, format: 'parquet' });
       await w.write(batch(7000));
       await w.close();
-      s3.setFaults({ error503: 0.5, seed: 3 });
+      s3.setFaults({ error503: 0.5, seed: 1 });
       const e = await rejection(out.commit());
       expect(e.code).toBe('E_S3_UNAVAILABLE');
       s3.setFaults({});
