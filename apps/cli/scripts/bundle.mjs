@@ -10,7 +10,9 @@
 // `new URL('../…', import.meta.url)` (a file outside the module's own directory) is rewritten for
 // the bundle's directory, and a package.json read that way is inlined (TOOL_VERSION stays the
 // pipeline's version, not the CLI's).
-import { readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
@@ -39,25 +41,117 @@ const relocate = {
   },
 };
 
+// CommonJS cannot await at its top level. xxhash-wasm's factory is async only because it compiles
+// its 2 KB of wasm with WebAssembly.instantiate; in the bundle it compiles synchronously, and the
+// two modules that await it at their top level (dedup's exact.js, shards' arrow-codecs.js) call it.
+// Each rewrite must match exactly as often as expected, or the build fails: a new xxhash-wasm
+// release that changes its code stops here, not at run time.
+function rewrite(code, re, to, want, id) {
+  const n = code.match(new RegExp(re.source, `${re.flags.replace('g', '')}g`))?.length ?? 0;
+  if (n !== want) throw new Error(`bundle: ${re} matched ${n} times in ${id}, expected ${want}`);
+  return code.replace(re, to);
+}
+const syncXxhash = {
+  name: 'curate-sync-xxhash',
+  transform(code, id) {
+    if (/node_modules[\\/]xxhash-wasm[\\/]esm[\\/]xxhash-wasm\.js$/.test(id)) {
+      let s = rewrite(code, /async function (\w+)\(\)\{return function\(/, 'function $1(){return function(', 1, id);
+      s = rewrite(
+        s,
+        /\(await WebAssembly\.instantiate\((\w+)\)\)\.instance/,
+        'new WebAssembly.Instance(new WebAssembly.Module($1))',
+        1,
+        id,
+      );
+      return { code: s, map: null };
+    }
+    if (id.includes('node_modules') || !code.includes("from 'xxhash-wasm'")) return null;
+    return { code: rewrite(code, /^(const [^=\n]+ = )await xxhash\(\);$/m, '$1xxhash();', 1, id), map: null };
+  },
+};
+// The recipe validator: a static import, so the bundle requires its chunk (validate.js imports it by
+// a computed URL when the file exists, which a CommonJS bundle would load as an ES module).
+const staticValidator = {
+  name: 'curate-static-validator',
+  transform(code, id) {
+    if (!/packages[\\/]recipe[\\/]dist[\\/]validate\.js$/.test(id)) return null;
+    return { code: rewrite(code, /import\(PRECOMPILED\.href\)/, "import('./recipe-validator.js')", 1, id), map: null };
+  },
+};
+
 rmSync(out, { recursive: true, force: true });
 await build({
   input: {
     curate: join(cli, 'dist', 'bin.js'),
-    'scan-worker': join(pkg('pipeline'), 'scan-worker.js'),
+    // the threads' scripts: scan-worker.js and worker.js (written below) load the code cache first
+    'scan-worker-main': join(pkg('pipeline'), 'scan-worker.js'),
     // imported by bin/curate.js before the CLI, to start the first scan thread early
     prestart: join(pkg('pipeline'), 'prestart.js'),
-    worker: join(pkg('dedup'), 'worker.js'),
+    'worker-main': join(pkg('dedup'), 'worker.js'),
     'recipe-validator': join(pkg('recipe'), 'recipe-validator.js'),
   },
   platform: 'node',
   external: [/^node:/, /^@toondepauw\/node-zstd/, /^@bokuweb\/zstd-wasm/, /^@duckdb\//, /\.node$/],
-  plugins: [relocate],
+  plugins: [relocate, syncXxhash, staticValidator],
   logLevel: 'warn',
   output: {
     dir: out,
-    format: 'esm',
+    // CommonJS, so that code-cache.cjs can load each file from V8's code cache (vm.Script cachedData)
+    format: 'cjs',
     entryFileNames: '[name].js',
     chunkFileNames: '[name]-[hash].js',
     sourcemap: false,
   },
 });
+
+// The bundle's .js files are CommonJS; the loader and the threads' entries load the code cache first.
+writeFileSync(join(out, 'package.json'), '{ "type": "commonjs" }\n');
+copyFileSync(join(here, 'code-cache.cjs'), join(out, 'code-cache.js'));
+for (const name of ['scan-worker', 'worker']) {
+  writeFileSync(join(out, `${name}.js`), `'use strict';\nrequire('./code-cache.js');\nrequire('./${name}-main.js');\n`);
+}
+
+// The code cache: a warm-up run of the demo recipe (a first mix that stores attributes, then a
+// re-mix from them), every thread writing the cache of what it compiled (code-cache.cjs).
+if (!process.env.CURATE_NO_CODE_CACHE_BUILD) {
+  const tmp = mkdtempSync(join(tmpdir(), 'curate-code-cache-'));
+  try {
+    // the demo recipe with absolute paths, every quality filter the default pipeline bench runs, and
+    // the re-mix's other seed and ratio
+    const fx = join(root, 'fixtures').split('\\').join('/');
+    const demo = readFileSync(join(root, 'fixtures', 'recipes', 'demo.yaml'), 'utf8')
+      .replaceAll('../shards/', `${fx}/shards/`)
+      .replaceAll('../evals/', `${fx}/evals/`)
+      .replace('  - c4: {}', '  - c4: { mode: clean }\n  - fineweb: {}');
+    const env = { ...process.env, CURATE_CODE_CACHE: 'write' };
+    for (const [i, text] of [
+      demo,
+      demo.replace('seed: 42', 'seed: 7').replace('real: 0.7, synthetic: 0.3', 'real: 0.6, synthetic: 0.4'),
+    ].entries()) {
+      const recipe = join(tmp, `warm-up-${i}.yaml`);
+      writeFileSync(recipe, text);
+      const r = spawnSync(
+        process.execPath,
+        [
+          join(cli, 'bin', 'curate.js'),
+          'mix',
+          recipe,
+          '--out',
+          join(tmp, 'out'),
+          '--work',
+          join(tmp, 'work'),
+          '--overwrite',
+          '--workers',
+          '2',
+          '--no-progress',
+        ],
+        { env, encoding: 'utf8', cwd: root },
+      );
+      if (r.status !== 0) throw new Error(`bundle: the code-cache warm-up run failed: ${r.stderr}`);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const files = readdirSync(join(out, 'code-cache')).length;
+  if (!files) throw new Error('bundle: the warm-up run wrote no code cache');
+}

@@ -42,36 +42,41 @@ function errorData(e: unknown) {
 }
 
 const job = workerData as Job;
+if (!parentPort) throw new Error('dedup worker must run in a worker thread');
 const port = parentPort;
-if (!port) throw new Error('dedup worker must run in a worker thread');
 
-try {
-  if (job.fileIndexes.length) {
-    // the generic reader (and @curate/shards) only when this worker has files the fast path does not read
-    const { signFiles } = await import('./sign.js');
-    for await (const s of signFiles(job.files, job.fileIndexes, job.options, job.part, job.stride)) post(s);
-  }
-  const { chunks, control } = job;
-  for (;;) {
-    if (Atomics.load(control, 1)) break;
-    const c = Atomics.add(control, 0, 1);
-    if (c >= chunks.length) break;
-    try {
-      const it = signJsonlChunk(job.files, chunks[c], job.options);
-      for (;;) {
-        const n = await it.next();
-        if (n.done) {
-          port.postMessage({ type: 'chunk', summary: n.value });
-          break;
-        }
-        post(n.value, c);
-      }
-    } catch (e) {
-      Atomics.store(control, 1, 1);
-      port.postMessage({ type: 'chunkError', chunk: c, error: errorData(e) });
+// An async function rather than top-level await, so the CLI's bundle can be CommonJS (apps/cli
+// scripts/bundle.mjs: CommonJS modules load from V8's code cache).
+async function main(): Promise<void> {
+  try {
+    if (job.fileIndexes.length) {
+      // the generic reader (and @curate/shards) only when this worker has files the fast path does not read
+      const { signFiles } = await import('./sign.js');
+      for await (const s of signFiles(job.files, job.fileIndexes, job.options, job.part, job.stride)) post(s);
     }
+    const { chunks, control } = job;
+    for (;;) {
+      if (Atomics.load(control, 1)) break;
+      const c = Atomics.add(control, 0, 1);
+      if (c >= chunks.length) break;
+      try {
+        const it = signJsonlChunk(job.files, chunks[c], job.options);
+        for (;;) {
+          const n = await it.next();
+          if (n.done) {
+            port.postMessage({ type: 'chunk', summary: n.value });
+            break;
+          }
+          post(n.value, c);
+        }
+      } catch (e) {
+        Atomics.store(control, 1, 1);
+        port.postMessage({ type: 'chunkError', chunk: c, error: errorData(e) });
+      }
+    }
+    port.postMessage({ type: 'done' });
+  } catch (e) {
+    port.postMessage({ type: 'error', error: errorData(e) });
   }
-  port.postMessage({ type: 'done' });
-} catch (e) {
-  port.postMessage({ type: 'error', error: errorData(e) });
 }
+void main();
