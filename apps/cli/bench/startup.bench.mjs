@@ -1,10 +1,11 @@
-// Start-up of the `curate` process, bundled (dist/bundle, what bin/curate.js runs) against the
+// Start-up of the `curate` process, bundled (dist/bundle, what bin/curate.js runs: CommonJS from
+// V8's code cache) against the same bundle without its code cache (CURATE_CODE_CACHE=off) and the
 // unbundled build (CURATE_NO_BUNDLE=1: ~300 ES modules loaded one by one), in one run, alternating
-// A B A B so the machine's drift hits both:
+// A B C A B C so the machine's drift hits all three:
 //   - `curate --version` (the CLI's own modules)
 //   - `curate mix fixtures/recipes/demo.yaml --dry-run` (recipe, shards, pipeline: what a Slurm rank loads)
 //   - `curate mix` of the demo (a whole small run, with its worker threads' start)
-// Prints median wall milliseconds and the ratio bundled / unbundled.
+// Prints median wall milliseconds and the ratios bundled / no code cache and bundled / unbundled.
 // Run: node bench/startup.bench.mjs [runs]   (build first: npm run build)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -24,10 +25,12 @@ const runs = Number(process.argv[2] ?? 10);
 const demo = join(root, 'fixtures', 'recipes', 'demo.yaml');
 const tmp = mkdtempSync(join(tmpdir(), 'curate-startup-'));
 
-function time(args, bundled) {
+function time(args, how) {
   const env = { ...process.env };
-  if (bundled) delete env.CURATE_NO_BUNDLE;
-  else env.CURATE_NO_BUNDLE = '1';
+  delete env.CURATE_NO_BUNDLE;
+  delete env.CURATE_CODE_CACHE;
+  if (how === 'unbundled') env.CURATE_NO_BUNDLE = '1';
+  if (how === 'no-cache') env.CURATE_CODE_CACHE = 'off';
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', cwd: root });
   const ms = performance.now() - t0;
@@ -45,21 +48,16 @@ const cases = [
   ['mix (demo, 2 workers)', ['mix', demo, '--out', join(tmp, 'out'), '--overwrite', '--workers', '2', '--no-progress']],
 ];
 console.log(`runs: ${runs} of each, alternating; median wall ms`);
-console.log('command                      bundled  unbundled  ratio');
+console.log('command                      bundled  no cache  unbundled  vs no cache  vs unbundled');
 try {
   for (const [name, args] of cases) {
-    time(args, true); // warm-up (page cache)
-    time(args, false);
-    const a = [];
-    const b = [];
-    for (let i = 0; i < runs; i++) {
-      a.push(time(args, true));
-      b.push(time(args, false));
-    }
-    const ma = median(a);
-    const mb = median(b);
+    const hows = ['bundled', 'no-cache', 'unbundled'];
+    for (const how of hows) time(args, how); // warm-up (page cache)
+    const t = { bundled: [], 'no-cache': [], unbundled: [] };
+    for (let i = 0; i < runs; i++) for (const how of hows) t[how].push(time(args, how));
+    const [ma, mc, mb] = hows.map((h) => median(t[h]));
     console.log(
-      `${name.padEnd(28)} ${ma.toFixed(0).padStart(7)}  ${mb.toFixed(0).padStart(9)}  ${(ma / mb).toFixed(2)}x`,
+      `${name.padEnd(28)} ${ma.toFixed(0).padStart(7)}  ${mc.toFixed(0).padStart(8)}  ${mb.toFixed(0).padStart(9)}  ${(ma / mc).toFixed(2).padStart(10)}x  ${(ma / mb).toFixed(2).padStart(11)}x`,
     );
   }
 } finally {

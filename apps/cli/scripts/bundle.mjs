@@ -98,6 +98,7 @@ await build({
     dir: out,
     // CommonJS, so that code-cache.cjs can load each file from V8's code cache (vm.Script cachedData)
     format: 'cjs',
+    exports: 'named',
     entryFileNames: '[name].js',
     chunkFileNames: '[name]-[hash].js',
     sourcemap: false,

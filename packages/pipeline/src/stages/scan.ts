@@ -104,9 +104,13 @@ async function scanWith(
   const partial = new Map<number, { scan: FileScan; missing: AttrGroup[] }>();
   let groupsReused = 0;
   let groupsComputed = 0;
-  for (const t of tasks) {
-    // the signatures are decoded only if near dedup runs (its verdicts not stored for this input)
-    const loaded = work ? await loadAttributes(work, ctx, t, groups[t.id], { deferSigs: true }) : null;
+  // the files' stored attributes, read concurrently (each is a few small reads and checks); the
+  // signatures are decoded only if near dedup runs (its verdicts not stored for this input)
+  const stored = work
+    ? await Promise.all(tasks.map((t) => loadAttributes(work, ctx, t, groups[t.id], { deferSigs: true })))
+    : null;
+  for (const [i, t] of tasks.entries()) {
+    const loaded = stored ? stored[i] : null;
     if (options.require && !(loaded && loaded.missing.length === 0)) {
       options.require(t, loaded ? loaded.missing.map(needName) : groups[t.id].map(needName));
     }

@@ -92,6 +92,18 @@ export async function readParquetColumns(
       columns[name] = list[0].data as unknown[];
       continue;
     }
+    // chunks of one typed-array class (numbers of a file with several row groups or pages): one
+    // typed array of that class, the chunks copied in with `set` (not boxed into a JS array)
+    const Ctor = (list[0].data as { constructor: unknown }).constructor;
+    if (
+      ArrayBuffer.isView(list[0].data) &&
+      list.every((p) => (p.data as { constructor: unknown }).constructor === Ctor && p.start + p.data.length <= rows)
+    ) {
+      const out = new (Ctor as new (n: number) => { set(a: ArrayLike<unknown>, at: number): void })(rows);
+      for (const p of list) out.set(p.data, p.start);
+      columns[name] = out as unknown as ArrayLike<unknown>;
+      continue;
+    }
     const out: unknown[] = new Array(rows);
     for (const p of list) for (let i = 0; i < p.data.length && p.start + i < rows; i++) out[p.start + i] = p.data[i];
     columns[name] = out;
