@@ -9,7 +9,7 @@
 // The cache of a file is dist/bundle/code-cache/<file>.<v8 version>.bin, written at build time by a
 // warm-up run (CURATE_CODE_CACHE=write: every thread writes, at its end and every 100 ms, the cache
 // of each bundle file it loaded when it is larger than the one there, so the file holds the most
-// functions any thread compiled). The file starts with the SHA-1 of the source it was made from:
+// functions any thread compiled). The file starts with the SHA-256 of the source it was made from:
 // a cache of other source is never used (V8 itself checks only the source's length and its flags,
 // and rejects data made under other flags: then the file compiles as usual).
 // CURATE_CODE_CACHE=off loads without it; CURATE_CODE_CACHE=stats prints, when the main thread
@@ -41,7 +41,7 @@ function readCache(filename, hash) {
   } catch {
     return undefined;
   }
-  return buf.length > 20 && buf.subarray(0, 20).equals(hash) ? buf.subarray(20) : undefined;
+  return buf.length > 32 && buf.subarray(0, 32).equals(hash) ? buf.subarray(32) : undefined;
 }
 
 function writeCaches() {
@@ -51,7 +51,7 @@ function writeCaches() {
       const file = cacheFile(filename);
       let have = 0;
       try {
-        have = fs.statSync(file).size - 20;
+        have = fs.statSync(file).size - 32;
       } catch {}
       if (data.length <= have) continue;
       fs.mkdirSync(cacheDir, { recursive: true });
@@ -70,7 +70,7 @@ if (mode !== 'off' && !Module.prototype._compile.curateCodeCache) {
     if (!filename.startsWith(dir) || importModuleDynamically === undefined) {
       return compile.call(this, content, filename);
     }
-    const hash = createHash('sha1').update(content).digest();
+    const hash = createHash('sha256').update(content).digest();
     // a hashbang line is a comment only at the very start of a source, not inside the wrapper
     const source = content.startsWith('#!') ? `//${content.slice(2)}` : content;
     const script = new vm.Script(Module.wrap(source), {

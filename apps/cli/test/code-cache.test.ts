@@ -57,7 +57,7 @@ describe('the bundle loads from the code cache the build wrote', () => {
 
   it('a cache made from other source is not used: that file compiles from its source and the command works', () => {
     // a copy of the bundle whose curate.js changed after the build (a comment appended): its cache
-    // names the old source's SHA-1, so it is skipped, while every other file still loads from the cache
+    // names the old source's SHA-256, so it is skipped, while every other file still loads from the cache
     const dir = tempDir();
     const copy = join(dir, 'bundle');
     cpSync(bundle, copy, { recursive: true });
