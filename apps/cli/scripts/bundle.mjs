@@ -11,7 +11,7 @@
 // the bundle's directory, and a package.json read that way is inlined (TOOL_VERSION stays the
 // pipeline's version, not the CLI's).
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,15 +120,16 @@ if (!process.env.CURATE_NO_CODE_CACHE_BUILD) {
     // the demo recipe with absolute paths, every quality filter the default pipeline bench runs, and
     // the re-mix's other seed and ratio
     const fx = join(root, 'fixtures').split('\\').join('/');
-    const demo = readFileSync(join(root, 'fixtures', 'recipes', 'demo.yaml'), 'utf8')
-      .replaceAll('../shards/', `${fx}/shards/`)
-      .replaceAll('../evals/', `${fx}/evals/`)
-      .replace('  - c4: {}', '  - c4: { mode: clean }\n  - fineweb: {}');
+    // (each edit must apply: a changed demo recipe fails the build here, not a thinner cache)
+    const file = join(root, 'fixtures', 'recipes', 'demo.yaml');
+    let demo = readFileSync(file, 'utf8');
+    demo = rewrite(demo, /\.\.\/shards\//g, `${fx}/shards/`, 3, file);
+    demo = rewrite(demo, /\.\.\/evals\//g, `${fx}/evals/`, 1, file);
+    demo = rewrite(demo, /^ {2}- c4: \{\}$/m, '  - c4: { mode: clean }\n  - fineweb: {}', 1, file);
+    let remix = rewrite(demo, /^seed: 42$/m, 'seed: 7', 1, file);
+    remix = rewrite(remix, /real: 0\.7, synthetic: 0\.3/, 'real: 0.6, synthetic: 0.4', 1, file);
     const env = { ...process.env, CURATE_CODE_CACHE: 'write' };
-    for (const [i, text] of [
-      demo,
-      demo.replace('seed: 42', 'seed: 7').replace('real: 0.7, synthetic: 0.3', 'real: 0.6, synthetic: 0.4'),
-    ].entries()) {
+    for (const [i, text] of [demo, remix].entries()) {
       const recipe = join(tmp, `warm-up-${i}.yaml`);
       writeFileSync(recipe, text);
       const r = spawnSync(
@@ -153,6 +154,7 @@ if (!process.env.CURATE_NO_CODE_CACHE_BUILD) {
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  const files = readdirSync(join(out, 'code-cache')).length;
-  if (!files) throw new Error('bundle: the warm-up run wrote no code cache');
+  if (!existsSync(join(out, 'code-cache')) || !readdirSync(join(out, 'code-cache')).length) {
+    throw new Error('bundle: the warm-up run wrote no code cache');
+  }
 }

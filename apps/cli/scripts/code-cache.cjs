@@ -20,6 +20,7 @@ const vm = require('node:vm');
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
+const { isMainThread, threadId } = require('node:worker_threads');
 
 const mode = process.env.CURATE_CODE_CACHE;
 const dir = __dirname + path.sep;
@@ -34,14 +35,17 @@ function cacheFile(filename) {
   return path.join(cacheDir, path.basename(filename) + suffix);
 }
 
-function readCache(filename, hash) {
+const sha256 = (content) => createHash('sha256').update(content).digest();
+
+/** The cached data for `content`, or undefined (no cache file, or one made from other source). */
+function readCache(filename, content) {
   let buf;
   try {
     buf = fs.readFileSync(cacheFile(filename));
   } catch {
-    return undefined;
+    return undefined; // not hashed: a file without a cache costs nothing more
   }
-  return buf.length > 32 && buf.subarray(0, 32).equals(hash) ? buf.subarray(32) : undefined;
+  return buf.length > 32 && buf.subarray(0, 32).equals(sha256(content)) ? buf.subarray(32) : undefined;
 }
 
 function writeCaches() {
@@ -55,7 +59,7 @@ function writeCaches() {
       } catch {}
       if (data.length <= have) continue;
       fs.mkdirSync(cacheDir, { recursive: true });
-      const tmp = `${file}.${process.pid}.${require('node:worker_threads').threadId}.tmp`;
+      const tmp = `${file}.${process.pid}.${threadId}.tmp`;
       fs.writeFileSync(tmp, Buffer.concat([hash, data]));
       fs.renameSync(tmp, file);
     } catch {
@@ -70,15 +74,14 @@ if (mode !== 'off' && !Module.prototype._compile.curateCodeCache) {
     if (!filename.startsWith(dir) || importModuleDynamically === undefined) {
       return compile.call(this, content, filename);
     }
-    const hash = createHash('sha256').update(content).digest();
     // a hashbang line is a comment only at the very start of a source, not inside the wrapper
     const source = content.startsWith('#!') ? `//${content.slice(2)}` : content;
     const script = new vm.Script(Module.wrap(source), {
       filename,
-      cachedData: mode === 'write' ? undefined : readCache(filename, hash),
+      cachedData: mode === 'write' ? undefined : readCache(filename, content),
       importModuleDynamically,
     });
-    if (mode === 'write') compiled.push([filename, script, hash]);
+    if (mode === 'write') compiled.push([filename, script, sha256(content)]);
     stats.files++;
     if (script.cachedDataRejected === false) stats.cached++;
     else if (script.cachedDataRejected) stats.rejected++;
@@ -93,7 +96,7 @@ if (mode !== 'off' && !Module.prototype._compile.curateCodeCache) {
   };
   cached.curateCodeCache = true;
   Module.prototype._compile = cached;
-  if (mode === 'stats' && require('node:worker_threads').isMainThread) {
+  if (mode === 'stats' && isMainThread) {
     process.on('exit', () => {
       process.stderr.write(`code cache: ${stats.cached} of ${stats.files} files, ${stats.rejected} rejected\n`);
     });

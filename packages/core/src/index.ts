@@ -9,6 +9,7 @@ export {
   withFile,
 } from './errors.js';
 export { buildHfTokenizer, loadHfTokenizer, type TokenEncoder, translatePattern } from './hf-tokenizer.js';
+export { mapLimit } from './limit.js';
 export { peakRssBytes } from './memory.js';
 export { fnv1a32, Rng } from './rng.js';
 export {

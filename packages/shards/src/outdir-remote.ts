@@ -28,7 +28,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import { InputError } from '@curate/core';
+import { InputError, mapLimit } from '@curate/core';
 import type { OutputDir, PrepareOutputOptions, ProtectedPath } from './outdir.js';
 import { joinRemote, s3Client, storageFor } from './storage/index.js';
 
@@ -62,15 +62,6 @@ async function localFiles(dir: string, sub = ''): Promise<string[]> {
     } else if (e.isFile()) out.push(rel);
   }
   return out.sort();
-}
-
-/** Run `fn` over `items`, at most `n` at a time. */
-async function pool<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
 }
 
 /** Test seam: `CURATE_TEST_CRASH_AT=commit:STEP` kills the process with SIGKILL at that step. */
@@ -253,7 +244,7 @@ export async function prepareRemoteOutputDir(dir: string, options: PrepareOutput
         }
         const body = files.filter((f) => f !== MARKER && f !== 'manifest.json');
         let uploaded = 0;
-        await pool(body, 4, async (f) => {
+        await mapLimit(body, 4, async (f) => {
           await store.upload(url(f), join(tmpDir, f));
           written.set(url(f), 0);
           if (++uploaded === 1) crashPoint('remote-uploading');
@@ -265,7 +256,7 @@ export async function prepareRemoteOutputDir(dir: string, options: PrepareOutput
           const rel = o.path.slice(prefix.length);
           if (!fresh.has(rel) && own(rel)) stale.push(rel);
         }
-        await pool(stale, 8, (r) => store.remove(url(r)));
+        await mapLimit(stale, 8, (r) => store.remove(url(r)));
         crashPoint('remote-before-manifest');
         await store.upload(url('manifest.json'), join(tmpDir, 'manifest.json'));
         state = 'committed';
@@ -281,7 +272,7 @@ export async function prepareRemoteOutputDir(dir: string, options: PrepareOutput
       // what this run wrote (shard writers remove their own temporary objects on abort; this is the rest)
       const mine = [...written.keys()];
       if (markerUp && !published && !before.includes(MARKER)) mine.push(url(MARKER));
-      await pool(mine, 8, (u) => store.remove(u).catch(() => {}));
+      await mapLimit(mine, 8, (u) => store.remove(u).catch(() => {}));
     },
   };
 }

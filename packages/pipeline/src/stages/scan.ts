@@ -5,7 +5,7 @@
  * recipe's thresholds decide each row (`decideFile`): a recipe that changes only thresholds,
  * ratios, seed or output re-reads no text here.
  */
-import type { ProgressListener } from '@curate/core';
+import { mapLimit, type ProgressListener } from '@curate/core';
 import { FilterChain } from '@curate/quality';
 import type { Recipe } from '@curate/recipe';
 import { expandInputs } from '@curate/shards';
@@ -104,10 +104,11 @@ async function scanWith(
   const partial = new Map<number, { scan: FileScan; missing: AttrGroup[] }>();
   let groupsReused = 0;
   let groupsComputed = 0;
-  // the files' stored attributes, read concurrently (each is a few small reads and checks); the
+  // the files' stored attributes, 8 files at a time (each is a few small reads and checks: their
+  // waits overlap, and a corpus of thousands of files never holds thousands of open files); the
   // signatures are decoded only if near dedup runs (its verdicts not stored for this input)
   const stored = work
-    ? await Promise.all(tasks.map((t) => loadAttributes(work, ctx, t, groups[t.id], { deferSigs: true })))
+    ? await mapLimit(tasks, 8, (t) => loadAttributes(work, ctx, t, groups[t.id], { deferSigs: true }))
     : null;
   for (const [i, t] of tasks.entries()) {
     const loaded = stored ? stored[i] : null;
