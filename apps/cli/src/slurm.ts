@@ -1,13 +1,22 @@
 /**
- * `curate mix recipe.yaml --slurm` and `curate status DIR`: the staged mix as Slurm arrays, one per
- * parallel stage, chained with `--dependency=afterok`. curate writes the sbatch scripts into the
- * work dir, submits them and returns; Slurm schedules. The one-rank stages (plan, finalize) get no
- * array of their own: the dedup and write ranks run with `--then`, so the last of them to finish
- * runs plan or finalize in its own allocation (measured: a stage's own array cost ~2 s of waiting for
- * the allocation plus a process start, on each of the two). Only when the stage before is done
- * and they are not (their run failed or was killed) are they submitted alone. A rerun submits only the ranks that are
- * neither done (a verified rank marker) nor still queued or running (`squeue`), so a cancelled or
- * failed rank is redone and nothing else. Arrays longer than `MaxArraySize` are split.
+ * `curate mix recipe.yaml --slurm` and `curate status DIR`: the staged mix as Slurm arrays (scan,
+ * dedup, write), chained with `--dependency=afterok`. curate writes the sbatch scripts into the
+ * work dir, submits them and returns; Slurm schedules.
+ *
+ * The write ranks do the scatter units too, and take the units of write ranks that are not running
+ * (stages/claims.ts in @curate/pipeline): where fewer CPUs are free than there are ranks, the ranks
+ * that run do the work of those still queued, which find nothing left (measured on 2 CPUs: a
+ * scatter array of its own cost ~2 s waiting for its dispatch, and its third rank ~2 s more).
+ *
+ * The one-rank stages (plan, finalize) get no array of their own: the dedup and write ranks run
+ * with `--then`, so the last dedup rank to finish, and the write rank that finds every write unit
+ * done, runs plan or finalize in its own allocation (measured: a stage's own array cost ~2 s of
+ * waiting for the allocation plus a process start, on each of the two). Only when the stage before
+ * is done and they are not (their run failed or was killed) are they submitted alone.
+ *
+ * A rerun submits only the ranks that are neither done (a verified rank marker) nor still queued
+ * or running (`squeue`), so a cancelled or failed rank is redone and nothing else. Arrays longer
+ * than `MaxArraySize` are split.
  *
  *   WORK/slurm/<run>/<stage>.sbatch      the script of a stage (its argument: the rank offset)
  *   WORK/slurm/<run>/jobs.json           every submission: stage, world size, job id, offset, ranks
@@ -30,7 +39,7 @@ import {
 } from '@curate/pipeline';
 
 export interface SlurmOptions {
-  /** Ranks per parallel stage (scatter takes the write stage's). */
+  /** Ranks per parallel stage (the write ranks do the scatter units too). */
   ranks: { scan: number; dedup: number; write: number };
   partition?: string;
   time?: string;
@@ -235,7 +244,7 @@ export function sbatchScript(
     'RANK=$(( SLURM_ARRAY_TASK_ID + OFFSET ))',
     `export CURATE_LOG=${quote(join(o.dir, 'logs'))}/${stage}-r$RANK.log`,
     'exec >>"$CURATE_LOG" 2>&1',
-    `echo "== $(date -u +%FT%TZ) $(hostname) job $SLURM_ARRAY_JOB_ID"_"$SLURM_ARRAY_TASK_ID: stage ${stage} rank $RANK of ${worldSize}"`,
+    `echo "== $(date -u +%FT%T.%3NZ) $(hostname) job $SLURM_ARRAY_JOB_ID"_"$SLURM_ARRAY_TASK_ID: stage ${stage} rank $RANK of ${worldSize}"`,
     `exec ${cmd.join(' ')}`,
     '',
   );
@@ -298,6 +307,8 @@ export async function submit(
   // the stage before has ranks submitted now or still queued (they run with --then)
   let beforeActive = false;
   for (const st of states) {
+    // the write ranks do the scatter units (they take the units of ranks not running): no array of its own
+    if (st.stage === 'scatter') continue;
     if (SINGLE_RANK_STAGES.includes(st.stage) && beforeActive && st.done.length === 0) {
       // run by the last rank of the stage before (--then): the next stage's dependency stays on it
       folded.push(st.stage);

@@ -2,8 +2,9 @@
 // 4 x 25 MB + AlpacaEval 9 MB, gopher_quality, gopher_repetition, c4 clean, fineweb, exact + near
 // dedup, decontamination, rejected rows written) as
 //   - one process: `curate mix --workers 2` with a fresh work dir;
-//   - Slurm arrays on the local one-node cluster (../shared/slurm/local-slurm.sh): 4 scan, 2 dedup,
-//     3 scatter and 3 write ranks, `--cpus 1` each, from `curate mix --slurm` until the queue drains.
+//   - Slurm arrays on the local one-node cluster (../shared/slurm/local-slurm.sh): 4 scan, 2 dedup
+//     and 3 write ranks (which do the scatter units too), `--cpus 1` each, from `curate mix --slurm`
+//     until the queue drains.
 // Both with CURATE_TEST_WRITE_UNIT_ROWS=700 so the write stage has units for 3 ranks. Prints wall
 // seconds, the ratio (goal <= 2x), each stage's span from its ranks' markers, and checks the bytes.
 // Run: node bench/slurm.bench.mjs   (needs root for the cluster; CURATE_BENCH_SHARDS=2 for half the books)
@@ -104,6 +105,7 @@ let prevEnd = submitted;
 let waited = 0;
 for (const stage of ['scan', 'dedup', 'plan', 'scatter', 'write', 'finalize']) {
   const dir = join(work, 'ranks', runKey, stage);
+  if (!existsSync(dir)) continue; // scatter: done by the write ranks
   const ms = readdirSync(dir)
     .filter((f) => /^r\d+-of-\d+\.json$/.test(f))
     .sort()
@@ -147,4 +149,5 @@ console.log(`byte-identical shards and rejected shards: ${same}`);
 // with batch_sched_delay=0)
 const cfg = spawnSync('scontrol', ['show', 'config'], { encoding: 'utf8' }).stdout ?? '';
 console.log(`cluster SchedulerParameters: ${/SchedulerParameters\s*=\s*(.*)/.exec(cfg)?.[1]?.trim() ?? '?'}`);
-rmSync(tmp, { recursive: true, force: true });
+if (process.env.CURATE_BENCH_KEEP) console.log(`kept: ${tmp}`);
+else rmSync(tmp, { recursive: true, force: true });

@@ -92,8 +92,8 @@ export interface RankHooks {
   before: (work: WorkDir) => Promise<RankedDedup>;
   /** The write stage's share (scatter, write, link). */
   part?: WritePart;
-  /** Receives the write stage's units (scatter and write ranks). */
-  units?: (u: WriteResult['units']) => void;
+  /** Receives the write stage's units (scatter and write ranks), and whether every write unit is done (write). */
+  units?: (u: WriteResult['units'], complete: boolean) => void;
 }
 
 export interface RunResult {
@@ -411,7 +411,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     });
     samplePool = null; // closed by the write stage
     if (!out) {
-      rank?.units?.(writeResult.units);
+      rank?.units?.(writeResult.units, writeResult.complete === true);
       return { plan, manifest: baseManifest(), dryRun: false };
     }
 

@@ -4,7 +4,7 @@
  * own modules; plan, scatter, write and finalize run `runRecipe` with hooks that make it read only
  * what the stages before stored (failing closed when it is not there) and do only its share.
  */
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CurateError, UsageError } from '@curate/core';
@@ -12,6 +12,7 @@ import { loadRecipe, type Recipe } from '@curate/recipe';
 import { expandInputs, isRemote } from '@curate/shards';
 import { type RunOptions, type RunResult, runRecipe, scanTasks, TOOL_VERSION } from './run.js';
 import { passThroughColumns } from './scan.js';
+import { UnitClaims } from './stages/claims.js';
 import {
   assignByBytes,
   claimFile,
@@ -59,6 +60,8 @@ export interface StageResult {
   result?: RunResult;
   /** The one-rank stage this rank ran after its own (`andNext`), when it was the last of its stage. */
   next?: StageResult;
+  /** write: every write unit was done when this rank ended (it or another rank computed them). */
+  complete?: boolean;
 }
 
 /** Load a recipe file and run one rank of one stage (`curate mix --stage`). */
@@ -75,10 +78,16 @@ export async function runStage(recipe: Recipe, r: StageRank, options: StageOptio
   const next = options.andNext ? THEN_STAGE[r.stage] : undefined;
   const res = await runOneStage(recipe, r, options, next);
   if (!next) return res;
-  // every rank of this stage done (verified markers, this one's included)?
   const workDir = resolve(options.work);
-  const dir = ranksDir(workDir, res.run, r.stage);
-  for (let k = 0; k < r.worldSize; k++) if (!(await verifiedDone(dir, k, r.worldSize))) return res;
+  if (r.stage === 'write') {
+    // every write unit done (the write ranks take each other's units: a rank not started yet may
+    // find nothing left, and finalize need not wait for it)
+    if (!res.complete) return res;
+  } else {
+    // every rank of this stage done (verified markers, this one's included)?
+    const dir = ranksDir(workDir, res.run, r.stage);
+    for (let k = 0; k < r.worldSize; k++) if (!(await verifiedDone(dir, k, r.worldSize))) return res;
+  }
   const nextDir = ranksDir(workDir, res.run, next);
   if (await verifiedDone(nextDir, 0, 1)) return res; // done before (a rerun of this rank)
   // two ranks finishing together may both see every marker: the claim lets one of them run it
@@ -124,14 +133,26 @@ async function runOneStage(
   const dir = ranksDir(workDir, run, r.stage);
   await mkdirChecked(dir);
   await clearRankMarkers(dir, r.rank, r.worldSize);
+  // a write rank is running to the others from now on: they leave its units to it (stages/claims.ts)
+  if (r.stage === 'write') await UnitClaims.register(dir, r.rank, r.worldSize);
   // an earlier attempt's claim (that run of the next stage failed or was killed): this stage is
   // not done while this rank runs, so no rank can hold a live claim now
   if (next) await rm(join(ranksDir(workDir, run, next), THEN_CLAIM), { force: true });
   const fail = (what: string): never => {
     throw stageIncomplete(r, workDir, what);
   };
+  // the finalize stage is done and its output is there (a local output's manifest; a deleted output is made again)
+  const outDir = options.out ?? recipe.output.dir;
+  const finalized = async (): Promise<boolean> =>
+    (await verifiedDone(ranksDir(workDir, run, 'finalize'), 0, 1)) !== null &&
+    (isRemote(outDir) ||
+      (await stat(join(resolve(outDir), 'manifest.json')).then(
+        () => true,
+        () => false,
+      )));
   try {
     let units: RankMarker['units'];
+    let complete: boolean | undefined;
     const files: NonNullable<RankMarker['files']> = [];
     let result: RunResult | undefined;
     if (r.stage === 'scan' || r.stage === 'dedup') {
@@ -143,6 +164,10 @@ async function runOneStage(
         units = d.units;
         if (d.file) files.push(await fileRecord(dir, d.file));
       }
+    } else if (r.stage === 'write' && (await finalized())) {
+      // finalize ran (the other write ranks took this one's units): nothing is left to do
+      complete = true;
+      units = { computed: {}, reused: {} };
     } else {
       const stage = r.stage;
       let writeUnits: RankMarker['units'];
@@ -170,6 +195,16 @@ async function runOneStage(
                   scatter: scatterOwner(tasks, r),
                   write: (u, count) => rangeOwner(u, count, r.worldSize) === r.rank,
                   rejected: r.rank === 0,
+                  take:
+                    stage === 'write'
+                      ? {
+                          worldSize: r.worldSize,
+                          startedDir: dir,
+                          scatterOwner: scatterOwners(tasks, r.worldSize),
+                          writeOwner: (u, count) => rangeOwner(u, count, r.worldSize),
+                          finalized,
+                        }
+                      : undefined,
                   missing: (step, unit) =>
                     fail(
                       step === 'scatter'
@@ -177,8 +212,9 @@ async function runOneStage(
                         : `${step} unit ${unit} has no completion marker: run the write stage's ranks first`,
                     ),
                 },
-          units: (u) => {
+          units: (u, done) => {
             writeUnits = { computed: u.computed, reused: u.reused };
+            complete = done;
           },
         },
       });
@@ -186,7 +222,7 @@ async function runOneStage(
     }
     const marker: RankMarker = { ...markerBase(r, started), status: 'done', units, files };
     writeRankMarker(dir, marker);
-    return { stage: r.stage, rank: r.rank, worldSize: r.worldSize, run, marker, result };
+    return { stage: r.stage, rank: r.rank, worldSize: r.worldSize, run, marker, result, complete };
   } catch (e) {
     const err = e instanceof CurateError ? e : null;
     const line = err ? err.toLine() : e instanceof Error ? e.message.split('\n')[0] : String(e);
@@ -201,10 +237,16 @@ async function runOneStage(
 
 /** The scatter units (one per input file) a rank owns: files balanced by bytes, as the scan's. */
 function scatterOwner(tasks: ReturnType<typeof scanTasks>, r: StageRank): (si: number, fi: number) => boolean {
+  const owner = scatterOwners(tasks, r.worldSize);
+  return (si, fi) => owner(si, fi) === r.rank;
+}
+
+/** The rank owning each scatter unit (an input file), balanced by bytes. */
+function scatterOwners(tasks: ReturnType<typeof scanTasks>, worldSize: number): (si: number, fi: number) => number {
   const owner = assignByBytes(
     tasks.map((t) => t.size),
-    r.worldSize,
+    worldSize,
   );
   const of = new Map(tasks.map((t) => [`${t.sourceIndex}/${t.fileIndex}`, owner[t.id]]));
-  return (si, fi) => of.get(`${si}/${fi}`) === r.rank;
+  return (si, fi) => of.get(`${si}/${fi}`) ?? 0;
 }

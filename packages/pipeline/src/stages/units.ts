@@ -53,8 +53,20 @@ export class UnitStore {
     return this.path(stage, `${unit}.json`);
   }
 
-  /** The unit's marker when every file it names verifies; otherwise null (the unit is redone). */
-  async load<T>(stage: string, unit: string): Promise<UnitMarker<T> | null> {
+  /** Is the unit's marker there (its files not verified: a cheap check while waiting for a unit)? */
+  async has(stage: string, unit: string): Promise<boolean> {
+    if (!this.persistent) return false;
+    return stat(this.markerPath(stage, unit)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /**
+   * The unit's marker when every file it names verifies; otherwise null (the unit is redone).
+   * `count: false`: a unit another rank computed, not counted as reused by this one.
+   */
+  async load<T>(stage: string, unit: string, opts: { count?: boolean } = {}): Promise<UnitMarker<T> | null> {
     if (!this.persistent) return null;
     let m: UnitMarker<T>;
     try {
@@ -71,7 +83,7 @@ export class UnitStore {
         return null;
       }
     }
-    this.reused[stage] = (this.reused[stage] ?? 0) + 1;
+    if (opts.count !== false) this.reused[stage] = (this.reused[stage] ?? 0) + 1;
     return m;
   }
 

@@ -39,6 +39,7 @@ import type { RunOptions } from '../run.js';
 import { type SampleResult, type SampleTask, sampleFile } from '../sample.js';
 import { type FileScan, passThroughColumns, Scanner } from '../scan.js';
 import { writeFileChecked, writePartsChecked } from '../spill.js';
+import { UnitClaims } from './claims.js';
 import { killPoint, pausePoint } from './seams.js';
 import type { SourceState } from './sources.js';
 import type { UnitStore } from './units.js';
@@ -85,6 +86,34 @@ export interface WritePart {
   write?: (unit: number, count: number) => boolean;
   rejected?: boolean;
   missing: (step: 'scatter' | 'rejected' | 'write', unit: string) => never;
+  /**
+   * The write step takes units (stages/claims.ts): the scatter units no rank stored (its own, then
+   * those of ranks not running; it waits for those a live rank computes), the rejected rows' unit
+   * (rank 0's) and the write units (its own, then those of ranks not running). Without it, the step
+   * computes its own write units from stored scatter units.
+   */
+  take?: {
+    worldSize: number;
+    /** Where the ranks' started files are (`UnitClaims.register`). */
+    startedDir: string;
+    scatterOwner: (sourceIndex: number, fileIndex: number) => number;
+    writeOwner: (unit: number, count: number) => number;
+    /** The finalize stage is done (the output committed, the units removed): nothing is left. */
+    finalized: () => Promise<boolean>;
+  };
+}
+
+type WriteTake = NonNullable<WritePart['take']> & { claims: UnitClaims };
+
+/** A scatter unit of the one-thread pass 2: the selected entries idx[from, to) of file `fi` of source `s`. */
+interface ScatterJob {
+  s: SourceState;
+  fi: number;
+  idx: Uint32Array;
+  from: number;
+  to: number;
+  rejected: Uint32Array;
+  name: string;
 }
 
 export interface WriteResult {
@@ -100,6 +129,8 @@ export interface WriteResult {
   /** The same per role of the conversation sources' turns (role-metrics.ts). */
   byRole: Map<string, RoleMetrics>;
   metricsSeconds: number;
+  /** A write step that takes units: every write unit (and the rejected rows' unit) was done when it ended. */
+  complete?: boolean;
   /** Units reused from a killed run's markers and units computed, per step (scatter, rejected, write). */
   units: {
     reused: Record<string, number>;
@@ -315,7 +346,27 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     for (let i = 0; i < sel.rows.length; i++) estBytes += sources[si].availChars[sel.rows[i]] * 2 + 200;
   }
   const layout = writeLayout(total, estBytes, recipe);
+  const spec = ctx.part?.step === 'write' && store.persistent ? ctx.part.take : undefined;
+  if (spec && (await spec.finalized())) return finalizedResult();
   await mkdir(store.path('scatter'), { recursive: true });
+  const take: WriteTake | undefined = spec && {
+    ...spec,
+    claims: await UnitClaims.start(store.path('claims'), spec.startedDir, ctx.part?.rank ?? 0, spec.worldSize),
+  };
+  // Finalize ran while this rank started (it came late: the others did its units): it removed the
+  // units, so what this rank made since is removed too.
+  async function finalizedResult(): Promise<WriteResult> {
+    await store.remove().catch(() => {});
+    return { ...partResult(store), complete: true };
+  }
+  // Should this rank compute a unit now (take mode)? Its own when not stored, another rank's when
+  // that rank is not running and the unit is neither stored nor claimed by a live process.
+  const takeUnit = async (t: WriteTake, step: string, unit: string, owner: number): Promise<boolean> => {
+    if (owner === t.claims.rank) {
+      if (await store.load(step, unit)) return false;
+    } else if ((await store.has(step, unit)) || (await t.claims.running(owner))) return false;
+    return t.claims.claim(`${step}-${unit}`);
+  };
 
   const writeRejected = Boolean(recipe.output.write_rejected);
   let pass2Bytes = 0;
@@ -429,6 +480,65 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     return { file: path, data };
   };
 
+  // Take mode's scatter units (in `jobs` order): its own, then the others' of ranks not running;
+  // then, since every write unit reads every scatter unit, it waits for those a live rank computes
+  // (and takes any whose holder died). null: finalize ran meanwhile.
+  const takeScatter = async (
+    jobs: ScatterJob[],
+    t: WriteTake,
+    compute: (j: ScatterJob) => Promise<ScatterUnit>,
+  ): Promise<ScatterUnit[] | null> => {
+    const slots: (ScatterUnit | null)[] = jobs.map(() => null);
+    const me = t.claims.rank;
+    const owner = (j: ScatterJob) => t.scatterOwner(j.s.index, j.fi);
+    const keys = jobs.map((_, i) => i);
+    const order = [
+      ...keys.filter((i) => owner(jobs[i]) === me),
+      ...keys.filter((i) => owner(jobs[i]) !== me).reverse(),
+    ];
+    let later: number[] = [];
+    for (const i of order) {
+      const j = jobs[i];
+      if (await t.finalized()) return null;
+      if (owner(j) === me) {
+        const r = await reuseScatter(j.name);
+        if (r) {
+          slots[i] = r;
+          found[j.s.index] += r.data.found;
+          continue;
+        }
+      } else if ((await store.has('scatter', j.name)) || (await t.claims.running(owner(j)))) {
+        later.push(i);
+        continue;
+      }
+      if (await t.claims.claim(`scatter-${j.name}`)) slots[i] = await compute(j);
+      else later.push(i);
+    }
+    while (later.length) {
+      if (await t.finalized()) return null;
+      const still: number[] = [];
+      for (const i of later) {
+        const j = jobs[i];
+        if (await store.has('scatter', j.name)) {
+          const m = await store.load<ScatterData>('scatter', j.name, { count: false });
+          if (m) {
+            slots[i] = { file: unitFile(j.name), data: m.data };
+            found[j.s.index] += m.data.found;
+          } else slots[i] = await compute(j); // a marker whose file does not verify: redone (written atomically)
+          continue;
+        }
+        const key = `scatter-${j.name}`;
+        const h = await t.claims.holder(key);
+        const free = h ? !t.claims.alive(h) : owner(j) === me || !(await t.claims.running(owner(j)));
+        if (free && (await t.claims.claim(key))) slots[i] = await compute(j);
+        else still.push(i);
+      }
+      later = still;
+      if (later.length) await new Promise((r) => setTimeout(r, 100));
+    }
+    return slots as ScatterUnit[];
+  };
+
   if (threaded) {
     // On the pass-1 threads, one task per file with selected (or, written, rejected) rows, or per
     // row range of a big JSONL file; records arrive ready to file.
@@ -498,6 +608,7 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
     // Pass 2 on this thread, one unit per file, as a pass-2 thread takes one (sample.ts): its own
     // text-only scanner (built only if a unit is redone).
     let textScanner: Scanner | undefined;
+    const jobs: ScatterJob[] = [];
     for (const s of sources) {
       const sel = perSourceSel[s.index];
       const idx = sortIndex(sel.rows, sel.epochs, sel.n);
@@ -510,29 +621,44 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
         while (ptr < sel.n && sel.rows[idx[ptr]] < end) ptr++;
         const q0 = q;
         while (q < rejRows.length && rejRows[q] < end) q++;
-        const name = `m${writeRejected ? 'r' : ''}-s${s.index}-f${fi}`;
-        const part = ctx.part;
-        if (part?.step === 'scatter' && !part.scatter?.(s.index, fi)) continue; // another rank's unit
-        const reused = await reuseScatter(name);
-        if (!reused && part && part.step !== 'scatter') part.missing('scatter', name);
+        jobs.push({
+          s,
+          fi,
+          idx,
+          from: first,
+          to: ptr,
+          rejected: rejRows.slice(q0, q),
+          name: `m${writeRejected ? 'r' : ''}-s${s.index}-f${fi}`,
+        });
+      }
+    }
+    const compute = async (j: ScatterJob): Promise<ScatterUnit> => {
+      textScanner ??= await Scanner.create(recipe, { textOnly: true });
+      // per-role metrics of a conversation source's written rows, from its turns (here, where they
+      // are parsed); the texts themselves are measured by the write units
+      const conv = options.metrics !== false && isConversation(textScanner.templates[j.s.index]);
+      const task = fileTask(j.s, j.fi, j.idx, j.from, j.to, j.rejected, 1, {
+        metrics: null,
+        ...(conv ? { roles: recipe.seed } : {}),
+      });
+      return commitResult(j.name, task, await sampleFile(textScanner, task));
+    };
+    const part = ctx.part;
+    if (take) {
+      const got = await takeScatter(jobs, take, compute);
+      if (!got) return finalizedResult();
+      for (let i = 0; i < jobs.length; i++) scatter.push({ key: jobs[i].name, unit: got[i] });
+    } else {
+      for (const j of jobs) {
+        if (part?.step === 'scatter' && !part.scatter?.(j.s.index, j.fi)) continue; // another rank's unit
+        const reused = await reuseScatter(j.name);
+        if (!reused && part && part.step !== 'scatter') part.missing('scatter', j.name);
         if (reused) {
-          found[s.index] += reused.data.found;
-          scatter.push({ key: name, unit: reused });
+          found[j.s.index] += reused.data.found;
+          scatter.push({ key: j.name, unit: reused });
           continue;
         }
-        textScanner ??= await Scanner.create(recipe, { textOnly: true });
-        // per-role metrics of a conversation source's written rows, from its turns (here, where they
-        // are parsed); the texts themselves are measured by the write units
-        const conv = options.metrics !== false && isConversation(textScanner.templates[s.index]);
-        const task = fileTask(s, fi, idx, first, ptr, rejRows.slice(q0, q), 1, {
-          metrics: null,
-          ...(conv ? { roles: recipe.seed } : {}),
-        });
-        const r = await sampleFile(textScanner, task);
-        scatter.push({
-          key: name,
-          unit: commitResult(name, task, r),
-        });
+        scatter.push({ key: j.name, unit: await compute(j) });
       }
     }
   }
@@ -594,7 +720,10 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
   const t4 = now();
   let rejectedShards: WrittenShard[] = [];
   let rejectedRows = 0;
-  if (writeRejected && (ctx.part?.step !== 'write' || ctx.part.rejected)) {
+  const rejectedHere = take
+    ? writeRejected && (await takeUnit(take, 'rejected', 'all', 0))
+    : writeRejected && (ctx.part?.step !== 'write' || ctx.part.rejected);
+  if (rejectedHere) {
     const done = await store.load<{ shards: WriteUnitData['shards']; rows: number }>('rejected', 'all');
     if (!done && ctx.part?.step === 'link') ctx.part.missing('rejected', 'all');
     const dir = store.path('rejected', 'all');
@@ -657,6 +786,28 @@ export async function writeStage(ctx: WriteContext): Promise<WriteResult> {
   const unitShards: WrittenShard[][] = [];
   const unitStates = new Map<string, CorpusMetricsState[]>();
   let writeComputed = 0;
+  if (take) {
+    // its own units, then the others' from the last rank's down (the ranks that start last)
+    const count = layout.units.length - 1;
+    const all = Array.from({ length: count }, (_, u) => u);
+    const mine = all.filter((u) => take.writeOwner(u, count) === take.claims.rank);
+    const others = all.filter((u) => take.writeOwner(u, count) !== take.claims.rank).reverse();
+    for (const u of [...mine, ...others]) {
+      const name = `u${pad(u)}`;
+      if (await take.finalized()) return finalizedResult();
+      if (!(await takeUnit(take, 'write', name, take.writeOwner(u, count)))) continue;
+      const dir = store.path('write', name);
+      const metricsFile = store.path('write', `${name}.metrics`);
+      await store.clear('write', name, [dir, metricsFile]);
+      await writeUnit(u, dir, metricsFile);
+      killPoint('write', ++writeComputed);
+      pausePoint('write', writeComputed, ctx.part?.rank);
+    }
+    let complete = !writeRejected || (await store.has('rejected', 'all'));
+    for (let u = 0; u < count && complete; u++) complete = await store.has('write', `u${pad(u)}`);
+    timings.write_seconds = (now() - t4) / 1000;
+    return { ...partResult(store), complete };
+  }
   for (let u = 0; u + 1 < layout.units.length; u++) {
     const name = `u${pad(u)}`;
     const dir = store.path('write', name);
