@@ -4,21 +4,22 @@
  * own modules; plan, scatter, write and finalize run `runRecipe` with hooks that make it read only
  * what the stages before stored (failing closed when it is not there) and do only its share.
  */
-import { rm, stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { availableParallelism, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CurateError, UsageError } from '@curate/core';
 import { loadRecipe, type Recipe } from '@curate/recipe';
 import { expandInputs, isRemote } from '@curate/shards';
 import { type RunOptions, type RunResult, runRecipe, scanTasks, TOOL_VERSION } from './run.js';
 import { passThroughColumns } from './scan.js';
-import { UnitClaims } from './stages/claims.js';
+import { holderAlive, UnitClaims } from './stages/claims.js';
 import {
   assignByBytes,
   claimFile,
   clearRankMarkers,
   dedupRank,
   fileRecord,
+  jobOf,
   markerBase,
   type RankMarker,
   type RankStageName,
@@ -92,7 +93,8 @@ export async function runStage(recipe: Recipe, r: StageRank, options: StageOptio
   if (await verifiedDone(nextDir, 0, 1)) return res; // done before (a rerun of this rank)
   // two ranks finishing together may both see every marker: the claim lets one of them run it
   await mkdirChecked(nextDir);
-  if (!(await claimFile(join(nextDir, THEN_CLAIM), { rank: r.rank }))) return res;
+  const me = { rank: r.rank, host: hostname(), job: jobOf().job };
+  if (!(await claimFile(join(nextDir, THEN_CLAIM), me))) return res;
   const ran = await runOneStage(
     recipe,
     { stage: next, rank: 0, worldSize: 1 },
@@ -135,9 +137,16 @@ async function runOneStage(
   await clearRankMarkers(dir, r.rank, r.worldSize);
   // a write rank is running to the others from now on: they leave its units to it (stages/claims.ts)
   if (r.stage === 'write') await UnitClaims.register(dir, r.rank, r.worldSize);
-  // an earlier attempt's claim (that run of the next stage failed or was killed): this stage is
-  // not done while this rank runs, so no rank can hold a live claim now
-  if (next) await rm(join(ranksDir(workDir, run, next), THEN_CLAIM), { force: true });
+  // an earlier attempt's claim (that run of the next stage failed or was killed): cleared when its
+  // holder is dead or was this rank. A live one stays: a write rank may start while another one,
+  // which found every unit done, runs finalize.
+  if (next) {
+    const claim = join(ranksDir(workDir, run, next), THEN_CLAIM);
+    const h = await readFile(claim, 'utf8')
+      .then((t) => JSON.parse(t) as { rank?: number; host?: string; pid?: number; job?: string | null })
+      .catch(() => null);
+    if (h && (h.rank === r.rank || !holderAlive(h))) await rm(claim, { force: true });
+  }
   const fail = (what: string): never => {
     throw stageIncomplete(r, workDir, what);
   };

@@ -2,8 +2,8 @@
  * Write ranks take each other's units (issue 13, stages/claims.ts): a unit is computed by the one
  * process holding its claim; a dead holder's claim is taken over; a rank restarted clears its own;
  * a write rank takes the units of ranks not running (not started, ended, dead) and never those of a
- * running rank; finalize runs in the rank that finds every unit done; the bytes are the
- * single-process run's.
+ * running rank; finalize runs in the rank that finds every unit done, and a rank starting while
+ * another runs finalize leaves that claim alone; the bytes are the single-process run's.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -160,12 +160,25 @@ describe('write ranks take the units of ranks not running', () => {
       join(claims, 'write-u00005.claim'),
       holder(1, child.pid as number).replace('"world_size":2', '"world_size":3'),
     );
-    // rank 2, started late: its units are done; it takes rank 1's u5 and u6 and runs finalize
+    // another process runs finalize (its claim, held by a live process): a write rank starting now
+    // leaves that claim alone and does not run finalize a second time
+    const finalizer = await liveProcess();
+    const thenClaim = join(work, 'ranks', readdirSync(join(work, 'ranks'))[0], 'finalize', 'then.claim');
+    mkdirSync(join(thenClaim, '..'), { recursive: true });
+    writeFileSync(thenClaim, `${JSON.stringify({ rank: 0, host: hostname(), job: null, pid: finalizer.pid })}\n`);
+    // rank 2, started late: its units are done; it takes rank 1's u5 and u6
     const r2 = await runStageFile(DEMO, { stage: 'write', rank: 2, worldSize: 3 }, { work, out, andNext: true });
     expect(r2.marker.units?.reused.write).toBe(3);
     expect(r2.marker.units?.computed.write).toBe(2);
     expect(r2.complete).toBe(true);
-    expect(r2.next?.stage).toBe('finalize');
+    expect(r2.next).toBeUndefined();
+    expect(existsSync(thenClaim)).toBe(true);
+    expect(existsSync(out)).toBe(false);
+    // that process died: rank 2 run again clears its claim and runs finalize
+    await finalizer.end();
+    const again = await runStageFile(DEMO, { stage: 'write', rank: 2, worldSize: 3 }, { work, out, andNext: true });
+    expect(again.marker.units?.computed).toEqual({});
+    expect(again.next?.stage).toBe('finalize');
     expect(outputFiles(out)).toEqual(outputFiles(single));
     expect(manifestOf(out)).toEqual(manifestOf(single));
     // rank 1 rerun after finalize: nothing left, nothing computed, no unit store left behind

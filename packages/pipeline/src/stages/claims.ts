@@ -35,7 +35,7 @@ const LIVE_STATES = new Set(['RUNNING', 'COMPLETING', 'CONFIGURING', 'SUSPENDED'
 export class UnitClaims {
   private readonly me: ClaimHolder;
   /** squeue answers per job, for a second (a waiting rank polls). */
-  private readonly queueCache = new Map<string, { at: number; live: boolean }>();
+  private readonly queueCache: QueueCache = new Map();
 
   private constructor(
     /** The claims (the unit store's `claims/`). */
@@ -44,7 +44,6 @@ export class UnitClaims {
     private readonly startedDir: string,
     rank: number,
     worldSize: number,
-    private readonly underSlurm: boolean,
   ) {
     this.me = { rank, world_size: worldSize, host: hostname(), pid: process.pid, job: jobOf().job };
   }
@@ -63,7 +62,7 @@ export class UnitClaims {
    */
   static async start(dir: string, startedDir: string, rank: number, worldSize: number): Promise<UnitClaims> {
     await mkdir(dir, { recursive: true });
-    const c = new UnitClaims(dir, startedDir, rank, worldSize, Boolean(process.env.SLURM_JOB_ID));
+    const c = new UnitClaims(dir, startedDir, rank, worldSize);
     for (const f of await readdir(dir)) {
       if (!f.endsWith('.claim')) continue;
       const h = await c.read(join(dir, f));
@@ -91,35 +90,7 @@ export class UnitClaims {
 
   /** Is the process that wrote `h` still running? */
   alive(h: ClaimHolder): boolean {
-    if (h.host === this.me.host && h.pid === this.me.pid) return true;
-    if (h.host === this.me.host) {
-      try {
-        process.kill(h.pid, 0);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
-      }
-    }
-    if (this.underSlurm && h.job) return this.inQueue(h.job);
-    return true;
-  }
-
-  private inQueue(job: string): boolean {
-    const hit = this.queueCache.get(job);
-    if (hit && performance.now() - hit.at < 1000) return hit.live;
-    let live = true; // squeue not answering: do not take work from a rank that may be running
-    try {
-      const out = execFileSync('squeue', ['-h', '-j', job, '-o', '%T'], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
-        timeout: 10_000,
-      });
-      live = out.split('\n').some((s) => LIVE_STATES.has(s.trim()));
-    } catch (e) {
-      // squeue exits non-zero for a job id it no longer knows: the task ended
-      if ((e as { status?: number }).status) live = false;
-    }
-    this.queueCache.set(job, { at: performance.now(), live });
-    return live;
+    return holderAlive(h, this.queueCache);
   }
 
   /** Is rank `rank` (of this world size) running now? Not started, ended or dead: false. */
@@ -169,3 +140,48 @@ export class UnitClaims {
 }
 
 const startedName = (rank: number, worldSize: number) => `r${rank}-of-${worldSize}.started.json`;
+
+type QueueCache = Map<string, { at: number; live: boolean }>;
+
+/**
+ * Is the process that wrote a claim still running? This process: yes. Another one on this host:
+ * while its pid is. Under Slurm (this process runs in a job), a holder with a job: while its array
+ * task is in the queue. Otherwise (another host, no Slurm): it cannot be checked, so it counts as
+ * alive. A claim without a host (an older format) counts as dead.
+ */
+export function holderAlive(
+  h: { host?: string; pid?: number; job?: string | null },
+  cache: QueueCache = new Map(),
+): boolean {
+  if (typeof h.host !== 'string' || typeof h.pid !== 'number') return false;
+  const host = hostname();
+  if (h.host === host && h.pid === process.pid) return true;
+  if (h.host === host) {
+    try {
+      process.kill(h.pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+    }
+  }
+  if (process.env.SLURM_JOB_ID && h.job) return inQueue(h.job, cache);
+  return true;
+}
+
+function inQueue(job: string, cache: QueueCache): boolean {
+  const hit = cache.get(job);
+  if (hit && performance.now() - hit.at < 1000) return hit.live;
+  let live = true; // squeue not answering: do not take work from a rank that may be running
+  try {
+    const out = execFileSync('squeue', ['-h', '-j', job, '-o', '%T'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    });
+    live = out.split('\n').some((s) => LIVE_STATES.has(s.trim()));
+  } catch (e) {
+    // squeue exits non-zero for a job id it no longer knows: the task ended
+    if ((e as { status?: number }).status) live = false;
+  }
+  cache.set(job, { at: performance.now(), live });
+  return live;
+}
