@@ -134,7 +134,11 @@ export const COMMANDS: CommandSpec[] = [
         )
         .option('--scan-ranks <n>', 'with --slurm: scan ranks (default 4)', int('--scan-ranks'))
         .option('--dedup-ranks <n>', 'with --slurm: dedup ranks (default 2)', int('--dedup-ranks'))
-        .option('--write-ranks <n>', 'with --slurm: write ranks, which do the scatter units too (default 4)', int('--write-ranks'))
+        .option(
+          '--write-ranks <n>',
+          'with --slurm: write ranks, which do the scatter units too (default 4)',
+          int('--write-ranks'),
+        )
         .option('--partition <name>', 'with --slurm: #SBATCH --partition')
         .option('--time <limit>', 'with --slurm: #SBATCH --time, e.g. 4:00:00')
         .option('--cpus <n>', 'with --slurm: #SBATCH --cpus-per-task (and --workers of each rank)', int('--cpus'))
